@@ -1,0 +1,3 @@
+"""isolate: surgical, fast, provably reversible network isolation for ransomware containment."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from isolate.cli import main
+
+main()

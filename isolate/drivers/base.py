@@ -1,0 +1,85 @@
+"""The driver contract: small capability protocols, typed results.
+
+A driver connects to one device and returns a ``Session``. Sessions that have a
+device-owned safety net (IOS ``configure terminal revert timer``, a revert job
+scheduled on a Linux firewall) also satisfy ``ConfirmCapable``. Drivers wrap every
+library error (paramiko, netmiko, socket) into an ``isolate.errors.DeviceError``
+child whose message names the device and the command.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a driver needs to reach one device. Secrets live only here, in memory."""
+
+    name: str
+    host: str
+    port: int
+    platform: str
+    username: str
+    password: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)  # enable secret
+    key_file: Path | None = None
+    use_agent: bool = False
+    known_hosts: Path | None = None
+    host_key_checking: bool = True
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    device: str
+    command: str
+    output: str
+    ok: bool
+    started: float = field(default_factory=time.time)
+    duration_s: float = 0.0
+
+
+@runtime_checkable
+class Session(Protocol):
+    """One open connection to one device, reused across steps."""
+
+    target: Target
+
+    def run(self, command: str) -> CommandResult:
+        """Run one read-only command (a show). Raises DeviceError on failure."""
+        ...
+
+    def push(self, commands: Sequence[str]) -> list[CommandResult]:
+        """Apply a batch of configuration commands; raises CommandRejected naming the command."""
+        ...
+
+    def read_state(self) -> str:
+        """The device's whole comparable state (running-config, nft ruleset, …), normalised
+        only in the documented ways (docs/platforms.md)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ConfirmCapable(Protocol):
+    """A session whose device can revert a change by itself unless confirmed."""
+
+    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
+        """Apply under a device-owned revert window; the device reverts if not confirmed."""
+        ...
+
+    def confirm(self) -> None:
+        """Keep the change: cancel the device-owned revert."""
+        ...
+
+
+class Driver(Protocol):
+    platform: str
+
+    def connect(self, target: Target) -> Session: ...

@@ -1,0 +1,1 @@
+"""isolate.journal."""

@@ -1,0 +1,1 @@
+"""The embedded lab: simulated network devices served over real SSH on loopback."""
