@@ -1,0 +1,132 @@
+"""A paramiko SSH client with host-key verification, exec channels and wrapped errors.
+
+Shared by drivers that manage a device through exec channels (Linux/nftables,
+Open vSwitch, WireGuard) rather than an interactive CLI.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass
+
+import paramiko
+
+from isolate.drivers.base import Target
+from isolate.errors import AuthError, ConnectError, DeviceTimeout
+
+
+@dataclass(frozen=True)
+class ExecOutput:
+    command: str
+    stdout: str
+    stderr: str
+    exit_status: int
+    duration_s: float
+
+
+def connect_client(target: Target) -> paramiko.SSHClient:
+    """Open an SSH client to ``target``; every failure becomes a one-line DeviceError."""
+    client = paramiko.SSHClient()
+    if target.known_hosts is not None and target.known_hosts.is_file():
+        client.load_host_keys(str(target.known_hosts))
+    client.set_missing_host_key_policy(
+        paramiko.RejectPolicy() if target.host_key_checking else paramiko.AutoAddPolicy()
+    )
+    name = target.name
+    try:
+        client.connect(
+            target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            key_filename=str(target.key_file) if target.key_file else None,
+            allow_agent=target.use_agent,
+            look_for_keys=False,
+            timeout=min(target.timeout_s, 15.0),
+            auth_timeout=min(target.timeout_s, 15.0),
+            banner_timeout=min(target.timeout_s, 15.0),
+        )
+    except paramiko.AuthenticationException as exc:
+        raise AuthError(
+            f"{name}: authentication failed for user {target.username!r} at {target.host}:{target.port}",
+            device=name,
+        ) from exc
+    except paramiko.BadHostKeyException as exc:
+        raise ConnectError(
+            f"{name}: SSH host key of {target.host}:{target.port} does not match known_hosts "
+            "(possible impersonation; check the device before going on)",
+            device=name,
+        ) from exc
+    except TimeoutError as exc:
+        raise DeviceTimeout(
+            f"{name}: no answer from {target.host}:{target.port} within {target.timeout_s:g} s",
+            device=name,
+        ) from exc
+    except paramiko.SSHException as exc:
+        if "not found in known_hosts" in str(exc):
+            raise ConnectError(
+                f"{name}: SSH host key of {target.host}:{target.port} is not in known_hosts "
+                f"({target.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
+                device=name,
+            ) from exc
+        raise ConnectError(f"{name}: SSH error at {target.host}:{target.port}: {exc}", device=name) from exc
+    except OSError as exc:
+        raise ConnectError(
+            f"{name}: cannot connect to {target.host}:{target.port}: {exc}", device=name
+        ) from exc
+    return client
+
+
+def run_exec(
+    client: paramiko.SSHClient, target: Target, command: str, *, stdin: str | None = None
+) -> ExecOutput:
+    """Run one command on an exec channel, feeding ``stdin``; wait for its exit status."""
+    started = time.time()
+    try:
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectError(
+                f"{target.name}: connection lost before {command!r}", device=target.name, command=command
+            )
+        channel = transport.open_session(timeout=target.timeout_s)
+        channel.settimeout(target.timeout_s)
+        channel.exec_command(command)
+        if stdin is not None:
+            channel.sendall(stdin.encode())
+        channel.shutdown_write()
+        stdout = _read_all(channel, stderr=False)
+        stderr = _read_all(channel, stderr=True)
+        status = channel.recv_exit_status()
+        channel.close()
+    except TimeoutError as exc:
+        raise DeviceTimeout(
+            f"{target.name}: {command!r} got no answer within {target.timeout_s:g} s",
+            device=target.name,
+            command=command,
+        ) from exc
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise ConnectError(
+            f"{target.name}: connection lost during {command!r}: {exc}", device=target.name, command=command
+        ) from exc
+    return ExecOutput(command, stdout, stderr, status, time.time() - started)
+
+
+def _read_all(channel: paramiko.Channel, *, stderr: bool) -> str:
+    chunks: list[bytes] = []
+    recv = channel.recv_stderr if stderr else channel.recv
+    while True:
+        data = recv(65536)
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def sudo(target: Target, command: str) -> str:
+    """Prefix with non-interactive sudo unless connected as root."""
+    return command if target.username == "root" else f"sudo -n {command}"
+
+
+def quote(value: str) -> str:
+    return shlex.quote(value)
