@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Install (idempotently) the system packages the network lab (isolate netlab) needs,
+# then say loudly which capability is still missing. Debian/Ubuntu, run as root.
+#
+#   bash scripts/netlab-deps.sh            # install what is missing, then check
+#   bash scripts/netlab-deps.sh --check    # only check, install nothing
+#
+# --no-install-recommends matters: recommends of openvswitch/wireguard pull a kernel image.
+set -u
+
+PACKAGES=(
+  iproute2           # ip netns, veth
+  util-linux         # nsenter, unshare
+  nftables           # nft: router, edge firewall, leak guard
+  openssh-server     # sshd on every managed device
+  openssh-client     # ssh-keygen (host and client keys)
+  openvswitch-switch # ovsdb-server, ovs-vswitchd (netdev datapath), ovs-vsctl
+  wireguard-tools    # wg
+  wireguard-go       # userspace WireGuard (the kernel here has no wireguard module)
+  procps             # ps/pgrep used by humans debugging a lab
+)
+
+# command -> package that provides it
+declare -A NEEDED=(
+  [ip]=iproute2
+  [nsenter]=util-linux
+  [unshare]=util-linux
+  [nft]=nftables
+  [sshd]=openssh-server
+  [ssh-keygen]=openssh-client
+  [ovsdb-server]=openvswitch-switch
+  [ovs-vswitchd]=openvswitch-switch
+  [ovs-vsctl]=openvswitch-switch
+  [ovsdb-tool]=openvswitch-switch
+  [wg]=wireguard-tools
+  [wireguard-go]=wireguard-go
+)
+
+find_cmd() {
+  PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin" command -v "$1" >/dev/null 2>&1
+}
+
+missing_cmds() {
+  local c
+  for c in "${!NEEDED[@]}"; do
+    find_cmd "$c" || echo "$c"
+  done
+}
+
+if [[ "${1:-}" != "--check" ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "netlab-deps: NOT ROOT: cannot install packages; re-run as root" >&2
+  elif [[ -n "$(missing_cmds)" ]]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || echo "netlab-deps: WARNING: apt-get update failed" >&2
+    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" \
+      || echo "netlab-deps: WARNING: apt-get install failed" >&2
+  fi
+fi
+
+status=0
+for c in $(missing_cmds | sort); do
+  echo "netlab-deps: MISSING command '$c' (Debian package ${NEEDED[$c]})" >&2
+  status=1
+done
+
+# Kernel capabilities the lab relies on (checked in a throwaway namespace).
+if [[ $(id -u) -eq 0 ]] && find_cmd ip; then
+  ns="iso-depcheck-$$"
+  if ip netns add "$ns" 2>/dev/null; then
+    ip -n "$ns" link add vcheck0 type veth peer name vcheck1 2>/dev/null \
+      || { echo "netlab-deps: MISSING kernel veth support" >&2; status=1; }
+    if find_cmd nft; then
+      echo 'table inet t { chain c { type filter hook forward priority 0; }; }' \
+        | ip netns exec "$ns" nft -f - 2>/dev/null \
+        || { echo "netlab-deps: MISSING kernel nftables support" >&2; status=1; }
+    fi
+    [[ -c /dev/net/tun ]] \
+      || { echo "netlab-deps: MISSING /dev/net/tun (wireguard-go, OVS netdev need it)" >&2; status=1; }
+    ip netns del "$ns"
+  else
+    echo "netlab-deps: MISSING network namespaces (ip netns add failed)" >&2
+    status=1
+  fi
+elif [[ $(id -u) -ne 0 ]]; then
+  echo "netlab-deps: NOT ROOT: kernel capabilities not checked" >&2
+  status=1
+fi
+
+if [[ $status -eq 0 ]]; then
+  echo "netlab-deps: all network-lab dependencies present"
+fi
+exit $status
