@@ -1,0 +1,264 @@
+"""Inventory models (docs/design.md, "Inventory YAML"). Frozen; unknown keys refused.
+
+Every value that may reach a device CLI has a type from :mod:`isolate.values`.
+Cross-references (a segment's gateway, a host's segment, …) are checked by the
+loader, which knows the file and line of each field; the lookups here assume a
+loaded, consistent inventory.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import cached_property
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from isolate.values import (
+    Address,
+    CredentialRef,
+    DeviceName,
+    FilePath,
+    Hostname,
+    InterfaceName,
+    IPAddress,
+    Name,
+    Port,
+    Prefix,
+    ServiceName,
+    Text,
+    UserName,
+    VlanId,
+    parse_interface,
+)
+
+Platform = Literal["cisco_ios", "linux", "cisco_asa", "openvswitch", "wireguard", "ansible"]
+Role = Literal[
+    "core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"
+]
+Zone = Literal["inside", "management", "vpn", "outside"]
+Criticality = Literal["low", "medium", "high", "critical"]
+Proto = Literal["tcp", "udp"]
+
+PLATFORMS: tuple[str, ...] = get_args(Platform)
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Management(_Model):
+    networks: tuple[Prefix, ...] = ()
+    stations: tuple[Name, ...] = ()
+    tool_address: Address | None = None
+
+
+class CredentialSet(_Model):
+    username: UserName
+    password: CredentialRef | None = None
+    enable: CredentialRef | None = None
+    key_file: FilePath | None = None
+    agent: bool = False
+
+
+class AccessPort(_Model):
+    interface: InterfaceName
+    host: Name
+
+
+class Device(_Model):
+    name: DeviceName
+    host: Hostname
+    port: Port = 22
+    platform: Platform
+    role: Role
+    address: Address | None = None
+    credentials: Name | None = None
+    groups: tuple[Name, ...] = ()
+    tags: tuple[Name, ...] = ()
+    ports: tuple[AccessPort, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_interfaces(cls, data: Any) -> Any:
+        """IOS abbreviations (Gi1/0/1) become long names; invalid ones are left for
+        the loader's per-platform check, which reports them with their line."""
+        if not isinstance(data, dict) or not isinstance(data.get("ports"), list):
+            return data
+        platform = data.get("platform")
+        if platform not in ("cisco_ios", "cisco_asa"):
+            return data
+        ports = []
+        for port in data["ports"]:
+            if isinstance(port, dict) and isinstance(port.get("interface"), str):
+                with suppress(ValueError):
+                    port = {**port, "interface": parse_interface(port["interface"], platform)}
+            ports.append(port)
+        return {**data, "ports": ports}
+
+    @property
+    def mgmt_address(self) -> str:
+        """The device's management address in the modelled network (default: host)."""
+        return str(self.address) if self.address is not None else self.host
+
+
+class Group(_Model):
+    name: Name
+    description: Text = ""
+
+
+class Segment(_Model):
+    name: Name
+    vlan: VlanId
+    subnet: Prefix
+    gateway: DeviceName | None = None
+    firewall: DeviceName | None = None
+    zone: Zone = "inside"
+    criticality: Criticality = "medium"
+
+
+class Service(_Model):
+    name: ServiceName
+    port: Port
+    proto: Proto = "tcp"
+
+
+class Host(_Model):
+    name: Name
+    address: Address
+    segment: Name
+    services: tuple[Service, ...] = ()
+    tags: tuple[Name, ...] = ()
+    vpn_user: UserName | None = None
+
+
+class Protected(_Model):
+    hosts: tuple[Name, ...] = ()
+    services: tuple[ServiceName, ...] = ()
+    segments: tuple[Name, ...] = ()
+
+
+class VpnGroup(_Model):
+    name: Name
+    description: Text = ""
+
+
+class VpnUser(_Model):
+    name: UserName
+    group: Name | None = None
+
+
+class Vpn(_Model):
+    concentrators: tuple[DeviceName, ...] = ()
+    groups: tuple[VpnGroup, ...] = ()
+    users: tuple[VpnUser, ...] = ()
+
+
+class Edge(_Model):
+    devices: tuple[DeviceName, ...] = ()
+
+
+class Inventory(_Model):
+    version: Literal[1]
+    name: Name
+    management: Management = Field(default_factory=Management)
+    known_hosts: FilePath | None = None
+    ansible_inventory: FilePath | None = None
+    credentials: dict[Name, CredentialSet] = Field(default_factory=dict)
+    devices: tuple[Device, ...] = ()
+    groups: tuple[Group, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    hosts: tuple[Host, ...] = ()
+    protected: Protected = Field(default_factory=Protected)
+    vpn: Vpn = Field(default_factory=Vpn)
+    edge: Edge = Field(default_factory=Edge)
+    # Set by the loader, never read from YAML.
+    source_path: str | None = None
+    sha256: str = ""
+
+    # ------------------------------------------------------------ lookups
+
+    @cached_property
+    def _devices(self) -> dict[str, Device]:
+        return {d.name: d for d in self.devices}
+
+    @cached_property
+    def _hosts(self) -> dict[str, Host]:
+        return {h.name: h for h in self.hosts}
+
+    @cached_property
+    def _segments(self) -> dict[str, Segment]:
+        return {s.name: s for s in self.segments}
+
+    @cached_property
+    def _ports(self) -> dict[str, tuple[Device, AccessPort]]:
+        found: dict[str, tuple[Device, AccessPort]] = {}
+        for device in self.devices:
+            for port in device.ports:
+                found.setdefault(port.host, (device, port))
+        return found
+
+    def device(self, name: str) -> Device:
+        """The device called ``name``; KeyError if there is none."""
+        return self._devices[name]
+
+    def host(self, name: str) -> Host:
+        return self._hosts[name]
+
+    def segment(self, name: str) -> Segment:
+        return self._segments[name]
+
+    def has_device(self, name: str) -> bool:
+        return name in self._devices
+
+    def has_host(self, name: str) -> bool:
+        return name in self._hosts
+
+    def has_segment(self, name: str) -> bool:
+        return name in self._segments
+
+    def hosts_in(self, segment: str) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.segment == segment)
+
+    def segment_of(self, host: str) -> Segment:
+        return self._segments[self._hosts[host].segment]
+
+    def segment_of_vlan(self, vlan: int) -> Segment | None:
+        return next((s for s in self.segments if s.vlan == vlan), None)
+
+    def access_port(self, host: str) -> tuple[Device, AccessPort] | None:
+        """The switch and access port ``host`` is plugged into, if the inventory says."""
+        return self._ports.get(host)
+
+    def devices_by_role(self, role: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if d.role == role)
+
+    def devices_in_group(self, group: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if group in d.groups)
+
+    def devices_with_tag(self, tag: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if tag in d.tags)
+
+    def hosts_with_tag(self, tag: str) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if tag in h.tags)
+
+    def vpn_users_in(self, group: str) -> tuple[VpnUser, ...]:
+        return tuple(u for u in self.vpn.users if u.group == group)
+
+    def gateway_of(self, segment: str) -> Device | None:
+        seg = self._segments[segment]
+        return self._devices.get(seg.gateway) if seg.gateway else None
+
+    def hosts_with_service(self, service: str) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if any(s.name == service for s in h.services))
+
+    def tool_address(self) -> IPAddress | None:
+        """Where isolate connects from: ``management.tool_address``, else the first
+        station's address."""
+        if self.management.tool_address is not None:
+            return self.management.tool_address
+        for station in self.management.stations:
+            if station in self._hosts:
+                return self._hosts[station].address
+        return None
