@@ -1,0 +1,378 @@
+"""The executor: pre-checks → (per step) intent → push → read-back verify → confirm.
+
+Invariants kept here (shared/BRIEF.md):
+1. the intent (forward, inverse, digest of captured pre-state) is appended and fsynced
+   before anything reaches the device; a journal write failure stops the run;
+2. every inverse is computed by the action from the state read off that device just
+   before the step;
+8. device locks are held for the whole run.
+Devices of one step run in parallel (bounded); one session per device across steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from isolate.drivers.base import ConfirmCapable, Session, Target
+from isolate.errors import DeviceError, IsolateError, JournalError
+from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
+from isolate.execute.sessions import SessionPool
+from isolate.restore.staged import UndoEntry
+
+
+class ChangeLike(Protocol):
+    device: str
+    platform: str
+    commands: Sequence[str]
+
+    @property
+    def item(self) -> Any: ...
+
+
+class StepLike(Protocol):
+    id: str
+    action: str
+    policy: str
+    timeout_s: float
+
+    @property
+    def restore_stage(self) -> int | None: ...
+
+    @property
+    def changes(self) -> Sequence[ChangeLike]: ...
+
+
+class PlanLike(Protocol):
+    @property
+    def steps(self) -> Sequence[StepLike]: ...
+
+
+class JournalLike(Protocol):
+    run_dir: Path
+
+    def append(self, kind: str, /, **data: Any) -> Any: ...
+
+    def store_state(self, text: str) -> str: ...
+
+
+class PlatformActionLike(Protocol):
+    verify_commands: tuple[str, ...]
+
+    def precheck(self, item: Any, state: str) -> list[str]: ...
+
+    def inverse(self, item: Any, state: str) -> list[str]: ...
+
+    def verify(self, item: Any, state: str, extra: dict[str, str]) -> list[str]: ...
+
+
+ActionLookup = Callable[[str, str], PlatformActionLike]
+IdentityCheck = Callable[[Session], str | None]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    workers: int = 32
+    confirm_window_s: int | None = None
+    check_only: bool = False
+
+
+def restore_stage_of(plan: PlanLike, index: int) -> int:
+    """A step's restore stage: its own, else the reverse of apply order (last applied = 1)."""
+    stage = plan.steps[index].restore_stage
+    return stage if stage is not None else len(plan.steps) - index
+
+
+class Executor:
+    """Runs one plan against devices, writing the journal ahead of every change."""
+
+    def __init__(
+        self,
+        plan: PlanLike,
+        targets: Mapping[str, Target],
+        journal: JournalLike,
+        *,
+        run_id: str,
+        connect: Callable[[Target], Session],
+        lookup: ActionLookup,
+        identify: IdentityCheck,
+        options: ApplyOptions,
+        sink: EventSink = null_sink,
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.run_id = run_id
+        self.lookup = lookup
+        self.identify = identify
+        self.options = options
+        self.sink = sink
+        self.pool = SessionPool(targets, connect)
+        self.states: dict[str, str] = {}  # device -> last state read off it
+        self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
+        self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
+
+    # -- helpers --------------------------------------------------------------------------
+    def _emit(
+        self,
+        kind: str,
+        *,
+        step: str | None = None,
+        device: str | None = None,
+        ok: bool = True,
+        message: str = "",
+        **data: Any,
+    ) -> None:
+        self.sink(Event(kind, self.run_id, step, device, ok, message, data=data))
+
+    def _devices(self) -> list[str]:
+        return sorted({c.device for s in self.plan.steps for c in s.changes})
+
+    def _parallel(self, fn: Callable[[str], Any], devices: Sequence[str]) -> list[Any]:
+        workers = max(1, min(self.options.workers, len(devices)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="isolate") as pool:
+            return list(pool.map(fn, devices))
+
+    # -- pre-checks -------------------------------------------------------------------------
+    def precheck_all(self) -> list[PrecheckResult]:
+        results: list[PrecheckResult] = self._parallel(self._precheck, self._devices())
+        return results
+
+    def _first_change(self, device: str) -> tuple[StepLike, ChangeLike] | None:
+        for step in self.plan.steps:
+            for change in step.changes:
+                if change.device == device:
+                    return step, change
+        return None
+
+    def _precheck(self, device: str) -> PrecheckResult:
+        checks: dict[str, bool] = {}
+        try:
+            session = self.pool.get(device)
+            checks.update(reachable=True, authenticated=True, privileged=True)
+            problem = self.identify(session)
+            checks["platform"] = problem is None
+            if problem:
+                raise DeviceError(problem, device=device)
+            state = session.read_state()
+            self.states[device] = state
+            sha = self.journal.store_state(state)
+            checks["state_captured"] = True
+            first = self._first_change(device)
+            problems: list[str] = []
+            if first is not None:
+                step, change = first
+                problems = self.lookup(step.action, change.platform).precheck(change.item, state)
+            ok = not problems
+            message = "; ".join(problems) if problems else "ready"
+            if problems:
+                message = f"{device}: step '{first[0].id if first else '?'}': {message}"
+        except JournalError:
+            raise
+        except IsolateError as exc:
+            ok, message, sha = False, str(exc), None
+        self.journal.append("precheck", device=device, ok=ok, message=message, state=sha, checks=checks)
+        self._emit("precheck", device=device, ok=ok, message=message)
+        return PrecheckResult(device, ok, message, sha)
+
+    # -- steps ------------------------------------------------------------------------------
+    def run_step(self, index: int) -> StepResult:
+        step = self.plan.steps[index]
+        started = time.time()
+        self._emit("step-start", step=step.id, message=step.action, devices=len(step.changes))
+        by_device = {c.device: c for c in step.changes}
+        results: list[DeviceResult] = self._parallel(
+            lambda device: self._apply_device(index, step, by_device[device]), sorted(by_device)
+        )
+        ok = all(r.ok for r in results)
+        duration = time.time() - started
+        self.journal.append("step-end", step=step.id, ok=ok, duration_s=round(duration, 6))
+        self._emit("step-end", step=step.id, ok=ok, duration_s=duration)
+        return StepResult(step.id, step.action, ok, tuple(results), duration)
+
+    def _apply_device(self, index: int, step: StepLike, change: ChangeLike) -> DeviceResult:
+        device = change.device
+        started = time.time()
+        action = self.lookup(step.action, change.platform)
+        state = self.states[device]
+        problems = action.precheck(change.item, state)
+        if problems:
+            return self._fail(step, device, "precheck", "; ".join(problems), started, state_known=True)
+        inverse = action.inverse(change.item, state)
+        pre_sha = self.journal.store_state(state)
+        window = self.options.confirm_window_s
+        stage = restore_stage_of(self.plan, index)
+        record = self.journal.append(
+            "intent",
+            device=device,
+            step=step.id,
+            action=step.action,
+            platform=change.platform,
+            forward=list(change.commands),
+            inverse=inverse,
+            pre_state=pre_sha,
+            stage=stage,
+            confirm_window_s=window,
+        )
+        self.entries[(index, device)] = UndoEntry(
+            getattr(record, "seq", len(self.entries)), step.id, device, stage, tuple(inverse), pre_sha, state
+        )
+        session: Session | None = None
+        try:
+            session = self.pool.get(device)
+            confirmable = window is not None and isinstance(session, ConfirmCapable)
+            if confirmable:
+                assert isinstance(session, ConfirmCapable) and window is not None
+                session.push_confirmed(change.commands, window_s=window)
+            else:
+                session.push(change.commands)
+        except JournalError:
+            raise
+        except IsolateError as exc:
+            self.done.append((index, device))  # part of the batch may be on the device
+            return self._fail(step, device, "push", str(exc), started)
+        self.done.append((index, device))
+        self.journal.append(
+            "applied",
+            device=device,
+            step=step.id,
+            ok=True,
+            message="",
+            duration_s=round(time.time() - started, 6),
+        )
+        return self._verify(step, change, action, session, started, confirmable)
+
+    def _verify(
+        self,
+        step: StepLike,
+        change: ChangeLike,
+        action: PlatformActionLike,
+        session: Session,
+        started: float,
+        confirmable: bool,
+    ) -> DeviceResult:
+        device = change.device
+        try:
+            state = session.read_state()
+            extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
+        except JournalError:
+            raise
+        except IsolateError as exc:
+            return self._fail(step, device, "verify", str(exc), started)
+        self.states[device] = state
+        problems = action.verify(change.item, state, extra)
+        post_sha = self.journal.store_state(state)
+        self.journal.append(
+            "verified", device=device, step=step.id, ok=not problems, problems=problems, post_state=post_sha
+        )
+        if problems:
+            message = f"{device}: step '{step.id}' not verified: {'; '.join(problems)}"
+            self._emit("device-failed", step=step.id, device=device, ok=False, message=message)
+            return DeviceResult(
+                device, step.id, False, "verify", message, time.time() - started, tuple(problems)
+            )
+        if confirmable:
+            try:
+                assert isinstance(session, ConfirmCapable)
+                session.confirm()
+                self.journal.append("confirmed", device=device, step=step.id)
+            except IsolateError as exc:
+                return self._fail(step, device, "confirm", str(exc), started)
+        duration = time.time() - started
+        self._emit("device-ok", step=step.id, device=device, duration_s=duration)
+        return DeviceResult(device, step.id, True, "done", "", duration)
+
+    def _fail(
+        self,
+        step: StepLike,
+        device: str,
+        phase: str,
+        message: str,
+        started: float,
+        *,
+        state_known: bool = False,
+    ) -> DeviceResult:
+        """Record a failure with the device's exact state read back, never 'unknown'."""
+        state_sha: str | None = None
+        if state_known:
+            state_sha = self.journal.store_state(self.states[device])
+        else:
+            self.pool.drop(device)
+            try:
+                state = self.pool.get(device).read_state()
+                self.states[device] = state
+                state_sha = self.journal.store_state(state)
+            except IsolateError as exc:
+                message = f"{message} (state unreadable afterwards: {exc})"
+        self.journal.append(
+            "failed", device=device, step=step.id, phase=phase, message=message, state=state_sha
+        )
+        self._emit("device-failed", step=step.id, device=device, ok=False, message=message, phase=phase)
+        return DeviceResult(device, step.id, False, phase, message, time.time() - started)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def run_plan(
+    executor: Executor, *, started: float, undo: Callable[[Executor, list[tuple[int, str]]], bool]
+) -> RunResult:
+    """Pre-checks, then every step in order, honouring each step's failure policy."""
+    ex = executor
+    prechecks = tuple(ex.precheck_all())
+    base = RunResult(ex.run_id, str(ex.journal.run_dir), "ok", prechecks=prechecks, started=started)
+    if not all(p.ok for p in prechecks):
+        return _end(ex, replace(base, status="prechecks-failed"), started, None)
+    if ex.options.check_only:
+        return _end(ex, replace(base, status="checked"), started, None)
+    steps: list[StepResult] = []
+    status = "ok"
+    for index, step in enumerate(ex.plan.steps):
+        result = ex.run_step(index)
+        if result.ok:
+            steps.append(result)
+            continue
+        decision, status = _apply_policy(ex, index, step.policy, undo)
+        ex.journal.append("policy", step=step.id, policy=step.policy, decision=decision)
+        ex._emit("policy", step=step.id, ok=False, message=decision, policy=step.policy)
+        steps.append(replace(result, decision=decision))
+        if status in ("aborted", "rolled-back"):
+            break
+    failed_any = any(not s.ok for s in steps)
+    if status == "ok" and failed_any:
+        status = "partial"
+    contain = time.time() - started if status == "ok" else None
+    return _end(ex, replace(base, status=status, steps=tuple(steps)), started, contain)
+
+
+def _apply_policy(
+    ex: Executor, index: int, policy: str, undo: Callable[[Executor, list[tuple[int, str]]], bool]
+) -> tuple[str, str]:
+    if policy == "continue":
+        return "continued with the next step", "partial"
+    if policy == "rollback-step":
+        entries = [(i, d) for (i, d) in ex.done if i == index]
+        ok = undo(ex, entries)
+        ex.done = [(i, d) for (i, d) in ex.done if i != index]
+        return ("rolled this step back; continued" if ok else "rollback of this step failed"), "partial"
+    if policy == "rollback-all":
+        ok = undo(ex, list(ex.done))
+        ex.done = []
+        return ("rolled back every change of this run" if ok else "rollback failed"), "rolled-back"
+    return "aborted: later steps not run; changes so far stay (see isolate restore)", "aborted"
+
+
+def _end(ex: Executor, result: RunResult, started: float, contain: float | None) -> RunResult:
+    duration = time.time() - started
+    ex.journal.append(
+        "run-end",
+        status=result.status,
+        duration_s=round(duration, 6),
+        time_to_contain_s=None if contain is None else round(contain, 6),
+    )
+    ex._emit("run-end", ok=result.ok, message=result.status, duration_s=duration, time_to_contain_s=contain)
+    return replace(result, duration_s=duration, time_to_contain_s=contain)

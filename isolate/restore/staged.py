@@ -1,0 +1,303 @@
+"""Staged restore, planned from the journal, proven by reading every device back.
+
+For each stage (ascending): a reachability gate on every device of the stage; then, per
+device in parallel, the inverses of that device's changes in reverse apply order (each a
+``restore-intent`` record before the push and a ``restored`` record after); then a gate
+that reads the device back and compares it, byte for byte after the driver's documented
+normalisation, with the state captured before the earliest change undone. A device that
+already reads back equal to a step's pre-state is not touched again: restore twice is
+harmless.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from isolate.errors import IsolateError, JournalError
+from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.sessions import SessionPool
+
+
+@dataclass(frozen=True)
+class UndoEntry:
+    """One change to undo: a journaled intent that reached (or may have reached) a device."""
+
+    seq: int
+    step: str
+    device: str
+    stage: int
+    inverse: tuple[str, ...]
+    pre_sha: str
+    pre_state: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    stage: int
+    device: str
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    ok: bool
+    stages: tuple[int, ...]
+    gates: tuple[GateResult, ...]
+    restored: tuple[str, ...]  # devices brought back
+    message: str = ""
+
+
+class JournalLike(Protocol):
+    def append(self, kind: str, /, **data: Any) -> Any: ...
+
+    def store_state(self, text: str) -> str: ...
+
+
+def first_difference(expected: str, actual: str) -> str:
+    """One line saying where two states first differ (for gate failures and reports)."""
+    diff = [
+        line
+        for line in difflib.unified_diff(expected.splitlines(), actual.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    if not diff:
+        return "states differ only in line endings"
+    shown = ", ".join(repr(line) for line in diff[:3])
+    more = f" (+{len(diff) - 3} more)" if len(diff) > 3 else ""
+    return f"differs from its captured pre-state: {shown}{more}"
+
+
+class Restorer:
+    def __init__(
+        self,
+        pool: SessionPool,
+        journal: JournalLike,
+        *,
+        run_id: str,
+        workers: int = 32,
+        sink: EventSink = null_sink,
+    ) -> None:
+        self.pool = pool
+        self.journal = journal
+        self.run_id = run_id
+        self.workers = workers
+        self.sink = sink
+
+    def _emit(
+        self, kind: str, *, device: str | None = None, ok: bool = True, message: str = "", **data: Any
+    ) -> None:
+        self.sink(Event(kind, self.run_id, None, device, ok, message, data=data))
+
+    def run(self, entries: Sequence[UndoEntry], *, only_stage: int | None = None) -> RestoreResult:
+        stages = sorted({e.stage for e in entries})
+        if only_stage is not None:
+            stages = [s for s in stages if s == only_stage]
+        undone: set[int] = set()
+        gates: list[GateResult] = []
+        restored: set[str] = set()
+        for stage in stages:
+            batch = [e for e in entries if e.stage == stage]
+            devices = sorted({e.device for e in batch})
+            self._emit("stage-start", message=f"stage {stage}", stage=stage, devices=devices)
+            reach = self._reachability_gate(stage, devices)
+            gates.extend(reach)
+            if not all(g.ok for g in reach):
+                return self._stop(stages, gates, restored, stage, reach)
+            results = self._parallel(
+                functools.partial(self._undo_stage_device, stage, batch, entries, undone), devices
+            )
+            for gate in results:
+                gates.append(gate)
+                if gate.ok:
+                    restored.add(gate.device)
+            undone.update(e.seq for e in batch)
+            failed = [g for g in results if not g.ok]
+            if failed:
+                return self._stop(stages, gates, restored, stage, failed)
+        return RestoreResult(True, tuple(stages), tuple(gates), tuple(sorted(restored)))
+
+    def _stop(
+        self,
+        stages: list[int],
+        gates: list[GateResult],
+        restored: set[str],
+        stage: int,
+        failed: Iterable[GateResult],
+    ) -> RestoreResult:
+        first = next(iter(failed))
+        message = f"restore stopped at stage {stage}: {first.device}: {'; '.join(first.problems)}"
+        return RestoreResult(False, tuple(stages), tuple(gates), tuple(sorted(restored)), message)
+
+    def _parallel(self, fn: Callable[[str], GateResult], devices: Sequence[str]) -> list[GateResult]:
+        if not devices:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(devices)))) as pool:
+            return list(pool.map(fn, devices))
+
+    def _reachability_gate(self, stage: int, devices: Sequence[str]) -> list[GateResult]:
+        def check(device: str) -> GateResult:
+            try:
+                self.pool.get(device)
+                return GateResult(stage, device, True)
+            except IsolateError as exc:
+                self.journal.append(
+                    "gate",
+                    stage=stage,
+                    device=device,
+                    ok=False,
+                    check="reachable",
+                    problems=[str(exc)],
+                    state=None,
+                    expected=None,
+                )
+                return GateResult(stage, device, False, (f"unreachable: {exc}",))
+
+        return self._parallel(check, devices)
+
+    def _undo_stage_device(
+        self,
+        stage: int,
+        batch: Sequence[UndoEntry],
+        everything: Sequence[UndoEntry],
+        undone: set[int],
+        device: str,
+    ) -> GateResult:
+        mine = sorted((e for e in batch if e.device == device), key=lambda e: e.seq, reverse=True)
+        try:
+            session = self.pool.get(device)
+            current = session.read_state()
+            for entry in mine:
+                if current == entry.pre_state:
+                    self.journal.append(
+                        "restored",
+                        device=device,
+                        step=entry.step,
+                        ok=True,
+                        stage=stage,
+                        message="already at its pre-state; nothing sent",
+                    )
+                    continue
+                self.journal.append(
+                    "restore-intent",
+                    device=device,
+                    step=entry.step,
+                    stage=stage,
+                    commands=list(entry.inverse),
+                    target_state=entry.pre_sha,
+                )
+                message = ""
+                try:
+                    session.push(entry.inverse)
+                except JournalError:
+                    raise
+                except IsolateError as exc:
+                    message = str(exc)
+                current = session.read_state()
+                self.journal.append(
+                    "restored", device=device, step=entry.step, ok=not message, stage=stage, message=message
+                )
+            return self._equality_gate(stage, device, mine, everything, undone, current)
+        except JournalError:
+            raise
+        except IsolateError as exc:
+            self.pool.drop(device)
+            self.journal.append(
+                "gate",
+                stage=stage,
+                device=device,
+                ok=False,
+                check="restore",
+                problems=[str(exc)],
+                state=None,
+                expected=None,
+            )
+            return GateResult(stage, device, False, (str(exc),))
+
+    def _equality_gate(
+        self,
+        stage: int,
+        device: str,
+        mine: Sequence[UndoEntry],
+        everything: Sequence[UndoEntry],
+        undone: set[int],
+        current: str,
+    ) -> GateResult:
+        earliest = mine[-1] if mine else None
+        state_sha = self.journal.store_state(current)
+        later_pending = earliest is not None and any(
+            e.device == device and e.seq > earliest.seq and e.seq not in undone and e not in mine
+            for e in everything
+        )
+        if earliest is None or later_pending:
+            self.journal.append(
+                "gate",
+                stage=stage,
+                device=device,
+                ok=True,
+                check="equality-deferred",
+                problems=[],
+                state=state_sha,
+                expected=None,
+            )
+            return GateResult(stage, device, True)
+        ok = current == earliest.pre_state
+        problems = [] if ok else [first_difference(earliest.pre_state, current)]
+        self.journal.append(
+            "gate",
+            stage=stage,
+            device=device,
+            ok=ok,
+            check="equality",
+            problems=problems,
+            state=state_sha,
+            expected=earliest.pre_sha,
+        )
+        self._emit("gate", device=device, ok=ok, message="identical" if ok else problems[0], stage=stage)
+        return GateResult(stage, device, ok, tuple(problems))
+
+
+def entries_from_records(
+    records: Iterable[Mapping[str, Any]], read_state: Callable[[str], str]
+) -> list[UndoEntry]:
+    """Every intent that reached or may have reached its device, and is not yet restored.
+
+    An intent counts unless its outcome is a failure in the pre-check phase (nothing sent).
+    An intent with no outcome at all (a crash between intent and effect) counts: the
+    device may or may not have the change, and restore reads it back to find out.
+    """
+    intents: dict[tuple[str, str], tuple[int, Mapping[str, Any]]] = {}
+    restored_at: dict[tuple[str, str], int] = {}
+    gate_ok_at: dict[str, int] = {}
+    for record in records:
+        kind, data, seq = record["kind"], record["data"], int(record["seq"])
+        key = (str(data.get("device")), str(data.get("step")))
+        if kind == "intent":
+            intents[key] = (seq, data)
+            restored_at.pop(key, None)
+        elif kind == "restored" and data.get("ok"):
+            restored_at[key] = seq
+        elif kind == "gate" and data.get("ok") and data.get("check", "").startswith("equality"):
+            gate_ok_at[key[0]] = seq
+    done = {key for key, seq in restored_at.items() if gate_ok_at.get(key[0], -1) > seq}
+    entries = []
+    for key, (seq, data) in intents.items():
+        if key in done:
+            continue
+        entries.append(
+            UndoEntry(
+                seq=seq,
+                step=key[1],
+                device=key[0],
+                stage=int(data.get("stage") or 1),
+                inverse=tuple(data.get("inverse") or ()),
+                pre_sha=str(data["pre_state"]),
+                pre_state=read_state(str(data["pre_state"])),
+            )
+        )
+    return sorted(entries, key=lambda e: e.seq)
