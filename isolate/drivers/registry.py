@@ -57,3 +57,19 @@ def connect(target: Target) -> Session:
         valid = ", ".join(sorted(CONNECTORS))
         raise PlanError(f"{target.name}: unknown platform {target.platform!r}; valid: {valid}") from None
     return connector(target)
+
+
+def identify(session: Session) -> str | None:
+    """Pre-check "platform as declared": None when the device is what the inventory says."""
+    target = session.target
+    platform = IDENTITY.get(target.platform)
+    if platform is not None:
+        output = session.run(platform.identity_command).output
+        if platform.identity.search(output):
+            return None
+        return f"{target.name}: declared {target.platform} but '{platform.identity_command}' does not show it"
+    if target.platform == "linux":
+        if session.run("uname -s").output.strip() == "Linux":
+            return None
+        return f"{target.name}: declared linux but 'uname -s' does not say Linux"
+    return None

@@ -82,7 +82,10 @@ class Restorer:
         run_id: str,
         workers: int = 32,
         sink: EventSink = null_sink,
+        scrub: Callable[[str], str] = str,
     ) -> None:
+        # States are compared as the journal stores them: scrubbed of secrets (deterministic).
+        self.scrub = scrub
         self.pool = pool
         self.journal = journal
         self.run_id = run_id
@@ -171,9 +174,9 @@ class Restorer:
         mine = sorted((e for e in batch if e.device == device), key=lambda e: e.seq, reverse=True)
         try:
             session = self.pool.get(device)
-            current = session.read_state()
+            current = self.scrub(session.read_state())
             for entry in mine:
-                if current == entry.pre_state:
+                if current == self.scrub(entry.pre_state):
                     self.journal.append(
                         "restored",
                         device=device,
@@ -198,7 +201,7 @@ class Restorer:
                     raise
                 except IsolateError as exc:
                     message = str(exc)
-                current = session.read_state()
+                current = self.scrub(session.read_state())
                 self.journal.append(
                     "restored", device=device, step=entry.step, ok=not message, stage=stage, message=message
                 )
@@ -246,8 +249,8 @@ class Restorer:
                 expected=None,
             )
             return GateResult(stage, device, True)
-        ok = current == earliest.pre_state
-        problems = [] if ok else [first_difference(earliest.pre_state, current)]
+        ok = current == self.scrub(earliest.pre_state)
+        problems = [] if ok else [first_difference(self.scrub(earliest.pre_state), current)]
         self.journal.append(
             "gate",
             stage=stage,

@@ -1,0 +1,65 @@
+"""From inventory devices to driver targets: credentials resolved by reference, in memory only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from isolate.drivers.base import Target
+from isolate.errors import InventoryError
+from isolate.inventory.models import Inventory
+from isolate.secrets import read_ref
+
+
+@dataclass(frozen=True)
+class ResolvedTargets:
+    targets: dict[str, Target]
+    secrets: tuple[str, ...]  # every secret value resolved, for the run's scrubber
+
+
+def inventory_dir(inventory: Inventory) -> Path:
+    source = Path(inventory.source_path or ".")
+    return source if source.is_dir() else source.parent
+
+
+def resolve_targets(
+    inventory: Inventory,
+    devices: Iterable[str],
+    *,
+    host_key_checking: bool = True,
+    timeout_s: float = 30.0,
+) -> ResolvedTargets:
+    """Targets for ``devices``. Every reference is read now, before anything is sent, so a
+    missing secret fails the run at once with a message naming device and reference."""
+    base = inventory_dir(inventory)
+    known_hosts = (base / Path(inventory.known_hosts).expanduser()) if inventory.known_hosts else None
+    targets: dict[str, Target] = {}
+    secrets: list[str] = []
+    for name in sorted(set(devices)):
+        device = inventory.device(name)
+        if device.credentials is None:
+            raise InventoryError(f"{name}: no credentials set (devices[].credentials)")
+        creds = inventory.credentials[device.credentials]
+        try:
+            password = read_ref(creds.password, base) if creds.password else None
+            secret = read_ref(creds.enable, base) if creds.enable else None
+        except InventoryError as exc:
+            raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
+        secrets.extend(v for v in (password, secret) if v)
+        key_file = (base / Path(creds.key_file).expanduser()) if creds.key_file else None
+        targets[name] = Target(
+            name=name,
+            host=device.host,
+            port=int(device.port),
+            platform=device.platform,
+            username=creds.username,
+            password=password,
+            secret=secret or password,
+            key_file=key_file,
+            use_agent=creds.agent,
+            known_hosts=known_hosts,
+            host_key_checking=host_key_checking,
+            timeout_s=timeout_s,
+        )
+    return ResolvedTargets(targets, tuple(secrets))
