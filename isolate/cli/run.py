@@ -1,9 +1,249 @@
-"""CLI command group: run (placeholder until its owner fills it)."""
+"""`isolate apply`, `isolate restore`, `isolate status`: rendering and exit codes only."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from isolate.cli.progress import Progress
+from isolate.errors import ExitCode, InputError
+from isolate.execute.records import RunResult
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Where journals and locks live (default $ISOLATE_STATE_DIR or ~/.local/state/isolate).",
+    ),
+]
+InventoryOpt = Annotated[Path | None, typer.Option("-i", "--inventory", help="Inventory file or directory.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON event per line on stderr, a JSON summary on stdout.")
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=1000, help="Devices worked in parallel.")]
+
+
+def exit_code_for(result: RunResult) -> ExitCode:
+    if result.status in ("ok", "checked"):
+        return ExitCode.OK
+    if result.status == "prechecks-failed":
+        return ExitCode.PRECHECK_FAILED
+    failed = [d for s in result.steps for d in s.devices if not d.ok]
+    if failed and all(d.phase == "verify" for d in failed):
+        return ExitCode.VERIFY_FAILED
+    return ExitCode.PARTIAL
+
+
+def _summary(result: RunResult, console: Console) -> None:
+    if result.status == "prechecks-failed":
+        table = Table(title="pre-checks failed — nothing was changed")
+        table.add_column("device")
+        table.add_column("problem")
+        table.add_column("what to do")
+        for p in result.prechecks:
+            if not p.ok:
+                table.add_row(p.device, p.message, _advice(p.message))
+        console.print(table)
+    for step in result.steps:
+        for device in step.devices:
+            if not device.ok:
+                console.print(f"[red]✗[/red] {device.message}")
+        if step.decision:
+            console.print(f"  step {step.step}: {step.decision}")
+    ttc = f", time to contain {result.time_to_contain_s:.2f}s" if result.time_to_contain_s is not None else ""
+    console.print(f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s{ttc}")
+    console.print(f"journal: {result.run_dir}/journal.jsonl")
+    if result.status not in ("ok", "checked", "prechecks-failed"):
+        console.print(f"to undo what was applied: isolate restore {result.run_id}")
+
+
+def _advice(message: str) -> str:
+    lowered = message.lower()
+    if "authentication" in lowered:
+        return "check the credentials reference in the inventory"
+    if "known_hosts" in lowered or "host key" in lowered:
+        return "verify the device's SSH host key, then add it to known_hosts"
+    if "no answer" in lowered or "cannot connect" in lowered:
+        return "check the device is up and reachable from this station"
+    if "drift" in lowered or "inventory" in lowered:
+        return "update the inventory to match the device, then plan again"
+    return "fix the cause, then run isolate apply again"
+
+
+def apply_cmd(
+    target: Annotated[
+        Path, typer.Argument(help="A playbook (with -i) or a plan.json saved by `isolate plan --out`.")
+    ],
+    inventory: InventoryOpt = None,
+    incident: Annotated[str, typer.Option("--incident", help="Incident reference, journaled.")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why, journaled (also the override reason).")] = "",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; for unattended use.")] = False,
+    workers: WorkersOpt = 32,
+    check: Annotated[bool, typer.Option("--check", help="Pre-checks and plan only; change nothing.")] = False,
+    confirm_window: Annotated[
+        int | None,
+        typer.Option(
+            "--confirm-window",
+            min=60,
+            max=3600,
+            help="Seconds: devices revert by themselves unless confirmed after verification.",
+        ),
+    ] = None,
+    override: Annotated[
+        list[str] | None, typer.Option("--override", help="Step id a guard may refuse; needs --reason.")
+    ] = None,
+    insecure_host_keys: Annotated[
+        bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys (journaled).")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    state_dir: StateDir = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Contain: pre-check every device, then run the steps, journaled ahead of every change.
+
+    Example:
+
+        isolate apply -i inventory/city.yml playbooks/ransomware-lateral.yml \
+            --incident INC-42 --reason "ws-17 encrypting" --yes
+    """
+    from isolate import api
+
+    overrides = [api.Override(step, reason) for step in (override or [])]
+    if overrides and not reason:
+        raise InputError("--override needs --reason TEXT (it is journaled)")
+    if target.suffix == ".json":
+        if inventory is None:
+            raise InputError("isolate apply PLAN.json needs -i INVENTORY (to reach the devices)")
+        inv, built = api.load_saved_plan(target, inventory)
+    else:
+        if inventory is None:
+            raise InputError("isolate apply PLAYBOOK needs -i INVENTORY")
+        inv, built = api.plan(inventory, target, overrides=overrides)
+    console = Console(stderr=True, highlight=False)
+    if not yes and not check:
+        from isolate.plan.render import render_text
+
+        console.print(render_text(built))
+        if not sys.stdin.isatty():
+            raise InputError("not a terminal: pass --yes to apply without asking")
+        if not typer.confirm("Apply this plan now?", default=False):
+            raise typer.Exit(int(ExitCode.OK))
+    request = api.ApplyRequest(
+        incident=incident,
+        reason=reason,
+        workers=workers,
+        confirm_window_s=confirm_window,
+        check_only=check,
+        host_key_checking=not insecure_host_keys,
+        timeout_s=timeout,
+    )
+    with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
+        result = api.apply(inv, built, request, state_dir=state_dir, sink=progress.sink)
+    if as_json:
+        typer.echo(json.dumps(_result_json(result), sort_keys=True))
+    else:
+        _summary(result, console)
+    raise typer.Exit(int(exit_code_for(result)))
+
+
+def _result_json(result: RunResult) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(result)
+
+
+def restore_cmd(
+    run: Annotated[str | None, typer.Argument(help="Run id, run directory or 'last' (default).")] = None,
+    inventory: InventoryOpt = None,
+    stage: Annotated[int | None, typer.Option("--stage", min=1, help="Restore only this stage.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show stages, devices and commands; send nothing.")
+    ] = False,
+    workers: WorkersOpt = 32,
+    insecure_host_keys: Annotated[
+        bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    state_dir: StateDir = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore a run stage by stage; each gate reads the devices back and compares them with
+    the state captured before the change. Running it twice is harmless.
+
+    Example: isolate restore last
+    """
+    from isolate import api
+
+    run_path = api.resolve_run(run, state_dir)
+    console = Console(stderr=True, highlight=False)
+    if dry_run:
+        rplan = api.plan_restore(run_path)
+        if not rplan.entries:
+            console.print(f"run {rplan.run_id}: nothing to restore")
+        for stage_no in rplan.stages:
+            console.print(f"stage {stage_no}:")
+            for e in sorted((e for e in rplan.entries if e.stage == stage_no), key=lambda e: -e.seq):
+                console.print(f"  {e.device} (undo step {e.step}):")
+                for command in e.inverse:
+                    console.print(f"    {command}", markup=False)
+        raise typer.Exit(0)
+    with Progress(mode="json" if as_json else "auto", title=f"restore {run_path.name}") as progress:
+        result = api.restore(
+            str(run_path),
+            state_dir=state_dir,
+            inventory_path=inventory,
+            only_stage=stage,
+            workers=workers,
+            host_key_checking=not insecure_host_keys,
+            timeout_s=timeout,
+            sink=progress.sink,
+        )
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps(asdict(result), sort_keys=True))
+    else:
+        devices = ", ".join(result.restored) or "none needed"
+        console.print(
+            f"restored run {run_path.name}: stages {list(result.stages)}; identical to pre-state: {devices}"
+        )
+
+
+def status_cmd(state_dir: StateDir = None, as_json: JsonOpt = False) -> None:
+    """What is contained now: open runs, each device's state and stage.
+
+    Example: isolate status --json
+    """
+    from isolate import api
+
+    report = api.status(state_dir=state_dir)
+    if as_json:
+        typer.echo(json.dumps(report, sort_keys=True, indent=2))
+        return
+    console = Console(highlight=False)
+    if not report["contained"]:
+        console.print("nothing contained: no run has changes left unrestored")
+    for run in report["contained"]:
+        console.print(
+            f"run {run['run']} ({run['playbook']}, incident {run['incident'] or '-'}, {run['status']})"
+        )
+        table = Table()
+        for col in ("device", "step", "state", "restore stage"):
+            table.add_column(col)
+        for row in run["devices"]:
+            table.add_row(row["device"], row["step"], row["state"], str(row["stage"]))
+        console.print(table)
+    for lock in report["locks"]:
+        console.print(f"lock: {lock}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.command("apply")(apply_cmd)
+    app.command("restore")(restore_cmd)
+    app.command("status")(status_cmd)
