@@ -1,1 +1,1 @@
-"""isolate.actions."""
+"""Actions: one module per action × platform, listed in :mod:`isolate.actions.table`."""

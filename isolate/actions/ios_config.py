@@ -1,0 +1,210 @@
+"""Read Cisco IOS / ASA ``show running-config`` text as blocks.
+
+A block is a top-level line (no indentation) with its indented children, the way
+IOS prints ``interface``, ``vlan``, ``ip access-list`` and ASA prints
+``username X attributes``. ``!`` separators and blank lines are skipped; nested
+children keep their text but lose their depth (no action here needs it).
+Everything here is pure text handling: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+_SPACES = re.compile(r"\s+")
+
+# IOS prints some well-known ports by name in running-config ACL entries.
+_PORT_NAMES = {
+    "bootpc": 68,
+    "bootps": 67,
+    "domain": 53,
+    "ftp": 21,
+    "ftp-data": 20,
+    "isakmp": 500,
+    "msrpc": 135,
+    "netbios-dgm": 138,
+    "netbios-ns": 137,
+    "netbios-ss": 139,
+    "netbios-ssn": 139,
+    "ntp": 123,
+    "smtp": 25,
+    "snmp": 161,
+    "syslog": 514,
+    "tacacs": 49,
+    "telnet": 23,
+    "tftp": 69,
+    "www": 80,
+    "https": 443,
+    "ssh": 22,
+    "cmd": 514,
+    "nameserver": 42,
+    "pop3": 110,
+    "sunrpc": 111,
+}
+
+_ABBREVIATIONS = (
+    ("tengigabitethernet", "TenGigabitEthernet"),
+    ("te", "TenGigabitEthernet"),
+    ("gigabitethernet", "GigabitEthernet"),
+    ("gi", "GigabitEthernet"),
+    ("fastethernet", "FastEthernet"),
+    ("fa", "FastEthernet"),
+    ("ethernet", "Ethernet"),
+    ("eth", "Ethernet"),
+    ("et", "Ethernet"),
+    ("port-channel", "Port-channel"),
+    ("po", "Port-channel"),
+    ("vlan", "Vlan"),
+    ("vl", "Vlan"),
+    ("loopback", "Loopback"),
+    ("lo", "Loopback"),
+)
+_IFNAME = re.compile(r"^([A-Za-z-]+)\s*([0-9][0-9/.:]*)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level configuration line and its (stripped, space-normalised) children."""
+
+    header: str
+    children: tuple[str, ...] = ()
+
+
+def norm(line: str) -> str:
+    """Collapse runs of whitespace and strip: IOS pads ``deny   tcp`` for alignment."""
+    return _SPACES.sub(" ", line).strip()
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """Split running-config text into blocks, in device order."""
+    blocks: list[Block] = []
+    header: str | None = None
+    children: list[str] = []
+    for raw in text.replace("\r", "").split("\n"):
+        if not raw.strip() or raw.strip().startswith("!"):
+            continue
+        if raw[0] in " \t":
+            if header is not None:
+                children.append(norm(raw))
+            continue
+        if header is not None:
+            blocks.append(Block(header, tuple(children)))
+        header, children = norm(raw), []
+    if header is not None:
+        blocks.append(Block(header, tuple(children)))
+    return blocks
+
+
+def canonical_interface(name: str) -> str:
+    """``Gi1/0/5`` / ``gigabitethernet1/0/5`` → ``GigabitEthernet1/0/5`` (unknown kinds kept)."""
+    match = _IFNAME.match(name.strip())
+    if not match:
+        return name.strip()
+    kind, number = match.group(1).lower(), match.group(2)
+    for short, full in _ABBREVIATIONS:
+        if kind == short:
+            return f"{full}{number}"
+    return f"{match.group(1)}{number}"
+
+
+class RunningConfig:
+    """Indexed view of one running-config, built once per call site."""
+
+    def __init__(self, text: str) -> None:
+        self.blocks = parse_blocks(text)
+        self._by_header = {b.header.lower(): b for b in self.blocks}
+        self._interfaces: dict[str, Block] = {}
+        for block in self.blocks:
+            if block.header.lower().startswith("interface "):
+                key = canonical_interface(block.header[len("interface ") :]).lower()
+                self._interfaces[key] = block
+
+    def block(self, header: str) -> Block | None:
+        return self._by_header.get(norm(header).lower())
+
+    def interface(self, name: str) -> Block | None:
+        return self._interfaces.get(canonical_interface(name).lower())
+
+    def top_lines(self) -> list[str]:
+        return [b.header for b in self.blocks]
+
+    def vlan(self, vlan_id: int) -> Block | None:
+        return self.block(f"vlan {vlan_id}")
+
+    def acl(self, name: str) -> Block | None:
+        return self.block(f"ip access-list extended {name}")
+
+    def interfaces(self) -> list[Block]:
+        return [b for b in self.blocks if b.header.lower().startswith("interface ")]
+
+
+def child_value(block: Block, keyword: str) -> str | None:
+    """The rest of the first child line starting with ``keyword `` (``None`` if absent)."""
+    prefix = keyword.lower() + " "
+    for child in block.children:
+        if child.lower().startswith(prefix):
+            return child[len(prefix) :]
+    return None
+
+
+def has_child(block: Block, line: str) -> bool:
+    wanted = norm(line).lower()
+    return any(child.lower() == wanted for child in block.children)
+
+
+def access_vlan(block: Block) -> int:
+    """The port's access VLAN as IOS means it: no ``switchport access vlan`` line = VLAN 1."""
+    value = child_value(block, "switchport access vlan")
+    return int(value) if value and value.isdigit() else 1
+
+
+def access_group(block: Block, direction: str) -> str | None:
+    """Name of the ACL bound with ``ip access-group NAME <direction>`` (``None`` if none)."""
+    for child in block.children:
+        parts = child.split()
+        if len(parts) == 4 and parts[:2] == ["ip", "access-group"] and parts[3] == direction:
+            return parts[2]
+    return None
+
+
+def is_shutdown(block: Block) -> bool:
+    return has_child(block, "shutdown")
+
+
+def canonical_ace(line: str) -> str:
+    """An ACL entry in comparable form: no sequence number, single spaces, ports as numbers,
+    ``host A`` and ``A 0.0.0.0`` the same, ``0.0.0.0 255.255.255.255`` the same as ``any``."""
+    words = norm(line).lower().split()
+    if words and words[0].isdigit():
+        words = words[1:]
+    out: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        nxt = words[index + 1] if index + 1 < len(words) else ""
+        if word == "host" and nxt:
+            out.append(f"{nxt}/0.0.0.0")
+            index += 2
+            continue
+        if _is_ipv4(word) and _is_ipv4(nxt):
+            out.append("any" if (word, nxt) == ("0.0.0.0", "255.255.255.255") else f"{word}/{nxt}")
+            index += 2
+            continue
+        out.append(str(_PORT_NAMES[word]) if word in _PORT_NAMES else word)
+        index += 1
+    return " ".join(out)
+
+
+def acl_entries(block: Block) -> list[str]:
+    """Canonical entries of an ``ip access-list extended`` block (remarks dropped)."""
+    return [canonical_ace(c) for c in block.children if not c.lower().startswith("remark")]
+
+
+def _is_ipv4(word: str) -> bool:
+    try:
+        ipaddress.IPv4Address(word)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""revoke-vpn on a Cisco ASA: each user gets ``vpn-simultaneous-logins 0`` (configuration:
+the client cannot reconnect), then its sessions are logged off (privileged exec, hence
+the ``@exec`` lines, run after leaving configuration mode). The inverse gives each user
+back exactly the attribute value captured before, or removes it; sessions are not
+restored (clients reconnect by themselves)."""
+
+from __future__ import annotations
+
+import re
+
+from isolate.actions.base import EXEC_PREFIX, RevokeVpnItem
+from isolate.actions.ios_config import RunningConfig, child_value
+
+SESSIONS_COMMAND = "show vpn-sessiondb anyconnect"
+_SESSION_USER = re.compile(r"^\s*Username\s*:\s*(\S+)", re.M)
+ATTRIBUTE = "vpn-simultaneous-logins"
+
+
+def session_users(output: str) -> set[str]:
+    """User names with an active session in ``show vpn-sessiondb anyconnect`` output."""
+    return set(_SESSION_USER.findall(output))
+
+
+def _configured(config: RunningConfig, user: str) -> bool:
+    prefix = f"username {user} ".lower()
+    return any(line.lower().startswith(prefix) for line in config.top_lines())
+
+
+class RevokeVpnCiscoAsa:
+    action = "revoke-vpn"
+    platform = "cisco_asa"
+    verify_commands: tuple[str, ...] = (SESSIONS_COMMAND,)
+
+    def render(self, item: RevokeVpnItem) -> list[str]:
+        commands: list[str] = []
+        for user in item.users:
+            commands += [f"username {user} attributes", f"{ATTRIBUTE} 0"]
+        commands += [f"{EXEC_PREFIX}vpn-sessiondb logoff name {user} noconfirm" for user in item.users]
+        return commands
+
+    def precheck(self, item: RevokeVpnItem, state: str) -> list[str]:
+        config = RunningConfig(state)
+        return [
+            f"VPN user {user} is not a local user here (no 'username {user}' line)"
+            for user in item.users
+            if not _configured(config, user)
+        ]
+
+    def inverse(self, item: RevokeVpnItem, state: str) -> list[str]:
+        config = RunningConfig(state)
+        commands: list[str] = []
+        for user in item.users:
+            block = config.block(f"username {user} attributes")
+            before = child_value(block, ATTRIBUTE) if block is not None else None
+            commands.append(f"username {user} attributes")
+            commands.append(f"{ATTRIBUTE} {before}" if before else f"no {ATTRIBUTE}")
+        return commands
+
+    def verify(self, item: RevokeVpnItem, state: str, extra: dict[str, str]) -> list[str]:
+        config = RunningConfig(state)
+        active = session_users(extra.get(SESSIONS_COMMAND, ""))
+        problems: list[str] = []
+        for user in item.users:
+            block = config.block(f"username {user} attributes")
+            if block is None or child_value(block, ATTRIBUTE) != "0":
+                problems.append(f"user {user} lacks '{ATTRIBUTE} 0'")
+            if user in active:
+                problems.append(f"user {user} still has an active VPN session")
+        return problems
+
+
+ACTION = RevokeVpnCiscoAsa()

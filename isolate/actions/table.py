@@ -1,0 +1,40 @@
+"""The one table of supported (action, platform) pairs. A new vendor for an action is
+one module and one line here; a pair missing here fails at plan time (PlanError)."""
+
+from __future__ import annotations
+
+from isolate.actions import (
+    block_smb_cisco_ios,
+    block_smb_linux,
+    edge_block_cisco_ios,
+    edge_block_linux,
+    quarantine_cisco_ios,
+    revoke_vpn_cisco_asa,
+    segment_acl_cisco_ios,
+    segment_acl_linux,
+    shut_port_cisco_ios,
+)
+from isolate.actions.base import AnyAction
+from isolate.errors import PlanError
+
+ACTIONS: dict[tuple[str, str], AnyAction] = {
+    ("quarantine", "cisco_ios"): quarantine_cisco_ios.ACTION,
+    ("shut-port", "cisco_ios"): shut_port_cisco_ios.ACTION,
+    ("block-smb", "cisco_ios"): block_smb_cisco_ios.ACTION,
+    ("block-smb", "linux"): block_smb_linux.ACTION,
+    ("segment-acl", "cisco_ios"): segment_acl_cisco_ios.ACTION,
+    ("segment-acl", "linux"): segment_acl_linux.ACTION,
+    ("edge-block", "cisco_ios"): edge_block_cisco_ios.ACTION,
+    ("edge-block", "linux"): edge_block_linux.ACTION,
+    ("revoke-vpn", "cisco_asa"): revoke_vpn_cisco_asa.ACTION,
+}
+
+
+def lookup(action: str, platform: str) -> AnyAction:
+    """The module object for ``(action, platform)``; PlanError listing what exists if none."""
+    found = ACTIONS.get((action, platform))
+    if found is None:
+        supported = sorted(p for a, p in ACTIONS if a == action)
+        hint = f"supported: {', '.join(supported)}" if supported else "no platform supports it yet"
+        raise PlanError(f"action {action} is not supported on platform {platform} ({hint})")
+    return found
