@@ -106,7 +106,10 @@ def raise_problems(error_cls: type[InputError], problems: list[Problem]) -> None
     """Raise ``error_cls`` with every problem (file order, capped) if there is any."""
     if not problems:
         return
-    ordered = sorted(problems)
+    rank: dict[str, int] = {}
+    for problem in sorted(problems):
+        rank.setdefault(problem.file, len(rank))
+    ordered = sorted(problems, key=lambda p: (rank[p.file], p.line))
     lines = [str(p) for p in ordered[:MAX_PROBLEMS]]
     if len(ordered) > MAX_PROBLEMS:
         lines.append(f"{ordered[0].file}: … and {len(ordered) - MAX_PROBLEMS} more errors")
@@ -342,17 +345,19 @@ def _message(err: Mapping[str, Any], loc: Loc, model: type[BaseModel]) -> str:
     return text.removeprefix("Value error, ")
 
 
+def error_items(exc: ValidationError, data: Any, model: type[BaseModel]) -> list[tuple[Loc, str]]:
+    """``(location in data, one-line message)`` for each pydantic error, duplicates dropped."""
+    items: list[tuple[Loc, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = _data_loc(data, err["loc"])
+        item = (loc, _message(err, loc, model))
+        if item not in items:
+            items.append(item)
+    return items
+
+
 def validation_problems(
     exc: ValidationError, data: Any, lines: LineMap, model: type[BaseModel]
 ) -> list[Problem]:
     """One :class:`Problem` per pydantic error, located in the YAML it came from."""
-    problems: list[Problem] = []
-    seen: set[tuple[Loc, str]] = set()
-    for err in exc.errors(include_url=False):
-        loc = _data_loc(data, err["loc"])
-        message = _message(err, loc, model)
-        if (loc, message) in seen:
-            continue
-        seen.add((loc, message))
-        problems.append(lines.problem(loc, message))
-    return problems
+    return [lines.problem(loc, message) for loc, message in error_items(exc, data, model)]

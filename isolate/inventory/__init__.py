@@ -1,6 +1,10 @@
 """Inventory: typed models and loaders (YAML, Ansible inventory)."""
 
+from isolate.inventory.credentials import Credentials, resolve_credentials
+from isolate.inventory.loader import base_dir, known_hosts_path, load_inventory
 from isolate.inventory.models import (
+    PLATFORMS,
+    ROLES,
     AccessPort,
     CredentialSet,
     Device,
@@ -18,8 +22,11 @@ from isolate.inventory.models import (
 )
 
 __all__ = [
+    "PLATFORMS",
+    "ROLES",
     "AccessPort",
     "CredentialSet",
+    "Credentials",
     "Device",
     "Edge",
     "Group",
@@ -32,4 +39,8 @@ __all__ = [
     "Vpn",
     "VpnGroup",
     "VpnUser",
+    "base_dir",
+    "known_hosts_path",
+    "load_inventory",
+    "resolve_credentials",
 ]

@@ -55,7 +55,7 @@ class StepSource:
     file: str = "<input>"
     index: int = 0
     line: int = 1
-    lines: Mapping[Loc, int] = field(default_factory=dict)
+    lines: Mapping[Loc, int] = field(default_factory=dict, repr=False)
 
     def line_of(self, loc: Loc) -> int:
         for end in range(len(loc), -1, -1):

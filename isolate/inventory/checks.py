@@ -1,0 +1,144 @@
+"""Cross-reference checks on a parsed inventory, each problem at the referring field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from isolate.inventory.models import Inventory
+from isolate.values import BadValue, parse_interface
+from isolate.yamlsrc import LineMap, Loc, Problem, did_you_mean
+
+_Check = Callable[[Inventory, "_Ctx"], None]
+
+
+class _Ctx:
+    def __init__(self, lines: LineMap) -> None:
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str) -> None:
+        self.problems.append(self.lines.problem(loc, message))
+
+    def where(self, loc: Loc, seen_from: Loc) -> str:
+        """``line N`` when ``loc`` is in the same file as ``seen_from``, else ``file:N``."""
+        index, line = self.lines.locate(loc)
+        if not self.lines.files or index == self.lines.locate(seen_from)[0]:
+            return f"line {line}"
+        return f"{self.lines.files[index]}:{line}"
+
+    def ref(self, loc: Loc, what: str, name: str, known: Iterable[str]) -> None:
+        """Report ``name`` at ``loc`` unless it is one of ``known``."""
+        choices = list(known)
+        if name not in choices:
+            self.add(loc, f"unknown {what} '{name}'{did_you_mean(name, choices)}")
+
+
+def _unique(ctx: _Ctx, section: Loc, what: str, names: Sequence[str]) -> None:
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            here = (*section, i, "name")
+            where = ctx.where((*section, first[name], "name"), here)
+            ctx.add(here, f"duplicate {what} '{name}' (first at {where})")
+        else:
+            first[name] = i
+
+
+def _names(inv: Inventory, ctx: _Ctx) -> None:
+    _unique(ctx, ("devices",), "device", [d.name for d in inv.devices])
+    _unique(ctx, ("hosts",), "host", [h.name for h in inv.hosts])
+    _unique(ctx, ("segments",), "segment", [s.name for s in inv.segments])
+    _unique(ctx, ("groups",), "group", [g.name for g in inv.groups])
+    _unique(ctx, ("vpn", "users"), "VPN user", [u.name for u in inv.vpn.users])
+    _unique(ctx, ("vpn", "groups"), "VPN group", [g.name for g in inv.vpn.groups])
+
+
+def _segments(inv: Inventory, ctx: _Ctx) -> None:
+    devices = [d.name for d in inv.devices]
+    seen_vlan: dict[int, str] = {}
+    for i, seg in enumerate(inv.segments):
+        if seg.vlan in seen_vlan:
+            used = seen_vlan[seg.vlan]
+            ctx.add(("segments", i, "vlan"), f"VLAN {seg.vlan} already used by segment '{used}'")
+        seen_vlan.setdefault(seg.vlan, seg.name)
+        if seg.gateway is not None:
+            ctx.ref(("segments", i, "gateway"), "device", seg.gateway, devices)
+        if seg.firewall is not None:
+            ctx.ref(("segments", i, "firewall"), "device", seg.firewall, devices)
+        for other in inv.segments[:i]:
+            if seg.subnet.version == other.subnet.version and seg.subnet.overlaps(other.subnet):
+                ctx.add(
+                    ("segments", i, "subnet"),
+                    f"{seg.subnet} overlaps segment '{other.name}' ({other.subnet})",
+                )
+
+
+def _hosts(inv: Inventory, ctx: _Ctx) -> None:
+    segments = {s.name: s for s in inv.segments}
+    users = [u.name for u in inv.vpn.users]
+    for i, host in enumerate(inv.hosts):
+        seg = segments.get(host.segment)
+        if seg is None:
+            ctx.ref(("hosts", i, "segment"), "segment", host.segment, segments)
+        elif host.address not in seg.subnet:
+            ctx.add(
+                ("hosts", i, "address"),
+                f"{host.address} is not in segment '{seg.name}' ({seg.subnet})",
+            )
+        if host.vpn_user is not None:
+            ctx.ref(("hosts", i, "vpn_user"), "VPN user", host.vpn_user, users)
+
+
+def _devices(inv: Inventory, ctx: _Ctx) -> None:
+    hosts = [h.name for h in inv.hosts]
+    groups = [g.name for g in inv.groups]
+    for i, dev in enumerate(inv.devices):
+        if dev.credentials is not None:
+            ctx.ref(("devices", i, "credentials"), "credential set", dev.credentials, inv.credentials)
+        for j, group in enumerate(dev.groups):
+            ctx.ref(("devices", i, "groups", j), "group", group, groups)
+        seen: set[str] = set()
+        for j, port in enumerate(dev.ports):
+            loc = ("devices", i, "ports", j)
+            ctx.ref((*loc, "host"), "host", port.host, hosts)
+            try:
+                parse_interface(port.interface, dev.platform)
+            except BadValue as exc:
+                ctx.add((*loc, "interface"), f"{exc} (platform {dev.platform})")
+            if port.interface in seen:
+                ctx.add((*loc, "interface"), f"duplicate port {port.interface} on {dev.name}")
+            seen.add(port.interface)
+
+
+def _refs(inv: Inventory, ctx: _Ctx) -> None:
+    devices = [d.name for d in inv.devices]
+    hosts = [h.name for h in inv.hosts]
+    segments = [s.name for s in inv.segments]
+    services = sorted({s.name for h in inv.hosts for s in h.services})
+    for j, name in enumerate(inv.management.stations):
+        ctx.ref(("management", "stations", j), "host", name, hosts)
+    for j, name in enumerate(inv.protected.hosts):
+        ctx.ref(("protected", "hosts", j), "host", name, hosts)
+    for j, name in enumerate(inv.protected.segments):
+        ctx.ref(("protected", "segments", j), "segment", name, segments)
+    for j, name in enumerate(inv.protected.services):
+        ctx.ref(("protected", "services", j), "service", name, services)
+    for j, name in enumerate(inv.vpn.concentrators):
+        ctx.ref(("vpn", "concentrators", j), "device", name, devices)
+    for j, name in enumerate(inv.edge.devices):
+        ctx.ref(("edge", "devices", j), "device", name, devices)
+    vpn_groups = [g.name for g in inv.vpn.groups]
+    for j, user in enumerate(inv.vpn.users):
+        if user.group is not None:
+            ctx.ref(("vpn", "users", j, "group"), "VPN group", user.group, vpn_groups)
+
+
+_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs)
+
+
+def cross_check(inventory: Inventory, lines: LineMap) -> list[Problem]:
+    """Every dangling reference, duplicate and inconsistency, located."""
+    ctx = _Ctx(lines)
+    for check in _CHECKS:
+        check(inventory, ctx)
+    return ctx.problems

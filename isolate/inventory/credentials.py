@@ -1,0 +1,50 @@
+"""Resolve a device's credential set (references read now, values kept in memory only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from isolate.errors import InventoryError
+from isolate.inventory.loader import base_dir
+from isolate.inventory.models import Device, Inventory
+from isolate.secrets import read_ref
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a driver needs to log in. ``repr`` never shows the secrets; iterating gives
+    ``(username, password, secret, key_file, agent)``."""
+
+    username: str
+    password: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
+    key_file: Path | None = None
+    agent: bool = False
+
+    def __iter__(self) -> Iterator[object]:
+        return iter((self.username, self.password, self.secret, self.key_file, self.agent))
+
+
+def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentials:
+    """Read ``device``'s credential references (env:, file:, file:#key; relative paths
+    from the inventory's directory, ``~`` expanded). Errors name the device and the
+    reference, never a secret value."""
+    dev = inventory.device(device) if isinstance(device, str) else device
+    if dev.credentials is None:
+        raise InventoryError(f"{dev.name}: no credentials set (devices[].credentials)")
+    creds = inventory.credentials.get(dev.credentials)
+    if creds is None:
+        raise InventoryError(f"{dev.name}: unknown credential set '{dev.credentials}'")
+    base = base_dir(inventory)
+    try:
+        password = read_ref(creds.password, base) if creds.password else None
+        secret = read_ref(creds.enable, base) if creds.enable else None
+    except InventoryError as exc:
+        raise InventoryError(f"{dev.name}: credentials '{dev.credentials}': {exc}") from None
+    key_file = None
+    if creds.key_file is not None:
+        key_path = Path(creds.key_file).expanduser()
+        key_file = key_path if key_path.is_absolute() else base / key_path
+    return Credentials(creds.username, password, secret, key_file, creds.agent)
