@@ -1,0 +1,148 @@
+"""Per-device faults of the embedded lab, and the control channel that sets them.
+
+Kinds: ``auth-fail`` (every login refused), ``slow`` (each reply delayed by
+``delay`` seconds), ``hang-after`` (after ``after`` commands the device stops
+answering), ``drop-after`` (after ``after`` commands the next command's connection
+is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
+``% Invalid input detected at '^' marker.``), ``clear`` (remove every fault).
+Commands are counted per device, non-empty lines only, from the moment the fault
+is set.
+
+Faults are set at start (topology ``faults:`` on a device, or ``isolate lab up
+--fault DEVICE=KIND[:ARG]``) or while the lab runs: ``isolate lab fault`` talks to
+the lab process over a unix socket ``STATE_DIR/control.sock`` (one JSON request
+line, one JSON reply line).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from isolate.errors import InputError, LabError
+
+FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "clear")
+CONTROL_SOCKET = "control.sock"
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    after: int = 0
+    delay: float = 0.0
+    pattern: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "after": self.after, "delay": self.delay,
+                "pattern": self.pattern}
+
+
+def make_fault(kind: str, *, after: int | None = None, delay: float | None = None,
+               pattern: str | None = None) -> Fault:
+    """Validate one fault; raises InputError naming the bad field."""
+    if kind not in FAULT_KINDS:
+        raise InputError(f"fault: unknown kind {kind!r} (valid: {', '.join(FAULT_KINDS)})")
+    if kind in ("hang-after", "drop-after") and (after is None or after < 0):
+        raise InputError(f"fault {kind}: --after N (N >= 0) is required")
+    if kind == "slow" and (delay is None or not 0 < delay <= 600):
+        raise InputError("fault slow: --delay S (0 < S <= 600 seconds) is required")
+    if kind == "reject":
+        if not pattern:
+            raise InputError("fault reject: --pattern REGEX is required")
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise InputError(f"fault reject: bad pattern {pattern!r}: {err}") from None
+    return Fault(kind, after or 0, delay or 0.0, pattern or "")
+
+
+def parse_fault(text: str) -> tuple[str, Fault]:
+    """``DEVICE=KIND[:ARG]`` as given to ``isolate lab up --fault``."""
+    device, sep, spec = text.partition("=")
+    if not sep or not device:
+        raise InputError(f"--fault {text!r}: expected DEVICE=KIND[:ARG]")
+    kind, _, arg = spec.partition(":")
+    try:
+        if kind in ("hang-after", "drop-after"):
+            return device, make_fault(kind, after=int(arg))
+        if kind == "slow":
+            return device, make_fault(kind, delay=float(arg))
+    except ValueError:
+        raise InputError(f"--fault {text!r}: bad number {arg!r}") from None
+    return device, make_fault(kind, pattern=arg or None)
+
+
+def fault_from_json(data: dict[str, Any]) -> Fault:
+    return make_fault(str(data["kind"]), after=data.get("after"), delay=data.get("delay"),
+                      pattern=data.get("pattern"))
+
+
+class DeviceFaults:
+    """The faults active on one device and its command counter."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, Fault] = {}
+        self.commands = 0
+
+    def set(self, fault: Fault) -> None:
+        if fault.kind == "clear":
+            self.active.clear()
+        else:
+            self.active[fault.kind] = fault
+        self.commands = 0
+
+    def auth_fails(self) -> bool:
+        return "auth-fail" in self.active
+
+    def delay(self) -> float:
+        slow = self.active.get("slow")
+        return slow.delay if slow else 0.0
+
+    def on_command(self, line: str) -> str:
+        """What to do with this line: ``answer``, ``hang``, ``drop`` or ``reject``."""
+        if not self.active or not line.strip():
+            return "hang" if self._over("hang-after") else "answer"
+        if self._over("hang-after"):
+            return "hang"
+        if self._over("drop-after"):
+            return "drop"
+        self.commands += 1
+        reject = self.active.get("reject")
+        if reject and re.search(reject.pattern, line):
+            return "reject"
+        return "answer"
+
+    def _over(self, kind: str) -> bool:
+        fault = self.active.get(kind)
+        return fault is not None and self.commands >= fault.after
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.active.values()]
+
+
+def control(state_dir: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    """Send one request to a running lab's control socket and return its JSON reply."""
+    path = state_dir / CONTROL_SOCKET
+    if not path.exists():
+        raise LabError(f"{state_dir}: no lab running (no {CONTROL_SOCKET})")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as err:
+            raise LabError(f"{path}: cannot reach the lab: {err}") from None
+    reply: dict[str, Any] = json.loads(data or b"{}")
+    if not reply.get("ok"):
+        raise LabError(str(reply.get("error", f"{path}: no answer")))
+    return reply

@@ -1,0 +1,458 @@
+"""Configuration-mode commands: global, interface, vlan, extended ACL and archive modes.
+
+Each handler takes the shell and the line's tokens, changes the model, and returns
+the text IOS prints (usually nothing). Errors are raised as ``CliError``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING
+
+from isolate.lab.ios import names
+from isolate.lab.ios.acl import Ace, parse_ace
+from isolate.lab.ios.cli import CliError, Tokens, parse_int, parse_vlan_list, vlan_list
+from isolate.lab.ios.config import Interface, Route
+
+if TYPE_CHECKING:
+    from isolate.lab.ios.shell import IosShell
+
+GLOBAL_WORDS = ("aaa", "access-list", "archive", "banner", "boot", "cdp", "class-map", "clock",
+                "crypto", "default", "do", "enable", "end", "exit", "hostname", "interface", "ip",
+                "ipv6", "line", "logging", "mac", "monitor", "no", "ntp", "policy-map",
+                "privilege", "router", "service", "snmp-server", "spanning-tree", "username",
+                "vlan", "vtp")
+IP_WORDS = ("access-list", "access-group", "address", "default-gateway", "dhcp", "domain",
+            "domain-lookup", "forward-protocol", "ftp", "http", "name-server", "route", "routing",
+            "scp", "ssh", "tftp")
+IF_WORDS = ("arp", "bandwidth", "cdp", "channel-group", "default", "delay", "description", "do",
+            "duplex", "end", "exit", "help", "ip", "ipv6", "load-interval", "logging", "mtu", "no",
+            "shutdown", "spanning-tree", "speed", "switchport", "vrf")
+SWITCHPORT_WORDS = ("access", "block", "host", "mode", "nonegotiate", "port-security",
+                    "priority", "protected", "trunk", "voice")
+IF_IP_WORDS = ("access-group", "address", "arp", "dhcp", "helper-address", "mtu", "ospf",
+               "proxy-arp", "redirects", "unreachables")
+VLAN_WORDS = ("do", "end", "exit", "name", "no", "shutdown", "state")
+NACL_WORDS = ("deny", "do", "dynamic", "end", "evaluate", "exit", "no", "permit", "remark")
+ARCHIVE_WORDS = ("do", "end", "exit", "log", "maximum", "no", "path", "rollback", "time-period",
+                 "write-memory")
+L2_ONLY = "% IP addresses may not be configured on L2 links.\n"
+
+
+def _ip(tokens: Tokens, index: int) -> str:
+    try:
+        return str(ipaddress.IPv4Address(tokens.word(index)))
+    except ValueError:
+        raise CliError.invalid(index) from None
+
+
+def _mask(tokens: Tokens, index: int) -> str:
+    mask = _ip(tokens, index)
+    try:
+        ipaddress.IPv4Network(f"0.0.0.0/{mask}")
+    except ValueError:
+        raise CliError.invalid(index) from None
+    return mask
+
+
+def interface_name(sh: IosShell, tokens: Tokens, index: int) -> tuple[str, int]:
+    """Parse ``gi1/0/5`` or ``Gi 1/0/5``; returns the full name and the next index."""
+    word = tokens.word(index)
+    consumed = 1
+    text = word
+    if names.match_type(word) is not None and not any(c.isdigit() for c in word):
+        text = word + tokens.word(index + 1)
+        consumed = 2
+    try:
+        name = names.normalise(text)
+    except names.BadInterface as bad:
+        raise CliError.invalid(index + (bad.where if consumed == 2 else 0)) from None
+    if not names.is_virtual(name) and name not in sh.device.config.interfaces:
+        raise CliError.invalid(index + consumed - 1)
+    return name, index + consumed
+
+
+# ----------------------------------------------------------------- global mode
+
+
+def global_command(sh: IosShell, t: Tokens) -> str:
+    word = t.keyword(0, GLOBAL_WORDS)
+    if word == "no":
+        return _global_no(sh, t)
+    if word == "hostname":
+        name = t.word(1)
+        t.done(2)
+        sh.device.config.hostname = name
+        sh.device.touch()
+        return ""
+    if word == "vlan":
+        vids = parse_vlan_list(t, 1)
+        t.done(2)
+        for vid in vids:
+            sh.device.config.vlans.setdefault(vid, None)
+        sh.device.touch()
+        sh.enter("config-vlan", vids)
+        return ""
+    if word == "interface":
+        name, at = interface_name(sh, t, 1)
+        t.done(at)
+        config = sh.device.config
+        if name not in config.interfaces:
+            config.interfaces[name] = Interface(name, switchport=False)
+            sh.device.touch()
+        sh.enter("config-if", name)
+        return ""
+    if word == "ip":
+        return _global_ip(sh, t)
+    if word == "archive":
+        t.done(1)
+        if not sh.device.config.archive_enabled:
+            sh.device.config.archive_enabled = True
+            sh.device.touch()
+        sh.enter("config-archive", None)
+        return ""
+    if len(t) == 1:
+        raise CliError.incomplete()
+    raise CliError.invalid(1)
+
+
+def _global_ip(sh: IosShell, t: Tokens) -> str:
+    sub = t.keyword(1, IP_WORDS)
+    config = sh.device.config
+    if sub == "access-list":
+        kind = t.keyword(2, ("extended", "log-update", "logging", "resequence", "role-based",
+                             "standard"))
+        if kind != "extended":
+            raise CliError.invalid(2)
+        name = t.word(3)
+        t.done(4)
+        if name not in config.acls:
+            config.acls[name] = []
+            sh.device.touch()
+        sh.enter("config-ext-nacl", name)
+        return ""
+    if sub == "route":
+        route = _route(t, 2)
+        if all(r.line() != route.line() for r in config.routes):
+            config.routes.append(route)
+            config.routes.sort(key=lambda r: (r.network(), r.target))
+            sh.device.touch()
+        return ""
+    if len(t) == 2:
+        raise CliError.incomplete()
+    raise CliError.invalid(2)
+
+
+def _route(t: Tokens, at: int) -> Route:
+    prefix, mask = _ip(t, at), _mask(t, at + 1)
+    low = t.word(at + 2).lower()
+    end = at + 3
+    if re.fullmatch(r"nu(l|ll)?0", low):
+        target = "Null0"
+    elif low in ("nu", "nul", "null"):
+        if t.word(at + 3) != "0":
+            raise CliError.invalid(at + 3)
+        target, end = "Null0", at + 4
+    else:
+        target = _ip(t, at + 2)
+    t.done(end)
+    network = ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False)
+    if str(network.network_address) != prefix:
+        raise CliError.invalid(at)  # IOS: "%Inconsistent address and mask"
+    return Route(prefix, mask, target)
+
+
+def _global_no(sh: IosShell, t: Tokens) -> str:
+    word = t.keyword(1, GLOBAL_WORDS)
+    config = sh.device.config
+    if word == "vlan":
+        vids = parse_vlan_list(t, 2)
+        t.done(3)
+        if 1 in vids:
+            return "Default VLAN 1 may not be deleted.\n"
+        for vid in vids:
+            config.vlans.pop(vid, None)
+        sh.device.touch()
+        return ""
+    if word == "interface":
+        name, at = interface_name(sh, t, 2)
+        t.done(at)
+        if not names.is_virtual(name):
+            return "% Removal of physical interfaces is not permitted\n"
+        if config.interfaces.pop(name, None) is not None:
+            sh.device.touch()
+        return ""
+    if word == "ip":
+        sub = t.keyword(2, IP_WORDS)
+        if sub == "access-list":
+            if t.keyword(3, ("extended", "standard")) != "extended":
+                raise CliError.invalid(3)
+            name = t.word(4)
+            t.done(5)
+            if config.acls.pop(name, None) is not None:
+                sh.device.touch()
+            return ""
+        if sub == "route":
+            route = _route(t, 3)
+            before = len(config.routes)
+            config.routes = [r for r in config.routes if r.line() != route.line()]
+            if len(config.routes) == before:
+                return "%No matching route to delete\n"
+            sh.device.touch()
+            return ""
+        raise CliError.invalid(2) if len(t) > 2 else CliError.incomplete()
+    if word == "archive":
+        t.done(2)
+        config.archive_enabled, config.archive_path, config.archive_maximum = False, None, None
+        sh.device.touch()
+        return ""
+    if word == "hostname":
+        config.hostname = "Switch"
+        sh.device.touch()
+        return ""
+    if len(t) == 2:
+        raise CliError.incomplete()
+    raise CliError.invalid(2)
+
+
+# ----------------------------------------------------------------- vlan mode
+
+
+def vlan_command(sh: IosShell, t: Tokens) -> str:
+    word = t.keyword(0, VLAN_WORDS)
+    negate = word == "no"
+    at = 1 if negate else 0
+    if negate:
+        word = t.keyword(1, VLAN_WORDS)
+    if word != "name":
+        raise CliError.invalid(at)
+    vids: list[int] = sh.context
+    if negate:
+        t.done(at + 1)
+        for vid in vids:
+            sh.device.config.vlans[vid] = None
+    else:
+        name = t.word(at + 1)
+        t.done(at + 2)
+        for vid in vids:
+            sh.device.config.vlans[vid] = name
+    sh.device.touch()
+    return ""
+
+
+# ----------------------------------------------------------------- interface mode
+
+
+def interface_command(sh: IosShell, t: Tokens) -> str:
+    word = t.keyword(0, IF_WORDS)
+    negate = word == "no"
+    at = 1 if negate else 0
+    if negate:
+        word = t.keyword(1, IF_WORDS)
+    iface: Interface = sh.device.config.interfaces[sh.context]
+    output = _interface_apply(sh, iface, word, t, at, negate)
+    sh.device.touch()
+    return output
+
+
+def _interface_apply(
+    sh: IosShell, iface: Interface, word: str, t: Tokens, at: int, negate: bool
+) -> str:
+    if word == "description":
+        if negate:
+            iface.description = None
+        else:
+            t.word(at + 1)
+            iface.description = t.rest(at + 1)
+        return ""
+    if word == "shutdown":
+        t.done(at + 1)
+        iface.shutdown = not negate
+        return ""
+    if word == "switchport":
+        return _switchport(sh, iface, t, at, negate)
+    if word == "ip":
+        return _interface_ip(iface, t, at, negate)
+    if len(t) == at + 1:
+        raise CliError.incomplete()
+    raise CliError.invalid(at + 1)
+
+
+def _switchport(sh: IosShell, iface: Interface, t: Tokens, at: int, negate: bool) -> str:
+    if len(t) == at + 1:
+        if names.is_virtual(iface.name):
+            raise CliError.invalid(at)
+        iface.switchport = not negate
+        if negate:
+            iface.mode, iface.access_vlan, iface.trunk_allowed = None, 1, None
+        else:
+            iface.ip_address = iface.ip_mask = None
+        return ""
+    if not iface.switchport:
+        raise CliError.invalid(at)
+    sub = t.keyword(at + 1, SWITCHPORT_WORDS)
+    if sub == "mode":
+        if negate:
+            t.done(at + 2)
+            iface.mode = None
+            return ""
+        iface.mode = t.keyword(at + 2, ("access", "dot1q-tunnel", "dynamic", "private-vlan",
+                                        "trunk"))
+        if iface.mode not in ("access", "trunk"):
+            raise CliError.invalid(at + 2)
+        t.done(at + 3)
+        return ""
+    if sub == "access":
+        t.keyword(at + 2, ("vlan",))
+        if negate:
+            iface.access_vlan = 1
+            return ""
+        vid = parse_int(t, at + 3, 1, 4094)
+        t.done(at + 4)
+        iface.access_vlan = vid
+        if vid not in sh.device.config.vlans and vid != 1:
+            sh.device.config.vlans[vid] = None
+            return f"% Access VLAN does not exist. Creating vlan {vid}\n"
+        return ""
+    if sub == "trunk":
+        return _trunk(iface, t, at, negate)
+    if len(t) == at + 2:
+        raise CliError.incomplete()
+    raise CliError.invalid(at + 2)
+
+
+def _trunk(iface: Interface, t: Tokens, at: int, negate: bool) -> str:
+    what = t.keyword(at + 2, ("allowed", "encapsulation", "native", "pruning"))
+    if what != "allowed":
+        raise CliError.invalid(at + 2)
+    t.keyword(at + 3, ("vlan",))
+    if negate:
+        t.done(at + 4)
+        iface.trunk_allowed = None
+        return ""
+    word = t.word(at + 4).lower()
+    current = set(iface.trunk_allowed) if iface.trunk_allowed is not None else set(range(1, 4095))
+    if word in ("all", "none"):
+        t.done(at + 5)
+        iface.trunk_allowed = None if word == "all" else ()
+        return ""
+    if word in ("add", "remove", "except"):
+        vids = set(vlan_list(t.word(at + 5), at + 5))
+        t.done(at + 6)
+        if word == "add":
+            current |= vids
+        elif word == "remove":
+            current -= vids
+        else:
+            current = set(range(1, 4095)) - vids
+    else:
+        current = set(vlan_list(t.word(at + 4), at + 4))
+        t.done(at + 5)
+    iface.trunk_allowed = None if current == set(range(1, 4095)) else tuple(sorted(current))
+    return ""
+
+
+def _interface_ip(iface: Interface, t: Tokens, at: int, negate: bool) -> str:
+    sub = t.keyword(at + 1, IF_IP_WORDS)
+    if sub == "address":
+        if negate:
+            iface.ip_address = iface.ip_mask = None
+            return ""
+        address, mask = _ip(t, at + 2), _mask(t, at + 3)
+        t.done(at + 4)
+        if iface.switchport:
+            return L2_ONLY
+        iface.ip_address, iface.ip_mask = address, mask
+        return ""
+    if sub == "access-group":
+        if negate and len(t) == at + 3:
+            direction = t.keyword(at + 2, ("in", "out"))
+            name = None
+        else:
+            name = t.word(at + 2)
+            direction = t.keyword(at + 3, ("in", "out"))
+            t.done(at + 4)
+        if direction == "in":
+            if not negate or name is None or iface.acl_in == name:
+                iface.acl_in = None if negate else name
+        elif not negate or name is None or iface.acl_out == name:
+            iface.acl_out = None if negate else name
+        return ""
+    if len(t) == at + 2:
+        raise CliError.incomplete()
+    raise CliError.invalid(at + 2)
+
+
+# ----------------------------------------------------------------- ACL mode
+
+
+def acl_command(sh: IosShell, t: Tokens) -> str:
+    aces: list[Ace] = sh.device.config.acls.setdefault(sh.context, [])
+    first = t.word(0)
+    if first.isdigit():
+        seq = parse_int(t, 0, 1, 2147483647)
+        if any(a.seq == seq for a in aces):
+            return "% Duplicate sequence number\n"
+        ace = parse_ace(t, 1, seq)
+        return _insert(sh, aces, ace)
+    word = t.keyword(0, NACL_WORDS)
+    if word == "no":
+        if t.word(1).isdigit():
+            seq = parse_int(t, 1, 1, 2147483647)
+            t.done(2)
+            aces[:] = [a for a in aces if a.seq != seq]
+        else:
+            gone = parse_ace(t, 1, 0)
+            aces[:] = [a for a in aces if a.action != gone.action or a.body() != gone.body()]
+        sh.device.touch()
+        return ""
+    if word in ("permit", "deny", "remark"):
+        last = max((a.seq for a in aces), default=0)
+        ace = parse_ace(t, 0, last + 10)
+        if ace.action != "remark" and any(
+            a.action == ace.action and a.body() == ace.body() for a in aces
+        ):
+            return ""
+        return _insert(sh, aces, ace)
+    raise CliError.invalid(0)
+
+
+def _insert(sh: IosShell, aces: list[Ace], ace: Ace) -> str:
+    aces.append(ace)
+    aces.sort(key=lambda a: a.seq)
+    sh.device.touch()
+    return ""
+
+
+# ----------------------------------------------------------------- archive mode
+
+
+def archive_command(sh: IosShell, t: Tokens) -> str:
+    word = t.keyword(0, ARCHIVE_WORDS)
+    negate = word == "no"
+    at = 1 if negate else 0
+    if negate:
+        word = t.keyword(1, ARCHIVE_WORDS)
+    config = sh.device.config
+    if word == "path":
+        if negate:
+            config.archive_path = None
+        else:
+            path = t.word(at + 1)
+            t.done(at + 2)
+            if ":" not in path:
+                raise CliError.invalid(at + 1)
+            config.archive_path = path
+    elif word == "maximum":
+        if negate:
+            config.archive_maximum = None
+        else:
+            config.archive_maximum = parse_int(t, at + 1, 1, 14)
+            t.done(at + 2)
+    elif word == "write-memory":
+        t.done(at + 1)
+    else:
+        raise CliError.invalid(at + 1) if len(t) > at + 1 else CliError.incomplete()
+    sh.device.touch()
+    return ""

@@ -1,0 +1,238 @@
+"""The simulated IOS switch/router: lazy state, startup config, the revert timer."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from isolate.errors import LabError
+from isolate.lab.device import ExecResult, Shell, SimDevice
+from isolate.lab.ios import show
+from isolate.lab.ios.config import Interface, IosConfig, Route
+
+TIME_SCALE_ENV = "ISOLATE_LAB_TIME_SCALE"
+
+
+def time_scale() -> float:
+    """Lab-wide clock speed-up for revert timers: 60 makes one IOS minute last one second."""
+    try:
+        value = float(os.environ.get(TIME_SCALE_ENV, "1"))
+    except ValueError:
+        return 1.0
+    return value if value > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class IosSpec:
+    """How the topology builds a fresh device (the snapshot keeps it, to rebuild later)."""
+
+    hostname: str
+    enable_secret: str = ""
+    model: str = "WS-C2960X-48FPD-L"
+    serial: str = "FOC0000X000"
+    ports: tuple[str, ...] = ()  # physical interfaces, e.g. GigabitEthernet1/0/1..48
+    connected: tuple[str, ...] = ()  # ports with a link plugged in
+    lines: tuple[str, ...] = ()  # initial configuration commands (as typed in config mode)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IosSpec:
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
+
+
+@dataclass
+class Revert:
+    deadline: float
+    minutes: int
+    saved: dict[str, Any] = field(default_factory=dict)
+
+
+class IosDevice(SimDevice):
+    """A Cisco IOS switch/router. State is built on first use (cheap for 1,000 idle devices)."""
+
+    kind = "cisco_ios"
+
+    def __init__(self, name: str, spec: IosSpec | None = None,
+                 state: dict[str, Any] | None = None) -> None:
+        super().__init__(name)
+        self.spec = spec or IosSpec(hostname=name)
+        self._state = state
+        self._config: IosConfig | None = None
+        self.startup: IosConfig | None = None
+        self.revert: Revert | None = None
+        self.version = 0
+        self.booted = time.time()
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def config(self) -> IosConfig:
+        if self._config is None:
+            self._config = self._build()
+        return self._config
+
+    def _build(self) -> IosConfig:
+        state, self._state = self._state, None
+        if state is not None:
+            startup = state.get("startup")
+            self.startup = IosConfig.from_json(startup) if startup else None
+            revert = state.get("revert")
+            if revert:
+                self.revert = Revert(float(revert["deadline"]), int(revert["minutes"]),
+                                     revert["saved"])
+            return IosConfig.from_json(state["running"])
+        return self._fresh()
+
+    def _fresh(self) -> IosConfig:
+        from isolate.lab.ios.shell import IosShell
+
+        spec = self.spec
+        config = IosConfig(spec.hostname, spec.enable_secret)
+        for port in spec.ports:
+            config.interfaces[port] = Interface(port, connected=port in spec.connected)
+        config.interfaces["Vlan1"] = Interface("Vlan1", shutdown=True, switchport=False)
+        self._config = config
+        shell = IosShell(self, "topology", privileged=True)
+        shell.enter("config", None)
+        for line in spec.lines:
+            reply = shell.feed(line)
+            if reply.output.strip().startswith(("%", "^")) or "\n%" in reply.output:
+                raise LabError(f"{self.name}: initial config line {line!r} rejected: "
+                               f"{reply.output.strip().splitlines()[-1]}")
+        self.startup = config.copy()
+        return config
+
+    def touch(self) -> None:
+        self.version += 1
+
+    def save_startup(self) -> None:
+        self.startup = self.config.copy()
+        self.touch()
+
+    # ------------------------------------------------------------ revert timer
+
+    def start_revert(self, minutes: int) -> None:
+        deadline = time.time() + minutes * 60 / time_scale()
+        if self.revert is None:
+            self.revert = Revert(deadline, minutes, self.config.to_json())
+        else:
+            self.revert.deadline, self.revert.minutes = deadline, minutes
+        self.touch()
+
+    def confirm_revert(self) -> bool:
+        if self.revert is None:
+            return False
+        self.revert = None
+        self.touch()
+        return True
+
+    def reset_revert_timer(self, minutes: int) -> bool:
+        if self.revert is None:
+            return False
+        self.revert.deadline = time.time() + minutes * 60 / time_scale()
+        self.revert.minutes = minutes
+        self.touch()
+        return True
+
+    def revert_now(self) -> bool:
+        if self.revert is None:
+            return False
+        self._config = IosConfig.from_json(self.revert.saved)
+        self.revert = None
+        self.touch()
+        return True
+
+    def revert_status(self) -> str:
+        if self.revert is None:
+            return "%No Rollback Confirmed Change pending\n"
+        left = max(0, int((self.revert.deadline - time.time()) * time_scale()))
+        return ("Timer type: absolute\n"
+                f"Timer value: {self.revert.minutes} min\n"
+                f"Time remaining: {left // 60:02d}:{left % 60:02d}\n")
+
+    def tick(self, now: float) -> bool:
+        if self._config is None and self._state is None:
+            return False
+        if self._config is None:
+            _ = self.config
+        if self.revert is not None and now >= self.revert.deadline:
+            return self.revert_now()
+        return False
+
+    # ------------------------------------------------------------ SimDevice
+
+    def open_shell(self, username: str) -> Shell:
+        from isolate.lab.ios.shell import IosShell
+
+        return IosShell(self, username)
+
+    def exec(self, username: str, command: str, stdin: str) -> ExecResult | None:
+        """IOS runs one command per exec channel, at the user's privilege (15 in the lab)."""
+        from isolate.lab.ios.shell import IosShell
+
+        del stdin
+        shell = IosShell(self, username, privileged=True)
+        before = self.version
+        reply = shell.feed(command)
+        return ExecResult(stdout=reply.output, changed=self.version != before)
+
+    def show_version(self) -> str:
+        return show.version(self.config, model=self.spec.model, serial=self.spec.serial,
+                            uptime_s=time.time() - self.booted, ports=len(self.spec.ports))
+
+    def snapshot(self) -> dict[str, Any]:
+        if self._config is None and self._state is not None:
+            return self._state
+        config = self.config
+        return {
+            "kind": self.kind,
+            "spec": asdict(self.spec),
+            "running": config.to_json(),
+            "startup": self.startup.to_json() if self.startup else None,
+            "revert": None if self.revert is None else {
+                "deadline": self.revert.deadline, "minutes": self.revert.minutes,
+                "saved": self.revert.saved},
+        }
+
+    @classmethod
+    def from_snapshot(cls, name: str, data: dict[str, Any]) -> IosDevice:
+        return cls(name, IosSpec.from_json(data.get("spec", {"hostname": name})), state=data)
+
+    # ------------------------------------------------------------ model API for flows
+
+    def interface(self, name: str) -> Interface | None:
+        return self.config.interfaces.get(name)
+
+    def svi(self, vlan: int) -> Interface | None:
+        """The routed ``interface VlanN`` if it exists, has an address and is not shut."""
+        iface = self.config.interfaces.get(f"Vlan{vlan}")
+        if iface is None or iface.shutdown or iface.ip_address is None:
+            return None
+        return iface
+
+    def null_routes(self) -> list[ipaddress.IPv4Network]:
+        return [r.network() for r in self.config.routes if r.target == "Null0"]
+
+    def routes(self) -> list[Route]:
+        return list(self.config.routes)
+
+    def drops_to(self, address: str) -> bool:
+        """True when a static Null0 route covers ``address``."""
+        ip = ipaddress.IPv4Address(address)
+        return any(ip in net for net in self.null_routes())
+
+    def acl_permits(self, name: str, proto: str, src_ip: str, dst_ip: str,
+                    dport: int | None) -> bool:
+        """IOS semantics: first match wins, implicit deny at the end, a missing ACL permits."""
+        aces = self.config.acls.get(name)
+        if aces is None:
+            return True
+        for ace in aces:
+            if ace.matches(proto, src_ip, dst_ip, dport):
+                return ace.action == "permit"
+        return False

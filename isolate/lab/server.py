@@ -1,0 +1,361 @@
+"""The lab's SSH server: one asyncio process, one 127.0.0.1 port per simulated device.
+
+The server owns sockets, authentication (per-device username/password and the
+lab's authorized public key), the PTY line discipline, faults and persistence; a
+``SimDevice`` owns behaviour only.
+
+PTY shells: the banner and first prompt are sent as soon as the shell opens;
+typed characters are echoed (not after a ``Reply(echo_next=False)``: secrets);
+``\\r``, ``\\n`` and ``\\r\\n`` are one Enter even when split across packets;
+output uses ``\\r\\n`` and is written together with the next prompt.
+
+Exec channels: accepted when the device kind overrides ``SimDevice.exec``. The
+command runs at once with empty stdin, unless the device defines
+``exec_reads_stdin(command) -> bool`` returning True for it; then stdin is read
+to EOF first (as a real ``nft -f -`` would block on it). A None result from
+``exec`` is answered as sshd answers an unknown command (exit status 127).
+
+Persistence: when a command (or ``tick``) changes a device, its ``snapshot()`` is
+written to ``STATE/devices/<name>.json`` (temp file + rename, mode 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from isolate.lab.device import SimDevice
+from isolate.lab.faults import DeviceFaults, fault_from_json
+from isolate.lab.ios.cli import INVALID
+
+TICK_S = 0.5
+LISTEN_HOST = "127.0.0.1"
+
+
+@dataclass
+class Hosted:
+    """One device as the server hosts it."""
+
+    name: str
+    port: int
+    device: SimDevice
+    username: str
+    password: str
+    faults: DeviceFaults = field(default_factory=DeviceFaults)
+    sessions: int = 0
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+class LabServer:
+    def __init__(self, hosted: list[Hosted], *, host_key: asyncssh.SSHKey,
+                 authorized: list[asyncssh.SSHKey], state_dir: Path | None) -> None:
+        self.hosted = {h.name: h for h in hosted}
+        self.host_key = host_key
+        self.authorized = {k.public_data for k in authorized}
+        self.state_dir = state_dir
+        self._servers: list[asyncssh.SSHAcceptor] = []
+        self._ticker: asyncio.Task[None] | None = None
+        self._control: asyncio.AbstractServer | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        for hosted in self.hosted.values():
+            server = await asyncssh.create_server(
+                _factory(self, hosted), LISTEN_HOST, hosted.port,
+                server_host_keys=[self.host_key], line_editor=False, encoding=None,
+                keepalive_interval=0,
+            )
+            self._servers.append(server)
+        if self.state_dir is not None:
+            sock = self.state_dir / "control.sock"
+            with contextlib.suppress(FileNotFoundError):
+                sock.unlink()
+            self._control = await asyncio.start_unix_server(self._on_control, path=str(sock))
+            os.chmod(sock, 0o600)
+        self._ticker = asyncio.create_task(self._tick_loop())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for server in self._servers:
+            server.close()
+        if self._control is not None:
+            self._control.close()
+            if self.state_dir is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.state_dir / "control.sock").unlink()
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.tick_all()
+
+    def tick_all(self) -> None:
+        now = time.time()
+        for hosted in self.hosted.values():
+            if hosted.device.tick(now):
+                self.persist(hosted)
+
+    def persist(self, hosted: Hosted) -> None:
+        if self.state_dir is None:
+            return
+        data = json.dumps(hosted.device.snapshot(), sort_keys=True).encode()
+        write_atomic(self.state_dir / "devices" / f"{hosted.name}.json", data)
+
+    # ------------------------------------------------------------ control socket
+
+    async def _on_control(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(await reader.readline())
+            reply = self.handle_control(request)
+        except Exception as err:  # one bad request must not stop the lab
+            reply = {"ok": False, "error": f"control: {type(err).__name__}: {err}"}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "status":
+            return {"ok": True, "pid": os.getpid(), "devices": [
+                {"name": h.name, "kind": h.device.kind, "port": h.port,
+                 "sessions": h.sessions, "faults": h.faults.describe()}
+                for h in self.hosted.values()]}
+        if op == "fault":
+            hosted = self.hosted.get(str(request.get("device")))
+            if hosted is None:
+                return {"ok": False, "error": f"fault: no device {request.get('device')!r}"}
+            hosted.faults.set(fault_from_json(request["fault"]))
+            return {"ok": True, "faults": hosted.faults.describe()}
+        return {"ok": False, "error": f"control: unknown op {op!r}"}
+
+
+def _factory(lab: LabServer, hosted: Hosted) -> Callable[[], asyncssh.SSHServer]:
+    return lambda: _Server(lab, hosted)
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, lab: LabServer, hosted: Hosted) -> None:
+        self.lab = lab
+        self.hosted = hosted
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        hosted = self.hosted
+        if hosted.faults.auth_fails():
+            return False
+        return username == hosted.username and password == hosted.password
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if self.hosted.faults.auth_fails() or username != self.hosted.username:
+            return False
+        return key.public_data in self.lab.authorized
+
+    def session_requested(self) -> asyncssh.SSHServerSession[bytes]:
+        return _Session(self.lab, self.hosted)
+
+
+class _Session(asyncssh.SSHServerSession[bytes]):
+    def __init__(self, lab: LabServer, hosted: Hosted) -> None:
+        self.lab = lab
+        self.hosted = hosted
+        self.chan: asyncssh.SSHServerChannel[bytes] | None = None
+        self.kind = ""
+        self.command = ""
+        self.stdin = bytearray()
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.line = ""
+        self.echo = True
+        self.skip_lf = False
+        self.dead = False
+
+    # ------------------------------------------------------------ asyncssh callbacks
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self.chan = chan
+        self.hosted.sessions += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.hosted.sessions -= 1
+        self.dead = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
+        return True
+
+    def shell_requested(self) -> bool:
+        self.kind = "shell"
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        if type(self.hosted.device).exec is SimDevice.exec:
+            return False
+        self.kind, self.command = "exec", command
+        return True
+
+    def session_started(self) -> None:
+        if self.kind == "shell":
+            self.task = asyncio.create_task(self._shell())
+        elif self.kind == "exec" and not self._reads_stdin():
+            self.task = asyncio.create_task(self._exec(""))
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:
+        if self.kind == "shell":
+            self.queue.put_nowait(data)
+        else:
+            self.stdin += data
+
+    def eof_received(self) -> bool:
+        if self.kind == "exec" and self.task is None:
+            stdin = self.stdin.decode("utf-8", "replace")
+            self.task = asyncio.create_task(self._exec(stdin))
+        return True
+
+    # ------------------------------------------------------------ exec
+
+    def _reads_stdin(self) -> bool:
+        hook = getattr(self.hosted.device, "exec_reads_stdin", None)
+        return bool(hook(self.command)) if callable(hook) else False
+
+    async def _exec(self, stdin: str) -> None:
+        assert self.chan is not None
+        hosted = self.hosted
+        action = hosted.faults.on_command(self.command)
+        if action == "hang":
+            return
+        if action == "drop":
+            self.chan.get_connection().abort()
+            return
+        if hosted.faults.delay():
+            await asyncio.sleep(hosted.faults.delay())
+        if action == "reject":
+            self.chan.write(f"{INVALID}\n".encode())
+            self.chan.exit(1)
+            return
+        hosted.device.tick(time.time())
+        result = hosted.device.exec(self.chan.get_extra_info("username"), self.command, stdin)
+        if result is None:
+            self.chan.write_stderr(f"sh: 1: {self.command.split()[0]}: not found\n".encode())
+            self.chan.exit(127)
+            return
+        if result.changed:
+            self.lab.persist(hosted)
+        self.chan.write(result.stdout.encode())
+        if result.stderr:
+            self.chan.write_stderr(result.stderr.encode())
+        self.chan.exit(result.exit_status)
+
+    # ------------------------------------------------------------ shell
+
+    async def _shell(self) -> None:
+        assert self.chan is not None
+        shell = self.hosted.device.open_shell(self.chan.get_extra_info("username"))
+        self._write(_crlf(shell.banner()) + shell.prompt())
+        while True:
+            data = await self.queue.get()
+            if data is None or self.dead:
+                return
+            if not await self._feed(shell, data.decode("utf-8", "replace")):
+                return
+
+    async def _feed(self, shell: Any, text: str) -> bool:
+        echo: list[str] = []
+        for char in text:
+            if self.skip_lf and char == "\n":
+                self.skip_lf = False
+                continue
+            self.skip_lf = char == "\r"
+            if char in "\r\n":
+                pending, echo = "".join(echo), []
+                if not await self._enter(shell, pending):
+                    return False
+            elif char in "\x7f\x08":
+                if self.line:
+                    self.line = self.line[:-1]
+                    if self.echo:
+                        echo.append("\b \b")
+            elif char == "\x03":
+                self.line = ""
+                echo.append("^C\r\n" + shell.prompt())
+            elif char >= " " or char == "\t":
+                self.line += char
+                if self.echo:
+                    echo.append(char)
+        if echo:
+            self._write("".join(echo))
+        return True
+
+    async def _enter(self, shell: Any, echoed: str) -> bool:
+        hosted = self.hosted
+        line, self.line = self.line, ""
+        action = hosted.faults.on_command(line)
+        if action == "hang":
+            return True
+        if action == "drop":
+            self._write(echoed + "\r\n")
+            assert self.chan is not None
+            self.chan.get_connection().abort()
+            return False
+        delay = hosted.faults.delay()
+        if delay:
+            if echoed:
+                self._write(echoed)
+                echoed = ""
+            await asyncio.sleep(delay)
+        if action == "reject":
+            caret = " " * len(shell.prompt()) + "^"
+            self._write(f"{echoed}\r\n{caret}\r\n{INVALID}\r\n{shell.prompt()}")
+            return True
+        if hosted.device.tick(time.time()):
+            self.lab.persist(hosted)
+        reply = shell.feed(line)
+        if reply.changed:
+            self.lab.persist(hosted)
+        self.echo = reply.echo_next
+        if reply.close:
+            self._write(echoed + "\r\n" + _crlf(reply.output))
+            assert self.chan is not None
+            self.chan.exit(0)
+            return False
+        self._write(echoed + "\r\n" + _crlf(reply.output) + shell.prompt())
+        return True
+
+    def _write(self, text: str) -> None:
+        if self.chan is not None and not self.dead:
+            self.chan.write(text.encode())
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
