@@ -1,9 +1,119 @@
-"""CLI command group: checks (placeholder until its owner fills it)."""
+"""CLI command groups ``inventory`` and ``playbook``: lint files before an incident.
+
+``isolate inventory check`` and ``isolate playbook check`` print a one-line OK
+summary; on bad input they raise the loader's InputError, which ``isolate.cli.main``
+prints as every problem (``file:line: field: message``) on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from isolate.errors import InputError, PlaybookError
+from isolate.inventory.loader import load_inventory
+from isolate.inventory.models import Inventory
+from isolate.playbook.loader import load_playbook
+from isolate.playbook.models import Playbook
+from isolate.playbook.resolve import ResolvedTargets, resolve_step
+
+inventory_app = typer.Typer(
+    name="inventory", help="Inspect and lint the inventory.", no_args_is_help=True
+)
+playbook_app = typer.Typer(name="playbook", help="Inspect and lint playbooks.", no_args_is_help=True)
+
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "-i",
+        "--inventory",
+        help="Inventory file or directory (default: $ISOLATE_INVENTORY, else ./inventory).",
+    ),
+]
+
+
+def default_inventory(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    return Path(os.environ.get("ISOLATE_INVENTORY") or "inventory")
+
+
+def inventory_summary(inv: Inventory) -> str:
+    counts = (
+        f"{len(inv.devices)} devices, {len(inv.segments)} segments, {len(inv.hosts)} hosts, "
+        f"{len(inv.groups)} groups, {len(inv.vpn.users)} VPN users"
+    )
+    return f"{inv.source_path}: OK: {counts} (sha256 {inv.sha256[:12]})"
+
+
+def _targets_summary(found: ResolvedTargets) -> str:
+    parts = [
+        (len(found.devices), "device"),
+        (len(found.segments), "segment"),
+        (len(found.hosts), "host"),
+        (len(found.users), "VPN user"),
+    ]
+    shown = [f"{n} {what}{'' if n == 1 else 's'}" for n, what in parts if n]
+    return ", ".join(shown) if shown else "nothing"
+
+
+@inventory_app.command("check")
+def inventory_check(inventory: InventoryOpt = None) -> None:
+    """Load and validate an inventory: types, references, duplicates, subnets.
+
+    Example:
+
+        isolate inventory check -i inventory/city.yml
+    """
+    inv = load_inventory(default_inventory(inventory))
+    typer.echo(inventory_summary(inv))
+
+
+def _check_selectors(book: Playbook, inv: Inventory) -> list[str]:
+    lines: list[str] = []
+    problems: list[str] = []
+    for step in book.steps:
+        try:
+            found = resolve_step(step, inv)
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        lines.append(f"  {step.id} ({step.action}): {_targets_summary(found)}")
+    if problems:
+        first = problems[0] if len(problems) == 1 else f"{problems[0]} (and {len(problems) - 1} more)"
+        raise PlaybookError(first, problems[:20])
+    return lines
+
+
+@playbook_app.command("check")
+def playbook_check(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "-i",
+            "--inventory",
+            help="Also resolve every step's targets against this inventory.",
+        ),
+    ] = None,
+) -> None:
+    """Load and validate a playbook; with -i, resolve every step's targets too.
+
+    Example:
+
+        isolate playbook check playbooks/ransomware-lateral.yml -i inventory/city.yml
+    """
+    book = load_playbook(playbook)
+    details = _check_selectors(book, load_inventory(inventory)) if inventory else []
+    typer.echo(f"{book.source_path}: OK: playbook '{book.name}', {len(book.steps)} steps")
+    for line in details:
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(inventory_app, name="inventory")
+    app.add_typer(playbook_app, name="playbook")

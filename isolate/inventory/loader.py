@@ -76,10 +76,15 @@ class _Merged:
 
 
 def inventory_files(path: Path) -> list[Path]:
-    """The YAML files an inventory path stands for, in load order."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
-    return [path]
+    """The YAML files an inventory path stands for, in load order. In a directory,
+    ``secrets.yml``/``secrets.yaml`` (credential files) and dotfiles are skipped."""
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix in _SUFFIXES and p.is_file() and not p.name.startswith(".") and p.stem != "secrets"
+    )
 
 
 def _read(path: Path, merged: _Merged) -> None:
