@@ -1,0 +1,234 @@
+"""Device locks: two runs never change the same device at the same time.
+
+One file per device, ``STATE/locks/<device>.lock``, holding
+``{"run","pid","host","user","since"}``. A lock is taken atomically: the content is
+written to a temp file which is then hard-linked to the lock name (the link fails if
+the lock exists), so a lock is never seen half-written. ``acquire`` is all-or-nothing.
+A lock whose process is dead (same host) is *stale*: it is reported in the error and
+broken only on request (``break_stale``/``break_lock``), never silently — except that a
+run may adopt its own stale locks (restore or resume of that run), which it is told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from isolate.errors import InputError, LockHeld
+from isolate.paths import current_user, locks_dir, make_private_dir, process_alive
+
+DEVICE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_tmp_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    device: str
+    run: str
+    pid: int
+    host: str
+    user: str
+    since: str
+
+    @property
+    def stale(self) -> bool:
+        """The holder is a dead process on this host."""
+        return not process_alive(self.pid, self.host)
+
+    def describe(self) -> str:
+        text = (
+            f"{self.device} is locked by run {self.run} "
+            f"(pid {self.pid}, user {self.user} on {self.host}, since {self.since})"
+        )
+        if self.stale:
+            text += (
+                f"; stale: pid {self.pid} is not running — break it with 'isolate lock break {self.device}'"
+            )
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "run": self.run,
+            "pid": self.pid,
+            "host": self.host,
+            "user": self.user,
+            "since": self.since,
+            "stale": self.stale,
+        }
+
+
+@dataclass
+class HeldLocks:
+    """The locks one ``acquire`` took; ``adopted`` lists stale locks of the same run taken over."""
+
+    owner: DeviceLocks
+    run: str
+    devices: tuple[str, ...]
+    adopted: tuple[LockInfo, ...] = ()
+    released: bool = field(default=False)
+
+    def release(self) -> None:
+        if not self.released:
+            self.owner._release(self.devices, self.run)
+            self.released = True
+
+
+class DeviceLocks:
+    """Per-device lock files under ``STATE/locks``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = locks_dir(state_dir)
+
+    @contextlib.contextmanager
+    def acquire(
+        self, devices: Iterable[str], run_id: str, *, adopt_own_stale: bool = True
+    ) -> Iterator[HeldLocks]:
+        """Lock every device or none; raises LockHeld naming the first held device."""
+        held = self.take(devices, run_id, adopt_own_stale=adopt_own_stale)
+        try:
+            yield held
+        finally:
+            held.release()
+
+    def take(self, devices: Iterable[str], run_id: str, *, adopt_own_stale: bool = True) -> HeldLocks:
+        """``acquire`` without the context manager: call ``release()`` on the result."""
+        names = tuple(dict.fromkeys(devices))
+        for name in names:
+            _check_name(name)
+        make_private_dir(self.dir)
+        taken: list[str] = []
+        adopted: list[LockInfo] = []
+        try:
+            for name in sorted(names):  # one global order: no two runs deadlock on retries
+                info = self._try_take(name, run_id, adopt_own_stale)
+                taken.append(name)
+                if info is not None:
+                    adopted.append(info)
+        except BaseException:
+            self._release(taken, run_id)
+            raise
+        return HeldLocks(self, run_id, names, tuple(adopted))
+
+    def _try_take(self, device: str, run_id: str, adopt_own_stale: bool) -> LockInfo | None:
+        """Take one lock; returns the stale lock it adopted, if any."""
+        if self._link(device, run_id):
+            return None
+        holder = self.read(device)
+        if holder is None:  # released between our attempt and the read
+            if self._link(device, run_id):
+                return None
+            holder = self.read(device)
+        if holder is not None and adopt_own_stale and holder.run == run_id and holder.stale:
+            self._replace(device, holder, run_id)
+            return holder
+        if holder is None:
+            raise LockHeld(f"{device} is locked (the lock file changed while it was read)")
+        raise LockHeld(holder.describe())
+
+    def _link(self, device: str, run_id: str) -> bool:
+        tmp = self.dir / f".{device}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(_holder(run_id), sort_keys=True).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, self._path(device))
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
+    def _replace(self, device: str, stale: LockInfo, run_id: str) -> None:
+        """Swap a stale lock for ours, only if it is still that stale lock."""
+        if self.read(device) != stale:
+            raise LockHeld(f"{device} is locked (the lock changed while it was taken over)")
+        self._path(device).unlink(missing_ok=True)
+        if not self._link(device, run_id):
+            holder = self.read(device)
+            raise LockHeld(holder.describe() if holder else f"{device} is locked")
+
+    def _release(self, devices: Iterable[str], run_id: str) -> None:
+        """Remove our own locks only (never one another process took after a break)."""
+        me = (run_id, os.getpid(), socket.gethostname())
+        for device in devices:
+            info = self.read(device)
+            if info is not None and (info.run, info.pid, info.host) == me:
+                self._path(device).unlink(missing_ok=True)
+
+    def _path(self, device: str) -> Path:
+        return self.dir / f"{device}.lock"
+
+    def read(self, device: str) -> LockInfo | None:
+        """The lock on ``device``, or None. An unreadable lock file counts as held by 'unknown'."""
+        path = self._path(device)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            obj = json.loads(raw)
+            return LockInfo(
+                device,
+                str(obj["run"]),
+                int(obj["pid"]),
+                str(obj["host"]),
+                str(obj["user"]),
+                str(obj["since"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return LockInfo(device, "unknown", 0, socket.gethostname(), "unknown", "unknown")
+
+    def held(self) -> list[LockInfo]:
+        """Every lock currently in the state directory, by device name."""
+        if not self.dir.is_dir():
+            return []
+        infos = (self.read(p.name[: -len(".lock")]) for p in sorted(self.dir.glob("*.lock")))
+        return [i for i in infos if i is not None]
+
+    def break_stale(self, device: str) -> LockInfo:
+        """Remove a stale lock (dead holder on this host). Refuses a live one."""
+        _check_name(device)
+        info = self.read(device)
+        if info is None:
+            raise InputError(f"{device} is not locked")
+        if not info.stale:
+            raise LockHeld(f"{info.describe()}; it is not stale (its process is alive): not broken")
+        self._path(device).unlink(missing_ok=True)
+        return info
+
+    def break_lock(self, device: str) -> LockInfo:
+        """Remove a lock whoever holds it (the operator has checked the holder is gone)."""
+        _check_name(device)
+        info = self.read(device)
+        if info is None:
+            raise InputError(f"{device} is not locked")
+        self._path(device).unlink(missing_ok=True)
+        return info
+
+
+def _holder(run_id: str) -> dict[str, object]:
+    return {
+        "run": run_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "user": current_user(),
+        "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _check_name(device: str) -> None:
+    if not DEVICE_RE.fullmatch(device):
+        raise InputError(f"device name {device!r} is not valid for a lock ([A-Za-z0-9][A-Za-z0-9._-]*)")

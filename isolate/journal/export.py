@@ -1,0 +1,496 @@
+"""The audit timeline of a run, and its renderings: text (``journal show``), Markdown,
+HTML, CSV, JSON, and the self-contained export document that verifies offline.
+
+Every rendering is made from the same ``Timeline`` — the same events in the same order,
+each with the same one-line headline — so they tell the same story.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from isolate import __version__
+from isolate.journal.reader import EXPORT_FORMAT, JournalView, RunView
+from isolate.journal.records import Record, parse_ts, timestamp
+from isolate.journal.verify import VerifyReport
+
+CSV_COLUMNS = (
+    "seq", "ts", "elapsed_s", "kind", "section", "step", "device", "ok", "duration_s",
+    "summary", "forward", "inverse", "details", "hash",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    ts: str
+    elapsed_s: float
+    kind: str
+    section: str
+    step: str | None
+    device: str | None
+    ok: bool | None
+    duration_s: float | None
+    summary: str
+    details: tuple[tuple[str, tuple[str, ...]], ...]  # (label, lines): forward, inverse, problems…
+    hash: str
+
+    @property
+    def target(self) -> str:
+        return "/".join(p for p in (self.device, self.step) if p) or "-"
+
+    def headline(self) -> str:
+        """The event's one line, identical in every rendering."""
+        clock = self.ts[11:23]
+        return f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind} {self.target}: {self.summary}"
+
+    def detail(self, label: str) -> tuple[str, ...]:
+        return next((lines for name, lines in self.details if name == label), ())
+
+
+@dataclass(frozen=True)
+class Timeline:
+    run: str
+    status: str
+    header: tuple[tuple[str, str], ...]
+    events: tuple[Event, ...]
+    verification: str
+    warnings: tuple[str, ...]
+    end: str
+
+    def sections(self) -> list[tuple[str, list[Event]]]:
+        """Events grouped into consecutive sections (pre-checks, step X, restore stage N…)."""
+        out: list[tuple[str, list[Event]]] = []
+        for event in self.events:
+            if not out or out[-1][0] != event.section:
+                out.append((event.section, []))
+            out[-1][1].append(event)
+        return out
+
+
+# --- building the timeline -------------------------------------------------------------
+
+
+def build_timeline(view: JournalView, report: VerifyReport | None = None, *, alive: bool = False) -> Timeline:
+    """The timeline of a journal; ``alive``: a live process still writes it."""
+    run = RunView(view.records, alive=alive)
+    start = view.records[0] if view.records else None
+    t0 = parse_ts(start.ts) if start else None
+    stages: dict[tuple[str | None, str | None], str] = {}
+    restoring = False
+    events: list[Event] = []
+    for rec in view.records:
+        if rec.kind == "restore-start":
+            restoring = True
+        if rec.kind == "restore-intent":
+            stages[(rec.device, rec.step)] = str(rec.data.get("stage", "?"))
+        section = _section(rec, restoring, stages)
+        elapsed = (parse_ts(rec.ts) - t0).total_seconds() if t0 else 0.0
+        events.append(_event(rec, elapsed, section))
+    verification = report.summary() if report else "not verified"
+    return Timeline(
+        run=run.run_id or "?",
+        status=run.status,
+        header=_header(start, run),
+        events=tuple(events),
+        verification=verification,
+        warnings=report.warnings if report else (),
+        end=_end_line(run),
+    )
+
+
+def _section(rec: Record, restoring: bool, stages: Mapping[tuple[str | None, str | None], str]) -> str:
+    if rec.kind in ("run-start", "run-end", "torn-tail"):
+        return "run"
+    if rec.kind == "precheck":
+        return "pre-checks"
+    if restoring:
+        if rec.kind in ("restore-start", "restore-end"):
+            return "restore"
+        stage = rec.data.get("stage") if rec.kind == "gate" else stages.get((rec.device, rec.step))
+        return f"restore stage {stage}" if stage is not None else "restore"
+    return f"step {rec.step}" if rec.step else "run"
+
+
+def _header(start: Record | None, run: RunView) -> tuple[tuple[str, str], ...]:
+    d: Mapping[str, Any] = start.data if start else {}
+    rows = [
+        ("Run", run.run_id or "?"),
+        ("Started", start.ts if start else "?"),
+        ("Who", f"{d.get('user', '?')}@{d.get('host', '?')} (pid {d.get('pid', '?')})"),
+        ("Command", _command(d.get("command"))),
+        ("Incident", _text(d.get("incident"))),
+        ("Reason", _text(d.get("reason"))),
+        ("Tool version", _text(d.get("tool_version"))),
+        ("Inventory", _file_ref(d.get("inventory"))),
+        ("Playbook", _file_ref(d.get("playbook"))),
+        ("Plan", _text(d.get("plan_sha256"))),
+        ("Options", _options(d.get("options"))),
+    ]
+    overrides = d.get("overrides") or []
+    if isinstance(overrides, list) and overrides:
+        rows.extend((f"Override {i + 1}", _override(o)) for i, o in enumerate(overrides))
+    else:
+        rows.append(("Overrides", "none"))
+    rows.append(("Status", run.status))
+    return tuple(rows)
+
+
+def _text(value: object) -> str:
+    if value is None or value == "":
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _command(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return _text(value)
+
+
+def _file_ref(value: object) -> str:
+    if not isinstance(value, Mapping):
+        return _text(value)
+    name = f"{value['name']} " if value.get("name") else ""
+    return f"{name}{value.get('path', '?')} (sha256 {str(value.get('sha256', '?'))[:16]}…)"
+
+
+def _options(value: object) -> str:
+    if not isinstance(value, Mapping) or not value:
+        return "-"
+    return ", ".join(f"{k}={_text(v)}" for k, v in sorted(value.items()))
+
+
+def _override(value: object) -> str:
+    if not isinstance(value, Mapping):
+        return _text(value)
+    detail = f" ({value['detail']})" if value.get("detail") else ""
+    step, guard = value.get("step", "?"), value.get("guard", "?")
+    return f"step {step}: guard {guard} overridden: {value.get('reason', '?')}{detail}"
+
+
+def _end_line(run: RunView) -> str:
+    end = run.end
+    if end is None:
+        return f"no run-end record: {run.status}"
+    d = end.data
+    text = f"{d.get('status', '?')} in {_secs(d.get('duration_s'))}"
+    if d.get("time_to_contain_s") is not None:
+        text += f"; time to contain {_secs(d.get('time_to_contain_s'))}"
+    if run.status != d.get("status"):
+        text += f"; now {run.status}"
+    return text
+
+
+def _secs(value: object) -> str:
+    return f"{value:.3f}s" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
+
+
+def _lines(value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return () if value is None else (str(value),)
+
+
+def _ok(value: object, yes: str = "ok", no: str = "FAILED") -> str:
+    return yes if value is True else no
+
+
+def _event(rec: Record, elapsed: float, section: str) -> Event:
+    d = rec.data
+    summary, details = _describe(rec)
+    ok = d.get("ok") if isinstance(d.get("ok"), bool) else None
+    if rec.kind == "failed":
+        ok = False
+    duration = d.get("duration_s")
+    return Event(
+        seq=rec.seq, ts=rec.ts, elapsed_s=elapsed, kind=rec.kind, section=section,
+        step=rec.step, device=rec.device, ok=ok,
+        duration_s=_opt_float(duration),
+        summary=summary, details=details, hash=rec.hash,
+    )  # fmt: skip
+
+
+def _opt_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    d = rec.data
+    k = rec.kind
+    if k == "run-start":
+        who = f"{d.get('user', '?')}@{d.get('host', '?')}"
+        return f"run started by {who}, incident {_text(d.get('incident'))}: {_text(d.get('reason'))}", ()
+    if k == "precheck":
+        msg = f": {d['message']}" if d.get("message") else ""
+        return f"pre-check {_ok(d.get('ok'))}{msg}; state {_short(d.get('state'))}", ()
+    if k == "intent":
+        fwd, inv = _lines(d.get("forward")), _lines(d.get("inverse"))
+        window = f", confirm window {d['confirm_window_s']}s" if d.get("confirm_window_s") else ""
+        summary = (
+            f"intent {_text(d.get('action'))}: {len(fwd)} forward, {len(inv)} inverse command(s); "
+            f"pre-state {_short(d.get('pre_state'))}{window}"
+        )
+        return summary, (("forward", fwd), ("inverse", inv))
+    if k == "applied":
+        msg = f": {d['message']}" if d.get("message") else ""
+        return f"applied {_ok(d.get('ok'))} in {_secs(d.get('duration_s'))}{msg}", ()
+    if k == "verified":
+        problems = _lines(d.get("problems"))
+        summary = f"verification {_ok(d.get('ok'))}; post-state {_short(d.get('post_state'))}"
+        return summary, (("problems", problems),) if problems else ()
+    if k == "confirmed":
+        return "confirmed (device-owned revert cancelled)", ()
+    if k == "failed":
+        return f"FAILED during {_text(d.get('phase'))}: {_text(d.get('message'))}", ()
+    if k == "policy":
+        return f"policy {_text(d.get('policy'))}: {_text(d.get('decision'))}", ()
+    if k == "step-end":
+        return f"step {_ok(d.get('ok'), 'done', 'FAILED')} in {_secs(d.get('duration_s'))}", ()
+    if k == "restore-start":
+        dry = " (dry run)" if d.get("dry_run") else ""
+        return f"restore started, stages {_text(d.get('stages'))}{dry}", ()
+    if k == "restore-intent":
+        cmds = _lines(d.get("commands"))
+        return f"restore intent, stage {_text(d.get('stage'))}: {len(cmds)} command(s)", (("commands", cmds),)
+    if k == "restored":
+        msg = f": {d['message']}" if d.get("message") else ""
+        return f"restored {_ok(d.get('ok'))}{msg}", ()
+    if k == "gate":
+        problems = _lines(d.get("problems"))
+        summary = (
+            f"gate of stage {_text(d.get('stage'))} {_ok(d.get('ok'), 'passed', 'FAILED')}: "
+            f"read-back {_short(d.get('state'))}, expected {_short(d.get('expected'))}"
+        )
+        return summary, (("problems", problems),) if problems else ()
+    if k == "restore-end":
+        return f"restore ended {_ok(d.get('ok'))}", ()
+    if k == "run-end":
+        ttc = d.get("time_to_contain_s")
+        extra = f"; time to contain {_secs(ttc)}" if ttc is not None else ""
+        return f"run ended {_text(d.get('status'))} in {_secs(d.get('duration_s'))}{extra}", ()
+    if k == "torn-tail":
+        return (
+            f"torn tail of {_text(d.get('bytes'))} bytes (line {_text(d.get('line'))}, crash mid-append) "
+            f"moved to {_text(d.get('file'))}, sha256 {_short(d.get('sha256'))}",
+            (),
+        )
+    return json.dumps(dict(d), sort_keys=True, ensure_ascii=False), ()
+
+
+def _short(value: object) -> str:
+    return f"{value[:12]}…" if isinstance(value, str) and len(value) > 12 else _text(value)
+
+
+# --- renderings --------------------------------------------------------------------------
+
+
+def render_text(tl: Timeline) -> str:
+    """``isolate journal show``: the header, the events by section, the end."""
+    width = max(len(label) for label, _ in tl.header)
+    out = [f"{label + ':':<{width + 1}} {value}" for label, value in tl.header]
+    out.append(f"{'Verification:':<{width + 1}} {tl.verification}")
+    out.extend(f"warning: {w}" for w in tl.warnings)
+    for section, events in tl.sections():
+        out.append("")
+        out.append(f"== {section} ==")
+        for event in events:
+            out.append(event.headline())
+            for label, lines in event.details:
+                out.append(f"         {label}:")
+                out.extend(f"           {line}" for line in lines)
+    out.append("")
+    out.append(f"End: {tl.end}")
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(tl: Timeline) -> str:
+    out = [f"# Journal of run {tl.run}", "", "| Field | Value |", "|---|---|"]
+    out.extend(f"| {_md_cell(label)} | {_md_cell(value)} |" for label, value in tl.header)
+    out.extend(["", f"**Verification:** {_md_code(tl.verification)}", ""])
+    out.extend(f"- warning: {_md_code(w)}" for w in tl.warnings)
+    out.extend(["## Timeline", ""])
+    for section, events in tl.sections():
+        out.extend([f"### {_md_cell(section)}", ""])
+        for event in events:
+            out.append(f"- {_md_code(event.headline())}")
+            for label, lines in event.details:
+                fence = "`" * max(3, _longest_backticks("\n".join(lines)) + 1)
+                out.extend(["", f"  {label}:", "", f"  {fence}"])
+                out.extend(f"  {line}" for line in lines)
+                out.extend([f"  {fence}", ""])
+        out.append("")
+    out.extend(["## End", "", _md_code(tl.end), ""])
+    return "\n".join(out)
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def _md_code(text: str) -> str:
+    ticks = "`" * (_longest_backticks(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _md_cell(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", text).replace("\n", " ")
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}
+.ok{color:#176b1b}.bad{color:#a11}li{margin:.2em 0}
+pre{background:#f4f4f4;padding:.4em;margin:.2em 0 .6em 2em}
+code{white-space:pre-wrap}
+"""
+
+
+def render_html(tl: Timeline) -> str:
+    """One self-contained page (inline CSS, no scripts); every value is escaped."""
+    e = html.escape
+    ok_class = "ok" if tl.verification.startswith("OK") else "bad"
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Journal of run {e(tl.run)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Journal of run {e(tl.run)}</h1>",
+        "<table>",
+    ]
+    out.extend(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in tl.header)
+    out.append("</table>")
+    out.append(f'<p class="{ok_class}"><strong>Verification:</strong> <code>{e(tl.verification)}</code></p>')
+    out.extend(f'<p class="bad">warning: {e(w)}</p>' for w in tl.warnings)
+    out.append("<h2>Timeline</h2>")
+    for section, events in tl.sections():
+        out.append(f"<h3>{e(section)}</h3><ul>")
+        for event in events:
+            css = "" if event.ok is None else (' class="ok"' if event.ok else ' class="bad"')
+            out.append(f"<li{css}><code>{e(event.headline())}</code>")
+            for label, lines in event.details:
+                out.append(f"<div>{e(label)}:</div><pre>{e(chr(10).join(lines))}</pre>")
+            out.append("</li>")
+        out.append("</ul>")
+    out.append(f"<h2>End</h2><p><code>{e(tl.end)}</code></p>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def render_csv(tl: Timeline) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for ev in tl.events:
+        others = [
+            f"{label}: {'; '.join(lines)}"
+            for label, lines in ev.details
+            if label not in ("forward", "inverse")
+        ]
+        writer.writerow(
+            [
+                ev.seq, ev.ts, f"{ev.elapsed_s:.6f}", ev.kind, ev.section, ev.step or "", ev.device or "",
+                "" if ev.ok is None else str(ev.ok).lower(),
+                "" if ev.duration_s is None else f"{ev.duration_s:.6f}",
+                ev.summary, "\n".join(ev.detail("forward")), "\n".join(ev.detail("inverse")),
+                " | ".join(others), ev.hash,
+            ]
+        )  # fmt: skip
+    return buf.getvalue()
+
+
+def timeline_json(tl: Timeline) -> dict[str, Any]:
+    """``isolate journal show --json``."""
+    return {
+        "run": tl.run,
+        "status": tl.status,
+        "header": dict(tl.header),
+        "verification": tl.verification,
+        "warnings": list(tl.warnings),
+        "events": [
+            {
+                "seq": ev.seq,
+                "ts": ev.ts,
+                "elapsed_s": ev.elapsed_s,
+                "kind": ev.kind,
+                "section": ev.section,
+                "step": ev.step,
+                "device": ev.device,
+                "ok": ev.ok,
+                "duration_s": ev.duration_s,
+                "summary": ev.summary,
+                "headline": ev.headline(),
+                "details": {label: list(lines) for label, lines in ev.details},
+                "hash": ev.hash,
+            }
+            for ev in tl.events
+        ],
+        "end": tl.end,
+    }
+
+
+# --- the offline-verifiable export ----------------------------------------------------------
+
+
+def export_document(view: JournalView) -> dict[str, Any]:
+    """Records, the captured states they name and any torn bytes: verifiable offline."""
+    source = view.source
+    states: dict[str, str] = {}
+    states_b64: dict[str, str] = {}
+    for sha in _state_refs(view.records):
+        blob = source.state_bytes(sha)
+        if blob is None:
+            continue
+        try:
+            states[sha] = blob.decode("utf-8")
+        except UnicodeDecodeError:
+            states_b64[sha] = base64.b64encode(blob).decode("ascii")
+    torn_files = {
+        name: base64.b64encode(blob).decode("ascii")
+        for name in source.torn_files
+        if (blob := source.torn_file(name)) is not None
+    }
+    torn = view.torn
+    journal_bytes = b"".join(r.raw + b"\n" for r in source.lines) + (torn.data if torn else b"")
+    return {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "run": view.run_id,
+        "exported_at": timestamp(),
+        "exported_by": f"isolate {__version__}",
+        "source": str(source.path),
+        "journal_sha256": hashlib.sha256(journal_bytes).hexdigest(),
+        "records": [r.to_dict() for r in view.records],
+        "states": states,
+        "states_base64": states_b64,
+        "torn_files": torn_files,
+        "torn": None
+        if torn is None
+        else {
+            "line": torn.line,
+            "offset": torn.offset,
+            "base64": base64.b64encode(torn.data).decode("ascii"),
+        },
+    }
+
+
+def render_export_json(view: JournalView) -> str:
+    return json.dumps(export_document(view), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _state_refs(records: Iterable[Record]) -> list[str]:
+    seen: dict[str, None] = {}
+    for rec in records:
+        for sha in rec.state_refs():
+            seen.setdefault(sha, None)
+    return list(seen)

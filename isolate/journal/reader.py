@@ -1,0 +1,529 @@
+"""Reading journals: a run directory, a journal file or an offline export.
+
+``load_source`` gives the raw lines (what ``verify`` checks byte for byte);
+``read_journal`` parses them into typed records; ``RunView`` answers what the
+restore and status layers ask of a run (per device, the intents and their outcomes,
+which intents were left without one by a crash); ``list_runs`` summarises every run
+of a state directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from isolate.errors import InputError, JournalError
+from isolate.journal.records import (
+    RUN_ID_RE,
+    SHA256_RE,
+    Record,
+    RecordFormatError,
+    line_bytes,
+    parse_line,
+    record_from_obj,
+)
+from isolate.paths import process_alive, runs_dir
+
+JOURNAL_NAME = "journal.jsonl"
+LOCK_NAME = "journal.lock"
+STATE_SUBDIR = "state"
+TORN_PREFIX = "journal.torn."
+EXPORT_FORMAT = "isolate-journal-export"
+OUTCOMES = frozenset({"applied", "failed"})
+RESTORE_OUTCOMES = frozenset({"restored", "failed"})
+
+
+@dataclass(frozen=True)
+class TornTail:
+    """Bytes after the last newline: a record cut by a crash while it was being written."""
+
+    line: int
+    offset: int
+    length: int
+    sha256: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RawLine:
+    line: int  # 1-based line (or record index in an export)
+    raw: bytes  # without the newline
+
+
+def _no_file(_: str) -> bytes | None:
+    return None
+
+
+@dataclass(frozen=True)
+class JournalSource:
+    """The raw material of one journal, from a run directory or an export document."""
+
+    path: Path
+    name: str  # how messages name it: journal.jsonl or export.json
+    lines: tuple[RawLine, ...]
+    torn: TornTail | None
+    state_bytes: Callable[[str], bytes | None] = _no_file
+    torn_file: Callable[[str], bytes | None] = _no_file
+    torn_files: tuple[str, ...] = ()
+    is_export: bool = False
+
+    def where(self, line: int) -> str:
+        return f"{self.name}:record {line}" if self.is_export else f"{self.name}:{line}"
+
+
+@dataclass(frozen=True)
+class JournalView:
+    path: Path
+    records: tuple[Record, ...]
+    torn: TornTail | None
+    source: JournalSource
+
+    @property
+    def run_id(self) -> str | None:
+        return self.records[0].run if self.records else None
+
+    def read_state(self, sha: str) -> str | None:
+        data = self.source.state_bytes(sha) if SHA256_RE.fullmatch(sha) else None
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def journal_path(path: Path) -> Path:
+    """The journal file of a run directory (or ``path`` itself when it is a file)."""
+    return path / JOURNAL_NAME if path.is_dir() else path
+
+
+def load_source(path: Path) -> JournalSource:
+    """Raw lines of a run directory, a journal.jsonl or an export .json. Raises JournalError."""
+    target = journal_path(path)
+    if target.suffix == ".json":
+        return _load_export(target)
+    try:
+        blob = target.read_bytes()
+    except OSError as err:
+        raise JournalError(f"{target}: cannot read journal: {err.strerror or err}") from None
+    lines, torn = split_lines(blob)
+    run_dir = target.parent
+    return JournalSource(
+        path=target,
+        name=target.name,
+        lines=lines,
+        torn=torn,
+        state_bytes=lambda sha: _read_optional(run_dir / STATE_SUBDIR / f"{sha}.txt"),
+        torn_file=lambda name: _read_optional(run_dir / name) if _is_torn_name(name) else None,
+        torn_files=tuple(sorted(p.name for p in run_dir.glob(TORN_PREFIX + "*"))),
+    )
+
+
+def split_lines(blob: bytes) -> tuple[tuple[RawLine, ...], TornTail | None]:
+    parts = blob.split(b"\n")
+    tail = parts.pop()  # bytes after the last newline ("" when the file ends cleanly)
+    lines = tuple(RawLine(i + 1, raw) for i, raw in enumerate(parts))
+    torn = None
+    if tail:
+        offset = len(blob) - len(tail)
+        torn = TornTail(len(parts) + 1, offset, len(tail), hashlib.sha256(tail).hexdigest(), tail)
+    return lines, torn
+
+
+def _is_torn_name(name: str) -> bool:
+    return re.fullmatch(re.escape(TORN_PREFIX) + r"\d+", name) is not None
+
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _load_export(path: Path) -> JournalSource:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise JournalError(f"{path}: cannot read export: {err.strerror or err}") from None
+    except ValueError:
+        raise JournalError(f"{path}: not a JSON document") from None
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+        raise JournalError(f"{path}: not an isolate journal export (format {EXPORT_FORMAT!r})")
+    records = doc.get("records")
+    if not isinstance(records, list):
+        raise JournalError(f"{path}: export has no records list")
+    lines = tuple(RawLine(i + 1, _export_line(obj)) for i, obj in enumerate(records))
+    states = _decode_blobs(doc.get("states"), text=True)
+    states.update(_decode_blobs(doc.get("states_base64"), text=False))
+    torn_blobs = _decode_blobs(doc.get("torn_files"), text=False)
+    return JournalSource(
+        path=path,
+        name=path.name,
+        lines=lines,
+        torn=_export_torn(doc.get("torn")),
+        state_bytes=states.get,
+        torn_file=torn_blobs.get,
+        torn_files=tuple(sorted(torn_blobs)),
+        is_export=True,
+    )
+
+
+def _export_line(obj: object) -> bytes:
+    """An exported record as the journal line its values produce (invalid ones stay invalid)."""
+    try:
+        return line_bytes(record_from_obj(obj).to_dict()).rstrip(b"\n")
+    except (RecordFormatError, ValueError, TypeError):
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b" (invalid)"
+
+
+def _decode_blobs(value: object, *, text: bool) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    if not isinstance(value, Mapping):
+        return out
+    for key, item in value.items():
+        if not isinstance(item, str):
+            continue
+        try:
+            out[str(key)] = item.encode("utf-8") if text else base64.b64decode(item, validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            continue
+    return out
+
+
+def _export_torn(value: object) -> TornTail | None:
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        data = base64.b64decode(str(value.get("base64", "")), validate=True)
+        return TornTail(
+            int(value["line"]), int(value["offset"]), len(data), hashlib.sha256(data).hexdigest(), data
+        )
+    except (KeyError, ValueError, TypeError, binascii.Error):
+        return None
+
+
+def parse_records(source: JournalSource) -> tuple[Record, ...]:
+    """Every line parsed; JournalError names the first line that is not a record."""
+    records = []
+    for raw in source.lines:
+        try:
+            records.append(parse_line(raw.raw))
+        except RecordFormatError as err:
+            raise JournalError(f"{source.where(raw.line)}: not a journal record: {err}") from None
+    return tuple(records)
+
+
+def read_journal(path: Path) -> JournalView:
+    """The records of a run directory, journal file or export, and its torn tail if any."""
+    source = load_source(path)
+    return JournalView(source.path, parse_records(source), source.torn, source)
+
+
+# --- what a run did -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """One intent and what followed it for the same device and step."""
+
+    intent: Record
+    outcome: Record | None = None  # applied or failed
+    verified: Record | None = None
+    confirmed: Record | None = None
+    restore_intents: tuple[Record, ...] = ()
+    restored: Record | None = None  # the last restored (or restore-phase failed) record
+
+    @property
+    def device(self) -> str:
+        return str(self.intent.data.get("device", ""))
+
+    @property
+    def step(self) -> str:
+        return str(self.intent.data.get("step", ""))
+
+    @property
+    def action(self) -> str:
+        return str(self.intent.data.get("action", ""))
+
+    @property
+    def forward(self) -> list[str]:
+        return [str(c) for c in self.intent.data.get("forward", [])]
+
+    @property
+    def inverse(self) -> list[str]:
+        return [str(c) for c in self.intent.data.get("inverse", [])]
+
+    @property
+    def pre_state(self) -> str | None:
+        value = self.intent.data.get("pre_state")
+        return value if isinstance(value, str) else None
+
+    @property
+    def pending(self) -> bool:
+        """No applied/failed record: the run stopped mid-flight; the device state is unknown."""
+        return self.outcome is None
+
+    @property
+    def applied_ok(self) -> bool:
+        return (
+            self.outcome is not None
+            and self.outcome.kind == "applied"
+            and self.outcome.data.get("ok") is True
+        )
+
+    @property
+    def restored_ok(self) -> bool:
+        return (
+            self.restored is not None
+            and self.restored.kind == "restored"
+            and self.restored.data.get("ok") is True
+        )
+
+
+class RunView:
+    """A run's records, grouped the way restore, resume and status need them."""
+
+    def __init__(self, records: tuple[Record, ...], *, alive: bool = False) -> None:
+        self.records = records
+        self.alive = alive
+        self._intents = _match_intents(records)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunView:
+        view = read_journal(run_dir)
+        return cls(view.records, alive=run_alive(journal_path(run_dir).parent))
+
+    @property
+    def run_id(self) -> str | None:
+        return self.records[0].run if self.records else None
+
+    @property
+    def start(self) -> Record | None:
+        return self.records[0] if self.records and self.records[0].kind == "run-start" else None
+
+    @property
+    def end(self) -> Record | None:
+        return _last(self.records, "run-end")
+
+    @property
+    def status(self) -> str:
+        return run_status(self.records, alive=self.alive)
+
+    def intents(self) -> list[IntentView]:
+        return list(self._intents)
+
+    def devices(self) -> list[str]:
+        """Devices the run pre-checked or touched, in first-seen order."""
+        seen: dict[str, None] = {}
+        for rec in self.records:
+            if rec.kind in ("precheck", "intent") and rec.device:
+                seen.setdefault(rec.device, None)
+        return list(seen)
+
+    def by_device(self) -> dict[str, list[IntentView]]:
+        out: dict[str, list[IntentView]] = {}
+        for view in self._intents:
+            out.setdefault(view.device, []).append(view)
+        return out
+
+    def pending_intents(self) -> list[IntentView]:
+        """Intents with no outcome: the device may or may not have received the change."""
+        return [v for v in self._intents if v.pending]
+
+    def pending_restores(self) -> list[Record]:
+        """restore-intent records with no restored/failed record after them."""
+        open_: list[Record] = []
+        for rec in self.records:
+            if rec.kind == "restore-intent":
+                open_.append(rec)
+            elif rec.kind in RESTORE_OUTCOMES:
+                for i, cand in enumerate(open_):
+                    if (cand.device, cand.step) == (rec.device, rec.step):
+                        del open_[i]
+                        break
+        return open_
+
+    def prechecks(self) -> dict[str, Record]:
+        """The last precheck record of each device."""
+        return {rec.device: rec for rec in self.records if rec.kind == "precheck" and rec.device}
+
+
+def _last(records: tuple[Record, ...], kind: str) -> Record | None:
+    for rec in reversed(records):
+        if rec.kind == kind:
+            return rec
+    return None
+
+
+def _match_intents(records: tuple[Record, ...]) -> tuple[IntentView, ...]:
+    """Attach to each intent the later records of the same device and step."""
+    views: list[dict[str, Any]] = []
+    latest: dict[tuple[str | None, str | None], int] = {}
+    for rec in records:
+        key = (rec.device, rec.step)
+        if rec.kind == "intent":
+            latest[key] = len(views)
+            views.append({"intent": rec})
+            continue
+        index = latest.get(key)
+        if index is None:
+            continue
+        slot = views[index]
+        restoring = bool(slot.get("restore_intents"))
+        if rec.kind in OUTCOMES and "outcome" not in slot and not restoring:
+            slot["outcome"] = rec
+        elif rec.kind == "verified":
+            slot["verified"] = rec
+        elif rec.kind == "confirmed":
+            slot["confirmed"] = rec
+        elif rec.kind == "restore-intent":
+            slot["restore_intents"] = (*slot.get("restore_intents", ()), rec)
+        elif rec.kind in RESTORE_OUTCOMES and restoring:
+            slot["restored"] = rec
+    return tuple(IntentView(**slot) for slot in views)
+
+
+def run_status(records: tuple[Record, ...], *, alive: bool) -> str:
+    """open | interrupted | ok | partial | failed | aborted | prechecks-failed |
+    restoring | restored | restore-failed."""
+    restore_at = max(
+        (i for i, r in enumerate(records) if r.kind == "restore-start" and not r.data.get("dry_run")),
+        default=-1,
+    )
+    if restore_at >= 0:
+        ends = [r for r in records[restore_at:] if r.kind == "restore-end"]
+        if ends:
+            return "restored" if ends[-1].data.get("ok") is True else "restore-failed"
+        return "restoring" if alive else "interrupted"
+    end = _last(records, "run-end")
+    if end is not None:
+        return str(end.data.get("status", "ended"))
+    return "open" if alive else "interrupted"
+
+
+def run_alive(run_dir: Path) -> bool:
+    """Whether a live process holds this run's journal open for writing."""
+    try:
+        holder = json.loads((run_dir / LOCK_NAME).read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return False
+    return process_alive(holder["pid"], str(holder.get("host", "")))
+
+
+# --- runs of a state directory -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: str
+    path: Path
+    started: str | None
+    user: str | None
+    host: str | None
+    incident: str | None
+    playbook: str | None
+    status: str
+    devices: tuple[str, ...]
+    records: int
+    duration_s: float | None = None
+    time_to_contain_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "path": str(self.path),
+            "started": self.started,
+            "user": self.user,
+            "host": self.host,
+            "incident": self.incident,
+            "playbook": self.playbook,
+            "status": self.status,
+            "devices": list(self.devices),
+            "records": self.records,
+            "duration_s": self.duration_s,
+            "time_to_contain_s": self.time_to_contain_s,
+        }
+
+
+def summarize(run_dir: Path) -> RunSummary:
+    try:
+        view = RunView.load(run_dir)
+    except JournalError:
+        return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0)
+    start = view.start.data if view.start else {}
+    end = view.end.data if view.end else {}
+    playbook = start.get("playbook")
+    return RunSummary(
+        run=view.run_id or run_dir.name,
+        path=run_dir,
+        started=view.records[0].ts if view.records else None,
+        user=_opt_str(start.get("user")),
+        host=_opt_str(start.get("host")),
+        incident=_opt_str(start.get("incident")),
+        playbook=_opt_str(playbook.get("name")) if isinstance(playbook, dict) else _opt_str(playbook),
+        status=view.status,
+        devices=tuple(view.devices()),
+        records=len(view.records),
+        duration_s=_opt_float(end.get("duration_s")),
+        time_to_contain_s=_opt_float(end.get("time_to_contain_s")),
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def run_dirs(state_dir: Path) -> list[Path]:
+    base = runs_dir(state_dir)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if (p / JOURNAL_NAME).is_file())
+
+
+def list_runs(state_dir: Path) -> list[RunSummary]:
+    """Every run of the state directory, oldest first."""
+    summaries = [summarize(p) for p in run_dirs(state_dir)]
+    return sorted(summaries, key=lambda s: (s.started or "", s.run))
+
+
+def resolve_journal(state_dir: Path, ref: str) -> Path:
+    """A run reference — run id (or a unique prefix), ``last``, run directory, journal.jsonl
+    or export .json — as the path of a journal file or export. Raises InputError."""
+    candidate = Path(ref).expanduser()
+    if candidate.exists():
+        target = journal_path(candidate)
+        if not target.is_file():
+            raise InputError(f"{candidate}: no {JOURNAL_NAME} in this directory")
+        return target
+    return resolve_run_dir(state_dir, ref) / JOURNAL_NAME
+
+
+def resolve_run_dir(state_dir: Path, ref: str) -> Path:
+    """The run directory named by a run id, a unique prefix of one, ``last`` or a path."""
+    candidate = Path(ref).expanduser()
+    if candidate.is_dir() and (candidate / JOURNAL_NAME).is_file():
+        return candidate
+    if candidate.is_file() and candidate.name == JOURNAL_NAME:
+        return candidate.parent
+    runs = run_dirs(state_dir)
+    if ref == "last":
+        if not runs:
+            raise InputError(f"no runs in {runs_dir(state_dir)}")
+        return list_runs(state_dir)[-1].path
+    if RUN_ID_RE.fullmatch(ref) and (runs_dir(state_dir) / ref / JOURNAL_NAME).is_file():
+        return runs_dir(state_dir) / ref
+    matches = [p for p in runs if p.name.startswith(ref)] if ref else []
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise InputError(f"run {ref!r} is ambiguous: {', '.join(p.name for p in matches[:5])}")
+    raise InputError(f"no run {ref!r} in {runs_dir(state_dir)} ('isolate journal list' shows the runs)")

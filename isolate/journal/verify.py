@@ -1,0 +1,205 @@
+"""Verifying a journal: is it complete and untampered?
+
+Checks, in record order, stopping at the first bad record: every line is a record in
+its one canonical form; seq runs 0, 1, 2…; one run id; the first record is
+``run-start``; each ``prev`` is the previous record's hash and each ``hash`` recomputes;
+every captured state a record names exists and hashes to its name; a ``torn-tail``
+record's side file holds exactly the bytes it quotes. Then: every ``intent`` has an
+outcome (``applied`` or ``failed``) and every ``restore-intent`` one (``restored`` or
+``failed``); a torn final line fails the journal. The same checks run on an offline
+export (``isolate journal export --format json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from isolate.journal.reader import (
+    OUTCOMES,
+    RESTORE_OUTCOMES,
+    JournalSource,
+    _is_torn_name,
+    load_source,
+)
+from isolate.journal.records import ZERO_HASH, Record, RecordFormatError, parse_line, record_hash
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """The first record that fails verification."""
+
+    line: int
+    seq: int | None
+    kind: str | None
+    reason: str
+
+    def describe(self, source_name: str, *, export: bool = False) -> str:
+        where = f"{source_name}:record {self.line}" if export else f"{source_name}:{self.line}"
+        seq = "?" if self.seq is None else str(self.seq)
+        return f"{where} (seq {seq}, kind {self.kind or '?'}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    records: int
+    first_bad: BadRecord | None
+    warnings: tuple[str, ...]
+    source: str  # the journal's file name, for messages
+    path: Path
+    run: str | None
+    is_export: bool = False
+
+    def summary(self) -> str:
+        """The one line ``isolate journal verify`` prints."""
+        if self.first_bad is None:
+            return f"OK: {self.records} records, chain intact, every intent has an outcome"
+        return "FAIL: " + self.first_bad.describe(self.source, export=self.is_export)
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def verify_journal(path: Path) -> VerifyReport:
+    """Verify a run directory, journal.jsonl or export .json. Never raises for bad content;
+    raises JournalError only when the file cannot be read at all."""
+    return verify_source(load_source(path))
+
+
+def verify_source(source: JournalSource) -> VerifyReport:
+    records, bad = check_chain(source, check_states=True)
+    warnings: list[str] = []
+    if bad is None:
+        bad = _check_outcomes(records, source)
+    if bad is None and source.torn is not None:
+        bad = BadRecord(
+            source.torn.line,
+            len(records),
+            None,
+            f"torn final line: {source.torn.length} bytes without a newline (the writer died "
+            "mid-append); resuming or restoring the run moves it aside and journals it",
+        )
+    if bad is None:
+        warnings.extend(_warnings(records, source))
+    return VerifyReport(
+        ok=bad is None,
+        records=len(records),
+        first_bad=bad,
+        warnings=tuple(warnings),
+        source=source.name,
+        path=source.path,
+        run=records[0].run if records else None,
+        is_export=source.is_export,
+    )
+
+
+def check_chain(
+    source: JournalSource, *, check_states: bool = False
+) -> tuple[list[Record], BadRecord | None]:
+    """Parse and chain-check every complete line; stop at the first bad one."""
+    records: list[Record] = []
+    prev = ZERO_HASH
+    for raw in source.lines:
+        seq = len(records)
+        try:
+            record = parse_line(raw.raw)
+        except RecordFormatError as err:
+            return records, BadRecord(raw.line, seq, None, f"not a journal record: {err}")
+        try:
+            _check_record(record, raw.raw, seq, prev, records)
+            if check_states:
+                _check_files(record, source)
+        except _Bad as err:
+            return records, BadRecord(raw.line, record.seq, record.kind, err.reason)
+        records.append(record)
+        prev = record.hash
+    if not records and source.torn is None:
+        return records, BadRecord(1, 0, None, "empty journal: no run-start record")
+    return records, None
+
+
+def _check_record(record: Record, raw: bytes, seq: int, prev: str, before: list[Record]) -> None:
+    if record.seq != seq:
+        raise _Bad(f"seq {record.seq} where {seq} was expected (a record is missing or moved)")
+    if seq == 0 and record.kind != "run-start":
+        raise _Bad("the first record is not run-start")
+    if seq > 0 and record.run != before[0].run:
+        raise _Bad(f"run id {record.run} differs from the journal's run {before[0].run}")
+    if record.prev != prev:
+        raise _Bad("prev is not the previous record's hash (chain broken)")
+    if record_hash(record.body()) != record.hash:
+        raise _Bad("hash does not match the record's content (changed after it was written)")
+    try:
+        canonical = record.line().rstrip(b"\n")
+    except ValueError:
+        canonical = b""
+    if canonical != raw:
+        raise _Bad("line is not in its canonical form (edited after it was written)")
+    if record.kind in ("intent", "restore-intent"):
+        for key in ("device", "step"):
+            if not isinstance(record.data.get(key), str):
+                raise _Bad(f"{record.kind} has no {key}")
+
+
+def _check_files(record: Record, source: JournalSource) -> None:
+    for sha in record.state_refs():
+        blob = source.state_bytes(sha)
+        if blob is None:
+            raise _Bad(f"captured state state/{sha}.txt is missing")
+        if hashlib.sha256(blob).hexdigest() != sha:
+            raise _Bad(f"captured state state/{sha}.txt does not hash to its name (changed)")
+    if record.kind == "torn-tail":
+        _check_torn_record(record, source)
+
+
+def _check_torn_record(record: Record, source: JournalSource) -> None:
+    name = record.data.get("file")
+    if not isinstance(name, str) or not _is_torn_name(name):
+        raise _Bad("torn-tail record names no journal.torn.<n> file")
+    blob = source.torn_file(name)
+    if blob is None:
+        raise _Bad(f"torn tail file {name} is missing")
+    if len(blob) != record.data.get("bytes") or hashlib.sha256(blob).hexdigest() != record.data.get("sha256"):
+        raise _Bad(f"torn tail file {name} does not match the length and digest quoted")
+
+
+def _check_outcomes(records: list[Record], source: JournalSource) -> BadRecord | None:
+    open_intents: list[tuple[int, Record]] = []
+    for index, rec in enumerate(records):
+        if rec.kind in ("intent", "restore-intent"):
+            open_intents.append((index, rec))
+            continue
+        answers = {"intent": OUTCOMES, "restore-intent": RESTORE_OUTCOMES}
+        for i, (_, cand) in enumerate(open_intents):
+            if rec.kind in answers[cand.kind] and (cand.device, cand.step) == (rec.device, rec.step):
+                del open_intents[i]
+                break
+    if not open_intents:
+        return None
+    index, rec = open_intents[0]
+    wanted = "applied or failed" if rec.kind == "intent" else "restored or failed"
+    return BadRecord(
+        source.lines[index].line,
+        rec.seq,
+        rec.kind,
+        f"{rec.kind} for {rec.device} step {rec.step} has no outcome (no {wanted} record "
+        "follows: the run stopped mid-flight)",
+    )
+
+
+def _warnings(records: list[Record], source: JournalSource) -> list[str]:
+    out: list[str] = []
+    if records and not any(r.kind == "run-end" for r in records):
+        out.append("no run-end record: the run is still open or was interrupted")
+    quoted = {r.data.get("file") for r in records if r.kind == "torn-tail"}
+    out.extend(
+        f"{name} is not quoted by any torn-tail record (a crash during recovery?)"
+        for name in source.torn_files
+        if name not in quoted
+    )
+    return out

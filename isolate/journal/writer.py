@@ -1,0 +1,349 @@
+"""The journal writer: append, hash-chain, fsync — before the effect it describes.
+
+``Journal.create`` starts a run's journal; ``Journal.open`` continues one (restore,
+resume) after checking its chain. ``append`` scrubs the data, chains it to the
+previous record, writes the line, fsyncs the file and only then returns; any failure
+raises JournalError and the journal refuses every later append (the caller stops the
+run). One process at a time holds a run's journal (an flock on ``journal.lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import itertools
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from isolate.errors import JournalError, LockHeld
+from isolate.journal.reader import (
+    JOURNAL_NAME,
+    LOCK_NAME,
+    STATE_SUBDIR,
+    TORN_PREFIX,
+    JournalSource,
+    RunView,
+    TornTail,
+    load_source,
+)
+from isolate.journal.records import (
+    KIND_RE,
+    RUN_ID_RE,
+    SHA256_RE,
+    ZERO_HASH,
+    Record,
+    make_record,
+    timestamp,
+    to_jsonable,
+)
+from isolate.journal.verify import check_chain
+from isolate.paths import current_user, make_private_dir, run_dir
+from isolate.secrets import Scrubber
+
+_COMMAND_KEYS = ("forward", "inverse", "commands")
+_tmp_counter = itertools.count()
+
+
+class Journal:
+    """A run's journal, open for appending. Thread-safe. Use as a context manager or close()."""
+
+    def __init__(
+        self,
+        directory: Path,
+        run_id: str,
+        records: list[Record],
+        fd: int,
+        lock_fd: int,
+        scrubber: Scrubber | None,
+    ) -> None:
+        self.run_dir = directory
+        self.run_id = run_id
+        self.path = directory / JOURNAL_NAME
+        self.scrubber = scrubber or Scrubber()
+        self._records = records
+        self._fd = fd
+        self._lock_fd = lock_fd
+        self._size = os.fstat(fd).st_size
+        self._mutex = threading.Lock()
+        self._broken: str | None = None
+        self._closed = False
+
+    # --- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, state_dir: Path, run_id: str, *, scrubber: Scrubber | None = None) -> Journal:
+        """Create STATE/runs/<run_id>/journal.jsonl (dirs 0700, files 0600)."""
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise JournalError(f"run id {run_id!r} is not YYYYMMDDTHHMMSSZ-xxxxxx")
+        directory = run_dir(state_dir, run_id)
+        try:
+            make_private_dir(directory.parent)
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)
+            make_private_dir(directory / STATE_SUBDIR)
+        except FileExistsError:
+            raise JournalError(f"{directory}: run directory already exists") from None
+        except OSError as err:
+            raise JournalError(f"{directory}: cannot create run directory: {err.strerror}") from None
+        lock_fd = _take_run_lock(directory, run_id)
+        try:
+            fd = os.open(directory / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+            _fsync_dir(directory)
+            _fsync_dir(directory.parent)
+        except OSError as err:
+            _release_run_lock(lock_fd)
+            raise JournalError(f"{directory / JOURNAL_NAME}: cannot create: {err.strerror}") from None
+        return cls(directory, run_id, [], fd, lock_fd, scrubber)
+
+    @classmethod
+    def open(
+        cls, directory: Path, *, scrubber: Scrubber | None = None, recover_torn: bool = False
+    ) -> Journal:
+        """Reopen a run's journal to append (restore, resume). The chain is checked first.
+
+        A torn final line (a crash mid-append) raises JournalError unless ``recover_torn``:
+        then its bytes go to ``journal.torn.<n>``, the journal is cut back to its last whole
+        record and a ``torn-tail`` record quotes the bytes' length and SHA-256.
+        """
+        path = directory / JOURNAL_NAME
+        if not path.is_file():
+            raise JournalError(f"{path}: no journal in this directory")
+        lock_fd = _take_run_lock(directory, directory.name)
+        try:
+            source = load_source(path)
+            records, bad = check_chain(source)
+            if bad is not None:
+                raise JournalError(f"cannot append to {path}: " + bad.describe(source.name))
+            if source.torn is not None and not recover_torn:
+                raise JournalError(
+                    f"{path}:{source.torn.line}: torn final line ({source.torn.length} bytes, a "
+                    "crash mid-append); reopen with recovery to move it aside and journal it"
+                )
+            if not records:
+                raise JournalError(
+                    f"{path}: no complete record (the run died writing run-start; nothing was done)"
+                )
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as err:
+            _release_run_lock(lock_fd)
+            raise JournalError(f"{path}: cannot open for appending: {err.strerror}") from None
+        except JournalError:
+            _release_run_lock(lock_fd)
+            raise
+        journal = cls(directory, records[0].run, records, fd, lock_fd, scrubber)
+        if source.torn is not None:
+            try:
+                journal._recover_torn(source, source.torn)
+            except JournalError:
+                journal.close()
+                raise
+        return journal
+
+    def _recover_torn(self, source: JournalSource, torn: TornTail) -> None:
+        taken = [int(n[len(TORN_PREFIX) :]) for n in source.torn_files]
+        name = f"{TORN_PREFIX}{max(taken, default=0) + 1}"
+        try:
+            _write_file_durably(self.run_dir / name, torn.data)
+            os.truncate(self.path, torn.offset)
+            os.fsync(self._fd)
+        except OSError as err:
+            self._broken = str(err.strerror)
+            raise JournalError(f"{self.path}: cannot move the torn tail aside: {err.strerror}") from None
+        self._size = torn.offset
+        self.append("torn-tail", line=torn.line, bytes=torn.length, sha256=torn.sha256, file=name)
+
+    # --- appending -------------------------------------------------------------------
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        with self._mutex:
+            return tuple(self._records)
+
+    def view(self) -> RunView:
+        return RunView(self.records, alive=True)
+
+    def use_scrubber(self, scrubber: Scrubber) -> None:
+        """Scrub every later record and state with ``scrubber`` (a run's resolved secrets)."""
+        with self._mutex:
+            self.scrubber = scrubber
+
+    def append(self, kind: str, /, **data: Any) -> Record:
+        """Append one record; it is on disk (fsynced) when this returns. Raises JournalError."""
+        if not KIND_RE.fullmatch(kind):
+            raise JournalError(f"{self.path}: {kind!r} is not a record kind")
+        with self._mutex:
+            self._check_writable(kind)
+            clean = self._clean(kind, data)
+            seq = len(self._records)
+            prev = self._records[-1].hash if self._records else ZERO_HASH
+            if seq == 0 and kind != "run-start":
+                raise JournalError(f"{self.path}: the first record must be run-start, not {kind}")
+            record = make_record(seq, timestamp(), self.run_id, kind, clean, prev)
+            self._write(record, record.line())
+            self._records.append(record)
+            return record
+
+    def _check_writable(self, kind: str) -> None:
+        if self._closed:
+            raise JournalError(f"{self.path}: journal is closed; cannot append {kind}")
+        if self._broken is not None:
+            raise JournalError(f"{self.path}: an earlier write failed ({self._broken}); the run must stop")
+
+    def _clean(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            plain = to_jsonable(data)
+        except TypeError as err:
+            raise JournalError(f"{self.path}: {kind} record: {err}") from None
+        clean: dict[str, Any] = self.scrubber.scrub_data(plain)
+        if kind in ("intent", "restore-intent"):
+            for key in ("device", "step"):
+                if not isinstance(clean.get(key), str):
+                    raise JournalError(f"{self.path}: {kind} record needs a string {key}")
+            self._refuse_secret_commands(kind, plain, clean)
+        return clean
+
+    def _refuse_secret_commands(self, kind: str, plain: dict[str, Any], clean: dict[str, Any]) -> None:
+        """Commands are replayed on restore: a redacted one would be wrong, so refuse it."""
+        for key in _COMMAND_KEYS:
+            if plain.get(key) != clean.get(key):
+                raise JournalError(
+                    f"{clean['device']}: {kind} for step {clean['step']}: a {key} command holds a "
+                    "secret; refusing to journal it (commands must not carry secrets)"
+                )
+
+    def _write(self, record: Record, line: bytes) -> None:
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as err:
+            self._broken = err.strerror or str(err)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise JournalError(
+                f"{self.path}: cannot append {record.kind} (seq {record.seq}): {self._broken}"
+            ) from None
+        self._size += len(line)
+
+    # --- captured states -------------------------------------------------------------
+
+    def store_state(self, text: str) -> str:
+        """Store a captured state (scrubbed), content-addressed; return its SHA-256."""
+        blob = self.scrubber.scrub(text).encode("utf-8")
+        sha = hashlib.sha256(blob).hexdigest()
+        path = self.run_dir / STATE_SUBDIR / f"{sha}.txt"
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha:
+            return sha
+        try:
+            _write_file_durably(path, blob)
+        except OSError as err:
+            raise JournalError(f"{path}: cannot store captured state: {err.strerror}") from None
+        return sha
+
+    def read_state(self, sha: str) -> str:
+        """The stored state text of digest ``sha``; JournalError if missing or altered."""
+        if not SHA256_RE.fullmatch(sha):
+            raise JournalError(f"{sha!r} is not a state digest")
+        path = self.run_dir / STATE_SUBDIR / f"{sha}.txt"
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            raise JournalError(f"{path}: captured state is missing") from None
+        if hashlib.sha256(blob).hexdigest() != sha:
+            raise JournalError(f"{path}: captured state does not hash to its name (altered)")
+        return blob.decode("utf-8")
+
+    # --- closing ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            _release_run_lock(self._lock_fd)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _take_run_lock(directory: Path, run_id: str) -> int:
+    """flock the run's journal.lock (released by the kernel if the process dies)."""
+    path = directory / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise JournalError(f"{path}: cannot open run lock: {err.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        holder = _read_holder(fd)
+        os.close(fd)
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            raise LockHeld(f"run {run_id}'s journal is in use by {holder}") from None
+        raise JournalError(f"{path}: cannot lock: {err.strerror}") from None
+    info = {
+        "run": run_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "user": current_user(),
+        "since": timestamp(),
+    }
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info, sort_keys=True).encode("utf-8"), 0)
+    return fd
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"pid {info['pid']} (user {info['user']} on {info['host']}, since {info['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _release_run_lock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)  # no holder: readers see the run is no longer written
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _write_file_durably(path: Path, blob: bytes) -> None:
+    """temp file (0600) + fsync + rename + fsync of the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
