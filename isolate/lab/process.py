@@ -1,0 +1,352 @@
+"""Start, stop and query the embedded lab process; ``python -m isolate.lab.process``.
+
+``start_lab(state_dir, topology=..., devices=None, base_port=None) -> LabHandle``
+spawns one background process (new session) serving every device of the
+topology, waits until every port accepts, and returns a handle (a context
+manager that stops the lab by pid). State dir files: ``lab.json`` (how the lab
+was started), ``lab.pid``, ``lab.ready``, ``lab.log``, ``control.sock``,
+``secrets.yml`` (0600), ``ssh_host_ed25519_key``, ``lab_key``/``lab_key.pub``
+(the lab's authorized client key), ``known_hosts``, ``inventory.yml``,
+``devices/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import asyncssh
+
+from isolate.errors import IsolateError, LabError
+from isolate.lab.faults import Fault, control, fault_from_json
+from isolate.lab.inventory_out import ensure_secrets, write_lab_files
+from isolate.lab.server import Hosted, LabServer, write_atomic
+from isolate.lab.topology import (
+    DEVICE_KINDS,
+    Lab,
+    LabCredentials,
+    load_snapshot_device,
+    load_topology,
+    make_device,
+    resolve,
+)
+from isolate.paths import make_private_dir, process_alive, state_dir_from
+
+DEFAULT_BASE_PORT = 20001
+MAX_PORT = 32767  # above this, ports collide with clients' ephemeral source ports
+LAB_SUBDIR = "lab"
+
+
+def default_lab_dir(option: Path | str | None = None) -> Path:
+    """``--state-dir`` if given, else ``$ISOLATE_STATE_DIR/lab``, else ``~/.local/state/isolate/lab``."""
+    if option is not None and str(option) != "":
+        return Path(option).expanduser()
+    return state_dir_from(None) / LAB_SUBDIR
+
+
+@dataclass
+class LabHandle:
+    """A running lab. ``stop()`` (or leaving the ``with`` block) ends it by pid."""
+
+    state_dir: Path
+    pid: int
+    base_port: int
+    inventory: Path
+    credentials: LabCredentials
+    ports: dict[str, int]
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def port(self, device: str) -> int:
+        return self.ports[device]
+
+    def stop(self) -> None:
+        stop_lab(self.state_dir, proc=self._proc)
+
+    def __enter__(self) -> LabHandle:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------- ports
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _range_free(base: int, count: int) -> bool:
+    return base + count - 1 <= MAX_PORT and all(_port_free(base + i) for i in range(count))
+
+
+def pick_base_port(count: int, prefer: int | None = None) -> int:
+    """A base port with ``count`` free consecutive ports below 32768."""
+    if prefer is not None and _range_free(prefer, count):
+        return prefer
+    rng = random.Random()
+    for _ in range(50):
+        base = rng.randrange(10000, MAX_PORT - count)
+        if _range_free(base, count):
+            return base
+    raise LabError(f"no {count} free consecutive ports below {MAX_PORT + 1} on 127.0.0.1")
+
+
+# ---------------------------------------------------------------- control
+
+
+def _read_pid(state_dir: Path) -> int | None:
+    try:
+        return int((state_dir / "lab.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def running_pid(state_dir: Path) -> int | None:
+    pid = _read_pid(state_dir)
+    if pid is None or not process_alive(pid, socket.gethostname()):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid
+    return pid if b"isolate.lab" in cmdline else None
+
+
+def _lab_args(state_dir: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((state_dir / "lab.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
+              devices: int | None = None, base_port: int | None = None,
+              faults: Sequence[tuple[str, Fault]] = (), prefer_port: int | None = None,
+              timeout_s: float = 180.0) -> LabHandle:
+    """Start a lab in the background and wait until every device port accepts."""
+    state = Path(state_dir).expanduser().resolve()
+    make_private_dir(state)
+    make_private_dir(state / "devices")
+    pid = running_pid(state)
+    if pid is not None:
+        raise LabError(f"{state}: a lab is already running (pid {pid}); "
+                       "run `isolate lab down` first")
+    path = resolve(topology)
+    lab = load_topology(path, devices=devices)
+    count = len(lab.devices)
+    previous = _lab_args(state)
+    if base_port is not None:
+        if base_port < 1024 or base_port + count - 1 > MAX_PORT:
+            raise LabError(f"--base-port {base_port}: the {count} ports must lie in "
+                           f"1024..{MAX_PORT}")
+    elif (previous.get("topology") == str(path) and previous.get("devices") == devices
+          and _range_free(int(previous.get("base_port", 0)), count)):
+        base_port = int(previous["base_port"])
+    else:
+        base_port = pick_base_port(count, prefer_port)
+    args = {"topology": str(path), "devices": devices, "base_port": base_port,
+            "faults": [[name, f.to_json()] for name, f in faults]}
+    write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
+    for stale in ("lab.ready", "lab.pid"):
+        with contextlib.suppress(FileNotFoundError):
+            (state / stale).unlink()
+    log = open(state / "lab.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "isolate.lab.process", "serve", "--state-dir", str(state)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        cwd=str(state),
+    )
+    log.close()
+    _wait_ready(state, proc, timeout_s)
+    ports = {d.name: base_port + d.index for d in lab.hosted()}
+    _wait_ports(ports.values(), timeout_s)
+    return LabHandle(state, proc.pid, base_port, state / "inventory.yml",
+                     ensure_secrets(state), ports, proc)
+
+
+def _wait_ready(state: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    ready = state / "lab.ready"
+    while time.monotonic() < deadline:
+        if ready.exists() and ready.read_text().strip() == str(proc.pid):
+            return
+        if proc.poll() is not None:
+            raise LabError(f"lab failed to start: {_last_log_line(state)}")
+        time.sleep(0.02)
+    stop_lab(state, proc=proc)
+    raise LabError(f"lab did not become ready in {timeout_s:.0f}s (see {state / 'lab.log'})")
+
+
+def _wait_ports(ports: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise LabError(f"127.0.0.1:{port} does not accept connections") from None
+                time.sleep(0.02)
+
+
+def _last_log_line(state: Path) -> str:
+    try:
+        lines = (state / "lab.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output (see lab.log)"
+
+
+def stop_lab(state_dir: Path | str, *, proc: subprocess.Popen[bytes] | None = None,
+             timeout_s: float = 15.0) -> bool:
+    """Stop the lab of ``state_dir`` by its pid; True if one was running."""
+    state = Path(state_dir).expanduser()
+    pid = proc.pid if proc is not None and proc.poll() is None else running_pid(state)
+    was_running = pid is not None
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(pid, proc, timeout_s):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, proc, 5.0)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=1)
+    for name in ("lab.pid", "lab.ready", "control.sock"):
+        with contextlib.suppress(FileNotFoundError):
+            (state / name).unlink()
+    return was_running
+
+
+def _wait_gone(pid: int, proc: subprocess.Popen[bytes] | None, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None:
+            if proc.poll() is not None:
+                return True
+        elif not process_alive(pid, socket.gethostname()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def lab_status(state_dir: Path | str) -> dict[str, Any] | None:
+    """The running lab's status (pid, devices with port, kind, sessions, faults) or None."""
+    state = Path(state_dir).expanduser()
+    if running_pid(state) is None:
+        return None
+    return control(state, {"op": "status"})
+
+
+def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any]:
+    """Set (or clear) a fault on one device of a running lab."""
+    return control(Path(state_dir).expanduser(), {"op": "fault", "device": device,
+                                                  "fault": fault.to_json()})
+
+
+# ---------------------------------------------------------------- the lab process
+
+
+def _keys(state: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
+    host_path, client_path = state / "ssh_host_ed25519_key", state / "lab_key"
+    keys = []
+    for path in (host_path, client_path):
+        if path.exists():
+            keys.append(asyncssh.read_private_key(str(path)))
+        else:
+            key = asyncssh.generate_private_key("ssh-ed25519", comment=f"isolate-lab-{path.name}")
+            write_atomic(path, key.export_private_key())
+            keys.append(key)
+    write_atomic(state / "lab_key.pub", keys[1].export_public_key(), mode=0o644)
+    return keys[0], keys[1]
+
+
+def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -> list[Hosted]:
+    hosted: list[Hosted] = []
+    for dev in lab.hosted():
+        snap = state / "devices" / f"{dev.name}.json"
+        device = None
+        if snap.exists():
+            device = load_snapshot_device(dev.kind, dev.name, json.loads(snap.read_text()))
+        if device is None:
+            device = make_device(dev, lab, creds)
+        entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password)
+        for fault in dev.faults:
+            entry.faults.set(fault)
+        hosted.append(entry)
+    return hosted
+
+
+async def _serve(state: Path) -> None:
+    args = _lab_args(state)
+    lab = load_topology(args["topology"], devices=args.get("devices"))
+    base_port = int(args["base_port"])
+    creds = ensure_secrets(state)
+    host_key, client_key = _keys(state)
+    hosted = build_hosted(state, lab, creds, base_port)
+    by_name = {h.name: h for h in hosted}
+    for name, data in args.get("faults", []):
+        if name not in by_name:
+            raise LabError(f"--fault {name}: no such device in the lab")
+        by_name[name].faults.set(fault_from_json(data))
+    host_line = host_key.export_public_key().decode().split()
+    write_lab_files(state, lab, base_port=base_port,
+                    host_key_line=f"{host_line[0]} {host_line[1]}")
+    server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    write_atomic(state / "lab.pid", str(os.getpid()).encode(), mode=0o644)
+    write_atomic(state / "lab.ready", str(os.getpid()).encode(), mode=0o644)
+    missing = [d.name for d in lab.devices if DEVICE_KINDS.get(d.kind) is None]
+    print(f"lab {lab.name}: {len(hosted)} devices on 127.0.0.1:{base_port}+"
+          + (f" (kinds not available, not served: {', '.join(missing)})" if missing else ""),
+          flush=True)
+    await stop.wait()
+    await server.stop()
+    for name in ("lab.ready", "lab.pid"):
+        with contextlib.suppress(FileNotFoundError):
+            (state / name).unlink()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m isolate.lab.process")
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--state-dir", required=True, type=Path)
+    ns = parser.parse_args(argv)
+    try:
+        asyncio.run(_serve(ns.state_dir.resolve()))
+    except IsolateError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return int(err.exit_code)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
