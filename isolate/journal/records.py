@@ -84,20 +84,16 @@ class Record:
     def body(self) -> dict[str, Any]:
         """The record without ``hash``: what the hash covers."""
         return {
-            "seq": self.seq,
-            "ts": self.ts,
-            "run": self.run,
-            "kind": self.kind,
-            "data": dict(self.data),
-            "prev": self.prev,
-        }
+            "seq": self.seq, "ts": self.ts, "run": self.run, "kind": self.kind,
+            "data": dict(self.data), "prev": self.prev,
+        }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.body(), "hash": self.hash}
 
     def line(self) -> bytes:
         """The record's one line in the journal, with its newline."""
-        return line_bytes(self.to_dict())
+        return seal(self)[1]
 
     def state_refs(self) -> list[str]:
         """Digests of the captured states this record names."""
@@ -112,6 +108,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def record_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a record without its hash (the definition)."""
     return hashlib.sha256(canonical_json(dict(body))).hexdigest()
 
 
@@ -121,9 +118,28 @@ def line_bytes(record: Mapping[str, Any]) -> bytes:
     return ("{" + ",".join(parts) + "}\n").encode("utf-8")
 
 
+_PLAIN_RE = re.compile(r"[A-Za-z0-9:.-]*")
+
+
+def seal(rec: Record) -> tuple[str, bytes]:
+    """(the hash ``rec``'s content gives, the line ``rec`` is written as) — the same bytes
+    ``record_hash`` and ``line_bytes`` give, with the data serialised once."""
+    plain = (rec.ts, rec.run, rec.kind, rec.prev, rec.hash)
+    if type(rec.seq) is not int or not all(_PLAIN_RE.fullmatch(v) for v in plain):
+        return record_hash(rec.body()), line_bytes(rec.to_dict())
+    data = canonical_json(rec.data).decode("utf-8")
+    seq, ts, run, kind, prev = rec.seq, rec.ts, rec.run, rec.kind, rec.prev
+    body = f'{{"data":{data},"kind":"{kind}","prev":"{prev}","run":"{run}","seq":{seq},"ts":"{ts}"}}'
+    line = (
+        f'{{"seq":{seq},"ts":"{ts}","run":"{run}","kind":"{kind}","data":{data},'
+        f'"prev":"{prev}","hash":"{rec.hash}"}}\n'
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest(), line.encode("utf-8")
+
+
 def make_record(seq: int, ts: str, run: str, kind: str, data: dict[str, Any], prev: str) -> Record:
-    body = {"seq": seq, "ts": ts, "run": run, "kind": kind, "data": data, "prev": prev}
-    return Record(seq=seq, ts=ts, run=run, kind=kind, data=data, prev=prev, hash=record_hash(body))
+    unsealed = Record(seq=seq, ts=ts, run=run, kind=kind, data=data, prev=prev, hash="")
+    return dataclasses.replace(unsealed, hash=seal(unsealed)[0])
 
 
 def record_from_obj(obj: object) -> Record:

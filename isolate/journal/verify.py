@@ -23,7 +23,7 @@ from isolate.journal.reader import (
     _is_torn_name,
     load_source,
 )
-from isolate.journal.records import ZERO_HASH, Record, RecordFormatError, parse_line, record_hash
+from isolate.journal.records import ZERO_HASH, Record, RecordFormatError, parse_line, seal
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def check_chain(
             if check_states:
                 _check_files(record, source)
         except _Bad as err:
-            return records, BadRecord(raw.line, record.seq, record.kind, err.reason)
+            return records, BadRecord(raw.line, seq, record.kind, err.reason)
         records.append(record)
         prev = record.hash
     if not records and source.torn is None:
@@ -132,13 +132,13 @@ def _check_record(record: Record, raw: bytes, seq: int, prev: str, before: list[
         raise _Bad(f"run id {record.run} differs from the journal's run {before[0].run}")
     if record.prev != prev:
         raise _Bad("prev is not the previous record's hash (chain broken)")
-    if record_hash(record.body()) != record.hash:
-        raise _Bad("hash does not match the record's content (changed after it was written)")
     try:
-        canonical = record.line().rstrip(b"\n")
-    except ValueError:
-        canonical = b""
-    if canonical != raw:
+        computed, line = seal(record)
+    except ValueError:  # not encodable (NaN…): cannot be what the writer wrote
+        computed, line = "", b""
+    if computed != record.hash:
+        raise _Bad("hash does not match the record's content (changed after it was written)")
+    if line.rstrip(b"\n") != raw:
         raise _Bad("line is not in its canonical form (edited after it was written)")
     if record.kind in ("intent", "restore-intent"):
         for key in ("device", "step"):

@@ -1,0 +1,222 @@
+"""The writer: layout, modes, hash chain, fsync before return, failures, threads, reopen."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import hashlib
+import json
+import os
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from isolate.errors import JournalError, LockHeld
+from isolate.journal import Journal, read_journal, run_id_new, verify_journal
+from isolate.journal.records import ZERO_HASH, canonical_json
+from isolate.secrets import Scrubber
+
+RunFactory = Callable[..., Path]
+
+
+def _start(journal: Journal) -> None:
+    journal.append("run-start", user="u", host="h", pid=1, command=["isolate"], incident=None, reason="r")
+
+
+def test_create_lays_out_private_run_directory(state_dir: Path) -> None:
+    run_id = run_id_new()
+    journal = Journal.create(state_dir, run_id)
+    with journal:
+        _start(journal)
+        sha = journal.store_state("hostname core1\n")
+    run_dir = state_dir / "runs" / run_id
+    assert journal.run_dir == run_dir
+    for directory in (state_dir, state_dir / "runs", run_dir, run_dir / "state"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    for file in (run_dir / "journal.jsonl", run_dir / "state" / f"{sha}.txt"):
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+    with pytest.raises(JournalError, match="already exists"):
+        Journal.create(state_dir, run_id)
+
+
+def test_run_id_format() -> None:
+    import re
+
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", run_id_new())
+
+
+def test_records_are_hash_chained_canonical_lines(make_run: RunFactory) -> None:
+    run_dir = make_run()
+    lines = (run_dir / "journal.jsonl").read_bytes().splitlines()
+    prev = ZERO_HASH
+    for seq, line in enumerate(lines):
+        obj = json.loads(line)
+        assert list(obj) == ["seq", "ts", "run", "kind", "data", "prev", "hash"]
+        assert obj["seq"] == seq and obj["prev"] == prev
+        body = {k: v for k, v in obj.items() if k != "hash"}
+        expected = hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+        assert obj["hash"] == expected
+        assert canonical_json(body) == json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        prev = obj["hash"]
+    assert verify_journal(run_dir).ok
+
+
+def test_append_fsyncs_the_line_before_returning(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = Journal.create(state_dir, run_id_new())
+    events: list[tuple[str, object]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        on_disk = Path(target).read_bytes() if Path(target).is_file() else b""
+        events.append(("fsync", (target, on_disk.count(b"\n"))))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    with journal:
+        _start(journal)
+        events.append(("returned", 1))
+        journal.append("precheck", device="core1", ok=True, message="", state=None, checks={})
+        events.append(("returned", 2))
+    journal_syncs = [
+        (i, e) for i, e in enumerate(events) if e[0] == "fsync" and str(journal.path) in str(e[1])
+    ]
+    returns = [i for i, e in enumerate(events) if e[0] == "returned"]
+    # each append fsynced the journal holding its whole line before it returned
+    assert journal_syncs[0][0] < returns[0] and journal_syncs[0][1][1] == (str(journal.path), 1)
+    assert returns[0] < journal_syncs[1][0] < returns[1] and journal_syncs[1][1][1] == (str(journal.path), 2)
+
+
+def test_create_fsyncs_the_directory(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    run_id = run_id_new()
+    Journal.create(state_dir, run_id).close()
+    assert str(state_dir / "runs" / run_id) in synced
+
+
+def test_failed_write_raises_and_stops_the_journal(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = Journal.create(state_dir, run_id_new())
+    _start(journal)
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(JournalError, match=r"cannot append intent \(seq 1\): Input/output error"):
+        journal.append("intent", device="core1", step="s", action="a", forward=[], inverse=[], pre_state=None)
+    monkeypatch.undo()
+    with pytest.raises(JournalError, match="earlier write failed"):
+        journal.append("failed", device="core1", step="s", phase="push", message="m")
+    journal.close()
+    # the half-written record was cut back: the journal still verifies up to run-start
+    assert len(read_journal(journal.run_dir).records) == 1
+
+
+def test_first_record_must_be_run_start(state_dir: Path) -> None:
+    with Journal.create(state_dir, run_id_new()) as journal, pytest.raises(JournalError, match="run-start"):
+        journal.append("precheck", device="core1", ok=True)
+
+
+def test_concurrent_appends_keep_one_chain(state_dir: Path) -> None:
+    journal = Journal.create(state_dir, run_id_new())
+    _start(journal)
+
+    def worker(n: int) -> None:
+        for i in range(40):
+            journal.append("precheck", device=f"d{n}", ok=True, message=str(i), state=None, checks={})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal.append("run-end", status="ok", duration_s=1.0, time_to_contain_s=None)
+    journal.close()
+    report = verify_journal(journal.run_dir)
+    assert report.ok, report.summary()
+    assert report.records == 1 + 8 * 40 + 1
+
+
+def test_open_continues_the_chain_and_is_exclusive(make_run: RunFactory) -> None:
+    run_dir = make_run(finish=False)
+    journal = Journal.open(run_dir)
+    with pytest.raises(LockHeld, match=r"journal is in use by pid \d+"):
+        Journal.open(run_dir)
+    with journal:
+        record = journal.append("run-end", status="ok", duration_s=2.0, time_to_contain_s=1.0)
+    assert record.seq == len(read_journal(run_dir).records) - 1
+    assert verify_journal(run_dir).ok
+    Journal.open(run_dir).close()  # released on close
+
+
+def test_open_refuses_a_tampered_chain(make_run: RunFactory) -> None:
+    run_dir = make_run()
+    path = run_dir / "journal.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"INC-7", b"INC-8"))
+    with pytest.raises(JournalError, match=r"journal.jsonl:1 \(seq 0, kind run-start\): hash"):
+        Journal.open(run_dir)
+
+
+def test_store_state_is_content_addressed_and_checked(state_dir: Path) -> None:
+    with Journal.create(state_dir, run_id_new()) as journal:
+        sha = journal.store_state("hostname core1\n")
+        assert sha == hashlib.sha256(b"hostname core1\n").hexdigest()
+        assert journal.store_state("hostname core1\n") == sha
+        assert journal.read_state(sha) == "hostname core1\n"
+        (journal.run_dir / "state" / f"{sha}.txt").write_text("hostname evil\n")
+        with pytest.raises(JournalError, match="does not hash to its name"):
+            journal.read_state(sha)
+        with pytest.raises(JournalError, match="not a state digest"):
+            journal.read_state("../../etc/passwd")
+
+
+def test_intent_whose_commands_hold_a_secret_is_refused(state_dir: Path) -> None:
+    scrubber = Scrubber.of(["Hunter2Secret"])
+    with Journal.create(state_dir, run_id_new(), scrubber=scrubber) as journal:
+        _start(journal)
+        with pytest.raises(
+            JournalError, match="core1: intent for step s: a inverse command holds a secret"
+        ) as err:
+            journal.append(
+                "intent", device="core1", step="s", action="a", forward=["x"],
+                inverse=["username bob secret Hunter2Secret"], pre_state=None,
+            )  # fmt: skip
+        assert "Hunter2Secret" not in str(err.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    vlan: int
+    path: Path
+
+
+def test_data_accepts_dataclasses_and_paths_and_rejects_objects(state_dir: Path) -> None:
+    with Journal.create(state_dir, run_id_new()) as journal:
+        _start(journal)
+        rec = journal.append("note", item=_Item(10, Path("/x")), tags=("a", "b"))
+        assert rec.data == {"item": {"vlan": 10, "path": "/x"}, "tags": ["a", "b"]}
+        with pytest.raises(JournalError, match=r"data.bad: a object cannot be journaled"):
+            journal.append("note", bad=object())
+        with pytest.raises(JournalError, match="not a finite number"):
+            journal.append("note", x=float("nan"))
+
+
+def test_fast_encoding_equals_the_definition() -> None:
+    from isolate.journal.records import line_bytes, make_record, record_hash
+
+    data = {"z": 'quote " back \\ slash', "a": ["é", "\u2028", "\x01"], "n": 1.5, "b": None}
+    rec = make_record(3, "2026-11-23T05:40:00.123456Z", "20261123T054000Z-abcdef", "intent", data, "0" * 64)
+    assert rec.hash == record_hash(rec.body())
+    assert rec.line() == line_bytes(rec.to_dict())
