@@ -14,6 +14,7 @@ PRE_STATE = "hostname core1\ninterface Vlan10\n ip address 10.10.10.1 255.255.25
 POST_STATE = PRE_STATE + " ip access-group ISOLATE-SMB in\n"
 
 RunFactory = Callable[..., Path]
+OVERRIDE = {"step": "cut-smb", "reason": "approved by CISO", "guard": "protected-asset", "detail": "fs1"}
 
 
 def write_run(
@@ -35,7 +36,7 @@ def write_run(
             inventory={"path": "inventory/city.yml", "sha256": "a" * 64},
             playbook={"path": "playbooks/lateral.yml", "name": "ransomware-lateral", "sha256": "b" * 64},
             plan_sha256="c" * 64,
-            overrides=[{"step": "cut-smb", "reason": "approved by CISO", "guard": "protected-asset", "detail": "fs1"}],
+            overrides=[OVERRIDE],
             options={"workers": 4, "confirm_window_s": 120},
         )  # fmt: skip
         pre = journal.store_state(pre_state)
