@@ -102,11 +102,14 @@ def format_loc(loc: Iterable[str | int]) -> str:
     return out
 
 
-def raise_problems(error_cls: type[InputError], problems: list[Problem]) -> None:
-    """Raise ``error_cls`` with every problem (file order, capped) if there is any."""
+def raise_problems(
+    error_cls: type[InputError], problems: list[Problem], files: list[str] | None = None
+) -> None:
+    """Raise ``error_cls`` with every problem (capped) if there is any, ordered by file
+    (``files`` gives the load order) then line."""
     if not problems:
         return
-    rank: dict[str, int] = {}
+    rank: dict[str, int] = {name: i for i, name in enumerate(files or [])}
     for problem in sorted(problems):
         rank.setdefault(problem.file, len(rank))
     ordered = sorted(problems, key=lambda p: (rank[p.file], p.line))
@@ -163,9 +166,7 @@ class _Builder:
             if not isinstance(key, str | int) or isinstance(key, bool):
                 key = str(key)
             if key in first:
-                self._problem(
-                    key_node, (*loc, key), f"duplicate key (first at line {first[key]})"
-                )
+                self._problem(key_node, (*loc, key), f"duplicate key (first at line {first[key]})")
                 continue
             first[key] = key_node.start_mark.line + 1
             self._at(key_node, (*loc, key))
@@ -179,9 +180,7 @@ class _TooBig(Exception):
         self.node = node
 
 
-def parse_yaml(
-    raw: bytes, file: str, *, lines: LineMap | None = None
-) -> tuple[Any, LineMap, list[Problem]]:
+def parse_yaml(raw: bytes, file: str, *, lines: LineMap | None = None) -> tuple[Any, LineMap, list[Problem]]:
     """Parse ``raw`` (the bytes of ``file``). Returns data, line map and problems."""
     lines = lines if lines is not None else LineMap()
     index = lines.file_index(file)

@@ -20,9 +20,7 @@ from isolate.playbook.loader import load_playbook
 from isolate.playbook.models import Playbook
 from isolate.playbook.resolve import ResolvedTargets, resolve_step
 
-inventory_app = typer.Typer(
-    name="inventory", help="Inspect and lint the inventory.", no_args_is_help=True
-)
+inventory_app = typer.Typer(name="inventory", help="Inspect and lint the inventory.", no_args_is_help=True)
 playbook_app = typer.Typer(name="playbook", help="Inspect and lint playbooks.", no_args_is_help=True)
 
 InventoryOpt = Annotated[

@@ -167,9 +167,7 @@ def _yaml_lines(lines: LineMap, loc: Loc) -> int:
     return lines.locate(loc)[1]
 
 
-def _walk_yaml_group(
-    out: _Parsed, name: str, body: Any, loc: Loc, lines: LineMap
-) -> None:
+def _walk_yaml_group(out: _Parsed, name: str, body: Any, loc: Loc, lines: LineMap) -> None:
     group = out.group(name, _yaml_lines(lines, loc))
     if body is None:
         return
@@ -328,7 +326,7 @@ class _Builder:
     def _secret_refs(self, host: str, values: dict[str, Any], at: dict[str, int]) -> dict[str, Any]:
         refs: dict[str, Any] = {}
         for var, slot in _SECRETS.items():
-            if var not in values:
+            if values.get(var) is None:
                 continue
             value = values[var]
             match = _ENV_LOOKUP.fullmatch(value.strip()) if isinstance(value, str) else None
@@ -406,8 +404,7 @@ class _Builder:
             "port": values.get("ansible_port", values.get("ansible_ssh_port")),
             "address": values.get("isolate_address"),
             "tags": _tags(values.get("isolate_tags")),
-            "credentials": values.get("isolate_credentials")
-            or self._credential_set(host, values, at),
+            "credentials": values.get("isolate_credentials") or self._credential_set(host, values, at),
         }
         device.update({k: v for k, v in optional.items() if v is not None})
         source = {

@@ -59,9 +59,7 @@ class _Merged:
             elif old != value:
                 self.problems.append(other.problem(here, f"conflicts with {self._where(here)}"))
 
-    def _merge_unique(
-        self, into: dict[Any, Any], new: dict[Any, Any], loc: Loc, other: LineMap
-    ) -> None:
+    def _merge_unique(self, into: dict[Any, Any], new: dict[Any, Any], loc: Loc, other: LineMap) -> None:
         for key, value in new.items():
             here = (*loc, key)
             if key in into:
@@ -151,20 +149,18 @@ def load_inventory(path: str | Path) -> Inventory:
     merged = _Merged()
     for file in files:
         _read(file, merged)
-    raise_problems(InventoryError, merged.problems)
+    order = [name for name, _ in merged.files]
+    raise_problems(InventoryError, merged.problems, order)
     if not merged.data:
         raise InventoryError(f"{root}: the inventory is empty")
     try:
         inventory = Inventory.model_validate(merged.data)
     except ValidationError as exc:
-        raise_problems(
-            InventoryError, validation_problems(exc, merged.data, merged.lines, Inventory)
-        )
+        found = validation_problems(exc, merged.data, merged.lines, Inventory)
+        raise_problems(InventoryError, found, order)
         raise AssertionError("unreachable") from exc
-    raise_problems(InventoryError, cross_check(inventory, merged.lines))
-    return inventory.model_copy(
-        update={"source_path": str(root), "sha256": content_sha256(merged.files)}
-    )
+    raise_problems(InventoryError, cross_check(inventory, merged.lines), order)
+    return inventory.model_copy(update={"source_path": str(root), "sha256": content_sha256(merged.files)})
 
 
 def base_dir(inventory: Inventory) -> Path:

@@ -33,9 +33,7 @@ from isolate.values import (
 )
 
 Platform = Literal["cisco_ios", "linux", "cisco_asa", "openvswitch", "wireguard", "ansible"]
-Role = Literal[
-    "core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"
-]
+Role = Literal["core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"]
 Zone = Literal["inside", "management", "vpn", "outside"]
 Criticality = Literal["low", "medium", "high", "critical"]
 Proto = Literal["tcp", "udp"]

@@ -64,11 +64,7 @@ def _duplicate_ids(playbook: Playbook, lines: LineMap) -> list[Problem]:
 def _attach_sources(playbook: Playbook, lines: LineMap, file: str) -> None:
     for i, step in enumerate(playbook.steps):
         prefix = ("steps", i)
-        relative = {
-            loc[2:]: line
-            for loc, (_, line) in lines.lines.items()
-            if loc[:2] == prefix
-        }
+        relative = {loc[2:]: line for loc, (_, line) in lines.lines.items() if loc[:2] == prefix}
         step._source = StepSource(file=file, index=i, line=relative.get((), 1), lines=relative)
 
 
@@ -91,9 +87,7 @@ def parse_playbook(raw: bytes, file: str) -> Playbook:
         raise AssertionError("unreachable") from exc
     raise_problems(PlaybookError, early + _duplicate_ids(playbook, lines))
     _attach_sources(playbook, lines, file)
-    return playbook.model_copy(
-        update={"source_path": file, "sha256": hashlib.sha256(raw).hexdigest()}
-    )
+    return playbook.model_copy(update={"source_path": file, "sha256": hashlib.sha256(raw).hexdigest()})
 
 
 def load_playbook(path: str | Path) -> Playbook:

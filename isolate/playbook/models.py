@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from isolate.values import (
+    BadValue,
     Name,
     Port,
     RestoreStage,
@@ -23,6 +24,7 @@ from isolate.values import (
     StepId,
     Text,
     TimeoutS,
+    parse_timeout,
 )
 from isolate.yamlsrc import Loc, format_loc
 
@@ -153,6 +155,17 @@ class Expect(_Model):
     reachable: tuple[FlowExpect, ...] = ()
 
 
+def _valid_default(key: str, value: Any) -> bool:
+    """Only a valid default is inherited; a bad one is reported once, at ``defaults``."""
+    if key == "policy":
+        return value in POLICIES
+    try:
+        parse_timeout(value)
+    except BadValue:
+        return False
+    return True
+
+
 class Playbook(_Model):
     version: Literal[1]
     name: Name
@@ -173,10 +186,8 @@ class Playbook(_Model):
         defaults = data.get("defaults")
         if not isinstance(defaults, dict):
             return data
-        inherit = {k: defaults[k] for k in ("policy", "timeout") if k in defaults}
-        steps = [
-            {**inherit, **step} if isinstance(step, dict) else step for step in data["steps"]
-        ]
+        inherit = {k: defaults[k] for k in ("policy", "timeout") if _valid_default(k, defaults.get(k))}
+        steps = [{**inherit, **step} if isinstance(step, dict) else step for step in data["steps"]]
         return {**data, "steps": steps}
 
     def step(self, step_id: str) -> Step:
