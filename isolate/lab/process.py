@@ -350,3 +350,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def load_lab(state_dir: Path | str) -> tuple[Lab, dict[str, Any]]:
+    """The lab of ``state_dir`` as last persisted: its topology and every device built from
+    the topology, overlaid with ``devices/<name>.json`` snapshots (for ``isolate lab flows``
+    and other readers in another process than the lab's)."""
+    state = Path(state_dir).expanduser()
+    args = _lab_args(state)
+    if not args:
+        raise LabError(f"{state}: no lab here (no lab.json); run `isolate lab up` first")
+    lab = load_topology(args["topology"], devices=args.get("devices"))
+    hosted = build_hosted(state, lab, ensure_secrets(state), int(args["base_port"]))
+    return lab, {h.name: h.device for h in hosted}
+
+
+def serve_foreground(state_dir: Path | str, topology: str | Path | None = "city", *,
+                     devices: int | None = None, base_port: int | None = None,
+                     faults: Sequence[tuple[str, Fault]] = ()) -> None:
+    """Run the lab in this process until SIGTERM/SIGINT (``isolate lab up --foreground``)."""
+    state = Path(state_dir).expanduser().resolve()
+    make_private_dir(state)
+    make_private_dir(state / "devices")
+    if running_pid(state) is not None:
+        raise LabError(f"{state}: a lab is already running; run `isolate lab down` first")
+    path = resolve(topology)
+    lab = load_topology(path, devices=devices)
+    if base_port is None:
+        base_port = pick_base_port(len(lab.devices), DEFAULT_BASE_PORT)
+    args = {"topology": str(path), "devices": devices, "base_port": base_port,
+            "faults": [[name, f.to_json()] for name, f in faults]}
+    write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
+    asyncio.run(_serve(state))
