@@ -86,7 +86,23 @@ class _Out:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class LinuxFirewall(SimDevice):
+DEBIAN_DEFAULT_RULESET = """table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+	}
+
+	chain output {
+		type filter hook output priority filter; policy accept;
+	}
+}
+"""
+
+
+class LinuxDevice(SimDevice):
     kind = "linux"
 
     def __init__(self, name: str, spec: LinuxSpec | None = None) -> None:
@@ -97,6 +113,29 @@ class LinuxFirewall(SimDevice):
         self.dirs: set[str] = set(BASE_DIRS)
         self.jobs: dict[int, Job] = {}
         self.next_pid = 4100
+
+    @classmethod
+    def from_lab(cls, device: Any, lab: Any, creds: Any) -> LinuxDevice:
+        """Build from the lab topology: eth0 on the management network, one interface per
+        segment it firewalls (and per outside segment for an edge firewall), Debian's
+        default ruleset unless ``options.ruleset`` gives another."""
+        topo = lab.topology
+        address = ipaddress.ip_address(device.address)
+        net = next((n for n in topo.management.networks if address in n), None)
+        prefix = net.prefixlen if net is not None else 24
+        interfaces = [("eth0", f"{address}/{prefix}")]
+        edge = device.name in topo.edge.devices
+        for segment in topo.segments:
+            if segment.firewall == device.name or (edge and segment.zone == "outside"):
+                subnet = ipaddress.ip_network(str(segment.subnet))
+                interfaces.append(
+                    (f"eth{len(interfaces)}", f"{subnet.broadcast_address - 1}/{subnet.prefixlen}")
+                )
+        routes = []
+        if net is not None:
+            routes.append(("default", str(net.network_address + 1), "eth0"))
+        ruleset = str(device.options.get("ruleset", DEBIAN_DEFAULT_RULESET))
+        return cls(device.name, LinuxSpec(device.name, tuple(interfaces), tuple(routes), ruleset))
 
     # -- SimDevice ----------------------------------------------------------------------
     def open_shell(self, username: str) -> Shell:
@@ -136,7 +175,7 @@ class LinuxFirewall(SimDevice):
         }
 
     @classmethod
-    def from_snapshot(cls, name: str, data: dict[str, Any]) -> LinuxFirewall:
+    def from_snapshot(cls, name: str, data: dict[str, Any]) -> LinuxDevice:
         device = cls(name, LinuxSpec.from_json(data["spec"]))
         device.ruleset = ruleset_from_dict(data["ruleset"])
         device.files = {str(k): str(v) for k, v in data.get("files", {}).items()}
@@ -259,10 +298,10 @@ def _split(line: str) -> list[str]:
 
 # -- commands -----------------------------------------------------------------------------
 
-Handler = Callable[["LinuxFirewall", _Ctx, list[str], str], _Out]
+Handler = Callable[["LinuxDevice", _Ctx, list[str], str], _Out]
 
 
-def _nft(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _nft(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     if not ctx.root:
         if any(a in ("list", "-v", "--version") for a in args) or not args:
             if "-v" in args or "--version" in args:
@@ -274,14 +313,14 @@ def _nft(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _nft_root(dev, args, stdin)
 
 
-def _nft_root(dev: LinuxFirewall, args: list[str], stdin: str) -> _Out:
+def _nft_root(dev: LinuxDevice, args: list[str], stdin: str) -> _Out:
     before = dev.ruleset
     result = run_nft(dev.ruleset, args, stdin=stdin, read_file=dev.files.get)
     dev.ruleset = result.ruleset
     return _Out(result.stdout, result.stderr, result.exit_status, result.ruleset is not before)
 
 
-def _sudo(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _sudo(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     while args and args[0] in ("-n", "-E", "-H"):
         args = args[1:]
     root = _Ctx(ctx.user, True, ctx.interactive, ctx.cwd)
@@ -295,7 +334,7 @@ def _sudo(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return dev.run_command(root, args, stdin)
 
 
-def _ip(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _ip(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     as_json = False
     while args and args[0].startswith("-"):
         as_json = as_json or args[0] in ("-j", "-json")
@@ -310,7 +349,7 @@ def _ip(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out(stderr=f'Object "{obj}" is unknown, try "ip help".\n', status=1)
 
 
-def _interfaces(dev: LinuxFirewall) -> list[tuple[int, str, str | None]]:
+def _interfaces(dev: LinuxDevice) -> list[tuple[int, str, str | None]]:
     rows: list[tuple[int, str, str | None]] = [(1, "lo", "127.0.0.1/8")]
     for index, (name, address) in enumerate(dev.spec.interfaces, start=2):
         rows.append((index, name, address))
@@ -321,7 +360,7 @@ def _mac(index: int) -> str:
     return "00:00:00:00:00:00" if index == 1 else f"52:54:00:00:00:{index:02x}"
 
 
-def _addr_json(dev: LinuxFirewall) -> str:
+def _addr_json(dev: LinuxDevice) -> str:
     items: list[dict[str, Any]] = []
     for index, name, address in _interfaces(dev):
         lo = name == "lo"
@@ -349,7 +388,7 @@ def _addr_json(dev: LinuxFirewall) -> str:
     return json.dumps(items, separators=(",", ":")) + "\n"
 
 
-def _addr_text(dev: LinuxFirewall, *, links_only: bool = False) -> str:
+def _addr_text(dev: LinuxDevice, *, links_only: bool = False) -> str:
     lines: list[str] = []
     for index, name, address in _interfaces(dev):
         lo = name == "lo"
@@ -372,7 +411,7 @@ def _addr_text(dev: LinuxFirewall, *, links_only: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _connected(dev: LinuxFirewall) -> list[dict[str, Any]]:
+def _connected(dev: LinuxDevice) -> list[dict[str, Any]]:
     routes: list[dict[str, Any]] = []
     for name, address in dev.spec.interfaces:
         iface = ipaddress.ip_interface(address)
@@ -381,7 +420,7 @@ def _connected(dev: LinuxFirewall) -> list[dict[str, Any]]:
     return routes
 
 
-def _static(dev: LinuxFirewall) -> list[dict[str, Any]]:
+def _static(dev: LinuxDevice) -> list[dict[str, Any]]:
     routes: list[dict[str, Any]] = []
     for dst, gateway, dev_name in dev.spec.routes:
         entry: dict[str, Any] = {"dst": dst}
@@ -392,11 +431,11 @@ def _static(dev: LinuxFirewall) -> list[dict[str, Any]]:
     return routes
 
 
-def _route_json(dev: LinuxFirewall) -> str:
+def _route_json(dev: LinuxDevice) -> str:
     return json.dumps(_static(dev) + _connected(dev), separators=(",", ":")) + "\n"
 
 
-def _route_text(dev: LinuxFirewall) -> str:
+def _route_text(dev: LinuxDevice) -> str:
     lines = []
     for route in _static(dev):
         via = f" via {route['gateway']}" if "gateway" in route else ""
@@ -406,7 +445,7 @@ def _route_text(dev: LinuxFirewall) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _simple(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str, name: str) -> _Out:
+def _simple(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str, name: str) -> _Out:
     user = "root" if ctx.root else ctx.user
     uid = 0 if ctx.root else 1000
     if name == "hostname":
@@ -431,7 +470,7 @@ def _simple(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str, name: st
     return _Out(status=1)  # false
 
 
-def _cat(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _cat(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     if not args:
         return _Out(stdin)
     out, err, status = "", "", 0
@@ -448,7 +487,7 @@ def _cat(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out(out, err, status)
 
 
-def _tee(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _tee(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     append = "-a" in args
     err, status, changed = "", 0, False
     for path in [a for a in args if not a.startswith("-")]:
@@ -461,7 +500,7 @@ def _tee(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out(stdin, err, status, changed)
 
 
-def _rm(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _rm(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     force = any(a.startswith("-") and "f" in a for a in args)
     err, status = "", 0
     for path in [a for a in args if not a.startswith("-")]:
@@ -478,7 +517,7 @@ def _rm(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out("", err, status, status == 0)
 
 
-def _mkdir(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _mkdir(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     parents = "-p" in args
     err, status = "", 0
     for path in [a.rstrip("/") or "/" for a in args if not a.startswith("-")]:
@@ -495,7 +534,7 @@ def _mkdir(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out("", err, status, status == 0)
 
 
-def _kill(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _kill(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     err, status, changed = "", 0, False
     for arg in [a for a in args if not a.startswith("-")]:
         job = dev.jobs.get(int(arg)) if arg.isdigit() else None
@@ -511,12 +550,12 @@ def _kill(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out("", err, status, changed)
 
 
-def _exit(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+def _exit(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out(status=int(args[0]) if args and args[0].isdigit() else 0, extra={"exit": True})
 
 
 def _simple_of(name: str) -> Handler:
-    def run(dev: LinuxFirewall, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+    def run(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
         return _simple(dev, ctx, args, stdin, name)
 
     return run
@@ -530,8 +569,11 @@ _COMMANDS: dict[str, Handler] = {
 }  # fmt: skip
 
 
+LinuxFirewall = LinuxDevice  # the name this module used first
+
+
 class LinuxShell(Shell):
-    def __init__(self, device: LinuxFirewall, username: str) -> None:
+    def __init__(self, device: LinuxDevice, username: str) -> None:
         self.device = device
         self.user = username
         self.root_cwd: list[str] = []  # a stack: sudo -s inside sudo -s
