@@ -1,9 +1,75 @@
-"""CLI command group: plan (placeholder until its owner fills it)."""
+"""`isolate plan`: show (or save) what a playbook would do, before anything is sent."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from isolate.errors import InputError
+
+EXAMPLE = (
+    "\n\nExample: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml"
+    "\n\nForce a refused step (the override and its reason are recorded in the plan): "
+    "isolate plan -i inventory/city.yml playbooks/full-isolation.yml --override cut-all "
+    '--reason "INC-42: director ordered full isolation" --out plan.json'
+    "\n\nExit codes: 0 planned, 2 bad input, 6 refused by a safety guard."
+)
+
+
+def plan_cmd(
+    playbook: Annotated[Path, typer.Argument(help="The playbook (YAML) to plan.")],
+    inventory: Annotated[Path, typer.Option("-i", "--inventory", help="Inventory file or directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the plan (JSON) for `isolate apply`.")
+    ] = None,
+    override: Annotated[
+        list[str] | None,
+        typer.Option("--override", help="Let this step pass a safety guard (repeatable)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the override is safe (journaled).")
+    ] = None,
+) -> None:
+    """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
+    from isolate.inventory.loader import load_inventory
+    from isolate.plan.builder import build_plan
+    from isolate.plan.render import render_rich, render_text
+    from isolate.playbook.loader import load_playbook
+
+    steps = override or []
+    if steps and not reason:
+        raise InputError("--override needs --reason TEXT (why forcing it is safe)")
+    if reason and not steps:
+        raise InputError("--reason goes with --override STEP")
+    built = build_plan(
+        load_inventory(inventory),
+        load_playbook(playbook),
+        overrides=[(step, reason or "") for step in steps],
+    )
+    text = built.to_json()
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    if as_json:
+        sys.stdout.write(text)
+    elif sys.stdout.isatty():
+        Console(highlight=False).print(render_rich(built))
+    else:
+        sys.stdout.write(render_text(built))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `isolate plan` to the root app."""
+    app.command(
+        "plan",
+        help="Plan a playbook against an inventory: steps, devices, exact commands, blast radius "
+        "and protected services; nothing is sent. Plain text when piped, rich tables on a "
+        "terminal, JSON with --json; the same inputs give the same bytes." + EXAMPLE,
+    )(plan_cmd)

@@ -1,0 +1,171 @@
+"""Blast radius: what each step cuts (flows, hosts, segments, ports, VPN users, services
+and from where), cumulatively, and which protected services stay reachable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from isolate.actions.base import QuarantineItem, RevokeVpnItem, ShutPortItem
+from isolate.plan.guards import Protection
+from isolate.plan.models import (
+    BlastRadius,
+    DeviceChange,
+    KeptService,
+    ManagementCut,
+    PortChange,
+    ServiceCut,
+    StepBlast,
+)
+from isolate.plan.reach import Effect, Reach
+
+
+class BlastTracker:
+    """Follows a :class:`Reach` step by step and summarises each step's cut."""
+
+    def __init__(self, reach: Reach) -> None:
+        self.reach = reach
+        self.total = sum(p.weight for p in reach.pairs if not p.management)
+        self.cut_weight = 0
+        self.cross: dict[str, int] = {}  # segment -> baseline weight of flows crossing it
+        for pair in reach.pairs:
+            for seg in self._crossed(pair.pid):
+                self.cross[seg] = self.cross.get(seg, 0) + pair.weight
+        self.cross_cut: dict[str, int] = dict.fromkeys(self.cross, 0)
+        self.hosts_off: set[str] = set()
+        self.segments_off: set[str] = set()
+        self.ports = 0
+        self.users: set[str] = set()
+        self.specials: dict[str, set[str]] = {}
+        for pair in reach.pairs:
+            if pair.src.kind == "host" and pair.src.segment is not None:
+                self.specials.setdefault(pair.src.segment, set()).add(pair.src.name)
+
+    def _crossed(self, pid: int) -> tuple[str, ...]:
+        pair = self.reach.pairs[pid]
+        if pair.management or pair.src.segment == pair.dst.segment:
+            return ()
+        return tuple(s for s in (pair.src.segment, pair.dst.segment) if s is not None)
+
+    def step(self, changes: Sequence[DeviceChange], effect: Effect, newly: dict[int, str]) -> StepBlast:
+        pairs = self.reach.pairs
+        for pid, sign in [(p, 1) for p in newly] + [(p, -1) for p in self.reach.last_restored]:
+            pair = pairs[pid]
+            if not pair.management:
+                self.cut_weight += sign * pair.weight
+            for seg in self._crossed(pid):
+                self.cross_cut[seg] += sign * pair.weight
+        off = {s for s, w in self.cross.items() if w and self.cross_cut[s] == w}
+        new_segments = sorted(off - self.segments_off)
+        self.segments_off = off
+        hosts = set(effect.moved) | set(effect.down)
+        new_hosts = sorted(hosts - self.hosts_off)
+        self.hosts_off |= hosts
+        ports = _ports(changes)
+        self.ports += len(ports)
+        users = sorted({u for c in changes if isinstance(c.item, RevokeVpnItem) for u in c.item.users})
+        self.users |= set(users)
+        return StepBlast(
+            flows_cut=sum(pairs[p].weight for p in newly if not pairs[p].management),
+            flows_cut_total=self.cut_weight,
+            hosts_cut_off=tuple(new_hosts),
+            segments_cut_off=tuple(new_segments),
+            ports=ports,
+            vpn_users=tuple(users),
+            services=self._services(newly),
+            management=tuple(
+                ManagementCut(
+                    source=str(pairs[p].src.name),
+                    device=pairs[p].dst.name,
+                    address=str(pairs[p].dst.address),
+                    by=device,
+                )
+                for p, device in sorted(newly.items())
+                if pairs[p].management
+            ),
+        )
+
+    def _services(self, newly: dict[int, str]) -> tuple[ServiceCut, ...]:
+        grouped: dict[tuple[str, str, int, str], tuple[set[str], set[str]]] = {}
+        address: dict[str, str] = {}
+        for pid, device in newly.items():
+            pair = self.reach.pairs[pid]
+            if pair.management:
+                continue
+            key = (pair.dst.name, pair.service, pair.port, pair.proto)
+            sources, devices = grouped.setdefault(key, (set(), set()))
+            sources.add(pair.src.name)
+            devices.add(device)
+            address[pair.dst.name] = str(pair.dst.address)
+        out = []
+        for key in sorted(grouped):
+            sources, devices = grouped[key]
+            out.append(
+                ServiceCut(
+                    host=key[0],
+                    service=key[1],
+                    address=address[key[0]],
+                    port=key[2],
+                    proto=key[3],
+                    sources=tuple(sorted(self._collapse(sources))),
+                    devices=tuple(sorted(devices)),
+                )
+            )
+        return tuple(out)
+
+    def _collapse(self, sources: set[str]) -> set[str]:
+        """A segment whose plain hosts and every individually tracked host are all
+        listed is named once."""
+        out = set(sources)
+        for segment, specials in self.specials.items():
+            if segment in out and specials <= out:
+                out -= specials
+        return out
+
+    def radius(self, protection: Protection) -> BlastRadius:
+        reach = self.reach
+        kept: dict[tuple[str, str, int, str], list[int]] = {}
+        for pair in reach.pairs:
+            if protection.dst_protected(pair) is None:
+                continue
+            key = (pair.dst.name, pair.service, pair.port, pair.proto)
+            tally = kept.setdefault(key, [0, 0])
+            tally[1 if pair.pid in reach.cut else 0] += pair.weight
+        return BlastRadius(
+            flows_total=self.total,
+            flows_cut=self.cut_weight,
+            hosts_cut_off=tuple(sorted(self.hosts_off)),
+            segments_cut_off=tuple(sorted(self.segments_off)),
+            ports=self.ports,
+            vpn_users=tuple(sorted(self.users)),
+            management_kept=not any(reach.pairs[p].management for p in reach.cut),
+            kept=tuple(
+                KeptService(
+                    host=k[0],
+                    service=k[1],
+                    port=k[2],
+                    proto=k[3],
+                    reachable_from=v[0],
+                    cut_from=v[1],
+                )
+                for k, v in sorted(kept.items())
+            ),
+        )
+
+
+def _ports(changes: Sequence[DeviceChange]) -> tuple[PortChange, ...]:
+    out: list[PortChange] = []
+    for change in changes:
+        item = change.item
+        if isinstance(item, QuarantineItem):
+            out += [
+                PortChange(
+                    device=change.device, interface=p.interface, host=p.host, change=f"vlan {item.vlan}"
+                )
+                for p in item.ports
+            ]
+        elif isinstance(item, ShutPortItem):
+            out += [
+                PortChange(device=change.device, interface=p.interface, host=p.host, change="shutdown")
+                for p in item.ports
+            ]
+    return tuple(out)

@@ -1,0 +1,169 @@
+"""``build_plan``: (inventory, playbook, overrides) → Plan. Pure: no I/O, deterministic.
+
+Per step, in playbook order: validate the params, resolve the selector, map targets to
+one work item per device, render the commands through the action table; then apply the
+steps' effects to the reachability model one by one, run the guards after each step
+and summarise the blast radius.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel
+
+from isolate.actions.base import PARAMS
+from isolate.actions.table import lookup
+from isolate.errors import PlanError, PlanRefused
+from isolate.inventory.models import Device, Inventory
+from isolate.plan.blast import BlastTracker
+from isolate.plan.effects import add_effect
+from isolate.plan.guards import Protection, check, refusal
+from isolate.plan.models import DeviceChange, Override, Plan, PlannedStep, ProtectedSummary
+from isolate.plan.reach import Effect, Reach, Topology
+from isolate.plan.targets import MAPPERS
+from isolate.playbook.loader import validate_params
+from isolate.playbook.models import Playbook, Step
+from isolate.playbook.resolve import resolve_step
+from isolate.values import BadValue, IPAddress, parse_ip, parse_text
+
+
+def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list[str]]:
+    if step.action not in MAPPERS:
+        raise PlanError(
+            f"{step.where('action')}: action {step.action} is not available yet "
+            "(host actions come in a later release)"
+        )
+    params: BaseModel = validate_params(step, PARAMS[step.action])
+    targets = resolve_step(step, inventory)
+    items, notes = MAPPERS[step.action](step, params, targets, inventory)
+    changes = []
+    for device, item in items:
+        changes.append(_change(step, device, item))
+    return changes, notes
+
+
+def _change(step: Step, device: Device, item: BaseModel) -> DeviceChange:
+    try:
+        module = lookup(step.action, device.platform)
+        commands = module.render(item)
+    except PlanError as exc:
+        raise PlanError(f"{step.where('targets')}: {device.name}: {exc}") from None
+    return DeviceChange.model_validate(
+        {"device": device.name, "platform": device.platform, "item": item, "commands": commands}
+    )
+
+
+OverrideRequests = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def _check_overrides(playbook: Playbook, overrides: OverrideRequests) -> dict[str, str]:
+    known = {s.id for s in playbook.steps}
+    wanted: dict[str, str] = {}
+    pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    for step, reason in pairs:
+        if step not in known:
+            raise PlanError(f"--override {step}: no step '{step}' in playbook {playbook.name}")
+        try:
+            text = parse_text(reason).strip()
+        except BadValue as exc:
+            raise PlanError(f"--reason: {exc}") from None
+        if not text:
+            raise PlanError(f"--override {step} needs --reason TEXT (why it is safe to force)")
+        wanted[step] = text
+    return wanted
+
+
+def _with_tool(inventory: Inventory, tool_address: str | None) -> Inventory:
+    if tool_address is None:
+        return inventory
+    try:
+        address: IPAddress = parse_ip(tool_address)
+    except BadValue as exc:
+        raise PlanError(f"--tool-address: {exc}") from None
+    management = inventory.management.model_copy(update={"tool_address": address})
+    return inventory.model_copy(update={"management": management})
+
+
+def build_plan(
+    inventory: Inventory,
+    playbook: Playbook,
+    *,
+    overrides: OverrideRequests = (),
+    tool_address: str | None = None,
+) -> Plan:
+    """The plan for ``playbook`` on ``inventory``. Raises PlanError (bad input) or
+    PlanRefused (a guard refused a step that is not overridden). ``overrides`` maps
+    step id → reason (or is a sequence of such pairs)."""
+    inv = _with_tool(inventory, tool_address)
+    forced = _check_overrides(playbook, overrides)
+    topo = Topology(inv)
+    built: list[tuple[Step, list[DeviceChange], list[str], Effect]] = []
+    for step in playbook.steps:
+        changes, notes = _changes(step, inv)
+        effect = Effect(step.id)
+        for change in changes:
+            add_effect(effect, change, inv, topo)
+        built.append((step, changes, notes, effect))
+    reach = Reach(inv, [b[3] for b in built])
+    tracker = BlastTracker(reach)
+    protection = Protection(inv)
+    contained: set[str] = set()
+    planned: list[PlannedStep] = []
+    recorded: list[Override] = []
+    for step, changes, notes, effect in built:
+        newly = reach.apply(effect)
+        contained |= effect.contained
+        contained |= {h.name for h in inv.hosts if _in_any(h.address, effect)}
+        pairs = [(reach.pairs[pid], device) for pid, device in sorted(newly.items())]
+        violations = check(pairs, protection, contained)
+        if violations and step.id not in forced:
+            raise PlanRefused(refusal(step.id, violations))
+        for guard in sorted({v.guard for v in violations}):
+            first = [v for v in violations if v.guard == guard]
+            more = f" (and {len(first) - 1} more)" if len(first) > 1 else ""
+            recorded.append(
+                Override(
+                    step=step.id,
+                    guard=guard,
+                    detail=f"on {first[0].device} it cuts {first[0].detail}{more}",
+                    reason=forced[step.id],
+                )
+            )
+        planned.append(
+            PlannedStep(
+                id=step.id,
+                action=step.action,
+                policy=step.policy,
+                restore_stage=playbook.restore_stage_of(step),
+                timeout_s=step.timeout,
+                changes=tuple(changes),
+                notes=tuple(notes),
+                blast=tracker.step(changes, effect, newly),
+            )
+        )
+    tool = inv.tool_address()
+    return Plan(
+        inventory=inv.name,
+        inventory_path=inv.source_path,
+        inventory_sha256=inv.sha256,
+        playbook=playbook.name,
+        playbook_path=playbook.source_path,
+        playbook_sha256=playbook.sha256,
+        tool_address=str(tool) if tool is not None else None,
+        steps=tuple(planned),
+        overrides=tuple(recorded),
+        blast=tracker.radius(protection),
+        protected=ProtectedSummary(
+            management_networks=tuple(str(n) for n in inv.management.networks),
+            stations=tuple(inv.management.stations),
+            tool_address=str(tool) if tool is not None else None,
+            hosts=tuple(inv.protected.hosts),
+            services=tuple(inv.protected.services),
+            segments=tuple(inv.protected.segments),
+        ),
+    )
+
+
+def _in_any(address: IPAddress, effect: Effect) -> bool:
+    return any(address.version == p.version and address in p for p in effect.prefixes)

@@ -1,0 +1,121 @@
+"""What each action does to the reachability model: one function per action, from the
+work items the builder made (never from rendered commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from isolate.actions.base import (
+    AllowEntry,
+    BlockSmbItem,
+    EdgeBlockItem,
+    QuarantineItem,
+    RevokeVpnItem,
+    SegmentAclItem,
+    ShutPortItem,
+    is_smb,
+)
+from isolate.inventory.models import Inventory
+from isolate.plan.models import DeviceChange
+from isolate.plan.reach import Effect, Endpoint, RoutedRule, Topology
+
+
+def _subnet_segments(topo: Topology, item: BlockSmbItem | SegmentAclItem) -> frozenset[str]:
+    wanted = set(item.subnets)
+    return frozenset(s.name for s in topo.segments.values() if s.subnet in wanted)
+
+
+def _allowed(allow: Sequence[AllowEntry], dst: Endpoint, port: int, proto: str) -> bool:
+    for entry in allow:
+        if entry.proto != proto or entry.port != port:
+            continue
+        if entry.address is None or (
+            dst.address.version == entry.address.version and dst.address in entry.address
+        ):
+            return True
+    return False
+
+
+def _filter_rules(
+    device: str,
+    platform: str,
+    svis: frozenset[str],
+    enforced: frozenset[str],
+    selected: frozenset[str],
+    blocks: Callable[[Endpoint, Endpoint, int, str], bool],
+    *,
+    direction: str,
+) -> list[RoutedRule]:
+    if platform == "cisco_ios":
+        if direction == "in":
+            return [RoutedRule(device, blocks, svis, selected)]
+        return [RoutedRule(device, blocks, selected, svis)]
+    return [
+        RoutedRule(device, blocks, enforced, selected),
+        RoutedRule(device, blocks, selected, enforced),
+    ]
+
+
+def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo: Topology) -> None:
+    """Record what ``change`` does into ``effect``."""
+    item = change.item
+    device = change.device
+    if isinstance(item, QuarantineItem):
+        for port in item.ports:
+            effect.moved[port.host] = (item.vlan, device)
+            effect.contained.add(port.host)
+    elif isinstance(item, ShutPortItem):
+        for ref in item.ports:
+            effect.down[ref.host] = device
+            effect.contained.add(ref.host)
+    elif isinstance(item, RevokeVpnItem):
+        users = set(item.users)
+        for host in inventory.hosts:
+            if host.vpn_user in users and topo.zone(host.segment) == "vpn":
+                effect.down[host.name] = device
+                effect.contained.add(host.name)
+    elif isinstance(item, EdgeBlockItem):
+        prefixes = tuple(item.prefixes)
+        effect.prefixes += prefixes
+
+        def edge_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
+            return any(
+                end.address.version == p.version and end.address in p for end in (src, dst) for p in prefixes
+            )
+
+        effect.rules.append(RoutedRule(device, edge_blocks, edge=True))
+    elif isinstance(item, BlockSmbItem):
+        selected = _subnet_segments(topo, item)
+
+        def smb_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
+            return is_smb(port, proto) and src.segment in selected and dst.segment in selected
+
+        svis = frozenset(s.segment for s in item.svis)
+        effect.rules += _filter_rules(
+            device,
+            change.platform,
+            svis,
+            frozenset(item.segments),
+            selected,
+            smb_blocks,
+            direction="in",
+        )
+    elif isinstance(item, SegmentAclItem):
+        selected = _subnet_segments(topo, item)
+        allow = tuple(item.allow)
+
+        def acl_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
+            return (
+                src.segment in selected and dst.segment in selected and not _allowed(allow, dst, port, proto)
+            )
+
+        svis = frozenset(s.segment for s in item.svis)
+        effect.rules += _filter_rules(
+            device,
+            change.platform,
+            svis,
+            frozenset(item.segments),
+            selected,
+            acl_blocks,
+            direction="out",
+        )

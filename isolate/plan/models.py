@@ -1,0 +1,174 @@
+"""The plan: what will be sent where, in which order, and what it cuts (docs/plan-json.md).
+
+Frozen pydantic models; ``plan_json`` gives the canonical bytes (every list is built
+sorted or in playbook order by the builder, so the same inputs give the same bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from isolate.actions.base import WorkItem
+from isolate.errors import PlanError
+
+PLAN_FORMAT = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeviceChange(_Model):
+    device: str
+    platform: str
+    item: WorkItem
+    commands: tuple[str, ...]
+
+
+class PortChange(_Model):
+    device: str
+    interface: str
+    host: str
+    change: str  # "vlan 999" | "shutdown"
+
+
+class ServiceCut(_Model):
+    """A service that stops being reachable from some sources."""
+
+    host: str
+    service: str
+    address: str
+    port: int
+    proto: str
+    sources: tuple[str, ...]  # segment names (all its hosts) or host names
+    devices: tuple[str, ...]  # where the cut happens
+
+
+class ManagementCut(_Model):
+    source: str
+    device: str
+    address: str
+    by: str
+
+
+class StepBlast(_Model):
+    flows_cut: int  # flows this step cuts (each host × service counted once)
+    flows_cut_total: int  # cumulative, after this step
+    hosts_cut_off: tuple[str, ...]
+    segments_cut_off: tuple[str, ...]
+    ports: tuple[PortChange, ...]
+    vpn_users: tuple[str, ...]
+    services: tuple[ServiceCut, ...]
+    management: tuple[ManagementCut, ...]
+
+
+class KeptService(_Model):
+    host: str
+    service: str
+    port: int
+    proto: str
+    reachable_from: int  # sources (host × service flows) still reaching it
+    cut_from: int  # sources that reached it before and no longer do
+
+
+class BlastRadius(_Model):
+    flows_total: int  # flows passing before the plan
+    flows_cut: int  # flows cut after the last step
+    hosts_cut_off: tuple[str, ...]
+    segments_cut_off: tuple[str, ...]
+    ports: int
+    vpn_users: tuple[str, ...]
+    management_kept: bool
+    kept: tuple[KeptService, ...]
+
+
+class ProtectedSummary(_Model):
+    management_networks: tuple[str, ...]
+    stations: tuple[str, ...]
+    tool_address: str | None
+    hosts: tuple[str, ...]
+    services: tuple[str, ...]
+    segments: tuple[str, ...]
+
+
+class Override(_Model):
+    step: str
+    guard: str  # management-path | protected-asset
+    detail: str
+    reason: str
+
+
+class PlannedStep(_Model):
+    id: str
+    action: str
+    policy: str
+    restore_stage: int
+    timeout_s: int
+    changes: tuple[DeviceChange, ...]
+    notes: tuple[str, ...] = ()
+    blast: StepBlast
+
+
+class Plan(_Model):
+    format: int = PLAN_FORMAT
+    inventory: str
+    inventory_path: str | None
+    inventory_sha256: str
+    playbook: str
+    playbook_path: str | None
+    playbook_sha256: str
+    tool_address: str | None
+    steps: tuple[PlannedStep, ...]
+    overrides: tuple[Override, ...]
+    blast: BlastRadius
+    protected: ProtectedSummary
+
+    def to_json(self) -> str:
+        """The canonical JSON text (what ``--out`` writes and the journal hashes)."""
+        return plan_json(self)
+
+
+def plan_json(plan: Plan, *, indent: int | None = 2) -> str:
+    """The plan's canonical JSON text (field order fixed by the models)."""
+    return plan.model_dump_json(indent=indent) + "\n"
+
+
+def plan_sha256(plan: Plan) -> str:
+    """SHA-256 of the canonical JSON bytes: what a journal records as ``plan_sha256``."""
+    return hashlib.sha256(plan_json(plan).encode()).hexdigest()
+
+
+def load_plan_file(path: str | Path) -> Plan:
+    """A plan saved by ``isolate plan --out``: parsed and re-validated (every work item
+    goes through its value types again). Freshness against the inventory and playbook
+    is :func:`check_fresh`'s job."""
+    source = Path(path)
+    try:
+        raw = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        plan = Plan.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlanError(f"{source}: not a plan file: {where}: {first['msg']}") from None
+    if plan.format != PLAN_FORMAT:
+        raise PlanError(f"{source}: plan format {plan.format}, this isolate reads {PLAN_FORMAT}")
+    return plan
+
+
+def check_fresh(plan: Plan, *, inventory_sha256: str, playbook_sha256: str, source: str) -> None:
+    """Refuse a saved plan whose inventory or playbook changed since it was made."""
+    for what, saved, now in (
+        ("inventory", plan.inventory_sha256, inventory_sha256),
+        ("playbook", plan.playbook_sha256, playbook_sha256),
+    ):
+        if saved != now:
+            raise PlanError(
+                f"{source}: the {what} changed since this plan was made "
+                f"(plan {saved[:12]}, now {now[:12]}); plan again"
+            )

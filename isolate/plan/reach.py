@@ -1,0 +1,269 @@
+"""The reachability model (docs/design.md), evaluated on the inventory, step by step.
+
+A flow is (src host, dst host, port, proto) for every host × every service of another
+host, plus management flows (station or tool address → device address, tcp/22). Hosts
+of one segment that no step names individually behave alike, so they form one *source
+class*; every other host (stations, hosts a step moves, shuts, revokes or edge-blocks)
+is its own class. A *pair* is (source class, destination service); its weight is the
+number of hosts it stands for.
+
+Each planned step contributes an :class:`Effect`: hosts moved to a VLAN without SVI
+(quarantine), hosts that stop passing anything (shut-port, revoke-vpn), and routed
+rules (ACLs, nft chains, Null0 routes) each with a ``blocks`` predicate and the
+segments it can concern. :class:`Reach` applies the effects in order and says, after
+each step, which pairs became cut and by which device. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from isolate.actions.base import is_smb
+from isolate.inventory.models import Inventory
+from isolate.values import IPAddress, IPNetwork
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # host or device name, or the tool address
+    kind: str  # host | device | tool
+    address: IPAddress
+    segment: str | None  # the segment it sits in (None: outside every segment)
+    members: tuple[str, ...] = ()  # source class: the hosts it stands for
+
+
+@dataclass(frozen=True)
+class Pair:
+    pid: int
+    src: Endpoint
+    dst: Endpoint
+    service: str
+    port: int
+    proto: str
+    weight: int
+    management: bool = False
+
+    @property
+    def smb(self) -> bool:
+        return is_smb(self.port, self.proto)
+
+
+Blocks = Callable[[Endpoint, Endpoint, int, str], bool]
+
+
+@dataclass(frozen=True)
+class RoutedRule:
+    """A filter on routed traffic placed on ``device``: considered for pairs whose source
+    segment is in ``src_segments`` and destination segment in ``dst_segments`` (None =
+    any), or, with ``edge``, for pairs crossing between the outside zone and another."""
+
+    device: str
+    blocks: Blocks
+    src_segments: frozenset[str] | None = None
+    dst_segments: frozenset[str] | None = None
+    edge: bool = False
+
+
+@dataclass
+class Effect:
+    step: str
+    moved: dict[str, tuple[int, str]] = field(default_factory=dict)  # host -> (vlan, device)
+    down: dict[str, str] = field(default_factory=dict)  # host -> device
+    rules: list[RoutedRule] = field(default_factory=list)
+    contained: set[str] = field(default_factory=set)  # hosts this step contains (subjects)
+    prefixes: list[IPNetwork] = field(default_factory=list)  # addresses it blocks
+
+
+class Topology:
+    """What the model needs from the inventory, indexed once."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.segments = {s.name: s for s in inventory.segments}
+        self._nets = [(s.subnet, s.name) for s in inventory.segments]
+        self.management = next((s.name for s in inventory.segments if s.zone == "management"), None)
+
+    def segment_at(self, address: IPAddress) -> str | None:
+        for net, name in self._nets:
+            if address.version == net.version and address in net:
+                return name
+        return None
+
+    def vlan(self, segment: str | None) -> int | None:
+        return self.segments[segment].vlan if segment in self.segments else None
+
+    def zone(self, segment: str | None) -> str:
+        return self.segments[segment].zone if segment in self.segments else "management"
+
+    def routable(self, segment: str | None) -> bool:
+        if segment not in self.segments:
+            return True
+        seg = self.segments[segment]
+        return seg.gateway is not None or seg.firewall is not None or seg.zone in ("outside", "vpn")
+
+    def crosses_edge(self, a: str | None, b: str | None) -> bool:
+        return (self.zone(a) == "outside") != (self.zone(b) == "outside")
+
+    def device_endpoint(self, name: str) -> Endpoint:
+        device = self.inventory.device(name)
+        address = ipaddress.ip_address(device.mgmt_address)
+        segment = self.segment_at(address) or self.management
+        return Endpoint(name, "device", address, segment)
+
+
+def special_hosts(inventory: Inventory, effects: Iterable[Effect]) -> set[str]:
+    """Hosts that must be their own source class."""
+    special = set(inventory.management.stations)
+    prefixes: list[IPNetwork] = []
+    for effect in effects:
+        special |= set(effect.moved) | set(effect.down) | effect.contained
+        prefixes += effect.prefixes
+    if prefixes:
+        for host in inventory.hosts:
+            if any(host.address.version == p.version and host.address in p for p in prefixes):
+                special.add(host.name)
+    return special
+
+
+class Reach:
+    """Pairs, their baseline, and the cut state as effects are applied one by one."""
+
+    def __init__(self, inventory: Inventory, effects: list[Effect]) -> None:
+        self.topo = Topology(inventory)
+        self.pairs: list[Pair] = []
+        self._build(inventory, special_hosts(inventory, effects))
+        self.by_segs: dict[str | None, dict[str | None, list[int]]] = {}
+        self.by_host: dict[str, list[int]] = {}
+        self.edge_pairs: list[int] = []
+        for pair in self.pairs:
+            inner = self.by_segs.setdefault(pair.src.segment, {})
+            inner.setdefault(pair.dst.segment, []).append(pair.pid)
+            for host in (*pair.src.members, pair.dst.name):
+                self.by_host.setdefault(host, []).append(pair.pid)
+            if self.topo.crosses_edge(pair.src.segment, pair.dst.segment):
+                self.edge_pairs.append(pair.pid)
+        self.moved: dict[str, tuple[int, str]] = {}
+        self.down: dict[str, str] = {}
+        self.routed_cut: dict[int, str] = {}
+        self.cut: dict[int, str] = {}  # pid -> device cutting it, now
+        self.last_restored: list[int] = []  # pids the last apply() made pass again
+
+    # -- construction -------------------------------------------------------------------
+    def _classes(self, inventory: Inventory, special: set[str]) -> list[Endpoint]:
+        classes: list[Endpoint] = []
+        for segment in inventory.segments:
+            hosts = inventory.hosts_in(segment.name)
+            plain = tuple(h.name for h in hosts if h.name not in special)
+            if plain:
+                first = inventory.host(plain[0])
+                classes.append(Endpoint(segment.name, "class", first.address, segment.name, plain))
+        for host in inventory.hosts:
+            if host.name in special:
+                classes.append(Endpoint(host.name, "host", host.address, host.segment, (host.name,)))
+        return classes
+
+    def _build(self, inventory: Inventory, special: set[str]) -> None:
+        classes = self._classes(inventory, special)
+        stations = set(inventory.management.stations)
+        for src in classes:
+            for host in inventory.hosts:
+                dst = Endpoint(host.name, "host", host.address, host.segment)
+                weight = len(src.members) - (host.name in src.members)
+                if weight <= 0:
+                    continue
+                for svc in host.services:
+                    self._add(src, dst, svc.name, svc.port, svc.proto, weight)
+        sources = [c for c in classes if c.name in stations]
+        tool = inventory.tool_address()
+        if tool is not None and not any(c.address == tool for c in sources):
+            sources.append(Endpoint(str(tool), "tool", tool, self.topo.segment_at(tool), ()))
+        for src in sources:
+            for device in inventory.devices:
+                dst = self.topo.device_endpoint(device.name)
+                self._add(src, dst, "ssh", 22, "tcp", 1, management=True)
+
+    def _add(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        service: str,
+        port: int,
+        proto: str,
+        weight: int,
+        *,
+        management: bool = False,
+    ) -> None:
+        same = src.segment == dst.segment and src.segment is not None
+        if not same and not (self.topo.routable(src.segment) and self.topo.routable(dst.segment)):
+            return  # does not pass at baseline: not a flow anything could cut
+        pid = len(self.pairs)
+        self.pairs.append(Pair(pid, src, dst, service, port, proto, weight, management))
+
+    # -- evaluation ----------------------------------------------------------------------
+    def apply(self, effect: Effect) -> dict[int, str]:
+        """Apply one step's effect; returns the pairs it newly cuts (pid -> device)."""
+        touched: set[int] = set()
+        for host, moved in effect.moved.items():
+            self.moved[host] = moved
+            touched.update(self.by_host.get(host, ()))
+        for host, device in effect.down.items():
+            self.down.setdefault(host, device)
+            touched.update(self.by_host.get(host, ()))
+        for rule in effect.rules:
+            for pid in self._candidates(rule):
+                if pid in self.routed_cut:
+                    continue
+                pair = self.pairs[pid]
+                if rule.blocks(pair.src, pair.dst, pair.port, pair.proto):
+                    self.routed_cut[pid] = rule.device
+                    touched.add(pid)
+        newly: dict[int, str] = {}
+        self.last_restored = []
+        for pid in sorted(touched):
+            cutter = self._status(self.pairs[pid])
+            if cutter is None:
+                if self.cut.pop(pid, None) is not None:
+                    self.last_restored.append(pid)
+            elif pid not in self.cut:
+                self.cut[pid] = cutter
+                newly[pid] = cutter
+        return newly
+
+    def _candidates(self, rule: RoutedRule) -> Iterable[int]:
+        if rule.edge:
+            return self.edge_pairs
+        found: list[int] = []
+        sources = self.by_segs if rule.src_segments is None else rule.src_segments
+        for src in sources:
+            inner = self.by_segs.get(src)
+            if not inner:
+                continue
+            wanted = rule.dst_segments
+            dsts = inner if wanted is None or len(inner) < len(wanted) else wanted
+            for dst in dsts:
+                if (src == dst and src is not None) or (wanted is not None and dst not in wanted):
+                    continue
+                found += inner.get(dst, ())
+        return found
+
+    def _status(self, pair: Pair) -> str | None:
+        """The device cutting ``pair`` now, or None if it passes."""
+        for host in (*pair.src.members, pair.dst.name):
+            if host in self.down:
+                return self.down[host]
+        src_moved = self._moved_of(pair.src)
+        dst_moved = self.moved.get(pair.dst.name) if pair.dst.kind == "host" else None
+        if src_moved or dst_moved:
+            src_vlan = src_moved[0] if src_moved else self.topo.vlan(pair.src.segment)
+            dst_vlan = dst_moved[0] if dst_moved else self.topo.vlan(pair.dst.segment)
+            if src_vlan == dst_vlan and src_vlan is not None:
+                return None
+            return (src_moved or dst_moved or (0, ""))[1]
+        return self.routed_cut.get(pair.pid)
+
+    def _moved_of(self, endpoint: Endpoint) -> tuple[int, str] | None:
+        if len(endpoint.members) == 1:
+            return self.moved.get(endpoint.members[0])
+        return None

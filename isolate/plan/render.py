@@ -1,0 +1,124 @@
+"""Plan output: plain text (pipes, logs, ``apply``'s confirmation) and rich tables
+(terminals). Both are deterministic functions of the plan; JSON is ``Plan.to_json()``."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from isolate.plan.models import Plan, PlannedStep, ServiceCut, StepBlast
+
+
+def _service(cut: ServiceCut) -> str:
+    by = ", ".join(cut.devices)
+    return (
+        f"{cut.host} {cut.service} ({cut.address}:{cut.port}/{cut.proto}) from "
+        f"{', '.join(cut.sources)} [on {by}]"
+    )
+
+
+def _step_head(index: int, total: int, step: PlannedStep) -> str:
+    return (
+        f"step {index}/{total} {step.id}: {step.action} on {len(step.changes)} device(s) "
+        f"(policy {step.policy}, restore stage {step.restore_stage}, timeout {step.timeout_s}s)"
+    )
+
+
+def _blast_lines(blast: StepBlast) -> list[str]:
+    lines = [f"cuts {blast.flows_cut} flow(s), {blast.flows_cut_total} cut in total"]
+    if blast.hosts_cut_off:
+        lines.append(f"hosts cut off: {', '.join(blast.hosts_cut_off)}")
+    if blast.segments_cut_off:
+        lines.append(f"segments cut off: {', '.join(blast.segments_cut_off)}")
+    for port in blast.ports:
+        lines.append(f"port {port.device} {port.interface} ({port.host}) -> {port.change}")
+    if blast.vpn_users:
+        lines.append(f"VPN users cut: {', '.join(blast.vpn_users)}")
+    for cut in blast.management:
+        lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({cut.address}:22) on {cut.by}")
+    if blast.services:
+        lines.append("services unreachable:")
+        lines += [f"  {_service(cut)}" for cut in blast.services]
+    return lines
+
+
+def _summary_lines(plan: Plan) -> list[str]:
+    blast = plan.blast
+    lines = [
+        f"blast radius: {blast.flows_cut} of {blast.flows_total} flows cut; "
+        f"{blast.ports} port(s); hosts cut off: {', '.join(blast.hosts_cut_off) or 'none'}; "
+        f"segments cut off: {', '.join(blast.segments_cut_off) or 'none'}; "
+        f"VPN users cut: {', '.join(blast.vpn_users) or 'none'}",
+        "management path: "
+        + ("kept" if blast.management_kept else "CUT (overridden)")
+        + f" (from {plan.tool_address or 'no tool address'} and stations "
+        f"{', '.join(plan.protected.stations) or 'none'} to every device on tcp/22)",
+    ]
+    if blast.kept:
+        lines.append("protected services:")
+        for kept in blast.kept:
+            cut = f", cut from {kept.cut_from} (contained hosts)" if kept.cut_from else ""
+            lines.append(
+                f"  {kept.host} {kept.service} {kept.port}/{kept.proto}: "
+                f"kept for {kept.reachable_from} source(s){cut}"
+            )
+    prot = plan.protected
+    lines.append(
+        "protected: management "
+        f"{', '.join(prot.management_networks) or '-'}; hosts {', '.join(prot.hosts) or '-'}; "
+        f"services {', '.join(prot.services) or '-'}; segments {', '.join(prot.segments) or '-'}"
+    )
+    for override in plan.overrides:
+        lines.append(
+            f"OVERRIDE step {override.step} ({override.guard}): {override.detail} - reason: {override.reason}"
+        )
+    return lines
+
+
+def render_text(plan: Plan) -> str:
+    """The whole plan as plain text: every step, device and command, then the blast radius."""
+    devices = sorted({c.device for s in plan.steps for c in s.changes})
+    lines = [
+        f"plan {plan.playbook} on inventory {plan.inventory}: {len(plan.steps)} step(s), "
+        f"{len(devices)} device(s)",
+        f"inventory sha256 {plan.inventory_sha256}",
+        f"playbook sha256 {plan.playbook_sha256}",
+    ]
+    for index, step in enumerate(plan.steps, 1):
+        lines += ["", _step_head(index, len(plan.steps), step)]
+        for change in step.changes:
+            lines.append(f"  {change.device} ({change.platform}): {len(change.commands)} command(s)")
+            lines += [f"    {command}" for command in change.commands]
+        lines += [f"  note: {note}" for note in step.notes]
+        lines += [f"  {line}" for line in _blast_lines(step.blast)]
+    lines += ["", *_summary_lines(plan)]
+    return "\n".join(lines) + "\n"
+
+
+def render_rich(plan: Plan) -> RenderableType:
+    """Rich tables for a terminal: per step its devices and exact commands, its blast."""
+    parts: list[RenderableType] = [Text(f"plan {plan.playbook} on inventory {plan.inventory}", style="bold")]
+    for index, step in enumerate(plan.steps, 1):
+        table = Table(title=_step_head(index, len(plan.steps), step), title_justify="left")
+        table.add_column("device", style="cyan", no_wrap=True)
+        table.add_column("platform")
+        table.add_column("commands")
+        for change in step.changes:
+            table.add_row(change.device, change.platform, "\n".join(change.commands))
+        parts.append(table)
+        notes = [f"note: {n}" for n in step.notes]
+        parts.append(Text("\n".join(notes + _blast_lines(step.blast)), style="yellow"))
+    kept = Table(title="protected services", title_justify="left")
+    for column in ("host", "service", "port", "kept for", "cut from"):
+        kept.add_column(column)
+    for item in plan.blast.kept:
+        kept.add_row(
+            item.host,
+            item.service,
+            f"{item.port}/{item.proto}",
+            str(item.reachable_from),
+            str(item.cut_from),
+        )
+    parts += [Text("\n".join(_summary_lines(plan)), style="bold"), kept]
+    return Group(*parts)
