@@ -58,7 +58,7 @@ def _summary_lines(plan: Plan) -> list[str]:
     if blast.kept:
         lines.append("protected services:")
         for kept in blast.kept:
-            cut = f", cut from {kept.cut_from} (contained hosts)" if kept.cut_from else ""
+            cut = f", cut for {kept.cut_from}" if kept.cut_from else ""
             lines.append(
                 f"  {kept.host} {kept.service} {kept.port}/{kept.proto}: "
                 f"kept for {kept.reachable_from} source(s){cut}"

@@ -1,0 +1,103 @@
+"""Fixtures: the embedded lab's simulated devices, driven line by line the way the drivers
+drive them (configuration mode + ``@exec`` lines for IOS/ASA, ``nft -f -`` for Linux),
+and the lab's own inventory, so plans are built for exactly the devices simulated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from isolate.actions.base import EXEC_PREFIX
+from isolate.drivers.cli_platform import CISCO_ASA, CISCO_IOS, CliPlatform
+from isolate.drivers.linux import normalise_ruleset
+from isolate.inventory.loader import load_inventory
+from isolate.inventory.models import Inventory
+from isolate.lab.inventory_out import shipped_inventory
+from isolate.lab.topology import Lab, LabCredentials, load_topology, make_device
+
+CREDS = LabCredentials("admin", "lab-password", "lab-enable")
+
+
+class CliSim:
+    """A simulated IOS or ASA device behind one privileged shell."""
+
+    def __init__(self, device: Any, platform: CliPlatform) -> None:
+        self.device = device
+        self.platform = platform
+        self.shell = device.open_shell(CREDS.username)
+        self.shell.banner()
+        self.feed("enable")
+        self.feed(CREDS.enable)
+        self.feed("terminal length 0" if platform is CISCO_IOS else "terminal pager 0")
+
+    def feed(self, line: str) -> str:
+        out: str = self.shell.feed(line).output
+        return out
+
+    def _checked(self, line: str) -> None:
+        out = self.feed(line)
+        assert not self.platform.failure.search(out), f"{line!r} rejected: {out}"
+
+    def push(self, commands: Sequence[str]) -> None:
+        self._checked("configure terminal")
+        for command in commands:
+            if not command.startswith(EXEC_PREFIX):
+                self._checked(command)
+        self._checked("end")
+        for command in commands:
+            if command.startswith(EXEC_PREFIX):
+                self._checked(command[len(EXEC_PREFIX) :])
+
+    def run(self, command: str) -> str:
+        return self.feed(command)
+
+    def state(self) -> str:
+        return self.platform.normalise_state(self.feed(self.platform.state_command))
+
+
+class LinuxSim:
+    def __init__(self, device: Any) -> None:
+        self.device = device
+
+    def push(self, commands: Sequence[str]) -> None:
+        result = self.device.exec(CREDS.username, "sudo nft -f -", "\n".join(commands) + "\n")
+        assert result.exit_status == 0, result.stderr
+
+    def run(self, command: str) -> str:
+        out: str = self.device.exec(CREDS.username, command, "").stdout
+        return out
+
+    def state(self) -> str:
+        return normalise_ruleset(self.run("sudo nft -s list ruleset"))
+
+
+Sim = CliSim | LinuxSim
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    return load_topology("city")
+
+
+@pytest.fixture(scope="session")
+def lab_inventory(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+    path = Path(tmp_path_factory.mktemp("inv")) / "city.yml"
+    path.write_text(shipped_inventory(lab, 20001), encoding="utf-8")
+    return load_inventory(path)
+
+
+@pytest.fixture
+def sim(lab: Lab) -> Callable[[str], Sim]:
+    """A fresh simulated device by name."""
+
+    def make(name: str) -> Sim:
+        device = make_device(lab.device(name), lab, CREDS)
+        kind = lab.device(name).kind
+        if kind == "linux":
+            return LinuxSim(device)
+        return CliSim(device, CISCO_IOS if kind == "cisco_ios" else CISCO_ASA)
+
+    return make
