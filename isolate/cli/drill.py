@@ -1,9 +1,140 @@
-"""CLI command group: drill (placeholder until its owner fills it)."""
+"""`isolate drill`: an unattended containment rehearsal with reports; rendering and exit codes only."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+
+from isolate.cli.progress import Progress
+from isolate.reports.model import DrillResult, fmt_seconds
+
+
+def drill_cmd(
+    playbook: Annotated[Path, typer.Argument(help="The playbook to rehearse.")],
+    inventory: Annotated[
+        Path | None, typer.Option("-i", "--inventory", help="Inventory (a lab's DIR/inventory.yml).")
+    ] = None,
+    lab: Annotated[
+        bool,
+        typer.Option("--lab", help="Start an embedded lab (default topology) for the drill; stop it after."),
+    ] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report-dir", help="Where the reports go (default STATE/drills/<stamp>-<playbook>)."),
+    ] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="Time-to-contain budget: 40m (Caen), 4m, 90s, 1h.")
+    ] = "40m",
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Journals, locks, drills (default $ISOLATE_STATE_DIR or ~/.local/state/isolate).",
+        ),
+    ] = None,
+    devices: Annotated[
+        int | None, typer.Option("--devices", min=1, max=2000, help="With --lab: access switches in the lab.")
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option("--compare", help="Another playbook (e.g. full-isolation) to compare the cut with."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault-before-restore",
+            help="With --lab: DEVICE=KIND[:ARG] set after containment, to rehearse a restore that fails.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=1000, help="Devices worked in parallel.")
+    ] = 32,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Events as JSON lines on stderr; report.json on stdout.")
+    ] = False,
+) -> None:
+    """Rehearse containment unattended: plan, apply, check the flows, restore, check every
+    device is back byte-identical, score time-to-contain against the clock, write reports
+    (report.json, junit.xml, report.md, report.html). Never prompts. Exit 0: every check
+    passed; 1: a check failed; other codes: see docs/exit-codes.md.
+
+    Example:
+
+        isolate drill --lab playbooks/ransomware-lateral.yml --report-dir drill-report
+    """
+    from isolate.drill import DrillOptions, default_drill_dir, parse_duration, run_drill
+    from isolate.reports import write_reports
+    from isolate.reports.json import to_dict
+
+    budget_s = parse_duration(budget)
+    drill_dir = default_drill_dir(state_dir, playbook)
+    options = DrillOptions(
+        playbook=playbook,
+        inventory=inventory,
+        lab=lab,
+        budget_s=budget_s,
+        state_dir=state_dir,
+        devices=devices,
+        compare=compare,
+        faults_before_restore=tuple(fault or ()),
+        workers=workers,
+        timeout_s=timeout,
+        drill_dir=drill_dir,
+    )
+    mode = "json" if as_json else "auto"
+    with Progress(mode=mode, budget_s=budget_s, title=f"drill {playbook.stem}") as progress:
+        result = run_drill(options, sink=progress.sink)
+    paths = write_reports(result, report_dir or drill_dir)
+    if as_json:
+        typer.echo(json.dumps(to_dict(result), sort_keys=True))
+    else:
+        _summary(result, paths, Console(highlight=False))
+    raise typer.Exit(result.exit_code)
+
+
+def _summary(result: DrillResult, paths: dict[str, Path], console: Console) -> None:
+    clock = result.clock
+    verdict = "[green]PASSED[/green]" if result.ok else "[red]FAILED[/red]"
+    console.print(f"drill {escape(result.playbook)}: {verdict}  (run {result.run_id or '-'})")
+    for error in result.errors:
+        console.print(f"[red]error:[/red] {escape(error)}")
+    within = "within" if clock.within_budget else "[red]OVER[/red]"
+    console.print(
+        f"time to contain: {fmt_seconds(clock.time_to_contain_s)} "
+        f"({within} budget {fmt_seconds(clock.budget_s)}; "
+        f"fastest ransomware family: {fmt_seconds(clock.fastest_family_s)})"
+    )
+    console.print(f"time to restore: {fmt_seconds(clock.time_to_restore_s)}")
+    if result.flows:
+        cut = sum(1 for f in result.flows if f.before and f.during is False)
+        opened = sum(1 for f in result.flows if f.before)
+        console.print(f"flows: {opened} open at baseline, {cut} blocked during containment")
+    identical = sum(r.identical for r in result.restore)
+    restored = "identical" if result.restored_identical else "[red]NOT identical[/red]"
+    console.print(f"restored: {restored} ({identical}/{len(result.restore)} devices)")
+    for row in result.restore:
+        if not row.identical:
+            console.print(f"  [red]✗[/red] {escape(row.device)}: {escape(row.difference)}")
+    for check in result.failed_checks:
+        if check.group != "restore" or check.device is None:
+            console.print(f"[red]✗[/red] {escape(check.name)}: {escape(check.message)}")
+    if result.comparison is not None:
+        comp = result.comparison
+        console.print(
+            f"compared with {escape(comp.other)}: it cuts {comp.extra_flows_lost} more flows "
+            "and these services "
+            f"too: {escape(', '.join(comp.extra_services_lost) or 'none')}"
+        )
+    console.print(f"reports: {paths['report.html'].parent}/ (report.html, report.md, junit.xml, report.json)")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("drill")(drill_cmd)
+

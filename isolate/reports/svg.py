@@ -87,7 +87,7 @@ def timeline_svg(spans: tuple[Span, ...], steps: tuple[str, ...], *, contain_s: 
 
 def clock_svg(clock: Clock) -> str:
     """Time-to-contain and time-to-restore on a log scale, with the 4 and 40 minute marks."""
-    width, height, left, right = 900, 120, 130, 30
+    width, height, left, right = 900, 130, 130, 30
     lo, hi = 0.1, max(clock.budget_s, clock.median_family_s, clock.time_to_contain_s or 0,
                       clock.time_to_restore_s or 0) * 1.2
 
@@ -104,15 +104,15 @@ def clock_svg(clock: Clock) -> str:
     for tick, name in ((1, "1 s"), (10, "10 s"), (60, "1 min"), (600, "10 min")):
         out.append(f'<line x1="{x(tick):.1f}" y1="15" x2="{x(tick):.1f}" y2="{height - 20}" stroke="#eee"/>')
         out.append(f'<text x="{x(tick):.1f}" y="{height - 6}" text-anchor="middle" fill="#888">{name}</text>')
-    marks = ((clock.fastest_family_s, "fastest family", "#e0a030"),
-             (clock.budget_s, "budget (Caen: 40 min)", "#c8432f"))
-    for value, name, colour in marks:
-        out.append(f'<line x1="{x(value):.1f}" y1="10" x2="{x(value):.1f}" y2="{height - 20}" '
+    marks = ((clock.fastest_family_s, "fastest ransomware family", "#e0a030", 12),
+             (clock.budget_s, "budget", "#c8432f", 26))
+    for value, name, colour, label_y in marks:
+        out.append(f'<line x1="{x(value):.1f}" y1="{label_y - 8}" x2="{x(value):.1f}" y2="{height - 20}" '
                    f'stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x(value) - 4:.1f}" y="12" text-anchor="end" fill="{colour}">'
+        out.append(f'<text x="{x(value) - 4:.1f}" y="{label_y}" text-anchor="end" fill="{colour}">'
                    f'{_e(name)} {_e(fmt_seconds(value))}</text>')
-    bars = (("time to contain", clock.time_to_contain_s, 28),
-            ("time to restore", clock.time_to_restore_s, 58))
+    bars = (("time to contain", clock.time_to_contain_s, 40),
+            ("time to restore", clock.time_to_restore_s, 70))
     for name, measured, y in bars:
         out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{name}</text>')
         if measured is None:

@@ -1,0 +1,447 @@
+"""`isolate drill`: plan → baseline flows → apply → flows during → restore → read-back → flows after.
+
+Unattended: never prompts; every outcome becomes a :class:`DrillResult` (reports render it).
+With ``lab=True`` an embedded lab with the default topology is started in a fresh directory
+under the state dir and stopped by its pid at the end, also on failure. The engine never
+prints: progress goes to the event sink.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from isolate import __version__
+from isolate.errors import ExitCode, InputError, IsolateError
+from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.records import RunResult
+from isolate.paths import make_private_dir, state_dir_from
+from isolate.reports.flows import Expect, FlowMap, expectations, flow_checks, flow_rows, read_flows
+from isolate.reports.model import (
+    CAEN_BUDGET_S,
+    Blast,
+    Check,
+    Clock,
+    Comparison,
+    DeviceOutcome,
+    DeviceRestore,
+    DrillResult,
+    StepOutcome,
+    fmt_seconds,
+)
+from isolate.reports.timeline import restore_outcomes, spans_from_journal, timings_from_journal
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|m|min|s)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """``40m``, ``90s``, ``1.5h`` or plain seconds → seconds. Raises InputError."""
+    match = _DURATION.match(text)
+    if not match:
+        raise InputError(f"--budget {text!r}: expected a duration such as 40m, 90s or 1h")
+    value = float(match.group(1))
+    unit = match.group(2) or "s"
+    seconds = value * {"h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0}[unit]
+    if seconds <= 0:
+        raise InputError(f"--budget {text!r}: must be more than zero")
+    return seconds
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    playbook: Path
+    inventory: Path | None = None
+    lab: bool = False
+    budget_s: float = CAEN_BUDGET_S
+    state_dir: Path | None = None
+    devices: int | None = None
+    compare: Path | None = None
+    faults_before_restore: tuple[str, ...] = ()  # DEVICE=KIND[:ARG], lab only
+    workers: int = 32
+    timeout_s: float = 30.0
+    drill_dir: Path | None = None  # where the lab lives (default: a fresh dir under the state dir)
+    settle_s: float = 30.0  # after restore, how long flows may take to come back (VPN clients reconnect)
+
+
+@dataclass
+class _Acc:
+    """What the drill learns as it goes; frozen into a DrillResult at the end."""
+
+    started_at: str
+    inventory_path: str = ""
+    playbook: str = ""
+    run: RunResult | None = None
+    restore_ok: bool | None = None
+    restore_message: str = ""
+    restore_s: float | None = None
+    checks: list[Check] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+    blast: Blast = field(default_factory=Blast)
+    comparison: Comparison | None = None
+    baseline: FlowMap | None = None
+    during: FlowMap | None = None
+    after: FlowMap | None = None
+    expect: Expect = field(default_factory=dict)
+    devices: frozenset[str] = frozenset()
+    settled_s: float | None = None
+
+    def fail(self, err: IsolateError) -> None:
+        self.errors.append(str(err))
+        if self.exit_code == ExitCode.OK:
+            self.exit_code = err.exit_code if err.exit_code != ExitCode.OK else ExitCode.PARTIAL
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_drill_dir(state_dir: Path | None, playbook: Path) -> Path:
+    """``STATE/drills/<UTC stamp>-<playbook stem>``: the lab (with --lab) and the reports."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return state_dir_from(state_dir) / "drills" / f"{stamp}-{playbook.stem}"
+
+
+@contextmanager
+def _lab(options: DrillOptions, drill_dir: Path) -> Iterator[Path | None]:
+    """Start the embedded lab for the drill (stopped by pid on the way out); yields its inventory."""
+    if not options.lab:
+        yield None
+        return
+    from isolate.lab.process import start_lab
+
+    lab_dir = drill_dir / "lab"
+    make_private_dir(lab_dir)
+    with start_lab(lab_dir, devices=options.devices) as handle:
+        yield handle.inventory
+
+
+def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillResult:
+    """Run one drill end to end and return its result; raises only for bad input (before
+    anything is changed). Every later failure is a failed check or an error in the result."""
+    if options.lab and options.inventory is not None:
+        raise InputError("isolate drill: give either -i INVENTORY or --lab, not both")
+    if not options.lab and options.inventory is None:
+        raise InputError("isolate drill PLAYBOOK needs -i INVENTORY or --lab")
+    if options.faults_before_restore and not options.lab:
+        raise InputError("--fault-before-restore needs --lab (faults are a lab feature)")
+    if not options.playbook.is_file():
+        raise InputError(f"{options.playbook}: no such playbook file")
+    acc = _Acc(started_at=_now_iso(), playbook=options.playbook.stem)
+    drill_dir = options.drill_dir or default_drill_dir(options.state_dir, options.playbook)
+    emit = _emitter(sink)
+    emit("drill-start", f"drill {options.playbook.stem}, budget {fmt_seconds(options.budget_s)}")
+    with _lab(options, drill_dir) as lab_inventory:
+        inventory_path = lab_inventory or options.inventory
+        assert inventory_path is not None
+        acc.inventory_path = str(inventory_path)
+        _drill(options, acc, inventory_path, lab_inventory is not None or _is_lab(inventory_path), emit, sink)
+    return _result(options, acc)
+
+
+def _is_lab(inventory_path: Path) -> bool:
+    """An inventory written by `isolate lab up` (its directory holds the lab's pid file)."""
+    return (inventory_path.parent / "lab.json").is_file()
+
+
+def _emitter(sink: EventSink) -> Any:
+    def emit(kind: str, message: str, ok: bool = True, **data: Any) -> None:
+        sink(Event(kind, "drill", None, None, ok, message, data=data))
+
+    return emit
+
+
+def _drill(
+    options: DrillOptions, acc: _Acc, inventory_path: Path, lab: bool, emit: Any, sink: EventSink
+) -> None:
+    from isolate import api
+
+    inventory, built = api.plan(inventory_path, options.playbook)
+    acc.playbook = built.playbook
+    segments = frozenset(seg.name for seg in inventory.segments)
+    acc.blast = _blast(built, segments)
+    acc.devices = frozenset(d.name for d in inventory.devices)
+    if options.compare is not None:
+        acc.comparison = _compare(inventory_path, built, options.compare, segments)
+    lab_dir = inventory_path.parent if lab else None
+    if lab_dir is not None:
+        acc.baseline = read_flows(lab_dir)
+        acc.expect = expectations(built, inventory, acc.baseline)
+        emit("drill-flows", f"baseline: {sum(acc.baseline.values())} of {len(acc.baseline)} flows open")
+    state = state_dir_from(options.state_dir)
+    before = _run_ids(state)
+    request = api.ApplyRequest(
+        command="drill",
+        incident=f"DRILL-{datetime.now(UTC):%Y-%m-%d}",
+        reason=f"scheduled drill of {built.playbook} (isolate drill)",
+        workers=options.workers,
+        timeout_s=options.timeout_s,
+        extra={"drill": True, "budget_s": options.budget_s},
+    )
+    try:
+        acc.run = api.apply(inventory, built, request, state_dir=options.state_dir, sink=sink)
+    except IsolateError as err:
+        acc.fail(err)
+    if acc.run is not None and acc.run.status == "prechecks-failed":
+        acc.fail(_precheck_error(acc.run))
+        return
+    if lab_dir is not None and acc.run is not None:
+        acc.during = read_flows(lab_dir)
+        emit("drill-flows", f"during: {sum(acc.during.values())} of {len(acc.during)} flows open")
+    _inject_faults(options, lab_dir, emit)
+    runs = [acc.run.run_id] if acc.run is not None else sorted(_run_ids(state) - before)
+    for run_id in runs:
+        _restore(options, acc, run_id, inventory_path, sink, emit)
+    if lab_dir is not None and runs and acc.baseline is not None:
+        acc.after, acc.settled_s = _settle(lab_dir, acc.baseline, options.settle_s)
+        emit("drill-flows", f"after: {sum(acc.after.values())} of {len(acc.after)} flows open"
+             f" ({acc.settled_s:.1f}s after restore)")
+
+
+def _settle(lab_dir: Path, baseline: FlowMap, settle_s: float) -> tuple[FlowMap, float]:
+    """The flow matrix after restore, read until it equals the baseline or ``settle_s`` passed:
+    some flows come back only when their clients reconnect by themselves (VPN users)."""
+    started = time.monotonic()
+    while True:
+        after = read_flows(lab_dir)
+        waited = time.monotonic() - started
+        if after == baseline or waited >= settle_s:
+            return after, waited
+        time.sleep(0.5)
+
+
+def _precheck_error(run: RunResult) -> IsolateError:
+    from isolate.errors import PrecheckFailed
+
+    bad = [p for p in run.prechecks if not p.ok]
+    first = f"{bad[0].device}: {bad[0].message}" if bad else "a pre-check failed"
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return PrecheckFailed(f"pre-checks failed, nothing was changed: {first}{more}")
+
+
+def _inject_faults(options: DrillOptions, lab_dir: Path | None, emit: Any) -> None:
+    if not options.faults_before_restore or lab_dir is None:
+        return
+    from isolate.lab.faults import parse_fault
+    from isolate.lab.process import set_fault
+
+    for spec in options.faults_before_restore:
+        device, fault = parse_fault(spec)
+        set_fault(lab_dir, device, fault)
+        emit("drill-fault", f"fault injected before restore: {spec}")
+
+
+def _restore(
+    options: DrillOptions, acc: _Acc, run_id: str, inventory_path: Path, sink: EventSink, emit: Any
+) -> None:
+    from isolate import api
+
+    started = time.monotonic()
+    try:
+        result = api.restore(
+            run_id,
+            state_dir=options.state_dir,
+            inventory_path=inventory_path,
+            workers=options.workers,
+            timeout_s=options.timeout_s,
+            sink=sink,
+        )
+        acc.restore_ok = result.ok if acc.restore_ok is None else acc.restore_ok and result.ok
+        acc.restore_message = result.message or f"restored stages {list(result.stages)}"
+    except IsolateError as err:
+        acc.restore_ok = False
+        acc.restore_message = str(err)
+        emit("drill-restore", str(err), ok=False)
+    acc.restore_s = time.monotonic() - started
+
+
+def _run_ids(state: Path) -> set[str]:
+    runs = state / "runs"
+    return {p.name for p in runs.iterdir() if p.is_dir()} if runs.is_dir() else set()
+
+
+def _blast(built: Any, segments: frozenset[str]) -> Blast:
+    """The plan's blast radius in numbers; a service counts as down when a step cuts it from a
+    whole segment (not only from the hosts it contains)."""
+    services = sorted(
+        {
+            f"{cut.service} on {cut.host}"
+            for step in built.steps
+            for cut in step.blast.services
+            if any(src in segments for src in cut.sources)
+        }
+    )
+    protected = [*built.protected.hosts, *built.protected.services]
+    return Blast(
+        ports=built.blast.ports,
+        hosts=len(built.blast.hosts_cut_off),
+        vpn_users=len(built.blast.vpn_users),
+        services_down=tuple(services),
+        protected=tuple(protected),
+    )
+
+
+def _compare(inventory_path: Path, built: Any, other_path: Path, segments: frozenset[str]) -> Comparison:
+    """The same inventory planned with another playbook (e.g. full isolation): what more it cuts."""
+    from isolate import api
+    from isolate.errors import PlanRefused
+
+    try:
+        _, other = api.plan(inventory_path, other_path)
+    except PlanRefused:
+        # a Caen-style cut is refused by the guards: plan it as if overridden, to count its cost
+        overrides = [api.Override(s, "comparison only: never applied") for s in _step_ids(other_path)]
+        _, other = api.plan(inventory_path, other_path, overrides=overrides)
+    mine, theirs = _blast(built, segments), _blast(other, segments)
+    return Comparison(
+        playbook=built.playbook,
+        other=other.playbook,
+        flows_cut=built.blast.flows_cut,
+        other_flows_cut=other.blast.flows_cut,
+        services_down=mine.services_down,
+        other_services_down=theirs.services_down,
+    )
+
+
+def _step_ids(playbook_path: Path) -> list[str]:
+    from isolate.playbook.loader import load_playbook
+
+    return [s.id for s in load_playbook(playbook_path).steps]
+
+
+# -- the result ----------------------------------------------------------------------------------
+
+
+def _steps(run: RunResult | None) -> tuple[StepOutcome, ...]:
+    if run is None:
+        return ()
+    return tuple(
+        StepOutcome(
+            id=s.step,
+            action=s.action,
+            ok=s.ok,
+            duration_s=s.duration_s,
+            decision=s.decision,
+            devices=tuple(
+                DeviceOutcome(
+                    device=d.device,
+                    ok=d.ok,
+                    phase=d.phase,
+                    duration_s=d.duration_s,
+                    message=d.message,
+                    problems=d.problems,
+                )
+                for d in s.devices
+            ),
+        )
+        for s in run.steps
+    )
+
+
+def _restore_checks(acc: _Acc, restore: Sequence[DeviceRestore]) -> list[Check]:
+    checks = [
+        Check(
+            id="restore.completed",
+            group="restore",
+            name="restore completed every stage",
+            ok=bool(acc.restore_ok),
+            skipped=acc.restore_ok is None,
+            message=acc.restore_message or ("not run" if acc.restore_ok is None else ""),
+        )
+    ]
+    for row in restore:
+        checks.append(
+            Check(
+                id=f"restore.identical.{row.device}",
+                group="restore",
+                name=f"{row.device} read back identical to its captured pre-state",
+                ok=row.identical,
+                device=row.device,
+                message="identical" if row.identical else row.difference,
+                details=() if row.identical else (row.difference,),
+            )
+        )
+    return checks
+
+
+def _clock_check(clock: Clock) -> Check:
+    ttc = clock.time_to_contain_s
+    return Check(
+        id="clock.budget",
+        group="clock",
+        name=f"contained within the budget of {fmt_seconds(clock.budget_s)}",
+        ok=clock.within_budget,
+        skipped=ttc is None,
+        message=f"time to contain {fmt_seconds(ttc)} of {fmt_seconds(clock.budget_s)}"
+        f" (fastest ransomware family: {fmt_seconds(clock.fastest_family_s)})",
+    )
+
+
+def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
+    run = acc.run
+    run_dir = Path(run.run_dir) if run is not None else None
+    records = timings_from_journal(run_dir) if run_dir is not None else None
+    spans = spans_from_journal(records) if records is not None else ()
+    restore = restore_outcomes(records, run_dir) if records is not None and run_dir is not None else ()
+    restore_s = records.restore_s if records is not None and records.restore_s is not None else acc.restore_s
+    clock = Clock(
+        budget_s=options.budget_s,
+        time_to_contain_s=run.time_to_contain_s if run is not None else None,
+        time_to_restore_s=restore_s,
+    )
+    checks: list[Check] = []
+    if run is not None:
+        checks.append(
+            Check(
+                id="apply.status",
+                group="steps",
+                name="every step applied and verified",
+                ok=run.ok,
+                message=f"run {run.run_id}: {run.status}",
+                details=tuple(
+                    f"{d.device}: {d.message}" for s in run.steps for d in s.devices if not d.ok
+                ),
+            )
+        )
+    checks += flow_checks(
+        acc.baseline, acc.during, acc.after, acc.expect, lab=acc.baseline is not None, devices=acc.devices,
+        settled_s=acc.settled_s,
+    )
+    checks += _restore_checks(acc, restore)
+    if run is not None:
+        checks.append(_clock_check(clock))
+    flows = flow_rows(acc.baseline, acc.during, acc.after, acc.expect)
+    exit_code = acc.exit_code
+    if exit_code == ExitCode.OK and any(not c.ok and not c.skipped for c in checks):
+        exit_code = ExitCode.PARTIAL
+    return DrillResult(
+        tool_version=__version__,
+        playbook=acc.playbook,
+        playbook_path=str(options.playbook),
+        inventory_path=acc.inventory_path,
+        lab=options.lab or acc.baseline is not None,
+        incident=f"DRILL-{acc.started_at[:10]}",
+        run_id=run.run_id if run is not None else "",
+        run_dir=str(run_dir or ""),
+        started_at=acc.started_at,
+        finished_at=_now_iso(),
+        apply_status=run.status if run is not None else "",
+        restore_ok=acc.restore_ok,
+        restore_message=acc.restore_message,
+        exit_code=int(exit_code),
+        clock=clock,
+        blast=acc.blast,
+        steps=_steps(run),
+        spans=spans,
+        restore=tuple(restore),
+        flows=flows,
+        checks=tuple(checks),
+        errors=tuple(acc.errors),
+        comparison=acc.comparison,
+    )

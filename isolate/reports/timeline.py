@@ -1,0 +1,144 @@
+"""What a drill report takes from the run's journal: spans per device and step (from the
+records' timestamps), time to restore, and per device whether restore read it back identical.
+
+Identical means: the device's last equality gate passed, and the read-back it stored equals
+the state captured at pre-check (both are content-addressed files of the run directory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from isolate.reports.model import DeviceRestore, Span
+
+
+@dataclass(frozen=True)
+class Rec:
+    t: float  # seconds since the run started
+    kind: str
+    data: Mapping[str, Any]
+
+    @property
+    def device(self) -> str:
+        return str(self.data.get("device") or "")
+
+    @property
+    def step(self) -> str:
+        return str(self.data.get("step") or "")
+
+
+@dataclass(frozen=True)
+class JournalTimings:
+    records: tuple[Rec, ...]
+    restore_s: float | None
+
+
+def _epoch(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def timings_from_journal(run_dir: Path) -> JournalTimings | None:
+    """The run's records with times relative to its run-start; None when there is no journal."""
+    from isolate.journal import read_journal
+
+    path = run_dir / "journal.jsonl"
+    if not path.is_file():
+        return None
+    records = read_journal(path).records
+    if not records:
+        return None
+    t0 = _epoch(records[0].ts)
+    recs = tuple(Rec(_epoch(r.ts) - t0, r.kind, r.data) for r in records)
+    starts = [r.t for r in recs if r.kind == "restore-start"]
+    ends = [r.t for r in recs if r.kind == "restore-end"]
+    restore_s = ends[-1] - starts[0] if starts and ends else None
+    return JournalTimings(recs, restore_s)
+
+
+def spans_from_journal(timings: JournalTimings) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    recs = timings.records
+    for r in recs:
+        if r.kind == "precheck" and r.device:
+            spans.append(Span(device=r.device, step="pre-check", phase="precheck", start_s=0.0, end_s=r.t,
+                              ok=bool(r.data.get("ok")), message=str(r.data.get("message") or "")))
+    open_apply: dict[tuple[str, str], float] = {}
+    for r in recs:
+        key = (r.device, r.step)
+        if r.kind == "intent":
+            open_apply[key] = r.t
+        elif r.kind in ("verified", "failed") and key in open_apply:
+            ok = r.kind == "verified" and bool(r.data.get("ok"))
+            problems = r.data.get("problems") or []
+            message = str(r.data.get("message") or "; ".join(str(p) for p in problems))
+            spans.append(Span(device=r.device, step=r.step, phase="apply", start_s=open_apply.pop(key),
+                              end_s=r.t, ok=ok, message=message))
+    for key, start in open_apply.items():  # applied but never verified (or a crash)
+        spans.append(Span(device=key[0], step=key[1], phase="apply", start_s=start, end_s=start,
+                          ok=False, message="no outcome journaled"))
+    spans.extend(_restore_spans(recs))
+    return tuple(sorted(spans, key=lambda s: (s.device, s.start_s)))
+
+
+def _restore_spans(recs: tuple[Rec, ...]) -> list[Span]:
+    spans: list[Span] = []
+    stage_start = 0.0
+    first: dict[str, float] = {}
+    for r in recs:
+        if r.kind == "restore-start":
+            stage_start = r.t
+        elif r.kind in ("restore-intent", "restored") and r.device:
+            first.setdefault(r.device, r.t)
+        elif r.kind == "gate" and r.device and str(r.data.get("check", "")) != "reachable":
+            start = first.pop(r.device, stage_start)
+            problems = r.data.get("problems") or []
+            spans.append(Span(device=r.device, step=f"stage {r.data.get('stage', '?')}", phase="restore",
+                              start_s=start, end_s=r.t, ok=bool(r.data.get("ok")),
+                              message="; ".join(str(p) for p in problems)))
+    return spans
+
+
+def _read_state(run_dir: Path, sha: object) -> str | None:
+    if not isinstance(sha, str) or not sha:
+        return None
+    path = run_dir / "state" / f"{sha}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def restore_outcomes(timings: JournalTimings, run_dir: Path) -> tuple[DeviceRestore, ...]:
+    """Per device the run touched: did restore read it back byte-identical to its pre-state?"""
+    from isolate.restore.staged import first_difference
+
+    touched = sorted({r.device for r in timings.records if r.kind == "intent" and r.device})
+    precheck = {r.device: r.data.get("state") for r in timings.records if r.kind == "precheck"}
+    gates: dict[str, Rec] = {}
+    for r in timings.records:
+        if r.kind == "gate" and r.device and r.data.get("check") != "equality-deferred":
+            gates[r.device] = r
+    out = []
+    for device in touched:
+        gate = gates.get(device)
+        if gate is None:
+            out.append(DeviceRestore(device=device, identical=False,
+                                     difference="restore never read this device back (it stopped before)"))
+            continue
+        stage = int(gate.data.get("stage") or 0) or None
+        if not gate.data.get("ok"):
+            problems = "; ".join(str(p) for p in gate.data.get("problems") or []) or "gate failed"
+            out.append(DeviceRestore(device=device, identical=False, difference=problems, stage=stage))
+            continue
+        before, now = precheck.get(device), gate.data.get("state")
+        if isinstance(before, str) and isinstance(now, str) and before != now:
+            old, new = _read_state(run_dir, before), _read_state(run_dir, now)
+            known = old is not None and new is not None
+            diff = first_difference(old or "", new or "") if known else "state digests differ"
+            out.append(DeviceRestore(device=device, identical=False,
+                                     difference=f"read-back differs from the pre-check capture: {diff}",
+                                     stage=stage))
+            continue
+        out.append(DeviceRestore(device=device, identical=True, stage=stage))
+    return tuple(out)
