@@ -146,12 +146,14 @@ def _listing(ruleset: Ruleset, cmd: ListCmd, opts: _Options) -> str:
         return table_text(table, opts.style)
     if cmd.what == "chain":
         chain = chain_of(ruleset, cmd.ref, suggest=False)
-        return table_text(table, opts.style, chains=[chain], sets=[])
+        if opts.json:
+            return ruleset_json(Ruleset([table]), opts.style, only_chain=chain.name)
+        return table_text(table, opts.style, chains=[chain], sets=[], table_handle=False)
     try:
         named = set_of(ruleset, cmd.ref)
     except NftExecError as err:
         raise NftExecError("No such file or directory", err.token) from err
-    return table_text(table, opts.style, chains=[], sets=[named])
+    return table_text(table, opts.style, chains=[], sets=[named], table_handle=False)
 
 
 def _summary(ruleset: Ruleset, cmd: ListCmd) -> str:

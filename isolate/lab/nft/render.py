@@ -127,8 +127,11 @@ def table_text(
     *,
     chains: list[Chain] | None = None,
     sets: list[NamedSet] | None = None,
+    table_handle: bool = True,
 ) -> str:
-    lines = [f"table {table.family} {table.name} {{{_h(style, table.handle)}"]
+    """A table's listing; ``list chain``/``list set`` show only that part, and no table handle."""
+    shown = _h(style, table.handle) if table_handle else ""
+    lines = [f"table {table.family} {table.name} {{{shown}"]
     if table.comment is not None:
         lines.append(f'\tcomment "{table.comment}"')
     blocks = [_set_lines(s, style) for s in (table.sets.values() if sets is None else sets)]
@@ -220,12 +223,14 @@ def _json_reject(statement: Reject, family: str) -> Any:
     return {"type": statement.kind, "expr": statement.code}
 
 
-def _json_table_items(table: Table, style: Style) -> list[dict[str, Any]]:
+def _json_table_items(table: Table, style: Style, *, only_chain: str | None = None) -> list[dict[str, Any]]:
     fam, tname = table.family, table.name
     items: list[dict[str, Any]] = [{"table": {"family": fam, "name": tname, "handle": table.handle}}]
     if table.comment is not None:
         items[0]["table"]["comment"] = table.comment
-    for named in table.sets.values():
+    if only_chain is not None:
+        items = []
+    for named in table.sets.values() if only_chain is None else ():
         item: dict[str, Any] = {
             "family": fam, "name": named.name, "table": tname, "type": named.type,
             "handle": named.handle,
@@ -236,7 +241,8 @@ def _json_table_items(table: Table, style: Style) -> list[dict[str, Any]]:
             elements = sort_elements(named.elements)
             item["elem"] = [_json_proto(_json_element(e), named.type) for e in elements]
         items.append({"set": item})
-    for chain in table.chains.values():
+    chains = [c for c in table.chains.values() if only_chain in (None, c.name)]
+    for chain in chains:
         entry: dict[str, Any] = {"family": fam, "table": tname, "name": chain.name, "handle": chain.handle}
         if chain.base is not None:
             entry.update(
@@ -244,7 +250,7 @@ def _json_table_items(table: Table, style: Style) -> list[dict[str, Any]]:
                 policy=chain.base.policy,
             )  # fmt: skip
         items.append({"chain": entry})
-    for chain in table.chains.values():
+    for chain in chains:
         for rule in chain.rules:
             body: dict[str, Any] = {"family": fam, "table": tname, "chain": chain.name, "handle": rule.handle}
             if rule.comment is not None:
@@ -257,11 +263,17 @@ def _json_table_items(table: Table, style: Style) -> list[dict[str, Any]]:
     return items
 
 
-def ruleset_json(ruleset: Ruleset, style: Style = Style(), family: str | None = None) -> str:
+def ruleset_json(
+    ruleset: Ruleset,
+    style: Style = Style(),
+    family: str | None = None,
+    *,
+    only_chain: str | None = None,
+) -> str:
     items: list[dict[str, Any]] = [
         {"metainfo": {"version": VERSION, "release_name": RELEASE, "json_schema_version": 1}}
     ]
     for table in ruleset.tables:
         if family is None or table.family == family:
-            items.extend(_json_table_items(table, style))
+            items.extend(_json_table_items(table, style, only_chain=only_chain))
     return json.dumps({"nftables": items}) + "\n"
