@@ -71,7 +71,10 @@ class Journal:
         self._fd = fd
         self._lock_fd = lock_fd
         self._size = os.fstat(fd).st_size
+        self._synced = self._size  # bytes known durable
+        self._synced_seq = len(records)  # records known durable
         self._mutex = threading.Lock()
+        self._sync_mutex = threading.Lock()
         self._broken: str | None = None
         self._closed = False
 
@@ -156,7 +159,7 @@ class Journal:
         except OSError as err:
             self._broken = str(err.strerror)
             raise JournalError(f"{self.path}: cannot move the torn tail aside: {err.strerror}") from None
-        self._size = torn.offset
+        self._size = self._synced = torn.offset
         self.append("torn-tail", line=torn.line, bytes=torn.length, sha256=torn.sha256, file=name)
 
     # --- appending -------------------------------------------------------------------
@@ -178,9 +181,9 @@ class Journal:
         """Append one record; it is on disk (fsynced) when this returns. Raises JournalError."""
         if not KIND_RE.fullmatch(kind):
             raise JournalError(f"{self.path}: {kind!r} is not a record kind")
+        clean = self._clean(kind, data)
         with self._mutex:
             self._check_writable(kind)
-            clean = self._clean(kind, data)
             seq = len(self._records)
             prev = self._records[-1].hash if self._records else ZERO_HASH
             if seq == 0 and kind != "run-start":
@@ -188,7 +191,9 @@ class Journal:
             record = make_record(seq, timestamp(), self.run_id, kind, clean, prev)
             self._write(record, record.line())
             self._records.append(record)
-            return record
+            end = self._size
+        self._sync(record, end)
+        return record
 
     def _check_writable(self, kind: str) -> None:
         if self._closed:
@@ -219,12 +224,12 @@ class Journal:
                 )
 
     def _write(self, record: Record, line: bytes) -> None:
+        """Write one line (under the mutex); a failed write cuts it back and breaks the journal."""
         try:
             view = memoryview(line)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
         except OSError as err:
             self._broken = err.strerror or str(err)
             with contextlib.suppress(OSError):
@@ -233,6 +238,33 @@ class Journal:
                 f"{self.path}: cannot append {record.kind} (seq {record.seq}): {self._broken}"
             ) from None
         self._size += len(line)
+
+    def _sync(self, record: Record, end: int) -> None:
+        """fsync until ``end`` is durable. Group commit: one fsync covers every line written
+        before it started, so parallel appenders share it. On failure every record not yet
+        durable (no caller has been told it is) is cut and the journal breaks."""
+        with self._sync_mutex:
+            if self._synced >= end:
+                return
+            with self._mutex:
+                if self._broken is not None:
+                    raise JournalError(
+                        f"{self.path}: an earlier write failed ({self._broken}); the run must stop"
+                    )
+                target, target_seq = self._size, len(self._records)
+            try:
+                os.fsync(self._fd)
+            except OSError as err:
+                with self._mutex:
+                    self._broken = err.strerror or str(err)
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self._fd, self._synced)
+                    self._size = self._synced
+                    self._records = [r for r in self._records if r.seq < self._synced_seq]
+                raise JournalError(
+                    f"{self.path}: cannot append {record.kind} (seq {record.seq}): {self._broken}"
+                ) from None
+            self._synced, self._synced_seq = target, target_seq
 
     # --- captured states -------------------------------------------------------------
 
