@@ -86,8 +86,11 @@ def list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
 
 @journal_app.command("show")
 def show_command(run: RunRef, state_dir: StateDir = None, as_json: AsJson = False) -> None:
-    """Show a run's timeline: who, why, options, overrides, each step per device with its
-    forward and inverse commands and results, restore stages, the end status.
+    """Show a run's timeline: who, why, each step and device, commands, results.
+
+    The header gives user@host, incident and reason, options and overrides; then every
+    event in order, with forward and inverse commands, results, durations, restore
+    stages and gates, and the end status.
 
     Example: isolate journal show last
     """
@@ -112,9 +115,11 @@ def export_command(
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Export a run's journal. md and html tell the same story as 'show'; json is a
-    self-contained document (records and captured states) that 'isolate journal verify'
-    checks offline; csv is one row per record.
+    """Export a run's journal as Markdown, HTML, JSON or CSV.
+
+    md and html tell the same story as 'show'; json is a self-contained document
+    (records and captured states) that 'isolate journal verify' checks offline; csv is
+    one row per record.
 
     Example: isolate journal export last --format json --out run.json && isolate journal verify run.json
     """
@@ -152,9 +157,11 @@ def verify_command(
     state_dir: StateDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """Verify a journal (or an offline export): hash chain intact, no gap, one run,
-    every intent has an outcome, every captured state present and unaltered.
-    Prints OK, or FAIL with the first bad record's line and seq; exit 0 or 7.
+    """Verify a journal or an export is complete and untampered (exit 0, or 7).
+
+    Checks: hash chain intact, no gap, one run, every intent has an outcome, every
+    captured state present and unaltered. Prints OK, or FAIL with the first bad
+    record's line and seq.
 
     Example: isolate journal verify last
     """
