@@ -89,6 +89,7 @@ class LabHandle:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the lab's listeners
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from labkit import netmiko_to
 from netmiko.exceptions import ReadTimeout
 from ntc_templates.parse import parse_output
 
 from isolate.lab.process import LabHandle
-from labkit import netmiko_to
 
 
 @pytest.fixture(scope="module")

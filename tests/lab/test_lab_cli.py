@@ -1,0 +1,92 @@
+"""`isolate lab up/status/down/inventory` as a user runs them, and topology errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from isolate.inventory import load_inventory
+from isolate.paths import process_alive
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = Path(__file__).with_name("small.yml")
+
+
+def isolate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "isolate", *args], capture_output=True,
+                          text=True, timeout=120, cwd=REPO, env=env, check=False)
+
+
+def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
+    state = tmp_path / "x"
+    up = isolate("lab", "up", "--state-dir", str(state), "--topology", str(SMALL))
+    pid = int((state / "lab.pid").read_text()) if (state / "lab.pid").exists() else 0
+    try:
+        assert up.returncode == 0, up.stderr
+        assert up.stdout.strip() == str(state / "inventory.yml")
+        assert process_alive(pid, os.uname().nodename)
+        status = isolate("lab", "status", "--state-dir", str(state))
+        assert status.returncode == 0 and f"pid {pid}" in status.stdout
+        again = isolate("lab", "up", "--state-dir", str(state), "--topology", str(SMALL))
+        assert again.returncode == 1 and "already running" in again.stderr
+        inventory = load_inventory(state / "inventory.yml")
+        assert {d.name for d in inventory.devices} == {"core1", "acc1", "acc2"}
+        assert inventory.credentials["lab"].password == "file:secrets.yml#password"
+        assert (state / "secrets.yml").stat().st_mode & 0o777 == 0o600
+    finally:
+        down = isolate("lab", "down", "--state-dir", str(state))
+    assert down.returncode == 0 and "stopped" in down.stdout
+    assert not process_alive(pid, os.uname().nodename)
+    assert not (state / "lab.pid").exists()
+    status = isolate("lab", "status", "--state-dir", str(state))
+    assert status.returncode == 1 and "not running" in status.stdout
+
+
+def test_shipped_inventory_is_the_generated_one() -> None:
+    generated = isolate("lab", "inventory", "--topology", "city")
+    assert generated.returncode == 0, generated.stderr
+    shipped = (REPO / "inventory" / "city.yml").read_text()
+    assert generated.stdout == shipped, (
+        "inventory/city.yml is stale: regenerate it with "
+        "`isolate lab inventory --topology city -o inventory/city.yml`")
+    inventory = load_inventory(REPO / "inventory" / "city.yml")
+    assert inventory.device("core1").port == 20001
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 1\nname: t\ndevices:\n  - {name: c1, kind: cisco_ios, role: core,\n"
+         "     ports: 5000}\n", ":5: devices[0].ports: "),
+        ("version: 1\nname: t\nsegments:\n  - {name: s, vlan: 10, subnet: 10.1.0.0/24,\n"
+         "     gateway: nowhere}\n", ":5: segments[0].gateway: no device 'nowhere'"),
+        ("version: 1\nname: t\nhosts: [{name: h, address: 10.0.0.1, segment: ghost}]\n",
+         ":3: hosts[0].segment: no segment 'ghost'"),
+        ("version: 1\nname: t\ndevices: [\n", ":4: YAML syntax error"),
+    ],
+)
+def test_bad_topology_is_one_line_with_file_and_line(tmp_path: Path, text: str,
+                                                     expected: str) -> None:
+    topo = tmp_path / "bad.yml"
+    topo.write_text(text)
+    result = isolate("lab", "up", "--state-dir", str(tmp_path / "s"), "--topology", str(topo))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: {topo}") and expected in first, result.stderr
+
+
+def test_devices_option_scales_the_access_layer(tmp_path: Path) -> None:
+    result = isolate("lab", "inventory", "--topology", str(SMALL), "--devices", "25",
+                     "--state-dir", str(tmp_path))
+    data = yaml.safe_load(result.stdout)
+    access = [d for d in data["devices"] if d["role"] == "access"]
+    assert len(access) == 25
+    ports = [d["port"] for d in data["devices"]]
+    assert len(set(ports)) == len(ports)
+    assert data["credentials"]["lab"]["password"] == f"file:{tmp_path}/secrets.yml#password"
