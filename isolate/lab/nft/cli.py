@@ -53,7 +53,7 @@ def run_nft(ruleset: Ruleset, argv: list[str], *, stdin: str = "", read_file: Re
         return _run_text(ruleset, source, label, opts)
     if not opts.words:
         return NftResult("", "", 0, ruleset)
-    return _run_text(ruleset, " ".join(opts.words), None, opts)
+    return _run_text(ruleset, " ".join(opts.words) + "\n", None, opts)
 
 
 class _Usage(Exception):
@@ -168,6 +168,8 @@ def _summary(ruleset: Ruleset, cmd: ListCmd) -> str:
         if cmd.what == "chains":
             for chain in table.chains.values():
                 out.append(f"\tchain {chain.name} {{\n")
+                if chain.comment is not None:
+                    out.append(f'\t\tcomment "{chain.comment}"\n')
                 if chain.base is not None:
                     b = chain.base
                     from isolate.lab.nft.values import priority_text

@@ -78,6 +78,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.toks = tokens
         self.pos = 0
+        self.deferred: NftParseError | None = None  # an evaluation error, after syntax
 
     # -- token helpers ----------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -140,6 +141,8 @@ class _Parser:
         while True:
             self.skip_separators()
             if self.peek().kind == "eof":
+                if self.deferred is not None:
+                    raise self.deferred
                 return commands
             commands.extend(self.top())
             tok = self.peek()
@@ -314,8 +317,13 @@ class _Parser:
         comment: str | None = None
         jumps: list[tuple[str, Token]] = []
         setrefs: list[tuple[str, Token]] = []
+        symbolic = False
         while self.peek().kind not in (*_TERMINATORS, "}"):
             tok = self.peek()
+            if self.is_symbol(tok):
+                self.symbols()
+                symbolic = True
+                continue
             if tok.kind != "word":
                 raise self.fail(tok)
             if tok.text == "comment":
@@ -324,9 +332,24 @@ class _Parser:
                 continue
             statement = self.statement(jumps, setrefs)
             statements.append(statement)
-        if not statements and comment is None:
+        if not statements and comment is None and not symbolic:
             raise self.fail(self.peek())
         return tuple(statements), comment, tuple(jumps), tuple(setrefs)
+
+    @staticmethod
+    def is_symbol(tok: Token) -> bool:
+        return tok.kind in ("number", "string") or (tok.kind == "word" and tok.text not in KEYWORDS)
+
+    def symbols(self) -> None:
+        """Words nft reads as symbol expressions: ``a b`` is a match it cannot type (an
+        evaluation error, reported after every syntax error); a lone ``a`` is a syntax
+        error at the token after it."""
+        first = self.next()
+        if not self.is_symbol(self.peek()):
+            raise self.fail(self.peek())
+        self.next()
+        if self.deferred is None:
+            self.deferred = NftParseError("No symbol type information", first)
 
     def statement(self, jumps: list[tuple[str, Token]], setrefs: list[tuple[str, Token]]) -> Statement:
         tok = self.next()
