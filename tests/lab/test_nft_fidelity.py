@@ -38,7 +38,8 @@ SCENARIOS: dict[str, list[Step]] = {
     "isolate-step-table": [
         _script(
             "add table inet isolate_cut_smb\n"
-            "add chain inet isolate_cut_smb forward { type filter hook forward priority -10; policy accept; }\n"
+            "add chain inet isolate_cut_smb forward "
+            "{ type filter hook forward priority -10; policy accept; }\n"
             "add rule inet isolate_cut_smb forward ip saddr { 10.10.10.0/24, 10.10.100.0/24 } "
             "ip daddr { 10.10.10.0/24, 10.10.100.0/24 } tcp dport { 139, 445 } drop\n"
             "add rule inet isolate_cut_smb forward ip saddr { 10.10.10.0/24, 10.10.100.0/24 } "
@@ -87,13 +88,15 @@ SCENARIOS: dict[str, list[Step]] = {
     ],
     "families-and-misc": [
         _script(
-            "table ip6 t6 {\n\tchain c {\n\t\tip6 saddr 2001:db8::/32 ip6 daddr { ::1, 2001:db8::/64 } accept\n\t}\n}\n"
+            "table ip6 t6 {\n\tchain c {\n"
+            "\t\tip6 saddr 2001:db8::/32 ip6 daddr { ::1, 2001:db8::/64 } accept\n\t}\n}\n"
             "table bridge b {\n\tchain c { type filter hook forward priority -200; }\n}\n"
             "table netdev n {\n}\n"
             'table inet f {\n\tchain l { comment "hi there"; type filter hook forward priority 0; }\n'
             '\tchain m {\n\t\tct state new,established,invalid,related accept comment "isolate:r1"\n'
             "\t\tip saddr 10.0.0.5/24 ip daddr 10.0.0.1-10.0.0.5 ip protocol tcp meta l4proto udp drop\n"
-            '\t\tudp dport { 53, 1000-2000 } th sport 3 meta oifname "x" oifname != "y" log prefix "m " accept\n'
+            '\t\tudp dport { 53, 1000-2000 } th sport 3 meta oifname "x" oifname != "y" '
+            'log prefix "m " accept\n'
             "\t\tip daddr { 10.0.0.0-10.0.0.255, 1.2.3.4/32 } reject with icmpx type admin-prohibited\n"
             "\t}\n}\n"
         ),
