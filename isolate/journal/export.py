@@ -51,7 +51,8 @@ class Event:
     def headline(self) -> str:
         """The event's one line, identical in every rendering."""
         clock = self.ts[11:23]
-        return f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind} {self.target}: {self.summary}"
+        target = f" {self.target}" if self.device or self.step else ""
+        return f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind}{target}: {self.summary}"
 
     def detail(self, label: str) -> tuple[str, ...]:
         return next((lines for name, lines in self.details if name == label), ())

