@@ -9,6 +9,8 @@ prints: progress goes to the event sink.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +39,7 @@ from isolate.reports.model import (
 )
 from isolate.reports.timeline import restore_outcomes, spans_from_journal, timings_from_journal
 
+UNIX_PATH_MAX = 100  # sockaddr_un holds 108 bytes with the terminating NUL; keep a margin
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|m|min|s)?\s*$")
 
 
@@ -117,9 +120,17 @@ def _lab(options: DrillOptions, drill_dir: Path) -> Iterator[Path | None]:
     from isolate.lab.process import start_lab
 
     lab_dir = drill_dir / "lab"
+    scratch: Path | None = None
+    if len(str(lab_dir.resolve() / "control.sock")) > UNIX_PATH_MAX:
+        # the lab's control socket path would not fit in a sockaddr_un: use a short private dir
+        scratch = lab_dir = Path(tempfile.mkdtemp(prefix="isolate-drill-lab-"))
     make_private_dir(lab_dir)
-    with start_lab(lab_dir, devices=options.devices) as handle:
-        yield handle.inventory
+    try:
+        with start_lab(lab_dir, devices=options.devices) as handle:
+            yield handle.inventory
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillResult:

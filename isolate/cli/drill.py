@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -95,7 +96,8 @@ def drill_cmd(
         typer.echo(json.dumps(to_dict(result), sort_keys=True))
     else:
         _summary(result, paths, Console(highlight=False))
-    raise typer.Exit(result.exit_code)
+    # sys.exit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of exiting
+    sys.exit(result.exit_code)
 
 
 def _summary(result: DrillResult, paths: dict[str, Path], console: Console) -> None:

@@ -1,0 +1,139 @@
+"""`isolate drill` end to end through the CLI, on an embedded lab it starts and stops itself.
+
+Each drill runs in its own state dir (tmp_path); the lab process is found by its pid file
+and must be gone when the drill returns, also when a check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from isolate.drill import parse_duration
+from isolate.errors import InputError
+from isolate.lab.process import running_pid, stop_lab
+
+ROOT = Path(__file__).resolve().parent.parent
+ISOLATE = [sys.executable, "-m", "isolate"]
+PLAYBOOK = ROOT / "playbooks" / "ransomware-lateral.yml"
+
+
+@pytest.fixture
+def state() -> Iterator[Path]:
+    """A short state dir: the lab's control socket path must fit in a sockaddr_un."""
+    path = Path(tempfile.mkdtemp(prefix="isod-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_drill(state: Path, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    reports = tmp_path / "reports"
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    try:
+        proc = subprocess.run(
+            [*ISOLATE, "drill", "--lab", str(PLAYBOOK), "--report-dir", str(reports), *args],
+            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False,
+        )
+    finally:
+        labs = list((state / "drills").glob("*/lab"))
+        assert labs, f"the drill did not start its lab under {state}"
+        for lab_dir in labs:
+            assert running_pid(lab_dir) is None, f"the drill left its lab running in {lab_dir}"
+            stop_lab(lab_dir)  # by its pid, in case the assertion above is about to fail
+    return proc, reports
+
+
+def checks_of(reports: Path) -> dict[str, dict[str, object]]:
+    data = json.loads((reports / "report.json").read_text())
+    return {c["id"]: c for c in data["checks"]}
+
+
+@pytest.mark.slow
+def test_drill_on_the_lab_passes_and_writes_every_report(state: Path, tmp_path: Path) -> None:
+    proc, reports = run_drill(state, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASSED" in proc.stdout and "restored: identical" in proc.stdout
+
+    data = json.loads((reports / "report.json").read_text())
+    assert data["ok"] is True and data["exit_code"] == 0
+    assert data["apply_status"] == "ok"
+    assert data["clock"]["budget_s"] == 2400.0
+    assert 0 < data["clock"]["time_to_contain_s"] < data["clock"]["budget_s"]
+    assert data["clock"]["time_to_restore_s"] > 0
+    checks = checks_of(reports)
+    for required in ("containment.must-block", "containment.must-keep", "containment.management",
+                     "flows.restored", "restore.completed", "clock.budget"):
+        assert checks[required]["ok"] is True, checks[required]
+    identical = [c for c in checks.values() if str(c["id"]).startswith("restore.identical.")]
+    assert len(identical) >= 4 and all(c["ok"] for c in identical)
+    flows = data["flows"]
+    assert any(f["expect"] == "block" and f["before"] and f["during"] is False for f in flows)
+    assert all(f["after"] == f["before"] for f in flows)
+    assert {s["phase"] for s in data["spans"]} == {"precheck", "apply", "restore"}
+
+    root = ET.parse(reports / "junit.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == len(data["steps"]) + len(data["checks"])
+    assert {c.get("name") for c in cases} >= {"step cut-smb (block-smb)", "step revoke-vpn (revoke-vpn)"}
+    assert root.get("failures") == "0"
+
+    page = (reports / "report.html").read_text()
+    assert '<svg id="timeline"' in page and '<svg id="flow-matrix"' in page
+    assert "PASSED" in page and "identical (5/5)" in page
+    assert (reports / "report.md").read_text().startswith("# Drill ransomware-lateral: PASSED")
+
+
+@pytest.mark.slow
+def test_drill_whose_restore_fails_names_device_and_difference(state: Path, tmp_path: Path) -> None:
+    proc, reports = run_drill(state, tmp_path, "--fault-before-restore", "core2=reject:^no ip access-list")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "core2" in proc.stdout and "NOT identical" in proc.stdout
+
+    checks = checks_of(reports)
+    core2 = checks["restore.identical.core2"]
+    assert core2["ok"] is False
+    assert "ip access-list extended ISOLATE-CUT-SMB" in str(core2["message"])
+
+    root = ET.parse(reports / "junit.xml").getroot()
+    failures = [
+        (case.get("name") or "", failure.get("message") or "", failure.text or "")
+        for case in root.iter("testcase")
+        for failure in case.findall("failure")
+    ]
+    named = [f for f in failures if "core2" in f[1] and "ip access-list extended ISOLATE-CUT-SMB" in f[2]]
+    assert named, failures
+
+    page = (reports / "report.html").read_text()
+    assert 'data-device="core2"' in page and "NOT identical" in page
+    assert "ip access-list extended ISOLATE-CUT-SMB" in page
+
+
+def test_durations() -> None:
+    assert parse_duration("40m") == 2400
+    assert parse_duration("90s") == 90
+    assert parse_duration("1.5h") == 5400
+    assert parse_duration("120") == 120
+    for bad in ("", "forty", "0m", "-3m"):
+        with pytest.raises(InputError):
+            parse_duration(bad)
+
+
+def test_drill_without_inventory_or_lab_is_bad_input(tmp_path: Path) -> None:
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path)}
+    proc = subprocess.run([*ISOLATE, "drill", str(PLAYBOOK)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "needs -i INVENTORY or --lab" in proc.stderr
+    proc = subprocess.run([*ISOLATE, "drill", "--lab", str(PLAYBOOK), "--budget", "soon"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "--budget 'soon'" in proc.stderr
