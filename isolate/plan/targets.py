@@ -87,18 +87,16 @@ def quarantine(
     notes: Notes = []
     grouped = _by_switch(_target_hosts(step, targets, inv, notes), inv)
     items: Items = []
+    used = inv.segment_of_vlan(params.vlan)
+    if used is not None:
+        message = f"VLAN {params.vlan} belongs to segment {used.name}: a quarantine VLAN has no segment"
+        raise PlanError(param_error(step, "vlan", message))
     for name in sorted(grouped):
         moves = []
         for host in grouped[name]:
             found = inv.access_port(host.name)
             assert found is not None
             vlan = inv.segment_of(host.name).vlan
-            if vlan == params.vlan:
-                raise PlanError(
-                    param_error(
-                        step, "vlan", f"VLAN {vlan} is segment {host.segment}'s own VLAN, not a quarantine"
-                    )
-                )
             moves.append(PortMove(interface=found[1].interface, host=host.name, expected_vlan=vlan))
         item = QuarantineItem(step=step.id, vlan=params.vlan, vlan_name=params.name, ports=tuple(moves))
         items.append((inv.device(name), item))

@@ -125,7 +125,5 @@ def test_shipped_playbooks_plan_cleanly(city: Inventory) -> None:
         assert plan.blast.management_kept
     with pytest.raises(PlanRefused, match="step 'cut-all' refused"):
         build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"))
-    forced = build_plan(
-        city, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"}
-    )
+    forced = build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"})
     assert {o.step for o in forced.overrides} == {"cut-all"}

@@ -1,0 +1,139 @@
+"""build_plan: targets → devices, plan-time errors with file:line, deterministic JSON,
+saved plans re-validated and refused when the inventory or playbook changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from isolate.errors import InputError, PlanError
+from isolate.inventory.loader import load_inventory
+from isolate.inventory.models import Inventory
+from isolate.plan.builder import build_plan
+from isolate.plan.models import Plan, check_fresh, load_plan_file, plan_json, plan_sha256
+from isolate.playbook.loader import load_playbook
+from isolate.playbook.models import Playbook
+
+DATA = Path(__file__).parent / "data"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+@pytest.fixture(scope="module")
+def city() -> Inventory:
+    return load_inventory(DATA / "city.yml")
+
+
+def _playbook(tmp_path: Path, steps: str) -> Playbook:
+    path = tmp_path / "p.yml"
+    path.write_text(f"version: 1\nname: p\nsteps:\n{steps}", encoding="utf-8")
+    return load_playbook(path)
+
+
+def _plan(city: Inventory, name: str = "ransomware-lateral") -> Plan:
+    return build_plan(city, load_playbook(PLAYBOOKS / f"{name}.yml"))
+
+
+def test_targets_map_to_the_right_devices(city: Inventory) -> None:
+    plan = _plan(city)
+    devices = {s.id: [(c.device, c.platform) for c in s.changes] for s in plan.steps}
+    assert devices == {
+        "cut-smb": [("core2", "cisco_ios"), ("fw-int", "linux")],
+        "block-attacker": [("fw-edge", "linux")],
+        "quarantine-infected": [("acc3", "cisco_ios")],
+        "revoke-vpn": [("vpn1", "cisco_asa")],
+    }
+    smb = plan.steps[0].changes[0]
+    assert smb.commands[-2:] == ("interface Vlan100", "ip access-group ISOLATE-CUT-SMB in")
+    assert [s.restore_stage for s in plan.steps] == [4, 3, 2, 1]
+
+
+def test_blast_radius_names_what_goes_dark(city: Inventory) -> None:
+    plan = _plan(city)
+    quarantine = plan.steps[2].blast
+    assert quarantine.hosts_cut_off == ("ws-17",)
+    assert [(p.device, p.interface, p.change) for p in quarantine.ports] == [
+        ("acc3", "GigabitEthernet1/0/17", "vlan 999")
+    ]
+    assert plan.steps[3].blast.vpn_users == ("carol",)
+    smb = {(s.host, s.service): s.sources for s in plan.steps[0].blast.services}
+    assert "users" in smb[("fs1", "smb")]
+    assert "management" not in smb[("fs1", "smb")]
+    assert plan.blast.management_kept
+    assert plan.blast.flows_cut == plan.steps[-1].blast.flows_cut_total
+
+
+def test_plan_is_deterministic(city: Inventory) -> None:
+    first = plan_json(_plan(city))
+    again = plan_json(
+        build_plan(load_inventory(DATA / "city.yml"), load_playbook(PLAYBOOKS / "ransomware-lateral.yml"))
+    )
+    assert first == again
+    assert json.loads(first)["steps"][0]["id"] == "cut-smb"
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            "  - id: e\n    action: edge-block\n    targets: {devices: [vpn1]}\n"
+            "    params: {prefixes: [100.64.0.0/24]}\n",
+            "p.yml:6: steps[0].targets: vpn1: action edge-block is not supported on platform "
+            "cisco_asa (supported: cisco_ios, linux)",
+        ),
+        (
+            "  - id: v\n    action: revoke-vpn\n    targets: {hosts: [fs1]}\n",
+            "p.yml:6: steps[0].targets: selects no VPN user for revoke-vpn",
+        ),
+        (
+            "  - id: f\n    action: fence-host\n    targets: {hosts: [ws-17]}\n",
+            "p.yml:5: steps[0].action: action fence-host is not available yet "
+            "(host actions come in a later release)",
+        ),
+        (
+            "  - id: s\n    action: block-smb\n    targets: {segments: [users]}\n",
+            "p.yml:6: steps[0].targets: selects no pair of segments (select at least two) for block-smb",
+        ),
+        (
+            "  - id: q\n    action: quarantine\n    targets: {hosts: [ws-17]}\n    params: {vlan: 100}\n",
+            "p.yml:7: steps[0].params.vlan: VLAN 100 belongs to segment users: "
+            "a quarantine VLAN has no segment",
+        ),
+        (
+            "  - id: a\n    action: segment-acl\n    targets: {segments: [users, servers]}\n"
+            "    params: {allow: [{service: nfs}]}\n",
+            "p.yml:7: steps[0].params.allow[0].service: no host offers service 'nfs'",
+        ),
+    ],
+)
+def test_plan_errors_name_file_and_line(city: Inventory, tmp_path: Path, steps: str, message: str) -> None:
+    with pytest.raises(PlanError) as caught:
+        build_plan(city, _playbook(tmp_path, steps))
+    assert str(caught.value) == f"{tmp_path}/{message}"
+
+
+def test_bad_params_are_input_errors(city: Inventory, tmp_path: Path) -> None:
+    steps = "  - id: q\n    action: quarantine\n    targets: {hosts: [ws-17]}\n    params: {vlan: 4095}\n"
+    with pytest.raises(InputError) as caught:
+        build_plan(city, _playbook(tmp_path, steps))
+    assert str(caught.value) == f"{tmp_path}/p.yml:7: steps[0].params.vlan: must be 1..4094, got 4095"
+
+
+def test_saved_plan_roundtrips_and_detects_changes(city: Inventory, tmp_path: Path) -> None:
+    plan = _plan(city)
+    path = tmp_path / "plan.json"
+    path.write_text(plan.to_json(), encoding="utf-8")
+    loaded = load_plan_file(path)
+    assert plan_sha256(loaded) == plan_sha256(plan)
+    check_fresh(loaded, inventory_sha256=city.sha256, playbook_sha256=plan.playbook_sha256, source=str(path))
+    with pytest.raises(PlanError, match="the inventory changed since this plan was made"):
+        check_fresh(loaded, inventory_sha256="0" * 64, playbook_sha256=plan.playbook_sha256, source=str(path))
+
+
+def test_tampered_plan_file_is_refused(city: Inventory, tmp_path: Path) -> None:
+    text = _plan(city).to_json().replace('"users": [\n', '"users": [\n "x; reload",\n', 1)
+    path = tmp_path / "plan.json"
+    path.write_text(text.replace('"carol"', '"carol\\nreload"'), encoding="utf-8")
+    with pytest.raises(PlanError, match="not a plan file"):
+        load_plan_file(path)
