@@ -154,7 +154,7 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
     if pid is not None:
         raise LabError(f"{state}: a lab is already running (pid {pid}); "
                        "run `isolate lab down` first")
-    path = resolve(topology)
+    path = resolve(topology).resolve()
     lab = load_topology(path, devices=devices)
     count = len(lab.devices)
     previous = _lab_args(state)
@@ -375,7 +375,7 @@ def serve_foreground(state_dir: Path | str, topology: str | Path | None = "city"
     make_private_dir(state / "devices")
     if running_pid(state) is not None:
         raise LabError(f"{state}: a lab is already running; run `isolate lab down` first")
-    path = resolve(topology)
+    path = resolve(topology).resolve()
     lab = load_topology(path, devices=devices)
     if base_port is None:
         base_port = pick_base_port(len(lab.devices), DEFAULT_BASE_PORT)
