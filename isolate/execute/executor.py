@@ -27,19 +27,31 @@ from isolate.restore.staged import UndoEntry
 
 
 class ChangeLike(Protocol):
-    device: str
-    platform: str
-    commands: Sequence[str]
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def commands(self) -> Sequence[str]: ...
 
     @property
     def item(self) -> Any: ...
 
 
 class StepLike(Protocol):
-    id: str
-    action: str
-    policy: str
-    timeout_s: float
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def policy(self) -> str: ...
+
+    @property
+    def timeout_s(self) -> float: ...
 
     @property
     def restore_stage(self) -> int | None: ...

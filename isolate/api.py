@@ -1,0 +1,310 @@
+"""plan(), apply(), restore(), status(): the layers wired together. The CLI calls only this.
+
+Data flows one way: inventory + playbook → plan → journal → executor → drivers → devices;
+restore reads the journal and feeds the same sessions and drivers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from isolate import __version__
+from isolate.actions.table import lookup as lookup_action
+from isolate.drivers.registry import connect, identify
+from isolate.errors import InputError, LockHeld, PlanError, RestoreError
+from isolate.execute.events import EventSink, null_sink
+from isolate.execute.executor import ApplyOptions, Executor, run_plan
+from isolate.execute.locks import DeviceLocks
+from isolate.execute.records import RunResult
+from isolate.execute.sessions import SessionPool
+from isolate.execute.targets import resolve_targets
+from isolate.inventory.loader import load_inventory
+from isolate.inventory.models import Inventory
+from isolate.journal import Journal, read_journal, run_id_new
+from isolate.paths import current_user, run_dir, state_dir_from
+from isolate.plan.builder import build_plan
+from isolate.plan.models import Plan
+from isolate.playbook.loader import load_playbook
+from isolate.restore.staged import Restorer, RestoreResult, UndoEntry, entries_from_records
+from isolate.secrets import Scrubber
+
+
+@dataclass(frozen=True)
+class Override:
+    step: str
+    reason: str
+
+
+def plan(
+    inventory_path: Path, playbook_path: Path, *, overrides: Sequence[Override] = ()
+) -> tuple[Inventory, Plan]:
+    """Load and validate both files, then build the plan (pure). Raises InputError / PlanRefused."""
+    inventory = load_inventory(inventory_path)
+    playbook = load_playbook(playbook_path)
+    built = build_plan(inventory, playbook, overrides={o.step: o.reason for o in overrides})
+    return inventory, built
+
+
+def load_saved_plan(plan_path: Path, inventory_path: Path) -> tuple[Inventory, Plan]:
+    """A plan saved with ``isolate plan --out``; refused if the inventory or playbook changed."""
+    from isolate.plan.models import load_plan_file
+
+    inventory = load_inventory(inventory_path)
+    saved = load_plan_file(plan_path)
+    if saved.inventory_sha256 != inventory.sha256:
+        raise PlanError(
+            f"{plan_path}: the inventory changed since this plan was made "
+            f"(plan {saved.inventory_sha256[:12]}, now {inventory.sha256[:12]}); plan again"
+        )
+    playbook_path = Path(saved.playbook_path) if saved.playbook_path else None
+    if playbook_path is not None and playbook_path.exists():
+        current = load_playbook(playbook_path)
+        if current.sha256 != saved.playbook_sha256:
+            raise PlanError(
+                f"{plan_path}: the playbook {playbook_path} changed since this plan was made; plan again"
+            )
+    return inventory, saved
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    incident: str = ""
+    reason: str = ""
+    workers: int = 32
+    confirm_window_s: int | None = None
+    check_only: bool = False
+    host_key_checking: bool = True
+    timeout_s: float = 30.0
+    command: str = "apply"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def apply(
+    inventory: Inventory,
+    built: Plan,
+    request: ApplyRequest,
+    *,
+    state_dir: Path | None = None,
+    sink: EventSink = null_sink,
+) -> RunResult:
+    """Pre-checks, then every step, journaled ahead; returns the run's typed result."""
+    state = state_dir_from(state_dir)
+    devices = sorted({c.device for s in built.steps for c in s.changes})
+    resolved = resolve_targets(
+        inventory, devices, host_key_checking=request.host_key_checking, timeout_s=request.timeout_s
+    )
+    run_id = run_id_new()
+    started = time.time()
+    with DeviceLocks(state).acquire(devices, run_id):
+        journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
+        plan_json = built.to_json()
+        (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
+        journal.append("run-start", **_run_start(inventory, built, request, plan_json))
+        executor = Executor(
+            built,
+            resolved.targets,
+            journal,
+            run_id=run_id,
+            connect=connect,
+            lookup=lookup_action,
+            identify=identify,
+            sink=sink,
+            options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
+        )
+        scrub = journal.scrubber.scrub
+        try:
+            return run_plan(executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub))
+        finally:
+            executor.close()
+            journal.close()
+
+
+def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_json: str) -> dict[str, Any]:
+    import hashlib
+
+    return {
+        "user": current_user(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "command": request.command,
+        "incident": request.incident,
+        "reason": request.reason,
+        "tool_version": __version__,
+        "inventory": {"path": str(Path(inventory.source_path or "").resolve()), "sha256": inventory.sha256},
+        "playbook": {"path": built.playbook_path, "name": built.playbook, "sha256": built.playbook_sha256},
+        "plan_sha256": hashlib.sha256(plan_json.encode()).hexdigest(),
+        "overrides": [o.model_dump(mode="json") for o in built.overrides],
+        "options": {
+            "workers": request.workers,
+            "confirm_window_s": request.confirm_window_s,
+            "check": request.check_only,
+            "host_key_checking": request.host_key_checking,
+            "timeout_s": request.timeout_s,
+            **request.extra,
+        },
+    }
+
+
+def _undo(executor: Executor, done: list[tuple[int, str]], scrub: Any) -> bool:
+    entries = [executor.entries[key] for key in done if key in executor.entries]
+    restorer = Restorer(
+        executor.pool,
+        executor.journal,
+        run_id=executor.run_id,
+        workers=executor.options.workers,
+        sink=executor.sink,
+        scrub=scrub,
+    )
+    return restorer.run(
+        [UndoEntry(e.seq, e.step, e.device, 1, e.inverse, e.pre_sha, e.pre_state) for e in entries]
+    ).ok
+
+
+# -- restore -------------------------------------------------------------------------------------
+
+
+def resolve_run(run: str | None, state_dir: Path | None) -> Path:
+    """A run id, a run directory, a journal path, or None/'last' for the newest run."""
+    state = state_dir_from(state_dir)
+    if run and Path(run).is_dir():
+        return Path(run)
+    if run and Path(run).is_file():
+        return Path(run).parent
+    if run and run != "last":
+        candidate = run_dir(state, run)
+        if not candidate.is_dir():
+            raise InputError(f"no run {run!r} in {state / 'runs'}")
+        return candidate
+    runs = sorted(p for p in (state / "runs").glob("*") if p.is_dir()) if (state / "runs").is_dir() else []
+    if not runs:
+        raise InputError(f"no runs in {state / 'runs'}")
+    return runs[-1]
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    run_id: str
+    run_dir: Path
+    entries: tuple[UndoEntry, ...]
+
+    @property
+    def stages(self) -> list[int]:
+        return sorted({e.stage for e in self.entries})
+
+
+def plan_restore(run_path: Path) -> RestorePlan:
+    view = read_journal(run_path / "journal.jsonl")
+    records = [{"kind": r.kind, "seq": r.seq, "data": r.data} for r in view.records]
+
+    def read_state(sha: str) -> str:
+        return (run_path / "state" / f"{sha}.txt").read_text(encoding="utf-8")
+
+    return RestorePlan(run_path.name, run_path, tuple(entries_from_records(records, read_state)))
+
+
+def restore(
+    run: str | None,
+    *,
+    state_dir: Path | None = None,
+    inventory_path: Path | None = None,
+    only_stage: int | None = None,
+    workers: int = 32,
+    host_key_checking: bool = True,
+    timeout_s: float = 30.0,
+    sink: EventSink = null_sink,
+) -> RestoreResult:
+    """Undo a run stage by stage from its journal; every gate reads the devices back."""
+    state = state_dir_from(state_dir)
+    run_path = resolve_run(run, state_dir)
+    restore_plan = plan_restore(run_path)
+    start = next(iter(read_journal(run_path / "journal.jsonl").records))
+    inv_path = inventory_path or Path(start.data["inventory"]["path"])
+    inventory = load_inventory(inv_path)
+    devices = sorted({e.device for e in restore_plan.entries})
+    resolved = resolve_targets(inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s)
+    run_id = restore_plan.run_id
+    try:
+        locks = DeviceLocks(state).acquire(devices, run_id)
+    except LockHeld:
+        raise
+    with locks:
+        journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets))
+        try:
+            journal.append(
+                "restore-start",
+                stages=restore_plan.stages,
+                only_stage=only_stage,
+                user=current_user(),
+                host=socket.gethostname(),
+                pid=os.getpid(),
+            )
+            pool = SessionPool(resolved.targets, connect)
+            try:
+                result = Restorer(
+                    pool, journal, run_id=run_id, workers=workers, sink=sink, scrub=journal.scrubber.scrub
+                ).run(restore_plan.entries, only_stage=only_stage)
+            finally:
+                pool.close()
+            journal.append("restore-end", ok=result.ok, message=result.message)
+        finally:
+            journal.close()
+    if not result.ok:
+        raise RestoreError(result.message)
+    return result
+
+
+# -- status --------------------------------------------------------------------------------------
+
+
+def status(*, state_dir: Path | None = None) -> dict[str, Any]:
+    """What is contained now: every run with changes not yet restored, per device, and locks."""
+    state = state_dir_from(state_dir)
+    runs_root = state / "runs"
+    contained: list[dict[str, Any]] = []
+    for run_path in sorted(runs_root.glob("*")) if runs_root.is_dir() else []:
+        journal_path = run_path / "journal.jsonl"
+        if not journal_path.is_file():
+            continue
+        view = read_journal(journal_path)
+        if not view.records:
+            continue
+        outcome: dict[tuple[str, str], str] = {}
+        stage: dict[tuple[str, str], int] = {}
+        ended = ""
+        for r in view.records:
+            key = (str(r.data.get("device")), str(r.data.get("step")))
+            if r.kind == "intent":
+                outcome[key], stage[key] = "in flight (outcome not journaled)", int(r.data.get("stage") or 1)
+            elif r.kind == "applied" and key in outcome:
+                outcome[key] = "applied, not verified"
+            elif r.kind == "verified" and key in outcome:
+                outcome[key] = "contained" if r.data.get("ok") else "applied, verification failed"
+            elif r.kind == "failed" and key in outcome:
+                outcome[key] = f"failed ({r.data.get('phase')})"
+            elif r.kind == "run-end":
+                ended = str(r.data.get("status"))
+        pending = {(e.device, e.step) for e in plan_restore(run_path).entries}
+        rows = [
+            {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
+            for (d, s) in sorted(pending)
+            if (d, s) in outcome
+        ]
+        if rows:
+            first = view.records[0].data
+            contained.append(
+                {
+                    "run": run_path.name,
+                    "playbook": (first.get("playbook") or {}).get("name", ""),
+                    "incident": first.get("incident", ""),
+                    "status": ended or "open (no run-end: the run is going on or died)",
+                    "devices": rows,
+                }
+            )
+    locks = [str(lock) for lock in DeviceLocks(state).held()]
+    return {"state_dir": str(state), "contained": contained, "locks": locks}
