@@ -231,7 +231,7 @@ class LinuxDevice(SimDevice):
 
     def _run_redirected(self, ctx: _Ctx, words: list[str], stdin: str) -> _Out:
         target: str | None = None
-        append = False
+        append = quiet = False
         kept: list[str] = []
         index = 0
         while index < len(words):
@@ -239,12 +239,17 @@ class LinuxDevice(SimDevice):
             if word in (">", ">>") and index + 1 < len(words):
                 target, append, index = words[index + 1], word == ">>", index + 2
                 continue
-            if word in ("2>&1",) or word.startswith("2>"):
+            if word == "2>&1":
                 index += 1
+                continue
+            if word in ("2>", "2>>"):  # stderr to a file: only /dev/null is kept apart
+                quiet, index = quiet or words[index + 1 : index + 2] == ["/dev/null"], index + 2
                 continue
             kept.append(word)
             index += 1
         out = self.run_command(ctx, kept, stdin)
+        if quiet:
+            out = _Out(out.stdout, "", out.status, out.changed, out.extra)
         if target is None or target == "/dev/null":
             return out if target is None else _Out("", out.stderr, out.status, out.changed, out.extra)
         problem = self._write(ctx, target, out.stdout, append=append)
@@ -288,9 +293,11 @@ def _split(line: str) -> list[str]:
     lexer.commenters = ""
     words = list(lexer)
     merged: list[str] = []
-    for word in words:  # shlex splits "2>&1" into "2", ">&", "1"
+    for word in words:  # shlex splits "2>&1" into "2", ">&", "1" and "2>f" into "2", ">", "f"
         if merged[-2:] == ["2", ">&"] and word == "1":
             merged[-2:] = ["2>&1"]
+        elif merged[-1:] == ["2"] and word in (">", ">>"):
+            merged[-1:] = ["2" + word]
         else:
             merged.append(word)
     return merged
