@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from isolate.actions.base import Svi
 from isolate.actions.ios_config import (
@@ -20,6 +21,7 @@ from isolate.errors import PlanError
 from isolate.values import IPNetwork
 
 
+@lru_cache(maxsize=65536)
 def ios_address(prefix: IPNetwork) -> str:
     """``any``, ``host A`` or ``A WILDCARD`` for an IPv4 prefix (IOS ACL syntax)."""
     if not isinstance(prefix, ipaddress.IPv4Network):

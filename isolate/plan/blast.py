@@ -26,9 +26,10 @@ class BlastTracker:
         self.reach = reach
         self.total = sum(p.weight for p in reach.pairs if not p.management)
         self.cut_weight = 0
+        self.crossed = [self._crossing(p.pid) for p in reach.pairs]
         self.cross: dict[str, int] = {}  # segment -> baseline weight of flows crossing it
         for pair in reach.pairs:
-            for seg in self._crossed(pair.pid):
+            for seg in self.crossed[pair.pid]:
                 self.cross[seg] = self.cross.get(seg, 0) + pair.weight
         self.cross_cut: dict[str, int] = dict.fromkeys(self.cross, 0)
         self.hosts_off: set[str] = set()
@@ -40,11 +41,14 @@ class BlastTracker:
             if pair.src.kind == "host" and pair.src.segment is not None:
                 self.specials.setdefault(pair.src.segment, set()).add(pair.src.name)
 
-    def _crossed(self, pid: int) -> tuple[str, ...]:
+    def _crossing(self, pid: int) -> tuple[str, ...]:
         pair = self.reach.pairs[pid]
-        if pair.management or pair.src.segment == pair.dst.segment:
+        src, dst = pair.src.segment, pair.dst.segment
+        if pair.management or src == dst:
             return ()
-        return tuple(s for s in (pair.src.segment, pair.dst.segment) if s is not None)
+        if src is None or dst is None:
+            return tuple(s for s in (src, dst) if s is not None)
+        return src, dst
 
     def step(self, changes: Sequence[DeviceChange], effect: Effect, newly: dict[int, str]) -> StepBlast:
         pairs = self.reach.pairs
@@ -52,7 +56,7 @@ class BlastTracker:
             pair = pairs[pid]
             if not pair.management:
                 self.cut_weight += sign * pair.weight
-            for seg in self._crossed(pid):
+            for seg in self.crossed[pid]:
                 self.cross_cut[seg] += sign * pair.weight
         off = {s for s, w in self.cross.items() if w and self.cross_cut[s] == w}
         new_segments = sorted(off - self.segments_off)
@@ -87,15 +91,19 @@ class BlastTracker:
     def _services(self, newly: dict[int, str]) -> tuple[ServiceCut, ...]:
         grouped: dict[tuple[str, str, int, str], tuple[set[str], set[str]]] = {}
         address: dict[str, str] = {}
+        pairs = self.reach.pairs
         for pid, device in newly.items():
-            pair = self.reach.pairs[pid]
+            pair = pairs[pid]
             if pair.management:
                 continue
             key = (pair.dst.name, pair.service, pair.port, pair.proto)
-            sources, devices = grouped.setdefault(key, (set(), set()))
-            sources.add(pair.src.name)
-            devices.add(device)
-            address[pair.dst.name] = str(pair.dst.address)
+            group = grouped.get(key)
+            if group is None:
+                group = grouped[key] = (set(), set())
+                if pair.dst.name not in address:
+                    address[pair.dst.name] = str(pair.dst.address)
+            group[0].add(pair.src.name)
+            group[1].add(device)
         out = []
         for key in sorted(grouped):
             sources, devices = grouped[key]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
-from isolate.actions.base import PARAMS
+from isolate.actions.base import PARAMS, BlockSmbItem, SegmentAclItem
 from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
 from isolate.inventory.models import Device, Inventory
@@ -55,6 +55,27 @@ def _change(step: Step, device: Device, item: BaseModel) -> DeviceChange:
 
 
 OverrideRequests = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def _check_bindings(built: Sequence[tuple[Step, list[DeviceChange]]]) -> None:
+    """IOS holds one ACL per interface and direction: two steps binding the same one
+    would silently replace each other's ACL."""
+    bound: dict[tuple[str, int, str], str] = {}
+    for step, changes in built:
+        for change in changes:
+            item = change.item
+            if change.platform != "cisco_ios" or not isinstance(item, BlockSmbItem | SegmentAclItem):
+                continue
+            direction = "in" if isinstance(item, BlockSmbItem) else "out"
+            for svi in item.svis:
+                key = (change.device, svi.vlan, direction)
+                if key in bound and bound[key] != step.id:
+                    raise PlanError(
+                        f"{step.where('targets')}: steps '{bound[key]}' and '{step.id}' both bind "
+                        f"an ACL {direction} on {change.device} interface Vlan{svi.vlan}; "
+                        "IOS keeps only one: merge them into one step"
+                    )
+                bound[key] = step.id
 
 
 def _check_overrides(playbook: Playbook, overrides: OverrideRequests) -> dict[str, str]:
@@ -105,6 +126,7 @@ def build_plan(
         for change in changes:
             add_effect(effect, change, inv, topo)
         built.append((step, changes, notes, effect))
+    _check_bindings([(b[0], b[1]) for b in built])
     reach = Reach(inv, [b[3] for b in built])
     tracker = BlastTracker(reach)
     protection = Protection(inv)

@@ -17,7 +17,7 @@ from isolate.actions.base import (
 )
 from isolate.inventory.models import Inventory
 from isolate.plan.models import DeviceChange
-from isolate.plan.reach import Effect, Endpoint, RoutedRule, Topology
+from isolate.plan.reach import Effect, Endpoint, PrefixSet, RoutedRule, Topology
 
 
 def _subnet_segments(topo: Topology, item: BlockSmbItem | SegmentAclItem) -> frozenset[str]:
@@ -25,15 +25,26 @@ def _subnet_segments(topo: Topology, item: BlockSmbItem | SegmentAclItem) -> fro
     return frozenset(s.name for s in topo.segments.values() if s.subnet in wanted)
 
 
-def _allowed(allow: Sequence[AllowEntry], dst: Endpoint, port: int, proto: str) -> bool:
-    for entry in allow:
-        if entry.proto != proto or entry.port != port:
-            continue
-        if entry.address is None or (
-            dst.address.version == entry.address.version and dst.address in entry.address
-        ):
+class _Allowed:
+    """Allowed services compiled for fast lookups: any host, one host, or a prefix."""
+
+    def __init__(self, allow: Sequence[AllowEntry]) -> None:
+        self.anywhere = {(a.proto, a.port) for a in allow if a.address is None}
+        self.hosts = {
+            (a.proto, a.port, a.address.version, int(a.address.network_address))
+            for a in allow
+            if a.address is not None and a.address.num_addresses == 1
+        }
+        self.nets = [
+            (a.proto, a.port, PrefixSet([a.address]))
+            for a in allow
+            if a.address is not None and a.address.num_addresses > 1
+        ]
+
+    def __call__(self, dst: Endpoint, port: int, proto: str) -> bool:
+        if (proto, port) in self.anywhere or (proto, port, dst.version, dst.ip) in self.hosts:
             return True
-    return False
+        return any(p == proto and q == port and dst in nets for p, q, nets in self.nets)
 
 
 def _filter_rules(
@@ -102,11 +113,11 @@ def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo:
         )
     elif isinstance(item, SegmentAclItem):
         selected = _subnet_segments(topo, item)
-        allow = tuple(item.allow)
+        allowed = _Allowed(item.allow)
 
         def acl_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
             return (
-                src.segment in selected and dst.segment in selected and not _allowed(allow, dst, port, proto)
+                src.segment in selected and dst.segment in selected and not allowed(dst, port, proto)
             )
 
         svis = frozenset(s.segment for s in item.svis)

@@ -26,7 +26,22 @@ from isolate.plan.reach import Endpoint, Pair
 class Violation:
     guard: str  # management-path | protected-asset
     device: str
-    detail: str  # "it would cut …" without the step prefix
+    pair: Pair
+    what: str = ""  # for protected-asset: what is protected (from Protection)
+
+    @property
+    def detail(self) -> str:
+        """``the management path … → core1 (10.99.0.2:22)`` / ``protected service …``."""
+        pair = self.pair
+        if self.guard == "management-path":
+            return f"the management path {_source(pair.src)} → {pair.dst.name} ({pair.dst.address}:22)"
+        target = f"{pair.dst.address}:{pair.port}/{pair.proto}"
+        if self.what:
+            return f"{self.what} ({target}) from {_source(pair.src)}"
+        return (
+            f"flows from protected segment {pair.src.segment} to {pair.service} on "
+            f"{pair.dst.name} ({target})"
+        )
 
 
 class Protection:
@@ -36,12 +51,19 @@ class Protection:
         self.hosts = set(inventory.protected.hosts)
         self.services = set(inventory.protected.services)
         self.segments = set(inventory.protected.segments)
+        self._dst: dict[tuple[str, str, int, str], str | None] = {}
+
+    def dst_protected(self, pair: Pair) -> str | None:
+        """What makes the destination protected (for messages), or None."""
+        key = (pair.dst.name, pair.service, pair.port, pair.proto)
+        if key not in self._dst:
+            self._dst[key] = self._dst_protected(pair)
+        return self._dst[key]
 
     def _smb_exempt(self, pair: Pair) -> bool:
         return pair.smb and pair.service not in self.services
 
-    def dst_protected(self, pair: Pair) -> str | None:
-        """What makes the destination protected (for messages), or None."""
+    def _dst_protected(self, pair: Pair) -> str | None:
         if pair.management or pair.dst.kind != "host":
             return None
         if pair.service in self.services:
@@ -76,21 +98,16 @@ def check(pairs: Iterable[tuple[Pair, str]], protection: Protection, contained: 
     protected: list[Violation] = []
     for pair, device in pairs:
         if pair.management:
-            detail = f"the management path {_source(pair.src)} → {pair.dst.name} ({pair.dst.address}:22)"
-            management.append(Violation("management-path", device, detail))
+            management.append(Violation("management-path", device, pair))
             continue
         src_in = _contained(pair.src, contained)
+        if src_in:
+            continue
         what = protection.dst_protected(pair)
-        if what is not None and not src_in:
-            target = f"{pair.dst.address}:{pair.port}/{pair.proto}"
-            detail = f"{what} ({target}) from {_source(pair.src)}"
-            protected.append(Violation("protected-asset", device, detail))
-        elif protection.src_protected(pair) and not src_in and pair.dst.name not in contained:
-            detail = (
-                f"flows from protected segment {pair.src.segment} to {pair.service} on "
-                f"{pair.dst.name} ({pair.dst.address}:{pair.port}/{pair.proto})"
-            )
-            protected.append(Violation("protected-asset", device, detail))
+        if what is not None:
+            protected.append(Violation("protected-asset", device, pair, what))
+        elif protection.src_protected(pair) and pair.dst.name not in contained:
+            protected.append(Violation("protected-asset", device, pair))
     return management + protected
 
 

@@ -25,16 +25,35 @@ from isolate.inventory.models import Inventory
 from isolate.values import IPAddress, IPNetwork
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     name: str  # host or device name, or the tool address
-    kind: str  # host | device | tool
+    kind: str  # class | host | device | tool
     address: IPAddress
     segment: str | None  # the segment it sits in (None: outside every segment)
     members: tuple[str, ...] = ()  # source class: the hosts it stands for
+    ip: int = 0  # int(address), for fast prefix tests
+    version: int = 4
 
 
-@dataclass(frozen=True)
+def endpoint(
+    name: str, kind: str, address: IPAddress, segment: str | None, members: tuple[str, ...] = ()
+) -> Endpoint:
+    return Endpoint(name, kind, address, segment, members, int(address), address.version)
+
+
+class PrefixSet:
+    """Prefixes compiled to integer masks: membership without ipaddress objects."""
+
+    def __init__(self, prefixes: Iterable[IPNetwork]) -> None:
+        self.nets = [(p.version, int(p.network_address), int(p.netmask)) for p in prefixes]
+
+    def __contains__(self, end: Endpoint) -> bool:
+        ip, version = end.ip, end.version
+        return any(v == version and ip & mask == net for v, net, mask in self.nets)
+
+
+@dataclass(slots=True)
 class Pair:
     pid: int
     src: Endpoint
@@ -110,7 +129,7 @@ class Topology:
         device = self.inventory.device(name)
         address = ipaddress.ip_address(device.mgmt_address)
         segment = self.segment_at(address) or self.management
-        return Endpoint(name, "device", address, segment)
+        return endpoint(name, "device", address, segment)
 
 
 def special_hosts(inventory: Inventory, effects: Iterable[Effect]) -> set[str]:
@@ -121,8 +140,9 @@ def special_hosts(inventory: Inventory, effects: Iterable[Effect]) -> set[str]:
         special |= set(effect.moved) | set(effect.down) | effect.contained
         prefixes += effect.prefixes
     if prefixes:
+        compiled = PrefixSet(prefixes)
         for host in inventory.hosts:
-            if any(host.address.version == p.version and host.address in p for p in prefixes):
+            if endpoint(host.name, "host", host.address, host.segment) in compiled:
                 special.add(host.name)
     return special
 
@@ -132,18 +152,14 @@ class Reach:
 
     def __init__(self, inventory: Inventory, effects: list[Effect]) -> None:
         self.topo = Topology(inventory)
+        self.routable = {name: self.topo.routable(name) for name in [*self.topo.segments, None]}
+        self.outside = {name: self.topo.zone(name) == "outside" for name in self.routable}
         self.pairs: list[Pair] = []
-        self._build(inventory, special_hosts(inventory, effects))
         self.by_segs: dict[str | None, dict[str | None, list[int]]] = {}
-        self.by_host: dict[str, list[int]] = {}
+        self.by_host: dict[str, list[int]] = {}  # pairs of each individually tracked host
         self.edge_pairs: list[int] = []
-        for pair in self.pairs:
-            inner = self.by_segs.setdefault(pair.src.segment, {})
-            inner.setdefault(pair.dst.segment, []).append(pair.pid)
-            for host in (*pair.src.members, pair.dst.name):
-                self.by_host.setdefault(host, []).append(pair.pid)
-            if self.topo.crosses_edge(pair.src.segment, pair.dst.segment):
-                self.edge_pairs.append(pair.pid)
+        self.special = special_hosts(inventory, effects)
+        self._build(inventory, self.special)
         self.moved: dict[str, tuple[int, str]] = {}
         self.down: dict[str, str] = {}
         self.routed_cut: dict[int, str] = {}
@@ -153,35 +169,43 @@ class Reach:
     # -- construction -------------------------------------------------------------------
     def _classes(self, inventory: Inventory, special: set[str]) -> list[Endpoint]:
         classes: list[Endpoint] = []
+        by_segment: dict[str, list[str]] = {}
+        for host in inventory.hosts:
+            if host.name not in special:
+                by_segment.setdefault(host.segment, []).append(host.name)
         for segment in inventory.segments:
-            hosts = inventory.hosts_in(segment.name)
-            plain = tuple(h.name for h in hosts if h.name not in special)
+            plain = tuple(by_segment.get(segment.name, ()))
             if plain:
                 first = inventory.host(plain[0])
-                classes.append(Endpoint(segment.name, "class", first.address, segment.name, plain))
+                classes.append(endpoint(segment.name, "class", first.address, segment.name, plain))
         for host in inventory.hosts:
             if host.name in special:
-                classes.append(Endpoint(host.name, "host", host.address, host.segment, (host.name,)))
+                classes.append(endpoint(host.name, "host", host.address, host.segment, (host.name,)))
         return classes
 
     def _build(self, inventory: Inventory, special: set[str]) -> None:
         classes = self._classes(inventory, special)
         stations = set(inventory.management.stations)
+        servers = [
+            (endpoint(h.name, "host", h.address, h.segment), h.services)
+            for h in inventory.hosts
+            if h.services
+        ]
         for src in classes:
-            for host in inventory.hosts:
-                dst = Endpoint(host.name, "host", host.address, host.segment)
-                weight = len(src.members) - (host.name in src.members)
+            members = set(src.members)
+            for dst, services in servers:
+                weight = len(members) - (dst.name in members)
                 if weight <= 0:
                     continue
-                for svc in host.services:
+                for svc in services:
                     self._add(src, dst, svc.name, svc.port, svc.proto, weight)
         sources = [c for c in classes if c.name in stations]
         tool = inventory.tool_address()
         if tool is not None and not any(c.address == tool for c in sources):
-            sources.append(Endpoint(str(tool), "tool", tool, self.topo.segment_at(tool), ()))
+            sources.append(endpoint(str(tool), "tool", tool, self.topo.segment_at(tool), ()))
+        devices = [self.topo.device_endpoint(d.name) for d in inventory.devices]
         for src in sources:
-            for device in inventory.devices:
-                dst = self.topo.device_endpoint(device.name)
+            for dst in devices:
                 self._add(src, dst, "ssh", 22, "tcp", 1, management=True)
 
     def _add(
@@ -196,10 +220,24 @@ class Reach:
         management: bool = False,
     ) -> None:
         same = src.segment == dst.segment and src.segment is not None
-        if not same and not (self.topo.routable(src.segment) and self.topo.routable(dst.segment)):
+        if not same and not (self.routable[src.segment] and self.routable[dst.segment]):
             return  # does not pass at baseline: not a flow anything could cut
         pid = len(self.pairs)
         self.pairs.append(Pair(pid, src, dst, service, port, proto, weight, management))
+        inner = self.by_segs.get(src.segment)
+        if inner is None:
+            inner = self.by_segs[src.segment] = {}
+        found = inner.get(dst.segment)
+        if found is None:
+            inner[dst.segment] = [pid]
+        else:
+            found.append(pid)
+        if len(src.members) == 1 and src.members[0] in self.special:
+            self.by_host.setdefault(src.members[0], []).append(pid)
+        if dst.name in self.special:
+            self.by_host.setdefault(dst.name, []).append(pid)
+        if self.outside[src.segment] != self.outside[dst.segment]:
+            self.edge_pairs.append(pid)
 
     # -- evaluation ----------------------------------------------------------------------
     def apply(self, effect: Effect) -> dict[int, str]:

@@ -137,3 +137,16 @@ def test_tampered_plan_file_is_refused(city: Inventory, tmp_path: Path) -> None:
     path.write_text(text.replace('"carol"', '"carol\\nreload"'), encoding="utf-8")
     with pytest.raises(PlanError, match="not a plan file"):
         load_plan_file(path)
+
+
+def test_two_steps_binding_one_svi_direction_are_refused(city: Inventory, tmp_path: Path) -> None:
+    steps = (
+        "  - id: smb-a\n    action: block-smb\n    targets: {segments: [users, websites]}\n"
+        "  - id: smb-b\n    action: block-smb\n    targets: {segments: [users, museums]}\n"
+    )
+    with pytest.raises(PlanError) as caught:
+        build_plan(city, _playbook(tmp_path, steps))
+    assert str(caught.value) == (
+        f"{tmp_path}/p.yml:9: steps[1].targets: steps 'smb-a' and 'smb-b' both bind an ACL in on "
+        "core2 interface Vlan100; IOS keeps only one: merge them into one step"
+    )
