@@ -292,7 +292,11 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
         snap = state / "devices" / f"{dev.name}.json"
         device = None
         if snap.exists():
-            device = load_snapshot_device(dev.kind, dev.name, json.loads(snap.read_text()))
+            try:
+                data = json.loads(snap.read_text())
+            except (OSError, ValueError) as err:
+                raise LabError(f"{snap}: unreadable device snapshot: {err}") from None
+            device = load_snapshot_device(dev.kind, dev.name, data)
         if device is None:
             device = make_device(dev, lab, creds)
         entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password)

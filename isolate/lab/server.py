@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import Any
 
 import asyncssh
 
-from isolate.lab.device import SimDevice
+from isolate.lab.device import Reply, SimDevice
 from isolate.lab.faults import DeviceFaults, fault_from_json
 from isolate.lab.ios.cli import INVALID
 
@@ -340,7 +341,12 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             return True
         if hosted.device.tick(time.time()):
             self.lab.persist(hosted)
-        reply = shell.feed(line)
+        try:
+            reply = shell.feed(line)
+        except Exception as err:  # a simulator bug must not leave the client hanging
+            print(f"{hosted.name}: simulator error on {line!r}: {err!r}", file=sys.stderr,
+                  flush=True)
+            reply = Reply(output=f"% Simulator error: {type(err).__name__}\n")
         if reply.changed:
             self.lab.persist(hosted)
         self.echo = reply.echo_next

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from isolate.cli import main
 from isolate.inventory import load_inventory
 from isolate.paths import process_alive
 
@@ -17,12 +18,26 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = Path(__file__).with_name("small.yml")
 
 
-def isolate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def isolate(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command, in its own process (for up/down: process lifetime matters)."""
     return subprocess.run([sys.executable, "-m", "isolate", *args], capture_output=True,
-                          text=True, timeout=120, cwd=REPO, env=env, check=False)
+                          text=True, timeout=120, cwd=REPO, check=False)
 
 
-def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
+def isolate_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``isolate.cli.main`` in this process: same error handling and exit codes, faster."""
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as done:
+        code = int(done.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_up_status_down_leaves_no_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = tmp_path / "x"
     up = isolate("lab", "up", "--state-dir", str(state), "--topology", str(SMALL))
     pid = int((state / "lab.pid").read_text()) if (state / "lab.pid").exists() else 0
@@ -30,10 +45,11 @@ def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stderr
         assert up.stdout.strip() == str(state / "inventory.yml")
         assert process_alive(pid, os.uname().nodename)
-        status = isolate("lab", "status", "--state-dir", str(state))
-        assert status.returncode == 0 and f"pid {pid}" in status.stdout
-        again = isolate("lab", "up", "--state-dir", str(state), "--topology", str(SMALL))
-        assert again.returncode == 1 and "already running" in again.stderr
+        code, out, _ = isolate_main(capsys, "lab", "status", "--state-dir", str(state))
+        assert code == 0 and f"pid {pid}" in out
+        code, _, err = isolate_main(capsys, "lab", "up", "--state-dir", str(state),
+                                    "--topology", str(SMALL))
+        assert code == 1 and "already running" in err
         inventory = load_inventory(state / "inventory.yml")
         assert {d.name for d in inventory.devices} == {"core1", "acc1", "acc2"}
         assert inventory.credentials["lab"].password == "file:secrets.yml#password"
@@ -43,15 +59,15 @@ def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
     assert down.returncode == 0 and "stopped" in down.stdout
     assert not process_alive(pid, os.uname().nodename)
     assert not (state / "lab.pid").exists()
-    status = isolate("lab", "status", "--state-dir", str(state))
-    assert status.returncode == 1 and "not running" in status.stdout
+    code, out, _ = isolate_main(capsys, "lab", "status", "--state-dir", str(state))
+    assert code == 1 and "not running" in out
 
 
-def test_shipped_inventory_is_the_generated_one() -> None:
-    generated = isolate("lab", "inventory", "--topology", "city")
-    assert generated.returncode == 0, generated.stderr
+def test_shipped_inventory_is_the_generated_one(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = isolate_main(capsys, "lab", "inventory", "--topology", "city")
+    assert code == 0, err
     shipped = (REPO / "inventory" / "city.yml").read_text()
-    assert generated.stdout == shipped, (
+    assert out == shipped, (
         "inventory/city.yml is stale: regenerate it with "
         "`isolate lab inventory --topology city -o inventory/city.yml`")
     inventory = load_inventory(REPO / "inventory" / "city.yml")
@@ -70,21 +86,27 @@ def test_shipped_inventory_is_the_generated_one() -> None:
         ("version: 1\nname: t\ndevices: [\n", ":4: YAML syntax error"),
     ],
 )
-def test_bad_topology_is_one_line_with_file_and_line(tmp_path: Path, text: str,
-                                                     expected: str) -> None:
+def test_bad_topology_is_one_line_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
     topo = tmp_path / "bad.yml"
     topo.write_text(text)
-    result = isolate("lab", "up", "--state-dir", str(tmp_path / "s"), "--topology", str(topo))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    first = result.stderr.splitlines()[0]
-    assert first.startswith(f"error: {topo}") and expected in first, result.stderr
+    code, _, err = isolate_main(capsys, "lab", "up", "--state-dir", str(tmp_path / "s"),
+                                "--topology", str(topo))
+    assert code == 2
+    assert "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(f"error: {topo}") and expected in first, err
+    assert not (tmp_path / "s" / "lab.pid").exists()
 
 
-def test_devices_option_scales_the_access_layer(tmp_path: Path) -> None:
-    result = isolate("lab", "inventory", "--topology", str(SMALL), "--devices", "25",
-                     "--state-dir", str(tmp_path))
-    data = yaml.safe_load(result.stdout)
+def test_devices_option_scales_the_access_layer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = isolate_main(capsys, "lab", "inventory", "--topology", str(SMALL),
+                                "--devices", "25", "--state-dir", str(tmp_path))
+    assert code == 0
+    data = yaml.safe_load(out)
     access = [d for d in data["devices"] if d["role"] == "access"]
     assert len(access) == 25
     ports = [d["port"] for d in data["devices"]]

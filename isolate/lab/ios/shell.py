@@ -115,7 +115,10 @@ class IosShell(Shell):
             self.enter("exec" if self.mode == "config" else "config", None)
             return ""
         if word == "do" and len(t) > 1:
-            return self._exec(t.tail(1))
+            try:
+                return self._exec(t.tail(1))
+            except CliError as err:
+                raise CliError(err.kind, err.index + 1) from None
         if self.mode == "config":
             return configure.global_command(self, t)
         if self.mode == "config-if" and self.context not in self.device.config.interfaces:
@@ -244,6 +247,8 @@ class IosShell(Shell):
                     raise CliError.invalid(2)
                 name, at = configure.interface_name(self, t, 3)
                 t.done(at)
+                if name not in config.interfaces:
+                    raise CliError.invalid(3)
                 return show.running_interface(config, name)
             return show.running_config(config)
         if what == "startup-config":
