@@ -50,7 +50,7 @@ def _optional_kind(module: str, attr: str) -> type[SimDevice] | None:
 
 DEVICE_KINDS: dict[str, type[SimDevice] | None] = {
     "cisco_ios": IosDevice,
-    "linux": _optional_kind("isolate.lab.linux", "LinuxFirewall"),
+    "linux": _optional_kind("isolate.lab.linux", "LinuxDevice"),
     "cisco_asa": _optional_kind("isolate.lab.asa", "AsaDevice"),
 }
 
