@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import paramiko
 import pytest
@@ -11,10 +12,13 @@ from netmiko.exceptions import NetmikoAuthenticationException
 from typer.testing import CliRunner
 
 from isolate.cli import _register_all, app
-from isolate.lab.process import LabHandle
+from isolate.errors import InputError
+from isolate.lab.faults import parse_fault
+from isolate.lab.process import LabHandle, start_lab
 
 _register_all()
 RUNNER = CliRunner()
+SMALL = Path(__file__).with_name("small.yml")
 
 
 def fault(lab: LabHandle, *args: str) -> str:
@@ -121,3 +125,27 @@ def test_exec_channel_obeys_faults(lab: LabHandle, acc2: str) -> None:
         assert "% Invalid input detected" in stdout.read().decode()
     finally:
         client.close()
+
+
+def test_faults_set_at_start_from_topology_and_option(tmp_path: Path) -> None:
+    text = SMALL.read_text().replace(
+        "groups: [core]}",
+        'groups: [core],\n     faults: [{kind: reject, pattern: "^vlan"}]}',
+    )
+    topo = tmp_path / "faulty.yml"
+    topo.write_text(text)
+    with start_lab(tmp_path / "s", topo, faults=[parse_fault("acc1=auth-fail")]) as faulty:
+        conn = netmiko_to(faulty, "core1")
+        conn.enable()
+        try:
+            assert "% Invalid input" in conn.send_config_set(["vlan 300"])
+        finally:
+            conn.disconnect()
+        with pytest.raises(NetmikoAuthenticationException):
+            netmiko_to(faulty, "acc1")
+
+
+@pytest.mark.parametrize("text", ["acc1", "acc1=nope", "acc1=slow:x", "acc1=hang-after"])
+def test_bad_fault_option_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_fault(text)
