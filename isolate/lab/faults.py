@@ -16,9 +16,12 @@ line, one JSON reply line).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,15 +127,32 @@ class DeviceFaults:
         return [f.to_json() for f in self.active.values()]
 
 
+@contextlib.contextmanager
+def socket_path(state_dir: Path) -> Iterator[str]:
+    """The control socket's path, short enough for AF_UNIX (107 bytes) even when the state
+    dir is deep: long paths go through ``/proc/self/fd/N`` of the opened directory."""
+    path = state_dir / CONTROL_SOCKET
+    if len(os.fsencode(path)) < 100:
+        yield str(path)
+        return
+    fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{CONTROL_SOCKET}"
+    finally:
+        os.close(fd)
+
+
 def control(state_dir: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
     """Send one request to a running lab's control socket and return its JSON reply."""
     path = state_dir / CONTROL_SOCKET
     if not path.exists():
         raise LabError(f"{state_dir}: no lab running (no {CONTROL_SOCKET})")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, socket_path(
+        state_dir
+    ) as address:
         sock.settimeout(timeout)
         try:
-            sock.connect(str(path))
+            sock.connect(address)
             sock.sendall(json.dumps(request).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):

@@ -296,7 +296,11 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
                 data = json.loads(snap.read_text())
             except (OSError, ValueError) as err:
                 raise LabError(f"{snap}: unreadable device snapshot: {err}") from None
-            device = load_snapshot_device(dev.kind, dev.name, data)
+            if isinstance(data, dict) and data.get("kind", dev.kind) == dev.kind:
+                try:
+                    device = load_snapshot_device(dev.kind, dev.name, data)
+                except (KeyError, TypeError, ValueError) as err:
+                    raise LabError(f"{snap}: bad {dev.kind} snapshot: {err!r}") from None
         if device is None:
             device = make_device(dev, lab, creds)
         entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password)

@@ -35,7 +35,7 @@ from typing import Any
 import asyncssh
 
 from isolate.lab.device import Reply, SimDevice
-from isolate.lab.faults import DeviceFaults, fault_from_json
+from isolate.lab.faults import DeviceFaults, fault_from_json, socket_path
 from isolate.lab.ios.cli import INVALID
 
 TICK_S = 0.5
@@ -88,7 +88,8 @@ class LabServer:
             sock = self.state_dir / "control.sock"
             with contextlib.suppress(FileNotFoundError):
                 sock.unlink()
-            self._control = await asyncio.start_unix_server(self._on_control, path=str(sock))
+            with socket_path(self.state_dir) as address:
+                self._control = await asyncio.start_unix_server(self._on_control, path=address)
             os.chmod(sock, 0o600)
         self._ticker = asyncio.create_task(self._tick_loop())
 
