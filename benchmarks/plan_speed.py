@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -38,8 +39,15 @@ def synthetic_inventory(devices: int) -> dict[str, Any]:
 
     def dev(name: str, platform_: str, role: str, index: int, **extra: Any) -> dict[str, Any]:
         address = f"10.99.{index // 250}.{index % 250 + 2}"
-        return {"name": name, "host": "127.0.0.1", "port": 20000 + index, "platform": platform_,
-                "role": role, "address": address, **extra}
+        return {
+            "name": name,
+            "host": "127.0.0.1",
+            "port": 20000 + index,
+            "platform": platform_,
+            "role": role,
+            "address": address,
+            **extra,
+        }
 
     index = 0
     for g in range(gateways):
@@ -52,8 +60,13 @@ def synthetic_inventory(devices: int) -> dict[str, Any]:
     devs.append(dev("vpn1", "cisco_asa", "vpn", index + 1))
     index += 2
     segs: list[dict[str, Any]] = [
-        {"name": "management", "vlan": 4000, "subnet": "10.99.0.0/16", "gateway": "core0",
-         "zone": "management"},
+        {
+            "name": "management",
+            "vlan": 4000,
+            "subnet": "10.99.0.0/16",
+            "gateway": "core0",
+            "zone": "management",
+        },
         {"name": "vpn", "vlan": 4001, "subnet": "10.70.0.0/16", "zone": "vpn"},
         {"name": "outside", "vlan": 4002, "subnet": "100.64.0.0/16", "zone": "outside"},
     ]
@@ -62,37 +75,55 @@ def synthetic_inventory(devices: int) -> dict[str, Any]:
         {"name": "attacker", "address": "100.64.0.66", "segment": "outside"},
     ]
     for s in range(segments):
-        seg: dict[str, Any] = {"name": f"seg{s}", "vlan": 10 + s,
-                               "subnet": f"10.{s // 250 + 1}.{s % 250}.0/24",
-                               "gateway": f"core{s % gateways}"}
+        seg: dict[str, Any] = {
+            "name": f"seg{s}",
+            "vlan": 10 + s,
+            "subnet": f"10.{s // 250 + 1}.{s % 250}.0/24",
+            "gateway": f"core{s % gateways}",
+        }
         if s % 4 == 0:
             seg["firewall"] = f"fw{s % firewalls}"
         segs.append(seg)
         for h in range(5):
-            host: dict[str, Any] = {"name": f"h{s}-{h}", "address": f"10.{s // 250 + 1}.{s % 250}.{h + 10}",
-                                    "segment": f"seg{s}"}
+            host: dict[str, Any] = {
+                "name": f"h{s}-{h}",
+                "address": f"10.{s // 250 + 1}.{s % 250}.{h + 10}",
+                "segment": f"seg{s}",
+            }
             if h == 0 and s % 2 == 0:
                 host["services"] = [{"name": "smb", "port": 445}, {"name": "app", "port": 443}]
             hosts.append(host)
     for u in range(50):
-        hosts.append({"name": f"vpnc{u}", "address": f"10.70.0.{u + 10}", "segment": "vpn",
-                      "vpn_user": f"user{u}"})
+        hosts.append(
+            {"name": f"vpnc{u}", "address": f"10.70.0.{u + 10}", "segment": "vpn", "vpn_user": f"user{u}"}
+        )
     all_hosts = [h["name"] for h in hosts if h["segment"] not in ("management", "outside", "vpn")]
     for a in range(access):
         mine = all_hosts[a::access]
-        devs.append(dev(f"acc{a}", "cisco_ios", "access", index,
-                        ports=[{"interface": f"GigabitEthernet1/0/{i + 1}", "host": n}
-                               for i, n in enumerate(mine)]))
+        devs.append(
+            dev(
+                f"acc{a}",
+                "cisco_ios",
+                "access",
+                index,
+                ports=[{"interface": f"GigabitEthernet1/0/{i + 1}", "host": n} for i, n in enumerate(mine)],
+            )
+        )
         index += 1
     devs[0]["ports"] = [{"interface": "GigabitEthernet1/0/48", "host": "admin1"}]
     return {
-        "version": 1, "name": "synthetic",
-        "management": {"networks": ["10.99.0.0/16"], "stations": ["admin1"],
-                       "tool_address": "10.99.250.10"},
-        "devices": devs, "segments": segs, "hosts": hosts,
+        "version": 1,
+        "name": "synthetic",
+        "management": {"networks": ["10.99.0.0/16"], "stations": ["admin1"], "tool_address": "10.99.250.10"},
+        "devices": devs,
+        "segments": segs,
+        "hosts": hosts,
         "protected": {"services": ["app"], "segments": ["management"]},
-        "vpn": {"concentrators": ["vpn1"], "groups": [{"name": "staff"}],
-                "users": [{"name": f"user{u}", "group": "staff"} for u in range(50)]},
+        "vpn": {
+            "concentrators": ["vpn1"],
+            "groups": [{"name": "staff"}],
+            "users": [{"name": f"user{u}", "group": "staff"} for u in range(50)],
+        },
         "edge": {"devices": ["fw-edge"]},
     }
 
@@ -101,21 +132,39 @@ def synthetic_playbook(segments: int) -> dict[str, Any]:
     inside = {"segments": ["*"], "except": {"segments": ["management", "vpn", "outside"]}}
     steps: list[dict[str, Any]] = [
         {"id": "cut-smb", "action": "block-smb", "targets": inside},
-        {"id": "cut-all", "action": "segment-acl", "targets": inside,
-         "params": {"allow": [{"service": "app"}]}},
+        {
+            "id": "cut-all",
+            "action": "segment-acl",
+            "targets": inside,
+            "params": {"allow": [{"service": "app"}]},
+        },
     ]
     for e in range(4):
-        steps.append({"id": f"edge-{e}", "action": "edge-block", "targets": {"devices": ["fw-edge"]},
-                      "params": {"prefixes": [f"100.64.{e}.0/24", f"203.0.113.{e}/32"]}})
+        steps.append(
+            {
+                "id": f"edge-{e}",
+                "action": "edge-block",
+                "targets": {"devices": ["fw-edge"]},
+                "params": {"prefixes": [f"100.64.{e}.0/24", f"203.0.113.{e}/32"]},
+            }
+        )
     for q in range(10):
         chosen = [f"h{(q * 7 + k * 13) % segments}-{1 + k % 4}" for k in range(20)]
-        steps.append({"id": f"quarantine-{q}", "action": "quarantine",
-                      "targets": {"hosts": sorted(set(chosen))}})
-    steps.append({"id": "revoke-a", "action": "revoke-vpn", "targets": {"users": [f"user{u}" for u in range(10)]}})
+        steps.append(
+            {"id": f"quarantine-{q}", "action": "quarantine", "targets": {"hosts": sorted(set(chosen))}}
+        )
+    steps.append(
+        {"id": "revoke-a", "action": "revoke-vpn", "targets": {"users": [f"user{u}" for u in range(10)]}}
+    )
     steps.append({"id": "revoke-b", "action": "revoke-vpn", "targets": {"users": ["*"]}})
     for p in range(2):
-        steps.append({"id": f"shut-{p}", "action": "shut-port",
-                      "targets": {"hosts": [f"h{(p * 11 + k) % segments}-4" for k in range(10)]}})
+        steps.append(
+            {
+                "id": f"shut-{p}",
+                "action": "shut-port",
+                "targets": {"hosts": [f"h{(p * 11 + k) % segments}-4" for k in range(10)]},
+            }
+        )
     assert len(steps) == STEPS
     return {"version": 1, "name": "bench", "steps": steps}
 
@@ -128,23 +177,30 @@ def measure(devices: int, repeat: int) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     forced = {s.id: "benchmark" for s in playbook.steps}
     timings = []
+    cpu = []
     plan = None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         plan = build_plan(inventory, playbook, overrides=forced)
         timings.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     assert plan is not None
     started = time.perf_counter()
     text = plan_json(plan)
     json_s = time.perf_counter() - started
     return {
-        "devices": len(inventory.devices), "steps": len(plan.steps),
-        "segments": len(inventory.segments), "hosts": len(inventory.hosts),
+        "devices": len(inventory.devices),
+        "steps": len(plan.steps),
+        "segments": len(inventory.segments),
+        "hosts": len(inventory.hosts),
         "changes": sum(len(s.changes) for s in plan.steps),
         "commands": sum(len(c.commands) for s in plan.steps for c in s.changes),
         "flows": plan.blast.flows_total,
-        "model_s": round(load_s, 4), "plan_s_min": round(min(timings), 4),
-        "plan_s_max": round(max(timings), 4), "json_s": round(json_s, 4),
+        "model_s": round(load_s, 4),
+        "plan_s_min": round(min(timings), 4),
+        "plan_s_max": round(max(timings), 4),
+        "plan_cpu_s_min": round(min(cpu), 4),
+        "json_s": round(json_s, 4),
         "json_bytes": len(text.encode()),
     }
 
@@ -155,15 +211,32 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = [measure(int(n), args.repeat) for n in args.devices.split(",")]
-    head = ("devices", "steps", "changes", "commands", "flows", "plan_s_min", "plan_s_max",
-            "json_s", "json_bytes")
+    head = (
+        "devices",
+        "steps",
+        "changes",
+        "commands",
+        "flows",
+        "plan_s_min",
+        "plan_s_max",
+        "plan_cpu_s_min",
+        "json_s",
+        "json_bytes",
+    )
     print(" ".join(f"{h:>11}" for h in head))
     for row in rows:
         print(" ".join(f"{row[h]:>11}" for h in head))
     out = ROOT / "benchmarks" / "results" / "plan_speed.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"benchmark": "plan_speed", "python": platform.python_version(),
-              "machine": platform.machine(), "target_s": 2.0, "rows": rows}
+    result = {
+        "benchmark": "plan_speed",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "target_s": 2.0,
+        "rows": rows,
+    }
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"written {out.relative_to(ROOT)}")
     return 0

@@ -3,7 +3,7 @@ and from where), cumulatively, and which protected services stay reachable."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from isolate.actions.base import QuarantineItem, RevokeVpnItem, ShutPortItem
 from isolate.plan.guards import Protection
@@ -16,7 +16,7 @@ from isolate.plan.models import (
     ServiceCut,
     StepBlast,
 )
-from isolate.plan.reach import Effect, Reach
+from isolate.plan.reach import Effect, Pair, Reach
 
 
 class BlastTracker:
@@ -26,7 +26,7 @@ class BlastTracker:
         self.reach = reach
         self.total = sum(p.weight for p in reach.pairs if not p.management)
         self.cut_weight = 0
-        self.crossed = [self._crossing(p.pid) for p in reach.pairs]
+        self.crossed = [self._crossing(p) for p in reach.pairs]
         self.cross: dict[str, int] = {}  # segment -> baseline weight of flows crossing it
         for pair in reach.pairs:
             for seg in self.crossed[pair.pid]:
@@ -41,8 +41,8 @@ class BlastTracker:
             if pair.src.kind == "host" and pair.src.segment is not None:
                 self.specials.setdefault(pair.src.segment, set()).add(pair.src.name)
 
-    def _crossing(self, pid: int) -> tuple[str, ...]:
-        pair = self.reach.pairs[pid]
+    @staticmethod
+    def _crossing(pair: Pair) -> tuple[str, ...]:
         src, dst = pair.src.segment, pair.dst.segment
         if pair.management or src == dst:
             return ()
@@ -129,10 +129,12 @@ class BlastTracker:
                 out -= specials
         return out
 
-    def radius(self, protection: Protection) -> BlastRadius:
+    def radius(self, protection: Protection, watched: Iterable[int]) -> BlastRadius:
+        """The cumulative blast radius; ``watched``: the pairs the guards watch."""
         reach = self.reach
         kept: dict[tuple[str, str, int, str], list[int]] = {}
-        for pair in reach.pairs:
+        for pid in sorted(watched):
+            pair = reach.pairs[pid]
             if protection.dst_protected(pair) is None:
                 continue
             key = (pair.dst.name, pair.service, pair.port, pair.proto)

@@ -130,6 +130,7 @@ def build_plan(
     reach = Reach(inv, [b[3] for b in built])
     tracker = BlastTracker(reach)
     protection = Protection(inv)
+    watched = protection.watched(reach.pairs)
     contained: set[str] = set()
     planned: list[PlannedStep] = []
     recorded: list[Override] = []
@@ -137,7 +138,7 @@ def build_plan(
         newly = reach.apply(effect)
         contained |= effect.contained
         contained |= {h.name for h in inv.hosts if _in_any(h.address, effect)}
-        pairs = [(reach.pairs[pid], device) for pid, device in sorted(newly.items())]
+        pairs = [(reach.pairs[pid], newly[pid]) for pid in sorted(watched.intersection(newly))]
         violations = check(pairs, protection, contained)
         if violations and step.id not in forced:
             raise PlanRefused(refusal(step.id, violations))
@@ -175,7 +176,7 @@ def build_plan(
         tool_address=str(tool) if tool is not None else None,
         steps=tuple(planned),
         overrides=tuple(recorded),
-        blast=tracker.radius(protection),
+        blast=tracker.radius(protection, watched),
         protected=ProtectedSummary(
             management_networks=tuple(str(n) for n in inv.management.networks),
             stations=tuple(inv.management.stations),

@@ -116,9 +116,7 @@ def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo:
         allowed = _Allowed(item.allow)
 
         def acl_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
-            return (
-                src.segment in selected and dst.segment in selected and not allowed(dst, port, proto)
-            )
+            return src.segment in selected and dst.segment in selected and not allowed(dst, port, proto)
 
         svis = frozenset(s.segment for s in item.svis)
         effect.rules += _filter_rules(

@@ -15,7 +15,7 @@ A violated guard refuses the step unless the operator overrides it by step id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from isolate.inventory.models import Inventory
@@ -39,8 +39,7 @@ class Violation:
         if self.what:
             return f"{self.what} ({target}) from {_source(pair.src)}"
         return (
-            f"flows from protected segment {pair.src.segment} to {pair.service} on "
-            f"{pair.dst.name} ({target})"
+            f"flows from protected segment {pair.src.segment} to {pair.service} on {pair.dst.name} ({target})"
         )
 
 
@@ -62,6 +61,21 @@ class Protection:
 
     def _smb_exempt(self, pair: Pair) -> bool:
         return pair.smb and pair.service not in self.services
+
+    def watched(self, pairs: Sequence[Pair]) -> frozenset[int]:
+        """The pairs a guard watches (management, protected destination or source)."""
+        found: set[int] = set()
+        dst_names = self.hosts | self.services
+        for pair in pairs:
+            if (
+                pair.management
+                or pair.service in dst_names
+                or pair.dst.name in dst_names
+                or pair.dst.segment in self.segments
+                or pair.src.segment in self.segments
+            ) and (pair.management or self.dst_protected(pair) or self.src_protected(pair)):
+                found.add(pair.pid)
+        return frozenset(found)
 
     def _dst_protected(self, pair: Pair) -> str | None:
         if pair.management or pair.dst.kind != "host":
@@ -89,7 +103,8 @@ def _source(endpoint: Endpoint) -> str:
 
 
 def _contained(endpoint: Endpoint, contained: set[str]) -> bool:
-    return bool(endpoint.members) and all(m in contained for m in endpoint.members)
+    """Only individually tracked hosts (one-member classes) can be contained."""
+    return len(endpoint.members) == 1 and endpoint.members[0] in contained
 
 
 def check(pairs: Iterable[tuple[Pair, str]], protection: Protection, contained: set[str]) -> list[Violation]:

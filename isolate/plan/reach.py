@@ -187,18 +187,20 @@ class Reach:
         classes = self._classes(inventory, special)
         stations = set(inventory.management.stations)
         servers = [
-            (endpoint(h.name, "host", h.address, h.segment), h.services)
+            (
+                endpoint(h.name, "host", h.address, h.segment),
+                tuple((s.name, s.port, s.proto) for s in h.services),
+            )
             for h in inventory.hosts
             if h.services
         ]
         for src in classes:
             members = set(src.members)
+            size = len(members)
             for dst, services in servers:
-                weight = len(members) - (dst.name in members)
-                if weight <= 0:
-                    continue
-                for svc in services:
-                    self._add(src, dst, svc.name, svc.port, svc.proto, weight)
+                weight = size - (dst.name in members)
+                if weight > 0:
+                    self._add(src, dst, services, weight, False)
         sources = [c for c in classes if c.name in stations]
         tool = inventory.tool_address()
         if tool is not None and not any(c.address == tool for c in sources):
@@ -206,38 +208,39 @@ class Reach:
         devices = [self.topo.device_endpoint(d.name) for d in inventory.devices]
         for src in sources:
             for dst in devices:
-                self._add(src, dst, "ssh", 22, "tcp", 1, management=True)
+                self._add(src, dst, (("ssh", 22, "tcp"),), 1, True)
 
     def _add(
         self,
         src: Endpoint,
         dst: Endpoint,
-        service: str,
-        port: int,
-        proto: str,
+        services: tuple[tuple[str, int, str], ...],
         weight: int,
-        *,
-        management: bool = False,
+        management: bool,
     ) -> None:
-        same = src.segment == dst.segment and src.segment is not None
-        if not same and not (self.routable[src.segment] and self.routable[dst.segment]):
+        """Pairs from ``src`` to each of ``dst``'s services, indexed as they are made."""
+        s_seg, d_seg = src.segment, dst.segment
+        if not (s_seg == d_seg and s_seg is not None) and not (self.routable[s_seg] and self.routable[d_seg]):
             return  # does not pass at baseline: not a flow anything could cut
-        pid = len(self.pairs)
-        self.pairs.append(Pair(pid, src, dst, service, port, proto, weight, management))
-        inner = self.by_segs.get(src.segment)
+        inner = self.by_segs.get(s_seg)
         if inner is None:
-            inner = self.by_segs[src.segment] = {}
-        found = inner.get(dst.segment)
+            inner = self.by_segs[s_seg] = {}
+        found = inner.get(d_seg)
         if found is None:
-            inner[dst.segment] = [pid]
-        else:
-            found.append(pid)
-        if len(src.members) == 1 and src.members[0] in self.special:
-            self.by_host.setdefault(src.members[0], []).append(pid)
+            found = inner[d_seg] = []
+        tracked = [m for m in (src.members if len(src.members) == 1 else ()) if m in self.special]
         if dst.name in self.special:
-            self.by_host.setdefault(dst.name, []).append(pid)
-        if self.outside[src.segment] != self.outside[dst.segment]:
-            self.edge_pairs.append(pid)
+            tracked.append(dst.name)
+        edge = self.outside[s_seg] != self.outside[d_seg]
+        pairs = self.pairs
+        for name, port, proto in services:
+            pid = len(pairs)
+            pairs.append(Pair(pid, src, dst, name, port, proto, weight, management))
+            found.append(pid)
+            for host in tracked:
+                self.by_host.setdefault(host, []).append(pid)
+            if edge:
+                self.edge_pairs.append(pid)
 
     # -- evaluation ----------------------------------------------------------------------
     def apply(self, effect: Effect) -> dict[int, str]:
@@ -288,6 +291,8 @@ class Reach:
 
     def _status(self, pair: Pair) -> str | None:
         """The device cutting ``pair`` now, or None if it passes."""
+        if len(pair.src.members) != 1 and pair.dst.name not in self.special:
+            return self.routed_cut.get(pair.pid)  # nothing host-level can concern it
         for host in (*pair.src.members, pair.dst.name):
             if host in self.down:
                 return self.down[host]
