@@ -11,6 +11,7 @@ reported the same way. Nothing here prints.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -26,8 +27,11 @@ from isolate.values import safe_repr
 
 Loc = tuple[str | int, ...]
 MAX_PROBLEMS: Final = 20
-_MAX_NODES: Final = 200_000
+_MAX_NODES: Final = 5_000_000
+_MAX_ALIAS_VISITS: Final = 10_000  # nodes reached again through aliases (billion laughs)
 _MAX_DEPTH: Final = 64
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SECRET_KEYS: Final = frozenset(
     {"password", "enable", "secret", "ansible_password", "ansible_become_password"}
 )
@@ -91,14 +95,22 @@ class Source:
     raw: bytes
 
 
+def display_path(path: object) -> str:
+    """A path as messages show it: as given, or escaped when it holds control characters."""
+    text = str(path)
+    return text if text.isprintable() else safe_repr(text, limit=200)
+
+
 def format_loc(loc: Iterable[str | int]) -> str:
     """``("devices", 3, "port")`` → ``devices[3].port``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += f"[{safe_repr(part)}]"
     return out
 
 
@@ -123,6 +135,10 @@ def raise_problems(
 # ---------------------------------------------------------------- loading
 
 
+# libyaml's loader when PyYAML was built with it (about 10x faster), else pure Python.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader, file: str, lines: LineMap) -> None:
         self.loader = loader
@@ -131,6 +147,8 @@ class _Builder:
         self.lines = lines
         self.problems: list[Problem] = []
         self.count = 0
+        self.seen: set[int] = set()
+        self.alias_visits = 0
 
     def _at(self, node: yaml.Node, loc: Loc) -> None:
         self.lines.lines.setdefault(loc, (self.index, node.start_mark.line + 1))
@@ -141,7 +159,11 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc, stack: tuple[int, ...] = ()) -> Any:
         self.count += 1
-        if self.count > _MAX_NODES or len(stack) > _MAX_DEPTH or id(node) in stack:
+        if id(node) in self.seen:
+            self.alias_visits += 1
+        self.seen.add(id(node))
+        too_many = self.count > _MAX_NODES or self.alias_visits > _MAX_ALIAS_VISITS
+        if too_many or len(stack) > _MAX_DEPTH or id(node) in stack:
             raise _TooBig(node)
         stack = (*stack, id(node))
         if isinstance(node, yaml.MappingNode):
@@ -152,6 +174,8 @@ class _Builder:
                 self._at(item, (*loc, i))
                 out.append(self.build(item, (*loc, i), stack))
             return out
+        if node.tag == _STR_TAG:
+            return node.value
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, stack: tuple[int, ...]) -> Any:
@@ -162,7 +186,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._problem(key_node, loc, "mapping keys must be plain text")
                 continue
-            key = self.loader.construct_object(key_node)
+            key = key_node.value if key_node.tag == _STR_TAG else self.loader.construct_object(key_node)
             if not isinstance(key, str | int) or isinstance(key, bool):
                 key = str(key)
             if key in first:
@@ -180,6 +204,20 @@ class _TooBig(Exception):
         self.node = node
 
 
+def _yaml_problem(exc: yaml.YAMLError, text: str, index: int, file: str) -> Problem:
+    """One line for a YAML error; the parser's own words, never the document's content."""
+    line, reason = 1, "invalid YAML"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        reason = exc.problem or exc.context or reason
+    elif isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else 0
+        reason = f"unacceptable character #x{code:04x}"
+    return Problem(index, line, file, (), "YAML syntax error: " + " ".join(reason.split()))
+
+
 def parse_yaml(raw: bytes, file: str, *, lines: LineMap | None = None) -> tuple[Any, LineMap, list[Problem]]:
     """Parse ``raw`` (the bytes of ``file``). Returns data, line map and problems."""
     lines = lines if lines is not None else LineMap()
@@ -188,7 +226,10 @@ def parse_yaml(raw: bytes, file: str, *, lines: LineMap | None = None) -> tuple[
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, lines, [Problem(index, 1, file, (), f"not UTF-8 text ({exc.reason})")]
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _LOADER(text)
+    except yaml.YAMLError as exc:
+        return None, lines, [_yaml_problem(exc, text, index, file)]
     try:
         node = loader.get_single_node()
         if node is None:
@@ -200,20 +241,15 @@ def parse_yaml(raw: bytes, file: str, *, lines: LineMap | None = None) -> tuple[
     except _TooBig as big:
         line = big.node.start_mark.line + 1
         return None, lines, [Problem(index, line, file, (), "document too large or recursive")]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        reason = exc.problem or exc.context or "invalid YAML"
-        return None, lines, [Problem(index, line, file, (), f"YAML syntax error: {reason}")]
     except yaml.YAMLError as exc:
-        return None, lines, [Problem(index, 1, file, (), f"YAML syntax error: {exc}")]
+        return None, lines, [_yaml_problem(exc, text, index, file)]
     finally:
         loader.dispose()
 
 
 def load_yaml(path: Path, error_cls: type[InputError], *, display: str | None = None) -> Source:
     """Read and parse one YAML file; raise ``error_cls`` on unreadable file or bad YAML."""
-    file = display if display is not None else str(path)
+    file = display if display is not None else display_path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

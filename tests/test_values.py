@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -139,6 +139,7 @@ ALPHABETS: list[tuple[Callable[[object], object], str]] = [
 ]
 
 
+@settings(derandomize=True, database=None, max_examples=300)
 @given(text=TEXT, which=st.integers(min_value=0, max_value=len(ALPHABETS) - 1))
 def test_accepted_values_stay_in_their_alphabet(text: str, which: int) -> None:
     parser, alphabet = ALPHABETS[which]
@@ -150,6 +151,7 @@ def test_accepted_values_stay_in_their_alphabet(text: str, which: int) -> None:
     assert re.fullmatch(alphabet, str(accepted)), (text, accepted)
 
 
+@settings(derandomize=True, database=None)
 @given(
     st.none()
     | st.booleans()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from isolate.yamlsrc import LineMap, Loc, Problem, parse_yaml
+from isolate.yamlsrc import LineMap, Loc, Problem, display_path, parse_yaml
 
 NETWORK_OS: Final = {
     "cisco.ios.ios": "cisco_ios",
@@ -242,7 +242,7 @@ def _looks_like_ini(path: Path, text: str) -> bool:
 
 
 def _parse(path: Path, raw: bytes) -> _Parsed:
-    file = str(path)
+    file = display_path(path)
     out = _Parsed(file)
     text = raw.decode("utf-8", errors="replace")
     head = text.lstrip()

@@ -19,7 +19,15 @@ from isolate.errors import InventoryError
 from isolate.inventory.ansible import read_ansible
 from isolate.inventory.checks import cross_check
 from isolate.inventory.models import Inventory
-from isolate.yamlsrc import LineMap, Loc, Problem, parse_yaml, raise_problems, validation_problems
+from isolate.yamlsrc import (
+    LineMap,
+    Loc,
+    Problem,
+    display_path,
+    parse_yaml,
+    raise_problems,
+    validation_problems,
+)
 
 _RESERVED: Final = ("source_path", "sha256")
 _SUFFIXES: Final = (".yml", ".yaml")
@@ -33,24 +41,34 @@ class _Merged:
         self.lines = LineMap()
         self.problems: list[Problem] = []
         self.files: list[tuple[str, bytes]] = []
+        self._rules: dict[Loc, Loc] = {}
 
     def add(self, data: dict[Any, Any], lines: LineMap) -> None:
+        self._rules = {}
         self._merge(self.data, data, (), lines)
+        self._apply_rules(lines)
 
-    def _graft(self, other: LineMap, src: Loc, dst: Loc) -> None:
-        self.lines.graft(other, src, dst)
+    def _apply_rules(self, other: LineMap) -> None:
+        """Copy ``other``'s lines to where their data now lives (one pass, O(depth) each)."""
+        for loc, (index, line) in other.lines.items():
+            for end in range(len(loc), 0, -1):
+                dst = self._rules.get(loc[:end])
+                if dst is not None:
+                    mine = self.lines.file_index(other.files[index])
+                    self.lines.lines[dst + loc[end:]] = (mine, line)
+                    break
 
     def _merge(self, into: dict[Any, Any], new: dict[Any, Any], loc: Loc, other: LineMap) -> None:
         for key, value in new.items():
             here = (*loc, key)
             if key not in into:
                 into[key] = value
-                self._graft(other, here, here)
+                self._rules[here] = here
                 continue
             old = into[key]
             if isinstance(old, list) and isinstance(value, list):
                 for i in range(len(value)):
-                    self._graft(other, (*here, i), (*here, len(old) + i))
+                    self._rules[(*here, i)] = (*here, len(old) + i)
                 into[key] = old + value
             elif isinstance(old, dict) and isinstance(value, dict) and here != ("credentials",):
                 self._merge(old, value, here, other)
@@ -66,7 +84,7 @@ class _Merged:
                 self.problems.append(other.problem(here, f"duplicate, first at {self._where(here)}"))
             else:
                 into[key] = value
-                self._graft(other, here, here)
+                self._rules[here] = here
 
     def _where(self, loc: Loc) -> str:
         index, line = self.lines.locate(loc)
@@ -86,7 +104,7 @@ def inventory_files(path: Path) -> list[Path]:
 
 
 def _read(path: Path, merged: _Merged) -> None:
-    file = str(path)
+    file = display_path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -113,14 +131,15 @@ def _include_ansible(base: Path, include: str, lines: LineMap, merged: _Merged) 
     target = Path(include).expanduser()
     target = target if target.is_absolute() else base / target
     if not target.is_file():
-        merged.problems.append(lines.problem(("ansible_inventory",), f"no such file: {target}"))
+        message = f"no such file: {display_path(target)}"
+        merged.problems.append(lines.problem(("ansible_inventory",), message))
         return
     groups = merged.data.get("groups")
     declared = frozenset(
         str(g.get("name")) for g in (groups if isinstance(groups, list) else []) if isinstance(g, dict)
     )
     found = read_ansible(target, declared_groups=declared)
-    merged.files.append((str(target), found.raw))
+    merged.files.append((display_path(target), found.raw))
     merged.problems.extend(found.problems)
     section = {"devices": found.devices, "groups": found.groups, "credentials": found.credentials}
     merged.add({k: v for k, v in section.items() if v}, found.lines)
@@ -141,18 +160,19 @@ def content_sha256(files: list[tuple[str, bytes]]) -> str:
 def load_inventory(path: str | Path) -> Inventory:
     """Load, merge and validate an inventory file or directory."""
     root = Path(path)
+    shown = display_path(root)
     if not root.exists():
-        raise InventoryError(f"{root}: no such file or directory")
+        raise InventoryError(f"{shown}: no such file or directory")
     files = inventory_files(root)
     if not files:
-        raise InventoryError(f"{root}: no *.yml or *.yaml files")
+        raise InventoryError(f"{shown}: no *.yml or *.yaml files")
     merged = _Merged()
     for file in files:
         _read(file, merged)
     order = [name for name, _ in merged.files]
     raise_problems(InventoryError, merged.problems, order)
     if not merged.data:
-        raise InventoryError(f"{root}: the inventory is empty")
+        raise InventoryError(f"{shown}: the inventory is empty")
     try:
         inventory = Inventory.model_validate(merged.data)
     except ValidationError as exc:

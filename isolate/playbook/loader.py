@@ -19,6 +19,7 @@ from isolate.yamlsrc import (
     LineMap,
     Problem,
     did_you_mean,
+    display_path,
     error_items,
     format_loc,
     parse_yaml,
@@ -93,11 +94,12 @@ def parse_playbook(raw: bytes, file: str) -> Playbook:
 def load_playbook(path: str | Path) -> Playbook:
     """Load one playbook file."""
     source = Path(path)
+    shown = display_path(source)
     try:
         raw = source.read_bytes()
     except OSError as exc:
-        raise PlaybookError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    return parse_playbook(raw, str(source))
+        raise PlaybookError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    return parse_playbook(raw, shown)
 
 
 def param_error(step: Step, field: str | tuple[str | int, ...], message: str) -> str:

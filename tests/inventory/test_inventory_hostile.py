@@ -1,0 +1,131 @@
+"""Property tests: hostile values in every inventory field never crash the loader, and
+nothing accepted carries a character outside its type's alphabet."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from isolate.errors import InventoryError
+from isolate.inventory import Inventory, load_inventory
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "inventory" / "valid.yml"
+DATA: dict[str, Any] = yaml.safe_load(FIXTURE.read_text())
+
+Path_ = tuple[str | int, ...]
+
+# Fields that never reach a device CLI: free text, local paths, references.
+FREE = {"description", "known_hosts", "key_file", "password", "enable", "ansible_inventory", "source_path"}
+SETTINGS = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+TYPED = re.compile(r"[A-Za-z0-9._:/@*-]+")
+DANGER = re.compile(r"[\n\r;|&`\x00-\x1f\x7f]|\$\(")
+
+
+def paths(node: Any, here: Path_ = ()) -> list[Path_]:
+    found = [here]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(paths(value, (*here, key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(paths(value, (*here, i)))
+    return found
+
+
+PATHS = [p for p in paths(DATA) if p]
+CHARS = st.characters(blacklist_categories=("Cs",))
+HOSTILE_TEXT = st.one_of(
+    st.text(CHARS, max_size=30),
+    st.builds(
+        lambda a, bad, b: a + bad + b,
+        st.sampled_from(["core1", "Gi1/0/1", "10.10.10.11", "env:X", "servers", "alice", ""]),
+        st.sampled_from(["\n", "\r", ";", "|", "&", "`", "$(", "\x00", " reload", "\t", "\x1b[2J", "'", '"']),
+        st.text(CHARS, max_size=10),
+    ),
+)
+HOSTILE = st.one_of(
+    HOSTILE_TEXT,
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.lists(HOSTILE_TEXT, max_size=3),
+    st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=2),
+)
+
+
+def replace(data: dict[str, Any], where: Path_, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    node: Any = out
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    return out
+
+
+def check_alphabets(node: Any, key: str | int = "") -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            check_alphabets(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            check_alphabets(v, key)
+    elif isinstance(node, str) and key not in FREE:
+        assert TYPED.fullmatch(node), (key, node)
+    elif isinstance(node, str):
+        assert not DANGER.search(node), (key, node)
+
+
+def load(tmp_path: Path, text: str) -> Inventory | None:
+    path = tmp_path / "city.yml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        inv = load_inventory(path)
+    except InventoryError as err:
+        assert "\n" not in str(err)
+        assert all("\n" not in p and "\r" not in p for p in err.problems)
+        return None
+    check_alphabets(inv.model_dump(mode="json"))
+    return inv
+
+
+@settings(SETTINGS, max_examples=200)
+@given(where=st.sampled_from(PATHS), value=HOSTILE)
+def test_hostile_value_anywhere(tmp_path: Path, where: Path_, value: Any) -> None:
+    load(tmp_path, yaml.safe_dump(replace(DATA, where, value), allow_unicode=True))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(where=st.sampled_from(PATHS), key=HOSTILE_TEXT)
+def test_hostile_extra_key_anywhere(tmp_path: Path, where: Path_, key: str) -> None:
+    data = copy.deepcopy(DATA)
+    node: Any = data
+    for part in where[:-1]:
+        node = node[part]
+    if isinstance(node, dict):
+        node[key] = "x"
+    load(tmp_path, yaml.safe_dump(data, allow_unicode=True))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(text=st.text(CHARS, max_size=200))
+def test_random_text_file(tmp_path: Path, text: str) -> None:
+    load(tmp_path, text)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(cut=st.integers(min_value=0, max_value=len(FIXTURE.read_text())), noise=HOSTILE_TEXT)
+def test_mangled_fixture(tmp_path: Path, cut: int, noise: str) -> None:
+    text = FIXTURE.read_text()
+    load(tmp_path, text[:cut] + noise + text[cut:])
