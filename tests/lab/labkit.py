@@ -1,15 +1,31 @@
-"""Helpers for the lab tests: netmiko and raw paramiko sessions to a lab device."""
+"""Lab test kit (imported, not a conftest: other test dirs import their conftest by name):
+the small-lab fixture, netmiko and raw paramiko sessions to a lab device."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import paramiko
+import pytest
 from netmiko import ConnectHandler
 
-from isolate.lab.process import LabHandle
+from isolate.lab.process import LabHandle, start_lab
+
+SMALL = Path(__file__).with_name("small.yml")
+
+
+@pytest.fixture(scope="module", name="lab")
+def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    """One small IOS lab per test module, stopped by pid in the finalizer."""
+    handle = start_lab(tmp_path_factory.mktemp("lab"), SMALL)
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 def netmiko_to(lab: LabHandle, device: str, **extra: Any) -> Any:

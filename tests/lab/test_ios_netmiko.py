@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from labkit import netmiko_to
+from labkit import netmiko_to, small_lab  # noqa: F401 (small_lab: the `lab` fixture)
 from netmiko.exceptions import ReadTimeout
 from ntc_templates.parse import parse_output
 

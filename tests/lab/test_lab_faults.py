@@ -7,7 +7,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from labkit import RawShell, netmiko_to
+from labkit import RawShell, netmiko_to, small_lab  # noqa: F401 (small_lab: the `lab` fixture)
 from netmiko.exceptions import NetmikoAuthenticationException
 from typer.testing import CliRunner
 

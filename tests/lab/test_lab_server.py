@@ -7,7 +7,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from labkit import RawShell
+from labkit import RawShell, small_lab  # noqa: F401 (small_lab: the `lab` fixture)
 
 from isolate.lab.process import LabHandle, start_lab
 
