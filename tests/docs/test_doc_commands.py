@@ -1,0 +1,241 @@
+"""Every command line shown in README.md and docs/*.md runs as written.
+
+A command line is a line of a fenced block whose language is sh, bash, shell or console (an
+optional ``$ `` prompt is dropped, ``\\`` continuations are joined) and that starts with
+``isolate `` or ``bash scripts/``. Blocks in other languages (``text``, ``ini``, ``cron``,
+``yaml``) are pictures, not commands; the cron and systemd lines of docs/drills.md are
+checked separately below.
+
+* fast: every ``isolate`` command line parses with the real CLI (its command path and every
+  option exist, values convert), and every line is either run by the slow test or listed in
+  COVERED with the test that covers it;
+* slow: each page's command lines run in order, as written, with ``bash -c`` in a sandbox
+  (a fresh HOME, a scratch working directory holding the repository's playbooks/ and
+  inventory/), each expected to exit 0 (or as EXPECT_EXIT says). A lab a page starts is
+  stopped by its pid afterwards, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL_LANGS = {"sh", "bash", "shell", "console"}
+FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
+
+# Command lines not run in the page's sequence, and where they are covered instead.
+COVERED: dict[str, str] = {
+    "bash scripts/test": "the command that runs this test suite (.ci/run)",
+    "isolate journal verify 20261123T054000Z-1a2b3c": "an example run id; `verify last` runs, "
+    "run-id resolution: tests/journal",
+    "isolate journal verify /var/lib/isolate/runs/20261123T054000Z-1a2b3c/journal.jsonl": "an example "
+    "path; verify of a journal file: tests/journal/test_journal_verify.py",
+    "isolate lock break core1": "needs a stale lock: tests/execute/test_locks.py",
+}
+# Command lines expected to exit non-zero (they show a failure on purpose).
+EXPECT_EXIT: dict[str, int] = {
+    "isolate drill --lab playbooks/ransomware-lateral.yml --report-dir failed-restore "
+    '--fault-before-restore "core2=reject:^no ip access-list"': 1,
+}
+# What a page assumes exists before its first command (run first, in the same sandbox).
+SETUP: dict[str, list[str]] = {
+    "journal.md": [
+        "isolate lab up",
+        "isolate apply -i ~/.local/state/isolate/lab/inventory.yml playbooks/ransomware-lateral.yml "
+        "--incident INC-1 --reason doc-test --yes",
+        "isolate restore last",
+        "isolate lab down",
+    ],
+}
+# Pages whose commands use inventory/city.yml against `isolate lab up`: the lab must be on 20001.
+SHIPPED_INVENTORY = "inventory/city.yml"
+SHIPPED_BASE_PORT = 20001
+
+
+@dataclass(frozen=True)
+class DocCommand:
+    page: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}: {self.text}"
+
+
+def extract(path: Path) -> list[DocCommand]:
+    """The command lines of one Markdown page, in order."""
+    out: list[DocCommand] = []
+    lang: str | None = None
+    fence = ""
+    pending, start = "", 0
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = FENCE.match(raw)
+        if match and lang is None:
+            lang, fence = match.group(3).lower(), match.group(2)
+            continue
+        if match and lang is not None and raw.strip().startswith(fence[:3]):
+            lang = None
+            continue
+        if lang not in SHELL_LANGS:
+            continue
+        line = raw.strip()
+        if line.startswith("$ "):
+            line = line[2:]
+        if pending:
+            line = pending + " " + line
+        elif line:
+            start = number
+        if line.endswith("\\"):
+            pending = line[:-1].rstrip()
+            continue
+        pending = ""
+        if line.startswith(("isolate ", "bash scripts/")):
+            out.append(DocCommand(path.name, start, line))
+    return out
+
+
+ALL = [cmd for page in PAGES if page.exists() for cmd in extract(page)]
+
+
+@functools.cache
+def _cli() -> Any:
+    from typer.main import get_command
+
+    from isolate.cli import _register_all, app
+
+    _register_all()
+    return get_command(app)
+
+
+def parse_cli(root: Any, argv: list[str]) -> list[str]:
+    """Parse ``argv`` as the real CLI would (every subcommand, option and value), without running it."""
+    command = root
+    ctx = command.make_context("isolate", list(argv))
+    path: list[str] = []
+    while hasattr(command, "resolve_command"):
+        rest = [*(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])), *ctx.args]
+        name, command, rest = command.resolve_command(ctx, rest)
+        path.append(name)
+        ctx = command.make_context(name, rest, parent=ctx)
+    return path
+
+
+def test_pages_have_commands() -> None:
+    pages = {c.page for c in ALL}
+    assert {"runbook.md", "drills.md", "lab.md", "README.md"} <= pages, pages
+
+
+@pytest.mark.parametrize("command", [c for c in ALL if c.text.startswith("isolate ")], ids=str)
+def test_doc_command_parses(command: DocCommand) -> None:
+    argv = shlex.split(command.text)[1:]
+    assert "&&" not in argv and "|" not in argv, f"{command}: one command per line, please"
+    path = parse_cli(_cli(), [os.path.expanduser(a) for a in argv])
+    assert path, f"{command}: no subcommand"
+
+
+def test_covered_entries_are_still_shown() -> None:
+    shown = {c.text for c in ALL}
+    stale = [text for text in [*COVERED, *EXPECT_EXIT] if text not in shown]
+    assert not stale, f"listed here but no longer in any page: {stale}"
+
+
+def _unit_exec(page: Path, unit: str) -> str:
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r"ExecStart=(\S+) (.+)", text)
+    assert match, f"{page.name}: no ExecStart= in the {unit} unit"
+    return match.group(2)
+
+
+def test_cron_and_systemd_lines_parse() -> None:
+    page = ROOT / "docs" / "drills.md"
+    text = page.read_text(encoding="utf-8")
+    cron = re.search(r"^\d+ \d+ \* \* \d+\s+cd /opt/isolate && \.venv/bin/isolate (.+)$", text, re.M)
+    assert cron, "docs/drills.md: no cron line running .venv/bin/isolate"
+    assert parse_cli(_cli(), shlex.split(cron.group(1))) == ["drill"]
+    assert parse_cli(_cli(), shlex.split(_unit_exec(page, "service"))) == ["drill"]
+    assert "OnCalendar=" in text and "WantedBy=timers.target" in text
+
+
+# -- running them ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Path]:
+    """A short scratch dir (the lab's unix socket path must fit): HOME and the working dir."""
+    path = Path(tempfile.mkdtemp(prefix="isodoc-"))
+    (path / "home").mkdir()
+    work = path / "work"
+    work.mkdir()
+    for name in ("playbooks", "inventory"):
+        (work / name).symlink_to(ROOT / name)
+    yield path
+    _stop_labs(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _stop_labs(sandbox: Path) -> None:
+    from isolate.lab.process import running_pid, stop_lab
+
+    for pid_file in sandbox.rglob("lab.json"):
+        if running_pid(pid_file.parent) is not None:
+            stop_lab(pid_file.parent)
+
+
+def _env(sandbox: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOLATE_")}
+    env["HOME"] = str(sandbox / "home")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["ISOLATE_DEMO_REPORTS"] = str(sandbox / "demo-reports")
+    return env
+
+
+def _run(sandbox: Path, text: str) -> subprocess.CompletedProcess[str]:
+    cwd = ROOT if text.startswith("bash scripts/") else sandbox / "work"
+    return subprocess.run(["bash", "-c", text], cwd=cwd, env=_env(sandbox), capture_output=True,
+                          text=True, timeout=900, check=False)
+
+
+def _lab_base_port(sandbox: Path) -> int | None:
+    lab_json = sandbox / "home" / ".local" / "state" / "isolate" / "lab" / "lab.json"
+    if not lab_json.exists():
+        return None
+    return int(json.loads(lab_json.read_text()).get("base_port", 0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", [p for p in PAGES if p.exists()], ids=lambda p: p.name)
+def test_page_commands_run_as_written(page: Path, sandbox: Path) -> None:
+    commands = [c for c in extract(page) if c.text not in COVERED]
+    if not commands:
+        pytest.skip(f"{page.name}: no command lines to run")
+    uses_shipped = any(SHIPPED_INVENTORY in c.text for c in commands)
+    for text in SETUP.get(page.name, []):
+        proc = _run(sandbox, text)
+        assert proc.returncode == 0, f"setup for {page.name}: {text}\n{proc.stdout}\n{proc.stderr}"
+    for command in commands:
+        proc = _run(sandbox, command.text)
+        expected = EXPECT_EXIT.get(command.text, 0)
+        assert proc.returncode == expected, (
+            f"{command}\nexit {proc.returncode}, expected {expected}\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+        if command.text == "isolate lab up" and uses_shipped and _lab_base_port(sandbox) != SHIPPED_BASE_PORT:
+            pytest.skip(
+                f"{page.name} uses {SHIPPED_INVENTORY} (ports {SHIPPED_BASE_PORT}+) but they are busy on "
+                "this machine (another lab?); the lab started elsewhere"
+            )
