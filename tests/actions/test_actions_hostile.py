@@ -38,31 +38,54 @@ HOSTILE = st.one_of(
             "GigabitEthernet1/0/1\r\nshutdown",
         ]
     ),
-    st.builds(lambda a, b: a + b, st.sampled_from(["alice", "Gi1/0/2", "10.1.0.0/16"]),
-              st.sampled_from(DANGER)),
+    st.builds(
+        lambda a, b: a + b, st.sampled_from(["alice", "Gi1/0/2", "10.1.0.0/16"]), st.sampled_from(DANGER)
+    ),
 )
 
 
 def _items(value: Any) -> list[tuple[str, type[BaseModel], dict[str, Any]]]:
     port = {"interface": "Gi1/0/1", "host": "ws-01"}
     return [
-        ("quarantine", QuarantineItem, {"step": "q", "vlan": 999, "vlan_name": value,
-                                        "ports": [{**port, "expected_vlan": 10}]}),
-        ("quarantine", QuarantineItem, {"step": "q", "vlan": 999, "vlan_name": "Q",
-                                        "ports": [{"interface": value, "host": "h",
-                                                   "expected_vlan": 10}]}),
-        ("quarantine", QuarantineItem, {"step": "q", "vlan": value, "vlan_name": "Q",
-                                        "ports": []}),
+        (
+            "quarantine",
+            QuarantineItem,
+            {"step": "q", "vlan": 999, "vlan_name": value, "ports": [{**port, "expected_vlan": 10}]},
+        ),
+        (
+            "quarantine",
+            QuarantineItem,
+            {
+                "step": "q",
+                "vlan": 999,
+                "vlan_name": "Q",
+                "ports": [{"interface": value, "host": "h", "expected_vlan": 10}],
+            },
+        ),
+        ("quarantine", QuarantineItem, {"step": "q", "vlan": value, "vlan_name": "Q", "ports": []}),
         ("shut-port", ShutPortItem, {"step": value, "ports": [port]}),
         ("shut-port", ShutPortItem, {"step": "s", "ports": [{"interface": value, "host": "h"}]}),
-        ("block-smb", BlockSmbItem, {"step": "b", "segments": ["users"],
-                                     "svis": [{"segment": "users", "vlan": value}],
-                                     "subnets": ["10.0.0.0/24"]}),
-        ("block-smb", BlockSmbItem, {"step": "b", "segments": ["users"],
-                                     "subnets": [value]}),
-        ("segment-acl", SegmentAclItem, {"step": "s", "segments": ["users"],
-                                         "subnets": ["10.0.0.0/24", "10.1.0.0/24"],
-                                         "allow": [{"proto": "tcp", "port": value}]}),
+        (
+            "block-smb",
+            BlockSmbItem,
+            {
+                "step": "b",
+                "segments": ["users"],
+                "svis": [{"segment": "users", "vlan": value}],
+                "subnets": ["10.0.0.0/24"],
+            },
+        ),
+        ("block-smb", BlockSmbItem, {"step": "b", "segments": ["users"], "subnets": [value]}),
+        (
+            "segment-acl",
+            SegmentAclItem,
+            {
+                "step": "s",
+                "segments": ["users"],
+                "subnets": ["10.0.0.0/24", "10.1.0.0/24"],
+                "allow": [{"proto": "tcp", "port": value}],
+            },
+        ),
         ("edge-block", EdgeBlockItem, {"step": "e", "prefixes": [value]}),
         ("revoke-vpn", RevokeVpnItem, {"step": "v", "users": [value]}),
     ]
@@ -91,9 +114,7 @@ def test_hostile_values_are_refused_or_harmless(value: Any) -> None:
                     assert bad not in command, (action, value, command)
 
 
-@pytest.mark.parametrize(
-    "value", ["ws-17\nend", "alice;reload", "Gi1/0/1|x", "10.0.0.0/24\nflush ruleset"]
-)
+@pytest.mark.parametrize("value", ["ws-17\nend", "alice;reload", "Gi1/0/1|x", "10.0.0.0/24\nflush ruleset"])
 def test_known_injections_are_refused(value: str) -> None:
     refused = 0
     for _action, model, data in _items(value):

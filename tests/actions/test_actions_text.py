@@ -66,9 +66,7 @@ def test_quarantine_precheck_reports_inventory_drift() -> None:
         }
     )
     problems = lookup("quarantine", "cisco_ios").precheck(item, IOS)
-    assert problems == [
-        "inventory drift: GigabitEthernet1/0/5 (host ws-05) is in VLAN 30, inventory says 20"
-    ]
+    assert problems == ["inventory drift: GigabitEthernet1/0/5 (host ws-05) is in VLAN 30, inventory says 20"]
 
 
 def test_quarantine_inverse_restores_each_port_and_keeps_an_existing_vlan() -> None:
@@ -144,9 +142,7 @@ def test_canonical_ace_forms() -> None:
     assert canonical_ace(" 10 deny   udp any 10.0.0.0 0.0.0.255 eq netbios-dgm") == canonical_ace(
         "deny udp any 10.0.0.0 0.0.0.255 eq 138"
     )
-    assert canonical_ace("permit tcp host 10.0.0.1 any") == canonical_ace(
-        "permit tcp 10.0.0.1 0.0.0.0 any"
-    )
+    assert canonical_ace("permit tcp host 10.0.0.1 any") == canonical_ace("permit tcp 10.0.0.1 0.0.0.0 any")
 
 
 def test_segment_acl_renders_both_directions_of_allowed_services() -> None:
@@ -178,9 +174,7 @@ def test_segment_acl_renders_both_directions_of_allowed_services() -> None:
 
 
 def test_edge_block_ios_precheck_and_inverse() -> None:
-    item = EdgeBlockItem.model_validate(
-        {"step": "edge", "prefixes": ["100.64.0.0/24", "198.51.100.7/32"]}
-    )
+    item = EdgeBlockItem.model_validate({"step": "edge", "prefixes": ["100.64.0.0/24", "198.51.100.7/32"]})
     action = lookup("edge-block", "cisco_ios")
     assert action.render(item) == [
         "ip route 100.64.0.0 255.255.255.0 Null0",
@@ -215,9 +209,7 @@ def test_nft_verify_and_precheck_read_nft_listing() -> None:
     item = EdgeBlockItem.model_validate({"step": "edge", "prefixes": ["100.64.0.66/32"]})
     action = lookup("edge-block", "linux")
     assert action.verify(item, NFT, {}) == []
-    assert action.precheck(item, NFT) == [
-        "nft table inet isolate_edge already exists (left by another run?)"
-    ]
+    assert action.precheck(item, NFT) == ["nft table inet isolate_edge already exists (left by another run?)"]
     inverse = action.inverse(item, NFT)
     assert inverse[:2] == ["add table inet isolate_edge", "delete table inet isolate_edge"]
     assert inverse[2] == "table inet isolate_edge {"
@@ -271,12 +263,22 @@ def test_revoke_vpn_inverse_restores_exact_previous_attributes() -> None:
 
 def test_edge_block_and_shut_port_roundtrip_on_lab_ios(sim: Callable[[str], Sim]) -> None:
     cases = [
-        ("core1", "edge-block", EdgeBlockItem.model_validate(
-            {"step": "edge", "prefixes": ["100.64.0.0/24", "203.0.113.9/32"]})),
-        ("acc3", "shut-port", ShutPortItem(step="shut", ports=(
-            PortRef(interface="GigabitEthernet1/0/1", host="ws-01"),
-            PortRef(interface="GigabitEthernet1/0/2", host="ws-02"),
-        ))),
+        (
+            "core1",
+            "edge-block",
+            EdgeBlockItem.model_validate({"step": "edge", "prefixes": ["100.64.0.0/24", "203.0.113.9/32"]}),
+        ),
+        (
+            "acc3",
+            "shut-port",
+            ShutPortItem(
+                step="shut",
+                ports=(
+                    PortRef(interface="GigabitEthernet1/0/1", host="ws-01"),
+                    PortRef(interface="GigabitEthernet1/0/2", host="ws-02"),
+                ),
+            ),
+        ),
     ]
     for name, action_name, item in cases:
         device = sim(name)

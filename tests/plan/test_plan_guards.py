@@ -127,3 +127,17 @@ def test_shipped_playbooks_plan_cleanly(city: Inventory) -> None:
         build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"))
     forced = build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"})
     assert {o.step for o in forced.overrides} == {"cut-all"}
+
+
+def test_shipped_playbooks_plan_against_the_shipped_inventory() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "inventory" / "city.yml"
+    if not shipped.exists():
+        pytest.skip("inventory/city.yml not generated in this checkout")
+    inventory = load_inventory(shipped)
+    for name in ("ransomware-lateral", "drill"):
+        plan = build_plan(inventory, load_playbook(PLAYBOOKS / f"{name}.yml"))
+        assert plan.overrides == () and plan.blast.management_kept
+    forced = build_plan(
+        inventory, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"}
+    )
+    assert forced.blast.management_kept
