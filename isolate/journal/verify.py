@@ -104,6 +104,7 @@ def check_chain(
     """Parse and chain-check every complete line; stop at the first bad one."""
     records: list[Record] = []
     prev = ZERO_HASH
+    good_states: set[str] = set()
     for raw in source.lines:
         seq = len(records)
         try:
@@ -113,7 +114,7 @@ def check_chain(
         try:
             _check_record(record, raw.raw, seq, prev, records)
             if check_states:
-                _check_files(record, source)
+                _check_files(record, source, good_states)
         except _Bad as err:
             return records, BadRecord(raw.line, seq, record.kind, err.reason)
         records.append(record)
@@ -146,13 +147,16 @@ def _check_record(record: Record, raw: bytes, seq: int, prev: str, before: list[
                 raise _Bad(f"{record.kind} has no {key}")
 
 
-def _check_files(record: Record, source: JournalSource) -> None:
+def _check_files(record: Record, source: JournalSource, good: set[str]) -> None:
     for sha in record.state_refs():
+        if sha in good:
+            continue
         blob = source.state_bytes(sha)
         if blob is None:
             raise _Bad(f"captured state state/{sha}.txt is missing")
         if hashlib.sha256(blob).hexdigest() != sha:
             raise _Bad(f"captured state state/{sha}.txt does not hash to its name (changed)")
+        good.add(sha)
     if record.kind == "torn-tail":
         _check_torn_record(record, source)
 
@@ -169,22 +173,26 @@ def _check_torn_record(record: Record, source: JournalSource) -> None:
 
 
 def _check_outcomes(records: list[Record], source: JournalSource) -> BadRecord | None:
-    open_intents: list[tuple[int, Record]] = []
+    """The first intent or restore-intent that no later outcome of its device and step answers."""
+    answers = {"intent": OUTCOMES, "restore-intent": RESTORE_OUTCOMES}
+    waiting: dict[tuple[str | None, str | None], list[int]] = {}
     for index, rec in enumerate(records):
-        if rec.kind in ("intent", "restore-intent"):
-            open_intents.append((index, rec))
+        key = (rec.device, rec.step)
+        if rec.kind in answers:
+            waiting.setdefault(key, []).append(index)
             continue
-        answers = {"intent": OUTCOMES, "restore-intent": RESTORE_OUTCOMES}
-        for i, (_, cand) in enumerate(open_intents):
-            if rec.kind in answers[cand.kind] and (cand.device, cand.step) == (rec.device, rec.step):
-                del open_intents[i]
+        queue = waiting.get(key, [])
+        for position, open_index in enumerate(queue):
+            if rec.kind in answers[records[open_index].kind]:
+                del queue[position]
                 break
-    if not open_intents:
+    unanswered = [index for queue in waiting.values() for index in queue]
+    if not unanswered:
         return None
-    index, rec = open_intents[0]
+    rec = records[min(unanswered)]
     wanted = "applied or failed" if rec.kind == "intent" else "restored or failed"
     return BadRecord(
-        source.lines[index].line,
+        source.lines[min(unanswered)].line,
         rec.seq,
         rec.kind,
         f"{rec.kind} for {rec.device} step {rec.step} has no outcome (no {wanted} record "
