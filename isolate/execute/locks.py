@@ -55,6 +55,9 @@ class LockInfo:
             )
         return text
 
+    def __str__(self) -> str:
+        return self.describe()
+
     def to_json(self) -> dict[str, object]:
         return {
             "device": self.device,

@@ -151,3 +151,9 @@ def test_lock_cli_lists_and_breaks(spawn: Spawn, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "broke the lock on core1 held by run R-cli" in result.output
     result = runner.invoke(isolate.cli.app, ["lock", "list", "--state-dir", state])
     assert result.output == "no device is locked\n"
+
+
+def test_lock_info_reads_as_its_description(locks: DeviceLocks) -> None:
+    with locks.acquire(["core1"], "R1"):
+        (info,) = locks.held()
+        assert str(info) == info.describe() and str(info).startswith("core1 is locked by run R1 (pid ")
