@@ -93,7 +93,7 @@ def build_timeline(view: JournalView, report: VerifyReport | None = None, *, ali
         if rec.kind == "restore-start":
             restoring = True
         if rec.kind == "restore-intent":
-            stages[(rec.device, rec.step)] = str(rec.data.get("stage", "?"))
+            stages[(rec.device, rec.step)] = _text(rec.data.get("stage"))
         section = _section(rec, restoring, stages)
         elapsed = (parse_ts(rec.ts) - t0).total_seconds() if t0 else 0.0
         events.append(_event(rec, elapsed, section))
