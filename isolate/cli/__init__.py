@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     _register_all()
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
+        # In non-standalone mode click returns typer.Exit's code instead of raising it.
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except IsolateError as err:
         if debug_enabled() or "--debug" in args:
             raise

@@ -125,7 +125,7 @@ def apply_cmd(
         if inventory is None:
             raise InputError("isolate apply PLAYBOOK needs -i INVENTORY")
         inv, built = api.plan(inventory, target, overrides=overrides)
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not yes and not check:
         from isolate.plan.render import render_text
 
@@ -181,7 +181,7 @@ def restore_cmd(
     from isolate import api
 
     run_path = api.resolve_run(run, state_dir)
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     if dry_run:
         rplan = api.plan_restore(run_path)
         if not rplan.entries:

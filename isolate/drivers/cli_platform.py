@@ -45,7 +45,7 @@ CISCO_IOS = CliPlatform(
     netmiko_type="cisco_ios",
     failure=re.compile(
         r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|"
-        r"Access denied|Archive feature|Error|Bad mask|Invalid)",
+        r"Access denied|Archive feature|Error|Bad mask|Invalid).*$",
         re.M,
     ),
     state_command="show running-config",
@@ -70,7 +70,7 @@ CISCO_IOS = CliPlatform(
 CISCO_ASA = CliPlatform(
     name="cisco_asa",
     netmiko_type="cisco_asa",
-    failure=re.compile(r"^\s*(ERROR:|%\s*Invalid input|%\s*Incomplete command|%\s*Ambiguous)", re.M),
+    failure=re.compile(r"^\s*(ERROR:|%\s*Invalid input|%\s*Incomplete command|%\s*Ambiguous).*$", re.M),
     state_command="show running-config",
     normalise_state=_drop_lines((r"^: ", r"^:$", r"^Cryptochecksum:")),
     identity_command="show version",

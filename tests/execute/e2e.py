@@ -1,0 +1,114 @@
+"""Helpers for end-to-end tests: run the real CLI in a subprocess, read devices back through
+netmiko and paramiko exactly as an admin's script would (never through the simulator)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import yaml
+from netmiko import ConnectHandler
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+
+
+def isolate_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "isolate", *args]
+
+
+def run_cli(*args: str, state: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    return subprocess.run(isolate_cmd(*args), capture_output=True, text=True, env=env,
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+def start_cli(*args: str, state: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    return subprocess.Popen(isolate_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, stdin=subprocess.DEVNULL)
+
+
+def lab_inventory(lab_dir: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    inventory = yaml.safe_load((lab_dir / "inventory.yml").read_text())
+    secrets = yaml.safe_load((lab_dir / "secrets.yml").read_text())
+    return inventory, secrets
+
+
+def read_device(lab_dir: Path, name: str) -> str:
+    """The device's configuration as an admin reads it: netmiko for IOS/ASA, paramiko exec for Linux."""
+    inventory, secrets = lab_inventory(lab_dir)
+    device = next(d for d in inventory["devices"] if d["name"] == name)
+    if device["platform"] == "linux":
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(lab_dir / "known_hosts"))
+        client.connect("127.0.0.1", port=device["port"], username=secrets["username"],
+                       password=secrets["password"], look_for_keys=False, allow_agent=False, timeout=10)
+        try:
+            _, stdout, _ = client.exec_command("sudo -n nft -s list ruleset")
+            return str(stdout.read().decode())
+        finally:
+            client.close()
+    conn = ConnectHandler(device_type=device["platform"], host="127.0.0.1", port=device["port"],
+                          username=secrets["username"], password=secrets["password"],
+                          secret=secrets["enable"], ssh_strict=True, alt_host_keys=True,
+                          alt_key_file=str(lab_dir / "known_hosts"))
+    try:
+        conn.enable()
+        text = str(conn.send_command("show running-config"))
+    finally:
+        conn.disconnect()
+    # The header and change timestamps are not configuration (docs/platforms.md).
+    return "\n".join(
+        line for line in text.splitlines()
+        if not line.startswith(("Building configuration", "Current configuration", "! Last configuration",
+                                "! NVRAM config", ": ", "Cryptochecksum"))
+    )
+
+
+def read_all(lab_dir: Path, names: list[str]) -> dict[str, str]:
+    return {name: read_device(lab_dir, name) for name in names}
+
+
+def newest_run(state: Path) -> Path | None:
+    runs = sorted((state / "runs").glob("*")) if (state / "runs").is_dir() else []
+    return runs[-1] if runs else None
+
+
+def records(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "journal.jsonl"
+    out = []
+    for line in path.read_bytes().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break  # a torn final line
+    return out
+
+
+def kill_when(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dict[str, Any]], bool],
+              *, timeout: float = 120) -> dict[str, Any]:
+    """SIGKILL ``proc`` as soon as its journal holds a record matching ``predicate``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = newest_run(state)
+        if run is not None and (run / "journal.jsonl").exists():
+            for record in records(run):
+                if predicate(record):
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    return record
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended before the kill point: {proc.communicate()}")
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    raise AssertionError("kill point never reached")

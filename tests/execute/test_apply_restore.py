@@ -1,0 +1,206 @@
+"""apply → restore on the embedded lab, through the CLI, checked by reading devices back with
+netmiko and paramiko: exact restore, crash safety (SIGKILL), locks, device faults, secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e import (
+    PLAYBOOKS,
+    kill_when,
+    lab_inventory,
+    newest_run,
+    read_all,
+    records,
+    run_cli,
+    start_cli,
+)
+
+from isolate.lab.faults import make_fault
+from isolate.lab.process import LabHandle, set_fault, start_lab
+
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
+TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def baseline(lab: LabHandle) -> dict[str, str]:
+    return read_all(lab.state_dir, TOUCHED)
+
+
+@pytest.fixture()
+def state(tmp_path: Path, lab: LabHandle, baseline: dict[str, str]) -> Iterator[Path]:
+    """A fresh state dir per test; afterwards the lab must be back at its baseline."""
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    yield tmp_path / "state"
+    for name in TOUCHED:
+        set_fault(lab.state_dir, name, make_fault("clear"))
+    if read_all(lab.state_dir, TOUCHED) != baseline:
+        run_cli("restore", "last", state=tmp_path / "state")
+
+
+def inv(lab: LabHandle) -> str:
+    return str(lab.state_dir / "inventory.yml")
+
+
+def test_apply_then_restore_leaves_every_device_byte_identical(lab: LabHandle, baseline: dict[str, str],
+                                                               state: Path) -> None:
+    applied = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--incident", "INC-7", "--reason", "drill",
+                      state=state)
+    assert applied.returncode == 0, applied.stderr
+    during = read_all(lab.state_dir, TOUCHED)
+    assert all(during[name] != baseline[name] for name in TOUCHED), "every touched device changed"
+    assert "ip access-group ISOLATE-CUT-SMB in" in during["core2"]
+    assert "switchport access vlan 999" in during["acc3"]
+    assert "table inet isolate_block_attacker" in during["fw-edge"]
+
+    status = run_cli("status", "--json", state=state)
+    contained = json.loads(status.stdout)["contained"]
+    assert {row["device"] for row in contained[0]["devices"]} == set(TOUCHED)
+
+    restored = run_cli("restore", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+    again = run_cli("restore", state=state)
+    assert again.returncode == 0, again.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    verify = run_cli("journal", "verify", "last", state=state)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert json.loads(run_cli("status", "--json", state=state).stdout)["contained"] == []
+
+
+def test_check_mode_changes_nothing(lab: LabHandle, baseline: dict[str, str], state: Path) -> None:
+    result = run_cli("apply", "-i", inv(lab), LATERAL, "--check", state=state)
+    assert result.returncode == 0, result.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    kinds = {r["kind"] for r in records(newest_run(state))}  # type: ignore[arg-type]
+    assert "precheck" in kinds and "intent" not in kinds
+
+
+def _intent_on(device: str) -> Any:
+    return lambda r: r["kind"] == "intent" and r["data"]["device"] == device
+
+
+KILL_POINTS = {
+    "after-run-start": (None, lambda r: r["kind"] == "run-start"),
+    "after-a-precheck": (None, lambda r: r["kind"] == "precheck"),
+    "mid-batch": ("core2", _intent_on("core2")),
+    "after-applied": (None, lambda r: r["kind"] == "applied"),
+    "after-verified": (None, lambda r: r["kind"] == "verified"),
+    "between-steps": (None, lambda r: r["kind"] == "step-end" and r["data"]["step"] == "block-attacker"),
+    "in-last-step": (None, _intent_on("vpn1")),
+}
+
+
+@pytest.mark.parametrize("point", sorted(KILL_POINTS))
+def test_sigkill_at_any_point_then_restore_brings_every_device_back(
+    point: str, lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
+    hang_device, predicate = KILL_POINTS[point]
+    if hang_device:  # the device stops answering mid-batch: the kill lands inside the push
+        set_fault(lab.state_dir, hang_device, make_fault("hang-after", after=20))
+    proc = start_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--timeout", "60", state=state)
+    kill_when(proc, state, predicate)
+    set_fault(lab.state_dir, hang_device or "core2", make_fault("clear"))
+    run_dir = newest_run(state)
+    assert run_dir is not None
+    restored = run_cli("restore", run_dir.name, state=state)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    second = run_cli("restore", run_dir.name, state=state)
+    assert second.returncode == 0, second.stderr
+
+
+def test_sigkill_during_restore_then_restore_again(lab: LabHandle, baseline: dict[str, str],
+                                                   state: Path) -> None:
+    assert run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state).returncode == 0
+    proc = start_cli("restore", state=state)
+    kill_when(proc, state, lambda r: r["kind"] == "restore-intent" and r["data"]["device"] == "acc3")
+    restored = run_cli("restore", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_second_apply_on_overlapping_devices_is_refused(lab: LabHandle, state: Path) -> None:
+    set_fault(lab.state_dir, "core2", make_fault("slow", delay=0.3))
+    first = start_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
+    kill_when_started = newest_run
+    try:
+        import time
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = kill_when_started(state)
+            if run is not None and any(r["kind"] == "run-start" for r in records(run)):
+                break
+            time.sleep(0.02)
+        second = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
+        assert second.returncode == 5, second.stderr
+        line = second.stderr.strip().splitlines()[-1]
+        assert "is locked by run" in line and "pid" in line
+    finally:
+        first.wait(timeout=300)
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    assert run_cli("restore", state=state).returncode == 0
+
+
+def test_auth_failure_stops_before_any_change(lab: LabHandle, baseline: dict[str, str], state: Path) -> None:
+    set_fault(lab.state_dir, "core2", make_fault("auth-fail"))
+    result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
+    assert result.returncode == 3, result.stderr
+    assert "core2: authentication failed for user 'admin'" in result.stderr
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_rejected_command_names_device_and_command(lab: LabHandle, state: Path) -> None:
+    set_fault(lab.state_dir, "core2", make_fault("reject", pattern=r"ip access-group"))
+    result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
+    assert result.returncode != 0
+    assert "core2: 'ip access-group ISOLATE-CUT-SMB in' rejected: % Invalid input detected at '^' marker." \
+        in result.stderr
+    failed = [r for r in records(newest_run(state)) if r["kind"] == "failed"]  # type: ignore[arg-type]
+    assert failed and failed[0]["data"]["device"] == "core2" and failed[0]["data"]["state"], \
+        "the failed device is flagged with its exact state read back"
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    assert run_cli("restore", state=state).returncode == 0
+
+
+def test_connection_dropped_mid_batch_is_flagged_and_restorable(lab: LabHandle, baseline: dict[str, str],
+                                                                state: Path) -> None:
+    set_fault(lab.state_dir, "acc3", make_fault("drop-after", after=8))
+    result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
+    assert result.returncode != 0
+    assert any(line.startswith("error") or "acc3:" in line for line in result.stderr.splitlines())
+    set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    assert run_cli("restore", state=state).returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_secrets_never_reach_journal_or_output(lab: LabHandle, state: Path) -> None:
+    _, secrets = lab_inventory(lab.state_dir)
+    outputs = [
+        run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state),
+        run_cli("journal", "show", "last", state=state),
+        run_cli("restore", state=state),
+    ]
+    run_dir = newest_run(state)
+    assert run_dir is not None
+    blobs = [o.stdout + o.stderr for o in outputs]
+    blobs += [p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file()]
+    for secret in (secrets["password"], secrets["enable"]):
+        assert all(secret not in blob for blob in blobs)
