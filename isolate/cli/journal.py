@@ -155,6 +155,10 @@ def _write_private(path: Path, text: str) -> None:
 def verify_command(
     run: Annotated[str, typer.Argument(help="Run id, 'last', run directory, journal.jsonl or export .json.")],
     state_dir: StateDir = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="A head hash noted earlier: fail if no record carries it (truncation)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Verify a journal or an export is complete and untampered (exit 0, or 7).
@@ -165,7 +169,7 @@ def verify_command(
 
     Example: isolate journal verify last
     """
-    report = verify_journal(resolve_journal(state_dir_from(state_dir), run))
+    report = verify_journal(resolve_journal(state_dir_from(state_dir), run), expect_head=head)
     if as_json:
         bad = report.first_bad
         typer.echo(
@@ -176,6 +180,7 @@ def verify_command(
                     "run": report.run,
                     "path": str(report.path),
                     "summary": report.summary(),
+                    "head": report.head,
                     "warnings": list(report.warnings),
                     "first_bad": None
                     if bad is None
@@ -188,6 +193,8 @@ def verify_command(
         typer.echo(report.summary())
         for warning in report.warnings:
             typer.echo(f"warning: {warning}")
+        if report.ok and report.head:
+            typer.echo(f"head: seq {report.records - 1} hash {report.head}")
     if not report.ok:
         raise typer.Exit(int(ExitCode.JOURNAL_INVALID))
 

@@ -51,6 +51,7 @@ class VerifyReport:
     path: Path
     run: str | None
     is_export: bool = False
+    head: str | None = None  # hash of the last whole record: keep it to detect a later truncation
 
     def summary(self) -> str:
         """The one line ``isolate journal verify`` prints."""
@@ -65,15 +66,24 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def verify_journal(path: Path) -> VerifyReport:
+def verify_journal(path: Path, *, expect_head: str | None = None) -> VerifyReport:
     """Verify a run directory, journal.jsonl or export .json. Never raises for bad content;
-    raises JournalError only when the file cannot be read at all."""
-    return verify_source(load_source(path))
+    raises JournalError only when the file cannot be read at all. ``expect_head``: a hash
+    noted earlier (e.g. from a previous verify); some record must still carry it."""
+    return verify_source(load_source(path), expect_head=expect_head)
 
 
-def verify_source(source: JournalSource) -> VerifyReport:
+def verify_source(source: JournalSource, *, expect_head: str | None = None) -> VerifyReport:
     records, bad = check_chain(source, check_states=True)
     warnings: list[str] = []
+    if bad is None and expect_head is not None and all(r.hash != expect_head for r in records):
+        bad = BadRecord(
+            len(source.lines) + 1,
+            len(records),
+            None,
+            f"no record has the expected hash {expect_head[:16]}…: records were cut from the end "
+            "(or this is another journal)",
+        )
     if bad is None:
         bad = _check_outcomes(records, source)
     if bad is None and source.torn is not None:
@@ -95,6 +105,7 @@ def verify_source(source: JournalSource) -> VerifyReport:
         path=source.path,
         run=records[0].run if records else None,
         is_export=source.is_export,
+        head=records[-1].hash if records else None,
     )
 
 

@@ -34,7 +34,23 @@ def test_finished_journal_verifies(make_run: RunFactory, cli: CliRunner) -> None
     assert report.ok and report.first_bad is None and report.warnings == ()
     result = cli.invoke(isolate.cli.app, ["journal", "verify", str(run_dir)])
     assert result.exit_code == 0
-    assert result.output == f"OK: {report.records} records, chain intact, every intent has an outcome\n"
+    assert result.output == (
+        f"OK: {report.records} records, chain intact, every intent has an outcome\n"
+        f"head: seq {report.records - 1} hash {report.head}\n"
+    )
+
+
+def test_a_noted_head_hash_catches_records_cut_from_the_end(make_run: RunFactory, cli: CliRunner) -> None:
+    run_dir = make_run()
+    head = verify_journal(run_dir).head
+    assert head is not None
+    lines = _records(run_dir)
+    (run_dir / "journal.jsonl").write_bytes(b"".join(lines[:-8]))  # the whole restore, cut cleanly
+    assert verify_journal(run_dir).ok  # the file alone cannot tell…
+    result = cli.invoke(isolate.cli.app, ["journal", "verify", str(run_dir), "--head", head])
+    assert result.exit_code == 7  # …the noted head can
+    expected = f"FAIL: journal.jsonl:{len(lines) - 7} (seq {len(lines) - 8}, kind ?): no record has the"
+    assert result.output.startswith(expected)
 
 
 def _small_run(state_dir: Path) -> Path:
