@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from isolate.inventory.models import Inventory
 from isolate.values import BadValue, parse_interface
@@ -26,11 +26,10 @@ class _Ctx:
             return f"line {line}"
         return f"{self.lines.files[index]}:{line}"
 
-    def ref(self, loc: Loc, what: str, name: str, known: Iterable[str]) -> None:
+    def ref(self, loc: Loc, what: str, name: str, known: Collection[str]) -> None:
         """Report ``name`` at ``loc`` unless it is one of ``known``."""
-        choices = list(known)
-        if name not in choices:
-            self.add(loc, f"unknown {what} '{name}'{did_you_mean(name, choices)}")
+        if name not in known:
+            self.add(loc, f"unknown {what} '{name}'{did_you_mean(name, sorted(known))}")
 
 
 def _unique(ctx: _Ctx, section: Loc, what: str, names: Sequence[str]) -> None:
@@ -54,7 +53,7 @@ def _names(inv: Inventory, ctx: _Ctx) -> None:
 
 
 def _segments(inv: Inventory, ctx: _Ctx) -> None:
-    devices = [d.name for d in inv.devices]
+    devices = {d.name for d in inv.devices}
     seen_vlan: dict[int, str] = {}
     for i, seg in enumerate(inv.segments):
         if seg.vlan in seen_vlan:
@@ -75,7 +74,7 @@ def _segments(inv: Inventory, ctx: _Ctx) -> None:
 
 def _hosts(inv: Inventory, ctx: _Ctx) -> None:
     segments = {s.name: s for s in inv.segments}
-    users = [u.name for u in inv.vpn.users]
+    users = {u.name for u in inv.vpn.users}
     for i, host in enumerate(inv.hosts):
         seg = segments.get(host.segment)
         if seg is None:
@@ -90,8 +89,8 @@ def _hosts(inv: Inventory, ctx: _Ctx) -> None:
 
 
 def _devices(inv: Inventory, ctx: _Ctx) -> None:
-    hosts = [h.name for h in inv.hosts]
-    groups = [g.name for g in inv.groups]
+    hosts = {h.name for h in inv.hosts}
+    groups = {g.name for g in inv.groups}
     for i, dev in enumerate(inv.devices):
         if dev.credentials is not None:
             ctx.ref(("devices", i, "credentials"), "credential set", dev.credentials, inv.credentials)
@@ -111,10 +110,10 @@ def _devices(inv: Inventory, ctx: _Ctx) -> None:
 
 
 def _refs(inv: Inventory, ctx: _Ctx) -> None:
-    devices = [d.name for d in inv.devices]
-    hosts = [h.name for h in inv.hosts]
-    segments = [s.name for s in inv.segments]
-    services = sorted({s.name for h in inv.hosts for s in h.services})
+    devices = {d.name for d in inv.devices}
+    hosts = {h.name for h in inv.hosts}
+    segments = {s.name for s in inv.segments}
+    services = {s.name for h in inv.hosts for s in h.services}
     for j, name in enumerate(inv.management.stations):
         ctx.ref(("management", "stations", j), "host", name, hosts)
     for j, name in enumerate(inv.protected.hosts):
@@ -127,7 +126,7 @@ def _refs(inv: Inventory, ctx: _Ctx) -> None:
         ctx.ref(("vpn", "concentrators", j), "device", name, devices)
     for j, name in enumerate(inv.edge.devices):
         ctx.ref(("edge", "devices", j), "device", name, devices)
-    vpn_groups = [g.name for g in inv.vpn.groups]
+    vpn_groups = {g.name for g in inv.vpn.groups}
     for j, user in enumerate(inv.vpn.users):
         if user.group is not None:
             ctx.ref(("vpn", "users", j, "group"), "VPN group", user.group, vpn_groups)

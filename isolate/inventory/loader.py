@@ -44,6 +44,11 @@ class _Merged:
         self._rules: dict[Loc, Loc] = {}
 
     def add(self, data: dict[Any, Any], lines: LineMap) -> None:
+        if not self.data:  # the first file: its data and lines are taken as they are
+            self.data = data
+            for loc, (index, line) in lines.lines.items():
+                self.lines.lines[loc] = (self.lines.file_index(lines.files[index]), line)
+            return
         self._rules = {}
         self._merge(self.data, data, (), lines)
         self._apply_rules(lines)

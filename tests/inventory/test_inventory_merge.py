@@ -133,3 +133,19 @@ def test_sha256_changes_with_any_file(tmp_path: Path) -> None:
 def test_fixture_directory_loads() -> None:
     inv = load_inventory(FIXTURES)
     assert inv.has_device("core1")
+
+
+REPO = Path(__file__).parent.parent.parent
+
+
+def test_shipped_inventory_and_playbooks_load() -> None:
+    from isolate.playbook import load_playbook, resolve_step
+
+    inv = load_inventory(REPO / "inventory" / "city.yml")
+    assert inv.devices and inv.segments and inv.hosts
+    books = sorted((REPO / "playbooks").glob("*.yml"))
+    assert books
+    for path in books:
+        book = load_playbook(path)
+        for step in book.steps:
+            assert not resolve_step(step, inv).is_empty(), (path.name, step.id)
