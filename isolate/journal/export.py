@@ -98,6 +98,8 @@ def build_timeline(view: JournalView, report: VerifyReport | None = None, *, ali
         elapsed = (parse_ts(rec.ts) - t0).total_seconds() if t0 else 0.0
         events.append(_event(rec, elapsed, section))
     verification = report.summary() if report else "not verified"
+    if report is not None and report.ok and report.head:
+        verification += f"; head: seq {report.records - 1} hash {report.head}"
     return Timeline(
         run=run.run_id or "?",
         status=run.status,
