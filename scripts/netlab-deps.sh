@@ -17,6 +17,7 @@ PACKAGES=(
   openvswitch-switch # ovsdb-server, ovs-vswitchd (netdev datapath), ovs-vsctl
   wireguard-tools    # wg
   wireguard-go       # userspace WireGuard (the kernel here has no wireguard module)
+  ethtool            # tx checksum offload off on veths attached to the OVS netdev datapath
   procps             # ps/pgrep used by humans debugging a lab
 )
 
@@ -34,6 +35,7 @@ declare -A NEEDED=(
   [ovsdb-tool]=openvswitch-switch
   [wg]=wireguard-tools
   [wireguard-go]=wireguard-go
+  [ethtool]=ethtool
 )
 
 find_cmd() {

@@ -1,0 +1,99 @@
+"""The flow matrix, measured by real TCP connects from each host's namespace.
+
+Flows are those of docs/design.md ("Reachability model"): every host to every service
+of every other host, plus management flows (each station to each managed device on
+TCP 22). Each is a connect with a short timeout from inside the source namespace;
+all run in parallel; results come back in a fixed order.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from isolate.netlab import netns
+from isolate.netlab.state import Ledger
+from isolate.netlab.topology import Topology, load_topology
+
+Kind = Literal["service", "management"]
+DEFAULT_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Flow:
+    kind: Kind
+    src: str
+    dst: str
+    address: str
+    port: int
+    service: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.src}->{self.dst}:{self.port}/tcp"
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    flow: Flow
+    ok: bool
+    outcome: str  # connected | refused | timeout | unreachable | error: …
+    duration_s: float
+
+
+def flows(topo: Topology) -> list[Flow]:
+    """Every flow of the topology, in a fixed order (management first, then by source)."""
+    sources = [(h.name, h.services, str(h.address)) for h in topo.hosts]
+    sources += [(o.name, o.services, str(o.address)) for o in topo.outside]
+    sources += [(u.host, (), str(u.address)) for u in topo.vpn_users]
+    found = [
+        Flow("management", st, dev.name, str(dev.address), 22, "ssh")
+        for st in topo.stations
+        for dev in topo.devices
+    ]
+    for src, _, _ in sources:
+        for dst, services, address in sources:
+            if dst != src:
+                found += [Flow("service", src, dst, address, s.port, s.name) for s in services]
+    return sorted(found, key=lambda f: (f.kind != "management", f.src, f.dst, f.port))
+
+
+def probe_one(ns: str, flow: Flow, timeout_s: float) -> FlowResult:
+    started = time.monotonic()
+    try:
+        netns.connect_in(ns, flow.address, flow.port, timeout_s=timeout_s).close()
+        ok, outcome = True, "connected"
+    except ConnectionRefusedError:
+        ok, outcome = False, "refused"
+    except TimeoutError:
+        ok, outcome = False, "timeout"
+    except OSError as exc:
+        unreachable = exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH)
+        ok, outcome = False, "unreachable" if unreachable else f"error: {exc.strerror or exc}"
+    return FlowResult(flow, ok, outcome, round(time.monotonic() - started, 4))
+
+
+def probe(directory: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 64) -> list[FlowResult]:
+    """Measure every flow of the lab in ``directory``."""
+    ledger = Ledger.load(directory.resolve())
+    topo = load_topology(Path(ledger.topology))
+    todo = flows(topo)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(probe_one, f"{ledger.prefix}-{f.src}", f, timeout_s) for f in todo]
+        return [future.result() for future in futures]
+
+
+def to_json(results: list[FlowResult]) -> str:
+    rows = [{**asdict(r.flow), "key": r.flow.key, "ok": r.ok, "outcome": r.outcome} for r in results]
+    summary = {"total": len(results), "open": sum(r.ok for r in results)}
+    return json.dumps({"summary": summary, "flows": rows}, indent=2, sort_keys=True) + "\n"
+
+
+def matrix(results: list[FlowResult]) -> dict[str, bool]:
+    """``{flow key: open}``: what two matrices are compared on."""
+    return {r.flow.key: r.ok for r in results}
