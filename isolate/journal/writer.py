@@ -172,6 +172,25 @@ class Journal:
     def view(self) -> RunView:
         return RunView(self.records, alive=True)
 
+    def close_pending(self) -> list[Record]:
+        """Answer every intent and restore-intent left without an outcome by a crash with a
+        ``failed`` record (phase ``interrupted``): the device's state is unknown until it is
+        read back. Restore and resume call this after ``open``; returns the records written."""
+        view = self.view()
+        pending = [v.intent for v in view.pending_intents()] + view.pending_restores()
+        return [
+            self.append(
+                "failed",
+                device=rec.device,
+                step=rec.step,
+                phase="interrupted",
+                message=f"the run stopped before the outcome of {rec.kind} seq {rec.seq} was journaled; "
+                "the device's state is unknown until it is read back",
+                intent_seq=rec.seq,
+            )
+            for rec in sorted(pending, key=lambda r: r.seq)
+        ]
+
     def use_scrubber(self, scrubber: Scrubber) -> None:
         """Scrub every later record and state with ``scrubber`` (a run's resolved secrets)."""
         with self._mutex:

@@ -162,3 +162,24 @@ def test_run_view_groups_intents_and_finds_the_unfinished(make_run: RunFactory) 
     assert [(v.device, v.step) for v in view.pending_intents()] == [("core1", "edge")]
     assert [(r.device, r.step) for r in view.pending_restores()] == [("fw-int", "cut-smb")]
     assert view.status == "interrupted"
+
+
+def test_close_pending_answers_what_a_crash_left_open(make_run: RunFactory) -> None:
+    run_dir = make_run(finish=False)
+    with Journal.open(run_dir) as journal:
+        journal.append(
+            "intent", device="core1", step="edge", action="edge-block", forward=["a"], inverse=["b"]
+        )
+        journal.append("restore-start", stages=[1], dry_run=False)
+        journal.append("restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"])
+    from isolate.journal import verify_journal
+
+    assert "has no outcome" in verify_journal(run_dir).summary()
+    with Journal.open(run_dir) as journal:
+        closed = journal.close_pending()
+        assert journal.close_pending() == []  # harmless twice
+    assert [(r.device, r.step, r.data["phase"], r.data["intent_seq"]) for r in closed] == [
+        ("core1", "edge", "interrupted", 10),
+        ("fw-int", "cut-smb", "interrupted", 12),
+    ]
+    assert verify_journal(run_dir).ok
