@@ -16,7 +16,7 @@ import typer
 from isolate.errors import InputError, PlaybookError
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
-from isolate.playbook.loader import load_playbook
+from isolate.playbook.loader import load_playbook, validate_params
 from isolate.playbook.models import Playbook
 from isolate.playbook.resolve import ResolvedTargets, resolve_step
 
@@ -70,8 +70,24 @@ def inventory_check(inventory: InventoryOpt = None) -> None:
     typer.echo(inventory_summary(inv))
 
 
-def _check_selectors(book: Playbook, inv: Inventory) -> list[str]:
-    lines: list[str] = []
+def _check_params(book: Playbook) -> list[str]:
+    """Every step's params against its action's param model."""
+    from isolate.actions.base import PARAMS
+
+    problems: list[str] = []
+    for step in book.steps:
+        model = PARAMS.get(step.action)
+        if model is None:
+            problems.append(f"{step.where('action')}: action '{step.action}' is not implemented yet")
+            continue
+        try:
+            validate_params(step, model)
+        except InputError as err:
+            problems.extend(err.problems)
+    return problems
+
+
+def _check_targets(book: Playbook, inv: Inventory, lines: list[str]) -> list[str]:
     problems: list[str] = []
     for step in book.steps:
         try:
@@ -80,10 +96,13 @@ def _check_selectors(book: Playbook, inv: Inventory) -> list[str]:
             problems.extend(err.problems)
             continue
         lines.append(f"  {step.id} ({step.action}): {_targets_summary(found)}")
+    return problems
+
+
+def _raise(problems: list[str]) -> None:
     if problems:
         first = problems[0] if len(problems) == 1 else f"{problems[0]} (and {len(problems) - 1} more)"
         raise PlaybookError(first, problems[:20])
-    return lines
 
 
 @playbook_app.command("check")
@@ -98,14 +117,20 @@ def playbook_check(
         ),
     ] = None,
 ) -> None:
-    """Load and validate a playbook; with -i, resolve every step's targets too.
+    """Load and validate a playbook and every step's params; with -i, resolve every
+    step's targets against the inventory too.
 
     Example:
 
         isolate playbook check playbooks/ransomware-lateral.yml -i inventory/city.yml
     """
     book = load_playbook(playbook)
-    details = _check_selectors(book, load_inventory(inventory)) if inventory else []
+    inv = load_inventory(inventory) if inventory else None
+    details: list[str] = []
+    problems = _check_params(book)
+    if inv is not None:
+        problems += _check_targets(book, inv, details)
+    _raise(problems)
     typer.echo(f"{book.source_path}: OK: playbook '{book.name}', {len(book.steps)} steps")
     for line in details:
         typer.echo(line)

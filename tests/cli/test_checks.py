@@ -101,6 +101,22 @@ def test_playbook_check_bad_action(tmp_path: Path, run: Run) -> None:
     )
 
 
+def test_playbook_check_validates_params(tmp_path: Path, run: Run) -> None:
+    book = tmp_path / "p.yml"
+    book.write_text(
+        "version: 1\nname: x\nsteps:\n"
+        "  - id: a\n    action: quarantine\n    targets: {hosts: [ws-17]}\n    params: {vlan: 4095}\n"
+        "  - id: b\n    action: edge-block\n    targets: {devices: [fw-edge]}\n"
+        "    params: {prefixes: ['10.0.0.1/8; reload']}\n"
+    )
+    code, _, err = run(["playbook", "check", str(book)])
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {book}:7: steps[0].params.vlan: must be 1..4094, got 4095",
+        f"error: {book}:11: steps[1].params.prefixes[0]: ';' not allowed in prefix: '10.0.0.1/8; reload'",
+    ]
+
+
 def test_help_has_an_example(run: Run) -> None:
     code, out, _ = run(["inventory", "check", "--help"])
     assert code == 0
