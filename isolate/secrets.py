@@ -124,7 +124,8 @@ def _mapping_value(ref: str, path: Path, raw: str, key: str) -> str:
 
 # --- the scrubber -------------------------------------------------------------------
 
-_V = r"(?P<v>[^\s\",;]+)"  # the secret value: one token
+_V = r"(?P<v>\S+)"  # the secret value: one token (to the next blank)
+_QV = r"(?P<v>[^\s\",]+)"  # a value in key=value or "key": "value" text
 _W = r"[ \t]+"  # blanks within one line
 _TYPE = r"(?:[ \t]+[0-9])?"  # IOS encryption type digit (0, 5, 7, 8, 9)
 
@@ -169,7 +170,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         _line(r"(?:private|preshared)[ \t]key:" + _W + _V),
         r"\b(?:private-key|preshared-key)" + _W + _V,
         # key=value and JSON-like "password": "value"
-        r"\b(?:password|passwd|secret|psk|private_key|preshared_key)\"?[ \t]*[=:][ \t]*\"?" + _V,
+        r"\b(?:password|passwd|secret|psk|private_key|preshared_key)\"?[ \t]*[=:][ \t]*\"?" + _QV,
     )
 )
 _PEM = re.compile(

@@ -189,3 +189,8 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
         for blob in blobs:
             assert secret.encode() not in blob, secret
     assert os.listdir(run_dir / "state") == [f"{sha}.txt"]
+
+
+def test_a_value_is_redacted_to_the_next_blank() -> None:
+    out = Scrubber.of([]).scrub("username bob password 0 ab;cd,ef\"gh\n")
+    assert out == "username bob password 0 <redacted>\n"
