@@ -4,7 +4,8 @@ State is ``wg show wg0 dump`` normalised to sorted lines, volatile counters drop
 secrets redacted (the private key and every pre-shared key)::
 
     interface wg0 public-key=K listen-port=51820 fwmark=off private-key=(redacted)
-    peer K user=alice preshared-key=(redacted) endpoint=100.64.2.10:51820 allowed-ips=10.99.200.10/32 persistent-keepalive=25
+    peer K user=alice preshared-key=(redacted) endpoint=100.64.2.10:51820
+      allowed-ips=10.99.200.10/32 persistent-keepalive=25      (one line, wrapped here)
 
 WireGuard has no user names: the peer-name file on the device (``$WG_PEER_NAMES``,
 else ``/etc/wireguard/<iface>.names``, lines ``<user> <public key>``) gives them.
