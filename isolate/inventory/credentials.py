@@ -29,7 +29,8 @@ class Credentials:
 
 def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentials:
     """Read ``device``'s credential references (env:, file:, file:#key; relative paths
-    from the inventory's directory, ``~`` expanded). Errors name the device and the
+    from the inventory's directory, ``~`` expanded). The enable secret defaults to the
+    password (docs/inventory.md). Errors name the device and the
     reference, never a secret value."""
     dev = inventory.device(device) if isinstance(device, str) else device
     if dev.credentials is None:
@@ -47,4 +48,4 @@ def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentia
     if creds.key_file is not None:
         key_path = Path(creds.key_file).expanduser()
         key_file = key_path if key_path.is_absolute() else base / key_path
-    return Credentials(creds.username, password, secret, key_file, creds.agent)
+    return Credentials(creds.username, password, secret or password, key_file, creds.agent)

@@ -48,6 +48,7 @@ def test_file_reference_relative_to_inventory(tmp_path: Path) -> None:
     (path.parent / "pw.txt").write_text("pw-from-file\n")
     creds = resolve_credentials(load_inventory(path), "core1")
     assert creds.password == "pw-from-file"
+    assert creds.secret == "pw-from-file"  # enable defaults to the password
     assert "pw-from-file" not in repr(creds)
 
 
