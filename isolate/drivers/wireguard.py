@@ -82,8 +82,7 @@ def parse_names(text: str) -> dict[str, str]:
 def normalise(dump: str, names: dict[str, str], iface: str = IFACE) -> str:
     head, peers = parse_dump(dump)
     iface_line = f"interface {iface} public-key={head[1]} listen-port={head[2]} fwmark={head[3]}"
-    lines = [f"{iface_line} private-key={REDACTED}"]} listen-port={head[2]} fwmark={head[3]} private-key={REDACTED}"
-    ]
+    lines = [f"{iface_line} private-key={REDACTED}"]
     for peer in sorted(peers, key=lambda p: p.public):
         allowed = ",".join(sorted(a for a in peer.allowed_ips.split(",") if a and a != "(none)")) or "none"
         psk = REDACTED if peer.psk else "(none)"
