@@ -18,6 +18,7 @@ vaulted secret is refused with a message that never repeats it.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -250,6 +251,12 @@ def _parse(path: Path, raw: bytes) -> _Parsed:
         _parse_ini(text, out)
         return out
     data, lines, problems = parse_yaml(raw, file)
+    if problems and head.startswith("{"):
+        # JSON that YAML cannot read (tabs, some escapes): parse it as JSON, lines unknown.
+        try:
+            data, problems = json.loads(text), []
+        except json.JSONDecodeError as exc:
+            problems = [Problem(0, exc.lineno, file, (), f"JSON syntax error: {exc.msg}")]
     out.problems.extend(problems)
     if problems:
         return out

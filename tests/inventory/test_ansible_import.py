@@ -129,3 +129,19 @@ def test_missing_include(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as info:
         load_inventory(path)
     assert info.value.problems == [f"{path}:3: ansible_inventory: no such file: {tmp_path}/nope.ini"]
+
+
+def test_json_with_tabs_falls_back_to_json(tmp_path: Path) -> None:
+    text = (
+        '{\n\t"core": {"hosts": ["core1"], "vars": {"ansible_network_os": "ios", "ansible_port": 2201}}\n}\n'
+    )
+    inv = load_inventory(load_with(tmp_path, "list.json", text))
+    assert (inv.device("core1").platform, inv.device("core1").port) == ("cisco_ios", 2201)
+
+
+def test_bad_json_located(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError) as info:
+        load_inventory(load_with(tmp_path, "list.json", '{\n\t"core": {},,\n}\n'))
+    assert info.value.problems == [
+        f"{tmp_path}/list.json:2: JSON syntax error: Expecting property name enclosed in double quotes"
+    ]
