@@ -302,9 +302,11 @@ def _ancestry(parsed: _Parsed) -> dict[str, list[str]]:
 def _host_vars(parsed: _Parsed, host: str, groups: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
     values: dict[str, Any] = {}
     lines: dict[str, int] = {}
-    for group in groups:
-        values.update(parsed.groups[group].vars)
-        lines.update(parsed.groups[group].var_lines)
+    for name in groups:
+        group = parsed.groups.get(name)
+        if group is not None:
+            values.update(group.vars)
+            lines.update(group.var_lines)
     values.update(parsed.hosts[host].vars)
     lines.update(parsed.hosts[host].var_lines)
     return values, lines
