@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,24 @@ def run_drill(state: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Compl
     return proc, reports
 
 
+def chromium_dom(page: Path) -> str | None:
+    """The DOM headless Chromium builds from ``page``; None (and a warning) without chromium."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        warnings.warn("chromium is not installed: report.html not rendered in a browser "
+                      "(apt-get install -y --no-install-recommends chromium)", stacklevel=2)
+        return None
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
+            capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "HOME": profile},
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
 def checks_of(reports: Path) -> dict[str, dict[str, object]]:
     data = json.loads((reports / "report.json").read_text())
     return {c["id"]: c for c in data["checks"]}
@@ -89,6 +108,10 @@ def test_drill_on_the_lab_passes_and_writes_every_report(state: Path, tmp_path: 
     page = (reports / "report.html").read_text()
     assert '<svg id="timeline"' in page and '<svg id="flow-matrix"' in page
     assert "PASSED" in page and "identical (5/5)" in page
+    dom = chromium_dom(reports / "report.html")
+    if dom is not None:
+        assert '<svg id="timeline"' in dom and '<svg id="flow-matrix"' in dom
+        assert dom.count('class="span apply"') == sum(1 for s in data["spans"] if s["phase"] == "apply")
     assert (reports / "report.md").read_text().startswith("# Drill ransomware-lateral: PASSED")
 
 
@@ -115,6 +138,18 @@ def test_drill_whose_restore_fails_names_device_and_difference(state: Path, tmp_
     page = (reports / "report.html").read_text()
     assert 'data-device="core2"' in page and "NOT identical" in page
     assert "ip access-list extended ISOLATE-CUT-SMB" in page
+
+
+@pytest.mark.slow
+def test_drill_json_mode_prints_the_report_and_events(state: Path, tmp_path: Path) -> None:
+    proc, reports = run_drill(state, tmp_path, "--json", "--budget", "4m")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = json.loads(proc.stdout)
+    assert printed == json.loads((reports / "report.json").read_text())
+    assert printed["clock"]["budget_s"] == 240.0
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    kinds = {e["kind"] for e in events}
+    assert {"drill-start", "step-start", "gate", "drill-flows"} <= kinds
 
 
 def test_durations() -> None:

@@ -60,14 +60,17 @@ def drill_cmd(
         bool, typer.Option("--json", help="Events as JSON lines on stderr; report.json on stdout.")
     ] = False,
 ) -> None:
-    """Rehearse containment unattended: plan, apply, check the flows, restore, check every
-    device is back byte-identical, score time-to-contain against the clock, write reports
-    (report.json, junit.xml, report.md, report.html). Never prompts. Exit 0: every check
-    passed; 1: a check failed; other codes: see docs/exit-codes.md.
+    """Rehearse containment unattended and write reports; never prompts.
 
-    Example:
+    Plan, apply, check the flows, restore, check every device is back byte-identical.
 
-        isolate drill --lab playbooks/ransomware-lateral.yml --report-dir drill-report
+    Time-to-contain is scored against --budget (default 40m: the Caen figure).
+
+    Reports: report.json, junit.xml, report.md, report.html (see docs/drills.md).
+
+    Exit 0: every check passed; 1: a check failed; others: docs/exit-codes.md.
+
+    Example: isolate drill --lab playbooks/ransomware-lateral.yml --report-dir drill-report
     """
     from isolate.drill import DrillOptions, default_drill_dir, parse_duration, run_drill
     from isolate.reports import write_reports
