@@ -1,0 +1,297 @@
+"""Time-to-contain: isolate against Ansible, Nornir and a raw-SSH floor, 10 → 1,000 devices.
+
+    .venv/bin/python benchmarks/containment.py                # N = 10, 100, 500, 1000
+    .venv/bin/python benchmarks/containment.py --full         # Ansible at every N too
+    .venv/bin/python benchmarks/containment.py --sizes 5 --tools isolate,floor   # smoke
+
+For each N, a lab of N access switches plus one L3 core (benchmarks/containment_lab.py,
+sharded over ``--shards`` lab processes) and the plan of benchmarks/playbooks/
+containment.yml (an SMB-blocking ACL on the core, the infected segment's ports of every
+access switch moved to quarantine VLAN 999). Every tool pushes exactly the lines of that
+plan, device by device, on a freshly reset lab; after each tool the lab's persisted
+configurations are read and every line must be there (isolate: and after its restore,
+every device must be back to its generated configuration). Each tool runs in its own
+process (containment_tools.py) so its peak RSS (whole process tree) is its own.
+
+Tools: ``isolate`` (plan, then apply: pre-checks, journal with fsync, push, read-back
+verification; then restore), ``nornir`` (threaded runner, netmiko_send_config),
+``floor`` (asyncssh, one connection per device, the lines in one batch, all at once),
+``ansible`` (ansible-runner, network_cli, cli_config, forks 50; by default only at
+N <= --ansible-max, larger N extrapolated linearly and labelled so). The journal's cost is
+the same isolate apply with ``os.fsync`` made a no-op in the tool's process (the journal
+offers no switch to turn fsync off, by design).
+
+Writes benchmarks/results/containment.json (or ``--out``) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.containment_lab import BenchLab, missing_lines  # noqa: E402
+from benchmarks.containment_measure import ToolRun, run_tool  # noqa: E402
+from benchmarks.containment_report import goals, render_table  # noqa: E402
+
+PLAYBOOK = ROOT / "benchmarks" / "playbooks" / "containment.yml"
+RESULTS = ROOT / "benchmarks" / "results" / "containment.json"
+TOOLS = ("isolate", "nornir", "floor", "ansible")
+
+
+@dataclass(frozen=True)
+class Options:
+    sizes: list[int]
+    tools: list[str]
+    full: bool
+    ansible_max: int
+    shards: int | None
+    workers: int
+    transport: str
+    nornir_workers: int
+    ansible_forks: int
+    ports: int
+    journal_cost: bool
+    root: Path
+    timeout_s: float
+    out: Path
+
+
+def parse(argv: list[str] | None) -> Options:
+    p = argparse.ArgumentParser(prog="benchmarks/containment.py", description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default="10,100,500,1000", help="access-switch counts (comma-separated)")
+    p.add_argument("--tools", default=",".join(TOOLS), help=f"subset of {','.join(TOOLS)}")
+    p.add_argument("--full", action="store_true", help="run Ansible at every N (slow)")
+    p.add_argument("--ansible-max", type=int, default=200, help="largest N Ansible runs at by default")
+    p.add_argument("--shards", type=int, default=None, help="lab processes (default: 1 per 500 devices)")
+    p.add_argument("--workers", type=int, default=200, help="isolate --workers")
+    p.add_argument("--transport", default="asyncssh", choices=["asyncssh", "netmiko"])
+    p.add_argument("--nornir-workers", type=int, default=100)
+    p.add_argument("--ansible-forks", type=int, default=50)
+    p.add_argument("--ports", type=int, default=2, help="infected ports per access switch")
+    p.add_argument("--no-journal-cost", action="store_true", help="skip the fsync-off isolate run")
+    p.add_argument("--root", type=Path, default=None, help="work directory (default: a temp dir)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per tool run")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    ns = p.parse_args(argv)
+    tools = [t.strip() for t in ns.tools.split(",") if t.strip()]
+    unknown = sorted(set(tools) - set(TOOLS))
+    if unknown:
+        p.error(f"unknown tools: {', '.join(unknown)} (valid: {', '.join(TOOLS)})")
+    root = ns.root or Path(tempfile.mkdtemp(prefix="isolate-bench-"))
+    opts = Options([int(s) for s in ns.sizes.split(",")], tools, ns.full, ns.ansible_max, ns.shards,
+                   ns.workers, ns.transport, ns.nornir_workers, ns.ansible_forks, ns.ports,
+                   not ns.no_journal_cost, root, ns.timeout, ns.out)
+    return opts
+
+
+def _work_file(lab: BenchLab, directory: Path) -> tuple[Path, dict[str, list[str]], float]:
+    """Plan once; every device's lines (all steps, in order) for the other tools."""
+    from isolate import api
+
+    started = time.perf_counter()
+    _, built = api.plan(lab.inventory, PLAYBOOK)
+    plan_s = time.perf_counter() - started
+    lines: dict[str, list[str]] = {}
+    for step in built.steps:
+        for change in step.changes:
+            lines.setdefault(change.device, []).extend(change.commands)
+    import yaml
+
+    inventory = yaml.safe_load(lab.inventory.read_text())
+    ports = {d["name"]: int(d["port"]) for d in inventory["devices"]}
+    creds = lab.credentials()
+    work = {
+        "inventory": str(lab.inventory), "playbook": str(PLAYBOOK), "host": "127.0.0.1",
+        "username": creds["username"], "password": creds["password"], "enable": creds["enable"],
+        "devices": [{"name": n, "port": ports[n], "lines": lines[n]} for n in sorted(lines)],
+    }
+    path = directory / "work.json"
+    path.write_text(json.dumps(work))
+    path.chmod(0o600)
+    return path, lines, plan_s
+
+
+def _check(lab: BenchLab, lines: dict[str, list[str]]) -> list[str]:
+    """Devices whose persisted configuration lacks a pushed line (first problem of each)."""
+    configs = lab.configs()
+    problems = []
+    for device, wanted in sorted(lines.items()):
+        missing = missing_lines(configs.get(device), wanted)
+        if missing:
+            problems.append(f"{device}: missing '{missing[0]}'")
+    return problems
+
+
+def _row(n: int, devices: int, tool: str, run: ToolRun, checked: list[str] | None,
+         **extra: Any) -> dict[str, Any]:
+    wall = run.result.get("wall_s")
+    return {
+        "n": n, "devices": devices, "tool": tool, "wall_s": None if wall is None else round(wall, 3),
+        "devices_per_s": None if not wall else round(devices / wall, 2),
+        "peak_rss_mb": run.peak_rss_mb, "lab_cpu_s": run.lab_cpu_s,
+        "lab_cpu_pct": None if not wall else round(100 * run.lab_cpu_s / wall, 1),
+        "status": run.result.get("status"), "failed": run.result.get("failed", []),
+        "verified": checked is not None and not checked, "check_problems": (checked or [])[:5],
+        "extrapolated": False, **extra,
+    }
+
+
+def _bench_size(opts: Options, n: int, log: Any) -> list[dict[str, Any]]:
+    directory = opts.root / f"n{n}"
+    shards = opts.shards or max(1, (n + 499) // 500)
+    lab = BenchLab(directory, n, ports=opts.ports, shards=shards)
+    rows: list[dict[str, Any]] = []
+    log(f"N={n}: starting {shards} lab process(es)")
+    lab.start()
+    try:
+        work, lines, plan_s = _work_file(lab, directory)
+        devices = len(lines)
+        common = ["--work", str(work)]
+        log(f"N={n}: planned {devices} devices in {plan_s:.2f} s")
+        baseline = lab.configs()
+        for tool in opts.tools:
+            if tool == "ansible" and n > opts.ansible_max and not opts.full:
+                continue
+            if tool == "isolate":
+                rows += _isolate(opts, n, devices, lab, common, lines, baseline, log)
+                continue
+            workers = {"nornir": opts.nornir_workers, "ansible": opts.ansible_forks}.get(tool, 0)
+            args = [tool, *common, "--workers", str(workers), "--state-dir", str(directory)]
+            run = run_tool(args, lab.pids(), timeout_s=opts.timeout_s)
+            rows.append(_row(n, devices, tool, run, _check(lab, lines),
+                             workers=workers or None))
+            log(f"N={n}: {tool}: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
+            lab.reset()
+    finally:
+        lab.stop()
+    return rows
+
+
+def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, common: list[str],
+             lines: dict[str, list[str]], baseline: dict[str, str], log: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    state = lab.root / "isolate-state"
+    env_args = ["--workers", str(opts.workers), "--state-dir", str(state)]
+    os.environ["ISOLATE_TRANSPORT"] = opts.transport
+    apply = run_tool(["isolate-apply", *common, *env_args], lab.pids(), timeout_s=opts.timeout_s)
+    rows.append(_row(n, devices, "isolate", apply, _check(lab, lines), workers=opts.workers,
+                     transport=opts.transport, plan_s=apply.result.get("plan_s"),
+                     time_to_contain_s=apply.result.get("time_to_contain_s")))
+    log(f"N={n}: isolate apply: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
+    run_id = apply.result.get("run")
+    if run_id:
+        restore = run_tool(["isolate-restore", *common, *env_args, "--run", str(run_id)], lab.pids(),
+                           timeout_s=opts.timeout_s)
+        after = lab.configs()
+        differ = [f"{d}: not back to its generated configuration" for d in sorted(lines)
+                  if after.get(d) != baseline.get(d)]
+        rows.append(_row(n, devices, "isolate-restore", restore, differ, workers=opts.workers,
+                         transport=opts.transport))
+        log(f"N={n}: isolate restore: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
+    lab.reset()
+    if opts.journal_cost:
+        nofsync = run_tool(["isolate-apply", *common, *env_args, "--no-fsync"], lab.pids(),
+                           timeout_s=opts.timeout_s)
+        rows.append(_row(n, devices, "isolate-nofsync", nofsync, _check(lab, lines),
+                         workers=opts.workers, transport=opts.transport))
+        log(f"N={n}: isolate apply without fsync: {rows[-1]['wall_s']} s")
+        lab.reset()
+    return rows
+
+
+def _extrapolate(rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str, Any]]:
+    """Ansible at the sizes it did not run at: linear in devices from its largest run."""
+    measured = [r for r in rows if r["tool"] == "ansible" and r["wall_s"]]
+    if not measured:
+        return []
+    ref = max(measured, key=lambda r: r["n"])
+    out = []
+    for n in sizes:
+        if any(r["tool"] == "ansible" and r["n"] == n for r in rows):
+            continue
+        devices = next((r["devices"] for r in rows if r["n"] == n), n + 1)
+        wall = ref["wall_s"] * devices / ref["devices"]
+        out.append({"n": n, "devices": devices, "tool": "ansible", "wall_s": round(wall, 3),
+                    "devices_per_s": round(devices / wall, 2), "peak_rss_mb": ref["peak_rss_mb"],
+                    "lab_cpu_s": None, "lab_cpu_pct": None, "status": "extrapolated", "failed": [],
+                    "verified": False, "check_problems": [], "extrapolated": True,
+                    "extrapolated_from_n": ref["n"]})
+    return out
+
+
+def _ratios(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        same = {r["tool"]: r for r in rows if r["n"] == row["n"]}
+        iso, floor = same.get("isolate"), same.get("floor")
+        wall = row["wall_s"]
+        row["ratio_to_isolate"] = round(wall / iso["wall_s"], 2) if wall and iso and iso["wall_s"] else None
+        row["ratio_to_floor"] = (round(wall / floor["wall_s"], 2)
+                                 if wall and floor and floor["wall_s"] else None)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("asyncssh", "netmiko", "paramiko", "nornir", "nornir_netmiko", "ansible-core",
+                 "ansible-runner", "ansible-pylibssh"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse(argv)
+    out = opts.out
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    for n in opts.sizes:
+        rows += _bench_size(opts, n, log)
+    rows += _extrapolate(rows, opts.sizes)
+    rows.sort(key=lambda r: (r["n"], TOOLS.index(r["tool"].split("-")[0]), r["tool"]))
+    _ratios(rows)
+    report = {
+        "benchmark": "containment",
+        "command": " ".join(["python", "benchmarks/containment.py", *map(shlex.quote, sys.argv[1:])]),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
+        "versions": _versions(),
+        "options": {"workers": opts.workers, "transport": opts.transport,
+                    "nornir_workers": opts.nornir_workers, "ansible_forks": opts.ansible_forks,
+                    "ports_per_switch": opts.ports, "ansible_max": opts.ansible_max, "full": opts.full,
+                    "shards": opts.shards or "1 per 500 devices"},
+        "duration_s": round(time.perf_counter() - started, 1),
+        "rows": rows,
+        "goals": goals(rows),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(render_table(report))
+    print(f"written: {out}")
+    bad = [r for r in rows if not r["extrapolated"] and not r["verified"]]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

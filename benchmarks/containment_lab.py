@@ -1,0 +1,202 @@
+"""The containment benchmark's lab: a generated topology, sharded over lab processes.
+
+N access switches ``sw1..swN`` (IOS), each with ``--ports`` workstations of the infected
+``users`` segment, and one L3 core ``core1`` (the gateway of ``servers`` and ``users``,
+where the SMB ACL goes). The devices are split over ``shards`` lab processes (each
+``isolate.lab.process`` serves its own port range); the shards share one credential set
+and one host key, and their inventories are merged into one ``inventory.yml``.
+``reset()`` stops every shard, forgets the devices' persisted state and starts again, so
+every tool meets the same fresh configuration.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from isolate.lab.ios import IosDevice
+from isolate.lab.process import LabHandle, load_lab, start_lab
+
+SEGMENTS = [
+    {"name": "management", "vlan": 99, "subnet": "10.99.0.0/16", "gateway": "core1", "zone": "management",
+     "criticality": "critical"},
+    {"name": "servers", "vlan": 10, "subnet": "10.10.10.0/24", "gateway": "core1", "criticality": "high"},
+    {"name": "users", "vlan": 100, "subnet": "10.100.0.0/16", "gateway": "core1", "criticality": "medium"},
+]
+
+
+def _address(base: str, n: int) -> str:
+    return f"{base}.{n // 250}.{n % 250 + 2}"
+
+
+def topology(name: str, switches: list[int], ports: int, *, with_core: bool) -> dict[str, Any]:
+    """One shard's topology: the given switches (and the core, on the first shard)."""
+    devices: list[dict[str, Any]] = []
+    hosts: list[dict[str, Any]] = []
+    if with_core:
+        devices.append({"name": "core1", "kind": "cisco_ios", "role": "core", "address": "10.99.0.2",
+                        "groups": ["core"], "tags": ["l3"]})
+        hosts += [
+            {"name": "admin1", "address": "10.99.0.10", "segment": "management", "switch": "core1",
+             "tags": ["admin"]},
+            {"name": "fs1", "address": "10.10.10.11", "segment": "servers", "switch": "core1",
+             "services": [{"name": "smb", "port": 445}, {"name": "netbios-ssn", "port": 139}]},
+        ]
+    for i in switches:
+        devices.append({"name": f"sw{i}", "kind": "cisco_ios", "role": "access",
+                        "address": _address("10.99", i + 10), "ports": max(8, ports + 2),
+                        "groups": ["access"]})
+        for j in range(1, ports + 1):
+            n = (i - 1) * ports + j
+            hosts.append({"name": f"ws-{i}-{j}", "address": _address("10.100", n), "segment": "users",
+                          "switch": f"sw{i}", "tags": ["workstation", "infected"]})
+    segments = [s if with_core else {k: v for k, v in s.items() if k != "gateway"} for s in SEGMENTS]
+    return {
+        "version": 1,
+        "name": name,
+        "management": {"networks": ["10.99.0.0/16"], "stations": ["admin1"] if with_core else [],
+                       "tool_address": "10.99.0.10"},
+        "access": {"count": 0},
+        "devices": devices,
+        "segments": segments,
+        "hosts": hosts,
+        "protected": {"hosts": ["admin1"], "segments": ["management"]} if with_core else {},
+    }
+
+
+def split(count: int, shards: int) -> list[list[int]]:
+    """Switch numbers 1..count in ``shards`` contiguous, near-equal parts (none empty)."""
+    shards = max(1, min(shards, count))
+    size, extra = divmod(count, shards)
+    parts, start = [], 1
+    for k in range(shards):
+        n = size + (1 if k < extra else 0)
+        parts.append(list(range(start, start + n)))
+        start += n
+    return parts
+
+
+@dataclass
+class BenchLab:
+    """N access switches and a core, served by one or more lab processes under ``root``."""
+
+    root: Path
+    devices: int
+    ports: int = 2
+    shards: int = 1
+    handles: list[LabHandle] = field(default_factory=list)
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory.yml"
+
+    def shard_dirs(self) -> list[Path]:
+        return [self.root / f"shard{k}" for k in range(len(split(self.devices, self.shards)))]
+
+    def start(self) -> None:
+        parts = split(self.devices, self.shards)
+        for k, switches in enumerate(parts):
+            state = self.root / f"shard{k}"
+            state.mkdir(parents=True, exist_ok=True)
+            topo = state.parent / f"topology{k}.yml"
+            topo.write_text(yaml.safe_dump(topology(f"bench{k}", switches, self.ports, with_core=k == 0)))
+            if k > 0:  # one credential set and one host key for every shard
+                for name in ("secrets.yml", "ssh_host_ed25519_key", "lab_key"):
+                    if not (state / name).exists():
+                        shutil.copy2(self.root / "shard0" / name, state / name)
+            self.handles.append(start_lab(state, topo, timeout_s=600))
+        self._merge()
+
+    def pids(self) -> list[int]:
+        return [h.pid for h in self.handles]
+
+    def stop(self) -> None:
+        for handle in self.handles:
+            handle.stop()
+        self.handles = []
+
+    def reset(self) -> None:
+        """Every device back to its generated configuration (stop, forget state, start)."""
+        self.stop()
+        for state in self.shard_dirs():
+            shutil.rmtree(state / "devices", ignore_errors=True)
+        self.start()
+
+    def _merge(self) -> None:
+        merged: dict[str, Any] | None = None
+        known: list[str] = []
+        for state in self.shard_dirs():
+            data = yaml.safe_load((state / "inventory.yml").read_text())
+            known.append((state / "known_hosts").read_text())
+            if merged is None:
+                merged = data
+                merged["credentials"]["lab"]["password"] = f"file:{state}/secrets.yml#password"
+                merged["credentials"]["lab"]["enable"] = f"file:{state}/secrets.yml#enable"
+                continue
+            merged["devices"] += data["devices"]
+            merged["hosts"] += data.get("hosts", [])
+        assert merged is not None
+        merged["known_hosts"] = "known_hosts"
+        (self.root / "known_hosts").write_text("".join(known))
+        self.inventory.write_text(yaml.safe_dump(merged, sort_keys=False))
+
+    def credentials(self) -> dict[str, str]:
+        data: dict[str, str] = yaml.safe_load((self.root / "shard0" / "secrets.yml").read_text())
+        return data
+
+    def configs(self) -> dict[str, str]:
+        """Every device's running-config as the lab persisted it (read from disk, not SSH)."""
+        out: dict[str, str] = {}
+        for state in self.shard_dirs():
+            _, devices = load_lab(state)
+            out.update({name: str(d.config.render()) for name, d in devices.items()
+                        if isinstance(d, IosDevice)})
+        return out
+
+
+PORT_NAMES = {"netbios-ns": "137", "netbios-dgm": "138", "netbios-ss": "139", "netbios-ssn": "139",
+              "www": "80", "domain": "53"}  # how IOS prints some well-known ports
+
+
+def _norm(line: str) -> str:
+    return " ".join(PORT_NAMES.get(word, word) for word in line.split())
+
+
+def _blocks(config: str) -> dict[str, set[str]]:
+    """Top-level line → its children (whitespace-normalised) in an IOS running-config."""
+    blocks: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    for raw in config.splitlines():
+        if not raw.strip() or raw.strip() == "!":
+            continue
+        line = _norm(raw)
+        if raw[0] != " ":
+            current = blocks.setdefault(line, set())
+        elif current is not None:
+            current.add(line)
+    return blocks
+
+
+CONTEXTS = ("interface ", "vlan ", "ip access-list ", "router ", "line ", "archive")
+
+
+def missing_lines(config: str | None, lines: list[str]) -> list[str]:
+    """The pushed lines a running-config does not show (each child under its own parent)."""
+    if config is None:
+        return list(lines)
+    blocks = _blocks(config)
+    missing: list[str] = []
+    parent: str | None = None
+    for raw in lines:
+        line = _norm(raw)
+        if line.startswith(CONTEXTS) or parent is None:
+            parent = line if line.startswith(CONTEXTS) else None
+            if line not in blocks:
+                missing.append(line)
+        elif line not in blocks.get(parent, set()):
+            missing.append(f"{parent} / {line}")
+    return missing

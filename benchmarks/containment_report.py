@@ -1,0 +1,88 @@
+"""The containment benchmark's table and its goals (issue 8), from the result rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+GIB_MB = 1024.0
+
+
+def _at(rows: list[dict[str, Any]], n: int, tool: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r["n"] == n and r["tool"] == tool), None)
+
+
+def _wall(row: dict[str, Any] | None) -> float | None:
+    return None if row is None else row.get("wall_s")
+
+
+def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each goal of issue 8 at the largest N measured: the figure, the target, met or not."""
+    if not rows:
+        return {}
+    n = max(r["n"] for r in rows)
+    iso = _wall(_at(rows, n, "isolate"))
+    out: dict[str, Any] = {"at_n": n}
+
+    def ratio(tool: str, target: float, key: str) -> None:
+        other = _at(rows, n, tool)
+        wall = _wall(other)
+        if iso and wall:
+            value = wall / iso
+            out[key] = {"value": round(value, 2), "target": f">= {target}", "met": value >= target,
+                        "extrapolated": bool(other and other.get("extrapolated"))}
+
+    ratio("ansible", 10.0, "isolate_vs_ansible")
+    ratio("nornir", 1.5, "isolate_vs_nornir")
+    floor = _wall(_at(rows, n, "floor"))
+    if iso and floor:
+        value = iso / floor
+        out["isolate_over_floor"] = {"value": round(value, 2), "target": "<= 2", "met": value <= 2.0}
+    nofsync = _wall(_at(rows, n, "isolate-nofsync"))
+    if iso and nofsync:
+        value = 100.0 * (iso - nofsync) / nofsync
+        out["journal_overhead_pct"] = {"value": round(value, 1), "target": "< 5", "met": value < 5.0}
+    row = _at(rows, n, "isolate")
+    if row is not None:
+        rss = row["peak_rss_mb"]
+        out["isolate_peak_rss_mb"] = {"value": rss, "target": f"< {GIB_MB:.0f}", "met": rss < GIB_MB}
+    per_device = sorted((r["n"], r["wall_s"] / r["devices"]) for r in rows
+                        if r["tool"] == "isolate" and r["wall_s"])
+    if len(per_device) >= 2:
+        first, last = per_device[0][1], per_device[-1][1]
+        out["isolate_s_per_device"] = {"by_n": {str(k): round(v, 4) for k, v in per_device},
+                                       "growth_last_over_first": round(last / first, 2)}
+    return out
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_table(report: dict[str, Any]) -> str:
+    head = ["N", "tool", "wall s", "dev/s", "x isolate", "x floor", "peak RSS MB", "lab CPU s",
+            "lab CPU %", "checked"]
+    lines = [head]
+    for r in report["rows"]:
+        tool = r["tool"] + (" (extrapolated)" if r["extrapolated"] else "")
+        checked = "extrapolated" if r["extrapolated"] else ("ok" if r["verified"] else "FAILED")
+        lines.append([str(r["n"]), tool, _fmt(r["wall_s"]), _fmt(r["devices_per_s"], 1),
+                      _fmt(r.get("ratio_to_isolate")), _fmt(r.get("ratio_to_floor")),
+                      _fmt(r["peak_rss_mb"], 0), _fmt(r["lab_cpu_s"], 1), _fmt(r["lab_cpu_pct"], 0),
+                      checked])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    text = ["  ".join(cell.rjust(w) if i != 1 else cell.ljust(w) for i, (cell, w) in
+                      enumerate(zip(row, widths, strict=True))) for row in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    out = ["\n".join(text), "", "Goals at N = " + str(report["goals"].get("at_n", "-")) + ":"]
+    for key, goal in report["goals"].items():
+        if isinstance(goal, dict) and "met" in goal:
+            mark = "met" if goal["met"] else "NOT met"
+            extra = " (extrapolated)" if goal.get("extrapolated") else ""
+            out.append(f"  {key}: {goal['value']} (target {goal['target']}) {mark}{extra}")
+        elif isinstance(goal, dict):
+            out.append(f"  {key}: {goal}")
+    return "\n".join(out)

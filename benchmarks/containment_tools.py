@@ -1,0 +1,202 @@
+"""One tool's run of the containment benchmark, in its own process (for its peak RSS).
+
+    python benchmarks/containment_tools.py TOOL --work WORK.json [options]
+
+TOOL: ``isolate-apply`` (plan, then the full apply: pre-checks, journal with fsync,
+push, read-back verification), ``isolate-restore`` (restore that run from its journal),
+``floor`` (asyncssh, one connection per device, the lines in one batch, all at once),
+``nornir`` (threaded runner, ``netmiko_send_config``), ``ansible`` (ansible-runner,
+network_cli, ``ansible.netcommon.cli_config``). WORK.json (written by containment.py)
+holds the devices, their address and port, the lines each must get, and the lab's
+credentials. Prints one JSON object on its last stdout line: ``wall_s`` (the work only,
+imports and start-up excluded) and what was done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+Work = dict[str, Any]
+CONTEXTS = ("interface ", "vlan ", "ip access-list ", "router ", "line ", "archive")
+
+
+def _isolate_apply(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    if ns.no_fsync:  # the journal's cost: the same run with fsync made a no-op in this process
+        os.fsync = lambda fd: None
+    from isolate import api
+
+    started = time.perf_counter()
+    inventory, built = api.plan(Path(work["inventory"]), Path(work["playbook"]))
+    planned = time.perf_counter()
+    request = api.ApplyRequest(workers=ns.workers, timeout_s=120.0, command="benchmark")
+    result = api.apply(inventory, built, request, state_dir=Path(ns.state_dir))
+    done = time.perf_counter()
+    failed = [p.device for p in result.prechecks if not p.ok]
+    failed += [d.device for s in result.steps for d in s.devices if not d.ok]
+    return {"wall_s": done - planned, "plan_s": planned - started, "status": result.status,
+            "run": result.run_id, "time_to_contain_s": result.time_to_contain_s,
+            "failed": sorted(set(failed))[:20]}
+
+
+def _isolate_restore(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    from isolate import api
+    from isolate.errors import IsolateError
+
+    started = time.perf_counter()
+    try:
+        result = api.restore(ns.run, state_dir=Path(ns.state_dir), workers=ns.workers, timeout_s=120.0)
+        ok, message = result.ok, result.message
+    except IsolateError as err:
+        ok, message = False, str(err)
+    return {"wall_s": time.perf_counter() - started, "status": "ok" if ok else "failed",
+            "message": message[:300], "failed": []}
+
+
+async def _floor_one(device: dict[str, Any], work: Work) -> str | None:
+    import asyncssh
+
+    script = "\n".join(["enable", work["enable"], "configure terminal", *device["lines"], "end", "exit", ""])
+    try:
+        async with asyncssh.connect(work["host"], device["port"], username=work["username"],
+                                    password=work["password"], known_hosts=None, config=[],
+                                    client_keys=None, agent_path=None) as conn:
+            process = await conn.create_process(term_type="vt100", encoding="utf-8")
+            process.stdin.write(script)
+            output = await asyncio.wait_for(process.stdout.read(), 120)
+    except (OSError, asyncssh.Error, TimeoutError) as err:
+        return f"{device['name']}: {err}"
+    return f"{device['name']}: % in output" if "\n%" in output.replace("\r", "") else None
+
+
+def _floor(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    async def run_all() -> list[str | None]:
+        return list(await asyncio.gather(*(_floor_one(d, work) for d in work["devices"])))
+
+    started = time.perf_counter()
+    problems = asyncio.run(run_all())
+    return {"wall_s": time.perf_counter() - started, "failed": [p for p in problems if p][:20],
+            "status": "ok" if not any(problems) else "failed"}
+
+
+def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    from nornir.core import Nornir
+    from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+    from nornir.core.plugins.connections import ConnectionPluginRegister
+    from nornir.core.task import Result, Task
+    from nornir.plugins.runners import ThreadedRunner
+    from nornir_netmiko.tasks import netmiko_send_config  # type: ignore[import-untyped]
+
+    ConnectionPluginRegister.auto_register()  # what InitNornir does: finds nornir_netmiko's plugin
+    options = {"netmiko": ConnectionOptions(extras={"secret": work["enable"], "fast_cli": True})}
+    hosts = Hosts({
+        d["name"]: Host(name=d["name"], hostname=work["host"], port=d["port"], username=work["username"],
+                        password=work["password"], platform="cisco_ios", connection_options=options,
+                        data={"lines": d["lines"]})
+        for d in work["devices"]
+    })
+    nr = Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
+                runner=ThreadedRunner(num_workers=ns.workers))
+
+    def push(task: Task) -> Result:
+        result: Result = netmiko_send_config(task, config_commands=task.host["lines"], enable=True)
+        return result
+
+    started = time.perf_counter()
+    results = nr.run(task=push)
+    nr.close_connections()
+    wall = time.perf_counter() - started
+    failed = sorted(results.failed_hosts)
+    return {"wall_s": wall, "failed": failed[:20], "status": "ok" if not failed else "failed"}
+
+
+def _indented(lines: list[str]) -> str:
+    """IOS text: a context line at the left margin, the lines under it indented by one."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith(CONTEXTS):
+            out.append(line)
+            inside = True
+        else:
+            out.append(f" {line}" if inside else line)
+    return "\n".join(out) + "\n"
+
+
+def _ansible(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    import ansible_runner
+
+    private = Path(tempfile.mkdtemp(prefix="bench-ansible-", dir=ns.state_dir))
+    hosts = {d["name"]: {"ansible_host": work["host"], "ansible_port": d["port"],
+                         "bench_config": _indented(d["lines"])} for d in work["devices"]}
+    inventory = {"all": {"hosts": hosts, "vars": {
+        "ansible_connection": "ansible.netcommon.network_cli",
+        "ansible_network_os": "cisco.ios.ios",
+        "ansible_network_cli_ssh_type": "libssh",
+        "ansible_user": work["username"],
+        "ansible_password": work["password"],
+        "ansible_become": True,
+        "ansible_become_method": "enable",
+        "ansible_become_password": work["enable"],
+        "ansible_host_key_checking": False,
+    }}}
+    playbook = [{"hosts": "all", "gather_facts": False, "tasks": [{
+        "name": "push the containment lines",
+        "ansible.netcommon.cli_config": {"config": "{{ bench_config }}", "diff_match": "none"},
+    }]}]
+    (private / "project").mkdir()
+    (private / "project" / "containment.yml").write_text(json.dumps(playbook))
+    (private / "inventory").mkdir()
+    (private / "inventory" / "hosts.json").write_text(json.dumps(inventory))
+    venv_bin = Path(sys.executable).parent  # ansible-playbook and ansible-connection live here
+    os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    started = time.perf_counter()
+    runner = ansible_runner.run(
+        private_data_dir=str(private), playbook="containment.yml", forks=ns.workers, quiet=True,
+        envvars={"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120",
+                 "ANSIBLE_PERSISTENT_CONNECT_TIMEOUT": "120"},
+    )
+    wall = time.perf_counter() - started
+    stats = runner.stats or {}
+    failed = sorted(set(stats.get("failures", {})) | set(stats.get("dark", {})))
+    return {"wall_s": wall, "failed": failed[:20], "status": runner.status, "rc": runner.rc}
+
+
+TOOLS: dict[str, Callable[[Work, argparse.Namespace], dict[str, Any]]] = {
+    "isolate-apply": _isolate_apply,
+    "isolate-restore": _isolate_restore,
+    "floor": _floor,
+    "nornir": _nornir,
+    "ansible": _ansible,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="containment_tools.py")
+    parser.add_argument("tool", choices=sorted(TOOLS))
+    parser.add_argument("--work", required=True, type=Path)
+    parser.add_argument("--workers", type=int, default=100)
+    parser.add_argument("--state-dir", default=tempfile.gettempdir())
+    parser.add_argument("--run", default=None)
+    parser.add_argument("--no-fsync", action="store_true")
+    ns = parser.parse_args(argv)
+    work: Work = json.loads(ns.work.read_text())
+    result = TOOLS[ns.tool](work, ns)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

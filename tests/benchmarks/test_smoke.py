@@ -1,0 +1,59 @@
+"""A tiny run of the containment benchmark (N=5, isolate and the raw floor): the script
+starts its lab, every tool's work is checked in the lab's configurations, isolate's
+restore brings every device back, the JSON has every figure, and no lab is left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "containment.py"
+FIGURES = {"n", "devices", "tool", "wall_s", "devices_per_s", "ratio_to_isolate", "ratio_to_floor",
+           "peak_rss_mb", "lab_cpu_s", "verified", "extrapolated"}
+
+
+def _lab_pids(root: Path) -> list[int]:
+    pids = []
+    for pid_file in root.glob("n*/shard*/lab.pid"):
+        pids.append(int(pid_file.read_text().strip()))
+    return pids
+
+
+@pytest.mark.slow
+def test_containment_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "containment.json"
+    work = tmp_path / "work"
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,floor", "--root", str(work),
+         "--out", str(out), "--timeout", "300"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False,
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        report = json.loads(out.read_text())
+        tools = {r["tool"]: r for r in report["rows"]}
+        assert set(tools) == {"isolate", "isolate-restore", "isolate-nofsync", "floor"}
+        for row in report["rows"]:
+            assert set(row) >= FIGURES, row
+            assert row["verified"], row
+            assert row["devices"] == 6  # five access switches and the core
+            assert row["wall_s"] > 0
+        assert tools["isolate"]["status"] == "ok" and tools["isolate"]["plan_s"] >= 0
+        assert tools["isolate"]["ratio_to_isolate"] == 1.0
+        assert report["command"].startswith("python benchmarks/containment.py --sizes 5")
+        assert "isolate_over_floor" in report["goals"]
+        assert "journal_overhead_pct" in report["goals"]
+        assert "isolate    " in proc.stdout or "isolate " in proc.stdout
+    finally:
+        for pid in _lab_pids(work):  # the script stops its labs; make sure, by pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+    assert not [p for p in _lab_pids(work) if Path(f"/proc/{p}").exists()]
