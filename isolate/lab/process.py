@@ -131,7 +131,7 @@ def running_pid(state_dir: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return pid
-    return pid if b"isolate.lab" in cmdline else None
+    return pid if b"isolate" in cmdline else None  # not a recycled pid of another program
 
 
 def _lab_args(state_dir: Path) -> dict[str, Any]:
@@ -156,17 +156,8 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
                        "run `isolate lab down` first")
     path = resolve(topology).resolve()
     lab = load_topology(path, devices=devices)
-    count = len(lab.devices)
-    previous = _lab_args(state)
-    if base_port is not None:
-        if base_port < 1024 or base_port + count - 1 > MAX_PORT:
-            raise LabError(f"--base-port {base_port}: the {count} ports must lie in "
-                           f"1024..{MAX_PORT}")
-    elif (previous.get("topology") == str(path) and previous.get("devices") == devices
-          and _range_free(int(previous.get("base_port", 0)), count)):
-        base_port = int(previous["base_port"])
-    else:
-        base_port = pick_base_port(count, prefer_port)
+    base_port = _choose_base_port(state, str(path), devices, len(lab.devices), base_port,
+                                  prefer_port)
     args = {"topology": str(path), "devices": devices, "base_port": base_port,
             "faults": [[name, f.to_json()] for name, f in faults]}
     write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
@@ -185,6 +176,21 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
     _wait_ports(ports.values(), timeout_s)
     return LabHandle(state, proc.pid, base_port, state / "inventory.yml",
                      ensure_secrets(state), ports, proc)
+
+
+def _choose_base_port(state: Path, topology: str, devices: int | None, count: int,
+                      base_port: int | None, prefer: int | None) -> int:
+    """The given port (checked), else the previous run's (same topology), else a free one."""
+    if base_port is not None:
+        if base_port < 1024 or base_port + count - 1 > MAX_PORT:
+            raise LabError(f"--base-port {base_port}: the {count} ports must lie in "
+                           f"1024..{MAX_PORT}")
+        return base_port
+    previous = _lab_args(state)
+    if (previous.get("topology") == topology and previous.get("devices") == devices
+            and _range_free(int(previous.get("base_port", 0)), count)):
+        return int(previous["base_port"])
+    return pick_base_port(count, prefer)
 
 
 def _wait_ready(state: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -385,8 +391,8 @@ def serve_foreground(state_dir: Path | str, topology: str | Path | None = "city"
         raise LabError(f"{state}: a lab is already running; run `isolate lab down` first")
     path = resolve(topology).resolve()
     lab = load_topology(path, devices=devices)
-    if base_port is None:
-        base_port = pick_base_port(len(lab.devices), DEFAULT_BASE_PORT)
+    base_port = _choose_base_port(state, str(path), devices, len(lab.devices), base_port,
+                                  DEFAULT_BASE_PORT)
     args = {"topology": str(path), "devices": devices, "base_port": base_port,
             "faults": [[name, f.to_json()] for name, f in faults]}
     write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
