@@ -133,7 +133,8 @@ def test_missing_include(tmp_path: Path) -> None:
 
 def test_json_with_tabs_falls_back_to_json(tmp_path: Path) -> None:
     text = (
-        '{\n\t"core": {"hosts": ["core1"], "vars": {"ansible_network_os": "ios", "ansible_port": 2201}}\n}\n'
+        '{\n\t"core": {"hosts": ["core1"], "vars": {"ansible_network_os": "ios", "ansible_port": 2201}},\n'
+        '\t"firewall": {"hosts": ["fw-int"]}\n}\n'
     )
     inv = load_inventory(load_with(tmp_path, "list.json", text))
     assert (inv.device("core1").platform, inv.device("core1").port) == ("cisco_ios", 2201)
