@@ -212,6 +212,17 @@ class DeviceLocks:
         self._path(device).unlink(missing_ok=True)
         return info
 
+    def release_stale_of_run(self, run_id: str) -> list[LockInfo]:
+        """Remove the locks run ``run_id``'s dead process left (after that run was restored or
+        resumed elsewhere); returns them, for the caller to journal or show. Live holders and
+        other runs' locks are left alone."""
+        removed = []
+        for info in self.held():
+            if info.run == run_id and info.stale and self.read(info.device) == info:
+                self._path(info.device).unlink(missing_ok=True)
+                removed.append(info)
+        return removed
+
     def break_lock(self, device: str) -> LockInfo:
         """Remove a lock whoever holds it (the operator has checked the holder is gone)."""
         _check_name(device)

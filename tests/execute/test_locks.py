@@ -157,3 +157,15 @@ def test_lock_info_reads_as_its_description(locks: DeviceLocks) -> None:
     with locks.acquire(["core1"], "R1"):
         (info,) = locks.held()
         assert str(info) == info.describe() and str(info).startswith("core1 is locked by run R1 (pid ")
+
+
+def test_release_stale_of_run_removes_only_that_runs_dead_locks(spawn: Spawn, locks: DeviceLocks) -> None:
+    dead = spawn("R-dead", ["core1", "fw-int"])
+    alive = spawn("R-alive", ["acc1"])
+    dead.kill()
+    dead.wait()
+    assert locks.release_stale_of_run("R-alive") == []
+    removed = locks.release_stale_of_run("R-dead")
+    assert sorted(i.device for i in removed) == ["core1", "fw-int"]
+    assert [i.device for i in locks.held()] == ["acc1"]
+    assert alive.poll() is None
