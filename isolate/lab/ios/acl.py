@@ -130,7 +130,7 @@ def _ipv4(tokens: Tokens, index: int) -> str:
 
 def _address(tokens: Tokens, index: int) -> tuple[Address, int]:
     word = tokens.need(index).lower()
-    if "any".startswith(word) and word in ("an", "any"):
+    if word in ("an", "any"):
         return Address(), index + 1
     if word == "host":
         return Address(_ipv4(tokens, index + 1), "0.0.0.0"), index + 2

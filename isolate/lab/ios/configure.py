@@ -83,6 +83,8 @@ def global_command(sh: IosShell, t: Tokens) -> str:
     if word == "hostname":
         name = t.word(1)
         t.done(2)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,62}", name):
+            return "% Hostname contains one or more illegal characters.\n"
         sh.device.config.hostname = name
         sh.device.touch()
         return ""
