@@ -192,5 +192,5 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
 
 
 def test_a_value_is_redacted_to_the_next_blank() -> None:
-    out = Scrubber.of([]).scrub("username bob password 0 ab;cd,ef\"gh\n")
+    out = Scrubber.of([]).scrub('username bob password 0 ab;cd,ef"gh\n')
     assert out == "username bob password 0 <redacted>\n"
