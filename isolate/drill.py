@@ -375,7 +375,7 @@ def _restore_checks(acc: _Acc, restore: Sequence[DeviceRestore]) -> list[Check]:
                 ok=row.identical,
                 device=row.device,
                 message="identical" if row.identical else row.difference,
-                details=() if row.identical else (row.difference,),
+                details=() if row.identical else (row.difference, *row.diff),
             )
         )
     return checks

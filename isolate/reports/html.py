@@ -51,7 +51,8 @@ def _checks(result: DrillResult) -> str:
     rows = []
     for check in result.checks:
         bad = not check.ok and not check.skipped
-        details = "".join(f"<br><code>{_e(d)}</code>" for d in check.details[:50])
+        shown = check.details[1:] if check.group == "restore" else check.details[:50]
+        details = f'<pre class="diff">{_e(chr(10).join(shown))}</pre>' if shown else ""
         rows.append(
             f'<tr class="{"bad" if bad else "ok"}" data-check="{_e(check.id)}">'
             f"<td>{_badge(check.ok, check.skipped)}</td><td>{_e(check.name)}</td>"
@@ -79,11 +80,17 @@ def _steps(result: DrillResult) -> str:
             "<th>message</th></tr>" + "".join(rows) + "</table>")
 
 
+def _diff_block(diff: tuple[str, ...]) -> str:
+    if not diff:
+        return ""
+    return f'<pre class="diff">{_e(chr(10).join(diff))}</pre>'
+
+
 def _restore(result: DrillResult) -> str:
     rows = "".join(
         f'<tr class="{"ok" if r.identical else "bad"}" data-device="{_e(r.device)}"><td>{_e(r.device)}</td>'
         f"<td>{_badge(r.identical)} {'identical' if r.identical else 'NOT identical'}</td>"
-        f"<td><code>{_e(r.difference)}</code></td></tr>"
+        f"<td><code>{_e(r.difference)}</code>{_diff_block(r.diff)}</td></tr>"
         for r in result.restore
     )
     return ('<table id="restore"><tr><th>device</th><th>read back vs captured pre-state</th>'

@@ -61,7 +61,8 @@ def _check_case(suite: ET.Element, classname: str, check: Check) -> bool:
     failure = ET.SubElement(
         case, "failure", message=_clean(f"{who}{check.message}"), type=f"{check.group}-check-failed"
     )
-    failure.text = _clean("\n".join([f"{who}{check.message}", *check.details]))
+    details = [d for d in check.details if d != check.message]
+    failure.text = _clean("\n".join([f"{who}{check.message}", *details]))
     return False
 
 

@@ -55,7 +55,10 @@ def _checks(result: DrillResult) -> list[str]:
         if check.details:
             lines.append(f"**{_cell(check.name)}**")
             lines.append("")
-            lines.extend(f"- {_cell(d)}" for d in check.details[:50])
+            if check.group == "restore" and len(check.details) > 1:
+                lines += ["```diff", *check.details[1:], "```"]
+            else:
+                lines.extend(f"- {_cell(d)}" for d in check.details[:50])
             lines.append("")
     return lines
 

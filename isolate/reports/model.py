@@ -72,8 +72,9 @@ class DeviceRestore(_Frozen):
 
     device: str
     identical: bool
-    difference: str = ""
+    difference: str = ""  # one line: where it differs first
     stage: int | None = None
+    diff: tuple[str, ...] = ()  # unified diff, captured pre-state → read back (capped)
 
 
 class FlowRow(_Frozen):

@@ -7,6 +7,7 @@ the state captured at pre-check (both are content-addressed files of the run dir
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from isolate.reports.model import DeviceRestore, Span
+
+DIFF_MAX_LINES = 120
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,18 @@ def _read_state(run_dir: Path, sha: object) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
+def _diff(run_dir: Path, expected: object, actual: object) -> tuple[str, ...]:
+    """Unified diff from the captured pre-state to the read-back (both stored, scrubbed), capped."""
+    old, new = _read_state(run_dir, expected), _read_state(run_dir, actual)
+    if old is None or new is None:
+        return ()
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "captured pre-state",
+                                      "read back after restore", lineterm="", n=1))
+    if len(lines) > DIFF_MAX_LINES:
+        lines = [*lines[:DIFF_MAX_LINES], f"… {len(lines) - DIFF_MAX_LINES} more diff lines"]
+    return tuple(lines)
+
+
 def restore_outcomes(timings: JournalTimings, run_dir: Path) -> tuple[DeviceRestore, ...]:
     """Per device the run touched: did restore read it back byte-identical to its pre-state?"""
     from isolate.restore.staged import first_difference
@@ -129,16 +144,18 @@ def restore_outcomes(timings: JournalTimings, run_dir: Path) -> tuple[DeviceRest
         stage = int(gate.data.get("stage") or 0) or None
         if not gate.data.get("ok"):
             problems = "; ".join(str(p) for p in gate.data.get("problems") or []) or "gate failed"
-            out.append(DeviceRestore(device=device, identical=False, difference=problems, stage=stage))
+            lines = _diff(run_dir, gate.data.get("expected"), gate.data.get("state"))
+            out.append(DeviceRestore(device=device, identical=False, difference=problems, stage=stage,
+                                     diff=lines))
             continue
         before, now = precheck.get(device), gate.data.get("state")
         if isinstance(before, str) and isinstance(now, str) and before != now:
             old, new = _read_state(run_dir, before), _read_state(run_dir, now)
             known = old is not None and new is not None
-            diff = first_difference(old or "", new or "") if known else "state digests differ"
+            first = first_difference(old or "", new or "") if known else "state digests differ"
             out.append(DeviceRestore(device=device, identical=False,
-                                     difference=f"read-back differs from the pre-check capture: {diff}",
-                                     stage=stage))
+                                     difference=f"read-back differs from the pre-check capture: {first}",
+                                     stage=stage, diff=_diff(run_dir, before, now)))
             continue
         out.append(DeviceRestore(device=device, identical=True, stage=stage))
     return tuple(out)
