@@ -1,0 +1,59 @@
+"""The topology loader and the IOS model API the traffic model reads (no SSH needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from isolate.lab.ios import IosDevice, IosSpec
+from isolate.lab.topology import load_topology
+
+
+def test_city_builds_every_segment_gateway_and_host_port() -> None:
+    lab = load_topology("city")
+    names = [d.name for d in lab.devices]
+    assert names[:5] == ["core1", "core2", "fw-edge", "fw-int", "vpn1"]
+    assert [d.index for d in lab.devices] == list(range(len(names)))
+    plugged = {h for d in lab.devices for _, h in d.access_ports}
+    switched = {h.name for h in lab.topology.hosts
+                if h.segment not in ("vpn", "outside")}
+    assert plugged == switched
+    core1 = lab.device("core1")
+    assert "interface Vlan10" in core1.config and " ip address 10.10.10.1 255.255.255.0" in (
+        core1.config)
+
+
+@pytest.mark.parametrize("count", [1, 7, 300])
+def test_devices_scales_the_access_layer(count: int) -> None:
+    lab = load_topology("city", devices=count)
+    access = [d for d in lab.devices if d.role == "access"]
+    assert len(access) == count
+    assert len({d.address for d in lab.devices}) == len(lab.devices)
+
+
+def _device(*lines: str) -> IosDevice:
+    ports = tuple(f"GigabitEthernet1/0/{i}" for i in range(1, 5))
+    return IosDevice("r1", IosSpec("r1", "s", ports=ports, connected=ports[:1], lines=lines))
+
+
+def test_acl_permits_first_match_implicit_deny_missing_permits() -> None:
+    dev = _device("ip access-list extended SMB", " deny tcp any 10.10.10.0 0.0.0.255 eq 445",
+                  " permit tcp any any range 135 139", "interface Vlan10",
+                  " ip address 10.10.10.1 255.255.255.0", " ip access-group SMB out",
+                  "ip route 10.66.0.0 255.255.0.0 Null0")
+    assert not dev.acl_permits("SMB", "tcp", "10.10.100.17", "10.10.10.11", 445)
+    assert dev.acl_permits("SMB", "tcp", "10.10.100.17", "10.10.10.11", 139)
+    assert not dev.acl_permits("SMB", "udp", "10.10.100.17", "10.10.10.11", 53)
+    assert dev.acl_permits("NOPE", "tcp", "10.0.0.1", "10.0.0.2", 22)
+    svi = dev.svi(10)
+    assert svi is not None and svi.prefix == "10.10.10.1/24" and svi.acl_out == "SMB"
+    assert dev.svi(20) is None
+    assert dev.drops_to("10.66.3.4") and not dev.drops_to("10.67.0.1")
+
+
+def test_snapshot_round_trip_keeps_the_running_config() -> None:
+    dev = _device("vlan 10", " name servers", "interface Gi1/0/2", " switchport access vlan 10")
+    dev.exec("admin", "write memory", "")
+    again = IosDevice.from_snapshot("r1", dev.snapshot())
+    show = "show running-config"
+    assert again.exec("admin", show, "") == dev.exec("admin", show, "")
+    assert again.interface("GigabitEthernet1/0/2") is not None
