@@ -107,6 +107,31 @@ SCENARIOS: dict[str, list[Step]] = {
         _cmd("flush chain inet f m"),
         _cmd("delete chain inet f m"),
     ],
+    "normalisation": [
+        _cmd("add table inet t"),
+        _cmd("add chain inet t c"),
+        _cmd("add table ip f"),
+        _cmd("add chain ip f c"),
+        *[
+            _cmd(f"add rule {where} c {rule}")
+            for rule in (
+                "meta l4proto tcp th dport 22 accept",
+                "ip protocol tcp tcp dport 22 accept",
+                "meta l4proto tcp ip saddr 1.2.3.4 tcp dport 22 accept",
+                "ct state { established, related } accept",
+                "ct state { established } accept",
+                "ip saddr { 10.0.0.1 } accept",
+                "ip saddr != { 10.0.0.0/24 } accept",
+                "udp dport { 1000-2000 } accept",
+                "ip daddr 10.0.0.0-10.0.0.255 drop",
+                "tcp dport { http, https } accept",
+                'iifname "eth*" accept',
+                "ip6 saddr ::ffff:1.2.3.4 drop",
+                "ip protocol { tcp, udp } accept",
+            )
+            for where in ("inet t", "ip f")
+        ],
+    ],
     "errors": [
         _cmd("add table inet t"),
         _cmd("add chain inet t drop"),

@@ -206,7 +206,8 @@ def _check_rule(table: Table, cmd: AddRule | ReplaceRule) -> None:
 
 def _new_rule(table: Table, statements: tuple[Statement, ...], comment: str | None) -> Rule:
     for statement in statements:
-        if isinstance(statement, Match) and isinstance(statement.value, SetLit):
+        braced = isinstance(statement, Match) and getattr(statement.value, "braced", False)
+        if braced or (isinstance(statement, Match) and isinstance(statement.value, SetLit)):
             table.allocate()  # each anonymous set takes a handle, before its rule
     return Rule(table.allocate(), statements, comment)
 

@@ -50,15 +50,18 @@ class Addr:
         return self.value | ((1 << (self.width - self.length)) - 1)
 
     def text(self) -> str:
-        base = str(ipaddress.ip_address(self.value) if self.version == 4 else _v6(self.value))
+        base = str(ipaddress.ip_address(self.value)) if self.version == 4 else _v6(self.value)
         return base if self.length == self.width else f"{base}/{self.length}"
 
     def addr_text(self) -> str:
-        return str(ipaddress.ip_address(self.value) if self.version == 4 else _v6(self.value))
+        return str(ipaddress.ip_address(self.value)) if self.version == 4 else _v6(self.value)
 
 
-def _v6(value: int) -> ipaddress.IPv6Address:
-    return ipaddress.IPv6Address(value)
+def _v6(value: int) -> str:
+    """As inet_ntop prints it: IPv4-mapped addresses keep their dotted quad."""
+    address = ipaddress.IPv6Address(value)
+    mapped = address.ipv4_mapped
+    return f"::ffff:{mapped}" if mapped is not None else str(address)
 
 
 @dataclass(frozen=True, order=True)
@@ -72,7 +75,7 @@ class AddrRange:
 
 
 def _addr_str(version: int, value: int) -> str:
-    return str(ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value))
+    return str(ipaddress.IPv4Address(value)) if version == 4 else _v6(value)
 
 
 @dataclass(frozen=True, order=True)
@@ -98,6 +101,7 @@ class Name:
 @dataclass(frozen=True)
 class CtState:
     mask: int
+    braced: bool = False  # ``ct state { a, b }``: an anonymous set (it takes a handle)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ from isolate.lab.nft.model import (
     HOOKS,
     BaseSpec,
     Counter,
+    CtState,
     Log,
     Match,
+    Num,
     Reject,
     SetLit,
     SetRef,
@@ -79,6 +81,7 @@ class _Parser:
         self.toks = tokens
         self.pos = 0
         self.deferred: NftParseError | None = None  # an evaluation error, after syntax
+        self.family_of_rule = "inet"
 
     # -- token helpers ----------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -183,6 +186,7 @@ class _Parser:
 
     def ref(self, *, named: bool) -> Ref:
         family = self.family()
+        self.family_of_rule = family
         table = self.name()
         if not named:
             return Ref(family, table.text, table)
@@ -334,7 +338,7 @@ class _Parser:
             statements.append(statement)
         if not statements and comment is None and not symbolic:
             raise self.fail(self.peek())
-        return tuple(statements), comment, tuple(jumps), tuple(setrefs)
+        return normalise(statements, self.family_of_rule), comment, tuple(jumps), tuple(setrefs)
 
     @staticmethod
     def is_symbol(tok: Token) -> bool:
@@ -380,8 +384,17 @@ class _Parser:
             field = self.next()
             if field.kind != "word" or field.text not in _FIELDS[text]:
                 raise self.fail(field)
+            self.check_family(text, tok, field)
             return self.match(f"{text} {field.text}", setrefs)
         raise self.fail(tok)
+
+    def check_family(self, proto: str, tok: Token, field: Token) -> None:
+        """``ip6 saddr`` in an ``ip`` table (or the reverse) fails nft's evaluation."""
+        family = self.family_of_rule
+        if family in ("ip", "ip6") and proto in ("ip", "ip6") and proto != family:
+            span = Token("word", "", tok.line, tok.col, field.end)
+            error = NftParseError(f"conflicting protocols specified: {family} vs. {proto}", span)
+            self.deferred = self.deferred or error
 
     def reject(self) -> Reject:
         if not self.is_word("with"):
@@ -427,6 +440,13 @@ class _Parser:
             raise NftParseError(err.message, tok) from err
 
     def ct_states(self) -> Value:
+        if self.peek().kind == "{":
+            pairs = self.element_words()
+            try:
+                value = parse_ct_states([text for text, _ in pairs])
+            except ValueError_ as err:
+                raise NftParseError(err.message, pairs[0][1]) from err
+            return CtState(value.mask, braced=len(pairs) > 1)
         words: list[Token] = [self.next()]
         while self.peek().kind == ",":
             self.next()
@@ -535,3 +555,52 @@ class _Parser:
             family = self.next().text if self.is_word(*FAMILIES) else None
             return ListCmd(what.text, family=family)
         return ListCmd(what.text, self.ref(named=what.text != "table"))
+
+
+# -- what nft stores (and so lists back) ----------------------------------------------------
+
+_DEPENDENCY = {"inet": ("meta l4proto",), "ip": ("meta l4proto", "ip protocol"),
+               "ip6": ("meta l4proto", "ip6 nexthdr")}  # fmt: skip
+
+
+def normalise(statements: list[Statement], family: str) -> tuple[Statement, ...]:
+    """As nft lists a rule back: one-element anonymous sets become their element, a
+    protocol match that a later tcp/udp/th match implies is dropped, and ``th`` after a
+    known protocol is printed as that protocol."""
+    out: list[Statement] = []
+    for statement in statements:
+        value = statement.value if isinstance(statement, Match) else None
+        if isinstance(statement, Match) and isinstance(value, SetLit) and len(value.elements) == 1:
+            statement = Match(statement.key, value.elements[0], statement.negate)
+        out.append(statement)
+    proto: str | None = None
+    result: list[Statement] = []
+    for index, statement in enumerate(out):
+        if isinstance(statement, Match) and statement.key.split()[0] == "th" and proto:
+            statement = Match(f"{proto} {statement.key.split()[1]}", statement.value, statement.negate)
+        if isinstance(statement, Match) and statement.key.split()[0] in ("tcp", "udp"):
+            proto = statement.key.split()[0]
+        implied = _implied_protocol(statement, family)
+        if implied is not None and _later_uses(out[index + 1 :], implied):
+            proto = implied
+            continue
+        result.append(statement)
+    return tuple(result)
+
+
+def _implied_protocol(statement: Statement, family: str) -> str | None:
+    if not isinstance(statement, Match) or statement.negate:
+        return None
+    if statement.key not in _DEPENDENCY.get(family, ()) or not isinstance(statement.value, Num):
+        return None
+    name = {6: "tcp", 17: "udp"}.get(statement.value.value)
+    return name
+
+
+def _later_uses(rest: list[Statement], proto: str) -> bool:
+    for statement in rest:
+        if isinstance(statement, Match) and statement.key.split()[0] in (proto, "th"):
+            return True
+        if isinstance(statement, Match) and statement.key.split()[0] in ("tcp", "udp"):
+            return False
+    return False

@@ -153,7 +153,6 @@ def ruleset_text(ruleset: Ruleset, style: Style = Style(), family: str | None = 
 
 
 def _json_element(element: Element) -> Any:
-    element = set_display(element)
     if isinstance(element, Addr):
         if element.length == element.width:
             return element.addr_text()
@@ -173,9 +172,11 @@ def _json_value(value: Value, datatype: str) -> Any:
         return f"@{value.name}"
     if isinstance(value, CtState):
         names = [name for name, bit in CT_STATES.items() if value.mask & bit]
+        if value.braced:
+            return {"set": names}
         return names[0] if len(names) == 1 else names
     if isinstance(value, SetLit):
-        return {"set": [_json_proto(_json_element(e), datatype) for e in value.elements]}
+        return {"set": [_json_proto(_json_element(set_display(e)), datatype) for e in value.elements]}
     return _json_proto(_json_element(value), datatype)
 
 
@@ -198,7 +199,8 @@ def _json_statement(
     statement: Statement, previous: list[Statement], family: str, style: Style
 ) -> dict[str, Any]:
     if isinstance(statement, Match):
-        op = "!=" if statement.negate else ("in" if statement.key == "ct state" else "==")
+        bitmask = statement.key == "ct state" and not getattr(statement.value, "braced", False)
+        op = "!=" if statement.negate else ("in" if bitmask else "==")
         right = _json_value(statement.value, KEY_TYPES[statement.key])
         return {"match": {"op": op, "left": _json_left(statement.key, previous), "right": right}}
     if isinstance(statement, Counter):
@@ -239,7 +241,7 @@ def _json_table_items(table: Table, style: Style, *, only_chain: str | None = No
             item["flags"] = list(named.flags)
         if named.elements:
             elements = sort_elements(named.elements)
-            item["elem"] = [_json_proto(_json_element(e), named.type) for e in elements]
+            item["elem"] = [_json_proto(_json_element(set_display(e)), named.type) for e in elements]
         items.append({"set": item})
     chains = [c for c in table.chains.values() if only_chain in (None, c.name)]
     for chain in chains:

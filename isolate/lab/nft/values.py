@@ -182,7 +182,8 @@ def value_text(value: Value, datatype: str) -> str:
     if isinstance(value, SetRef):
         return f"@{value.name}"
     if isinstance(value, CtState):
-        return ",".join(name for name, bit in CT_STATES.items() if value.mask & bit)
+        names = [name for name, bit in CT_STATES.items() if value.mask & bit]
+        return "{ " + ", ".join(names) + " }" if value.braced else ",".join(names)
     if isinstance(value, SetLit):
         shown = [element_text(set_display(e), datatype) for e in value.elements]
         return "{ " + ", ".join(shown) + " }"
