@@ -95,6 +95,8 @@ class _Model:
         self.inv = inventory
         self.devices = devices
         self.segments = {s.name: s for s in inventory.segments}
+        self.gateways = sorted({str(s.gateway) for s in inventory.segments if s.gateway})
+        self.svis: dict[int, tuple[IosDevice, Any] | None] = {}
         self.ports: dict[str, tuple[str, str]] = {}
         for device in inventory.devices:
             for port in device.ports:
@@ -189,17 +191,19 @@ class _Model:
         return None, "routed " + " -> ".join(hops)
 
     def _svi(self, vlan: int | None) -> tuple[IosDevice, Any] | None:
+        """The SVI of ``vlan`` on its segment's gateway, else on any gateway of the inventory."""
         if vlan is None:
             return None
-        gateways = [str(s.gateway) for s in self.inv.segments if s.vlan == vlan and s.gateway]
-        others = [name for name, d in sorted(self.devices.items()) if isinstance(d, IosDevice)]
-        for name in [*gateways, *others]:
-            device = self.devices.get(name)
-            if isinstance(device, IosDevice):
-                svi = device.svi(vlan)
-                if svi is not None:
-                    return device, svi
-        return None
+        if vlan not in self.svis:
+            own = [str(s.gateway) for s in self.inv.segments if s.vlan == vlan and s.gateway]
+            self.svis[vlan] = None
+            for name in [*own, *self.gateways]:
+                device = self.devices.get(name)
+                svi = device.svi(vlan) if isinstance(device, IosDevice) else None
+                if isinstance(device, IosDevice) and svi is not None:
+                    self.svis[vlan] = (device, svi)
+                    break
+        return self.svis[vlan]
 
     def _firewalls(self, src: _End, dst: _End, port: int, proto: str) -> str | None:
         names: list[str] = []
