@@ -50,7 +50,6 @@ _LINUX_IF_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _DNS_LABEL_RE: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _ENV_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _YAML_KEY_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-_PATH_BAD: Final = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_BAD: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 # Alphabets, used by the property tests and by messages.
@@ -277,19 +276,23 @@ def parse_interface(value: object, platform: str | None = None) -> str:
 
 
 def parse_path(value: object) -> str:
-    """A local file path (never sent to a device): no control characters."""
+    """A local file path (never sent to a device): none of the refused characters."""
     text = _text(value, "path")
-    if text == "" or _PATH_BAD.search(text) or len(text) > 4096:
+    bad = _dangerous(text)
+    if bad is not None:
+        raise BadValue(f"{bad} not allowed in path: {safe_repr(text)}")
+    if text == "" or len(text) > 4096:
         raise BadValue(f"not a usable path: {safe_repr(text)}")
     return text
 
 
 def parse_text(value: object) -> str:
-    """Free text (descriptions): one line, printable, at most 500 characters.
-    Free text never reaches a device CLI."""
+    """Free text (descriptions): one line, at most 500 characters, none of the refused
+    characters. Free text never reaches a device CLI."""
     text = _text(value, "text")
-    if _TEXT_BAD.search(text):
-        raise BadValue("control characters not allowed in text")
+    bad = _dangerous(text)
+    if bad is not None:
+        raise BadValue(f"{bad} not allowed in text")
     if len(text) > 500:
         raise BadValue("text too long (max 500 characters)")
     return text
@@ -309,8 +312,11 @@ def parse_credential_ref(value: object) -> str:
         if not _ENV_RE.fullmatch(value[4:]):
             raise BadValue("env: reference needs a variable name [A-Za-z_][A-Za-z0-9_]*")
         return value
+    bad = _dangerous(value)
+    if bad is not None:
+        raise BadValue(f"{bad} not allowed in a credential reference")
     path, _, key = value[5:].partition("#")
-    if path == "" or _PATH_BAD.search(path) or len(path) > 4096:
+    if path == "" or len(path) > 4096:
         raise BadValue("file: reference needs a usable path")
     if "#" in value[5:] and not _YAML_KEY_RE.fullmatch(key):
         raise BadValue("file:PATH#key needs a key [A-Za-z0-9_.-]+")

@@ -61,8 +61,11 @@ TEXT = st.text(max_size=40) | st.builds(
             "literal secret not allowed: use env:VAR, file:PATH or file:PATH#key",
         ),
         (v.parse_credential_ref, "env:1X", "env: reference needs a variable name [A-Za-z_][A-Za-z0-9_]*"),
-        (v.parse_credential_ref, "file:a.yml#k;x", "file:PATH#key needs a key [A-Za-z0-9_.-]+"),
-        (v.parse_text, "two\nlines", "control characters not allowed in text"),
+        (v.parse_credential_ref, "file:a.yml#k/x", "file:PATH#key needs a key [A-Za-z0-9_.-]+"),
+        (v.parse_text, "two\nlines", "newline not allowed in text"),
+        (v.parse_text, "a; b", "';' not allowed in text"),
+        (v.parse_path, "keys/$(id)", "'$(' not allowed in path: 'keys/$(id)'"),
+        (v.parse_credential_ref, "file:;x.yml#k", "';' not allowed in a credential reference"),
     ],
 )
 def test_exact_messages(parser: Callable[[object], object], value: object, message: str) -> None:
