@@ -188,6 +188,11 @@ def test_lab_flows_follow_changes_made_over_ssh(lab: LabHandle) -> None:
     assert by_key[("ws-01", "fs1", 445)]["allowed"] is False
     assert by_key[("ws-01", "fs1", 139)]["allowed"] is True
     assert data["blocked"] > 0
+    table = CliRunner().invoke(app, ["lab", "flows", "--state-dir", str(lab.state_dir)])
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.output.splitlines() if line.startswith("ws-01 ") and " fs1 " in line
+               and "445/tcp" in line)  # fmt: skip
+    assert "BLOCKED" in row and "fw-int nft inet cut forward rule handle" in row
 
 
 def test_state_dir_reader_matches_in_process_model(lab: LabHandle, tmp_path: Path) -> None:
