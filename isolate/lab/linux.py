@@ -4,7 +4,8 @@ A login shell (``admin@fw-edge:~$``; ``sudo -s``/``sudo su``/``sudo -i`` give th
 ``#`` prompt netmiko's ``linux`` type looks for) and exec channels share one small
 command set: ``nft`` (the simulator in :mod:`isolate.lab.nft`), ``ip [-j] addr|route``,
 ``hostname``, ``id``, ``whoami``, ``uname``, ``echo``, ``cat``, ``tee``, ``rm``,
-``mkdir -p``, ``kill``, ``true``/``false``, ``sudo [-n]``, pipes and ``;``/``&&``.
+``mkdir -p``, ``ls``, ``pwd``, ``kill``, ``true``/``false``, ``sudo [-n]``, pipes, ``;``/``&&``/``||``
+and ``>``/``>>``/``2>/dev/null`` redirections.
 Files live in memory and may be written only under ``/tmp`` and ``/var/lib/isolate``.
 
 The device-owned revert job used by isolate's linux driver is understood exactly as
@@ -557,6 +558,29 @@ def _kill(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out("", err, status, changed)
 
 
+def _ls(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+    home = "/root" if ctx.root else f"/home/{ctx.user}"
+    paths = [a for a in args if not a.startswith("-")] or [home]
+    out, err, status = "", "", 0
+    for path in paths:
+        path = path.rstrip("/") or "/"
+        if path in dev.files:
+            out += path + "\n"
+            continue
+        if path not in dev.dirs and path != home:
+            err += f"ls: cannot access '{path}': No such file or directory\n"
+            status = 2
+            continue
+        prefix = path.rstrip("/") + "/"
+        names = {p[len(prefix) :].split("/")[0] for p in [*dev.files, *dev.dirs] if p.startswith(prefix)}
+        out += "".join(f"{name}\n" for name in sorted(n for n in names if n))
+    return _Out(out, err, status)
+
+
+def _pwd(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
+    return _Out("/root\n" if ctx.root and ctx.user == "root" else f"/home/{ctx.user}\n")
+
+
 def _exit(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     return _Out(status=int(args[0]) if args and args[0].isdigit() else 0, extra={"exit": True})
 
@@ -571,6 +595,7 @@ def _simple_of(name: str) -> Handler:
 _COMMANDS: dict[str, Handler] = {
     "nft": _nft, "/usr/sbin/nft": _nft, "sudo": _sudo, "ip": _ip, "/usr/sbin/ip": _ip,
     "cat": _cat, "tee": _tee, "rm": _rm, "mkdir": _mkdir, "kill": _kill, "exit": _exit,
+    "ls": _ls, "pwd": _pwd,
     "logout": _exit,
     **{n: _simple_of(n) for n in ("hostname", "whoami", "id", "uname", "echo", "true", "false")},
 }  # fmt: skip
