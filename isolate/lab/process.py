@@ -49,6 +49,7 @@ from isolate.paths import make_private_dir, process_alive, state_dir_from
 DEFAULT_BASE_PORT = 20001
 MAX_PORT = 32767  # above this, ports collide with clients' ephemeral source ports
 LAB_SUBDIR = "lab"
+PORT_TAKEN = 75  # the lab process's exit status when a device port is in use
 
 
 def default_lab_dir(option: Path | str | None = None) -> Path:
@@ -156,26 +157,41 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
                        "run `isolate lab down` first")
     path = resolve(topology).resolve()
     lab = load_topology(path, devices=devices)
-    base_port = _choose_base_port(state, str(path), devices, len(lab.devices), base_port,
-                                  prefer_port)
-    args = {"topology": str(path), "devices": devices, "base_port": base_port,
-            "faults": [[name, f.to_json()] for name, f in faults]}
-    write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
+    given = base_port
+    port = 0
+    for attempt in range(3):
+        port = _choose_base_port(state, str(path), devices, len(lab.devices), given,
+                                 prefer_port if attempt == 0 else None)
+        args = {"topology": str(path), "devices": devices, "base_port": port,
+                "faults": [[name, f.to_json()] for name, f in faults]}
+        write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
+        proc = _spawn(state)
+        try:
+            _wait_ready(state, proc, timeout_s)
+            break
+        except LabError:
+            # Another process took a port between our probe and the lab's bind: new range.
+            if given is not None or attempt == 2 or proc.returncode != PORT_TAKEN:
+                raise
+    ports = {d.name: port + d.index for d in lab.hosted()}
+    _wait_ports(ports.values(), timeout_s)
+    return LabHandle(state, proc.pid, port, state / "inventory.yml",
+                     ensure_secrets(state), ports, proc)
+
+
+def _spawn(state: Path) -> subprocess.Popen[bytes]:
     for stale in ("lab.ready", "lab.pid"):
         with contextlib.suppress(FileNotFoundError):
             (state / stale).unlink()
     log = open(state / "lab.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "isolate.lab.process", "serve", "--state-dir", str(state)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        cwd=str(state),
-    )
-    log.close()
-    _wait_ready(state, proc, timeout_s)
-    ports = {d.name: base_port + d.index for d in lab.hosted()}
-    _wait_ports(ports.values(), timeout_s)
-    return LabHandle(state, proc.pid, base_port, state / "inventory.yml",
-                     ensure_secrets(state), ports, proc)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "isolate.lab.process", "serve", "--state-dir", str(state)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            cwd=str(state),
+        )
+    finally:
+        log.close()
 
 
 def _choose_base_port(state: Path, topology: str, devices: int | None, count: int,
@@ -360,6 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IsolateError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return int(err.exit_code)
+    except OSError as err:  # a device port is taken
+        print(f"error: cannot listen: {err}", file=sys.stderr, flush=True)
+        return PORT_TAKEN
     return 0
 
 
