@@ -70,6 +70,7 @@ class DrillOptions:
     timeout_s: float = 30.0
     drill_dir: Path | None = None  # where the lab lives (default: a fresh dir under the state dir)
     settle_s: float = 30.0  # after restore, how long flows may take to come back (VPN clients reconnect)
+    check_only: bool = False  # plan and pre-check every device; change nothing (a real network)
 
 
 @dataclass
@@ -142,6 +143,8 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         raise InputError("isolate drill PLAYBOOK needs -i INVENTORY or --lab")
     if options.faults_before_restore and not options.lab:
         raise InputError("--fault-before-restore needs --lab (faults are a lab feature)")
+    if options.faults_before_restore and options.check_only:
+        raise InputError("--fault-before-restore and --check: a check-mode drill restores nothing")
     if not options.playbook.is_file():
         raise InputError(f"{options.playbook}: no such playbook file")
     acc = _Acc(started_at=_now_iso(), playbook=options.playbook.stem)
@@ -193,6 +196,7 @@ def _drill(
         reason=f"scheduled drill of {built.playbook} (isolate drill)",
         workers=options.workers,
         timeout_s=options.timeout_s,
+        check_only=options.check_only,
         extra={"drill": True, "budget_s": options.budget_s},
     )
     try:
@@ -201,6 +205,9 @@ def _drill(
         acc.fail(err)
     if acc.run is not None and acc.run.status == "prechecks-failed":
         acc.fail(_precheck_error(acc.run))
+        return
+    if acc.run is not None and acc.run.status == "checked":
+        emit("drill-check", "check mode: every device pre-checked; nothing was changed")
         return
     if lab_dir is not None and acc.run is not None:
         acc.during = read_flows(lab_dir)
@@ -412,7 +419,8 @@ def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
             Check(
                 id="apply.status",
                 group="steps",
-                name="every step applied and verified",
+                name="every device pre-checked (check mode)" if run.status == "checked"
+                else "every step applied and verified",
                 ok=run.ok,
                 message=f"run {run.run_id}: {run.status}",
                 details=tuple(

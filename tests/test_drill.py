@@ -152,6 +152,20 @@ def test_drill_json_mode_prints_the_report_and_events(state: Path, tmp_path: Pat
     assert {"drill-start", "step-start", "gate", "drill-flows"} <= kinds
 
 
+@pytest.mark.slow
+def test_check_mode_drill_changes_nothing(state: Path, tmp_path: Path) -> None:
+    proc, reports = run_drill(state, tmp_path, "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((reports / "report.json").read_text())
+    assert data["apply_status"] == "checked"
+    assert data["restore"] == [] and data["clock"]["time_to_contain_s"] is None
+    assert {s["phase"] for s in data["spans"]} == {"precheck"}
+    checks = checks_of(reports)
+    assert checks["apply.status"]["ok"] is True
+    assert all(checks[c]["skipped"] for c in ("containment.must-block", "restore.completed", "clock.budget"))
+    assert "nothing to restore" in proc.stdout
+
+
 def test_durations() -> None:
     assert parse_duration("40m") == 2400
     assert parse_duration("90s") == 90

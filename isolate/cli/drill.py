@@ -52,6 +52,10 @@ def drill_cmd(
             help="With --lab: DEVICE=KIND[:ARG] set after containment, to rehearse a restore that fails.",
         ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Plan and pre-check every device only; change nothing (real networks)."),
+    ] = False,
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=1000, help="Devices worked in parallel.")
     ] = 32,
@@ -87,6 +91,7 @@ def drill_cmd(
         devices=devices,
         compare=compare,
         faults_before_restore=tuple(fault or ()),
+        check_only=check,
         workers=workers,
         timeout_s=timeout,
         drill_dir=drill_dir,
@@ -109,20 +114,21 @@ def _summary(result: DrillResult, paths: dict[str, Path], console: Console) -> N
     console.print(f"drill {escape(result.playbook)}: {verdict}  (run {result.run_id or '-'})")
     for error in result.errors:
         console.print(f"[red]error:[/red] {escape(error)}")
-    within = "within" if clock.within_budget else "[red]OVER[/red]"
+    within = "[red]OVER[/red]" if result.budget_label == "OVER" else result.budget_label
     console.print(
         f"time to contain: {fmt_seconds(clock.time_to_contain_s)} "
-        f"({within} budget {fmt_seconds(clock.budget_s)}; "
+        f"({within}{'' if clock.time_to_contain_s is None else ' the'} budget {fmt_seconds(clock.budget_s)}; "
         f"fastest ransomware family: {fmt_seconds(clock.fastest_family_s)})"
     )
     console.print(f"time to restore: {fmt_seconds(clock.time_to_restore_s)}")
     if result.flows:
         cut = sum(1 for f in result.flows if f.before and f.during is False)
         opened = sum(1 for f in result.flows if f.before)
-        console.print(f"flows: {opened} open at baseline, {cut} blocked during containment")
-    identical = sum(r.identical for r in result.restore)
-    restored = "identical" if result.restored_identical else "[red]NOT identical[/red]"
-    console.print(f"restored: {restored} ({identical}/{len(result.restore)} devices)")
+        applied = any(f.during is not None for f in result.flows)
+        during = f", {cut} blocked during containment" if applied else ""
+        console.print(f"flows: {opened} open at baseline{during}")
+    label = result.restored_label
+    console.print(f"restored: {'[red]' + label + '[/red]' if label.startswith('NOT') else label}")
     for row in result.restore:
         if not row.identical:
             console.print(f"  [red]✗[/red] {escape(row.device)}: {escape(row.difference)}")

@@ -34,12 +34,11 @@ def _badge(ok: bool, skipped: bool = False) -> str:
 
 def _figures(result: DrillResult) -> str:
     clock = result.clock
-    restored = "identical" if result.restored_identical else "NOT identical"
     items = [
         ("time to contain", fmt_seconds(clock.time_to_contain_s)),
         ("time to restore", fmt_seconds(clock.time_to_restore_s)),
         ("budget", fmt_seconds(clock.budget_s)),
-        ("restored", f"{restored} ({sum(r.identical for r in result.restore)}/{len(result.restore)})"),
+        ("restored", result.restored_label),
         ("checks failed", str(len(result.failed_checks))),
     ]
     cells = "".join(f'<div class="figure" id="fig-{_e(n.replace(" ", "-"))}">{_e(n)}<b>{_e(v)}</b></div>'

@@ -16,16 +16,18 @@ def _yn(value: bool | None) -> str:
 def _clock(result: DrillResult) -> list[str]:
     clock = result.clock
     ttc = clock.time_to_contain_s
-    verdict = "within" if clock.within_budget else "OVER"
+    verdict = f"{result.budget_label} the budget" if ttc is not None else "not measured; budget"
+    faster = "faster" if clock.within_fastest else "slower"
+    context = f"This drill contained {faster} than the fastest family." if ttc is not None else ""
     lines = [
         "## Against the clock",
         "",
-        f"- Time to contain: **{fmt_seconds(ttc)}** ({verdict} the budget of {fmt_seconds(clock.budget_s)}: "
+        f"- Time to contain: **{fmt_seconds(ttc)}** ({verdict} {fmt_seconds(clock.budget_s)}: "
         "Caen's ransomware could \"encrypt all the data in forty minutes\")",
         f"- Time to restore: **{fmt_seconds(clock.time_to_restore_s)}**",
         f"- For context: the fastest ransomware family encrypts ~100k files in about "
         f"{fmt_seconds(clock.fastest_family_s)}; a median one in about {fmt_seconds(clock.median_family_s)}. "
-        f"This drill contained {'faster' if clock.within_fastest else 'slower'} than the fastest family.",
+        f"{context}",
         "",
     ]
     return lines
@@ -112,8 +114,7 @@ def render_markdown(result: DrillResult) -> str:
         f"incident `{_cell(result.incident)}`",
         f"- Inventory: `{_cell(result.inventory_path)}`{' (embedded lab)' if result.lab else ''}",
         f"- Started {result.started_at}, finished {result.finished_at}",
-        f"- Restored: {'identical' if result.restored_identical else 'NOT identical'} "
-        f"({sum(r.identical for r in result.restore)}/{len(result.restore)} devices)",
+        f"- Restored: {result.restored_label}",
         f"- Blast radius: {blast.ports} ports, {blast.hosts} hosts, {blast.vpn_users} VPN users; "
         f"services down: {', '.join(blast.services_down) or 'none'}",
         f"- Exit code: {result.exit_code}",

@@ -210,6 +210,21 @@ class DrillResult(_Frozen):
     def restored_identical(self) -> bool:
         return bool(self.restore) and all(r.identical for r in self.restore)
 
+    @property
+    def restored_label(self) -> str:
+        """``identical (5/5)``, ``NOT identical (4/5)``, or why nothing was restored."""
+        if not self.restore:
+            return "nothing to restore (nothing was applied)"
+        word = "identical" if self.restored_identical else "NOT identical"
+        return f"{word} ({sum(r.identical for r in self.restore)}/{len(self.restore)})"
+
+    @property
+    def budget_label(self) -> str:
+        """``within``/``OVER`` the budget, or ``not measured``."""
+        if self.clock.time_to_contain_s is None:
+            return "not measured"
+        return "within" if self.clock.within_budget else "OVER"
+
 
 def fmt_seconds(value: float | None) -> str:
     """``0.84 s``, ``3 min 12 s``; ``–`` when unknown."""
