@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -164,6 +166,30 @@ def test_check_mode_drill_changes_nothing(state: Path, tmp_path: Path) -> None:
     assert checks["apply.status"]["ok"] is True
     assert all(checks[c]["skipped"] for c in ("containment.must-block", "restore.completed", "clock.budget"))
     assert "nothing to restore" in proc.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_drill_and_its_lab(state: Path) -> None:
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    proc = subprocess.Popen([*ISOLATE, "drill", "--lab", str(PLAYBOOK)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        pid_files: list[Path] = []
+        while not pid_files and time.monotonic() < deadline and proc.poll() is None:
+            pid_files = list((state / "drills").glob("*/lab/lab.ready"))
+            time.sleep(0.1)
+        assert pid_files, "the drill's lab never became ready"
+        lab_pid = int(pid_files[0].read_text())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+        assert running_pid(pid_files[0].parent) is None, f"lab pid {lab_pid} survived the drill"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for lab_dir in (state / "drills").glob("*/lab"):
+            stop_lab(lab_dir)
 
 
 def test_durations() -> None:

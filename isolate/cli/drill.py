@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +97,8 @@ def drill_cmd(
         timeout_s=timeout,
         drill_dir=drill_dir,
     )
+    # cron and systemd stop a drill with SIGTERM: unwind, so that the lab is stopped by its pid
+    signal.signal(signal.SIGTERM, _terminated)
     mode = "json" if as_json else "auto"
     with Progress(mode=mode, budget_s=budget_s, title=f"drill {playbook.stem}") as progress:
         result = run_drill(options, sink=progress.sink)
@@ -106,6 +109,10 @@ def drill_cmd(
         _summary(result, paths, Console(highlight=False))
     # sys.exit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of exiting
     sys.exit(result.exit_code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _summary(result: DrillResult, paths: dict[str, Path], console: Console) -> None:
