@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import paramiko
@@ -107,7 +109,7 @@ def test_known_hosts_lists_every_device_port(lab: LabHandle) -> None:
     assert (lab.state_dir / "secrets.yml").stat().st_mode & 0o777 == 0o600
 
 
-def test_config_persists_across_a_restart(tmp_path: Path) -> None:
+def test_config_persists_across_a_kill_9_and_restart(tmp_path: Path) -> None:
     small = Path(__file__).with_name("small.yml")
     first = start_lab(tmp_path, small)
     try:
@@ -119,6 +121,7 @@ def test_config_persists_across_a_restart(tmp_path: Path) -> None:
         shell.close()
         snapshot = json.loads((tmp_path / "devices" / "acc2.json").read_text())
         assert [777, "persisted"] in snapshot["running"]["vlans"]
+        os.kill(first.pid, signal.SIGKILL)  # persisted on change, not at shutdown
     finally:
         first.stop()
     assert not (tmp_path / "lab.pid").exists()
