@@ -331,7 +331,7 @@ def sessions_text(state: AsaState, now: float, only: str | None = None) -> str:
             "Inactivity   : 0h:00m:00s",
             _pair("VLAN Mapping", "N/A", "VLAN", "none"),
             f"Audt Sess ID : {audit}",
-            _pair("Security Grp", "none", "Tunnel Zone", "0"),
+            "Security Grp : none",
             "",
         ]  # fmt: skip
     return "\n".join(out) + "\n"
@@ -350,6 +350,13 @@ def summary_text(state: AsaState) -> str:
         f"Total Active and Inactive    : {active:>6}             Total Cumulative : {total:>5}",
         "Device Total VPN Capacity    :    300",
         f"Device Load                  : {active * 100 // 300:>5}%",
+        rule, rule, "Tunnels Summary", rule,
+        "                               Active : Cumulative : Peak Concurrent",
+        "                             ----------------------------------------------",
+        *[f"{name:<29}: {active:>6} : {total:>10} : {active:>15}"
+          for name in ("AnyConnect-Parent", "SSL-Tunnel", "DTLS-Tunnel")],
+        rule,
+        f"Totals                       : {3 * active:>6} : {3 * total:>10}",
         rule, "",
     ])  # fmt: skip
 
@@ -585,6 +592,8 @@ class AsaShell(Shell):
             return _clock(time.time()) + "\n"
         if what == "running-config":
             return self._show_run(words)
+        if len(words) == 2:
+            return summary_text(self.state)
         kind = words.kw(2, "anyconnect", "summary")
         if kind == "summary":
             words.end(3)

@@ -100,6 +100,17 @@ def test_lists_sessions_and_summary(asa: Any) -> None:
     assert re.search(r"AnyConnect Client\s+:\s+3 :", summary)
 
 
+def test_output_parses_with_ntc_templates(asa: Any) -> None:
+    parsed = asa.send_command("show vpn-sessiondb anyconnect", use_textfsm=True)
+    assert isinstance(parsed, list)
+    rows = {row["username"]: row for row in parsed}
+    assert set(rows) == {"alice", "bob", "carol"}
+    assert (rows["carol"]["assigned_ip"], rows["carol"]["group_policy"]) == ("10.70.0.12", "contractors")
+    summary = asa.send_command("show vpn-sessiondb", use_textfsm=True)
+    assert isinstance(summary, list) and summary[0]["total_active_and_inactive"] == "3"
+    assert summary[0]["vpn_session_name"] == ["AnyConnect Client", "SSL/TLS/DTLS"]
+
+
 def test_logged_off_user_reconnects(asa: Any) -> None:
     output = asa.send_command("vpn-sessiondb logoff name bob noconfirm")
     assert output.strip() == 'INFO: Number of sessions with name "bob" logged off : 1'
@@ -151,6 +162,6 @@ def test_passwords_never_in_clear_and_config_is_deterministic(asa: Any) -> None:
 def test_errors_as_the_asa_prints_them(asa: Any) -> None:
     output = asa.send_command("shw version")
     assert output.splitlines()[-2:] == ["      ^", "ERROR: % Invalid input detected at '^' marker."]
-    assert asa.send_command("show vpn-sessiondb").strip() == "ERROR: % Incomplete command"
+    assert asa.send_command("vpn-sessiondb logoff name").strip() == "ERROR: % Incomplete command"
     out = asa.send_config_set(["username alice attributes", "vpn-simultaneous-logins many"])
     assert "ERROR: % Invalid input detected at '^' marker." in out

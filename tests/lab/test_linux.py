@@ -138,6 +138,21 @@ def test_netmiko_sees_nft_and_shell_errors(lab: LabHandle) -> None:
         conn.disconnect()
 
 
+def test_ip_output_parses_with_ntc_templates(lab: LabHandle) -> None:
+    conn = netmiko_linux(lab)
+    try:
+        addresses = conn.send_command("ip address show", use_textfsm=True)
+        assert isinstance(addresses, list)
+        assert [(a["interface"], a["ip_addresses"]) for a in addresses] == [
+            ("lo", ["127.0.0.1"]), ("eth0", ["10.99.0.5"]), ("eth1", ["10.10.10.254"]),
+        ]  # fmt: skip
+        routes = conn.send_command("ip route show", use_textfsm=True)
+        assert isinstance(routes, list)
+        assert routes[0]["network"] == "default" and routes[0]["nexthop_ip"] == "10.99.0.1"
+    finally:
+        conn.disconnect()
+
+
 def test_exec_statuses_and_system_commands(sh: Exec) -> None:
     assert sh("hostname") == ("fw1\n", "", 0)
     assert sh("id -u") == ("1000\n", "", 0)
