@@ -290,6 +290,8 @@ def parse_text(value: object) -> str:
     """Free text (descriptions): one line, at most 500 characters, none of the refused
     characters. Free text never reaches a device CLI."""
     text = _text(value, "text")
+    if _TEXT_BAD.search(text):
+        raise BadValue("control characters not allowed in text")
     bad = _dangerous(text)
     if bad is not None:
         raise BadValue(f"{bad} not allowed in text")
