@@ -146,6 +146,9 @@ SCENARIOS: dict[str, list[Step]] = {
         _script("add rule inet t c jump nowhere\n"),
         _cmd("add rule inet t c ip saddr 10.0.0.0/8 accpt"),
         _cmd("add rule inet t c drp 22"),
+        _cmd("-f /nonexistent/isolate.nft"),
+        _cmd("list"),
+        ([], ""),
     ],
 }
 

@@ -47,12 +47,15 @@ def run_nft(ruleset: Ruleset, argv: list[str], *, stdin: str = "", read_file: Re
         else:
             text = read_file(opts.file)
             if text is None:
-                message = f"Error: Could not process rule: No such file or directory\n{opts.file}\n"
-                return NftResult("", message.replace("Could not process rule: ", ""), 1, ruleset)
+                message = (
+                    f'internal:0:0-0: Error: Could not open file "{opts.file}": '
+                    "No such file or directory\n\n\n"
+                )
+                return NftResult("", message, 1, ruleset)
             source, label = text, opts.file
         return _run_text(ruleset, source, label, opts)
     if not opts.words:
-        return NftResult("", "", 0, ruleset)
+        return NftResult("", "nft: no command specified\n", 1, ruleset)
     return _run_text(ruleset, " ".join(opts.words) + "\n", None, opts)
 
 
@@ -97,7 +100,7 @@ def _options(argv: list[str]) -> _Options:
                     raise _Usage("", f"nft: option requires an argument -- 'f'\n{USAGE}", 1)
                 break
             else:
-                raise _Usage("", f"nft: invalid option -- '{letter}'\n{USAGE}", 1)
+                raise _Usage("", f"nft: invalid option -- '{letter}'\n", 1)
     return _Options(Style(handles, stateless), as_json, check, file, argv[index:])
 
 
