@@ -325,24 +325,27 @@ def _write_access_files(ledger: Ledger, topo: Topology, wiring: Wiring) -> None:
 
 
 def _wait_ready(ledger: Ledger, topo: Topology, names: dict[str, str]) -> None:
-    """Every sshd answers from the admin station, every listener accepts, every VPN peer
-    has handshaken."""
+    """Every sshd answers from the admin station, every listener accepts, every VPN
+    client gets an answer through its tunnel. A recorded process that died fails at once."""
     station = names[topo.stations[0]] if topo.stations else names[topo.router.name]
     checks: list[tuple[str, str, int]] = [(station, str(d.address), 22) for d in topo.devices]
     served = [(h.name, h.address, h.services) for h in topo.hosts]
     served += [(o.name, o.address, o.services) for o in topo.outside]
     checks += [(names[n], str(a), s.port) for n, a, services in served for s in services]
+    gateway = str(next(topo.vpn.tunnel.hosts()))
+    checks += [(names[u.host], gateway, 0) for u in topo.vpn_users]
     deadline = time.monotonic() + READY_TIMEOUT_S
-    _parallel([partial(_wait_port, ns, addr, port, deadline=deadline) for ns, addr, port in checks])
-    for user in topo.vpn_users:
-        _wait_port(names[user.host], str(next(topo.vpn.tunnel.hosts())), 0, deadline=deadline)
+    _parallel([partial(_wait_port, ledger, ns, addr, port, deadline=deadline) for ns, addr, port in checks])
 
 
-def _wait_port(ns: str, address: str, port: int, *, deadline: float) -> None:
+def _wait_port(ledger: Ledger, ns: str, address: str, port: int, *, deadline: float) -> None:
     """Wait until a TCP connect from ``ns`` succeeds. Port 0 means: until the far side
     answers at all (a TCP reset from port 9 proves a VPN tunnel carries traffic)."""
     last = ""
     while time.monotonic() < deadline:
+        dead = [p.name for p in ledger.procs if not alive(p)]
+        if dead:
+            raise LabError(f"{dead[0]} exited during start-up (see {ledger.dir}/logs/{dead[0]}.log)")
         try:
             netns.connect_in(ns, address, port or 9, timeout_s=0.5).close()
             return

@@ -1,6 +1,7 @@
 """A host's service listeners: ``python -m isolate.netlab.listener PORT...``.
 
-Binds every given TCP port on all of the namespace's addresses, accepts each
+Binds every given TCP port on all of the namespace's addresses (all of them, or it
+exits without listening on any), accepts each
 connection, writes one line naming the port and closes it. Runs until SIGTERM.
 Prints ``ready`` on stdout once every port is bound.
 """
@@ -17,15 +18,16 @@ def _bind(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("0.0.0.0", port))
-    sock.listen(128)
     sock.setblocking(False)
     return sock
 
 
 def serve(ports: list[int]) -> None:
     selector = selectors.DefaultSelector()
-    for port in ports:
-        selector.register(_bind(port), selectors.EVENT_READ, port)
+    bound = [(_bind(port), port) for port in ports]  # all or nothing: listen only if all bound
+    for sock, port in bound:
+        sock.listen(128)
+        selector.register(sock, selectors.EVENT_READ, port)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:

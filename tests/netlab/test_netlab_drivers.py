@@ -1,0 +1,163 @@
+"""Drivers against the lab's real daemons over real SSH from the admin station:
+capture, change, prove the change with real packets, restore byte-identical."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from netlabkit import Lab
+
+from isolate.drivers.linux import LinuxSession
+from isolate.drivers.openvswitch import OpenvswitchSession, port_tags
+from isolate.drivers.wireguard import WireguardSession, peers_in_state
+from isolate.errors import CommandRejected
+
+pytestmark = pytest.mark.netlab
+
+
+def _wait_flow(lab: Lab, key: str, *, want: bool, tries: int = 60) -> bool:
+    """Probe until ``key`` is ``want`` (a re-added VPN peer needs a handshake first)."""
+    for _ in range(tries):
+        if lab.flow(key).ok is want:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_baseline_smb_services_and_management_are_open(netlab: Lab) -> None:
+    flows = netlab.flows()
+    for key in (
+        "ws-17->fs1:445/tcp",  # SMB across segments (users -> servers)
+        "ws-17->fs2:139/tcp",
+        "fs1->ws-01:445/tcp",
+        "ws-01->ec1:443/tcp",  # civil status
+        "vpn-carol->fs1:445/tcp",  # through WireGuard
+        "attacker->web1:443/tcp",  # through the edge
+        *(f"admin1->{d}:22/tcp" for d in ("sw1", "fw-int", "fw-edge", "vpn1")),
+    ):
+        assert flows[key].ok, f"{key}: {flows[key].outcome}"
+
+
+def test_openvswitch_quarantine_cuts_real_traffic_and_restores_byte_identical(
+    netlab: Lab, admin_ns: str
+) -> None:
+    session = OpenvswitchSession(netlab.target("sw1", "10.99.99.2", "openvswitch"))
+    try:
+        before = session.read_state()
+        assert port_tags(before)["p-ws-17"] == "100"
+        session.push(["ovs-vsctl set port p-ws-17 tag=999"])
+        assert port_tags(session.read_state())["p-ws-17"] == "999"
+        flows = netlab.flows()
+        assert not flows["ws-17->fs1:445/tcp"].ok
+        assert not flows["ws-01->ws-17:445/tcp"].ok
+        assert flows["ws-01->fs1:445/tcp"].ok  # the rest of the segment keeps working
+        session.push([f"ovs-vsctl set port p-ws-17 tag={port_tags(before)['p-ws-17']}"])
+        assert session.read_state() == before
+        assert netlab.flows()["ws-17->fs1:445/tcp"].ok
+    finally:
+        session.close()
+
+
+def test_openvswitch_push_refuses_anything_but_ovs_vsctl(netlab: Lab, admin_ns: str) -> None:
+    session = OpenvswitchSession(netlab.target("sw1", "10.99.99.2", "openvswitch"))
+    try:
+        with pytest.raises(CommandRejected, match="only ovs-vsctl"):
+            session.push(["rm -rf /tmp/x"])
+        with pytest.raises(CommandRejected, match="not allowed"):
+            session.push(["ovs-vsctl set port p-ws-17 tag=1;reboot"])
+        with pytest.raises(CommandRejected, match="sw1: 'ovs-vsctl set port nosuch tag=5' rejected"):
+            session.push(["ovs-vsctl set port nosuch tag=5"])
+    finally:
+        session.close()
+
+
+def test_wireguard_revoke_cuts_one_user_and_readd_restores_byte_identical(netlab: Lab, admin_ns: str) -> None:
+    session = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
+    try:
+        before = session.read_state()
+        secrets = [
+            p.read_text().strip() for p in (netlab.dir / "wg").iterdir() if p.suffix in (".key", ".psk")
+        ]
+        assert secrets and not any(s in before for s in secrets), "a key reached read_state"
+        carol = next(k for k, v in peers_in_state(before).items() if v["user"] == "carol")
+        fields = peers_in_state(before)[carol]
+        session.push(["wg set wg0 peer @carol remove"])
+        assert carol not in peers_in_state(session.read_state())
+        assert _wait_flow(netlab, "vpn-carol->fs1:445/tcp", want=False)
+        assert netlab.flows()["vpn-alice->fs1:445/tcp"].ok
+        session.push(
+            [
+                f"wg set wg0 peer {carol} preshared-key /dev/stdin allowed-ips {fields['allowed-ips']} "
+                f"endpoint {fields['endpoint']} persistent-keepalive {fields['persistent-keepalive']}"
+            ]
+        )
+        assert session.read_state() == before
+        assert _wait_flow(netlab, "vpn-carol->fs1:445/tcp", want=True)
+    finally:
+        session.close()
+
+
+def test_wireguard_readd_after_crash_uses_the_device_stash(netlab: Lab, admin_ns: str) -> None:
+    """The session that removed a peer dies; a new one re-adds it with its pre-shared key."""
+    first = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
+    before = first.read_state()
+    alice = next(k for k, v in peers_in_state(before).items() if v["user"] == "alice")
+    fields = peers_in_state(before)[alice]
+    first.push([f"wg set wg0 peer {alice} remove"])
+    first.close()
+    second = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
+    try:
+        second.push(
+            [
+                f"wg set wg0 peer {alice} preshared-key /dev/stdin allowed-ips {fields['allowed-ips']} "
+                f"endpoint {fields['endpoint']} persistent-keepalive {fields['persistent-keepalive']}"
+            ]
+        )
+        assert second.read_state() == before
+        assert _wait_flow(netlab, "vpn-alice->fs1:445/tcp", want=True)
+    finally:
+        second.close()
+
+
+def test_wireguard_push_refuses_other_commands(netlab: Lab, admin_ns: str) -> None:
+    session = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
+    try:
+        for bad in (
+            "wg set wg0 private-key /etc/shadow",
+            "ip link del wg0",
+            "wg set wg0 peer @nobody remove",
+        ):
+            with pytest.raises(CommandRejected):
+                session.push([bad])
+    finally:
+        session.close()
+
+
+def test_linux_nft_smb_block_on_the_router_cuts_smb_keeps_the_rest(netlab: Lab, admin_ns: str) -> None:
+    """The integrator's linux driver on the lab's router: a real nft table, real packets."""
+    session = LinuxSession(netlab.target("fw-int", "10.99.99.1", "linux"))
+    try:
+        before = session.read_state()
+        assert "table inet netlab_guard" in before
+        session.push(
+            [
+                "table inet isolate_test {",
+                "  chain forward {",
+                "    type filter hook forward priority filter; policy accept;",
+                "    tcp dport { 139, 445 } reject with tcp reset",
+                "  }",
+                "}",
+            ]
+        )
+        flows = netlab.flows()
+        assert flows["ws-17->fs1:445/tcp"].outcome == "refused"
+        assert flows["ws-17->fs1:139/tcp"].outcome == "refused"
+        assert flows["ws-17->ec1:443/tcp"].ok
+        assert flows["ws-17->ws-01:445/tcp"].ok  # same VLAN: never crosses the router
+        assert flows["admin1->fw-int:22/tcp"].ok
+        session.push(["delete table inet isolate_test"])
+        assert session.read_state() == before
+        assert netlab.flows()["ws-17->fs1:445/tcp"].ok
+    finally:
+        session.close()
