@@ -1,13 +1,11 @@
 """Executing parsed commands against a ruleset, as the kernel's nf_tables would.
 
-``execute`` works on a deep copy and returns it only when every command succeeded:
+``execute`` works on a copy and returns it only when every command succeeded:
 ``nft -f`` is one transaction. Handles are allocated like the kernel does: one
 counter for tables, one per table shared by its chains, sets, anonymous sets and rules.
 """
 
 from __future__ import annotations
-
-import copy
 
 from isolate.lab.nft.commands import (
     AddChain,
@@ -54,7 +52,8 @@ class NftExecError(Exception):
 
 def execute(ruleset: Ruleset, commands: list[Command]) -> tuple[Ruleset, list[ListCmd]]:
     """Apply every non-list command to a copy; return it and the list commands, in order."""
-    work = copy.deepcopy(ruleset)
+    changes = any(not isinstance(command, ListCmd) for command in commands)
+    work = ruleset.clone() if changes else ruleset
     listings: list[ListCmd] = []
     for command in commands:
         if isinstance(command, ListCmd):

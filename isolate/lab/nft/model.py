@@ -235,6 +235,17 @@ class Ruleset:
     tables: list[Table] = field(default_factory=list)
     next_table_handle: int = 1
 
+    def clone(self) -> Ruleset:
+        """A copy a transaction may change (rules, elements and values are immutable)."""
+        tables = []
+        for t in self.tables:
+            chains = {n: Chain(c.name, c.handle, c.base, c.comment, list(c.rules))
+                      for n, c in t.chains.items()}  # fmt: skip
+            sets = {n: NamedSet(s.name, s.handle, s.type, s.flags, list(s.elements), s.comment)
+                    for n, s in t.sets.items()}  # fmt: skip
+            tables.append(Table(t.family, t.name, t.handle, chains, sets, t.next_handle, t.comment))
+        return Ruleset(tables, self.next_table_handle)
+
     def find(self, family: str, name: str) -> Table | None:
         for table in self.tables:
             if table.family == family and table.name == name:
