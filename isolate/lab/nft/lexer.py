@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Words the nft scanner turns into keywords: using one where a name is expected is a
@@ -41,7 +42,7 @@ class Token:
         }.get(self.kind, f"'{self.kind}'")
 
 
-_SEPARATORS = set(' \t\r\n{},;="#')
+_WORD = re.compile(r'(?:[^ \t\r\n{},;="#!]|!(?!=))+')
 
 
 def tokenize(text: str) -> list[Token]:
@@ -87,8 +88,8 @@ def tokenize(text: str) -> list[Token]:
             i = end + 1
             continue
         start = i
-        while i < len(text) and text[i] not in _SEPARATORS and text[i : i + 2] != "!=":
-            i += 1
+        found = _WORD.match(text, i)
+        i = found.end() if found else i + 1
         word = text[start:i]
         kind = "number" if word[0].isdigit() and not _is_address_like(word) else "word"
         if kind == "number" and not word.isdigit():  # nft scans "1abc" as 1 then abc
