@@ -122,12 +122,12 @@ class Topology:
         seg = self.segments[segment]
         return seg.gateway is not None or seg.firewall is not None or seg.zone in ("outside", "vpn")
 
-    def crosses_edge(self, a: str | None, b: str | None) -> bool:
-        return (self.zone(a) == "outside") != (self.zone(b) == "outside")
-
     def device_endpoint(self, name: str) -> Endpoint:
         device = self.inventory.device(name)
-        address = ipaddress.ip_address(device.mgmt_address)
+        try:
+            address: IPAddress = ipaddress.ip_address(device.mgmt_address)
+        except ValueError:  # reached by DNS name and no modelled address: in management
+            return endpoint(name, "device", ipaddress.IPv4Address(0), self.management)
         segment = self.segment_at(address) or self.management
         return endpoint(name, "device", address, segment)
 

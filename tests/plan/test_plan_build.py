@@ -150,3 +150,18 @@ def test_two_steps_binding_one_svi_direction_are_refused(city: Inventory, tmp_pa
         f"{tmp_path}/p.yml:9: steps[1].targets: steps 'smb-a' and 'smb-b' both bind an ACL in on "
         "core2 interface Vlan100; IOS keeps only one: merge them into one step"
     )
+
+
+def test_device_known_only_by_dns_name_is_planned(tmp_path: Path) -> None:
+    text = (DATA / "city.yml").read_text(encoding="utf-8")
+    text = text.replace(
+        "host: 127.0.0.1\n    port: 20008\n    platform: cisco_ios\n    role: access\n"
+        "    address: 10.99.0.23\n",
+        "host: acc3.city.example\n    port: 20008\n    platform: cisco_ios\n    role: access\n",
+    )
+    assert "acc3.city.example" in text
+    path = tmp_path / "city.yml"
+    path.write_text(text, encoding="utf-8")
+    plan = build_plan(load_inventory(path), load_playbook(PLAYBOOKS / "drill.yml"))
+    assert plan.blast.management_kept
+    assert [c.device for c in plan.steps[1].changes] == ["acc3"]
