@@ -9,7 +9,9 @@ from isolate.actions import (
     edge_block_cisco_ios,
     edge_block_linux,
     quarantine_cisco_ios,
+    quarantine_openvswitch,
     revoke_vpn_cisco_asa,
+    revoke_vpn_wireguard,
     segment_acl_cisco_ios,
     segment_acl_linux,
     shut_port_cisco_ios,
@@ -19,6 +21,7 @@ from isolate.errors import PlanError
 
 ACTIONS: dict[tuple[str, str], AnyAction] = {
     ("quarantine", "cisco_ios"): quarantine_cisco_ios.ACTION,
+    ("quarantine", "openvswitch"): quarantine_openvswitch.ACTION,
     ("shut-port", "cisco_ios"): shut_port_cisco_ios.ACTION,
     ("block-smb", "cisco_ios"): block_smb_cisco_ios.ACTION,
     ("block-smb", "linux"): block_smb_linux.ACTION,
@@ -27,6 +30,7 @@ ACTIONS: dict[tuple[str, str], AnyAction] = {
     ("edge-block", "cisco_ios"): edge_block_cisco_ios.ACTION,
     ("edge-block", "linux"): edge_block_linux.ACTION,
     ("revoke-vpn", "cisco_asa"): revoke_vpn_cisco_asa.ACTION,
+    ("revoke-vpn", "wireguard"): revoke_vpn_wireguard.ACTION,
 }
 
 

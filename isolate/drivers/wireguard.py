@@ -11,8 +11,10 @@ WireGuard has no user names: the peer-name file on the device (``$WG_PEER_NAMES`
 else ``/etc/wireguard/<iface>.names``, lines ``<user> <public key>``) gives them.
 
 ``push`` accepts ``wg set`` commands only. ``peer @USER`` names a peer by user (resolved
-on the device). A re-add written ``preshared-key /dev/stdin`` gets the peer's key from
-the raw dump this session captured (held in memory, never returned or logged); when a
+on the device). A re-add ending with the flag ``with-captured-preshared-key`` (or written
+``preshared-key /dev/stdin``) gets the peer's key from the raw dump this session
+captured (held in memory, never returned or logged; the flag form carries no word a
+secret scrubber would take for a key, so the command can be journaled); when a
 peer is removed its pre-shared key is also stashed on the device (``/run/isolate``,
 mode 0600), so a restore from another process (after a crash) can re-add it.
 """
@@ -36,11 +38,12 @@ PLATFORM = "wireguard"
 IFACE = "wg0"
 REDACTED = "(redacted)"
 STASH_DIR = "/run/isolate"
+CAPTURED_PSK = "with-captured-preshared-key"
 _KEY = r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="
 _IFACE = r"[A-Za-z0-9_.-]{1,15}"
 _USER = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _REMOVE = re.compile(rf"wg set ({_IFACE}) peer ({_KEY}|@{_USER}) remove")
-_ADD = re.compile(rf"wg set ({_IFACE}) peer ({_KEY})((?: [a-z-]+ [^ ]+)*)")
+_ADD = re.compile(rf"wg set ({_IFACE}) peer ({_KEY})((?: [a-z-]+ [^ ]+)*)( {CAPTURED_PSK})?")
 _OPTION_VALUES = {
     "preshared-key": re.compile(r"/dev/stdin"),
     "allowed-ips": re.compile(r"[0-9./,]{1,400}"),
@@ -182,7 +185,8 @@ class WireguardSession:
             return self._remove(command, removal.group(1), removal.group(2))
         addition = _ADD.fullmatch(command)
         if addition:
-            return self._add(command, addition.group(1), addition.group(2), addition.group(3))
+            rest = addition.group(3) + (" preshared-key /dev/stdin" if addition.group(4) else "")
+            return self._add(command, addition.group(1), addition.group(2), rest)
         raise self._refuse(command, "only 'wg set IFACE peer KEY remove' and peer re-adds are accepted")
 
     def _resolve(self, command: str, iface: str, peer: str) -> str:

@@ -8,6 +8,8 @@ import time
 import pytest
 from netlabkit import Lab
 
+from isolate.actions import quarantine_openvswitch, revoke_vpn_wireguard
+from isolate.actions.base import PortMove, QuarantineItem, RevokeVpnItem
 from isolate.drivers.linux import LinuxSession
 from isolate.drivers.openvswitch import OpenvswitchSession, port_tags
 from isolate.drivers.wireguard import WireguardSession, peers_in_state
@@ -72,28 +74,51 @@ def test_openvswitch_push_refuses_anything_but_ovs_vsctl(netlab: Lab, admin_ns: 
         session.close()
 
 
-def test_wireguard_revoke_cuts_one_user_and_readd_restores_byte_identical(netlab: Lab, admin_ns: str) -> None:
+def test_wireguard_revoke_action_cuts_one_user_and_inverse_restores_byte_identical(
+    netlab: Lab, admin_ns: str
+) -> None:
+    """revoke-vpn on the wireguard platform: render, verify, inverse from captured state."""
+    action = revoke_vpn_wireguard.ACTION
+    item = RevokeVpnItem(step="revoke-vpn", users=("carol",))
     session = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
     try:
         before = session.read_state()
-        secrets = [
-            p.read_text().strip() for p in (netlab.dir / "wg").iterdir() if p.suffix in (".key", ".psk")
-        ]
+        wg_dir = netlab.dir / "wg"
+        secrets = [p.read_text().strip() for p in wg_dir.iterdir() if p.suffix in (".key", ".psk")]
         assert secrets and not any(s in before for s in secrets), "a key reached read_state"
-        carol = next(k for k, v in peers_in_state(before).items() if v["user"] == "carol")
-        fields = peers_in_state(before)[carol]
-        session.push(["wg set wg0 peer @carol remove"])
-        assert carol not in peers_in_state(session.read_state())
+        assert action.precheck(item, before) == []
+        inverse = action.inverse(item, before)
+        assert not any(s in " ".join(inverse) for s in secrets)
+        session.push(action.render(item))
+        assert action.verify(item, session.read_state(), {}) == []
         assert _wait_flow(netlab, "vpn-carol->fs1:445/tcp", want=False)
         assert netlab.flows()["vpn-alice->fs1:445/tcp"].ok
-        session.push(
-            [
-                f"wg set wg0 peer {carol} preshared-key /dev/stdin allowed-ips {fields['allowed-ips']} "
-                f"endpoint {fields['endpoint']} persistent-keepalive {fields['persistent-keepalive']}"
-            ]
-        )
+        session.push(inverse)
         assert session.read_state() == before
         assert _wait_flow(netlab, "vpn-carol->fs1:445/tcp", want=True)
+    finally:
+        session.close()
+
+
+def test_openvswitch_quarantine_action_round_trip(netlab: Lab, admin_ns: str) -> None:
+    """quarantine on the openvswitch platform. The item is built with model_construct:
+    actions/base.py's PortMove only accepts IOS interface names so far (p-ws-17 is not one)."""
+    action = quarantine_openvswitch.ACTION
+    port = PortMove.model_construct(interface="p-ws-17", host="ws-17", expected_vlan=100)
+    item = QuarantineItem.model_construct(
+        action="quarantine", step="quarantine-infected", vlan=999, vlan_name="Q", ports=(port,)
+    )
+    session = OpenvswitchSession(netlab.target("sw1", "10.99.99.2", "openvswitch"))
+    try:
+        before = session.read_state()
+        assert action.precheck(item, before) == []
+        inverse = action.inverse(item, before)
+        session.push(action.render(item))
+        assert action.verify(item, session.read_state(), {}) == []
+        assert not netlab.flow("ws-17->fs1:445/tcp").ok
+        session.push(inverse)
+        assert session.read_state() == before
+        assert netlab.flow("ws-17->fs1:445/tcp").ok
     finally:
         session.close()
 
