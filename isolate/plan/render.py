@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -10,12 +12,16 @@ from rich.text import Text
 from isolate.plan.models import Plan, PlannedStep, ServiceCut, StepBlast
 
 
-def _service(cut: ServiceCut) -> str:
-    by = ", ".join(cut.devices)
-    return (
-        f"{cut.host} {cut.service} ({cut.address}:{cut.port}/{cut.proto}) from "
-        f"{', '.join(cut.sources)} [on {by}]"
-    )
+def _service_groups(services: Sequence[ServiceCut]) -> list[str]:
+    """One line per (sources, devices): ``from users [on core2]: fs1 smb 445/tcp, …``."""
+    grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for cut in services:
+        key = (cut.sources, cut.devices)
+        grouped.setdefault(key, []).append(f"{cut.host} {cut.service} {cut.port}/{cut.proto}")
+    return [
+        f"from {', '.join(sources)} [on {', '.join(devices)}]: {', '.join(names)}"
+        for (sources, devices), names in sorted(grouped.items())
+    ]
 
 
 def _step_head(index: int, total: int, step: PlannedStep) -> str:
@@ -38,8 +44,8 @@ def _blast_lines(blast: StepBlast) -> list[str]:
     for cut in blast.management:
         lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({cut.address}:22) on {cut.by}")
     if blast.services:
-        lines.append("services unreachable:")
-        lines += [f"  {_service(cut)}" for cut in blast.services]
+        lines.append(f"services unreachable ({len(blast.services)}):")
+        lines += [f"  {line}" for line in _service_groups(blast.services)]
     return lines
 
 
