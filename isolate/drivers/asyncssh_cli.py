@@ -35,7 +35,13 @@ FIRST_PROMPT = re.compile(r"(?:^|\n)([^\r\n]*?[>#])[ \t]*$")
 PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 PROMPT_HOST_CHARS = 16  # IOS truncates the hostname in configuration prompts; match its start
 READ_CHUNK = 65536
-CLOSE_TIMEOUT_S = 2.0
+# What the session sends after login, per platform (as netmiko's session_preparation does):
+# no paging, wide lines. Read-only, mode-independent: sent in one write.
+PREPARE = {"cisco_ios": ("terminal length 0", "terminal width 511"), "cisco_asa": ("terminal pager 0",)}
+# AES-GCM first: asyncssh's chacha20-poly1305 builds a cipher object per packet and costs
+# several times more CPU per packet; every IOS release with SSHv2 AES-GCM/CTR offers these.
+ENCRYPTION = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+              "aes128-ctr", "aes256-ctr")
 
 
 # -- the shared event loop ---------------------------------------------------------------------
@@ -115,6 +121,7 @@ class _Channel:
         self.process = process
         self.buffer = ""
         self.prompt: re.Pattern[str] = FIRST_PROMPT
+        self.prompt_start: re.Pattern[str] = FIRST_PROMPT
 
     async def read_until(self, pattern: re.Pattern[str], command: str) -> str:
         deadline = time.monotonic() + self.target.timeout_s
@@ -137,9 +144,18 @@ class _Channel:
         self.process.stdin.write(line + "\n")
         return await self.read_until(until or self.prompt, line)
 
+    async def send_all(self, lines: Sequence[str]) -> str:
+        """Several read-only lines in one write; returns once every answer and prompt is in."""
+        self.process.stdin.write("".join(f"{line}\n" for line in lines))
+        text = ""
+        while len(self.prompt_start.findall(text)) < len(lines):
+            text += await self.read_until(self.prompt, lines[-1])
+        return text
+
     def set_host(self, host: str) -> None:
         start = re.escape(host[:PROMPT_HOST_CHARS])
-        self.prompt = re.compile(rf"(?:^|\n){start}[^\r\n]*?(?:\([^)\r\n]*\))?[>#][ \t]*$")
+        self.prompt_start = re.compile(rf"(?:^|\n){start}[^\r\n]*?(?:\([^)\r\n]*\))?[>#]")
+        self.prompt = re.compile(rf"{self.prompt_start.pattern}[ \t]*$")
 
 
 class AsyncsshCliSession:
@@ -148,7 +164,6 @@ class AsyncsshCliSession:
     def __init__(self, target: Target, platform: CliPlatform) -> None:
         self.target = target
         self.platform = platform
-        self._pending_confirm = False
         self._chan: _Channel = LOOP.run(self._guard_connect())
 
     # -- connection -------------------------------------------------------------------
@@ -200,6 +215,7 @@ class AsyncsshCliSession:
             connect_timeout=min(t.timeout_s, 15.0),
             login_timeout=min(t.timeout_s, 15.0),
             keepalive_interval=0,
+            encryption_algs=ENCRYPTION,
         )
         try:
             process = await conn.create_process(term_type="vt100", term_size=(511, 24), encoding="utf-8")
@@ -209,8 +225,7 @@ class AsyncsshCliSession:
             chan.set_host(prompt[:-1])
             if prompt.endswith(">"):
                 await self._enable(chan)
-            await chan.send("terminal length 0")
-            await chan.send("terminal width 511")
+            await chan.send_all(PREPARE.get(self.platform.name, ("terminal length 0",)))
         except BaseException:
             conn.abort()
             raise
@@ -262,35 +277,16 @@ class AsyncsshCliSession:
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         return self._push(commands, config_mode_command=None)
 
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
-        if not self.platform.confirm_mode_command:
-            raise DeviceError(
-                f"{self.target.name}: platform {self.platform.name} has no commit-confirm",
-                device=self.target.name,
-            )
-        minutes = max(1, math.ceil(window_s / 60))
-        results = self._push(
-            commands, config_mode_command=self.platform.confirm_mode_command.format(minutes=minutes)
-        )
-        self._pending_confirm = True
-        return results
-
-    def confirm(self) -> None:
-        if self._pending_confirm and self.platform.confirm_command:
-            self.run(self.platform.confirm_command)
-            self._pending_confirm = False
-
     def read_state(self) -> str:
         return self.platform.normalise_state(self.run(self.platform.state_command).output)
 
     def close(self) -> None:
+        """Send the disconnect and drop the connection; do not wait for the device's answer."""
         with contextlib.suppress(Exception):
             LOOP.run(self._close())
 
     async def _close(self) -> None:
         self._chan.conn.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._chan.conn.wait_closed(), CLOSE_TIMEOUT_S)
 
     # -- internals --------------------------------------------------------------------
     def _push(self, commands: Sequence[str], *, config_mode_command: str | None) -> list[CommandResult]:
@@ -330,6 +326,29 @@ class AsyncsshCliSession:
             await self._chan.send("end")
 
 
+class AsyncsshConfirmingSession(AsyncsshCliSession):
+    """A CLI session whose platform can revert by itself unless confirmed (IOS revert timer)."""
+
+    def __init__(self, target: Target, platform: CliPlatform) -> None:
+        if platform.confirm_mode_command is None or platform.confirm_command is None:
+            raise ValueError(f"platform {platform.name} has no commit-confirm")
+        self._confirm_mode_command = platform.confirm_mode_command
+        self._confirm_command = platform.confirm_command
+        self._pending_confirm = False
+        super().__init__(target, platform)
+
+    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
+        minutes = max(1, math.ceil(window_s / 60))
+        results = self._push(commands, config_mode_command=self._confirm_mode_command.format(minutes=minutes))
+        self._pending_confirm = True
+        return results
+
+    def confirm(self) -> None:
+        if self._pending_confirm:
+            self.run(self._confirm_command)
+            self._pending_confirm = False
+
+
 def _in_config_mode(answer: str) -> bool:
     last = answer.replace("\r", "\n").rstrip().rsplit("\n", 1)[-1]
     return "(config" in last and last.endswith("#")
@@ -344,4 +363,3 @@ def known_hosts_cache_clear() -> None:
     """Forget parsed known_hosts files (tests that rewrite one within a second)."""
     with _KNOWN_HOSTS_LOCK:
         _KNOWN_HOSTS.clear()
-
