@@ -77,13 +77,6 @@ class LineMap:
         file = self.files[index] if index < len(self.files) else "<input>"
         return Problem(index, line, file, loc, message)
 
-    def graft(self, other: LineMap, src: Loc, dst: Loc) -> None:
-        """Copy ``other``'s entries under ``src`` to live under ``dst`` here."""
-        for loc, (index, line) in other.lines.items():
-            if loc[: len(src)] == src:
-                mine = self.file_index(other.files[index])
-                self.lines[dst + loc[len(src) :]] = (mine, line)
-
 
 @dataclass
 class Source:
