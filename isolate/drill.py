@@ -84,7 +84,6 @@ class _Acc:
     restore_ok: bool | None = None
     restore_message: str = ""
     restore_s: float | None = None
-    checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
     blast: Blast = field(default_factory=Blast)
