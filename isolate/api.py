@@ -16,8 +16,8 @@ from typing import Any
 
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
-from isolate.drivers.registry import connect, identify
-from isolate.errors import InputError, LockHeld, PlanError, RestoreError
+from isolate.drivers.registry import connector, identify, transport_from
+from isolate.errors import InputError, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, run_plan
 from isolate.execute.locks import DeviceLocks
@@ -82,6 +82,7 @@ class ApplyRequest:
     host_key_checking: bool = True
     timeout_s: float = 30.0
     command: str = "apply"
+    transport: str | None = None  # SSH transport for CLI devices: asyncssh | netmiko (registry default)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,7 +112,7 @@ def apply(
             resolved.targets,
             journal,
             run_id=run_id,
-            connect=connect,
+            connect=connector(request.transport),
             lookup=lookup_action,
             identify=identify,
             sink=sink,
@@ -146,6 +147,7 @@ def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_js
             "check": request.check_only,
             "host_key_checking": request.host_key_checking,
             "timeout_s": request.timeout_s,
+            "transport": transport_from(request.transport),
             **request.extra,
         },
     }
@@ -217,6 +219,7 @@ def restore(
     workers: int = 32,
     host_key_checking: bool = True,
     timeout_s: float = 30.0,
+    transport: str | None = None,
     sink: EventSink = null_sink,
 ) -> RestoreResult:
     """Undo a run stage by stage from its journal; every gate reads the devices back."""
@@ -229,13 +232,13 @@ def restore(
     devices = sorted({e.device for e in restore_plan.entries})
     resolved = resolve_targets(inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s)
     run_id = restore_plan.run_id
-    try:
-        locks = DeviceLocks(state).acquire(devices, run_id)
-    except LockHeld:
-        raise
-    with locks:
-        journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets))
+    locks = DeviceLocks(state)
+    with locks.acquire(devices, run_id) as held:
+        # A crash may have torn the last line and left intents without an outcome: both are
+        # recorded (torn-tail, failed/interrupted) before restore appends anything else.
+        journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
         try:
+            journal.close_pending()
             journal.append(
                 "restore-start",
                 stages=restore_plan.stages,
@@ -243,8 +246,9 @@ def restore(
                 user=current_user(),
                 host=socket.gethostname(),
                 pid=os.getpid(),
+                adopted_locks=[lock.describe() for lock in held.adopted],
             )
-            pool = SessionPool(resolved.targets, connect)
+            pool = SessionPool(resolved.targets, connector(transport))
             try:
                 result = Restorer(
                     pool, journal, run_id=run_id, workers=workers, sink=sink, scrub=journal.scrubber.scrub
@@ -252,6 +256,10 @@ def restore(
             finally:
                 pool.close()
             journal.append("restore-end", ok=result.ok, message=result.message)
+            if result.ok:
+                released = locks.release_stale_of_run(run_id)
+                if released:
+                    journal.append("locks-released", locks=[lock.describe() for lock in released])
         finally:
             journal.close()
     if not result.ok:
@@ -306,5 +314,5 @@ def status(*, state_dir: Path | None = None) -> dict[str, Any]:
                     "devices": rows,
                 }
             )
-    locks = [str(lock) for lock in DeviceLocks(state).held()]
+    locks = [lock.describe() for lock in DeviceLocks(state).held()]
     return {"state_dir": str(state), "contained": contained, "locks": locks}

@@ -89,15 +89,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and bugs
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(int(ExitCode.BAD_INPUT))
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (typer's click) and bugs
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):  # a click UsageError/ClickException
+            show()
+            usage = type(exc).__name__ in (
+                "UsageError",
+                "BadParameter",
+                "NoSuchOption",
+                "MissingParameter",
+                "BadOptionUsage",
+                "BadArgumentUsage",
+            )
+            sys.exit(int(ExitCode.BAD_INPUT) if usage else int(exc.exit_code))
         if debug_enabled() or "--debug" in args:
             raise
         typer.echo(

@@ -26,6 +26,14 @@ InventoryOpt = Annotated[Path | None, typer.Option("-i", "--inventory", help="In
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="One JSON event per line on stderr, a JSON summary on stdout.")
 ]
+TransportOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--transport",
+        help="SSH transport for CLI devices (cisco_ios, cisco_asa): asyncssh (one event loop, fastest) "
+        "or netmiko. Default: $ISOLATE_TRANSPORT, else the registry default.",
+    ),
+]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=1000, help="Devices worked in parallel.")]
 
 
@@ -102,6 +110,7 @@ def apply_cmd(
         bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys (journaled).")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    transport: TransportOpt = None,
     state_dir: StateDir = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -142,6 +151,7 @@ def apply_cmd(
         check_only=check,
         host_key_checking=not insecure_host_keys,
         timeout_s=timeout,
+        transport=transport,
     )
     with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
         result = api.apply(inv, built, request, state_dir=state_dir, sink=progress.sink)
@@ -170,6 +180,7 @@ def restore_cmd(
         bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys.")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    transport: TransportOpt = None,
     state_dir: StateDir = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -202,6 +213,7 @@ def restore_cmd(
             workers=workers,
             host_key_checking=not insecure_host_keys,
             timeout_s=timeout,
+            transport=transport,
             sink=progress.sink,
         )
     if as_json:

@@ -43,11 +43,10 @@ class CliPlatform:
 CISCO_IOS = CliPlatform(
     name="cisco_ios",
     netmiko_type="cisco_ios",
-    failure=re.compile(
-        r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|"
-        r"Access denied|Archive feature|Error|Bad mask|Invalid).*$",
-        re.M,
-    ),
+    # IOS answers a refused or failed command with a line starting with '%' (Invalid input,
+    # Incomplete, Ambiguous, Unknown command, Access denied, No Rollback Confirmed Change
+    # pending, IP addresses may not be configured on L2 links, Duplicate sequence number, ...).
+    failure=re.compile(r"^\s*%\s*\S.*$", re.M),
     state_command="show running-config",
     # Documented normalisation: the header IOS prints before the config and the timestamps
     # it updates on every change are not configuration.

@@ -39,7 +39,6 @@ class NetmikoCliSession:
     def __init__(self, target: Target, platform: CliPlatform) -> None:
         self.target = target
         self.platform = platform
-        self._pending_confirm = False
         self._conn: Any = self._connect()
 
     # -- connection -------------------------------------------------------------------
@@ -75,25 +74,32 @@ class NetmikoCliSession:
                 f"{t.name}: authentication failed for user {t.username!r} at {t.host}:{t.port}",
                 device=t.name,
             ) from exc
-        except paramiko.BadHostKeyException as exc:
-            raise ConnectError(
-                f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
-                "(possible impersonation; check the device before going on)",
+        except (NetmikoTimeoutException, TimeoutError) as exc:
+            if "TCP connection to device failed" in str(exc):
+                raise ConnectError(
+                    f"{t.name}: cannot connect to {t.host}:{t.port}: connection refused or unreachable",
+                    device=t.name,
+                ) from exc
+            raise DeviceTimeout(
+                f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s",
                 device=t.name,
             ) from exc
-        except paramiko.SSHException as exc:
-            if "not found in known_hosts" in str(exc):
+        except paramiko.SSHException as exc:  # netmiko wraps BadHostKeyException in SSHException
+            text = str(exc)
+            if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
+                raise ConnectError(
+                    f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
+                    "(possible impersonation; check the device before going on)",
+                    device=t.name,
+                ) from exc
+            if "not found in known_hosts" in text:
                 raise ConnectError(
                     f"{t.name}: SSH host key of {t.host}:{t.port} is not in known_hosts "
                     f"({t.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
                     device=t.name,
                 ) from exc
-            raise ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name) from exc
-        except (NetmikoTimeoutException, TimeoutError) as exc:
-            raise DeviceTimeout(
-                f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s",
-                device=t.name,
-            ) from exc
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "SSH error")
+            raise ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {first}", device=t.name) from exc
         except (ValueError, ReadTimeout) as exc:
             # netmiko raises ValueError when enable fails ("Failed to enter enable mode")
             raise AuthError(f"{t.name}: could not enter privileged mode: {exc}", device=t.name) from exc
@@ -133,24 +139,6 @@ class NetmikoCliSession:
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         return self._push(commands, config_mode_command=None)
 
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
-        if not self.platform.confirm_mode_command:
-            raise DeviceError(
-                f"{self.target.name}: platform {self.platform.name} has no commit-confirm",
-                device=self.target.name,
-            )
-        minutes = max(1, math.ceil(window_s / 60))
-        results = self._push(
-            commands, config_mode_command=self.platform.confirm_mode_command.format(minutes=minutes)
-        )
-        self._pending_confirm = True
-        return results
-
-    def confirm(self) -> None:
-        if self._pending_confirm and self.platform.confirm_command:
-            self.run(self.platform.confirm_command)
-            self._pending_confirm = False
-
     def read_state(self) -> str:
         return self.platform.normalise_state(self.run(self.platform.state_command).output)
 
@@ -186,6 +174,15 @@ class NetmikoCliSession:
             raise CommandRejected(
                 f"{name}: {command!r} rejected: {_marker(str(exc))}", device=name, command=command
             ) from exc
+        except ValueError as exc:  # netmiko: "Failed to enter configuration mode"
+            self._leave_config_mode()
+            command = config_mode_command or "configure terminal"
+            raise CommandRejected(
+                f"{name}: {command!r} refused: the device did not enter configuration mode "
+                "(for a confirm window IOS needs the archive feature: 'archive' / 'path flash:archive')",
+                device=name,
+                command=command,
+            ) from exc
         except (OSError, EOFError, paramiko.SSHException, ReadTimeout, NetmikoTimeoutException) as exc:
             raise self._wrap(
                 exc, config[0] if len(config) == 1 else f"{config[0]} … ({len(config)} lines)"
@@ -215,3 +212,26 @@ def _refused_command(message: str, config: list[str]) -> str:
 
 def _marker(message: str) -> str:
     return message.split("matched error:", 1)[1].strip() if "matched error:" in message else message
+
+
+class ConfirmingCliSession(NetmikoCliSession):
+    """A CLI session whose platform can revert by itself unless confirmed (IOS revert timer)."""
+
+    def __init__(self, target: Target, platform: CliPlatform) -> None:
+        if platform.confirm_mode_command is None or platform.confirm_command is None:
+            raise ValueError(f"platform {platform.name} has no commit-confirm")
+        self._confirm_mode_command = platform.confirm_mode_command
+        self._confirm_command = platform.confirm_command
+        self._pending_confirm = False
+        super().__init__(target, platform)
+
+    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
+        minutes = max(1, math.ceil(window_s / 60))
+        results = self._push(commands, config_mode_command=self._confirm_mode_command.format(minutes=minutes))
+        self._pending_confirm = True
+        return results
+
+    def confirm(self) -> None:
+        if self._pending_confirm:
+            self.run(self._confirm_command)
+            self._pending_confirm = False

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from isolate.drivers.asyncssh_cli import AsyncsshCliSession, AsyncsshConfirmingSession
 from isolate.drivers.base import Session, Target
 from isolate.drivers.cli_platform import CISCO_ASA, CISCO_IOS, CliPlatform
 from isolate.drivers.linux import LinuxSession
-from isolate.drivers.netmiko_cli import NetmikoCliSession
+from isolate.drivers.netmiko_cli import ConfirmingCliSession, NetmikoCliSession
 from isolate.errors import PlanError
 
 TRANSPORTS = ("asyncssh", "netmiko")
@@ -37,10 +38,13 @@ class CliDriver:
         self._data = platform
 
     def connect(self, target: Target, transport: str | None = None) -> Session:
+        confirming = bool(self._data.confirm_mode_command and self._data.confirm_command)
         if transport_from(transport) == "asyncssh":
-            from isolate.drivers.asyncssh_cli import AsyncsshCliSession
-
+            if confirming:
+                return AsyncsshConfirmingSession(target, self._data)
             return AsyncsshCliSession(target, self._data)
+        if confirming:
+            return ConfirmingCliSession(target, self._data)
         return NetmikoCliSession(target, self._data)
 
 

@@ -123,6 +123,9 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     assert read_all(lab.state_dir, TOUCHED) == baseline
     second = run_cli("restore", run_dir.name, state=state)
     assert second.returncode == 0, second.stderr
+    verify = run_cli("journal", "verify", run_dir.name, state=state)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert not list((state / "locks").glob("*.lock")), "the dead run's locks were released"
 
 
 def test_sigkill_during_restore_then_restore_again(lab: LabHandle, baseline: dict[str, str],

@@ -1,0 +1,64 @@
+"""--confirm-window: devices keep a change only once isolate confirms it after verification; if
+isolate dies mid-step, IOS (revert timer) and the Linux firewall (revert job) come back by
+themselves. The lab runs with ISOLATE_LAB_TIME_SCALE=20: a 120 s window lasts 6 s."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e import PLAYBOOKS, kill_when, newest_run, read_all, records, run_cli, start_cli
+
+from isolate.lab.process import LabHandle, start_lab
+
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
+DEVICES = ["core2", "fw-int"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ISOLATE_LAB_TIME_SCALE", "20")
+        handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_confirmed_changes_stay_after_the_window(lab: LabHandle, tmp_path: Path) -> None:
+    before = read_all(lab.state_dir, DEVICES)
+    state = tmp_path / "state"
+    inv = str(lab.state_dir / "inventory.yml")
+    result = run_cli("apply", "-i", inv, LATERAL, "--yes", "--confirm-window", "120", state=state)
+    assert result.returncode == 0, result.stderr
+    confirmed = {r["data"]["device"] for r in records(newest_run(state)) if r["kind"] == "confirmed"}  # type: ignore[arg-type]
+    assert set(DEVICES) <= confirmed
+    time.sleep(8)  # past the scaled window: an unconfirmed change would have reverted by now
+    during = read_all(lab.state_dir, DEVICES)
+    assert all(during[d] != before[d] for d in DEVICES)
+    assert run_cli("restore", state=state).returncode == 0
+    assert read_all(lab.state_dir, DEVICES) == before
+
+
+def test_devices_revert_by_themselves_when_isolate_dies(lab: LabHandle, tmp_path: Path) -> None:
+    before = read_all(lab.state_dir, DEVICES)
+    state = tmp_path / "state"
+    inv = str(lab.state_dir / "inventory.yml")
+    proc = start_cli("apply", "-i", inv, LATERAL, "--yes", "--confirm-window", "120", state=state)
+    kill_when(proc, state, lambda r: r["kind"] == "applied" and r["data"]["device"] in DEVICES)
+    journal = records(newest_run(state))  # type: ignore[arg-type]
+    applied = {r["data"]["device"] for r in journal if r["kind"] == "applied"}
+    confirmed = {r["data"]["device"] for r in journal if r["kind"] == "confirmed"}
+    unconfirmed = sorted((applied - confirmed) & set(DEVICES))
+    assert unconfirmed, "the kill landed between a push and its confirmation"
+    deadline = time.monotonic() + 60
+    while (now := read_all(lab.state_dir, unconfirmed)) != {d: before[d] for d in unconfirmed}:
+        assert time.monotonic() < deadline, f"devices did not revert by themselves: {sorted(now)}"
+        time.sleep(0.5)
+    # The journal still drives restore: devices already back are left alone, the rest restored.
+    restored = run_cli("restore", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, DEVICES) == before
