@@ -22,6 +22,7 @@ from isolate.netlab.topology import Topology, load_topology
 
 Kind = Literal["service", "management"]
 DEFAULT_TIMEOUT_S = 1.0
+MGMT_SERVICE = "ssh-mgmt"  # the embedded lab's name for management flows (isolate.lab.flows)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def flows(topo: Topology) -> list[Flow]:
     sources += [(o.name, o.services, str(o.address)) for o in topo.outside]
     sources += [(u.host, (), str(u.address)) for u in topo.vpn_users]
     found = [
-        Flow("management", st, dev.name, str(dev.address), 22, "ssh")
+        Flow("management", st, dev.name, str(dev.address), 22, MGMT_SERVICE)
         for st in topo.stations
         for dev in topo.devices
     ]
@@ -88,10 +89,18 @@ def probe(directory: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int
         return [future.result() for future in futures]
 
 
+def records(results: list[FlowResult]) -> list[dict[str, object]]:
+    """Flat records (src, dst, address, port, proto, service, kind, key, ok, outcome): the
+    shape ``isolate.reports.flows.to_flow_map`` reads, so a drill can use measured flows."""
+    return [
+        {**asdict(r.flow), "proto": "tcp", "key": r.flow.key, "ok": r.ok, "outcome": r.outcome}
+        for r in results
+    ]
+
+
 def to_json(results: list[FlowResult]) -> str:
-    rows = [{**asdict(r.flow), "key": r.flow.key, "ok": r.ok, "outcome": r.outcome} for r in results]
     summary = {"total": len(results), "open": sum(r.ok for r in results)}
-    return json.dumps({"summary": summary, "flows": rows}, indent=2, sort_keys=True) + "\n"
+    return json.dumps({"summary": summary, "flows": records(results)}, indent=2, sort_keys=True) + "\n"
 
 
 def matrix(results: list[FlowResult]) -> dict[str, bool]:

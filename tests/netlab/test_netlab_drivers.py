@@ -186,3 +186,15 @@ def test_linux_nft_smb_block_on_the_router_cuts_smb_keeps_the_rest(netlab: Lab, 
         assert netlab.flows()["ws-17->fs1:445/tcp"].ok
     finally:
         session.close()
+
+
+def test_measured_flows_feed_the_drill_flow_map(netlab: Lab) -> None:
+    """Measured records have the shape the drill's flow map reads (same keys as the
+    embedded lab's matrix: management flows are service ssh-mgmt)."""
+    from isolate.netlab.probes import probe, records
+    from isolate.reports.flows import FlowKey, to_flow_map
+
+    flow_map = to_flow_map(records(probe(netlab.dir, timeout_s=0.5)))
+    assert flow_map[FlowKey("admin1", "sw1", 22, "tcp", "ssh-mgmt")] is True
+    assert flow_map[FlowKey("ws-17", "fs1", 445, "tcp", "smb")] is True
+    assert len(flow_map) == len(netlab.flows())
