@@ -58,11 +58,23 @@ def up(
 
 
 @netlab_app.command("down")
-def down(directory: Dir = DEFAULT_DIR, as_json: Json = False) -> None:
+def down(
+    directory: Dir = DEFAULT_DIR,
+    as_json: Json = False,
+    lab: Annotated[
+        str | None,
+        typer.Option(
+            "--lab",
+            help="Remove a lab whose directory is lost, by its id (see 'isolate netlab list').",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Stop every recorded process (by pid) and remove every recorded namespace."""
     from isolate.netlab.build import down as build_down
+    from isolate.netlab.build import down_orphan
 
-    result = build_down(directory)
+    result = down_orphan(lab) if lab else build_down(directory)
     if as_json:
         typer.echo(json.dumps(asdict(result), sort_keys=True))
     else:
@@ -76,6 +88,21 @@ def down(directory: Dir = DEFAULT_DIR, as_json: Json = False) -> None:
             typer.echo(f"error: {problem}", err=True)
     if result.problems:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+@netlab_app.command("list")
+def list_labs(as_json: Json = False) -> None:
+    """Network labs present on this machine (by their namespaces), whoever started them."""
+    from isolate.netlab.build import labs_present
+
+    labs = labs_present()
+    if as_json:
+        typer.echo(json.dumps(labs, sort_keys=True))
+        return
+    for lab_id, names in sorted(labs.items()):
+        typer.echo(f"{lab_id}  {len(names)} namespaces  ({', '.join(sorted(names)[:3])}, …)")
+    if not labs:
+        typer.echo("no network lab on this machine", err=True)
 
 
 @netlab_app.command("status")

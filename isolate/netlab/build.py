@@ -12,6 +12,7 @@ anything else left in a lab namespace by pid, then the namespaces.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -30,6 +31,7 @@ from isolate.netlab.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 from isolate.netlab.wiring import NodeConfig, Wiring, wire
 
 PREFIX = "iso"
+_LAB_NS = re.compile(PREFIX + r"-([0-9a-f]{6})-[A-Za-z0-9._-]+")
 TOOLS = (
     "ip",
     "nsenter",
@@ -386,6 +388,32 @@ def down(directory: Path) -> DownResult:
         tuple(problems),
         time.monotonic() - started,
     )
+
+
+def labs_present() -> dict[str, list[str]]:
+    """Lab ids with namespaces on this machine (``iso-<id>-<node>``), whoever started them:
+    how leftovers of a killed run are found."""
+    found: dict[str, list[str]] = {}
+    for name in netns.namespaces():
+        match = _LAB_NS.fullmatch(name)
+        if match:
+            found.setdefault(match.group(1), []).append(name)
+    return found
+
+
+def down_orphan(lab_id: str) -> DownResult:
+    """Remove a lab whose directory is lost: every process living in one of its namespaces
+    (by pid, from ``ip netns pids``), then the namespaces. Every lab process lives in one."""
+    started = time.monotonic()
+    mine = labs_present().get(lab_id, [])
+    if not mine:
+        raise LabError(f"no namespace of lab {lab_id} on this machine (isolate netlab list)")
+    killed = stop_stragglers(mine)
+    netns.run(["ip", "-force", "-batch", "-"], stdin="".join(f"netns del {n}\n" for n in mine), check=False)
+    left = sorted(set(mine) & set(netns.namespaces()))
+    problems = tuple(f"namespace {n} still present" for n in left)
+    removed = tuple(n for n in mine if n not in left)
+    return DownResult(lab_id, removed, 0, len(killed), problems, time.monotonic() - started)
 
 
 def status(directory: Path) -> LabStatus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,17 @@ def test_failed_up_removes_what_it_created(tmp_path: Path) -> None:
     assert set(netns.namespaces()) == before
     ledger = Ledger.load(directory)
     assert [p.name for p in ledger.procs if alive(p)] == []
+
+
+def test_a_lab_whose_directory_is_lost_is_listed_and_removed_by_id(tmp_path: Path) -> None:
+    directory = tmp_path / "lost"
+    result = build.up(directory)
+    procs = Ledger.load(directory).procs
+    shutil.rmtree(directory)  # e.g. a killed test run's tmp dir was cleaned
+    try:
+        assert len(build.labs_present()[result.lab_id]) == result.namespaces
+    finally:
+        done = build.down_orphan(result.lab_id)
+    assert done.problems == ()
+    assert result.lab_id not in build.labs_present()
+    assert [p.name for p in procs if alive(p)] == []
