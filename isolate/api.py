@@ -10,7 +10,7 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +316,83 @@ def status(*, state_dir: Path | None = None) -> dict[str, Any]:
             )
     locks = [lock.describe() for lock in DeviceLocks(state).held()]
     return {"state_dir": str(state), "contained": contained, "locks": locks}
+
+
+# -- resume --------------------------------------------------------------------------------------
+
+
+def resume(
+    run: str | None,
+    request: ApplyRequest,
+    *,
+    state_dir: Path | None = None,
+    inventory_path: Path | None = None,
+    sink: EventSink = null_sink,
+) -> RunResult:
+    """Continue a run whose process died, from its journal and its saved plan.
+
+    Changes verified before the crash are kept. A change whose outcome the crash left
+    unknown is first brought back to the state captured before it (its journaled inverse,
+    proven by read-back), then the step is done again like any other: no inverse is ever
+    computed from a half-changed device.
+    """
+    from isolate.plan.models import load_plan_file
+
+    state = state_dir_from(state_dir)
+    run_path = resolve_run(run, state_dir)
+    view = read_journal(run_path / "journal.jsonl")
+    if any(r.kind == "run-end" for r in view.records):
+        raise InputError(
+            f"run {run_path.name} ended; nothing to resume (see isolate status, isolate restore)"
+        )
+    start = view.records[0]
+    inventory = load_inventory(inventory_path or Path(start.data["inventory"]["path"]))
+    built = load_plan_file(run_path / "plan.json")
+    done = frozenset(
+        (str(r.data["step"]), str(r.data["device"]))
+        for r in view.records
+        if r.kind == "verified" and r.data.get("ok")
+    )
+    devices = sorted({c.device for s in built.steps for c in s.changes})
+    resolved = resolve_targets(
+        inventory, devices, host_key_checking=request.host_key_checking, timeout_s=request.timeout_s
+    )
+    run_id = run_path.name
+    started = time.time()
+    locks = DeviceLocks(state)
+    with locks.acquire(devices, run_id) as held:
+        journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
+        journal.close_pending()
+        journal.append(
+            "resume-start",
+            user=current_user(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            done=[f"{step}@{device}" for step, device in sorted(done)],
+            adopted_locks=[lock.describe() for lock in held.adopted],
+        )
+        executor = Executor(
+            built,
+            resolved.targets,
+            journal,
+            run_id=run_id,
+            connect=connector(request.transport),
+            lookup=lookup_action,
+            identify=identify,
+            sink=sink,
+            done_before=done,
+            options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
+        )
+        scrub = journal.scrubber.scrub
+        try:
+            unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]
+            if unknown:
+                back = Restorer(
+                    executor.pool, journal, run_id=run_id, workers=request.workers, sink=sink, scrub=scrub
+                ).run([replace(e, stage=1) for e in unknown])
+                if not back.ok:
+                    raise RestoreError(f"resume stopped: {back.message}")
+            return run_plan(executor, started=started, undo=lambda ex, d: _undo(ex, d, scrub))
+        finally:
+            executor.close()
+            journal.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -86,8 +86,9 @@ def _advice(message: str) -> str:
 
 def apply_cmd(
     target: Annotated[
-        Path, typer.Argument(help="A playbook (with -i) or a plan.json saved by `isolate plan --out`.")
-    ],
+        Path | None,
+        typer.Argument(help="A playbook (with -i) or a plan.json saved by `isolate plan --out`."),
+    ] = None,
     inventory: InventoryOpt = None,
     incident: Annotated[str, typer.Option("--incident", help="Incident reference, journaled.")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why, journaled (also the override reason).")] = "",
@@ -111,6 +112,12 @@ def apply_cmd(
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
     transport: TransportOpt = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume", help="Continue the run RUN (id or 'last') whose process died, from its journal."
+        ),
+    ] = None,
     state_dir: StateDir = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -123,6 +130,26 @@ def apply_cmd(
     """
     from isolate import api
 
+    request = api.ApplyRequest(
+        incident=incident,
+        reason=reason,
+        workers=workers,
+        confirm_window_s=confirm_window,
+        check_only=check,
+        host_key_checking=not insecure_host_keys,
+        timeout_s=timeout,
+        transport=transport,
+    )
+    if resume is not None:
+        if target is not None:
+            raise InputError("isolate apply --resume RUN takes no playbook: the run's saved plan is used")
+        with Progress(mode="json" if as_json else "auto", title=f"resume {resume}") as progress:
+            result = api.resume(
+                resume, request, state_dir=state_dir, inventory_path=inventory, sink=progress.sink
+            )
+        _report(result, as_json)
+    if target is None:
+        raise InputError("isolate apply needs a PLAYBOOK (with -i INVENTORY), a plan.json, or --resume RUN")
     overrides = [api.Override(step, reason) for step in (override or [])]
     if overrides and not reason:
         raise InputError("--override needs --reason TEXT (it is journaled)")
@@ -143,22 +170,16 @@ def apply_cmd(
             raise InputError("not a terminal: pass --yes to apply without asking")
         if not typer.confirm("Apply this plan now?", default=False):
             raise typer.Exit(int(ExitCode.OK))
-    request = api.ApplyRequest(
-        incident=incident,
-        reason=reason,
-        workers=workers,
-        confirm_window_s=confirm_window,
-        check_only=check,
-        host_key_checking=not insecure_host_keys,
-        timeout_s=timeout,
-        transport=transport,
-    )
     with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
         result = api.apply(inv, built, request, state_dir=state_dir, sink=progress.sink)
+    _report(result, as_json)
+
+
+def _report(result: RunResult, as_json: bool) -> NoReturn:
     if as_json:
         typer.echo(json.dumps(_result_json(result), sort_keys=True))
     else:
-        _summary(result, console)
+        _summary(result, Console(stderr=True, highlight=False, soft_wrap=True))
     raise typer.Exit(int(exit_code_for(result)))
 
 

@@ -115,6 +115,7 @@ class Executor:
         identify: IdentityCheck,
         options: ApplyOptions,
         sink: EventSink = null_sink,
+        done_before: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -127,6 +128,8 @@ class Executor:
         self.states: dict[str, str] = {}  # device -> last state read off it
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
         self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
+        # (step id, device) changes verified by an earlier process of this run (--resume)
+        self.done_before = done_before
 
     # -- helpers --------------------------------------------------------------------------
     def _emit(
@@ -141,8 +144,11 @@ class Executor:
     ) -> None:
         self.sink(Event(kind, self.run_id, step, device, ok, message, data=data))
 
+    def _remaining(self, step: StepLike) -> list[ChangeLike]:
+        return [c for c in step.changes if (step.id, c.device) not in self.done_before]
+
     def _devices(self) -> list[str]:
-        return sorted({c.device for s in self.plan.steps for c in s.changes})
+        return sorted({c.device for s in self.plan.steps for c in self._remaining(s)})
 
     def _parallel(self, fn: Callable[[str], Any], devices: Sequence[str]) -> list[Any]:
         workers = max(1, min(self.options.workers, len(devices)))
@@ -156,7 +162,7 @@ class Executor:
 
     def _first_change(self, device: str) -> tuple[StepLike, ChangeLike] | None:
         for step in self.plan.steps:
-            for change in step.changes:
+            for change in self._remaining(step):
                 if change.device == device:
                     return step, change
         return None
@@ -195,8 +201,8 @@ class Executor:
     def run_step(self, index: int) -> StepResult:
         step = self.plan.steps[index]
         started = time.time()
-        self._emit("step-start", step=step.id, message=step.action, devices=len(step.changes))
-        by_device = {c.device: c for c in step.changes}
+        self._emit("step-start", step=step.id, message=step.action, devices=len(self._remaining(step)))
+        by_device = {c.device: c for c in self._remaining(step)}
         results: list[DeviceResult] = self._parallel(
             lambda device: self._apply_device(index, step, by_device[device]), sorted(by_device)
         )
@@ -344,6 +350,8 @@ def run_plan(
     steps: list[StepResult] = []
     status = "ok"
     for index, step in enumerate(ex.plan.steps):
+        if not ex._remaining(step):  # verified by an earlier process of this run (--resume)
+            continue
         result = ex.run_step(index)
         if result.ok:
             steps.append(result)

@@ -48,6 +48,8 @@ KINDS = frozenset(
         "gate",
         "restore-end",
         "run-end",
+        "resume-start",
+        "locks-released",
         "torn-tail",
     }
 )

@@ -56,10 +56,12 @@ def inv(lab: LabHandle) -> str:
     return str(lab.state_dir / "inventory.yml")
 
 
-def test_apply_then_restore_leaves_every_device_byte_identical(lab: LabHandle, baseline: dict[str, str],
-                                                               state: Path) -> None:
-    applied = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--incident", "INC-7", "--reason", "drill",
-                      state=state)
+def test_apply_then_restore_leaves_every_device_byte_identical(
+    lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
+    applied = run_cli(
+        "apply", "-i", inv(lab), LATERAL, "--yes", "--incident", "INC-7", "--reason", "drill", state=state
+    )
     assert applied.returncode == 0, applied.stderr
     during = read_all(lab.state_dir, TOUCHED)
     assert all(during[name] != baseline[name] for name in TOUCHED), "every touched device changed"
@@ -128,8 +130,9 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     assert not list((state / "locks").glob("*.lock")), "the dead run's locks were released"
 
 
-def test_sigkill_during_restore_then_restore_again(lab: LabHandle, baseline: dict[str, str],
-                                                   state: Path) -> None:
+def test_sigkill_during_restore_then_restore_again(
+    lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
     assert run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state).returncode == 0
     proc = start_cli("restore", state=state)
     kill_when(proc, state, lambda r: r["kind"] == "restore-intent" and r["data"]["device"] == "acc3")
@@ -174,17 +177,21 @@ def test_rejected_command_names_device_and_command(lab: LabHandle, state: Path) 
     set_fault(lab.state_dir, "core2", make_fault("reject", pattern=r"ip access-group"))
     result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
     assert result.returncode != 0
-    assert "core2: 'ip access-group ISOLATE-CUT-SMB in' rejected: % Invalid input detected at '^' marker." \
+    assert (
+        "core2: 'ip access-group ISOLATE-CUT-SMB in' rejected: % Invalid input detected at '^' marker."
         in result.stderr
+    )
     failed = [r for r in records(newest_run(state)) if r["kind"] == "failed"]  # type: ignore[arg-type]
-    assert failed and failed[0]["data"]["device"] == "core2" and failed[0]["data"]["state"], \
+    assert failed and failed[0]["data"]["device"] == "core2" and failed[0]["data"]["state"], (
         "the failed device is flagged with its exact state read back"
+    )
     set_fault(lab.state_dir, "core2", make_fault("clear"))
     assert run_cli("restore", state=state).returncode == 0
 
 
-def test_connection_dropped_mid_batch_is_flagged_and_restorable(lab: LabHandle, baseline: dict[str, str],
-                                                                state: Path) -> None:
+def test_connection_dropped_mid_batch_is_flagged_and_restorable(
+    lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
     set_fault(lab.state_dir, "acc3", make_fault("drop-after", after=8))
     result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
     assert result.returncode != 0
@@ -207,3 +214,29 @@ def test_secrets_never_reach_journal_or_output(lab: LabHandle, state: Path) -> N
     blobs += [p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file()]
     for secret in (secrets["password"], secrets["enable"]):
         assert all(secret not in blob for blob in blobs)
+
+
+def test_resume_continues_a_run_that_died_mid_batch(
+    lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
+    set_fault(lab.state_dir, "core2", make_fault("hang-after", after=20))
+    proc = start_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--timeout", "60", state=state)
+    kill_when(proc, state, _intent_on("core2"))
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    run_dir = newest_run(state)
+    assert run_dir is not None
+    resumed = run_cli("apply", "--resume", run_dir.name, "--yes", state=state)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    journal = records(run_dir)
+    assert journal[-1]["kind"] == "run-end" and journal[-1]["data"]["status"] == "ok"
+    verified = {
+        (r["data"]["step"], r["data"]["device"])
+        for r in journal
+        if r["kind"] == "verified" and r["data"]["ok"]
+    }
+    assert {("cut-smb", "core2"), ("cut-smb", "fw-int"), ("revoke-vpn", "vpn1")} <= verified
+    during = read_all(lab.state_dir, TOUCHED)
+    assert all(during[name] != baseline[name] for name in TOUCHED)
+    assert run_cli("journal", "verify", run_dir.name, state=state).returncode == 0
+    assert run_cli("restore", run_dir.name, state=state).returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline
