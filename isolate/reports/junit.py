@@ -95,8 +95,10 @@ def render_junit(result: DrillResult) -> str:
         row = counts.setdefault("drill", [0, 0, 0])
         row[0] += 1
         row[1] += 1
+    step_time = sum(step.duration_s for step in result.steps)
     for group, element in suites.items():
         tests, failed, skip = counts.get(group, [0, 0, 0])
+        element.set("time", f"{step_time if group == 'steps' else 0.0:.3f}")
         element.set("tests", str(tests))
         element.set("failures", str(failed))
         element.set("errors", "0")
