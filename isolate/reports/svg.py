@@ -101,6 +101,7 @@ def clock_svg(clock: Clock) -> str:
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
         "<title>Time to contain against the encryption clock (log scale)</title>",
     ]
+    out.append(f'<text x="{width - right}" y="{height - 6}" text-anchor="end" fill="#888">log scale</text>')
     for tick, name in ((1, "1 s"), (10, "10 s"), (60, "1 min"), (600, "10 min")):
         out.append(f'<line x1="{x(tick):.1f}" y1="15" x2="{x(tick):.1f}" y2="{height - 20}" stroke="#eee"/>')
         out.append(f'<text x="{x(tick):.1f}" y="{height - 6}" text-anchor="middle" fill="#888">{name}</text>')
