@@ -24,7 +24,15 @@ from isolate.errors import ExitCode, InputError, IsolateError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import RunResult
 from isolate.paths import make_private_dir, state_dir_from
-from isolate.reports.flows import Expect, FlowMap, expectations, flow_checks, flow_rows, read_flows
+from isolate.reports.flows import (
+    Expect,
+    FlowMap,
+    expectations,
+    flow_checks,
+    flow_rows,
+    is_lab_dir,
+    read_flows,
+)
 from isolate.reports.model import (
     CAEN_BUDGET_S,
     Blast,
@@ -159,8 +167,8 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
 
 
 def _is_lab(inventory_path: Path) -> bool:
-    """An inventory written by `isolate lab up` (its directory holds the lab's pid file)."""
-    return (inventory_path.parent / "lab.json").is_file()
+    """An inventory written by `isolate lab up` or `isolate netlab up` (beside the lab's files)."""
+    return is_lab_dir(inventory_path.parent)
 
 
 def _emitter(sink: EventSink) -> Any:

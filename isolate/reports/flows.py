@@ -58,8 +58,22 @@ def to_flow_map(flows: Iterable[Any]) -> FlowMap:
     return out
 
 
+NETLAB_MARK = "netlab.json"  # a network lab's directory (isolate netlab up --dir DIR)
+PROBE_TIMEOUT_S = 0.5
+
+
+def is_lab_dir(directory: Path) -> bool:
+    """An embedded lab's state dir (``lab.json``) or a network lab's directory (``netlab.json``)."""
+    return (directory / "lab.json").is_file() or (directory / NETLAB_MARK).is_file()
+
+
 def read_flows(lab_dir: Path) -> FlowMap:
-    """The lab's current flow matrix, computed from every device's persisted configuration."""
+    """The lab's current flow matrix: computed from every device's configuration (embedded
+    lab), or measured with real TCP connects from every host's namespace (network lab)."""
+    if (lab_dir / NETLAB_MARK).is_file():
+        from isolate.netlab.probes import probe, records
+
+        return to_flow_map(records(probe(lab_dir, timeout_s=PROBE_TIMEOUT_S)))
     from isolate.lab.flows import flows_from_state_dir
 
     return to_flow_map(flows_from_state_dir(lab_dir).flows)
