@@ -31,6 +31,7 @@ from isolate.reports.flows import (
     flow_checks,
     flow_rows,
     is_lab_dir,
+    playbook_expect_checks,
     read_flows,
 )
 from isolate.reports.model import (
@@ -102,6 +103,7 @@ class _Acc:
     expect: Expect = field(default_factory=dict)
     devices: frozenset[str] = frozenset()
     settled_s: float | None = None
+    playbook_expect: Any = None  # the playbook's own expect: (blocked / reachable flows)
 
     def fail(self, err: IsolateError) -> None:
         self.errors.append(str(err))
@@ -185,6 +187,7 @@ def _drill(
 
     inventory, built = api.plan(inventory_path, options.playbook)
     acc.playbook = built.playbook
+    acc.playbook_expect = _playbook_expect(options.playbook)
     segments = frozenset(seg.name for seg in inventory.segments)
     acc.blast = _blast(built, segments)
     acc.devices = frozenset(d.name for d in inventory.devices)
@@ -334,6 +337,12 @@ def _compare(inventory_path: Path, built: Any, other_path: Path, segments: froze
     )
 
 
+def _playbook_expect(playbook_path: Path) -> Any:
+    from isolate.playbook.loader import load_playbook
+
+    return load_playbook(playbook_path).expect
+
+
 def _step_ids(playbook_path: Path) -> list[str]:
     from isolate.playbook.loader import load_playbook
 
@@ -439,6 +448,8 @@ def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
         acc.baseline, acc.during, acc.after, acc.expect, lab=acc.baseline is not None, devices=acc.devices,
         settled_s=acc.settled_s,
     )
+    if acc.baseline is not None and (run is None or run.status != "checked"):
+        checks += playbook_expect_checks(acc.playbook_expect, acc.during)
     checks += _restore_checks(acc, restore)
     if run is not None:
         checks.append(_clock_check(clock))

@@ -191,3 +191,38 @@ def flow_checks(
             check = check.model_copy(update={"message": f"{check.message} ({settled_s:.1f}s after restore)"})
         checks.append(check)
     return checks
+
+
+def playbook_expect_checks(expect: Any, during: FlowMap | None) -> list[Check]:
+    """The playbook's own ``expect:`` (flows ``blocked`` and ``reachable`` during containment)."""
+    if expect is None:
+        return []
+    found = {(k.src, k.dst, k.port, k.proto): k for k in during or {}}
+    checks = []
+    for kind, want_open in (("blocked", False), ("reachable", True)):
+        listed = tuple(getattr(expect, kind))
+        if not listed:
+            continue
+        bad: list[str] = []
+        for flow in listed:
+            key = found.get((flow.src, flow.dst, flow.port, flow.proto))
+            label = f"{flow.src} → {flow.dst}:{flow.port}/{flow.proto}"
+            if key is None:
+                bad.append(f"not in the lab's flow matrix: {label}")
+            elif during is not None and during[key] != want_open:
+                bad.append(f"{'open' if during[key] else 'blocked'}: {_label(key)}")
+        name = f"playbook expect: {kind} during containment"
+        checks.append(
+            Check(
+                id=f"containment.expect-{kind}",
+                group="containment",
+                name=name,
+                ok=not bad,
+                skipped=during is None,
+                message="no flow matrix during containment" if during is None
+                else f"{len(listed) - len(bad)} of {len(listed)} {kind}"
+                + (f"; {bad[0]}" if bad else ""),
+                details=tuple(bad),
+            )
+        )
+    return checks

@@ -68,3 +68,20 @@ def test_without_a_lab_flow_checks_are_skipped() -> None:
 def test_lab_flow_objects_convert() -> None:
     flows = [{"src": "a", "dst": "b", "port": 445, "proto": "tcp", "service": "smb", "allowed": False}]
     assert to_flow_map(flows) == {FlowKey("a", "b", 445, "tcp", "smb"): False}
+
+
+def test_playbook_expect_checks() -> None:
+    from isolate.playbook.models import Expect, FlowExpect
+    from isolate.reports.flows import playbook_expect_checks
+
+    expect = Expect(
+        blocked=(FlowExpect(src="ws-01", dst="fs1", port=445), FlowExpect(src="ws-01", dst="web1", port=443)),
+        reachable=(FlowExpect(src="ws-01", dst="nowhere", port=22),),
+    )
+    during = {key("ws-01", "fs1", 445, "smb"): False, key("ws-01", "web1", 443, "https"): True}
+    checks = {c.id: c for c in playbook_expect_checks(expect, during)}
+    assert checks["containment.expect-blocked"].details == ("open: ws-01 → web1:443/tcp (https)",)
+    assert checks["containment.expect-reachable"].details == (
+        "not in the lab's flow matrix: ws-01 → nowhere:22/tcp",
+    )
+    assert playbook_expect_checks(None, during) == []
