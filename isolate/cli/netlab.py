@@ -142,6 +142,13 @@ def flows(
     directory: Dir = DEFAULT_DIR,
     as_json: Json = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per connect.")] = 1.0,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            help="Re-probe closed flows for up to this many seconds (after a restore: VPN handshakes).",
+        ),
+    ] = 0.0,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Also write the JSON matrix to this file.", show_default=False),
@@ -150,7 +157,7 @@ def flows(
     """Measure the flow matrix with real TCP connects from every host's namespace."""
     from isolate.netlab.probes import probe, to_json
 
-    results = probe(directory, timeout_s=timeout)
+    results = probe(directory, timeout_s=timeout, settle_s=settle)
     text = to_json(results)
     if output is not None:
         output.write_text(text)

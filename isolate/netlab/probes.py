@@ -79,13 +79,29 @@ def probe_one(ns: str, flow: Flow, timeout_s: float) -> FlowResult:
     return FlowResult(flow, ok, outcome, round(time.monotonic() - started, 4))
 
 
-def probe(directory: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 64) -> list[FlowResult]:
-    """Measure every flow of the lab in ``directory``."""
+def probe(
+    directory: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 64, settle_s: float = 0.0
+) -> list[FlowResult]:
+    """Measure every flow of the lab in ``directory``. With ``settle_s``, closed flows are
+    probed again until they open or ``settle_s`` has passed (after a restore, a re-added
+    VPN peer needs a handshake before its flows pass)."""
     ledger = Ledger.load(directory.resolve())
     topo = load_topology(Path(ledger.topology))
-    todo = flows(topo)
+    results = _probe_all(ledger.prefix, flows(topo), timeout_s, workers)
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline and not all(r.ok for r in results):
+        closed = [i for i, r in enumerate(results) if not r.ok]
+        again = _probe_all(ledger.prefix, [results[i].flow for i in closed], timeout_s, workers)
+        for index, result in zip(closed, again, strict=True):
+            results[index] = result
+        if not all(r.ok for r in results):
+            time.sleep(0.2)
+    return results
+
+
+def _probe_all(prefix: str, todo: list[Flow], timeout_s: float, workers: int) -> list[FlowResult]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(probe_one, f"{ledger.prefix}-{f.src}", f, timeout_s) for f in todo]
+        futures = [pool.submit(probe_one, f"{prefix}-{f.src}", f, timeout_s) for f in todo]
         return [future.result() for future in futures]
 
 

@@ -30,8 +30,8 @@ class Lab:
             timeout_s=10.0,
         )
 
-    def flows(self, timeout_s: float = 0.5) -> dict[str, FlowResult]:
-        return {r.flow.key: r for r in probe(self.dir, timeout_s=timeout_s)}
+    def flows(self, timeout_s: float = 0.5, settle_s: float = 0.0) -> dict[str, FlowResult]:
+        return {r.flow.key: r for r in probe(self.dir, timeout_s=timeout_s, settle_s=settle_s)}
 
     def flow(self, key: str, timeout_s: float = 0.5) -> FlowResult:
         """Probe one flow only (``src->dst:port/tcp``)."""

@@ -77,11 +77,7 @@ def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
         restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "identical to pre-state: fw-edge, fw-int, vpn1" in restored.stdout + restored.stderr
-    after = netlab.flows()
-    for _ in range(20):  # the re-added VPN peer handshakes again
-        if all(r.ok for r in after.values()):
-            break
-        after = netlab.flows()
+    after = netlab.flows(settle_s=15)  # a re-added VPN peer handshakes again first
     assert [k for k, r in after.items() if not r.ok] == []
 
 
@@ -144,9 +140,41 @@ def test_sigkill_mid_apply_then_restore_brings_real_traffic_back(netlab: Lab, tm
 
     restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", str(state))
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    after = netlab.flows()
-    for _ in range(20):
-        if all(r.ok for r in after.values()):
-            break
-        after = netlab.flows()
+    after = netlab.flows(settle_s=15)
     assert [k for k, r in after.items() if not r.ok] == []
+
+
+def test_full_isolation_cuts_far_more_than_ransomware_lateral(netlab: Lab, tmp_path: Path) -> None:
+    """The Caen comparison, measured: the full isolation (with its override) cuts many more
+    flows and services than the surgical playbook would, keeps only management; restore
+    brings everything back."""
+    inventory, state = str(netlab.dir / "inventory.yml"), str(tmp_path / "state")
+    book = str(PLAYBOOK.parent / "full-isolation.yml")
+    surgical_cuts = sum(1 for f in flows(load_topology()) if _must_cut(f))
+    try:
+        done = _isolate(
+            netlab,
+            "apply",
+            "-i",
+            inventory,
+            book,
+            "--yes",
+            "--override",
+            "cut-all",
+            "--reason",
+            "Caen comparison",
+            "--incident",
+            "NETLAB-CMP",
+            "--state-dir",
+            state,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        during = netlab.flows()
+        cut = [k for k, r in during.items() if not r.ok]
+        assert len(cut) > surgical_cuts
+        assert "ws-01->ec1:443/tcp" in cut  # civil status goes dark, as in Caen
+        assert all(during[f"admin1->{d}:22/tcp"].ok for d in ("sw1", "fw-int", "fw-edge", "vpn1"))
+    finally:
+        restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", state)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert [k for k, r in netlab.flows(settle_s=15).items() if not r.ok] == []
