@@ -55,8 +55,8 @@ def start(ledger: Ledger, holder: Proc) -> tuple[Proc, Proc]:
     logs = ledger.dir / "logs"
     logs.mkdir(exist_ok=True)
     db = run / "conf.db"
-    if not db.exists():
-        netns.run(["ovsdb-tool", "create", str(db), str(SCHEMA)])
+    db.unlink(missing_ok=True)  # a fresh switch every time: no tag left from an earlier lab
+    netns.run(["ovsdb-tool", "create", str(db), str(SCHEMA)])
     common = ["--detach", "--no-chdir"]
     server_pid = run / "ovsdb-server.pid"
     netns.run(

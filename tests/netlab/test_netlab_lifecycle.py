@@ -62,6 +62,12 @@ def test_up_flows_down_leaves_no_namespace_link_or_process(tmp_path: Path) -> No
     assert _root_links() == links_before
     assert build.down(directory).problems == ()  # twice is harmless
 
+    again = build.up(directory)  # the same directory serves a fresh lab
+    try:
+        assert again.lab_id != lab_id and build.status(directory).healthy
+    finally:
+        assert build.down(directory).problems == ()
+
 
 def test_up_refuses_a_directory_whose_lab_is_running(netlab: Lab) -> None:
     with pytest.raises(LabError, match="still up"):
