@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from isolate.actions.host_items import HOST_PARAMS, DisableSmbHostItem, FenceHostItem
 from isolate.values import (
     BadValue,
     Name,
@@ -126,13 +127,14 @@ class RevokeVpnParams(_Model):
     pass
 
 
-PARAMS: dict[str, type[_Model]] = {
+PARAMS: dict[str, type[BaseModel]] = {
     "quarantine": QuarantineParams,
     "shut-port": ShutPortParams,
     "block-smb": BlockSmbParams,
     "segment-acl": SegmentAclParams,
     "edge-block": EdgeBlockParams,
     "revoke-vpn": RevokeVpnParams,
+    **HOST_PARAMS,
 }
 
 # ----------------------------------------------------------------------------- work items
@@ -206,7 +208,14 @@ class RevokeVpnItem(_Model):
 
 
 WorkItem = Annotated[
-    QuarantineItem | ShutPortItem | BlockSmbItem | SegmentAclItem | EdgeBlockItem | RevokeVpnItem,
+    QuarantineItem
+    | ShutPortItem
+    | BlockSmbItem
+    | SegmentAclItem
+    | EdgeBlockItem
+    | RevokeVpnItem
+    | DisableSmbHostItem
+    | FenceHostItem,
     Field(discriminator="action"),
 ]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from isolate.actions import (
     block_smb_cisco_ios,
     block_smb_linux,
+    disable_smb_host_ansible,
     edge_block_cisco_ios,
     edge_block_linux,
+    fence_host_ansible,
     quarantine_cisco_ios,
     quarantine_openvswitch,
     revoke_vpn_cisco_asa,
@@ -31,6 +33,8 @@ ACTIONS: dict[tuple[str, str], AnyAction] = {
     ("edge-block", "linux"): edge_block_linux.ACTION,
     ("revoke-vpn", "cisco_asa"): revoke_vpn_cisco_asa.ACTION,
     ("revoke-vpn", "wireguard"): revoke_vpn_wireguard.ACTION,
+    ("disable-smb-host", "ansible"): disable_smb_host_ansible.ACTION,
+    ("fence-host", "ansible"): fence_host_ansible.ACTION,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from isolate.drivers.ansible import connect as connect_ansible
 from isolate.drivers.asyncssh_cli import AsyncsshCliSession, AsyncsshConfirmingSession
 from isolate.drivers.base import Session, Target
 from isolate.drivers.cli_platform import CISCO_ASA, CISCO_IOS, CliPlatform
@@ -75,6 +76,7 @@ CONNECTORS = {
     "linux": LinuxDriver().connect,
     "openvswitch": _openvswitch,
     "wireguard": _wireguard,
+    "ansible": connect_ansible,
 }
 
 IDENTITY = {"cisco_ios": CISCO_IOS, "cisco_asa": CISCO_ASA}

@@ -22,7 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -38,7 +38,12 @@ STATE = "samba.json"
 INVENTORY = "inventory-hosts.yml"
 KNOWN_HOSTS = "known_hosts-hosts"
 MOUNTS = ("etc", "lib", "cache", "log")
-_TARGETS = {"etc": "/etc/samba", "lib": "/var/lib/samba", "cache": "/var/cache/samba", "log": "/var/log/samba"}
+_TARGETS = {
+    "etc": "/etc/samba",
+    "lib": "/var/lib/samba",
+    "cache": "/var/cache/samba",
+    "log": "/var/log/samba",
+}
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,13 @@ def start_file_servers(directory: Path, hosts: Sequence[str] | None = None) -> l
 
 def _save(directory: Path, servers: list[FileServer]) -> None:
     data = [
-        {"name": s.name, "address": s.address, "ns": s.ns, "holder": s.holder.__dict__, "sshd": s.sshd.__dict__}
+        {
+            "name": s.name,
+            "address": s.address,
+            "ns": s.ns,
+            "holder": s.holder.__dict__,
+            "sshd": s.sshd.__dict__,
+        }
         for s in servers
     ]
     (directory / "samba" / STATE).write_text(json.dumps(data, indent=1) + "\n")
@@ -212,7 +223,16 @@ def stop_file_servers(directory: Path) -> list[str]:
         host = topo.hosts_by_name[entry["name"]]
         ports = [str(s.port) for s in host.services]
         if ports:
-            argv = ["ip", "netns", "exec", entry["ns"], sys.executable, "-m", "isolate.netlab.listener", *ports]
+            argv = [
+                "ip",
+                "netns",
+                "exec",
+                entry["ns"],
+                sys.executable,
+                "-m",
+                "isolate.netlab.listener",
+                *ports,
+            ]
             spawn(ledger, f"listen-{host.name}", entry["ns"], argv)
             for port in ports:
                 _wait_port(entry["ns"], str(host.address), int(port))
