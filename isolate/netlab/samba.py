@@ -174,8 +174,8 @@ def _save(directory: Path, servers: list[FileServer]) -> None:
             "name": s.name,
             "address": s.address,
             "ns": s.ns,
-            "holder": s.holder.__dict__,
-            "sshd": s.sshd.__dict__,
+            "holder": asdict(s.holder),
+            "sshd": asdict(s.sshd),
         }
         for s in servers
     ]
