@@ -48,6 +48,10 @@ COVERED: dict[str, str] = {
 EXPECT_EXIT: dict[str, int] = {
     "isolate drill --lab playbooks/ransomware-lateral.yml --report-dir failed-restore "
     '--fault-before-restore "core2=reject:^no ip access-list"': 1,
+    # The runbook's recovery line, run in order after a run that ended: it refuses (nothing to
+    # resume) with one line and exit 2. Resuming a run that really died is tested end to end in
+    # tests/execute/test_apply_restore.py.
+    "isolate apply --resume last --yes": 2,
 }
 # What a page assumes exists before its first command (run first, in the same sandbox).
 SETUP: dict[str, list[str]] = {
