@@ -1,0 +1,181 @@
+"""disable-smb-host on real Samba file servers, through Ansible, in the network lab.
+
+fs1 and fs2 (segment servers) run Debian's smbd and a real sshd. ``isolate apply``
+(from the admin station's namespace) runs playbooks/host-smb.yml: SMB inside the
+servers segment — which no network device sees — fails after apply (real SMB2
+negotiate on 445, NetBIOS session on 139) and works again after restore; each host's
+services and isolate's nft table read back identical, and the journal verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netlabkit import Lab
+
+from isolate.drivers.ansible import AnsibleSession
+from isolate.drivers.base import Target
+from isolate.errors import CommandRejected
+from isolate.netlab import netns, samba
+
+pytestmark = pytest.mark.netlab
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "playbooks" / "host-smb.yml"
+SERVERS = {"fs1": "10.99.10.11", "fs2": "10.99.10.12"}
+
+
+def _mapped() -> bool:
+    from isolate.plan.targets import MAPPERS
+
+    return "disable-smb-host" in MAPPERS
+
+
+@pytest.fixture(scope="module")
+def file_servers(netlab: Lab) -> Iterator[Lab]:
+    samba.start_file_servers(netlab.dir, list(SERVERS))
+    try:
+        yield netlab
+    finally:
+        problems = samba.stop_file_servers(netlab.dir)
+        assert problems == [], problems
+
+
+def _isolate(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["ip", "netns", "exec", lab.ns("admin1"), sys.executable, "-m", "isolate", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=240)
+
+
+def _smb2_negotiate() -> bytes:
+    header = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 0, 0, 0, 0, 0xFEFF, 0, 0, b"\0" * 16)
+    body = struct.pack("<HHHHI16sQ", 36, 1, 1, 0, 0, b"isolate-netlab-1", 0) + struct.pack("<H", 0x0202)
+    message = header + body
+    return struct.pack(">I", len(message)) + message
+
+
+def _netbios_session_request() -> bytes:
+    def name(text: str) -> bytes:
+        padded = text.ljust(15)[:15].encode() + b"\x20"
+        return b"\x20" + bytes(c for b in padded for c in (0x41 + (b >> 4), 0x41 + (b & 0xF))) + b"\0"
+
+    payload = name("*SMBSERVER") + name("ISOLATE")
+    return struct.pack(">BBH", 0x81, 0, len(payload)) + payload
+
+
+def smb_answers(lab: Lab, src: str, dst: str, port: int) -> bool:
+    """A real SMB exchange from ``src``'s namespace: SMB2 negotiate on 445 (answer starts
+    with \\xfeSMB), NetBIOS session request on 139 (positive response 0x82)."""
+    try:
+        sock = netns.connect_in(lab.ns(src), SERVERS[dst], port, timeout_s=1.5)
+    except OSError:
+        return False
+    with sock:
+        try:
+            sock.sendall(_smb2_negotiate() if port == 445 else _netbios_session_request())
+            answer = sock.recv(512)
+        except OSError:
+            return False
+    return answer[4:8] == b"\xfeSMB" if port == 445 else answer[:1] == b"\x82"
+
+
+def _smb_matrix(lab: Lab) -> dict[str, bool]:
+    pairs = [("fs2", "fs1"), ("fs1", "fs2")]
+    return {f"{s}->{d}:{p}": smb_answers(lab, s, d, p) for s, d in pairs for p in (445, 139)}
+
+
+def _target(lab: Lab, name: str) -> Target:
+    return Target(
+        name=name,
+        host=SERVERS[name],
+        port=22,
+        platform="ansible",
+        username="root",
+        key_file=lab.dir / "id_ed25519",
+        known_hosts=lab.dir / samba.KNOWN_HOSTS,
+        timeout_s=10.0,
+    )
+
+
+def _states(lab: Lab, state_dir: Path) -> dict[str, str]:
+    states: dict[str, str] = {}
+    with netns.entered(lab.ns("admin1")):
+        for name in SERVERS:
+            session = AnsibleSession(_target(lab, name), state_dir=state_dir)
+            try:
+                states[name] = session.read_state()
+            finally:
+                session.close()
+    return states
+
+
+def _rulesets(lab: Lab) -> dict[str, str]:
+    return {n: netns.run(["nft", "-s", "list", "ruleset"], ns=lab.ns(n)).stdout for n in SERVERS}
+
+
+def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back(
+    file_servers: Lab, tmp_path: Path
+) -> None:
+    if not _mapped():
+        pytest.skip("HOST ACTIONS NOT WIRED: isolate/plan/targets.py MAPPERS lacks disable-smb-host")
+    lab = file_servers
+    inventory, state = str(lab.dir / samba.INVENTORY), tmp_path / "state"
+    assert all(_smb_matrix(lab).values()), _smb_matrix(lab)
+    before, rules_before = _states(lab, state), _rulesets(lab)
+    assert "service smbd installed=yes running=yes" in before["fs1"]
+    assert "service nmbd installed=yes running=no" in before["fs1"]
+    common = ["--state-dir", str(state)]
+    try:
+        done = _isolate(
+            lab,
+            "apply",
+            "-i",
+            inventory,
+            str(PLAYBOOK),
+            "--yes",
+            "--incident",
+            "NETLAB-SMB",
+            "--reason",
+            "t",
+            *common,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        during = _smb_matrix(lab)
+        assert not any(during.values()), f"SMB still answers inside the segment: {during}"
+        ssh_ok = netns.connect_in(lab.ns("admin1"), SERVERS["fs1"], 22, timeout_s=2.0)
+        ssh_ok.close()
+    finally:
+        restored = _isolate(lab, "restore", "-i", inventory, *common)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "identical to pre-state: fs1, fs2, fw-int" in restored.stdout + restored.stderr
+    assert all(_smb_matrix(lab).values()), _smb_matrix(lab)
+    assert _states(lab, tmp_path / "reads") == before
+    assert _rulesets(lab) == rules_before
+    verified = _isolate(lab, "journal", "verify", "last", *common)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    journal = next((state / "runs").iterdir()) / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    for host in SERVERS:
+        kinds = [r["kind"] for r in records if r["data"].get("device") == host]
+        for kind in ("precheck", "intent", "applied", "verified", "restore-intent", "restored", "gate"):
+            assert kind in kinds, (host, kind, kinds)
+
+
+def test_a_failing_task_is_one_line_naming_host_and_task(file_servers: Lab, tmp_path: Path) -> None:
+    task = {"name": "isolate probe: a command that fails", "ansible.builtin.command": {"argv": ["false"]}}
+    with netns.entered(file_servers.ns("admin1")):
+        session = AnsibleSession(_target(file_servers, "fs1"), state_dir=tmp_path)
+        try:
+            with pytest.raises(CommandRejected) as caught:
+                session.push([json.dumps(task)])
+        finally:
+            session.close()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("fs1: task 'isolate probe: a command that fails' failed:"), message
