@@ -10,7 +10,6 @@ services and isolate's nft table read back identical, and the journal verifies.
 from __future__ import annotations
 
 import json
-import socket
 import struct
 import subprocess
 import sys
