@@ -55,7 +55,7 @@ def _host_devices(step: Step, targets: ResolvedTargets, inv: Inventory, notes: l
         found = by_name.get(name) or by_address.get(str(host.address))
         if found is not None:
             chosen[found.name] = found
-        elif host in targets.hosts:
+        elif name in step.targets.hosts:  # named explicitly (not by tag, segment or '*')
             raise PlanError(
                 f"{step.where('targets')}: host {name} has no device with platform ansible "
                 "(same name or address) in the inventory"

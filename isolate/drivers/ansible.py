@@ -8,9 +8,9 @@ Each play is one ansible-runner job in the session's private data dir
 ``STATE/ansible/<device>-<hex>/`` (mode 0700, ``suppress_env_files``: nothing of the
 environment is written there), its events streamed to a handler; success or failure is
 told by event name (``runner_on_failed`` naming the task, ``runner_on_unreachable``),
-never by the exit code alone. A secret (an SSH password) is handed to Ansible only
-through the job's in-memory environment, looked up by the inventory it writes; what the
-session returns (outputs, messages) holds module results, never module arguments.
+never by the exit code alone. A secret (SSH or become password) only answers Ansible's
+own prompts through ansible-runner's pexpect, in memory; what the session returns
+(outputs, one-line messages) holds module results, never module arguments.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from isolate.errors import CommandRejected, ConnectError, DeviceError, DeviceTim
 from isolate.paths import state_dir_from
 
 PLATFORM = "ansible"
-PASSWORD_ENV = "ISOLATE_ANSIBLE_PASSWORD"
-BECOME_ENV = "ISOLATE_ANSIBLE_BECOME"
 REMOTE_TMP = "/tmp/.isolate-ansible"
 HOST = "target"
 
@@ -121,12 +119,8 @@ class AnsibleSession:
         }
         if t.key_file is not None:
             host["ansible_ssh_private_key_file"] = str(t.key_file)
-        if t.password:
-            host["ansible_password"] = "{{ lookup('env', '" + PASSWORD_ENV + "') }}"
         if t.username != "root":
             host["ansible_become"] = True
-            if t.secret:
-                host["ansible_become_password"] = "{{ lookup('env', '" + BECOME_ENV + "') }}"
         inventory = {"all": {"hosts": {HOST: host}}}
         (self.data_dir / "inventory").mkdir(mode=0o700)
         (self.data_dir / "inventory" / "hosts.json").write_text(json.dumps(inventory, indent=1) + "\n")
@@ -197,11 +191,22 @@ class AnsibleSession:
             "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
             "ANSIBLE_DEPRECATION_WARNINGS": "False",
         }
-        if self.target.password:
-            env[PASSWORD_ENV] = self.target.password
-        if self.target.secret:
-            env[BECOME_ENV] = self.target.secret
         return env
+
+    def _prompts(self) -> tuple[str | None, dict[str, str]]:
+        """Secrets answer Ansible's own prompts (``--ask-pass``, ``--ask-become-pass``)
+        through ansible-runner's pexpect: never in a file, an argument or the environment
+        (ansible-runner writes the job's environment to ``artifacts/<job>/command``)."""
+        t = self.target
+        flags: list[str] = []
+        answers: dict[str, str] = {}
+        if t.password:
+            flags.append("--ask-pass")
+            answers[r"SSH password:\s*?$"] = t.password
+        if t.secret and t.username != "root":
+            flags.append("--ask-become-pass")
+            answers[r"BECOME password.*:\s*?$"] = t.secret
+        return (" ".join(flags) or None), answers
 
     # -- one play --------------------------------------------------------------------------
     def play(self, tasks: list[dict[str, Any]]) -> list[TaskOutcome]:
@@ -217,6 +222,7 @@ class AnsibleSession:
         play = [{"name": f"isolate {self.target.name}", "hosts": HOST, "gather_facts": False, "tasks": tasks}]
         (self.data_dir / "project" / playbook).write_text(json.dumps(play, indent=1) + "\n")
         outcomes: list[TaskOutcome] = []
+        cmdline, answers = self._prompts()
 
         def on_event(event: dict[str, Any]) -> bool:
             name = str(event.get("event", ""))
@@ -232,6 +238,8 @@ class AnsibleSession:
                 inventory=str(self.data_dir / "inventory" / "hosts.json"),
                 ident=ident,
                 envvars=self._env(),
+                cmdline=cmdline,
+                passwords=answers,
                 suppress_env_files=True,
                 quiet=True,
                 event_handler=on_event,
