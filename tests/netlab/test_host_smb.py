@@ -10,6 +10,7 @@ services and isolate's nft table read back identical, and the journal verifies.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -47,9 +48,12 @@ def file_servers(netlab: Lab) -> Iterator[Lab]:
         assert problems == [], problems
 
 
-def _isolate(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+def _isolate(lab: Lab, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """isolate from the admin station; the ansible driver's job dirs go under ``state``
+    too (it finds the state dir through $ISOLATE_STATE_DIR)."""
     argv = ["ip", "netns", "exec", lab.ns("admin1"), sys.executable, "-m", "isolate", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=240, env=env)
 
 
 def _smb2_negotiate() -> bytes:
@@ -133,6 +137,7 @@ def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back
     try:
         done = _isolate(
             lab,
+            state,
             "apply",
             "-i",
             inventory,
@@ -150,13 +155,13 @@ def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back
         ssh_ok = netns.connect_in(lab.ns("admin1"), SERVERS["fs1"], 22, timeout_s=2.0)
         ssh_ok.close()
     finally:
-        restored = _isolate(lab, "restore", "-i", inventory, *common)
+        restored = _isolate(lab, state, "restore", "-i", inventory, *common)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "identical to pre-state: fs1, fs2, fw-int" in restored.stdout + restored.stderr
     assert all(_smb_matrix(lab).values()), _smb_matrix(lab)
     assert _states(lab, tmp_path / "reads") == before
     assert _rulesets(lab) == rules_before
-    verified = _isolate(lab, "journal", "verify", "last", *common)
+    verified = _isolate(lab, state, "journal", "verify", "last", *common)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     journal = next((state / "runs").iterdir()) / "journal.jsonl"
     records = [json.loads(line) for line in journal.read_text().splitlines()]
