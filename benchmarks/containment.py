@@ -125,6 +125,17 @@ def _work_file(lab: BenchLab, directory: Path) -> tuple[Path, dict[str, list[str
     return path, lines, plan_s
 
 
+def _refresh_ports(work: Path) -> None:
+    import yaml
+
+    data = json.loads(work.read_text())
+    inventory = yaml.safe_load(Path(data["inventory"]).read_text())
+    ports = {d["name"]: int(d["port"]) for d in inventory["devices"]}
+    for device in data["devices"]:
+        device["port"] = ports[device["name"]]
+    work.write_text(json.dumps(data))
+
+
 def _check(lab: BenchLab, lines: dict[str, list[str]]) -> list[str]:
     """Devices whose persisted configuration lacks a pushed line (first problem of each)."""
     configs = lab.configs()
@@ -142,9 +153,10 @@ def _row(n: int, devices: int, tool: str, run: ToolRun, checked: list[str] | Non
     return {
         "n": n, "devices": devices, "tool": tool, "wall_s": None if wall is None else round(wall, 3),
         "devices_per_s": None if not wall else round(devices / wall, 2),
-        "peak_rss_mb": run.peak_rss_mb, "lab_cpu_s": run.lab_cpu_s,
+        "peak_rss_mb": run.peak_rss_mb, "lab_cpu_s": run.lab_cpu_s, "tool_cpu_s": run.tool_cpu_s,
         "lab_cpu_pct": None if not wall else round(100 * run.lab_cpu_s / wall, 1),
         "status": run.result.get("status"), "failed": run.result.get("failed", []),
+        "errors": run.result.get("errors") or ([run.result["error"]] if run.result.get("error") else []),
         "verified": checked is not None and not checked, "check_problems": (checked or [])[:5],
         "extrapolated": False, **extra,
     }
@@ -166,6 +178,7 @@ def _bench_size(opts: Options, n: int, log: Any) -> list[dict[str, Any]]:
         for tool in opts.tools:
             if tool == "ansible" and n > opts.ansible_max and not opts.full:
                 continue
+            _refresh_ports(work)  # the lab's ports as they are now (a reset keeps them; be sure)
             if tool == "isolate":
                 rows += _isolate(opts, n, devices, lab, common, lines, baseline, log)
                 continue
@@ -185,8 +198,7 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, common: list[st
              lines: dict[str, list[str]], baseline: dict[str, str], log: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     state = lab.root / "isolate-state"
-    env_args = ["--workers", str(opts.workers), "--state-dir", str(state)]
-    os.environ["ISOLATE_TRANSPORT"] = opts.transport
+    env_args = ["--workers", str(opts.workers), "--state-dir", str(state), "--transport", opts.transport]
     apply = run_tool(["isolate-apply", *common, *env_args], lab.pids(), timeout_s=opts.timeout_s)
     rows.append(_row(n, devices, "isolate", apply, _check(lab, lines), workers=opts.workers,
                      transport=opts.transport, plan_s=apply.result.get("plan_s"),
@@ -227,7 +239,8 @@ def _extrapolate(rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str,
         wall = ref["wall_s"] * devices / ref["devices"]
         out.append({"n": n, "devices": devices, "tool": "ansible", "wall_s": round(wall, 3),
                     "devices_per_s": round(devices / wall, 2), "peak_rss_mb": ref["peak_rss_mb"],
-                    "lab_cpu_s": None, "lab_cpu_pct": None, "status": "extrapolated", "failed": [],
+                    "lab_cpu_s": None, "tool_cpu_s": None, "lab_cpu_pct": None,
+                    "status": "extrapolated", "failed": [],
                     "verified": False, "check_problems": [], "extrapolated": True,
                     "extrapolated_from_n": ref["n"]})
     return out

@@ -12,12 +12,14 @@ every tool meets the same fresh configuration.
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from isolate.errors import LabError
 from isolate.lab.ios import IosDevice
 from isolate.lab.process import LabHandle, load_lab, start_lab
 
@@ -89,6 +91,7 @@ class BenchLab:
     ports: int = 2
     shards: int = 1
     handles: list[LabHandle] = field(default_factory=list)
+    base_ports: dict[int, int] = field(default_factory=dict)  # shard -> its first base port
 
     @property
     def inventory(self) -> Path:
@@ -108,8 +111,24 @@ class BenchLab:
                 for name in ("secrets.yml", "ssh_host_ed25519_key", "lab_key"):
                     if not (state / name).exists():
                         shutil.copy2(self.root / "shard0" / name, state / name)
-            self.handles.append(start_lab(state, topo, timeout_s=600))
+            self.handles.append(self._start_shard(k, state, topo))
         self._merge()
+
+    def _start_shard(self, k: int, state: Path, topo: Path) -> LabHandle:
+        """Start one shard; after a reset, on the very ports it had (the others' work files
+        name them), waiting for the old listeners to be gone."""
+        pinned = self.base_ports.get(k)
+        for attempt in range(60):
+            try:
+                handle = start_lab(state, topo, base_port=pinned, timeout_s=600)
+            except LabError:
+                if pinned is None or attempt == 59:
+                    raise
+                time.sleep(1.0)
+                continue
+            self.base_ports.setdefault(k, handle.base_port)
+            return handle
+        raise AssertionError("unreachable")
 
     def pids(self) -> list[int]:
         return [h.pid for h in self.handles]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -78,6 +79,7 @@ class ToolRun:
     result: dict[str, Any]
     peak_rss_mb: float
     lab_cpu_s: float
+    tool_cpu_s: float  # user + system CPU of the tool's whole process tree, start-up included
     elapsed_s: float  # the child's whole life (start-up and imports included)
 
 
@@ -85,6 +87,7 @@ def run_tool(args: list[str], lab_pids: list[int], *, timeout_s: float) -> ToolR
     """Run ``containment_tools.py`` with ``args`` in a child; measure it and the lab."""
     script = Path(__file__).with_name("containment_tools.py")
     before = sum(cpu_s(pid) for pid in lab_pids)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -98,10 +101,12 @@ def run_tool(args: list[str], lab_pids: list[int], *, timeout_s: float) -> ToolR
     peak = sampler.stop()
     elapsed = time.perf_counter() - started
     lab_cpu = sum(cpu_s(pid) for pid in lab_pids) - before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tool_cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     lines = [line for line in out.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = " | ".join(err.strip().splitlines()[-3:])
         result: dict[str, Any] = {"status": "crashed", "wall_s": None, "failed": [], "error": tail[:500]}
     else:
         result = json.loads(lines[-1])
-    return ToolRun(result, round(peak / 2**20, 1), round(lab_cpu, 2), round(elapsed, 2))
+    return ToolRun(result, round(peak / 2**20, 1), round(lab_cpu, 2), round(tool_cpu, 2), round(elapsed, 2))

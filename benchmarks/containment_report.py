@@ -63,15 +63,16 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 def render_table(report: dict[str, Any]) -> str:
-    head = ["N", "tool", "wall s", "dev/s", "x isolate", "x floor", "peak RSS MB", "lab CPU s",
-            "lab CPU %", "checked"]
+    head = ["N", "tool", "wall s", "dev/s", "x isolate", "x floor", "peak RSS MB", "tool CPU s",
+            "lab CPU s", "lab CPU %", "checked"]
     lines = [head]
     for r in report["rows"]:
         tool = r["tool"] + (" (extrapolated)" if r["extrapolated"] else "")
         checked = "extrapolated" if r["extrapolated"] else ("ok" if r["verified"] else "FAILED")
         lines.append([str(r["n"]), tool, _fmt(r["wall_s"]), _fmt(r["devices_per_s"], 1),
                       _fmt(r.get("ratio_to_isolate")), _fmt(r.get("ratio_to_floor")),
-                      _fmt(r["peak_rss_mb"], 0), _fmt(r["lab_cpu_s"], 1), _fmt(r["lab_cpu_pct"], 0),
+                      _fmt(r["peak_rss_mb"], 0), _fmt(r.get("tool_cpu_s"), 1), _fmt(r["lab_cpu_s"], 1),
+                      _fmt(r["lab_cpu_pct"], 0),
                       checked])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     text = ["  ".join(cell.rjust(w) if i != 1 else cell.ljust(w) for i, (cell, w) in

@@ -41,7 +41,8 @@ def _isolate_apply(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     inventory, built = api.plan(Path(work["inventory"]), Path(work["playbook"]))
     planned = time.perf_counter()
-    request = api.ApplyRequest(workers=ns.workers, timeout_s=120.0, command="benchmark")
+    request = api.ApplyRequest(workers=ns.workers, timeout_s=120.0, command="benchmark",
+                               transport=ns.transport)
     result = api.apply(inventory, built, request, state_dir=Path(ns.state_dir))
     done = time.perf_counter()
     failed = [p.device for p in result.prechecks if not p.ok]
@@ -57,7 +58,8 @@ def _isolate_restore(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
 
     started = time.perf_counter()
     try:
-        result = api.restore(ns.run, state_dir=Path(ns.state_dir), workers=ns.workers, timeout_s=120.0)
+        result = api.restore(ns.run, state_dir=Path(ns.state_dir), workers=ns.workers, timeout_s=120.0,
+                             transport=ns.transport)
         ok, message = result.ok, result.message
     except IsolateError as err:
         ok, message = False, str(err)
@@ -68,11 +70,14 @@ def _isolate_restore(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
 async def _floor_one(device: dict[str, Any], work: Work) -> str | None:
     import asyncssh
 
+    from isolate.drivers.asyncssh_cli import ENCRYPTION  # the floor gets the same cipher choice
+
     script = "\n".join(["enable", work["enable"], "configure terminal", *device["lines"], "end", "exit", ""])
     try:
         async with asyncssh.connect(work["host"], device["port"], username=work["username"],
                                     password=work["password"], known_hosts=None, config=[],
-                                    client_keys=None, agent_path=None) as conn:
+                                    client_keys=None, agent_path=None,
+                                    encryption_algs=ENCRYPTION) as conn:
             process = await conn.create_process(term_type="vt100", encoding="utf-8")
             process.stdin.write(script)
             output = await asyncio.wait_for(process.stdout.read(), 120)
@@ -119,7 +124,9 @@ def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     nr.close_connections()
     wall = time.perf_counter() - started
     failed = sorted(results.failed_hosts)
-    return {"wall_s": wall, "failed": failed[:20], "status": "ok" if not failed else "failed"}
+    errors = [f"{name}: {str(results[name].exception).strip().splitlines()[:1]}" for name in failed[:3]]
+    return {"wall_s": wall, "failed": failed[:20], "errors": errors,
+            "status": "ok" if not failed else "failed"}
 
 
 def _indented(lines: list[str]) -> str:
@@ -191,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", default=tempfile.gettempdir())
     parser.add_argument("--run", default=None)
     parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument("--transport", default=None, help="isolate's SSH transport (asyncssh|netmiko)")
     ns = parser.parse_args(argv)
     work: Work = json.loads(ns.work.read_text())
     result = TOOLS[ns.tool](work, ns)
