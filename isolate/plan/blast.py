@@ -24,22 +24,27 @@ class BlastTracker:
 
     def __init__(self, reach: Reach) -> None:
         self.reach = reach
-        self.total = sum(p.weight for p in reach.pairs if not p.management)
+        self.total = 0
         self.cut_weight = 0
-        self.crossed = [self._crossing(p) for p in reach.pairs]
+        self.crossed: list[tuple[str, ...]] = []
         self.cross: dict[str, int] = {}  # segment -> baseline weight of flows crossing it
+        crossing = self._crossing
         for pair in reach.pairs:
-            for seg in self.crossed[pair.pid]:
+            segments = crossing(pair)
+            self.crossed.append(segments)
+            if not pair.management:
+                self.total += pair.weight
+            for seg in segments:
                 self.cross[seg] = self.cross.get(seg, 0) + pair.weight
         self.cross_cut: dict[str, int] = dict.fromkeys(self.cross, 0)
         self.hosts_off: set[str] = set()
         self.segments_off: set[str] = set()
         self.ports = 0
         self.users: set[str] = set()
-        self.specials: dict[str, set[str]] = {}
-        for pair in reach.pairs:
-            if pair.src.kind == "host" and pair.src.segment is not None:
-                self.specials.setdefault(pair.src.segment, set()).add(pair.src.name)
+        self.specials: dict[str, set[str]] = {}  # segment -> its individually tracked hosts
+        for cls in reach.classes:
+            if cls.kind == "host" and cls.segment is not None:
+                self.specials.setdefault(cls.segment, set()).add(cls.name)
 
     @staticmethod
     def _crossing(pair: Pair) -> tuple[str, ...]:

@@ -55,6 +55,8 @@ class PrefixSet:
 
 @dataclass(slots=True)
 class Pair:
+    """One flow class: from ``src`` (a host or a class of alike hosts) to one service."""
+
     pid: int
     src: Endpoint
     dst: Endpoint
@@ -159,6 +161,7 @@ class Reach:
         self.by_host: dict[str, list[int]] = {}  # pairs of each individually tracked host
         self.edge_pairs: list[int] = []
         self.special = special_hosts(inventory, effects)
+        self.classes: list[Endpoint] = []  # source classes
         self._build(inventory, self.special)
         self.moved: dict[str, tuple[int, str]] = {}
         self.down: dict[str, str] = {}
@@ -184,7 +187,7 @@ class Reach:
         return classes
 
     def _build(self, inventory: Inventory, special: set[str]) -> None:
-        classes = self._classes(inventory, special)
+        classes = self.classes = self._classes(inventory, special)
         stations = set(inventory.management.stations)
         servers = [
             (
