@@ -72,9 +72,9 @@ def smb_item(os: str = "linux", step: str = "host-smb") -> DisableSmbHostItem:
 def fence_item(os: str = "linux") -> FenceHostItem:
     return FenceHostItem(
         step="fence-ws17",
-        os=os,  # type: ignore[arg-type]
+        os=os,
         host="ws-17",
-        management=("10.99.99.0/24", "fd00:99::/64"),  # type: ignore[arg-type]
+        management=("10.99.99.0/24", "fd00:99::/64"),
         allow=(
             HostPort(proto="tcp", port=443),
             HostPort(proto="tcp", port=80),
@@ -480,3 +480,22 @@ def test_a_batch_line_that_is_not_a_task_is_rejected_by_the_driver() -> None:
         parse_tasks(["nft add table inet x"], "fs1")
     with pytest.raises(CommandRejected, match="must be a JSON object"):
         parse_tasks(['["a"]'], "fs1")
+
+
+def test_hosts_from_the_admins_ansible_inventory_are_worked_on(tmp_path: Path) -> None:
+    (tmp_path / "hosts.ini").write_text(
+        "[fileservers]\n"
+        "fs1 ansible_host=10.99.10.11 isolate_platform=ansible isolate_role=server "
+        "isolate_address=10.99.10.11 ansible_user=root ansible_ssh_private_key_file=id\n"
+    )
+    inventory = {
+        "version": 1,
+        "name": "from-ansible",
+        "management": {"networks": ["10.99.99.0/24"]},
+        "segments": [{"name": "servers", "vlan": 10, "subnet": "10.99.10.0/24"}],
+        "hosts": [{"name": "fs1", "address": "10.99.10.11", "segment": "servers", "tags": ["file-server"]}],
+        "ansible_inventory": "hosts.ini",
+    }
+    steps = [{"id": "host-smb", "action": "disable-smb-host", "targets": {"tags": ["file-server"]}}]
+    [(name, item)] = _map(*_write(tmp_path, inventory, steps))
+    assert (name, item.host, item.os) == ("fs1", "fs1", "linux")

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -106,16 +107,20 @@ def _target(lab: Lab, name: str) -> Target:
     )
 
 
-def _states(lab: Lab, state_dir: Path) -> dict[str, str]:
-    states: dict[str, str] = {}
+def _read_state(lab: Lab, state_dir: Path, name: str) -> str:
     with netns.entered(lab.ns("admin1")):
-        for name in SERVERS:
-            session = AnsibleSession(_target(lab, name), state_dir=state_dir)
-            try:
-                states[name] = session.read_state()
-            finally:
-                session.close()
-    return states
+        session = AnsibleSession(_target(lab, name), state_dir=state_dir)
+        try:
+            return session.read_state()
+        finally:
+            session.close()
+
+
+def _states(lab: Lab, state_dir: Path) -> dict[str, str]:
+    """Each server's state read back by the ansible driver (one thread per host)."""
+    with ThreadPoolExecutor(max_workers=len(SERVERS)) as pool:
+        read = {n: pool.submit(_read_state, lab, state_dir, n) for n in SERVERS}
+        return {n: f.result() for n, f in read.items()}
 
 
 def _rulesets(lab: Lab) -> dict[str, str]:
