@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel
 
 from isolate.actions.base import PARAMS, BlockSmbItem, SegmentAclItem
+from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
 from isolate.inventory.models import Device, Inventory
@@ -29,14 +30,12 @@ from isolate.values import BadValue, IPAddress, parse_ip, parse_text
 
 
 def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list[str]]:
-    if step.action not in MAPPERS:
-        raise PlanError(
-            f"{step.where('action')}: action {step.action} is not available yet "
-            "(host actions come in a later release)"
-        )
+    mapper = MAPPERS.get(step.action) or HOST_MAPPERS.get(step.action)
+    if mapper is None or step.action not in PARAMS:
+        raise PlanError(f"{step.where('action')}: action {step.action} is not available")
     params: BaseModel = validate_params(step, PARAMS[step.action])
     targets = resolve_step(step, inventory)
-    items, notes = MAPPERS[step.action](step, params, targets, inventory)
+    items, notes = mapper(step, params, targets, inventory)
     changes = []
     for device, item in items:
         changes.append(_change(step, device, item))

@@ -15,9 +15,10 @@ from isolate.actions.base import (
     ShutPortItem,
     is_smb,
 )
+from isolate.actions.host_items import DisableSmbHostItem, FenceHostItem
 from isolate.inventory.models import Inventory
 from isolate.plan.models import DeviceChange
-from isolate.plan.reach import Effect, Endpoint, PrefixSet, RoutedRule, Topology
+from isolate.plan.reach import Effect, Endpoint, HostRule, Pair, PrefixSet, RoutedRule, Topology
 
 
 def _subnet_segments(topo: Topology, item: BlockSmbItem | SegmentAclItem) -> frozenset[str]:
@@ -45,6 +46,24 @@ class _Allowed:
         if (proto, port) in self.anywhere or (proto, port, dst.version, dst.ip) in self.hosts:
             return True
         return any(p == proto and q == port and dst in nets for p, q, nets in self.nets)
+
+
+def _fence(effect: Effect, item: FenceHostItem, device: str) -> None:
+    """The fenced host starts nothing and answers only its listed services and tcp/22
+    from the management networks."""
+    host = item.host
+    kept = {(p.proto, p.port) for p in item.allow}
+    management = PrefixSet(item.management)
+
+    def fenced(pair: Pair) -> bool:
+        if pair.dst.name != host:
+            return True  # outbound: the host starts no connection
+        if (pair.proto, pair.port) in kept:
+            return False
+        return not (pair.proto == "tcp" and pair.port == 22 and pair.src in management)
+
+    effect.host_rules.append(HostRule(host, device, fenced))
+    effect.contained.add(host)
 
 
 def _filter_rules(
@@ -85,6 +104,15 @@ def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo:
             if host.vpn_user in users and topo.zone(host.segment) == "vpn":
                 effect.down[host.name] = device
                 effect.contained.add(host.name)
+    elif isinstance(item, DisableSmbHostItem):
+        server = item.host
+
+        def smb_served(pair: Pair) -> bool:
+            return pair.dst.name == server and pair.smb
+
+        effect.host_rules.append(HostRule(server, device, smb_served))
+    elif isinstance(item, FenceHostItem):
+        _fence(effect, item, device)
     elif isinstance(item, EdgeBlockItem):
         prefixes = tuple(item.prefixes)
         effect.prefixes += prefixes

@@ -87,6 +87,16 @@ class RoutedRule:
     edge: bool = False
 
 
+@dataclass(frozen=True)
+class HostRule:
+    """A filter on one host itself (its own firewall, its services): considered for every
+    pair from or to ``host``, whatever the path."""
+
+    host: str
+    device: str
+    blocks: Callable[[Pair], bool]
+
+
 @dataclass
 class Effect:
     step: str
@@ -95,6 +105,7 @@ class Effect:
     rules: list[RoutedRule] = field(default_factory=list)
     contained: set[str] = field(default_factory=set)  # hosts this step contains (subjects)
     prefixes: list[IPNetwork] = field(default_factory=list)  # addresses it blocks
+    host_rules: list[HostRule] = field(default_factory=list)
 
 
 class Topology:
@@ -140,6 +151,7 @@ def special_hosts(inventory: Inventory, effects: Iterable[Effect]) -> set[str]:
     prefixes: list[IPNetwork] = []
     for effect in effects:
         special |= set(effect.moved) | set(effect.down) | effect.contained
+        special |= {rule.host for rule in effect.host_rules}
         prefixes += effect.prefixes
     if prefixes:
         compiled = PrefixSet(prefixes)
@@ -166,6 +178,7 @@ class Reach:
         self.moved: dict[str, tuple[int, str]] = {}
         self.down: dict[str, str] = {}
         self.routed_cut: dict[int, str] = {}
+        self.host_cut: dict[int, str] = {}  # pid -> device whose host rule cuts it
         self.cut: dict[int, str] = {}  # pid -> device cutting it, now
         self.last_restored: list[int] = []  # pids the last apply() made pass again
 
@@ -255,6 +268,11 @@ class Reach:
         for host, device in effect.down.items():
             self.down.setdefault(host, device)
             touched.update(self.by_host.get(host, ()))
+        for host_rule in effect.host_rules:
+            for pid in self.by_host.get(host_rule.host, ()):
+                if pid not in self.host_cut and host_rule.blocks(self.pairs[pid]):
+                    self.host_cut[pid] = host_rule.device
+                    touched.add(pid)
         for rule in effect.rules:
             for pid in self._candidates(rule):
                 if pid in self.routed_cut:
@@ -299,6 +317,8 @@ class Reach:
         for host in (*pair.src.members, pair.dst.name):
             if host in self.down:
                 return self.down[host]
+        if pair.pid in self.host_cut:
+            return self.host_cut[pair.pid]
         src_moved = self._moved_of(pair.src)
         dst_moved = self.moved.get(pair.dst.name) if pair.dst.kind == "host" else None
         if src_moved or dst_moved:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from isolate.errors import InputError, PlanError
+from isolate.errors import InputError, PlanError, PlanRefused
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.plan.builder import build_plan
@@ -88,8 +88,8 @@ def test_plan_is_deterministic(city: Inventory) -> None:
         ),
         (
             "  - id: f\n    action: fence-host\n    targets: {hosts: [ws-17]}\n",
-            "p.yml:5: steps[0].action: action fence-host is not available yet "
-            "(host actions come in a later release)",
+            "p.yml:6: steps[0].targets: host ws-17 has no device with platform ansible "
+            "(same name or address) in the inventory",
         ),
         (
             "  - id: s\n    action: block-smb\n    targets: {segments: [users]}\n",
@@ -165,3 +165,52 @@ def test_device_known_only_by_dns_name_is_planned(tmp_path: Path) -> None:
     plan = build_plan(load_inventory(path), load_playbook(PLAYBOOKS / "drill.yml"))
     assert plan.blast.management_kept
     assert [c.device for c in plan.steps[1].changes] == ["acc3"]
+
+
+def _with_ansible_hosts(tmp_path: Path) -> Inventory:
+    text = (
+        (DATA / "city.yml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "segments:\n",
+            "  - {name: fs1, host: 127.0.0.1, port: 20101, platform: ansible, role: server, "
+            "address: 10.10.10.11, credentials: lab}\n"
+            "  - {name: ws-17, host: 127.0.0.1, port: 20102, platform: ansible, role: server, "
+            "address: 10.10.100.17, credentials: lab}\n"
+            "  - {name: dns1, host: 127.0.0.1, port: 20103, platform: ansible, role: server, "
+            "address: 10.10.10.53, credentials: lab}\n"
+            "segments:\n",
+            1,
+        )
+    )
+    path = tmp_path / "city.yml"
+    path.write_text(text, encoding="utf-8")
+    return load_inventory(path)
+
+
+def test_host_actions_are_planned_with_their_blast_radius(tmp_path: Path) -> None:
+    inventory = _with_ansible_hosts(tmp_path)
+    steps = (
+        "  - id: host-smb\n    action: disable-smb-host\n    targets: {hosts: [fs1]}\n"
+        "  - id: fence\n    action: fence-host\n    targets: {hosts: [ws-17]}\n"
+    )
+    plan = build_plan(inventory, _playbook(tmp_path, steps))
+    assert [[c.device for c in s.changes] for s in plan.steps] == [["fs1"], ["ws-17"]]
+    smb = plan.steps[0].blast.services
+    assert {(s.host, s.service) for s in smb} == {("fs1", "smb"), ("fs1", "netbios-ssn")}
+    assert "servers" in smb[0].sources  # cut inside its own segment too
+    fenced = plan.steps[1].blast
+    assert ("ws-17", "smb") in {(s.host, s.service) for s in fenced.services}
+    assert ("dns1", "dns") in {(s.host, s.service) for s in fenced.services}
+    assert plan.overrides == ()
+
+
+def test_fencing_a_protected_host_is_refused(tmp_path: Path) -> None:
+    inventory = _with_ansible_hosts(tmp_path)
+    steps = "  - id: fence-dns\n    action: fence-host\n    targets: {hosts: [dns1]}\n"
+    with pytest.raises(PlanRefused) as caught:
+        build_plan(inventory, _playbook(tmp_path, steps))
+    assert str(caught.value).startswith(
+        "step 'fence-dns' refused: on dns1 it would cut protected service dns on dns1 "
+        "(10.10.10.53:53/tcp) from "
+    )
