@@ -74,32 +74,9 @@ class NetmikoCliSession:
                 f"{t.name}: authentication failed for user {t.username!r} at {t.host}:{t.port}",
                 device=t.name,
             ) from exc
-        except (NetmikoTimeoutException, TimeoutError) as exc:
-            if "TCP connection to device failed" in str(exc):
-                raise ConnectError(
-                    f"{t.name}: cannot connect to {t.host}:{t.port}: connection refused or unreachable",
-                    device=t.name,
-                ) from exc
-            raise DeviceTimeout(
-                f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s",
-                device=t.name,
-            ) from exc
-        except paramiko.SSHException as exc:  # netmiko wraps BadHostKeyException in SSHException
-            text = str(exc)
-            if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
-                raise ConnectError(
-                    f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
-                    "(possible impersonation; check the device before going on)",
-                    device=t.name,
-                ) from exc
-            if "not found in known_hosts" in text:
-                raise ConnectError(
-                    f"{t.name}: SSH host key of {t.host}:{t.port} is not in known_hosts "
-                    f"({t.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
-                    device=t.name,
-                ) from exc
-            first = next((line.strip() for line in text.splitlines() if line.strip()), "SSH error")
-            raise ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {first}", device=t.name) from exc
+        except (NetmikoTimeoutException, TimeoutError, paramiko.SSHException) as exc:
+            # netmiko wraps paramiko's host-key and connection errors in NetmikoTimeoutException
+            raise _connect_error(t, exc) from exc
         except (ValueError, ReadTimeout) as exc:
             # netmiko raises ValueError when enable fails ("Failed to enter enable mode")
             raise AuthError(f"{t.name}: could not enter privileged mode: {exc}", device=t.name) from exc
@@ -235,3 +212,34 @@ class ConfirmingCliSession(NetmikoCliSession):
         if self._pending_confirm:
             self.run(self._confirm_command)
             self._pending_confirm = False
+
+
+def _connect_error(t: Target, exc: Exception) -> DeviceError:
+    """One line for a failed SSH connection, whatever layer of netmiko/paramiko raised it."""
+    text = str(exc)
+    if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
+        return ConnectError(
+            f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
+            "(possible impersonation; check the device before going on)",
+            device=t.name,
+        )
+    if "not found in known_hosts" in text:
+        return ConnectError(
+            f"{t.name}: SSH host key of {t.host}:{t.port} is not in known_hosts "
+            f"({t.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
+            device=t.name,
+        )
+    if "TCP connection to device failed" in text:
+        return ConnectError(
+            f"{t.name}: cannot connect to {t.host}:{t.port}: connection refused or unreachable",
+            device=t.name,
+        )
+    if isinstance(exc, NetmikoTimeoutException | TimeoutError) and "SSHException" not in text:
+        return DeviceTimeout(
+            f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s", device=t.name
+        )
+    first = next(
+        (line.strip() for line in text.splitlines() if line.strip() and "paramiko SSHException" not in line),
+        "SSH error",
+    )
+    return ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {first}", device=t.name)

@@ -200,9 +200,6 @@ def test_wrong_password(targets: dict[str, Target], transport: str) -> None:
 
 
 def test_unknown_host_key(targets: dict[str, Target], transport: str, tmp_path: Path) -> None:
-    if transport == "netmiko":
-        pytest.xfail("netmiko_cli catches NetmikoTimeoutException (which wraps the host-key error) "
-                     "before its host-key branches: reported as DeviceTimeout; reported to its owner")
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     bad = dataclasses.replace(targets["acc1"], known_hosts=empty)
@@ -214,9 +211,6 @@ def test_unknown_host_key(targets: dict[str, Target], transport: str, tmp_path: 
 
 
 def test_mismatched_host_key(targets: dict[str, Target], transport: str, tmp_path: Path) -> None:
-    if transport == "netmiko":
-        pytest.xfail("netmiko_cli catches NetmikoTimeoutException (which wraps the host-key error) "
-                     "before its host-key branches: reported as DeviceTimeout; reported to its owner")
     other = tmp_path / "known_hosts"
     fake = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
     port = targets["acc1"].port
