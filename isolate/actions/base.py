@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from isolate.actions.host_items import HOST_PARAMS, DisableSmbHostItem, FenceHostItem
 from isolate.values import (
-    BadValue,
+    InterfaceName,
     Name,
     Port,
     Prefix,
@@ -29,7 +28,6 @@ from isolate.values import (
     StepId,
     UserName,
     VlanId,
-    parse_ios_interface,
 )
 
 EXEC_PREFIX = "@exec "
@@ -72,18 +70,6 @@ def acl_name(step: str) -> str:
 def table_name(step: str) -> str:
     """The nft table a step owns (one table per step, so each inverse is independent)."""
     return "isolate_" + step.replace("-", "_")
-
-
-def _ios_interface(value: object) -> str:
-    try:
-        return parse_ios_interface(value)
-    except BadValue as exc:
-        raise PydanticCustomError("isolate_value", "{reason}", {"reason": str(exc)}) from None
-
-
-# Port work items are spoken to IOS switches: names are validated and expanded the IOS way
-# (``Gi1/0/5`` → ``GigabitEthernet1/0/5``), so plans and messages use the names IOS prints.
-IosInterface = Annotated[str, BeforeValidator(_ios_interface)]
 
 
 class _Model(BaseModel):
@@ -141,7 +127,7 @@ PARAMS: dict[str, type[BaseModel]] = {
 
 
 class PortMove(_Model):
-    interface: IosInterface
+    interface: InterfaceName  # as the inventory spells it for the device's platform
     host: Name
     expected_vlan: VlanId  # the host's segment VLAN, per the inventory
 
@@ -155,7 +141,7 @@ class QuarantineItem(_Model):
 
 
 class PortRef(_Model):
-    interface: IosInterface
+    interface: InterfaceName  # as the inventory spells it for the device's platform
     host: Name
 
 

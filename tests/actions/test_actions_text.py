@@ -62,7 +62,7 @@ def test_quarantine_precheck_reports_inventory_drift() -> None:
             "step": "q",
             "vlan": 999,
             "vlan_name": "ISOLATE-QUARANTINE",
-            "ports": [{"interface": "Gi1/0/5", "host": "ws-05", "expected_vlan": 20}],
+            "ports": [{"interface": "GigabitEthernet1/0/5", "host": "ws-05", "expected_vlan": 20}],
         }
     )
     problems = lookup("quarantine", "cisco_ios").precheck(item, IOS)
