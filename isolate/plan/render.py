@@ -49,7 +49,7 @@ def _blast_lines(blast: StepBlast) -> list[str]:
     return lines
 
 
-def _summary_lines(plan: Plan) -> list[str]:
+def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
     blast = plan.blast
     lines = [
         f"blast radius: {blast.flows_cut} of {blast.flows_total} flows cut; "
@@ -61,7 +61,7 @@ def _summary_lines(plan: Plan) -> list[str]:
         + f" (from {plan.tool_address or 'no tool address'} and stations "
         f"{', '.join(plan.protected.stations) or 'none'} to every device on tcp/22)",
     ]
-    if blast.kept:
+    if blast.kept and kept_lines:
         lines.append("protected services:")
         for kept in blast.kept:
             cut = f", cut for {kept.cut_from}" if kept.cut_from else ""
@@ -126,5 +126,5 @@ def render_rich(plan: Plan) -> RenderableType:
             str(item.reachable_from),
             str(item.cut_from),
         )
-    parts += [Text("\n".join(_summary_lines(plan)), style="bold"), kept]
+    parts += [Text("\n".join(_summary_lines(plan, kept_lines=False)), style="bold"), kept]
     return Group(*parts)
