@@ -87,3 +87,27 @@ def render_table(report: dict[str, Any]) -> str:
         elif isinstance(goal, dict):
             out.append(f"  {key}: {goal}")
     return "\n".join(out)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The table and goals as Markdown (for docs/benchmarks.md)."""
+    head = ("| N | tool | wall s | devices/s | × isolate | × floor | peak RSS MB | tool CPU s "
+            "| lab CPU s | checked |")
+    rule = "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    lines = [head, rule]
+    for r in report["rows"]:
+        tool = r["tool"] + (" *(extrapolated)*" if r["extrapolated"] else "")
+        checked = "—" if r["extrapolated"] else ("yes" if r["verified"] else "**no**")
+        cells = [str(r["n"]), tool, _fmt(r["wall_s"]), _fmt(r["devices_per_s"], 1),
+                 _fmt(r.get("ratio_to_isolate")), _fmt(r.get("ratio_to_floor")),
+                 _fmt(r["peak_rss_mb"], 0), _fmt(r.get("tool_cpu_s"), 1), _fmt(r["lab_cpu_s"], 1), checked]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Goals at N = {report['goals'].get('at_n', '-')}:", ""]
+    for key, goal in report["goals"].items():
+        if isinstance(goal, dict) and "met" in goal:
+            mark = "met" if goal["met"] else "**not met**"
+            extra = " (Ansible extrapolated)" if goal.get("extrapolated") else ""
+            lines.append(f"- `{key}`: {goal['value']} (target {goal['target']}) — {mark}{extra}")
+        elif isinstance(goal, dict):
+            lines.append(f"- `{key}`: {goal}")
+    return "\n".join(lines)
