@@ -3,7 +3,8 @@
 Linux: two base chains of the step in isolate's own table ``inet isolate_host``, both
 ``policy drop``: ``input`` accepts loopback, established/related traffic, tcp/22 from
 the inventory's management networks and the listed services; ``output`` accepts
-loopback and established/related traffic only (the fenced host starts no connection).
+loopback, established/related traffic and tcp/22 replies to the management networks
+(the fenced host starts no connection).
 Inverse: remove the step's chains (the whole table when the captured state had none).
 
 Windows (rendered only): one inbound allow rule for tcp/22 from the management networks,
@@ -39,14 +40,21 @@ def _set(values: list[str]) -> str:
     return values[0] if len(values) == 1 else "{ " + ", ".join(values) + " }"
 
 
-def input_rules(item: FenceHostItem) -> list[str]:
-    out = ['iif "lo" accept', "ct state established,related accept"]
+def _management(item: FenceHostItem, direction: str) -> list[str]:
+    """tcp/22 with the management networks, by address and port, not by conntrack: a
+    connection open before the fence (Ansible's own) was not tracked in every kernel."""
+    out = []
     for family, version in (("ip", 4), ("ip6", 6)):
-        nets = sorted(
-            (n for n in item.management if n.version == version), key=lambda n: int(n.network_address)
-        )
+        nets = sorted(n for n in item.management if n.version == version)
         if nets:
-            out.append(f"{family} saddr {_set([str(n) for n in nets])} tcp dport 22 accept")
+            where = "saddr" if direction == "in" else "daddr"
+            port = "dport" if direction == "in" else "sport"
+            out.append(f"{family} {where} {_set([str(n) for n in nets])} tcp {port} 22 accept")
+    return out
+
+
+def input_rules(item: FenceHostItem) -> list[str]:
+    out = ['iif "lo" accept', "ct state established,related accept", *_management(item, "in")]
     for proto in ("tcp", "udp"):
         ports = sorted(p.port for p in item.allow if p.proto == proto)
         if ports:
@@ -54,14 +62,15 @@ def input_rules(item: FenceHostItem) -> list[str]:
     return out
 
 
-def output_rules() -> list[str]:
-    return ['oif "lo" accept', "ct state established,related accept"]
+def output_rules(item: FenceHostItem) -> list[str]:
+    return ['oif "lo" accept', "ct state established,related accept", *_management(item, "out")]
 
 
 def _nft_forward(item: FenceHostItem) -> list[str]:
     chain_in, chain_out = _chains(item)
     script = [f"add table inet {HOST_TABLE}"]
-    for chain, hook, rules in ((chain_in, "input", input_rules(item)), (chain_out, "output", output_rules())):
+    chains = ((chain_in, "input", input_rules(item)), (chain_out, "output", output_rules(item)))
+    for chain, hook, rules in chains:
         script += [
             f"add chain inet {HOST_TABLE} {chain} "
             f"{{ type filter hook {hook} priority {PRIORITY}; policy drop; }}",
@@ -160,7 +169,7 @@ class FenceHostAnsible:
         return [
             *state_problems(parsed),
             *chain_problems(parsed, chain_in, hook="input", policy="drop", rules=input_rules(item)),
-            *chain_problems(parsed, chain_out, hook="output", policy="drop", rules=output_rules()),
+            *chain_problems(parsed, chain_out, hook="output", policy="drop", rules=output_rules(item)),
         ]
 
 

@@ -239,6 +239,8 @@ def test_linux_fence_keeps_management_and_listed_services_only() -> None:
         "flush chain inet isolate_host fence_out_fence_ws17",
         'add rule inet isolate_host fence_out_fence_ws17 oif "lo" accept',
         "add rule inet isolate_host fence_out_fence_ws17 ct state established,related accept",
+        "add rule inet isolate_host fence_out_fence_ws17 ip daddr 10.99.99.0/24 tcp sport 22 accept",
+        "add rule inet isolate_host fence_out_fence_ws17 ip6 daddr fd00:99::/64 tcp sport 22 accept",
     ]
     inverse = tasks(FENCE.inverse(fence_item(), BEFORE))
     assert (

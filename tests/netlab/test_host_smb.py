@@ -188,3 +188,30 @@ def test_a_failing_task_is_one_line_naming_host_and_task(file_servers: Lab, tmp_
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("fs1: task 'isolate probe: a command that fails' failed:"), message
+
+
+def test_fence_host_keeps_only_management_and_restore_reopens(file_servers: Lab, tmp_path: Path) -> None:
+    """fence-host on fs1: admin1 still reaches its sshd (management path); fs2 no longer
+    reaches its SMB, fs1 no longer opens connections; restore brings both back."""
+    if not _mapped():
+        pytest.skip("HOST ACTIONS NOT WIRED: isolate/plan/targets.py MAPPERS lacks fence-host")
+    lab = file_servers
+    book = tmp_path / "fence.yml"
+    steps = [{"id": "fence-fs1", "action": "fence-host", "targets": {"hosts": ["fs1"]}}]
+    book.write_text(json.dumps({"version": 1, "name": "fence", "steps": steps}))
+    inventory, state = str(lab.dir / samba.INVENTORY), tmp_path / "state"
+    before = _states(lab, state)
+    common = ["-i", inventory, "--state-dir", str(state)]
+    try:
+        done = _isolate(
+            lab, state, "apply", *common, str(book), "--yes", "--incident", "N-2", "--reason", "t"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        netns.connect_in(lab.ns("admin1"), SERVERS["fs1"], 22, timeout_s=2.0).close()
+        assert not smb_answers(lab, "fs2", "fs1", 445)
+        assert not smb_answers(lab, "fs1", "fs2", 445)  # the fenced host starts nothing
+    finally:
+        restored = _isolate(lab, state, "restore", *common)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert smb_answers(lab, "fs2", "fs1", 445) and smb_answers(lab, "fs1", "fs2", 445)
+    assert _states(lab, tmp_path / "reads") == before
