@@ -98,7 +98,11 @@ def apply(
     state = state_dir_from(state_dir)
     devices = sorted({c.device for s in built.steps for c in s.changes})
     resolved = resolve_targets(
-        inventory, devices, host_key_checking=request.host_key_checking, timeout_s=request.timeout_s
+        inventory,
+        devices,
+        host_key_checking=request.host_key_checking,
+        timeout_s=request.timeout_s,
+        work_dir=state,
     )
     run_id = run_id_new()
     started = time.time()
@@ -230,7 +234,9 @@ def restore(
     inv_path = inventory_path or Path(start.data["inventory"]["path"])
     inventory = load_inventory(inv_path)
     devices = sorted({e.device for e in restore_plan.entries})
-    resolved = resolve_targets(inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s)
+    resolved = resolve_targets(
+        inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s, work_dir=state
+    )
     run_id = restore_plan.run_id
     locks = DeviceLocks(state)
     with locks.acquire(devices, run_id) as held:
@@ -355,7 +361,11 @@ def resume(
     )
     devices = sorted({c.device for s in built.steps for c in s.changes})
     resolved = resolve_targets(
-        inventory, devices, host_key_checking=request.host_key_checking, timeout_s=request.timeout_s
+        inventory,
+        devices,
+        host_key_checking=request.host_key_checking,
+        timeout_s=request.timeout_s,
+        work_dir=state,
     )
     run_id = run_path.name
     started = time.time()

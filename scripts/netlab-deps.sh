@@ -21,6 +21,7 @@ PACKAGES=(
   wireguard-go       # userspace WireGuard (the kernel here has no wireguard module)
   ethtool            # tx checksum offload off on veths attached to the OVS netdev datapath
   procps             # ps/pgrep used by humans debugging a lab
+  samba              # smbd on the file servers (host actions: disable-smb-host)
 )
 
 # command -> package that provides it
@@ -37,6 +38,7 @@ declare -A NEEDED=(
   [ovsdb-tool]=openvswitch-switch
   [wg]=wireguard-tools
   [wireguard-go]=wireguard-go
+  [smbd]=samba
   [ethtool]=ethtool
 )
 

@@ -313,8 +313,8 @@ class AnsibleDriver:
     platform = PLATFORM
 
     def connect(self, target: Target) -> AnsibleSession:
-        return AnsibleSession(target)
+        return AnsibleSession(target, state_dir=target.work_dir)
 
 
 def connect(target: Target) -> AnsibleSession:
-    return AnsibleSession(target)
+    return AnsibleSession(target, state_dir=target.work_dir)

@@ -40,8 +40,13 @@ READ_CHUNK = 65536
 PREPARE = {"cisco_ios": ("terminal length 0", "terminal width 511"), "cisco_asa": ("terminal pager 0",)}
 # AES-GCM first: asyncssh's chacha20-poly1305 builds a cipher object per packet and costs
 # several times more CPU per packet; every IOS release with SSHv2 AES-GCM/CTR offers these.
-ENCRYPTION = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
-              "aes128-ctr", "aes256-ctr")
+ENCRYPTION = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
+)
 
 
 # -- the shared event loop ---------------------------------------------------------------------

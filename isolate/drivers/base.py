@@ -32,6 +32,7 @@ class Target:
     known_hosts: Path | None = None
     host_key_checking: bool = True
     timeout_s: float = 30.0
+    work_dir: Path | None = None  # where a driver may keep working files (the run's state dir)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from isolate.drivers.netmiko_cli import ConfirmingCliSession, NetmikoCliSession
 from isolate.errors import PlanError
 
 TRANSPORTS = ("asyncssh", "netmiko")
-DEFAULT_TRANSPORT = "netmiko"
+DEFAULT_TRANSPORT = "asyncssh"
 TRANSPORT_ENV = "ISOLATE_TRANSPORT"
 
 

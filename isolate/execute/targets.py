@@ -29,6 +29,7 @@ def resolve_targets(
     *,
     host_key_checking: bool = True,
     timeout_s: float = 30.0,
+    work_dir: Path | None = None,
 ) -> ResolvedTargets:
     """Targets for ``devices``. Every reference is read now, before anything is sent, so a
     missing secret fails the run at once with a message naming device and reference."""
@@ -61,5 +62,6 @@ def resolve_targets(
             known_hosts=known_hosts,
             host_key_checking=host_key_checking,
             timeout_s=timeout_s,
+            work_dir=work_dir,
         )
     return ResolvedTargets(targets, tuple(secrets))

@@ -33,12 +33,6 @@ PLAYBOOK = ROOT / "playbooks" / "host-smb.yml"
 SERVERS = {"fs1": "10.99.10.11", "fs2": "10.99.10.12"}
 
 
-def _mapped() -> bool:
-    from isolate.plan.targets import MAPPERS
-
-    return "disable-smb-host" in MAPPERS
-
-
 @pytest.fixture(scope="module")
 def file_servers(netlab: Lab) -> Iterator[Lab]:
     samba.start_file_servers(netlab.dir, list(SERVERS))
@@ -130,8 +124,6 @@ def _rulesets(lab: Lab) -> dict[str, str]:
 def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back(
     file_servers: Lab, tmp_path: Path
 ) -> None:
-    if not _mapped():
-        pytest.skip("HOST ACTIONS NOT WIRED: isolate/plan/targets.py MAPPERS lacks disable-smb-host")
     lab = file_servers
     inventory, state = str(lab.dir / samba.INVENTORY), tmp_path / "state"
     assert all(_smb_matrix(lab).values()), _smb_matrix(lab)
@@ -193,8 +185,6 @@ def test_a_failing_task_is_one_line_naming_host_and_task(file_servers: Lab, tmp_
 def test_fence_host_keeps_only_management_and_restore_reopens(file_servers: Lab, tmp_path: Path) -> None:
     """fence-host on fs1: admin1 still reaches its sshd (management path); fs2 no longer
     reaches its SMB, fs1 no longer opens connections; restore brings both back."""
-    if not _mapped():
-        pytest.skip("HOST ACTIONS NOT WIRED: isolate/plan/targets.py MAPPERS lacks fence-host")
     lab = file_servers
     book = tmp_path / "fence.yml"
     steps = [{"id": "fence-fs1", "action": "fence-host", "targets": {"hosts": ["fs1"]}}]
