@@ -23,7 +23,7 @@ from isolate.execute.executor import ApplyOptions, Executor, run_plan
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.sessions import SessionPool
-from isolate.execute.targets import resolve_targets
+from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, read_journal, run_id_new
@@ -96,6 +96,27 @@ def apply(
 ) -> RunResult:
     """Pre-checks, then every step, journaled ahead; returns the run's typed result."""
     state = state_dir_from(state_dir)
+    devices, resolved = _targets(inventory, built, request, state)
+    run_id = run_id_new()
+    started = time.time()
+    with DeviceLocks(state).acquire(devices, run_id):
+        journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
+        plan_json = built.to_json()
+        (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
+        journal.append("run-start", **_run_start(inventory, built, request, plan_json))
+        executor = _executor(built, resolved, journal, run_id, request, sink)
+        scrub = journal.scrubber.scrub
+        try:
+            return run_plan(executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub))
+        finally:
+            executor.close()
+            journal.close()
+
+
+def _targets(
+    inventory: Inventory, built: Plan, request: ApplyRequest, state: Path
+) -> tuple[list[str], ResolvedTargets]:
+    """Every device the plan changes, with its credentials read now (before anything is sent)."""
     devices = sorted({c.device for s in built.steps for c in s.changes})
     resolved = resolve_targets(
         inventory,
@@ -104,30 +125,31 @@ def apply(
         timeout_s=request.timeout_s,
         work_dir=state,
     )
-    run_id = run_id_new()
-    started = time.time()
-    with DeviceLocks(state).acquire(devices, run_id):
-        journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
-        plan_json = built.to_json()
-        (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
-        journal.append("run-start", **_run_start(inventory, built, request, plan_json))
-        executor = Executor(
-            built,
-            resolved.targets,
-            journal,
-            run_id=run_id,
-            connect=connector(request.transport),
-            lookup=lookup_action,
-            identify=identify,
-            sink=sink,
-            options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
-        )
-        scrub = journal.scrubber.scrub
-        try:
-            return run_plan(executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub))
-        finally:
-            executor.close()
-            journal.close()
+    return devices, resolved
+
+
+def _executor(
+    built: Plan,
+    resolved: ResolvedTargets,
+    journal: Journal,
+    run_id: str,
+    request: ApplyRequest,
+    sink: EventSink,
+    *,
+    done_before: frozenset[tuple[str, str]] = frozenset(),
+) -> Executor:
+    return Executor(
+        built,
+        resolved.targets,
+        journal,
+        run_id=run_id,
+        connect=connector(request.transport),
+        lookup=lookup_action,
+        identify=identify,
+        sink=sink,
+        done_before=done_before,
+        options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
+    )
 
 
 def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_json: str) -> dict[str, Any]:
@@ -359,14 +381,7 @@ def resume(
         for r in view.records
         if r.kind == "verified" and r.data.get("ok")
     )
-    devices = sorted({c.device for s in built.steps for c in s.changes})
-    resolved = resolve_targets(
-        inventory,
-        devices,
-        host_key_checking=request.host_key_checking,
-        timeout_s=request.timeout_s,
-        work_dir=state,
-    )
+    devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name
     started = time.time()
     locks = DeviceLocks(state)
@@ -381,18 +396,7 @@ def resume(
             done=[f"{step}@{device}" for step, device in sorted(done)],
             adopted_locks=[lock.describe() for lock in held.adopted],
         )
-        executor = Executor(
-            built,
-            resolved.targets,
-            journal,
-            run_id=run_id,
-            connect=connector(request.transport),
-            lookup=lookup_action,
-            identify=identify,
-            sink=sink,
-            done_before=done,
-            options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
-        )
+        executor = _executor(built, resolved, journal, run_id, request, sink, done_before=done)
         scrub = journal.scrubber.scrub
         try:
             unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]

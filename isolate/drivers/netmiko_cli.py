@@ -8,7 +8,6 @@ platform's failure markers, and the refused line is named in the error.
 from __future__ import annotations
 
 import contextlib
-import math
 import socket
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from netmiko.exceptions import (
 
 from isolate.drivers.base import CommandResult, Target
 from isolate.drivers.cli_platform import EXEC_PREFIX, CliPlatform
+from isolate.drivers.revert_timer import RevertTimerConfirm
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 
 
@@ -191,27 +191,12 @@ def _marker(message: str) -> str:
     return message.split("matched error:", 1)[1].strip() if "matched error:" in message else message
 
 
-class ConfirmingCliSession(NetmikoCliSession):
+class ConfirmingCliSession(NetmikoCliSession, RevertTimerConfirm):
     """A CLI session whose platform can revert by itself unless confirmed (IOS revert timer)."""
 
     def __init__(self, target: Target, platform: CliPlatform) -> None:
-        if platform.confirm_mode_command is None or platform.confirm_command is None:
-            raise ValueError(f"platform {platform.name} has no commit-confirm")
-        self._confirm_mode_command = platform.confirm_mode_command
-        self._confirm_command = platform.confirm_command
-        self._pending_confirm = False
+        self._init_revert_timer(platform)
         super().__init__(target, platform)
-
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
-        minutes = max(1, math.ceil(window_s / 60))
-        results = self._push(commands, config_mode_command=self._confirm_mode_command.format(minutes=minutes))
-        self._pending_confirm = True
-        return results
-
-    def confirm(self) -> None:
-        if self._pending_confirm:
-            self.run(self._confirm_command)
-            self._pending_confirm = False
 
 
 def _connect_error(t: Target, exc: Exception) -> DeviceError:
