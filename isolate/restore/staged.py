@@ -149,17 +149,7 @@ class Restorer:
                 self.pool.get(device)
                 return GateResult(stage, device, True)
             except IsolateError as exc:
-                self.journal.append(
-                    "gate",
-                    stage=stage,
-                    device=device,
-                    ok=False,
-                    check="reachable",
-                    problems=[str(exc)],
-                    state=None,
-                    expected=None,
-                )
-                return GateResult(stage, device, False, (f"unreachable: {exc}",))
+                return self._gate_failed(stage, device, "reachable", f"unreachable: {exc}")
 
         return self._parallel(check, devices)
 
@@ -210,17 +200,20 @@ class Restorer:
             raise
         except IsolateError as exc:
             self.pool.drop(device)
-            self.journal.append(
-                "gate",
-                stage=stage,
-                device=device,
-                ok=False,
-                check="restore",
-                problems=[str(exc)],
-                state=None,
-                expected=None,
-            )
-            return GateResult(stage, device, False, (str(exc),))
+            return self._gate_failed(stage, device, "restore", str(exc))
+
+    def _gate_failed(self, stage: int, device: str, check: str, problem: str) -> GateResult:
+        self.journal.append(
+            "gate",
+            stage=stage,
+            device=device,
+            ok=False,
+            check=check,
+            problems=[problem],
+            state=None,
+            expected=None,
+        )
+        return GateResult(stage, device, False, (problem,))
 
     def _equality_gate(
         self,
