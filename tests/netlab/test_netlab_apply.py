@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from netlabkit import Lab
 
 from isolate.netlab.probes import Flow, flows
@@ -29,12 +28,12 @@ def _isolate(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _must_cut(flow: Flow) -> bool:
-    """ransomware-lateral without its quarantine step: SMB between inside segments (the
-    management segment is excepted),
-    everything to or from the attacker, everything from the contractors' VPN user."""
+    """ransomware-lateral: SMB between inside segments (the management segment is excepted),
+    everything to or from the attacker, everything from the contractors' VPN user, and
+    everything to or from the infected workstation (quarantined on the Open vSwitch switch)."""
     topo = load_topology()
     segment = {h.name: h.segment for h in topo.hosts if h.segment != topo.management.name}
-    if "attacker" in (flow.src, flow.dst) or flow.src == "vpn-carol":
+    if "attacker" in (flow.src, flow.dst) or flow.src == "vpn-carol" or "ws-17" in (flow.src, flow.dst):
         return True
     crosses = flow.src in segment and flow.dst in segment and segment[flow.src] != segment[flow.dst]
     return flow.kind == "service" and flow.port in (139, 445) and crosses
@@ -43,11 +42,7 @@ def _must_cut(flow: Flow) -> bool:
 def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
     netlab: Lab, tmp_path: Path
 ) -> None:
-    playbook = yaml.safe_load(PLAYBOOK.read_text())
-    # The quarantine step needs actions/base.py to accept OVS port names (see docs/netlab.md).
-    playbook["steps"] = [s for s in playbook["steps"] if s["action"] != "quarantine"]
-    book = tmp_path / "ransomware-lateral-netlab.yml"
-    book.write_text(yaml.safe_dump(playbook))
+    book = PLAYBOOK  # the whole playbook: SMB cut, edge block, OVS quarantine, WireGuard revoke
     inventory, state = str(netlab.dir / "inventory.yml"), str(tmp_path / "state")
     assert all(r.ok for r in netlab.flows().values()), "baseline not fully open"
 
@@ -76,7 +71,7 @@ def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
     finally:
         restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    assert "identical to pre-state: fw-edge, fw-int, vpn1" in restored.stdout + restored.stderr
+    assert "identical to pre-state: fw-edge, fw-int, sw1, vpn1" in restored.stdout + restored.stderr
     after = netlab.flows(settle_s=15)  # a re-added VPN peer handshakes again first
     assert [k for k, r in after.items() if not r.ok] == []
 
@@ -99,10 +94,7 @@ def test_sigkill_mid_apply_then_restore_brings_real_traffic_back(netlab: Lab, tm
     """apply is killed (SIGKILL) as soon as its journal shows the SMB cut applied; the
     SMB cut is measured live; restore from the journal brings every flow back."""
     inventory, state = str(netlab.dir / "inventory.yml"), tmp_path / "state"
-    playbook = yaml.safe_load(PLAYBOOK.read_text())
-    playbook["steps"] = [s for s in playbook["steps"] if s["action"] != "quarantine"]
-    book = tmp_path / "book.yml"
-    book.write_text(yaml.safe_dump(playbook))
+    book = PLAYBOOK
     argv = [
         "ip",
         "netns",
