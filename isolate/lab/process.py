@@ -34,6 +34,7 @@ import asyncssh
 from isolate.errors import IsolateError, LabError
 from isolate.lab.faults import Fault, control, fault_from_json
 from isolate.lab.inventory_out import ensure_secrets, write_lab_files
+from isolate.lab.ios.device import TIME_SCALE_ENV
 from isolate.lab.server import Hosted, LabServer, write_atomic
 from isolate.lab.topology import (
     DEVICE_KINDS,
@@ -146,8 +147,11 @@ def _lab_args(state_dir: Path) -> dict[str, Any]:
 def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
               devices: int | None = None, base_port: int | None = None,
               faults: Sequence[tuple[str, Fault]] = (), prefer_port: int | None = None,
-              timeout_s: float = 180.0) -> LabHandle:
-    """Start a lab in the background and wait until every device port accepts."""
+              timeout_s: float = 180.0, time_scale: float | None = None) -> LabHandle:
+    """Start a lab in the background and wait until every device port accepts.
+
+    ``time_scale`` (rehearsals and tests) makes the lab's device timers run that many times
+    faster: IOS revert timers, Linux revert jobs, VPN clients reconnecting."""
     state = Path(state_dir).expanduser().resolve()
     make_private_dir(state)
     make_private_dir(state / "devices")
@@ -165,7 +169,7 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
         args = {"topology": str(path), "devices": devices, "base_port": port,
                 "faults": [[name, f.to_json()] for name, f in faults]}
         write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
-        proc = _spawn(state)
+        proc = _spawn(state, time_scale)
         try:
             _wait_ready(state, proc, timeout_s)
             break
@@ -179,7 +183,14 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
                      ensure_secrets(state), ports, proc)
 
 
-def _spawn(state: Path) -> subprocess.Popen[bytes]:
+def _lab_env(time_scale: float | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if time_scale is not None:
+        env[TIME_SCALE_ENV] = f"{time_scale:g}"
+    return env
+
+
+def _spawn(state: Path, time_scale: float | None = None) -> subprocess.Popen[bytes]:
     for stale in ("lab.ready", "lab.pid"):
         with contextlib.suppress(FileNotFoundError):
             (state / stale).unlink()
@@ -188,7 +199,7 @@ def _spawn(state: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "isolate.lab.process", "serve", "--state-dir", str(state)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            cwd=str(state),
+            cwd=str(state), env=_lab_env(time_scale),
         )
     finally:
         log.close()

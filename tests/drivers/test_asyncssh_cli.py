@@ -10,7 +10,6 @@ the connection errors (wrong password, unknown host key, nothing listening).
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -25,24 +24,15 @@ from isolate.drivers.registry import TRANSPORTS, connect, connector, transport_f
 from isolate.errors import AuthError, CommandRejected, ConnectError, PlanError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
-from isolate.lab.ios import device as ios_device
 from isolate.lab.process import LabHandle, start_lab
 
 SMALL = Path(__file__).parents[1] / "lab" / "small.yml"
-SCALE = "600"  # one revert minute lasts 0.1 s in the lab process
+SCALE = 600  # one revert minute lasts 0.1 s in the lab process
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    before = os.environ.get(ios_device.TIME_SCALE_ENV)
-    os.environ[ios_device.TIME_SCALE_ENV] = SCALE
-    try:
-        handle = start_lab(tmp_path_factory.mktemp("drivers"), SMALL)
-    finally:
-        if before is None:
-            del os.environ[ios_device.TIME_SCALE_ENV]
-        else:
-            os.environ[ios_device.TIME_SCALE_ENV] = before
+    handle = start_lab(tmp_path_factory.mktemp("drivers"), SMALL, time_scale=SCALE)
     try:
         yield handle
     finally:

@@ -19,9 +19,7 @@ DEVICES = ["core2", "fw-int"]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ISOLATE_LAB_TIME_SCALE", "20")
-        handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city", time_scale=20)
     try:
         yield handle
     finally:

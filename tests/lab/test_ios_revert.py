@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,24 +10,15 @@ from typing import Any
 import pytest
 from labkit import netmiko_to
 
-from isolate.lab.ios import device as ios_device
 from isolate.lab.process import LabHandle, start_lab
 
 SMALL = Path(__file__).with_name("small.yml")
-SCALE = "600"  # one revert minute lasts 0.1 s in the lab process
+SCALE = 600  # one revert minute lasts 0.1 s in the lab process
 
 
 @pytest.fixture(scope="module")
 def fast_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    before = os.environ.get(ios_device.TIME_SCALE_ENV)
-    os.environ[ios_device.TIME_SCALE_ENV] = SCALE
-    try:
-        handle = start_lab(tmp_path_factory.mktemp("revert"), SMALL)
-    finally:
-        if before is None:
-            del os.environ[ios_device.TIME_SCALE_ENV]
-        else:
-            os.environ[ios_device.TIME_SCALE_ENV] = before
+    handle = start_lab(tmp_path_factory.mktemp("revert"), SMALL, time_scale=SCALE)
     try:
         yield handle
     finally:
