@@ -169,6 +169,7 @@ class AsyncsshCliSession:
     def __init__(self, target: Target, platform: CliPlatform) -> None:
         self.target = target
         self.platform = platform
+        self._sending: str | None = None  # the config line in flight, for error messages
         self._chan: _Channel = LOOP.run(self._guard_connect())
 
     # -- connection -------------------------------------------------------------------
@@ -264,7 +265,10 @@ class AsyncsshCliSession:
         except DeviceError:
             raise
         except (TimeoutError, OSError, EOFError, asyncssh.Error) as exc:
-            raise self._wrap(exc, command) from exc
+            # Inside a config batch, name the very line the device stopped answering on.
+            raise self._wrap(exc, self._sending or command) from exc
+        finally:
+            self._sending = None
 
     # -- Session protocol -------------------------------------------------------------
     def run(self, command: str) -> CommandResult:
@@ -310,18 +314,21 @@ class AsyncsshCliSession:
         name = self.target.name
         chan = self._chan
         enter = config_mode_command or "configure terminal"
+        self._sending = enter
         answer = await chan.send(enter)
         outputs = [answer]
         if not _in_config_mode(answer):
             refused = _first_failure(self.platform, answer) or _first_line(_strip_echo(answer, enter))
             raise CommandRejected(f"{name}: {enter!r} rejected: {refused}", device=name, command=enter)
         for line in config:
+            self._sending = line
             answer = await chan.send(line)
             outputs.append(answer)
             failure = _first_failure(self.platform, _strip_echo(answer, line))
             if failure:
                 await self._leave_config_mode()
                 raise CommandRejected(f"{name}: {line!r} rejected: {failure}", device=name, command=line)
+        self._sending = "end"
         outputs.append(await chan.send("end"))
         output = "".join(outputs).replace("\r\n", "\n")
         return CommandResult(name, "\n".join(config), output, True, started, time.time() - started)

@@ -240,3 +240,19 @@ def test_resume_continues_a_run_that_died_mid_batch(
     assert run_cli("journal", "verify", run_dir.name, state=state).returncode == 0
     assert run_cli("restore", run_dir.name, state=state).returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_device_that_hangs_mid_batch_is_flagged_naming_the_line(
+    lab: LabHandle, baseline: dict[str, str], state: Path
+) -> None:
+    set_fault(lab.state_dir, "core2", make_fault("hang-after", after=20))
+    result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--timeout", "5", state=state)
+    assert result.returncode != 0
+    flagged = [line for line in result.stderr.splitlines() if line.startswith("✗ core2: ")]
+    assert len(flagged) == 1 and "got no answer within 5 s" in flagged[0], result.stderr
+    assert "'deny " in flagged[0] or "'permit " in flagged[0] or "'ip access-list" in flagged[0]
+    failed = [r for r in records(newest_run(state)) if r["kind"] == "failed"]  # type: ignore[arg-type]
+    assert [r["data"]["device"] for r in failed] == ["core2"] and failed[0]["data"]["phase"] == "push"
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    assert run_cli("restore", state=state).returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline
