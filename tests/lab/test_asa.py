@@ -4,7 +4,6 @@ attributes, and the ASA's error texts."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -43,15 +42,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     base = tmp_path_factory.mktemp("vpnlab")
     topology = base / "vpnlab.yml"
     topology.write_text(TOPOLOGY)
-    saved = os.environ.get("ISOLATE_LAB_TIME_SCALE")
-    os.environ["ISOLATE_LAB_TIME_SCALE"] = "10"  # a client retries every 0.5 s
-    try:
-        handle = start_lab(base / "state", topology)
-    finally:
-        if saved is None:
-            os.environ.pop("ISOLATE_LAB_TIME_SCALE", None)
-        else:
-            os.environ["ISOLATE_LAB_TIME_SCALE"] = saved
+    handle = start_lab(base / "state", topology, time_scale=10)  # a client retries every 0.5 s
     try:
         yield handle
     finally:

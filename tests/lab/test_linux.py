@@ -4,7 +4,6 @@ and isolate's own linux driver (atomic push, device-owned revert, confirm)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ segments:
 hosts:
   - {name: admin1, address: 10.99.0.10, segment: management}
 """
-TIME_SCALE = "20"  # a revert's `sleep 2` lasts 0.1 s
+TIME_SCALE = 20  # a revert's `sleep 2` lasts 0.1 s
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +38,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     base = tmp_path_factory.mktemp("fwlab")
     topology = base / "fwlab.yml"
     topology.write_text(TOPOLOGY)
-    saved = os.environ.get("ISOLATE_LAB_TIME_SCALE")
-    os.environ["ISOLATE_LAB_TIME_SCALE"] = TIME_SCALE
-    try:
-        handle = start_lab(base / "state", topology)
-    finally:
-        if saved is None:
-            os.environ.pop("ISOLATE_LAB_TIME_SCALE", None)
-        else:
-            os.environ["ISOLATE_LAB_TIME_SCALE"] = saved
+    handle = start_lab(base / "state", topology, time_scale=TIME_SCALE)
     try:
         yield handle
     finally:
