@@ -24,6 +24,7 @@ from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import ResolvedTargets, resolve_targets
+from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, read_journal, run_id_new
@@ -31,7 +32,7 @@ from isolate.paths import current_user, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
-from isolate.restore.staged import Restorer, RestoreResult, UndoEntry, entries_from_records
+from isolate.restore.staged import Restorer, RestoreResult, entries_from_records
 from isolate.secrets import Scrubber
 
 

@@ -18,9 +18,6 @@ from typing import Any
 from isolate.actions.base import SMB_TCP_PORTS
 from isolate.actions.host_items import DisableSmbHostItem
 from isolate.actions.host_state import (
-    HOST_TABLE,
-    PROBE_SCRIPT,
-    RECORD_PATH,
     HostState,
     ServiceState,
     chain_name,
@@ -31,6 +28,7 @@ from isolate.actions.host_state import (
     state_problems,
     task_line,
 )
+from isolate.drivers.host_scripts import HOST_TABLE, PROBE_SCRIPT, RECORD_PATH
 
 PROBE = "isolate_smb"
 WIN_SERVICE = "LanmanServer"

@@ -19,7 +19,6 @@ from typing import Any
 
 from isolate.actions.host_items import FenceHostItem
 from isolate.actions.host_state import (
-    HOST_TABLE,
     chain_name,
     chain_problems,
     nft_task,
@@ -28,6 +27,7 @@ from isolate.actions.host_state import (
     state_problems,
     task_line,
 )
+from isolate.drivers.host_scripts import HOST_TABLE
 
 PRIORITY = -5
 

@@ -1,7 +1,8 @@
 """A host's comparable state for host actions, the scripts that read it, and task helpers.
 
-``read_state()`` of the ``ansible`` driver runs :data:`STATE_SCRIPT` on the host (one
-Ansible task) and returns its output, normalised (line endings, trailing blanks)::
+``read_state()`` of the ``ansible`` driver runs ``STATE_SCRIPT`` (``isolate.drivers.host_scripts``)
+on the host (one Ansible task) and returns its output, normalised (line endings, trailing
+blanks)::
 
     isolate-host-state 1
     manager sysvinit                      # systemd when /run/systemd/system exists
@@ -13,7 +14,7 @@ Ansible task) and returns its output, normalised (line endings, trailing blanks)
 
 ``boot`` is ``systemctl is-enabled`` where systemd manages the host, ``unmanaged``
 otherwise. ``recorded`` is the file the first ``disable-smb-host`` leaves on the host
-(:data:`RECORD_PATH`): the services as they were before it, so that a second disable
+(``RECORD_PATH``): the services as they were before it, so that a second disable
 cannot make "stopped" the state restore brings back. Pure text; no I/O here.
 
 A command batch for platform ``ansible`` is a list of Ansible tasks, one JSON object a
@@ -27,52 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from isolate.actions.nft_text import Table, canonical_rule, parse_ruleset
+from isolate.drivers.host_scripts import HOST_TABLE, STATE_HEADER
 
-HOST_TABLE = "isolate_host"
 SMB_SERVICES: tuple[str, ...] = ("nmbd", "smbd")
-RECORD_PATH = "/var/lib/isolate/host-smb.record"
-STATE_HEADER = "isolate-host-state 1"
-
-# Fixed shell text: no inventory or playbook value is ever formatted into it.
-SERVICES_SCRIPT = r"""
-if [ -d /run/systemd/system ]; then m=systemd; else m=sysvinit; fi
-echo "manager $m"
-for s in nmbd smbd; do
-  if [ "$m" = systemd ]; then
-    if systemctl cat "$s.service" >/dev/null 2>&1; then i=yes; else i=no; fi
-    if systemctl is-active --quiet "$s.service"; then r=yes; else r=no; fi
-    b=$(systemctl is-enabled "$s.service" 2>/dev/null | head -n1); b=${b:-none}
-  else
-    if [ -x "/etc/init.d/$s" ]; then i=yes; else i=no; fi
-    r=no
-    if [ "$i" = yes ] && "/etc/init.d/$s" status >/dev/null 2>&1; then r=yes; fi
-    b=unmanaged
-  fi
-  [ "$i" = yes ] || { r=no; b=none; }
-  echo "service $s installed=$i running=$r boot=$b"
-done
-""".strip()
-
-STATE_SCRIPT = (
-    f"echo '{STATE_HEADER}'\n"
-    + SERVICES_SCRIPT
-    + f"""
-if [ -f {RECORD_PATH} ]; then grep '^service ' {RECORD_PATH} | sed 's/^/recorded /'
-else echo 'recorded absent'; fi
-if command -v nft >/dev/null 2>&1; then
-  echo 'nft available'
-  nft -s list table inet {HOST_TABLE} 2>/dev/null || echo 'table inet {HOST_TABLE} absent'
-else
-  echo 'nft missing'
-fi
-"""
-)
-
-# The services, printed; the first time (no record yet) also kept in RECORD_PATH.
-PROBE_SCRIPT = (
-    f"{{\n{SERVICES_SCRIPT}\n}} | if [ -e {RECORD_PATH} ]; then cat; "
-    f"else mkdir -p {RECORD_PATH.rsplit('/', 1)[0]} && umask 077 && tee {RECORD_PATH}; fi"
-)
 
 
 @dataclass(frozen=True)

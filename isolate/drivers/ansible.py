@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isolate.actions.host_state import STATE_SCRIPT
 from isolate.drivers.base import CommandResult, Target
+from isolate.drivers.host_scripts import STATE_SCRIPT
 from isolate.errors import CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.paths import state_dir_from
 
@@ -307,13 +307,6 @@ class AnsibleSession:
                 timeout=10,
             )
         shutil.rmtree(self._control_dir, ignore_errors=True)
-
-
-class AnsibleDriver:
-    platform = PLATFORM
-
-    def connect(self, target: Target) -> AnsibleSession:
-        return AnsibleSession(target, state_dir=target.work_dir)
 
 
 def connect(target: Target) -> AnsibleSession:

@@ -78,9 +78,3 @@ class ConfirmCapable(Protocol):
     def confirm(self) -> None:
         """Keep the change: cancel the device-owned revert."""
         ...
-
-
-class Driver(Protocol):
-    platform: str
-
-    def connect(self, target: Target) -> Session: ...

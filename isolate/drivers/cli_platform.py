@@ -37,7 +37,6 @@ class CliPlatform:
     identity: re.Pattern[str]  # what identity_command must show for "platform as declared"
     confirm_mode_command: str | None = None  # e.g. "configure terminal revert timer {minutes}"
     confirm_command: str | None = None  # e.g. "configure confirm"
-    save_command: str | None = None
 
 
 CISCO_IOS = CliPlatform(
@@ -63,7 +62,6 @@ CISCO_IOS = CliPlatform(
     identity=re.compile(r"Cisco IOS"),
     confirm_mode_command="configure terminal revert timer {minutes}",
     confirm_command="configure confirm",
-    save_command="write memory",
 )
 
 CISCO_ASA = CliPlatform(
@@ -74,5 +72,4 @@ CISCO_ASA = CliPlatform(
     normalise_state=_drop_lines((r"^: ", r"^:$", r"^Cryptochecksum:")),
     identity_command="show version",
     identity=re.compile(r"Adaptive Security Appliance"),
-    save_command="write memory",
 )

@@ -120,10 +120,3 @@ def _nft_failed_line(stderr: str, commands: Sequence[str]) -> str:
 def _nft_error(stderr: str, commands: Sequence[str]) -> str:
     line = _nft_failed_line(stderr, commands)
     return f"{_first_error_line(stderr)} (line: {line})"
-
-
-class LinuxDriver:
-    platform = PLATFORM
-
-    def connect(self, target: Target) -> LinuxSession:
-        return LinuxSession(target)

@@ -123,10 +123,3 @@ class OpenvswitchSession:
 
     def close(self) -> None:
         self._client.close()
-
-
-class OpenvswitchDriver:
-    platform = PLATFORM
-
-    def connect(self, target: Target) -> OpenvswitchSession:
-        return OpenvswitchSession(target)

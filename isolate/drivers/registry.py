@@ -49,31 +49,28 @@ class CliDriver:
         return NetmikoCliSession(target, self._data)
 
 
-class LinuxDriver:
-    platform = "linux"
-
-    def connect(self, target: Target) -> Session:
-        return LinuxSession(target)
-
-
 def _openvswitch(target: Target) -> Session:
-    from isolate.drivers.openvswitch import OpenvswitchSession  # type: ignore[import-not-found,unused-ignore]
+    from isolate.drivers.openvswitch import OpenvswitchSession
 
     session: Session = OpenvswitchSession(target)
     return session
 
 
 def _wireguard(target: Target) -> Session:
-    from isolate.drivers.wireguard import WireguardSession  # type: ignore[import-not-found,unused-ignore]
+    from isolate.drivers.wireguard import WireguardSession
 
     session: Session = WireguardSession(target)
     return session
 
 
-CONNECTORS = {
+def _linux(target: Target) -> Session:
+    return LinuxSession(target)
+
+
+CONNECTORS: dict[str, Callable[[Target], Session]] = {
     "cisco_ios": CliDriver(CISCO_IOS).connect,
     "cisco_asa": CliDriver(CISCO_ASA).connect,
-    "linux": LinuxDriver().connect,
+    "linux": _linux,
     "openvswitch": _openvswitch,
     "wireguard": _wireguard,
     "ansible": connect_ansible,

@@ -228,10 +228,3 @@ class WireguardSession:
         out = self._exec(" ".join(shlex.quote(a) for a in argv), stdin=stdin, shown=command).stdout
         self._exec(f"rm -f {_stash_path(iface, key)}")
         return out
-
-
-class WireguardDriver:
-    platform = PLATFORM
-
-    def connect(self, target: Target) -> WireguardSession:
-        return WireguardSession(target)

@@ -23,7 +23,7 @@ from isolate.errors import DeviceError, IsolateError, JournalError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.sessions import SessionPool
-from isolate.restore.staged import UndoEntry
+from isolate.execute.undo import UndoEntry
 
 
 class ChangeLike(Protocol):

@@ -6,7 +6,6 @@ sorted or in playbook order by the builder, so the same inputs give the same byt
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -136,15 +135,10 @@ def plan_json(plan: Plan, *, indent: int | None = 2) -> str:
     return plan.model_dump_json(indent=indent) + "\n"
 
 
-def plan_sha256(plan: Plan) -> str:
-    """SHA-256 of the canonical JSON bytes: what a journal records as ``plan_sha256``."""
-    return hashlib.sha256(plan_json(plan).encode()).hexdigest()
-
-
 def load_plan_file(path: str | Path) -> Plan:
     """A plan saved by ``isolate plan --out``: parsed and re-validated (every work item
     goes through its value types again). Freshness against the inventory and playbook
-    is :func:`check_fresh`'s job."""
+    is ``isolate.api.load_saved_plan``'s job."""
     source = Path(path)
     try:
         raw = source.read_text(encoding="utf-8")
@@ -159,16 +153,3 @@ def load_plan_file(path: str | Path) -> Plan:
     if plan.format != PLAN_FORMAT:
         raise PlanError(f"{source}: plan format {plan.format}, this isolate reads {PLAN_FORMAT}")
     return plan
-
-
-def check_fresh(plan: Plan, *, inventory_sha256: str, playbook_sha256: str, source: str) -> None:
-    """Refuse a saved plan whose inventory or playbook changed since it was made."""
-    for what, saved, now in (
-        ("inventory", plan.inventory_sha256, inventory_sha256),
-        ("playbook", plan.playbook_sha256, playbook_sha256),
-    ):
-        if saved != now:
-            raise PlanError(
-                f"{source}: the {what} changed since this plan was made "
-                f"(plan {saved[:12]}, now {now[:12]}); plan again"
-            )

@@ -15,25 +15,13 @@ import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from isolate.errors import IsolateError, JournalError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.sessions import SessionPool
-
-
-@dataclass(frozen=True)
-class UndoEntry:
-    """One change to undo: a journaled intent that reached (or may have reached) a device."""
-
-    seq: int
-    step: str
-    device: str
-    stage: int
-    inverse: tuple[str, ...]
-    pre_sha: str
-    pre_state: str = field(repr=False)
+from isolate.execute.undo import UndoEntry
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from isolate.actions.base import PARAMS
 from isolate.actions.disable_smb_host_ansible import ACTION as DISABLE
 from isolate.actions.fence_host_ansible import ACTION as FENCE
 from isolate.actions.host_items import DisableSmbHostItem, FenceHostItem, HostPort
-from isolate.actions.host_state import RECORD_PATH, SERVICES_SCRIPT, STATE_SCRIPT
 from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
 from isolate.drivers.ansible import parse_tasks
+from isolate.drivers.host_scripts import RECORD_PATH, SERVICES_SCRIPT, STATE_SCRIPT
 from isolate.errors import CommandRejected, InputError, IsolateError, PlanError
 from isolate.inventory import load_inventory
 from isolate.playbook import load_playbook, resolve_step, validate_params

@@ -14,7 +14,7 @@ import pytest
 from netmiko import ConnectHandler
 
 from isolate.drivers.base import Target
-from isolate.drivers.linux import LinuxDriver
+from isolate.drivers.linux import LinuxSession
 from isolate.lab.process import LabHandle, start_lab
 
 TOPOLOGY = """\
@@ -205,7 +205,7 @@ def test_scheduled_revert_fires_unless_killed(sh: Exec) -> None:
 def test_isolate_linux_driver_push_confirm_and_revert(lab: LabHandle, tmp_path: Path) -> None:
     target = Target("fw1", "127.0.0.1", lab.port("fw1"), "linux", lab.credentials.username,
                     password=lab.credentials.password, host_key_checking=False)  # fmt: skip
-    session = LinuxDriver().connect(target)
+    session = LinuxSession(target)
     try:
         before = session.read_state()
         commands = ["add table inet t", "add chain inet t c { type filter hook forward priority -10; }",

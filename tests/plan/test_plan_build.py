@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from isolate.api import load_saved_plan
 from isolate.errors import InputError, PlanError, PlanRefused
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.plan.builder import build_plan
-from isolate.plan.models import Plan, check_fresh, load_plan_file, plan_json, plan_sha256
+from isolate.plan.models import Plan, load_plan_file, plan_json
 from isolate.playbook.loader import load_playbook
 from isolate.playbook.models import Playbook
 
@@ -125,10 +126,16 @@ def test_saved_plan_roundtrips_and_detects_changes(city: Inventory, tmp_path: Pa
     path = tmp_path / "plan.json"
     path.write_text(plan.to_json(), encoding="utf-8")
     loaded = load_plan_file(path)
-    assert plan_sha256(loaded) == plan_sha256(plan)
-    check_fresh(loaded, inventory_sha256=city.sha256, playbook_sha256=plan.playbook_sha256, source=str(path))
-    with pytest.raises(PlanError, match="the inventory changed since this plan was made"):
-        check_fresh(loaded, inventory_sha256="0" * 64, playbook_sha256=plan.playbook_sha256, source=str(path))
+    assert loaded.to_json() == plan.to_json()
+    assert load_saved_plan(path, DATA / "city.yml")[1] == loaded
+    stale = plan.model_copy(update={"inventory_sha256": "0" * 64})
+    path.write_text(stale.to_json(), encoding="utf-8")
+    with pytest.raises(PlanError) as caught:
+        load_saved_plan(path, DATA / "city.yml")
+    assert str(caught.value) == (
+        f"{path}: the inventory changed since this plan was made "
+        f"(plan 000000000000, now {city.sha256[:12]}); plan again"
+    )
 
 
 def test_tampered_plan_file_is_refused(city: Inventory, tmp_path: Path) -> None:
