@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,19 @@ class Override:
 
 
 def plan(
-    inventory_path: Path, playbook_path: Path, *, overrides: Sequence[Override] = ()
+    inventory_path: Path,
+    playbook_path: Path,
+    *,
+    overrides: Sequence[Override] = (),
+    parameters: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Inventory, Plan]:
-    """Load and validate both files, then build the plan (pure). Raises InputError / PlanRefused."""
+    """Load and validate both files, then build the plan (pure). Raises InputError / PlanRefused.
+    ``parameters``: the incident parameters' ``--set`` values (isolate.playbook.params)."""
     inventory = load_inventory(inventory_path)
     playbook = load_playbook(playbook_path)
-    built = build_plan(inventory, playbook, overrides={o.step: o.reason for o in overrides})
+    built = build_plan(
+        inventory, playbook, overrides={o.step: o.reason for o in overrides}, parameters=parameters
+    )
     return inventory, built
 
 
@@ -169,6 +176,7 @@ def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_js
         "plan_sha256": hashlib.sha256(plan_json.encode()).hexdigest(),
         "overrides": [o.model_dump(mode="json") for o in built.overrides],
         "options": {
+            "parameters": {p.name: list(p.given) for p in built.parameters},
             "workers": request.workers,
             "confirm_window_s": request.confirm_window_s,
             "check": request.check_only,

@@ -80,6 +80,7 @@ class DrillOptions:
     drill_dir: Path | None = None  # where the lab lives (default: a fresh dir under the state dir)
     settle_s: float = 30.0  # after restore, how long flows may take to come back (VPN clients reconnect)
     check_only: bool = False  # plan and pre-check every device; change nothing (a real network)
+    parameters: dict[str, list[str]] = field(default_factory=dict)  # incident parameters (--set)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _drill(
 ) -> None:
     from isolate import api
 
-    inventory, built = api.plan(inventory_path, options.playbook)
+    inventory, built = api.plan(inventory_path, options.playbook, parameters=options.parameters)
     acc.playbook = built.playbook
     acc.playbook_expect = _playbook_expect(options.playbook)
     segments = frozenset(seg.name for seg in inventory.segments)

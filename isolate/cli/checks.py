@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.errors import InputError, PlaybookError
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
@@ -73,9 +74,10 @@ def inventory_check(inventory: InventoryOpt = None) -> None:
 def _check_params(book: Playbook) -> list[str]:
     """Every step's params against its action's param model."""
     from isolate.actions.base import PARAMS
+    from isolate.playbook.params import without_refs
 
     problems: list[str] = []
-    for step in book.steps:
+    for step in map(without_refs, book.steps):
         model = PARAMS.get(step.action)
         if model is None:
             problems.append(f"{step.where('action')}: action '{step.action}' is not implemented yet")
@@ -87,15 +89,31 @@ def _check_params(book: Playbook) -> list[str]:
     return problems
 
 
-def _check_targets(book: Playbook, inv: Inventory, lines: list[str]) -> list[str]:
+def _check_targets(
+    book: Playbook, inv: Inventory, lines: list[str], sets: dict[str, list[str]]
+) -> list[str]:
+    from isolate.playbook.params import bind
+
+    try:
+        bound = bind(book, inv, sets)
+    except InputError as err:
+        return list(err.problems)
+    for p in bound.parameters:
+        lines.append(f"  parameter {p.name} ({p.type}, {p.source}): {', '.join(p.resolved) or 'empty'}")
+    lines += [f"  note: {note}" for note in bound.skipped]
     problems: list[str] = []
-    for step in book.steps:
+    for step in bound.playbook.steps:
         try:
             found = resolve_step(step, inv)
         except InputError as err:
             problems.extend(err.problems)
             continue
-        lines.append(f"  {step.id} ({step.action}): {_targets_summary(found)}")
+        summary = _targets_summary(found)
+        prefixes = len(step.params.get("prefixes") or [])
+        if prefixes:
+            more = f"{prefixes} prefix{'' if prefixes == 1 else 'es'}"
+            summary = more if summary == "nothing" else f"{summary}, {more}"
+        lines.append(f"  {step.id} ({step.action}): {summary}")
     return problems
 
 
@@ -116,6 +134,7 @@ def playbook_check(
             help="Also resolve every step's targets against this inventory.",
         ),
     ] = None,
+    sets: SetOpt = None,
 ) -> None:
     """Load and validate a playbook and every step's params; with -i, resolve every
     step's targets against the inventory too.
@@ -129,7 +148,9 @@ def playbook_check(
     details: list[str] = []
     problems = _check_params(book)
     if inv is not None:
-        problems += _check_targets(book, inv, details)
+        problems += _check_targets(book, inv, details, parameter_values(sets))
+    elif sets:
+        raise InputError("--set needs -i INVENTORY (values are checked against it)")
     _raise(problems)
     typer.echo(f"{book.source_path}: OK: playbook '{book.name}', {len(book.steps)} steps")
     for line in details:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.reports.model import DrillResult, fmt_seconds
 
@@ -64,6 +65,7 @@ def drill_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="Events as JSON lines on stderr; report.json on stdout.")
     ] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Rehearse containment unattended and write reports; never prompts.
 
@@ -96,6 +98,7 @@ def drill_cmd(
         workers=workers,
         timeout_s=timeout,
         drill_dir=drill_dir,
+        parameters=parameter_values(sets),
     )
     # cron and systemd stop a drill with SIGTERM: unwind, so that the lab is stopped by its pid
     signal.signal(signal.SIGTERM, _terminated)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.errors import InputError
 
 EXAMPLE = (
@@ -16,6 +17,8 @@ EXAMPLE = (
     "\n\nForce a refused step (the override and its reason are recorded in the plan): "
     "isolate plan -i inventory/city.yml playbooks/full-isolation.yml --override cut-all "
     '--reason "INC-42: director ordered full isolation" --out plan.json'
+    "\n\nIncident parameters: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml "
+    "--set infected=10.10.100.17 --set attacker=203.0.113.0/24"
     "\n\nExit codes: 0 planned, 2 bad input, 6 refused by a safety guard."
 )
 
@@ -34,6 +37,7 @@ def plan_cmd(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why the override is safe (journaled).")
     ] = None,
+    sets: SetOpt = None,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -50,6 +54,7 @@ def plan_cmd(
         load_inventory(inventory),
         load_playbook(playbook),
         overrides=[(step, reason or "") for step in steps],
+        parameters=parameter_values(sets),
     )
     text = built.to_json()
     if out is not None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import ExitCode, InputError
 from isolate.execute.records import RunResult
@@ -118,6 +119,7 @@ def apply_cmd(
             "--resume", help="Continue the run RUN (id or 'last') whose process died, from its journal."
         ),
     ] = None,
+    sets: SetOpt = None,
     state_dir: StateDir = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -126,6 +128,7 @@ def apply_cmd(
     Example:
 
         isolate apply -i inventory/city.yml playbooks/ransomware-lateral.yml \
+            --set infected=10.10.100.17 --set attacker=203.0.113.0/24 \
             --incident INC-42 --reason "ws-17 encrypting" --yes
     """
     from isolate import api
@@ -154,13 +157,15 @@ def apply_cmd(
     if overrides and not reason:
         raise InputError("--override needs --reason TEXT (it is journaled)")
     if target.suffix == ".json":
+        if sets:
+            raise InputError("--set goes with a playbook: a saved plan keeps the values it was made with")
         if inventory is None:
             raise InputError("isolate apply PLAN.json needs -i INVENTORY (to reach the devices)")
         inv, built = api.load_saved_plan(target, inventory)
     else:
         if inventory is None:
             raise InputError("isolate apply PLAYBOOK needs -i INVENTORY")
-        inv, built = api.plan(inventory, target, overrides=overrides)
+        inv, built = api.plan(inventory, target, overrides=overrides, parameters=parameter_values(sets))
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not yes and not check:
         from isolate.plan.render import render_text

@@ -20,11 +20,19 @@ from isolate.inventory.models import Device, Inventory
 from isolate.plan.blast import BlastTracker
 from isolate.plan.effects import add_effect
 from isolate.plan.guards import Protection, check, refusal
-from isolate.plan.models import DeviceChange, Override, Plan, PlannedStep, ProtectedSummary
+from isolate.plan.models import (
+    DeviceChange,
+    Override,
+    Plan,
+    PlannedStep,
+    PlanParameter,
+    ProtectedSummary,
+)
 from isolate.plan.reach import Effect, Reach, Topology
 from isolate.plan.targets import MAPPERS
 from isolate.playbook.loader import validate_params
 from isolate.playbook.models import Playbook, Step
+from isolate.playbook.params import bind
 from isolate.playbook.resolve import resolve_step
 from isolate.values import BadValue, IPAddress, parse_ip, parse_text
 
@@ -111,11 +119,15 @@ def build_plan(
     *,
     overrides: OverrideRequests = (),
     tool_address: str | None = None,
+    parameters: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """The plan for ``playbook`` on ``inventory``. Raises PlanError (bad input) or
     PlanRefused (a guard refused a step that is not overridden). ``overrides`` maps
-    step id → reason (or is a sequence of such pairs)."""
+    step id → reason (or is a sequence of such pairs); ``parameters`` maps an incident
+    parameter to its ``--set`` values (isolate.playbook.params)."""
     inv = _with_tool(inventory, tool_address)
+    bound = bind(playbook, inv, parameters)
+    playbook = bound.playbook
     forced = _check_overrides(playbook, overrides)
     topo = Topology(inv)
     built: list[tuple[Step, list[DeviceChange], list[str], Effect]] = []
@@ -184,6 +196,11 @@ def build_plan(
             services=tuple(inv.protected.services),
             segments=tuple(inv.protected.segments),
         ),
+        parameters=tuple(
+            PlanParameter(name=p.name, type=p.type, given=p.given, resolved=p.resolved, source=p.source)
+            for p in bound.parameters
+        ),
+        skipped=bound.skipped,
     )
 
 

@@ -111,6 +111,17 @@ class PlannedStep(_Model):
     blast: StepBlast
 
 
+class PlanParameter(_Model):
+    """An incident parameter's values: as given (``--set`` or the playbook's default) and
+    what they resolved to in the inventory."""
+
+    name: str
+    type: str
+    given: tuple[str, ...]
+    resolved: tuple[str, ...]
+    source: str  # "--set" | "default"
+
+
 class Plan(_Model):
     format: int = PLAN_FORMAT
     inventory: str
@@ -124,6 +135,12 @@ class Plan(_Model):
     overrides: tuple[Override, ...]
     blast: BlastRadius
     protected: ProtectedSummary
+    parameters: tuple[PlanParameter, ...] = ()
+    skipped: tuple[str, ...] = ()  # steps left out because their parameters are empty
+
+    def parameter_values(self) -> dict[str, list[str]]:
+        """The ``--set`` values this plan was made with (to plan it again identically)."""
+        return {p.name: list(p.given) for p in self.parameters if p.source == "--set"}
 
     def to_json(self) -> str:
         """The canonical JSON text (what ``--out`` writes and the journal hashes)."""

@@ -82,6 +82,16 @@ def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
     return lines
 
 
+def _parameter_lines(plan: Plan) -> list[str]:
+    """Incident parameters (as given -> what they stand for) and the steps they left out."""
+    lines = []
+    for p in plan.parameters:
+        values = ", ".join(p.given) or "(empty)"
+        means = f" -> {', '.join(p.resolved) or 'nothing'}" if p.resolved != p.given else ""
+        lines.append(f"parameter {p.name} ({p.type}, {p.source}): {values}{means}")
+    return lines + [f"note: {line}" for line in plan.skipped]
+
+
 def render_text(plan: Plan) -> str:
     """The whole plan as plain text: every step, device and command, then the blast radius."""
     devices = sorted({c.device for s in plan.steps for c in s.changes})
@@ -90,6 +100,7 @@ def render_text(plan: Plan) -> str:
         f"{len(devices)} device(s)",
         f"inventory sha256 {plan.inventory_sha256}",
         f"playbook sha256 {plan.playbook_sha256}",
+        *_parameter_lines(plan),
     ]
     for index, step in enumerate(plan.steps, 1):
         lines += ["", _step_head(index, len(plan.steps), step)]
@@ -105,6 +116,8 @@ def render_text(plan: Plan) -> str:
 def render_rich(plan: Plan) -> RenderableType:
     """Rich tables for a terminal: per step its devices and exact commands, its blast."""
     parts: list[RenderableType] = [Text(f"plan {plan.playbook} on inventory {plan.inventory}", style="bold")]
+    if plan.parameters or plan.skipped:
+        parts.append(Text("\n".join(_parameter_lines(plan))))
     for index, step in enumerate(plan.steps, 1):
         table = Table(title=_step_head(index, len(plan.steps), step), title_justify="left")
         table.add_column("device", style="cyan", no_wrap=True)

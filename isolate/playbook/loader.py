@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from isolate.errors import PlaybookError
 from isolate.playbook.models import ACTIONS, Playbook, Step, StepSource
+from isolate.playbook.params import check_references
 from isolate.yamlsrc import (
     LineMap,
     Problem,
@@ -88,7 +89,14 @@ def parse_playbook(raw: bytes, file: str) -> Playbook:
         raise AssertionError("unreachable") from exc
     raise_problems(PlaybookError, early + _duplicate_ids(playbook, lines))
     _attach_sources(playbook, lines, file)
+    _raise_lines(check_references(playbook))
     return playbook.model_copy(update={"source_path": file, "sha256": hashlib.sha256(raw).hexdigest()})
+
+
+def _raise_lines(problems: list[str]) -> None:
+    if problems:
+        first = problems[0] if len(problems) == 1 else f"{problems[0]} (and {len(problems) - 1} more)"
+        raise PlaybookError(first, problems[:20])
 
 
 def load_playbook(path: str | Path) -> Playbook:

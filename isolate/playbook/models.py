@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 
 from isolate.values import (
     BadValue,
@@ -27,6 +28,20 @@ from isolate.values import (
     parse_timeout,
 )
 from isolate.yamlsrc import Loc, format_loc
+
+ZoneName = Literal["inside", "management", "vpn", "outside"]
+
+
+def _param_name(value: object) -> str:
+    from isolate.playbook.params import parse_param_name
+
+    try:
+        return parse_param_name(value)
+    except BadValue as exc:
+        raise PydanticCustomError("isolate_value", "{reason}", {"reason": str(exc)}) from None
+
+
+ParamName = Annotated[str, BeforeValidator(_param_name)]
 
 ActionName = Literal[
     "quarantine",
@@ -76,6 +91,7 @@ class _Names(_Model):
     hosts: tuple[SelectorName, ...] = ()
     users: tuple[SelectorUser, ...] = ()
     vpn_groups: tuple[SelectorName, ...] = ()
+    zones: tuple[ZoneName, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -96,9 +112,11 @@ class Selector(_Names):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     except_: Exclusion = Field(default_factory=Exclusion, alias="except")
+    # Incident parameters this step targets (isolate.playbook.params binds them).
+    parameters: tuple[ParamName, ...] = ()
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, key) for key in SELECTOR_KEYS)
+        return not any(getattr(self, key) for key in SELECTOR_KEYS) and not self.parameters
 
 
 SELECTOR_KEYS: tuple[str, ...] = (
@@ -110,7 +128,38 @@ SELECTOR_KEYS: tuple[str, ...] = (
     "hosts",
     "users",
     "vpn_groups",
+    "zones",
 )
+
+
+ParamType = Literal["host", "address", "prefix", "user", "vlan"]
+
+
+class Parameter(_Model):
+    """An incident parameter: given at incident time with ``--set NAME=VALUE``."""
+
+    type: ParamType
+    description: Text = ""
+    default: list[str | int] | str | int | None = None
+
+    def defaults(self) -> list[str | int]:
+        if self.default is None:
+            return []
+        return list(self.default) if isinstance(self.default, list) else [self.default]
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> Parameter:
+        from isolate.playbook.params import parse_param_value
+
+        values = self.defaults()
+        if self.type == "vlan" and len(values) > 1:
+            raise ValueError("a vlan parameter takes one value")
+        for value in values:
+            try:
+                parse_param_value(self.type, value)
+            except BadValue as exc:
+                raise ValueError(f"default {value!r}: {exc}") from None
+        return self
 
 
 class Defaults(_Model):
@@ -171,6 +220,7 @@ class Playbook(_Model):
     name: Name
     description: Text = ""
     defaults: Defaults = Field(default_factory=Defaults)
+    parameters: dict[ParamName, Parameter] = Field(default_factory=dict)
     steps: tuple[Step, ...]
     expect: Expect | None = None
     # Set by the loader, never read from YAML.

@@ -2,7 +2,8 @@
 
 ``devices``, ``groups`` and ``roles`` select devices; ``tags`` select devices and
 hosts carrying the tag; ``segments``, ``hosts``, ``users`` and ``vpn_groups``
-select those objects (``vpn_groups`` also selects the group's users). ``"*"``
+select those objects, ``zones`` the segments of those zones (a zone without segments
+selects nothing) (``vpn_groups`` also selects the group's users). ``"*"``
 means all of that kind; ``except:`` removes what its keys select. A name that
 does not exist in the inventory is an error naming the selector's file:line.
 Results keep inventory order, so plans are deterministic.
@@ -87,6 +88,7 @@ class _Resolver:
         for group in chosen_groups:
             users.update(u.name for u in inv.vpn_users_in(group))
         segments = self._pick("segments", sel.segments, [s.name for s in inv.segments], prefix)
+        segments.update(s.name for s in inv.segments if s.zone in sel.zones)
         return _Names(
             frozenset(devices),
             frozenset(segments),

@@ -76,7 +76,7 @@ def test_playbook_check_with_inventory(run: Run) -> None:
         "  cut-smb (block-smb): 3 segments",
         "  quarantine-infected (quarantine): 1 host",
         "  revoke-contractors (revoke-vpn): 1 VPN user",
-        "  edge (edge-block): 1 device",
+        "  edge (edge-block): 1 device, 1 prefix",
     ]
 
 

@@ -1,0 +1,24 @@
+"""Options shared by several commands (plan, apply, drill, playbook check)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="An incident parameter of the playbook (repeatable; NAME=a,b gives two values), "
+        "e.g. --set infected=10.10.100.17 --set attacker=203.0.113.0/24.",
+    ),
+]
+
+
+def parameter_values(items: list[str] | None) -> dict[str, list[str]]:
+    """``--set`` options as {name: [values]}; a malformed one is a one-line error (exit 2)."""
+    from isolate.playbook.params import parse_sets
+
+    return parse_sets(items or [])
