@@ -37,7 +37,8 @@ def test_set_values_reach_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     plan = json.loads(done.stdout)
     params = {p["name"]: p for p in plan["parameters"]}
     assert params["infected"] == {
-        "name": "infected", "type": "host", "given": ["10.10.100.12"], "resolved": ["ws-02"], "source": "--set"
+        "name": "infected", "type": "host", "given": ["10.10.100.12"], "resolved": ["ws-02"],
+        "source": "--set",
     }
     assert params["attacker"]["resolved"] == ["203.0.113.0/24", "198.51.100.7/32"]
     assert params["quarantine_vlan"]["source"] == "default"
@@ -45,7 +46,9 @@ def test_set_values_reach_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert [p["host"] for p in steps["quarantine-infected"]["changes"][0]["item"]["ports"]] == ["ws-02"]
     assert steps["block-attacker"]["changes"][0]["item"]["prefixes"] == ["198.51.100.7/32", "203.0.113.0/24"]
     assert steps["revoke-vpn"]["changes"][0]["item"]["users"] == ["alice"]
-    text = _cli(capsys, "plan", "-i", CITY, LATERAL, "--set", "infected=ws-02", "--set", "quarantine_vlan=998")
+    text = _cli(
+        capsys, "plan", "-i", CITY, LATERAL, "--set", "infected=ws-02", "--set", "quarantine_vlan=998"
+    )
     assert "parameter infected (host, --set): ws-02\n" in text.stdout
     assert "-> vlan 998" in text.stdout
 
@@ -53,9 +56,11 @@ def test_set_values_reach_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ("attacker=203.0.113.300/24", "--set attacker=203.0.113.300/24: not an IP prefix: '203.0.113.300/24'"),
+        ("attacker=203.0.113.300/24",
+         "--set attacker=203.0.113.300/24: not an IP prefix: '203.0.113.300/24'"),
         ("attacker=10.0.0.1/8", "--set attacker=10.0.0.1/8: host bits set in prefix '10.0.0.1/8'"),
-        ("infected=ws-17;reload", "--set infected=ws-17;reload: ';' not allowed in host name: 'ws-17;reload'"),
+        ("infected=ws-17;reload",
+         "--set infected=ws-17;reload: ';' not allowed in host name: 'ws-17;reload'"),
         ("infected=10.10.100.99", "--set infected=10.10.100.99: no inventory host has address 10.10.100.99"),
         ("infected=tag:nope", "--set infected=tag:nope: no host with tag 'nope' in the inventory"),
         ("quarantine_vlan=5000", "--set quarantine_vlan=5000: must be 1..4094, got 5000"),
@@ -100,7 +105,8 @@ def test_shipped_playbook_plans_without_vpn_or_tags(
         "note: step block-attacker left out: parameter attacker is empty (--set attacker=PREFIX)"
         in done.stdout
     )
-    assert "note: step revoke-vpn left out: parameter vpn_users is empty (--set vpn_users=USER)" in done.stdout
+    note = "note: step revoke-vpn left out: parameter vpn_users is empty (--set vpn_users=USER)"
+    assert note in done.stdout
     with_values = _cli(
         capsys, "plan", "-i", inventory, LATERAL, "--set", "infected=10.10.100.17",
         "--set", "attacker=203.0.113.66",
@@ -131,4 +137,5 @@ def test_playbook_naming_an_undeclared_parameter_is_refused_at_load(
     )
     done = _cli(capsys, "playbook", "check", str(book))
     assert done.returncode == 2
-    assert done.stderr == f"error: {book}:8: steps[0].targets.parameters[0]: no parameter 'infectd' declared\n"
+    where = f"{book}:8: steps[0].targets.parameters[0]"
+    assert done.stderr == f"error: {where}: no parameter 'infectd' declared\n"
