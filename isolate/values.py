@@ -51,6 +51,9 @@ _DNS_LABEL_RE: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ENV_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _YAML_KEY_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _TEXT_BAD: Final = re.compile(r"[\x00-\x1f\x7f]")
+# What a device CLI takes as an address: IPv4 dotted quad or IPv6 text, ASCII only.
+_ADDRESS_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]{2,45}", re.ASCII)
+_PREFIX_LEN_RE: Final = re.compile(r"0|[1-9][0-9]{0,2}", re.ASCII)
 
 # Alphabets, used by the property tests and by messages.
 NAME_ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -142,17 +145,42 @@ def parse_stage(value: object) -> int:
     return _int_in(value, 1, 1000, "restore stage")
 
 
+def _has_scope(value: IPAddress | IPNetwork) -> bool:
+    address = value.network_address if isinstance(value, ipaddress.IPv6Network) else value
+    return isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None
+
+
+def _address_text(text: str, what: str, whole: str | None = None) -> None:
+    """Refuse anything a device CLI would not take as an address: zone IDs (``%eth0``),
+    blanks, non-ASCII digits — only ``[0-9.]`` (IPv4) or ``[0-9A-Fa-f:.]`` (IPv6)."""
+    shown = safe_repr(text if whole is None else whole)
+    bad = _dangerous(text if whole is None else whole)
+    if bad is not None:
+        raise BadValue(f"{bad} not allowed in {what}: {shown}")
+    if "%" in text:
+        raise BadValue(f"zone ID ('%...') not allowed in {what}: {shown}")
+    if not _ADDRESS_RE.fullmatch(text):
+        raise BadValue(f"not an IP {what}: {shown}")
+
+
 def parse_ip(value: object) -> IPAddress:
+    """An IPv4 (strict dotted quad) or IPv6 address; zone IDs refused. Rendered by its
+    canonical ``str()``, never as the user wrote it."""
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        if _has_scope(value):
+            raise BadValue(f"zone ID ('%...') not allowed in address: {safe_repr(str(value))}")
         return value
     text = _text(value, "address")
-    bad = _dangerous(text)
-    if bad is not None:
-        raise BadValue(f"{bad} not allowed in address: {safe_repr(text)}")
+    _address_text(text, "address")
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         raise BadValue(f"not an IP address: {safe_repr(text)}") from None
+
+
+def network_key(net: IPNetwork) -> tuple[int, int, int]:
+    """Sort key for prefixes of both families (``sorted`` alone fails on mixed versions)."""
+    return net.version, int(net.network_address), net.prefixlen
 
 
 def parse_ipv4(value: object) -> ipaddress.IPv4Address:
@@ -170,13 +198,18 @@ def parse_ipv6(value: object) -> ipaddress.IPv6Address:
 
 
 def parse_prefix(value: object) -> IPNetwork:
-    """A network in CIDR form; host bits must be zero (``10.0.0.1/24`` is refused)."""
+    """A network in CIDR form ``ADDRESS[/LEN]`` (no netmask form, no zone ID, no leading
+    zeros in the length); host bits must be zero (``10.0.0.1/24`` is refused). Rendered by
+    its canonical ``str()``, never as the user wrote it."""
     if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        if _has_scope(value):
+            raise BadValue(f"zone ID ('%...') not allowed in prefix: {safe_repr(str(value))}")
         return value
     text = _text(value, "prefix")
-    bad = _dangerous(text)
-    if bad is not None:
-        raise BadValue(f"{bad} not allowed in prefix: {safe_repr(text)}")
+    address, slash, length = text.partition("/")
+    _address_text(address, "prefix", text)
+    if slash and not _PREFIX_LEN_RE.fullmatch(length):
+        raise BadValue(f"prefix length must be a number 0..128 without leading zeros, got {safe_repr(text)}")
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
@@ -216,6 +249,8 @@ def parse_hostname(value: object) -> str:
     bad = _dangerous(text)
     if bad is not None:
         raise BadValue(f"{bad} not allowed in host: {safe_repr(text)}")
+    if "%" in text:
+        raise BadValue(f"zone ID ('%...') not allowed in host: {safe_repr(text)}")
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from isolate.actions.base import SMB_TCP_PORTS, SMB_UDP_PORTS, BlockSmbItem, acl_name
 from isolate.actions.ios_acl import inverse_acl, ios_address, precheck_acl, render_acl, verify_acl
+from isolate.values import network_key
 
 DIRECTION = "in"
 
 
 def entries(item: BlockSmbItem) -> list[str]:
     lines: list[str] = []
-    for subnet in sorted(item.subnets):
+    for subnet in sorted(item.subnets, key=network_key):
         dst = ios_address(subnet)
         lines += [f"deny tcp any {dst} eq {port}" for port in sorted(SMB_TCP_PORTS, reverse=True)]
         lines += [f"deny udp any {dst} eq {port}" for port in sorted(SMB_UDP_PORTS)]

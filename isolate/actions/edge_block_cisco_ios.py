@@ -7,7 +7,7 @@ import ipaddress
 
 from isolate.actions.base import EdgeBlockItem
 from isolate.actions.ios_config import RunningConfig, norm
-from isolate.values import IPNetwork
+from isolate.values import IPNetwork, network_key
 
 
 def route(prefix: IPNetwork) -> str:
@@ -36,12 +36,12 @@ class EdgeBlockCiscoIos:
     verify_commands: tuple[str, ...] = ()
 
     def render(self, item: EdgeBlockItem) -> list[str]:
-        return [route(p) for p in sorted(item.prefixes)]
+        return [route(p) for p in sorted(item.prefixes, key=network_key)]
 
     def precheck(self, item: EdgeBlockItem, state: str) -> list[str]:
         existing = _routes(state)
         problems: list[str] = []
-        for prefix in sorted(item.prefixes):
+        for prefix in sorted(item.prefixes, key=network_key):
             wanted = route(prefix).lower()
             for line in sorted(existing):
                 if _destination(line) == _destination(wanted) and line != wanted:
@@ -50,13 +50,13 @@ class EdgeBlockCiscoIos:
 
     def inverse(self, item: EdgeBlockItem, state: str) -> list[str]:
         existing = _routes(state)
-        return [f"no {route(p)}" for p in sorted(item.prefixes) if route(p).lower() not in existing]
+        ordered = sorted(item.prefixes, key=network_key)
+        return [f"no {route(p)}" for p in ordered if route(p).lower() not in existing]
 
     def verify(self, item: EdgeBlockItem, state: str, extra: dict[str, str]) -> list[str]:
         existing = _routes(state)
-        return [
-            f"route missing: '{route(p)}'" for p in sorted(item.prefixes) if route(p).lower() not in existing
-        ]
+        ordered = sorted(item.prefixes, key=network_key)
+        return [f"route missing: '{route(p)}'" for p in ordered if route(p).lower() not in existing]
 
 
 ACTION = EdgeBlockCiscoIos()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from isolate.actions.base import SegmentAclItem, acl_name
 from isolate.actions.ios_acl import inverse_acl, ios_address, precheck_acl, render_acl, verify_acl
+from isolate.values import network_key
 
 DIRECTION = "out"
 
@@ -16,7 +17,7 @@ def entries(item: SegmentAclItem) -> list[str]:
         host = ios_address(allow.address) if allow.address is not None else "any"
         lines.append(f"permit {allow.proto} any {host} eq {allow.port}")
         lines.append(f"permit {allow.proto} {host} eq {allow.port} any")
-    lines += [f"deny ip {ios_address(s)} any" for s in sorted(item.subnets)]
+    lines += [f"deny ip {ios_address(s)} any" for s in sorted(item.subnets, key=network_key)]
     lines.append("permit ip any any")
     return lines
 

@@ -1,11 +1,64 @@
-"""One connection per device, opened on first use and reused across steps."""
+"""One connection per device, opened on first use and reused across steps.
+
+Every session handed out is wrapped by ``guarded``: each command line goes through
+``isolate.cmdguard`` (the platform's grammar) before the driver sees it. Apply, verify
+and restore all take their sessions from here, so this is the one place every command
+passes on its way to a device.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from isolate.drivers.base import Session, Target
+from isolate.cmdguard import check_line, check_lines
+from isolate.drivers.base import CommandResult, ConfirmCapable, Session, Target
+
+
+class GuardedSession:
+    """A session whose every command is checked against its platform's grammar first."""
+
+    def __init__(self, inner: Session) -> None:
+        self.inner = inner
+        self.target = inner.target
+
+    def run(self, command: str) -> CommandResult:
+        check_line(self.target.platform, command, mode="read")
+        return self.inner.run(command)
+
+    def push(self, commands: Sequence[str]) -> list[CommandResult]:
+        check_lines(self.target.platform, commands)
+        return self.inner.push(commands)
+
+    def read_state(self) -> str:
+        return self.inner.read_state()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:  # driver extras (revert job identity, …)
+        return getattr(self.inner, name)
+
+
+class GuardedConfirmingSession(GuardedSession):
+    def __init__(self, inner: Session) -> None:
+        assert isinstance(inner, ConfirmCapable)
+        super().__init__(inner)
+        self.confirming: ConfirmCapable = inner
+
+    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
+        check_lines(self.target.platform, commands)
+        return self.confirming.push_confirmed(commands, window_s=window_s)
+
+    def confirm(self) -> None:
+        self.confirming.confirm()
+
+
+def guarded(session: Session) -> Session:
+    if isinstance(session, ConfirmCapable):
+        return GuardedConfirmingSession(session)
+    return GuardedSession(session)
 
 
 class SessionPool:
@@ -22,7 +75,7 @@ class SessionPool:
         with self._locks[device]:
             session = self._sessions.get(device)
             if session is None:
-                session = self._connect(self._targets[device])
+                session = guarded(self._connect(self._targets[device]))
                 self._sessions[device] = session
             return session
 

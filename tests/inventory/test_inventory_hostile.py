@@ -1,5 +1,8 @@
-"""Property tests: hostile values in every inventory field never crash the loader, and
-nothing accepted carries a character outside its type's alphabet."""
+"""Property tests: hostile values in every inventory field never crash the loader,
+nothing accepted carries a character outside its type's alphabet, and every command the
+fixture playbook's plan renders from an accepted inventory fits its platform's grammar
+(isolate.cmdguard): zone IDs, bidi and line-separator characters, control characters and
+huge numbers never reach a device line."""
 
 from __future__ import annotations
 
@@ -12,10 +15,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from isolate.errors import InventoryError
+from isolate.cmdguard import check_lines
+from isolate.errors import InventoryError, IsolateError
 from isolate.inventory import Inventory, load_inventory
+from isolate.plan.builder import build_plan
+from isolate.playbook.loader import load_playbook
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "inventory" / "valid.yml"
+PLAYBOOK = load_playbook(Path(__file__).parent.parent / "fixtures" / "playbooks" / "every-action.yml")
+OVERRIDES = [(step.id, "property test") for step in PLAYBOOK.steps]
 DATA: dict[str, Any] = yaml.safe_load(FIXTURE.read_text())
 
 Path_ = tuple[str | int, ...]
@@ -49,14 +57,19 @@ HOSTILE_TEXT = st.one_of(
     st.text(CHARS, max_size=30),
     st.builds(
         lambda a, bad, b: a + bad + b,
-        st.sampled_from(["core1", "Gi1/0/1", "10.10.10.11", "env:X", "servers", "alice", ""]),
-        st.sampled_from(["\n", "\r", ";", "|", "&", "`", "$(", "\x00", " reload", "\t", "\x1b[2J", "'", '"']),
+        st.sampled_from(["core1", "Gi1/0/1", "10.10.10.11", "env:X", "servers", "alice", "", "fe80::1"]),
+        st.sampled_from(
+            ["\n", "\r", ";", "|", "&", "`", "$(", "\x00", " reload", "\t", "\x1b[2J", "'", '"', "%eth0",
+             "%x } accept #", "\u202e", "\u2028", "\u2029", "\u0085", "\x9b", "#", "}", "?", " "]
+        ),
         st.text(CHARS, max_size=10),
     ),
 )
 HOSTILE = st.one_of(
     HOSTILE_TEXT,
     st.integers(min_value=-(2**40), max_value=2**40),
+    st.just(10**4000),
+    st.sampled_from(["fe80::1%x } accept #", "fe80::%eth0/64", "10 ", "0x3E7", "01747", "16:39", "9" * 5000]),
     st.none(),
     st.booleans(),
     st.floats(allow_nan=True),
@@ -97,7 +110,23 @@ def load(tmp_path: Path, text: str) -> Inventory | None:
         assert all("\n" not in p and "\r" not in p for p in err.problems)
         return None
     check_alphabets(inv.model_dump(mode="json"))
+    check_plan(inv)
     return inv
+
+
+def test_the_fixture_plan_renders_every_action() -> None:
+    plan = build_plan(load_inventory(FIXTURE), PLAYBOOK, overrides=OVERRIDES)
+    assert [len(s.changes) for s in plan.steps] == [1, 1, 1, 1, 1]
+
+
+def check_plan(inv: Inventory) -> None:
+    try:
+        plan = build_plan(inv, PLAYBOOK, overrides=OVERRIDES)
+    except IsolateError:
+        return  # refused with a typed error: nothing rendered
+    for step in plan.steps:
+        for change in step.changes:
+            check_lines(change.platform, list(change.commands))
 
 
 @settings(SETTINGS, max_examples=200)

@@ -1,0 +1,212 @@
+"""The last guard before a device: every command line must fit its platform's grammar.
+
+Values are validated where they enter (``isolate.values``); this is the second, independent
+line of defence (safety invariant 6). ``check_lines(platform, lines)`` refuses, with
+:class:`CommandRefused`, any line holding a character outside a conservative alphabet for
+that platform, so that a value that slipped past its type (an IPv6 zone ID, a bidi
+control, a ``#`` that comments out the rest of an nft rule) never reaches a device:
+
+- ``cisco_ios``/``cisco_asa``: ``[A-Za-z0-9 ._:/,=+@()*-]`` only (no ``?`` help, no ``%``,
+  no ``#``, ``!`` or ``|``); ``@exec `` prefixes the exec-mode lines.
+- ``linux`` (an nft script): printable ASCII; outside double quotes no ``#`` (comment),
+  ``$``, ``%``, ``\\``, backtick, ``'`` or ``?``; ``;`` only inside ``{ }``; braces balance
+  over the batch. Inside quotes: printable text without line or bidi controls.
+- ``openvswitch``: ``ovs-vsctl`` then ``[A-Za-z0-9 ._:/=@,-]``; ``wireguard``: ``wg`` then
+  ``[A-Za-z0-9 ._:/,=+@[]-]`` (base64 keys, ``[v6]:port`` endpoints).
+- ``ansible``: each line one JSON object of printable ASCII whose strings hold no
+  control character but newline and tab, and no bidi or line-separator character; an
+  ``nft -f -`` task's script is checked as ``linux``.
+
+``mode="read"`` is for read-only commands (``run``): on IOS/ASA the same alphabet; on the
+platforms where a read is a shell line (``linux``, ``openvswitch``, ``wireguard``,
+``ansible``) only ``[A-Za-z0-9 ._:/=,@+-]`` — no quoting, pipes, redirections or
+expansions. Pure functions; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Literal
+
+from isolate.errors import IsolateError
+from isolate.values import safe_repr
+
+Mode = Literal["config", "read"]
+
+_IOS_LINE: Final = re.compile(r"[A-Za-z0-9 ._:/,=+@()*-]+", re.ASCII)
+_OVS_LINE: Final = re.compile(r"ovs-vsctl( [A-Za-z0-9._:/=@,-]+)+", re.ASCII)
+_WG_LINE: Final = re.compile(r"wg( [A-Za-z0-9._:/,=+@\[\]-]+)+", re.ASCII)
+_PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
+_SHELL_READ: Final = re.compile(r"[A-Za-z0-9 ._:/=,@+-]+", re.ASCII)
+_NFT_UNQUOTED_BAD: Final = frozenset("#$%\\`'?")
+# Line and paragraph separators, NEL, bidi embeddings/overrides/isolates, marks.
+_INVISIBLE: Final = frozenset("\u0085\u2028\u2029\u200e\u200f\u061c") | frozenset(
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+)
+MAX_LINE: Final = 1_000_000
+
+
+class CommandRefused(IsolateError):
+    """A command line does not fit its platform's grammar; nothing was sent."""
+
+    def __init__(self, message: str, *, platform: str, line: str) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.line = line
+
+
+def _refuse(platform: str, line: str, why: str) -> CommandRefused:
+    return CommandRefused(
+        f"command refused, not sent: outside the {platform} command grammar ({why}): {safe_repr(line, 80)}",
+        platform=platform,
+        line=line,
+    )
+
+
+def _char_name(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+
+
+def _first_bad(line: str, allowed: re.Pattern[str]) -> str | None:
+    for char in line:
+        if not allowed.fullmatch(char):
+            return char
+    return None
+
+
+def _check_alphabet(platform: str, line: str, pattern: re.Pattern[str], shape: str) -> None:
+    if pattern.fullmatch(line):
+        return
+    bad = _first_bad(line, _PRINTABLE_ASCII)
+    if bad is not None:
+        raise _refuse(platform, line, f"character {_char_name(bad)}")
+    raise _refuse(platform, line, f"not of the form {shape}")
+
+
+def _ios(platform: str, line: str) -> None:
+    body = line.removeprefix("@exec ")
+    for char in body:
+        if not _IOS_LINE.fullmatch(char):
+            what = repr(char) if _PRINTABLE_ASCII.fullmatch(char) else _char_name(char)
+            raise _refuse(platform, line, f"character {what} outside the CLI alphabet")
+    if not body.strip():
+        raise _refuse(platform, line, "empty line")
+
+
+def _quoted_text_ok(text: str) -> str | None:
+    for char in text:
+        if char in _INVISIBLE or not char.isprintable():
+            return char
+    return None
+
+
+def _nft(platform: str, lines: Sequence[str]) -> None:
+    depth = 0
+    for line in lines:
+        depth = _nft_line(platform, line, depth)
+    if depth != 0:
+        raise _refuse(platform, lines[-1] if lines else "", "unbalanced braces in the nft script")
+
+
+def _nft_line(platform: str, line: str, depth: int) -> int:
+    parts = line.split('"')
+    if len(parts) % 2 == 0:
+        raise _refuse(platform, line, "unterminated quoted string")
+    for index, part in enumerate(parts):
+        if index % 2 == 1:
+            bad = _quoted_text_ok(part)
+            if bad is not None:
+                raise _refuse(platform, line, f"character {_char_name(bad)} in quoted text")
+            continue
+        depth = _nft_unquoted(platform, line, part, depth)
+    return depth
+
+
+def _nft_unquoted(platform: str, line: str, part: str, depth: int) -> int:
+    for char in part:
+        if not ("\x20" <= char <= "\x7e"):
+            raise _refuse(platform, line, f"character {_char_name(char)}")
+        if char in _NFT_UNQUOTED_BAD:
+            raise _refuse(platform, line, f"character {char!r} outside quotes")
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                raise _refuse(platform, line, "'}' closes nothing")
+        elif char == ";" and depth == 0:
+            raise _refuse(platform, line, "';' outside braces would start another nft command")
+    return depth
+
+
+def _strings(node: Any) -> Iterable[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _nft_stdin(task: dict[str, Any]) -> str | None:
+    for value in task.values():
+        if isinstance(value, dict) and value.get("argv", [None])[:1] == ["nft"]:
+            stdin = value.get("stdin")
+            return stdin if isinstance(stdin, str) else None
+    return None
+
+
+def _ansible(platform: str, line: str) -> None:
+    bad = _first_bad(line, _PRINTABLE_ASCII)
+    if bad is not None:
+        raise _refuse(platform, line, f"character {_char_name(bad)}")
+    try:
+        task = json.loads(line)
+    except ValueError:
+        raise _refuse(platform, line, "not one JSON task") from None
+    if not isinstance(task, dict):
+        raise _refuse(platform, line, "not one JSON task")
+    for text in _strings(task):
+        for char in text:
+            if char in _INVISIBLE or (not char.isprintable() and char not in "\n\t"):
+                raise _refuse(platform, line, f"character {_char_name(char)} in a task value")
+    script = _nft_stdin(task)
+    if script is not None:
+        _nft(platform, script.removesuffix("\n").split("\n"))
+
+
+def check_lines(platform: str, lines: Sequence[str], *, mode: Mode = "config") -> None:
+    """Refuse the batch (CommandRefused) unless every line fits ``platform``'s grammar."""
+    for line in lines:
+        if len(line) > MAX_LINE:
+            raise _refuse(platform, line, f"line longer than {MAX_LINE} characters")
+    if platform in ("cisco_ios", "cisco_asa"):
+        for line in lines:
+            _ios(platform, line)
+    elif mode == "read" and platform in ("linux", "openvswitch", "wireguard", "ansible"):
+        for line in lines:
+            _check_alphabet(platform, line, _SHELL_READ, "a plain read command [A-Za-z0-9 ._:/=,@+-]")
+    elif platform == "linux":
+        _nft(platform, lines)
+    elif platform == "openvswitch":
+        for line in lines:
+            _check_alphabet(platform, line, _OVS_LINE, "ovs-vsctl ARG…")
+    elif platform == "wireguard":
+        for line in lines:
+            _check_alphabet(platform, line, _WG_LINE, "wg ARG…")
+    elif platform == "ansible":
+        for line in lines:
+            _ansible(platform, line)
+    else:
+        raise _refuse(platform, lines[0] if lines else "", "no command grammar for this platform")
+
+
+def check_line(platform: str, line: str, *, mode: Mode = "config") -> None:
+    """``check_lines`` for one line."""
+    check_lines(platform, [line], mode=mode)
