@@ -28,7 +28,7 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, read_journal, run_id_new
-from isolate.paths import current_user, run_dir, state_dir_from
+from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
@@ -100,6 +100,7 @@ def apply(
     request: ApplyRequest,
     *,
     state_dir: Path | None = None,
+    lock_dir: Path | None = None,
     sink: EventSink = null_sink,
 ) -> RunResult:
     """Pre-checks, then every step, journaled ahead; returns the run's typed result."""
@@ -107,7 +108,7 @@ def apply(
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_id_new()
     started = time.time()
-    with DeviceLocks(state).acquire(devices, run_id):
+    with DeviceLocks.at(lock_dir, state_dir=state).acquire(devices, run_id):
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
         plan_json = built.to_json()
         (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
@@ -255,6 +256,7 @@ def restore(
     host_key_checking: bool = True,
     timeout_s: float = 30.0,
     transport: str | None = None,
+    lock_dir: Path | None = None,
     sink: EventSink = null_sink,
 ) -> RestoreResult:
     """Undo a run stage by stage from its journal; every gate reads the devices back."""
@@ -269,7 +271,7 @@ def restore(
         inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s, work_dir=state
     )
     run_id = restore_plan.run_id
-    locks = DeviceLocks(state)
+    locks = DeviceLocks.at(lock_dir, state_dir=state)
     with locks.acquire(devices, run_id) as held:
         # A crash may have torn the last line and left intents without an outcome: both are
         # recorded (torn-tail, failed/interrupted) before restore appends anything else.
@@ -307,7 +309,7 @@ def restore(
 # -- status --------------------------------------------------------------------------------------
 
 
-def status(*, state_dir: Path | None = None) -> dict[str, Any]:
+def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> dict[str, Any]:
     """What is contained now: every run with changes not yet restored, per device, and locks."""
     state = state_dir_from(state_dir)
     runs_root = state / "runs"
@@ -351,8 +353,13 @@ def status(*, state_dir: Path | None = None) -> dict[str, Any]:
                     "devices": rows,
                 }
             )
-    locks = [lock.describe() for lock in DeviceLocks(state).held()]
-    return {"state_dir": str(state), "contained": contained, "locks": locks}
+    locks = [lock.describe() for lock in DeviceLocks.at(lock_dir).held()]
+    return {
+        "state_dir": str(state),
+        "lock_dir": str(lock_dir_from(lock_dir)),
+        "contained": contained,
+        "locks": locks,
+    }
 
 
 # -- resume --------------------------------------------------------------------------------------
@@ -364,6 +371,7 @@ def resume(
     *,
     state_dir: Path | None = None,
     inventory_path: Path | None = None,
+    lock_dir: Path | None = None,
     sink: EventSink = null_sink,
 ) -> RunResult:
     """Continue a run whose process died, from its journal and its saved plan.
@@ -393,7 +401,7 @@ def resume(
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name
     started = time.time()
-    locks = DeviceLocks(state)
+    locks = DeviceLocks.at(lock_dir, state_dir=state)
     with locks.acquire(devices, run_id) as held:
         journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
         journal.close_pending()

@@ -13,6 +13,10 @@ from pathlib import Path
 
 STATE_DIR_ENV = "ISOLATE_STATE_DIR"
 DEFAULT_STATE_DIR = Path("~/.local/state/isolate")
+LOCK_DIR_ENV = "ISOLATE_LOCK_DIR"
+# Shared by every operator of this host (docs/journal.md, "Locks"): the first that exists
+# or can be created, so that two state directories never hide each other's locks.
+DEFAULT_LOCK_DIRS = (Path("/run/lock/isolate"), Path("/var/tmp/isolate-locks"))
 
 
 def state_dir_from(option: Path | str | None) -> Path:
@@ -33,8 +37,33 @@ def run_dir(state_dir: Path, run_id: str) -> Path:
     return runs_dir(state_dir) / run_id
 
 
-def locks_dir(state_dir: Path) -> Path:
-    return state_dir / "locks"
+def lock_dir_from(option: Path | str | None) -> Path:
+    """The device lock directory: the option if given, else $ISOLATE_LOCK_DIR, else the first
+    usable of DEFAULT_LOCK_DIRS. Never inside a state directory: locks are for every operator."""
+    if option is not None and str(option) != "":
+        return Path(option).expanduser()
+    env = os.environ.get(LOCK_DIR_ENV, "")
+    if env:
+        return Path(env).expanduser()
+    for candidate in DEFAULT_LOCK_DIRS:
+        if candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+        if os.access(candidate.parent, os.W_OK | os.X_OK):
+            return candidate
+    return DEFAULT_LOCK_DIRS[-1]
+
+
+def make_shared_dir(path: Path) -> None:
+    """Create ``path`` (one level) writable by every local user, sticky like /tmp: each operator
+    may add a lock, only its owner (or root) may remove one."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o1777)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o1777)
 
 
 def make_private_dir(path: Path) -> None:

@@ -50,6 +50,14 @@ RunRef = Annotated[
         help="Run id (or a unique prefix), 'last', a run directory, a journal.jsonl or an export .json."
     ),
 ]
+LockDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock-dir",
+        help="Device locks shared by every operator (default $ISOLATE_LOCK_DIR, else /run/lock/isolate).",
+        show_default=False,
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
@@ -200,12 +208,12 @@ def verify_command(
 
 
 @lock_app.command("list")
-def lock_list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
+def lock_list_command(lock_dir: LockDir = None, as_json: AsJson = False) -> None:
     """List the device locks held, with their run, process and whether they are stale.
 
     Example: isolate lock list
     """
-    infos = DeviceLocks(state_dir_from(state_dir)).held()
+    infos = DeviceLocks.at(lock_dir).held()
     if as_json:
         typer.echo(json.dumps([i.to_json() for i in infos], indent=1))
         return
@@ -222,13 +230,13 @@ def lock_break_command(
         bool,
         typer.Option("--force", help="Break it even if its process looks alive (you checked it is not)."),
     ] = False,
-    state_dir: StateDir = None,
+    lock_dir: LockDir = None,
 ) -> None:
     """Break a device lock. Only a stale one (its process is dead) unless --force.
 
     Example: isolate lock break core1
     """
-    locks = DeviceLocks(state_dir_from(state_dir))
+    locks = DeviceLocks.at(lock_dir)
     info = locks.break_lock(device) if force else locks.break_stale(device)
     typer.echo(f"broke the lock on {device} held by run {info.run} (pid {info.pid} on {info.host})")
 

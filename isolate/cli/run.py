@@ -23,6 +23,13 @@ StateDir = Annotated[
         help="Where journals and locks live (default $ISOLATE_STATE_DIR or ~/.local/state/isolate).",
     ),
 ]
+LockDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock-dir",
+        help="Device locks shared by every operator (default $ISOLATE_LOCK_DIR, else /run/lock/isolate).",
+    ),
+]
 InventoryOpt = Annotated[Path | None, typer.Option("-i", "--inventory", help="Inventory file or directory.")]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="One JSON event per line on stderr, a JSON summary on stdout.")
@@ -121,6 +128,7 @@ def apply_cmd(
     ] = None,
     sets: SetOpt = None,
     state_dir: StateDir = None,
+    lock_dir: LockDir = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contain: pre-check every device, then run the steps, journaled ahead of every change.
@@ -148,7 +156,12 @@ def apply_cmd(
             raise InputError("isolate apply --resume RUN takes no playbook: the run's saved plan is used")
         with Progress(mode="json" if as_json else "auto", title=f"resume {resume}") as progress:
             result = api.resume(
-                resume, request, state_dir=state_dir, inventory_path=inventory, sink=progress.sink
+                resume,
+                request,
+                state_dir=state_dir,
+                inventory_path=inventory,
+                lock_dir=lock_dir,
+                sink=progress.sink,
             )
         _report(result, as_json)
     if target is None:
@@ -176,7 +189,7 @@ def apply_cmd(
         if not typer.confirm("Apply this plan now?", default=False):
             raise typer.Exit(int(ExitCode.OK))
     with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
-        result = api.apply(inv, built, request, state_dir=state_dir, sink=progress.sink)
+        result = api.apply(inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink)
     _report(result, as_json)
 
 
@@ -208,6 +221,7 @@ def restore_cmd(
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
     transport: TransportOpt = None,
     state_dir: StateDir = None,
+    lock_dir: LockDir = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a run stage by stage; each gate reads the devices back and compares them with
@@ -240,6 +254,7 @@ def restore_cmd(
             host_key_checking=not insecure_host_keys,
             timeout_s=timeout,
             transport=transport,
+            lock_dir=lock_dir,
             sink=progress.sink,
         )
     if as_json:
@@ -253,14 +268,14 @@ def restore_cmd(
         )
 
 
-def status_cmd(state_dir: StateDir = None, as_json: JsonOpt = False) -> None:
+def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: JsonOpt = False) -> None:
     """What is contained now: open runs, each device's state and stage.
 
     Example: isolate status --json
     """
     from isolate import api
 
-    report = api.status(state_dir=state_dir)
+    report = api.status(state_dir=state_dir, lock_dir=lock_dir)
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True, indent=2))
         return

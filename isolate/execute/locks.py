@@ -1,9 +1,11 @@
 """Device locks: two runs never change the same device at the same time.
 
-One file per device, ``STATE/locks/<device>.lock``, holding
-``{"run","pid","host","user","since"}``. A lock is taken atomically: the content is
-written to a temp file which is then hard-linked to the lock name (the link fails if
-the lock exists), so a lock is never seen half-written. ``acquire`` is all-or-nothing.
+One file per device, ``LOCKS/<device>.lock``, holding ``{"run","pid","host","user","since",
+"state_dir"}``. ``LOCKS`` is shared by every operator of the host — ``--lock-dir``, else
+``$ISOLATE_LOCK_DIR``, else ``/run/lock/isolate`` (``isolate.paths.lock_dir_from``) — so
+two runs with different state directories still see each other's locks. A lock is taken
+atomically: the content is written to a temp file which is then hard-linked to the lock
+name (the link fails if the lock exists), so a lock is never seen half-written. ``acquire`` is all-or-nothing.
 A lock whose process is dead (same host) is *stale*: it is reported in the error and
 broken only on request (``break_stale``/``break_lock``), never silently — except that a
 run may adopt its own stale locks (restore or resume of that run), which it is told.
@@ -24,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from isolate.errors import InputError, LockHeld
-from isolate.paths import current_user, locks_dir, make_private_dir, process_alive
+from isolate.paths import current_user, lock_dir_from, make_shared_dir, process_alive
 
 DEVICE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _tmp_counter = itertools.count()
@@ -38,6 +40,7 @@ class LockInfo:
     host: str
     user: str
     since: str
+    state_dir: str = ""
 
     @property
     def stale(self) -> bool:
@@ -47,7 +50,9 @@ class LockInfo:
     def describe(self) -> str:
         text = (
             f"{self.device} is locked by run {self.run} "
-            f"(pid {self.pid}, user {self.user} on {self.host}, since {self.since})"
+            f"(pid {self.pid}, user {self.user} on {self.host}, since {self.since}"
+            + (f", state dir {self.state_dir}" if self.state_dir else "")
+            + ")"
         )
         if self.stale:
             text += (
@@ -66,6 +71,7 @@ class LockInfo:
             "host": self.host,
             "user": self.user,
             "since": self.since,
+            "state_dir": self.state_dir,
             "stale": self.stale,
         }
 
@@ -87,10 +93,17 @@ class HeldLocks:
 
 
 class DeviceLocks:
-    """Per-device lock files under ``STATE/locks``."""
+    """Per-device lock files in one directory shared by every operator (``at``)."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.dir = locks_dir(state_dir)
+    def __init__(self, directory: Path, *, state_dir: Path | None = None) -> None:
+        self.dir = directory
+        self.state_dir = "" if state_dir is None else str(state_dir.resolve())
+
+    @classmethod
+    def at(cls, lock_dir: Path | None = None, *, state_dir: Path | None = None) -> DeviceLocks:
+        """The site's locks: ``lock_dir``, else $ISOLATE_LOCK_DIR, else the shared default.
+        ``state_dir`` (where the holder's journal lives) is written into each lock it takes."""
+        return cls(lock_dir_from(lock_dir), state_dir=state_dir)
 
     @contextlib.contextmanager
     def acquire(
@@ -108,7 +121,10 @@ class DeviceLocks:
         names = tuple(dict.fromkeys(devices))
         for name in names:
             _check_name(name)
-        make_private_dir(self.dir)
+        try:
+            make_shared_dir(self.dir)
+        except OSError as err:
+            raise InputError(f"{self.dir}: cannot create the lock directory: {err.strerror}") from None
         taken: list[str] = []
         adopted: list[LockInfo] = []
         try:
@@ -140,9 +156,10 @@ class DeviceLocks:
 
     def _link(self, device: str, run_id: str) -> bool:
         tmp = self.dir / f".{device}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # every operator reads the holder
         try:
-            os.write(fd, json.dumps(_holder(run_id), sort_keys=True).encode("utf-8"))
+            os.fchmod(fd, 0o644)
+            os.write(fd, json.dumps(_holder(run_id, self.state_dir), sort_keys=True).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -181,6 +198,8 @@ class DeviceLocks:
             raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except OSError:  # e.g. another operator's lock we may not read: held all the same
+            raw = ""
         try:
             obj = json.loads(raw)
             return LockInfo(
@@ -190,12 +209,13 @@ class DeviceLocks:
                 str(obj["host"]),
                 str(obj["user"]),
                 str(obj["since"]),
+                str(obj.get("state_dir", "")),
             )
         except (ValueError, KeyError, TypeError):
             return LockInfo(device, "unknown", 0, socket.gethostname(), "unknown", "unknown")
 
     def held(self) -> list[LockInfo]:
-        """Every lock currently in the state directory, by device name."""
+        """Every lock currently in the lock directory, by device name."""
         if not self.dir.is_dir():
             return []
         infos = (self.read(p.name[: -len(".lock")]) for p in sorted(self.dir.glob("*.lock")))
@@ -233,8 +253,9 @@ class DeviceLocks:
         return info
 
 
-def _holder(run_id: str) -> dict[str, object]:
+def _holder(run_id: str, state_dir: str) -> dict[str, object]:
     return {
+        "state_dir": state_dir,
         "run": run_id,
         "pid": os.getpid(),
         "host": socket.gethostname(),

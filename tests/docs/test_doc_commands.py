@@ -205,6 +205,7 @@ def _env(sandbox: Path) -> dict[str, str]:
     env["HOME"] = str(sandbox / "home")
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["ISOLATE_DEMO_REPORTS"] = str(sandbox / "demo-reports")
+    env["ISOLATE_LOCK_DIR"] = str(sandbox / "locks")  # not the host's shared /run/lock/isolate
     return env
 
 

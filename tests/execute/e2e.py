@@ -94,6 +94,22 @@ def records(run_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
+def wait_for_record(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dict[str, Any]], bool],
+                    *, timeout: float = 120) -> dict[str, Any]:
+    """The first record of ``proc``'s (newest) journal matching ``predicate``, once it is written."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = newest_run(state)
+        if run is not None and (run / "journal.jsonl").exists():
+            found = next((r for r in records(run) if predicate(r)), None)
+            if found is not None:
+                return found
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended before the record was written: {proc.communicate()}")
+        time.sleep(0.005)
+    raise AssertionError("the record was never written")
+
+
 def kill_when(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dict[str, Any]], bool],
               *, timeout: float = 120) -> dict[str, Any]:
     """SIGKILL ``proc`` as soon as its journal holds a record matching ``predicate``."""

@@ -4,6 +4,7 @@ netmiko and paramiko: exact restore, crash safety (SIGKILL), locks, device fault
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from e2e import (
     records,
     run_cli,
     start_cli,
+    wait_for_record,
 )
 
 from isolate.lab.faults import make_fault
@@ -127,7 +129,7 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     assert second.returncode == 0, second.stderr
     verify = run_cli("journal", "verify", run_dir.name, state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert not list((state / "locks").glob("*.lock")), "the dead run's locks were released"
+    assert not list(Path(os.environ["ISOLATE_LOCK_DIR"]).glob("*.lock")), "the dead run's locks were released"
 
 
 def test_sigkill_during_restore_then_restore_again(
@@ -162,6 +164,31 @@ def test_second_apply_on_overlapping_devices_is_refused(lab: LabHandle, state: P
         first.wait(timeout=300)
     set_fault(lab.state_dir, "core2", make_fault("clear"))
     assert run_cli("restore", state=state).returncode == 0
+
+
+def test_two_state_dirs_share_the_site_locks(lab: LabHandle, baseline: dict[str, str], state: Path) -> None:
+    """Invariant 8 across operators: a second apply with another state directory is refused."""
+    set_fault(lab.state_dir, "core2", make_fault("hang-after", after=20))
+    first = start_cli("apply", "-i", inv(lab), LATERAL, "--yes", "--timeout", "300", state=state)
+    try:
+        holder = wait_for_record(first, state, _intent_on("core2"))
+        other = state.parent / "other-operator"
+        second = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=other)
+        assert second.returncode == 5, second.stdout + second.stderr
+        line = second.stderr.strip().splitlines()[-1]
+        assert f"is locked by run {holder['run']} (pid {first.pid}" in line, line
+        assert f"state dir {state.resolve()}" in line, line
+        assert not (other / "runs").exists() or not any((other / "runs").iterdir())
+    finally:
+        first.kill()
+        first.wait()
+        for stream in (first.stdout, first.stderr):
+            if stream:
+                stream.close()
+    set_fault(lab.state_dir, "core2", make_fault("clear"))
+    restored = run_cli("restore", state=state)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
 
 
 def test_auth_failure_stops_before_any_change(lab: LabHandle, baseline: dict[str, str], state: Path) -> None:

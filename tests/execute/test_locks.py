@@ -68,8 +68,10 @@ def test_acquire_and_release(locks: DeviceLocks) -> None:
         assert [i.device for i in infos] == ["core1", "fw-int"]
         assert infos[0].run == "R1" and infos[0].pid == os.getpid() and infos[0].host == socket.gethostname()
         on_disk = json.loads((locks.dir / "core1.lock").read_text())
-        assert set(on_disk) == {"run", "pid", "host", "user", "since"}
-        assert (locks.dir / "core1.lock").stat().st_mode & 0o077 == 0
+        assert set(on_disk) == {"run", "pid", "host", "user", "since", "state_dir"}
+        # Shared by every operator: each may read a holder and add a lock (sticky: not remove another's).
+        assert (locks.dir / "core1.lock").stat().st_mode & 0o777 == 0o644
+        assert locks.dir.stat().st_mode & 0o7777 == 0o1777
         with pytest.raises(LockHeld, match=r"^core1 is locked by run R1 \(pid \d+, user \S+ on \S+, since "):
             locks.take(["core1"], "R2")
     assert locks.held() == []
@@ -139,17 +141,17 @@ def test_lock_cli_lists_and_breaks(spawn: Spawn, tmp_path: Path) -> None:
     isolate.cli._register_all()
     runner = CliRunner()
     state = str(tmp_path / "state")
-    result = runner.invoke(isolate.cli.app, ["lock", "list", "--state-dir", state, "--json"])
+    result = runner.invoke(isolate.cli.app, ["lock", "list", "--lock-dir", state, "--json"])
     assert result.exit_code == 0 and json.loads(result.output)[0]["run"] == "R-cli"
-    result = runner.invoke(isolate.cli.app, ["lock", "break", "core1", "--state-dir", state])
+    result = runner.invoke(isolate.cli.app, ["lock", "break", "core1", "--lock-dir", state])
     assert isinstance(result.exception, LockHeld)  # alive: refused without --force
     holder.kill()
     holder.wait()
-    result = runner.invoke(isolate.cli.app, ["lock", "list", "--state-dir", state])
+    result = runner.invoke(isolate.cli.app, ["lock", "list", "--lock-dir", state])
     assert "stale: pid" in result.output
-    result = runner.invoke(isolate.cli.app, ["lock", "break", "core1", "--state-dir", state])
+    result = runner.invoke(isolate.cli.app, ["lock", "break", "core1", "--lock-dir", state])
     assert result.exit_code == 0 and "broke the lock on core1 held by run R-cli" in result.output
-    result = runner.invoke(isolate.cli.app, ["lock", "list", "--state-dir", state])
+    result = runner.invoke(isolate.cli.app, ["lock", "list", "--lock-dir", state])
     assert result.output == "no device is locked\n"
 
 
@@ -169,3 +171,16 @@ def test_release_stale_of_run_removes_only_that_runs_dead_locks(spawn: Spawn, lo
     assert sorted(i.device for i in removed) == ["core1", "fw-int"]
     assert [i.device for i in locks.held()] == ["acc1"]
     assert alive.poll() is None
+
+
+def test_the_lock_dir_is_shared_by_default_and_never_inside_a_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from isolate.paths import DEFAULT_LOCK_DIRS, lock_dir_from
+
+    monkeypatch.delenv("ISOLATE_LOCK_DIR", raising=False)
+    monkeypatch.setenv("ISOLATE_STATE_DIR", str(tmp_path / "state"))
+    assert lock_dir_from(None) in DEFAULT_LOCK_DIRS
+    monkeypatch.setenv("ISOLATE_LOCK_DIR", str(tmp_path / "site-locks"))
+    assert lock_dir_from(None) == tmp_path / "site-locks"
+    assert lock_dir_from(tmp_path / "opt") == tmp_path / "opt"
