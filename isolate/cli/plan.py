@@ -15,7 +15,8 @@ from isolate.errors import InputError
 EXAMPLE = (
     "\n\nExample: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml"
     "\n\nForce a refused step (the override and its reason are recorded in the plan): "
-    "isolate plan -i inventory/city.yml playbooks/full-isolation.yml --override cut-all "
+    "isolate plan -i inventory/city.yml playbooks/full-isolation.yml "
+    "--override cut-all --override cut-internet "
     '--reason "INC-42: director ordered full isolation" --out plan.json'
     "\n\nIncident parameters: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml "
     "--set infected=10.10.100.17 --set attacker=203.0.113.0/24"

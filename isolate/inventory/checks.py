@@ -120,8 +120,12 @@ def _refs(inv: Inventory, ctx: _Ctx) -> None:
         ctx.ref(("protected", "hosts", j), "host", name, hosts)
     for j, name in enumerate(inv.protected.segments):
         ctx.ref(("protected", "segments", j), "segment", name, segments)
-    for j, name in enumerate(inv.protected.services):
-        ctx.ref(("protected", "services", j), "service", name, services)
+    for j, entry in enumerate(inv.protected.services):
+        ctx.ref(("protected", "services", j), "service", entry.service, services)
+        for k, host in enumerate(entry.hosts):
+            ctx.ref(("protected", "services", j, "hosts", k), "host", host, hosts)
+        for k, segment in enumerate(entry.segments):
+            ctx.ref(("protected", "services", j, "segments", k), "segment", segment, segments)
     for j, name in enumerate(inv.vpn.concentrators):
         ctx.ref(("vpn", "concentrators", j), "device", name, devices)
     for j, name in enumerate(inv.edge.devices):

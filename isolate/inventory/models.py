@@ -12,7 +12,14 @@ from contextlib import suppress
 from functools import cached_property
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from isolate.values import (
     Address,
@@ -131,10 +138,44 @@ class Host(_Model):
     vpn_user: UserName | None = None
 
 
+class ProtectedService(_Model):
+    """A protected service, everywhere it is served or only on some hosts/segments:
+    ``dns`` or ``{service: https, segments: [websites]}`` / ``{service: ldap, hosts: [dc1]}``."""
+
+    service: ServiceName
+    hosts: tuple[Name, ...] = ()
+    segments: tuple[Name, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return {"service": data} if isinstance(data, str) else data
+
+    @model_serializer(mode="wrap")
+    def _as_name(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return self.service if not self.hosts and not self.segments else handler(self)
+
+    def covers(self, host: str, segment: str | None) -> bool:
+        """Whether this entry protects the service as ``host`` (in ``segment``) serves it."""
+        if not self.hosts and not self.segments:
+            return True
+        return host in self.hosts or segment in self.segments
+
+    @property
+    def label(self) -> str:
+        """``dns``, ``https@websites``, ``ldap@dc1,dc2``: how plans and reports name it."""
+        scope = (*self.segments, *self.hosts)
+        return self.service + ("@" + ",".join(scope) if scope else "")
+
+
 class Protected(_Model):
     hosts: tuple[Name, ...] = ()
-    services: tuple[ServiceName, ...] = ()
+    services: tuple[ProtectedService, ...] = ()
     segments: tuple[Name, ...] = ()
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.service for s in self.services))
 
 
 class VpnGroup(_Model):

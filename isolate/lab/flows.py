@@ -7,8 +7,11 @@ A flow passes when, in order:
 
 5. a host of a ``vpn``-zone segment at either end has an active session of its
    ``vpn_user`` on a concentrator (a revoked user's client cannot reconnect);
-1. both hosts' access ports are up; each host's effective VLAN is its port's access VLAN
-   (its segment's VLAN when it has no access port); same VLAN → delivered;
+1. both hosts' access ports are up; a port ACL (``ip access-group X in`` on the access
+   port) must permit what the host sends: the request on the source's port, the reply
+   on the destination's (matched without ports); each host's effective VLAN is its
+   port's access VLAN (its segment's VLAN when it has no access port); same VLAN →
+   delivered;
 2. otherwise routed: each inside end's VLAN needs an SVI (``interface VlanN`` with an
    address, not shut) on a gateway; the source SVI's ``ip access-group X in`` and the
    destination SVI's ``ip access-group Y out`` must permit; an ``ip route P Null0`` on a
@@ -88,6 +91,7 @@ class _End:
     vlan: int | None
     port_problem: str | None  # its access port is shut
     host: Host | None
+    pacl: tuple[IosDevice, str, str] | None = None  # (switch, interface, ACL bound in on its port)
 
 
 class _Model:
@@ -107,16 +111,19 @@ class _Model:
         segment = self.segments.get(str(host.segment))
         vlan = segment.vlan if segment is not None else None
         problem = None
+        pacl = None
         placed = self.ports.get(host.name)
         if placed is not None:
             switch = self.devices.get(placed[0])
             iface = switch.interface(placed[1]) if isinstance(switch, IosDevice) else None
-            if iface is not None:
+            if iface is not None and isinstance(switch, IosDevice):
                 if iface.shutdown:
                     problem = f"{placed[0]} {placed[1]} (port of {host.name}) is shut down"
                 if iface.switchport and iface.mode != "trunk":
                     vlan = iface.access_vlan
-        return _End(host.name, str(host.address), segment, vlan, problem, host)
+                if iface.switchport and iface.acl_in:
+                    pacl = (switch, placed[1], iface.acl_in)
+        return _End(host.name, str(host.address), segment, vlan, problem, host, pacl)
 
     def device_end(self, device: Device) -> _End:
         address = device.mgmt_address
@@ -138,6 +145,9 @@ class _Model:
         for end in (src, dst):
             if end.port_problem:
                 return False, end.port_problem
+        problem = self._port_acls(src, dst, port, proto)
+        if problem:
+            return False, problem
         if src.vlan is not None and src.vlan == dst.vlan:
             return True, f"same VLAN {src.vlan}"
         problem, path = self._routed(src, dst, port, proto)
@@ -147,6 +157,16 @@ class _Model:
         if problem:
             return False, problem
         return True, path
+
+    @staticmethod
+    def _port_acls(src: _End, dst: _End, port: int, proto: str) -> str | None:
+        for end, other, dport in ((src, dst, port), (dst, src, None)):
+            if end.pacl is None:
+                continue
+            switch, interface, acl = end.pacl
+            if not switch.acl_permits(acl, proto, end.address, other.address, dport):
+                return f"{switch.name} {interface} ip access-group {acl} in denies ({end.name})"
+        return None
 
     def _zone(self, end: _End) -> str:
         return str(end.segment.zone) if end.segment is not None else "outside"

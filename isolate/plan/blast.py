@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from isolate.actions.base import QuarantineItem, RevokeVpnItem, ShutPortItem
+from isolate.inventory.models import Inventory
+from isolate.natsort import natural_sorted
 from isolate.plan.guards import Protection
 from isolate.plan.models import (
     BlastRadius,
     DeviceChange,
     KeptService,
     ManagementCut,
+    OwnServices,
     PortChange,
     ServiceCut,
     StepBlast,
+    StillServed,
 )
 from isolate.plan.reach import Effect, Pair, Reach
 
@@ -55,7 +59,13 @@ class BlastTracker:
             return tuple(s for s in (src, dst) if s is not None)
         return src, dst
 
-    def step(self, changes: Sequence[DeviceChange], effect: Effect, newly: dict[int, str]) -> StepBlast:
+    def step(
+        self,
+        changes: Sequence[DeviceChange],
+        effect: Effect,
+        newly: dict[int, str],
+        own: tuple[OwnServices, ...] = (),
+    ) -> StepBlast:
         pairs = self.reach.pairs
         for pid, sign in [(p, 1) for p in newly] + [(p, -1) for p in self.reach.last_restored]:
             pair = pairs[pid]
@@ -91,6 +101,7 @@ class BlastTracker:
                 for p, device in sorted(newly.items())
                 if pairs[p].management
             ),
+            own_services=own,
         )
 
     def _services(self, newly: dict[int, str]) -> tuple[ServiceCut, ...]:
@@ -165,6 +176,34 @@ class BlastTracker:
                 for k, v in sorted(kept.items())
             ),
         )
+
+
+def own_services(
+    inventory: Inventory, protection: Protection, new: Iterable[str], contained: set[str]
+) -> tuple[OwnServices, ...]:
+    """For each host newly contained that serves something: its services, and who still
+    serves the protected ones (providers in the protected scope, not contained)."""
+    out: list[OwnServices] = []
+    for name in natural_sorted(set(new)):
+        if not inventory.has_host(name):
+            continue
+        host = inventory.host(name)
+        services = tuple(dict.fromkeys(s.name for s in host.services))
+        if not services:
+            continue
+        still: list[StillServed] = []
+        for service in services:
+            entries = protection.by_service.get(service)
+            if not entries:
+                continue
+            providers = [
+                h.name
+                for h in inventory.hosts_with_service(service)
+                if h.name not in contained and any(e.covers(h.name, h.segment) for e in entries)
+            ]
+            still.append(StillServed(service=service, providers=tuple(natural_sorted(providers))))
+        out.append(OwnServices(host=name, services=services, still_served=tuple(still)))
+    return tuple(out)
 
 
 def _ports(changes: Sequence[DeviceChange]) -> tuple[PortChange, ...]:

@@ -8,7 +8,7 @@ and summarise the blast radius.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -17,9 +17,9 @@ from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
 from isolate.inventory.models import Device, Inventory
-from isolate.plan.blast import BlastTracker
+from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
-from isolate.plan.guards import Protection, check, refusal
+from isolate.plan.guards import GUARDS, Protection, check, refusal
 from isolate.plan.models import (
     DeviceChange,
     Override,
@@ -86,20 +86,35 @@ def _check_bindings(built: Sequence[tuple[Step, list[DeviceChange]]]) -> None:
 
 
 def _check_overrides(playbook: Playbook, overrides: OverrideRequests) -> dict[str, str]:
+    """``STEP`` (every guard of the step) or ``STEP:GUARD`` (that guard only) → reason."""
     known = {s.id for s in playbook.steps}
     wanted: dict[str, str] = {}
     pairs = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
-    for step, reason in pairs:
+    for request, reason in pairs:
+        step, _, guard = request.partition(":")
         if step not in known:
-            raise PlanError(f"--override {step}: no step '{step}' in playbook {playbook.name}")
+            raise PlanError(f"--override {request}: no step '{step}' in playbook {playbook.name}")
+        if guard and guard not in GUARDS:
+            raise PlanError(f"--override {request}: no guard '{guard}' (guards: {', '.join(GUARDS)})")
         try:
             text = parse_text(reason).strip()
         except BadValue as exc:
             raise PlanError(f"--reason: {exc}") from None
         if not text:
             raise PlanError(f"--override {step} needs --reason TEXT (why it is safe to force)")
-        wanted[step] = text
+        wanted[request] = text
     return wanted
+
+
+def _lifted(forced: Mapping[str, str], step: str, guards: Iterable[str]) -> dict[str, str] | None:
+    """guard → reason for every violated guard, or None if one of them is not overridden."""
+    reasons: dict[str, str] = {}
+    for guard in guards:
+        reason = forced.get(f"{step}:{guard}", forced.get(step))
+        if reason is None:
+            return None
+        reasons[guard] = reason
+    return reasons
 
 
 def _with_tool(inventory: Inventory, tool_address: str | None) -> Inventory:
@@ -147,13 +162,14 @@ def build_plan(
     recorded: list[Override] = []
     for step, changes, notes, effect in built:
         newly = reach.apply(effect)
-        contained |= effect.contained
-        contained |= {h.name for h in inv.hosts if _in_any(h.address, effect)}
+        new_contained = (effect.contained | _prefix_contained(inv, topo, effect)) - contained
+        contained |= new_contained
         pairs = [(reach.pairs[pid], newly[pid]) for pid in sorted(watched.intersection(newly))]
-        violations = check(pairs, protection, contained)
-        if violations and step.id not in forced:
+        violations = check(pairs, protection, contained, reach.cut)
+        reasons = _lifted(forced, step.id, {v.guard for v in violations})
+        if violations and reasons is None:
             raise PlanRefused(refusal(step.id, violations))
-        for guard in sorted({v.guard for v in violations}):
+        for guard in [g for g in GUARDS if reasons and g in reasons]:
             first = [v for v in violations if v.guard == guard]
             more = f" (and {len(first) - 1} more)" if len(first) > 1 else ""
             recorded.append(
@@ -161,7 +177,7 @@ def build_plan(
                     step=step.id,
                     guard=guard,
                     detail=f"on {first[0].device} it cuts {first[0].detail}{more}",
-                    reason=forced[step.id],
+                    reason=(reasons or {})[guard],
                 )
             )
         planned.append(
@@ -173,7 +189,9 @@ def build_plan(
                 timeout_s=step.timeout,
                 changes=tuple(changes),
                 notes=tuple(notes),
-                blast=tracker.step(changes, effect, newly),
+                blast=tracker.step(
+                    changes, effect, newly, own_services(inv, protection, new_contained, contained)
+                ),
             )
         )
     tool = inv.tool_address()
@@ -193,7 +211,7 @@ def build_plan(
             stations=tuple(inv.management.stations),
             tool_address=str(tool) if tool is not None else None,
             hosts=tuple(inv.protected.hosts),
-            services=tuple(inv.protected.services),
+            services=tuple(s.label for s in inv.protected.services),
             segments=tuple(inv.protected.segments),
         ),
         parameters=tuple(
@@ -204,5 +222,16 @@ def build_plan(
     )
 
 
-def _in_any(address: IPAddress, effect: Effect) -> bool:
-    return any(address.version == p.version and address in p for p in effect.prefixes)
+def _prefix_contained(inv: Inventory, topo: Topology, effect: Effect) -> set[str]:
+    """Hosts an edge-block contains: inside one of its prefixes, and that prefix narrower
+    than the host's segment (blocking a whole segment, e.g. every outside address, cuts
+    its hosts off but does not make them suspects)."""
+    found: set[str] = set()
+    for host in inv.hosts:
+        seg = topo.segments.get(host.segment)
+        for prefix in effect.prefixes:
+            if host.address.version != prefix.version or host.address not in prefix:
+                continue
+            if seg is None or prefix.prefixlen > seg.subnet.prefixlen:
+                found.add(host.name)
+    return found

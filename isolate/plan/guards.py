@@ -1,33 +1,47 @@
-"""The two safety guards, evaluated after each step on the reachability model.
+"""The safety guards, evaluated after each step on the reachability model.
 
 1. **management-path**: the tool address and every admin station keep reaching every
    managed device on tcp/22. No exemption.
-2. **protected-asset**: a flow that passed before and reaches a protected host, a
-   protected service (by name) or a host of a protected segment — or leaves a
-   protected segment — must keep passing. "Protected" means the asset's declared
-   services stay reachable: SMB (tcp 445/139, udp 137/138) is not protected unless
-   the service is named in ``protected.services``, because cutting SMB is usually the
-   very point. Flows from a host the plan contains (quarantined, shut, revoked,
-   edge-blocked) are exempt — cutting them is the point — unless what they reach is a
-   protected asset that is itself contained.
-A violated guard refuses the step unless the operator overrides it by step id.
+2. **protected-host**: a flow that passed before and reaches a host of
+   ``protected.hosts`` must keep passing (whoever the source, unless the source is
+   itself contained).
+3. **protected-service**: every client that reached a provider of a protected service
+   (``protected.services``, everywhere or only on some hosts/segments) still reaches at
+   least one provider of it. Cutting one provider is not a violation while the client
+   has another: the service is violated only when a client loses its *last* provider.
+4. **protected-segment**: flows to a host of a protected segment, or from one, keep
+   passing unless the other end is contained.
+
+SMB (tcp 445/139, udp 137/138) is not protected unless the service is named in
+``protected.services``: cutting SMB is usually the very point. Flows *from* a host the
+plan contains (quarantined, shut, revoked, fenced, or edge-blocked by a prefix narrower
+than its segment) are exempt: cutting them is the point. A contained host's own services
+are consequences, listed apart by the plan: they count against the protected-service
+guard only through the last-provider rule. Edge-blocking a whole segment (e.g. every
+outside address) does not contain its hosts: cutting them from a protected public
+service is a violation like any other.
+
+A violated guard refuses the step unless the operator overrides it: ``STEP`` lifts every
+guard of the step, ``STEP:GUARD`` only that one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from isolate.inventory.models import Inventory
+from isolate.inventory.models import Inventory, ProtectedService
 from isolate.plan.reach import Endpoint, Pair
+
+GUARDS: tuple[str, ...] = ("management-path", "protected-host", "protected-service", "protected-segment")
 
 
 @dataclass(frozen=True)
 class Violation:
-    guard: str  # management-path | protected-asset
+    guard: str  # one of GUARDS
     device: str
     pair: Pair
-    what: str = ""  # for protected-asset: what is protected (from Protection)
+    what: str = ""  # what is protected (from Protection)
 
     @property
     def detail(self) -> str:
@@ -36,6 +50,9 @@ class Violation:
         if self.guard == "management-path":
             return f"the management path {_source(pair.src)} → {pair.dst.name} ({pair.dst.address}:22)"
         target = f"{pair.dst.address}:{pair.port}/{pair.proto}"
+        if self.guard == "protected-service":
+            source = _source(pair.src)
+            return f"{self.what} ({target}) from {source}, which then reaches no {pair.service} provider"
         if self.what:
             return f"{self.what} ({target}) from {_source(pair.src)}"
         return (
@@ -48,9 +65,21 @@ class Protection:
 
     def __init__(self, inventory: Inventory) -> None:
         self.hosts = set(inventory.protected.hosts)
-        self.services = set(inventory.protected.services)
         self.segments = set(inventory.protected.segments)
+        self.by_service: dict[str, list[ProtectedService]] = {}
+        for entry in inventory.protected.services:
+            self.by_service.setdefault(entry.service, []).append(entry)
+        self.services = set(self.by_service)
         self._dst: dict[tuple[str, str, int, str], str | None] = {}
+        # (client name, service) -> pids of its pairs to a protected provider of it
+        self.providers: dict[tuple[str, str], list[int]] = {}
+
+    def service_protected(self, pair: Pair) -> bool:
+        """Whether ``pair`` reaches a protected provider of a protected service."""
+        entries = self.by_service.get(pair.service)
+        if not entries or pair.management or pair.dst.kind != "host":
+            return False
+        return any(e.covers(pair.dst.name, pair.dst.segment) for e in entries)
 
     def dst_protected(self, pair: Pair) -> str | None:
         """What makes the destination protected (for messages), or None."""
@@ -59,11 +88,12 @@ class Protection:
             self._dst[key] = self._dst_protected(pair)
         return self._dst[key]
 
-    def _smb_exempt(self, pair: Pair) -> bool:
+    def smb_exempt(self, pair: Pair) -> bool:
         return pair.smb and pair.service not in self.services
 
     def watched(self, pairs: Sequence[Pair]) -> frozenset[int]:
-        """The pairs a guard watches (management, protected destination or source)."""
+        """The pairs a guard watches (management, protected destination or source); also
+        indexes, per client and protected service, its pairs to the service's providers."""
         found: set[int] = set()
         dst_names = self.hosts | self.services
         for pair in pairs:
@@ -75,14 +105,16 @@ class Protection:
                 or pair.src.segment in self.segments
             ) and (pair.management or self.dst_protected(pair) or self.src_protected(pair)):
                 found.add(pair.pid)
+                if self.service_protected(pair):
+                    self.providers.setdefault((pair.src.name, pair.service), []).append(pair.pid)
         return frozenset(found)
 
     def _dst_protected(self, pair: Pair) -> str | None:
         if pair.management or pair.dst.kind != "host":
             return None
-        if pair.service in self.services:
+        if self.service_protected(pair):
             return f"protected service {pair.service} on {pair.dst.name}"
-        if self._smb_exempt(pair):
+        if self.smb_exempt(pair):
             return None
         if pair.dst.name in self.hosts:
             return f"protected host {pair.dst.name} ({pair.service})"
@@ -91,7 +123,7 @@ class Protection:
         return None
 
     def src_protected(self, pair: Pair) -> bool:
-        return not pair.management and pair.src.segment in self.segments and not self._smb_exempt(pair)
+        return not pair.management and pair.src.segment in self.segments and not self.smb_exempt(pair)
 
 
 def _source(endpoint: Endpoint) -> str:
@@ -107,29 +139,52 @@ def _contained(endpoint: Endpoint, contained: set[str]) -> bool:
     return len(endpoint.members) == 1 and endpoint.members[0] in contained
 
 
-def check(pairs: Iterable[tuple[Pair, str]], protection: Protection, contained: set[str]) -> list[Violation]:
-    """Violations among newly cut ``(pair, device)``: management ones first, then by pair."""
+def check(
+    pairs: Iterable[tuple[Pair, str]],
+    protection: Protection,
+    contained: set[str],
+    cut: Mapping[int, str],
+) -> list[Violation]:
+    """Violations among newly cut ``(pair, device)``, given every pair ``cut`` now:
+    management ones first, then the others in pair order."""
     management: list[Violation] = []
     protected: list[Violation] = []
+    lost: set[tuple[str, str]] = set()  # (client, service) already reported
     for pair, device in pairs:
         if pair.management:
             management.append(Violation("management-path", device, pair))
             continue
-        src_in = _contained(pair.src, contained)
-        if src_in:
+        if _contained(pair.src, contained):
             continue
-        what = protection.dst_protected(pair)
-        if what is not None:
-            protected.append(Violation("protected-asset", device, pair, what))
-        elif protection.src_protected(pair) and pair.dst.name not in contained:
-            protected.append(Violation("protected-asset", device, pair))
+        if protection.service_protected(pair):
+            key = (pair.src.name, pair.service)
+            if key not in lost and all(pid in cut for pid in protection.providers.get(key, ())):
+                lost.add(key)
+                what = protection.dst_protected(pair) or ""
+                protected.append(Violation("protected-service", device, pair, what))
+                continue
+        if pair.dst.name in protection.hosts and not protection.smb_exempt(pair):
+            what = f"protected host {pair.dst.name} ({pair.service})"
+            protected.append(Violation("protected-host", device, pair, what))
+        elif pair.dst.name in contained or protection.service_protected(pair):
+            continue  # a contained host's own service, or a provider among others: a consequence
+        elif (found := protection.dst_protected(pair)) is not None:
+            protected.append(Violation("protected-segment", device, pair, found))
+        elif protection.src_protected(pair):
+            protected.append(Violation("protected-segment", device, pair))
     return management + protected
+
+
+def counts(violations: Sequence[Violation]) -> dict[str, int]:
+    """Violations per guard, in GUARDS order."""
+    found = {g: sum(1 for v in violations if v.guard == g) for g in GUARDS}
+    return {g: n for g, n in found.items() if n}
 
 
 def refusal(step: str, violations: list[Violation]) -> str:
     first = violations[0]
-    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    tally = ", ".join(f"{g} {n}" for g, n in counts(violations).items())
     return (
-        f"step '{step}' refused: on {first.device} it would cut {first.detail}{more}; "
-        f"use --override {step} --reason TEXT to force"
+        f"step '{step}' refused: on {first.device} it would cut {first.detail} "
+        f"({tally}; --override {step}:GUARD lifts one guard); use --override {step} --reason TEXT to force"
     )

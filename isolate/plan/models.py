@@ -53,6 +53,20 @@ class ManagementCut(_Model):
     by: str
 
 
+class StillServed(_Model):
+    service: str
+    providers: tuple[str, ...]  # protected providers not contained, natural order
+
+
+class OwnServices(_Model):
+    """A host this step contains: its own services go with it (a consequence, not a cut
+    of the service while other providers still serve every client)."""
+
+    host: str
+    services: tuple[str, ...]
+    still_served: tuple[StillServed, ...] = ()  # its protected services: who still serves them
+
+
 class StepBlast(_Model):
     flows_cut: int  # flows this step cuts (each host × service counted once)
     flows_cut_total: int  # cumulative, after this step
@@ -62,6 +76,7 @@ class StepBlast(_Model):
     vpn_users: tuple[str, ...]
     services: tuple[ServiceCut, ...]
     management: tuple[ManagementCut, ...]
+    own_services: tuple[OwnServices, ...] = ()  # services of the hosts it contains
 
 
 class KeptService(_Model):

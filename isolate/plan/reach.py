@@ -8,7 +8,8 @@ is its own class. A *pair* is (source class, destination service); its weight is
 number of hosts it stands for.
 
 Each planned step contributes an :class:`Effect`: hosts moved to a VLAN without SVI
-(quarantine), hosts that stop passing anything (shut-port, revoke-vpn), and routed
+behind a port ACL (quarantine: they reach nothing, not even each other), hosts that stop
+passing anything (shut-port, revoke-vpn), and routed
 rules (ACLs, nft chains, Null0 routes) each with a ``blocks`` predicate and the
 segments it can concern. :class:`Reach` applies the effects in order and says, after
 each step, which pairs became cut and by which device. Pure: no I/O.
@@ -321,12 +322,9 @@ class Reach:
             return self.host_cut[pair.pid]
         src_moved = self._moved_of(pair.src)
         dst_moved = self.moved.get(pair.dst.name) if pair.dst.kind == "host" else None
-        if src_moved or dst_moved:
-            src_vlan = src_moved[0] if src_moved else self.topo.vlan(pair.src.segment)
-            dst_vlan = dst_moved[0] if dst_moved else self.topo.vlan(pair.dst.segment)
-            if src_vlan == dst_vlan and src_vlan is not None:
-                return None
-            return (src_moved or dst_moved or (0, ""))[1]
+        moved = src_moved or dst_moved
+        if moved:  # a quarantined host reaches nothing, not even the others quarantined
+            return moved[1]
         return self.routed_cut.get(pair.pid)
 
     def _moved_of(self, endpoint: Endpoint) -> tuple[int, str] | None:

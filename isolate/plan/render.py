@@ -24,6 +24,24 @@ def _service_groups(services: Sequence[ServiceCut]) -> list[str]:
     ]
 
 
+def own_service_lines(blast: StepBlast) -> list[str]:
+    """``fs1 serves smb, ldap, dns: cut with it; dc1, fs3 still serve ldap, dns to every client``."""
+    lines = []
+    for own in blast.own_services:
+        by_providers: dict[tuple[str, ...], list[str]] = {}
+        for still in own.still_served:
+            by_providers.setdefault(still.providers, []).append(still.service)
+        parts = [f"{own.host} serves {', '.join(own.services)}: cut with it"]
+        for providers, services in by_providers.items():
+            if providers:
+                verb = "serves" if len(providers) == 1 else "serve"
+                parts.append(f"{', '.join(providers)} still {verb} {', '.join(services)} to every client")
+            else:
+                parts.append(f"no other host serves {', '.join(services)}")
+        lines.append("; ".join(parts))
+    return lines
+
+
 def _step_head(index: int, total: int, step: PlannedStep) -> str:
     return (
         f"step {index}/{total} {step.id}: {step.action} on {len(step.changes)} device(s) "
@@ -43,9 +61,12 @@ def _blast_lines(blast: StepBlast) -> list[str]:
         lines.append(f"VPN users cut: {', '.join(blast.vpn_users)}")
     for cut in blast.management:
         lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({cut.address}:22) on {cut.by}")
-    if blast.services:
-        lines.append(f"services unreachable ({len(blast.services)}):")
-        lines += [f"  {line}" for line in _service_groups(blast.services)]
+    lines += own_service_lines(blast)
+    own = {o.host for o in blast.own_services}
+    services = [s for s in blast.services if s.host not in own]
+    if services:
+        lines.append(f"services unreachable ({len(services)}):")
+        lines += [f"  {line}" for line in _service_groups(services)]
     return lines
 
 

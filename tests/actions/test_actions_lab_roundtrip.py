@@ -18,7 +18,9 @@ from isolate.plan.models import DeviceChange
 from isolate.playbook.loader import load_playbook
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-FORCED = {"full-isolation": {"cut-all": "test: the comparison playbook"}}
+FORCED = {
+    "full-isolation": {"cut-all": "test: the comparison playbook", "cut-internet": "test: the comparison"}
+}
 
 
 def _changes(inventory: Inventory) -> list[tuple[str, str, DeviceChange]]:

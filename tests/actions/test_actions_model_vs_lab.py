@@ -16,7 +16,7 @@ from isolate.plan.builder import build_plan
 from isolate.playbook.loader import load_playbook
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-FORCED = {"full-isolation": {"cut-all": "test"}}
+FORCED = {"full-isolation": {"cut-all": "test", "cut-internet": "test"}}
 
 
 def _cut(

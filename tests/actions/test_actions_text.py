@@ -82,8 +82,11 @@ def test_quarantine_inverse_restores_each_port_and_keeps_an_existing_vlan() -> N
     assert lookup("quarantine", "cisco_ios").inverse(item, IOS) == [
         "interface GigabitEthernet1/0/5",
         "switchport access vlan 30",
+        "no ip access-group ISOLATE-Q in",
         "interface GigabitEthernet1/0/6",
         "no switchport access vlan",
+        "no ip access-group ISOLATE-Q in",
+        "no ip access-list extended ISOLATE-Q",
         "vlan 999",
         "name ISOLATE-QUARANTINE",
     ]

@@ -153,6 +153,8 @@ def test_full_isolation_cuts_far_more_than_ransomware_lateral(netlab: Lab, tmp_p
             "--yes",
             "--override",
             "cut-all",
+            "--override",
+            "cut-internet",
             "--reason",
             "Caen comparison",
             "--incident",

@@ -82,11 +82,13 @@ def test_refused_is_one_line_exit_6_and_override_passes(
         str(ROOT / "playbooks" / "full-isolation.yml"),
         "--override",
         "cut-all",
+        "--override",
+        "cut-internet",
         "--reason",
         "INC-42 drill comparison",
     )
     assert forced.returncode == 0, forced.stderr
-    assert "OVERRIDE step cut-all (protected-asset): on fw-int it cuts" in forced.stdout
+    assert "OVERRIDE step cut-all (protected-service): on fw-int it cuts" in forced.stdout
     assert "reason: INC-42 drill comparison" in forced.stdout
 
 

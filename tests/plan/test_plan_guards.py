@@ -16,6 +16,7 @@ from isolate.playbook.models import Playbook
 
 DATA = Path(__file__).parent / "data"
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+FULL = {"cut-all": "drill", "cut-internet": "drill: the Internet cut from every public service"}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,8 @@ def test_management_path_refused_with_one_line(city: Inventory, tmp_path: Path) 
         build_plan(city, _playbook(tmp_path, QUARANTINE_ADMIN))
     assert str(caught.value) == (
         "step 'q-admin' refused: on acc1 it would cut the management path admin1 (10.99.0.10) "
-        "→ core1 (10.99.0.2:22) (and 7 more); use --override q-admin --reason TEXT to force"
+        "→ core1 (10.99.0.2:22) (management-path 8; --override q-admin:GUARD lifts one guard); "
+        "use --override q-admin --reason TEXT to force"
     )
     assert caught.value.exit_code == ExitCode.REFUSED
 
@@ -71,7 +73,9 @@ def test_protected_service_refused_with_one_line(city: Inventory, tmp_path: Path
         build_plan(city, _playbook(tmp_path, SEGMENT_USERS_SERVERS))
     assert str(caught.value) == (
         "step 'seg' refused: on fw-int it would cut protected service dns on dns1 "
-        "(10.10.10.53:53/tcp) from users (and 1 more); use --override seg --reason TEXT to force"
+        "(10.10.10.53:53/tcp) from users, which then reaches no dns provider "
+        "(protected-host 1, protected-service 1; --override seg:GUARD lifts one guard); "
+        "use --override seg --reason TEXT to force"
     )
 
 
@@ -125,8 +129,8 @@ def test_shipped_playbooks_plan_cleanly(city: Inventory) -> None:
         assert plan.blast.management_kept
     with pytest.raises(PlanRefused, match="step 'cut-all' refused"):
         build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"))
-    forced = build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"})
-    assert {o.step for o in forced.overrides} == {"cut-all"}
+    forced = build_plan(city, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides=FULL)
+    assert {o.step for o in forced.overrides} == {"cut-all", "cut-internet"}
 
 
 def test_shipped_playbooks_plan_against_the_shipped_inventory() -> None:
@@ -138,6 +142,6 @@ def test_shipped_playbooks_plan_against_the_shipped_inventory() -> None:
         plan = build_plan(inventory, load_playbook(PLAYBOOKS / f"{name}.yml"))
         assert plan.overrides == () and plan.blast.management_kept
     forced = build_plan(
-        inventory, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides={"cut-all": "drill"}
+        inventory, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides=FULL
     )
     assert forced.blast.management_kept
