@@ -20,6 +20,7 @@ from isolate.lab.process import stop_lab
 
 TOPOLOGY = Path(__file__).parent / "data" / "providers-lab.yml"
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+INFECTED = ("--set", "infected=fs1,fs2")
 
 
 def run_cli(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
@@ -45,14 +46,14 @@ def lab() -> Iterator[tuple[Path, Path]]:
 def test_infected_providers_plan_without_override(lab: tuple[Path, Path]) -> None:
     root, lab_dir = lab
     book = str(PLAYBOOKS / "ransomware-lateral.yml")
-    text = run_cli("plan", "-i", str(lab_dir / "inventory.yml"), book, state=root)
+    text = run_cli("plan", "-i", str(lab_dir / "inventory.yml"), book, *INFECTED, state=root)
     assert text.returncode == 0, text.stderr
     assert (
         "fs1 serves smb, netbios-ssn, ldap, dns: cut with it; dc1 still serves ldap to every client; "
         "dc1, dns1 still serve dns to every client"
     ) in text.stdout
     assert "OVERRIDE" not in text.stdout
-    as_json = run_cli("plan", "-i", str(lab_dir / "inventory.yml"), book, "--json", state=root)
+    as_json = run_cli("plan", "-i", str(lab_dir / "inventory.yml"), book, *INFECTED, "--json", state=root)
     data = json.loads(as_json.stdout)
     quarantine = next(s for s in data["steps"] if s["id"] == "quarantine-infected")
     assert [o["host"] for o in quarantine["blast"]["own_services"]] == ["fs1", "fs2"]
@@ -66,7 +67,7 @@ def test_their_drill_passes_with_quarantined_hosts_cut_from_each_other(
     reports = tmp_path / "reports"
     drill = run_cli(
         "drill", "-i", str(lab_dir / "inventory.yml"), str(PLAYBOOKS / "ransomware-lateral.yml"),
-        "--report-dir", str(reports), state=root,
+        *INFECTED, "--report-dir", str(reports), state=root,
     )
     assert drill.returncode == 0, drill.stdout + drill.stderr
     assert "drill ransomware-lateral: PASSED" in drill.stdout
