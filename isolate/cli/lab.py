@@ -162,6 +162,24 @@ def fault(
     typer.echo(f"{device}: faults now {active}")
 
 
+@lab_app.command("move-host")
+def move_host(
+    host: Annotated[str, typer.Argument(help="Host name (from the topology).")],
+    device: Annotated[str, typer.Argument(help="Switch to plug it into.")],
+    interface: Annotated[str, typer.Argument(help="Port, e.g. Gi1/0/7.")],
+    state_dir: StateDir = None,
+) -> None:
+    """Unplug a host and plug it into another switch port of the running lab."""
+    from isolate.lab.process import default_lab_dir
+    from isolate.lab.process import move_host as move
+
+    reply = move(default_lab_dir(state_dir), host, device, interface)
+    (old_dev, old_port), (new_dev, new_port) = reply["from"], reply["to"]
+    vlan = reply["vlan"]
+    typer.echo(f"{host}: moved from {old_dev} {old_port} to {new_dev} {new_port}"
+               + (f" (vlan {vlan})" if vlan is not None else " (port down)"))
+
+
 @lab_app.command("flows")
 def flows(
     state_dir: StateDir = None,

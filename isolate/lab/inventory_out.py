@@ -58,6 +58,7 @@ def inventory_data(lab: Lab, *, base_port: int, secrets_path: str, known_hosts: 
     hosted = {d.name for d in lab.devices if DEVICE_KINDS.get(d.kind) is not None}
     devices: list[dict[str, Any]] = []
     groups: list[str] = []
+    unlisted = {h.name for h in topo.hosts if not h.listed}
     for dev in lab.devices:
         if dev.name not in hosted:
             continue
@@ -71,8 +72,9 @@ def inventory_data(lab: Lab, *, base_port: int, secrets_path: str, known_hosts: 
             groups += [g for g in dev.groups if g not in groups]
         if dev.tags:
             entry["tags"] = list(dev.tags)
-        if dev.access_ports:
-            entry["ports"] = [{"interface": i, "host": h} for i, h in dev.access_ports]
+        ports = [{"interface": i, "host": h} for i, h in dev.access_ports if h not in unlisted]
+        if ports:
+            entry["ports"] = ports
         devices.append(entry)
     segments = []
     for seg in topo.segments:
@@ -82,7 +84,7 @@ def inventory_data(lab: Lab, *, base_port: int, secrets_path: str, known_hosts: 
                 del data[key]
         segments.append(data)
     hosts = [h.model_dump(mode="json", exclude_none=True, exclude_defaults=True,
-                          exclude={"switch"}) for h in topo.hosts]
+                          exclude={"switch", "listed"}) for h in topo.hosts if h.listed]
     return {
         "version": 1,
         "name": topo.name,

@@ -32,8 +32,10 @@ from typing import Any
 import asyncssh
 
 from isolate.errors import IsolateError, LabError
+from isolate.lab.fabric import Fabric, load_moves
 from isolate.lab.faults import Fault, control, fault_from_json
 from isolate.lab.inventory_out import ensure_secrets, write_lab_files
+from isolate.lab.ios import IosDevice
 from isolate.lab.ios.device import TIME_SCALE_ENV
 from isolate.lab.server import Hosted, LabServer, write_atomic
 from isolate.lab.topology import (
@@ -296,6 +298,13 @@ def lab_status(state_dir: Path | str) -> dict[str, Any] | None:
     return control(state, {"op": "status"})
 
 
+def move_host(state_dir: Path | str, host: str, device: str, interface: str
+              ) -> dict[str, Any]:
+    """Unplug ``host`` and plug it into ``device`` ``interface`` in a running lab."""
+    return control(Path(state_dir).expanduser(), {"op": "move-host", "host": host,
+                                                  "device": device, "interface": interface})
+
+
 def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any]:
     """Set (or clear) a fault on one device of a running lab."""
     return control(Path(state_dir).expanduser(), {"op": "fault", "device": device,
@@ -343,6 +352,17 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
     return hosted
 
 
+def wire(state: Path, lab: Lab, hosted: list[Hosted]) -> Fabric:
+    """The lab's wiring, with the host moves kept in the state dir, shared by its switches."""
+    fabric = lab.fabric()
+    fabric.apply_moves(load_moves(state))
+    for entry in hosted:
+        if isinstance(entry.device, IosDevice):
+            entry.device.fabric = fabric
+            fabric.attach(entry.name, entry.device)
+    return fabric
+
+
 async def _serve(state: Path) -> None:
     args = _lab_args(state)
     lab = load_topology(args["topology"], devices=args.get("devices"))
@@ -355,10 +375,12 @@ async def _serve(state: Path) -> None:
         if name not in by_name:
             raise LabError(f"--fault {name}: no such device in the lab")
         by_name[name].faults.set(fault_from_json(data))
+    fabric = wire(state, lab, hosted)
     host_line = host_key.export_public_key().decode().split()
     write_lab_files(state, lab, base_port=base_port,
                     host_key_line=f"{host_line[0]} {host_line[1]}")
-    server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state)
+    server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state,
+                       fabric=fabric)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -407,6 +429,7 @@ def load_lab(state_dir: Path | str) -> tuple[Lab, dict[str, Any]]:
         raise LabError(f"{state}: no lab here (no lab.json); run `isolate lab up` first")
     lab = load_topology(args["topology"], devices=args.get("devices"))
     hosted = build_hosted(state, lab, ensure_secrets(state), int(args["base_port"]))
+    wire(state, lab, hosted)
     return lab, {h.name: h.device for h in hosted}
 
 

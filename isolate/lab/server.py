@@ -35,7 +35,9 @@ from typing import Any
 import asyncssh
 
 from isolate.lab.device import Reply, SimDevice
+from isolate.lab.fabric import Fabric, MoveError, save_moves
 from isolate.lab.faults import DeviceFaults, fault_from_json, socket_path
+from isolate.lab.ios import IosDevice, names
 from isolate.lab.ios.cli import INVALID
 
 TICK_S = 0.5
@@ -65,8 +67,10 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 class LabServer:
     def __init__(self, hosted: list[Hosted], *, host_key: asyncssh.SSHKey,
-                 authorized: list[asyncssh.SSHKey], state_dir: Path | None) -> None:
+                 authorized: list[asyncssh.SSHKey], state_dir: Path | None,
+                 fabric: Fabric | None = None) -> None:
         self.hosted = {h.name: h for h in hosted}
+        self.fabric = fabric
         self.host_key = host_key
         self.authorized = {k.public_data for k in authorized}
         self.state_dir = state_dir
@@ -147,7 +151,44 @@ class LabServer:
                 return {"ok": False, "error": f"fault: no device {request.get('device')!r}"}
             hosted.faults.set(fault_from_json(request["fault"]))
             return {"ok": True, "faults": hosted.faults.describe()}
+        if op == "move-host":
+            return self.move_host(str(request.get("host")), str(request.get("device")),
+                                  str(request.get("interface")))
         return {"ok": False, "error": f"control: unknown op {op!r}"}
+
+    def move_host(self, host: str, device: str, interface: str) -> dict[str, Any]:
+        """Unplug a host and plug it into another switch port (the lab's "host moved")."""
+        if self.fabric is None:
+            return {"ok": False, "error": "move-host: this lab has no wiring model"}
+        target = self.hosted.get(device)
+        try:
+            port = names.normalise(interface)
+        except names.BadInterface:
+            return {"ok": False, "error": f"move-host: {interface!r} is not an interface name"}
+        if target is None or not isinstance(target.device, IosDevice):
+            return {"ok": False, "error": f"move-host: no switch {device!r} in the lab"}
+        new = target.device.interface(port)
+        if new is None or names.is_virtual(port):
+            return {"ok": False, "error": f"move-host: {device} has no port {interface}"}
+        try:
+            old_switch, old_port = self.fabric.move(host, device, port)
+        except MoveError as err:
+            return {"ok": False, "error": str(err)}
+        old = self.hosted.get(old_switch)
+        if old is not None and isinstance(old.device, IosDevice):
+            left = old.device.interface(old_port)
+            if left is not None and old_port not in self.fabric.occupied(old_switch):
+                left.connected = False
+                old.device.touch()
+                self.persist(old)
+        new.connected = True
+        target.device.touch()
+        self.persist(target)
+        if self.state_dir is not None:
+            save_moves(self.state_dir, self.fabric)
+        vlan = self.fabric.edge_vlan(self.fabric.hosts[host])
+        return {"ok": True, "host": host, "from": [old_switch, old_port], "to": [device, port],
+                "vlan": vlan}
 
 
 def _factory(lab: LabServer, hosted: Hosted) -> Callable[[], asyncssh.SSHServer]:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from isolate.errors import TopologyError
 from isolate.inventory.models import Edge, Host, Management, Protected, Role, Segment, Vpn
 from isolate.lab.device import SimDevice
+from isolate.lab.fabric import DeviceInfo, Fabric, Gateway, Placed, host_mac
 from isolate.lab.faults import Fault, make_fault
 from isolate.lab.ios import IosDevice, IosSpec
 from isolate.values import Address, DeviceName, Name
@@ -95,6 +96,7 @@ class Access(_Model):
 
 class TopoHost(Host):
     switch: DeviceName | None = None  # default: spread over the access switches
+    listed: bool = True  # False: plugged in, but absent from the generated inventory
 
 
 class TopologyFile(_Model):
@@ -145,6 +147,7 @@ class Lab:
     name: str
     devices: tuple[LabDevice, ...]
     topology: TopologyFile
+    links: tuple[tuple[str, str, str, str], ...] = ()  # switch, port, peer, peer port
 
     def device(self, name: str) -> LabDevice:
         return next(d for d in self.devices if d.name == name)
@@ -152,6 +155,27 @@ class Lab:
     def hosted(self) -> tuple[LabDevice, ...]:
         """Devices whose kind is available in this build."""
         return tuple(d for d in self.devices if DEVICE_KINDS.get(d.kind) is not None)
+
+    def fabric(self) -> Fabric:
+        """A fresh wiring model of this lab (hosts on their topology ports)."""
+        fabric = Fabric()
+        for dev in self.devices:
+            fabric.devices[dev.name] = DeviceInfo(dev.name, dev.model, dev.address, dev.kind)
+        for a, a_port, b, b_port in self.links:
+            fabric.link(a, a_port, b, b_port)
+        hosts = {h.name: h for h in self.topology.hosts}
+        vlans = {s.name: s.vlan for s in self.topology.segments}
+        for dev in self.devices:
+            for port, name in dev.access_ports:
+                host = hosts[name]
+                fabric.place(Placed(name, str(host.address), host_mac(name),
+                                    vlans[host.segment], dev.name, port))
+        for seg in self.topology.segments:
+            if seg.gateway is not None and seg.zone in ("inside", "management"):
+                net = ipaddress.ip_network(str(seg.subnet))
+                fabric.gateways.append(Gateway(seg.gateway, seg.vlan,
+                                               str(net.network_address + 1)))
+        return fabric
 
 
 def resolve(topology: str | Path | None) -> Path:
@@ -248,7 +272,7 @@ def _switched(topo: TopologyFile) -> list[Segment]:
 
 
 def _vlan_lines(topo: TopologyFile) -> list[str]:
-    lines = ["archive", " path flash:archive", " maximum 14"]
+    lines = ["lldp run", "archive", " path flash:archive", " maximum 14"]
     for seg in _switched(topo):
         lines += [f"vlan {seg.vlan}", f" name {seg.name}"]
     return lines
@@ -268,7 +292,23 @@ def _build(topo: TopologyFile) -> Lab:
         built.append(_access_device(topo, name, len(topo.devices) + k,
                                     str(ipaddress.IPv4Address(first + k)), uplinks,
                                     placement.get(name, [])))
-    return Lab(topo.name, tuple(built), topo)
+    return Lab(topo.name, tuple(built), topo, _links(built, access_names, uplinks))
+
+
+def _links(built: list[LabDevice], access: list[str], uplinks: tuple[str, ...]
+           ) -> tuple[tuple[str, str, str, str], ...]:
+    """The trunks the build wired: core port k to access switch k, core to core."""
+    by_name = {d.name: d for d in built}
+    cores = [by_name[u] for u in uplinks if u in by_name and by_name[u].kind == "cisco_ios"]
+    out: list[tuple[str, str, str, str]] = []
+    for k, name in enumerate(access):
+        acc = by_name[name]
+        for j, core in enumerate(cores[:2]):
+            if k < len(core.ports) - 2:
+                out.append((core.name, core.ports[k], name, acc.ports[-1 - j]))
+    if len(cores) >= 2:
+        out.append((cores[0].name, cores[0].ports[-1], cores[1].name, cores[1].ports[-1]))
+    return tuple(out)
 
 
 def _place_hosts(topo: TopologyFile, access: list[str]) -> dict[str, list[tuple[str, int]]]:

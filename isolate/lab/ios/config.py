@@ -107,6 +107,7 @@ class IosConfig:
     archive_path: str | None = None
     archive_maximum: int | None = None
     archive_enabled: bool = False
+    lldp: bool = False
 
     def vlan_name(self, vid: int) -> str:
         if vid == 1:
@@ -132,6 +133,8 @@ class IosConfig:
             if self.archive_maximum is not None:
                 out.append(f" maximum {self.archive_maximum}")
             out.append("!")
+        if self.lldp:
+            out += ["lldp run", "!"]
         out += ["spanning-tree mode rapid-pvst", "spanning-tree extend system-id", "!"]
         for vid in sorted(self.vlans):
             out.append(f"vlan {vid}")
@@ -161,6 +164,7 @@ class IosConfig:
             "acls": {n: [a.to_json() for a in aces] for n, aces in sorted(self.acls.items())},
             "routes": [[r.prefix, r.mask, r.target] for r in self.routes],
             "archive": [self.archive_enabled, self.archive_path, self.archive_maximum],
+            "lldp": self.lldp,
         }
 
     @classmethod
@@ -178,6 +182,7 @@ class IosConfig:
             archive_enabled=bool(enabled),
             archive_path=path,
             archive_maximum=maximum,
+            lldp=bool(data.get("lldp", False)),
         )
 
     def copy(self) -> IosConfig:

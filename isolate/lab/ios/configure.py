@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 GLOBAL_WORDS = ("aaa", "access-list", "archive", "banner", "boot", "cdp", "class-map", "clock",
                 "crypto", "default", "do", "enable", "end", "exit", "hostname", "interface", "ip",
-                "ipv6", "line", "logging", "mac", "monitor", "no", "ntp", "policy-map",
+                "ipv6", "line", "lldp", "logging", "mac", "monitor", "no", "ntp", "policy-map",
                 "privilege", "router", "service", "snmp-server", "spanning-tree", "username",
                 "vlan", "vtp")
 IP_WORDS = ("access-list", "access-group", "address", "default-gateway", "dhcp", "domain",
@@ -107,6 +107,13 @@ def global_command(sh: IosShell, t: Tokens) -> str:
         return ""
     if word == "ip":
         return _global_ip(sh, t)
+    if word == "lldp":
+        if t.keyword(1, ("holdtime", "reinit", "run", "timer", "tlv-select")) != "run":
+            raise CliError.invalid(1)
+        t.done(2)
+        sh.device.config.lldp = True
+        sh.device.touch()
+        return ""
     if word == "archive":
         t.done(1)
         if not sh.device.config.archive_enabled:
@@ -207,6 +214,13 @@ def _global_no(sh: IosShell, t: Tokens) -> str:
     if word == "archive":
         t.done(2)
         config.archive_enabled, config.archive_path, config.archive_maximum = False, None, None
+        sh.device.touch()
+        return ""
+    if word == "lldp":
+        if t.keyword(2, ("holdtime", "reinit", "run", "timer", "tlv-select")) != "run":
+            raise CliError.invalid(2)
+        t.done(3)
+        config.lldp = False
         sh.device.touch()
         return ""
     if word == "hostname":

@@ -6,12 +6,16 @@ import ipaddress
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from isolate.errors import LabError
 from isolate.lab.device import ExecResult, Shell, SimDevice
-from isolate.lab.ios import show
+from isolate.lab.fabric import Fabric, base_mac, dotted
+from isolate.lab.ios import show, show_sys
 from isolate.lab.ios.config import Interface, IosConfig, Route
+
+if TYPE_CHECKING:
+    from isolate.lab.ios.show_net import Where
 
 TIME_SCALE_ENV = "ISOLATE_LAB_TIME_SCALE"
 
@@ -67,6 +71,8 @@ class IosDevice(SimDevice):
         self.revert: Revert | None = None
         self.version = 0
         self.booted = time.time()
+        self.fabric: Fabric | None = None  # the lab's wiring (set by the lab process)
+        self.archives: list[str] = list((state or {}).get("archives", []))
 
     # ------------------------------------------------------------ state
 
@@ -116,7 +122,30 @@ class IosDevice(SimDevice):
 
     # ------------------------------------------------------------ revert timer
 
+    def archive_now(self) -> bool:
+        """``archive config``: save the running config to the next archive file."""
+        config = self.config
+        if not config.archive_enabled or config.archive_path is None:
+            return False
+        self.archives.append(f"{config.archive_path}-{len(self.archives) + 1}")
+        self.touch()
+        return True
+
+    def flash_files(self) -> list[tuple[str, int, bool]]:
+        image = f"{show.family(self.spec.model).lower()}-universalk9-mz.152-7.E8.bin"
+        startup = len(self.startup.render()) if self.startup is not None else None
+        return show_sys.flash_files(image, startup, self.archives)
+
+    def base_mac_dotted(self) -> str:
+        return dotted(base_mac(self.name))
+
+    def where(self) -> Where:
+        from isolate.lab.ios.show_net import Where
+
+        return Where(self.name, self.fabric)
+
     def start_revert(self, minutes: int) -> None:
+        self.archive_now()
         deadline = time.time() + minutes * 60 / time_scale()
         if self.revert is None:
             self.revert = Revert(deadline, minutes, self.config.to_json())
@@ -182,8 +211,10 @@ class IosDevice(SimDevice):
         return ExecResult(stdout=reply.output, changed=self.version != before)
 
     def show_version(self) -> str:
+        mac = self.base_mac_dotted().replace(".", "")
         return show.version(self.config, model=self.spec.model, serial=self.spec.serial,
-                            uptime_s=time.time() - self.booted, ports=len(self.spec.ports))
+                            uptime_s=time.time() - self.booted, ports=len(self.spec.ports),
+                            mac=":".join(mac[i : i + 2] for i in range(0, 12, 2)).upper())
 
     def snapshot(self) -> dict[str, Any]:
         if self._config is None and self._state is not None:
@@ -194,6 +225,7 @@ class IosDevice(SimDevice):
             "spec": asdict(self.spec),
             "running": config.to_json(),
             "startup": self.startup.to_json() if self.startup else None,
+            "archives": list(self.archives),
             "revert": None if self.revert is None else {
                 "deadline": self.revert.deadline, "minutes": self.revert.minutes,
                 "saved": self.revert.saved},

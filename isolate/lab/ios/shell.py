@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from isolate.lab.device import Reply, Shell
-from isolate.lab.ios import configure, show
+from isolate.lab.ios import configure, show, show_sys, showcmd
 from isolate.lab.ios.cli import CliError, Tokens, error_text, parse_int
 
 if TYPE_CHECKING:
@@ -17,15 +17,6 @@ USER_WORDS = ("access-enable", "connect", "disable", "disconnect", "enable", "ex
               "traceroute")
 EXEC_WORDS = (*USER_WORDS, "archive", "clear", "clock", "configure", "copy", "debug", "delete",
               "dir", "erase", "more", "no", "reload", "setup", "undebug", "verify", "write")
-SHOW_USER = ("aaa", "arp", "cdp", "clock", "environment", "etherchannel", "flash:", "history",
-             "hosts", "interfaces", "inventory", "ip", "ipv6", "license", "lldp", "mac",
-             "module", "ntp", "power", "privilege", "sessions", "spanning-tree", "switch",
-             "terminal", "users", "version", "vlan", "vtp")
-SHOW_EXEC = (*SHOW_USER, "access-lists", "archive", "configuration", "controllers", "debugging",
-             "logging", "memory", "platform", "processes", "running-config", "startup-config",
-             "tech-support")
-SHOW_IP = ("access-lists", "arp", "bgp", "cef", "dhcp", "eigrp", "interface", "nat", "ospf",
-           "protocols", "route", "ssh", "vrf")
 PIPE_WORDS = ("append", "begin", "count", "exclude", "include", "redirect", "section", "tee")
 UNKNOWN = ('Translating "{0}"\n\n'
            "% Unknown command or computer name, or unable to find computer address\n")
@@ -185,9 +176,30 @@ class IosShell(Shell):
                 raise CliError.invalid(1)
             self.pending = "copy"
             return ""
+        if word == "dir":
+            return self._dir(t)
+        if word == "archive":
+            t.keyword(1, ("config",))
+            t.done(2)
+            if not self.device.archive_now():
+                return "%Archive feature not enabled\n"
+            return ""
         if len(t) == 1:
             raise CliError.incomplete()
         raise CliError.invalid(1)
+
+    def _dir(self, t: Tokens) -> str:
+        only = None
+        if len(t) > 1:
+            target = t.word(1)
+            t.done(2)
+            fs, sep, rest = target.partition(":")
+            if not sep:
+                fs, rest = "flash", target
+            if fs.lower() != "flash":
+                return f"%Error opening {target} (No such device)\n"
+            only = rest.lstrip("/") or None
+        return show_sys.directory(self.device.flash_files(), only)
 
     def _configure_exec(self, t: Tokens) -> str:
         how = t.keyword(1, ("confirm", "memory", "network", "overwrite-network", "replace",
@@ -239,64 +251,7 @@ class IosShell(Shell):
         return self._show_what(t.tail(0, end))
 
     def _show_what(self, t: Tokens) -> str:
-        config = self.device.config
-        what = t.keyword(1, SHOW_EXEC if self.mode != "user" else SHOW_USER)
-        if what == "running-config":
-            if len(t) > 2:
-                if t.keyword(2, ("all", "interface", "partition", "view")) != "interface":
-                    raise CliError.invalid(2)
-                name, at = configure.interface_name(self, t, 3)
-                t.done(at)
-                if name not in config.interfaces:
-                    raise CliError.invalid(3)
-                return show.running_interface(config, name)
-            return show.running_config(config)
-        if what == "startup-config":
-            t.done(2)
-            startup = self.device.startup
-            return show.running_config(startup) if startup else "startup-config is not present\n"
-        if what == "vlan":
-            if len(t) > 2:
-                if t.keyword(2, ("brief", "id", "name", "summary")) != "brief":
-                    raise CliError.invalid(2)
-                t.done(3)
-            return show.vlan_brief(config)
-        if what == "interfaces":
-            t.keyword(2, ("status",))
-            t.done(3)
-            return show.interfaces_status(config)
-        if what == "ip":
-            return self._show_ip(t)
-        if what == "access-lists":
-            t.done(3)
-            return show.ip_access_lists(config, t.words[2] if len(t) > 2 else None)
-        if what == "version":
-            t.done(2)
-            return self.device.show_version()
-        if what == "privilege":
-            t.done(2)
-            level = 1 if self.mode == "user" else 15
-            return f"Current privilege level is {level}\n"
-        if what == "archive":
-            for i, word in enumerate(("config", "rollback", "timer"), start=2):
-                t.keyword(i, (word,))
-            t.done(5)
-            return self.device.revert_status()
-        if len(t) == 2:
-            raise CliError.incomplete()
-        raise CliError.invalid(2)
-
-    def _show_ip(self, t: Tokens) -> str:
-        sub = t.keyword(2, SHOW_IP)
-        config = self.device.config
-        if sub == "interface":
-            t.keyword(3, ("brief",))
-            t.done(4)
-            return show.ip_interface_brief(config)
-        if sub == "access-lists":
-            t.done(4)
-            return show.ip_access_lists(config, t.words[3] if len(t) > 3 else None)
-        raise CliError.invalid(3) if len(t) > 3 else CliError.incomplete()
+        return showcmd.run(self, t)
 
 
 class _Close(Exception):

@@ -7,7 +7,7 @@ import re
 from isolate.lab.ios import names
 from isolate.lab.ios.config import Interface, IosConfig
 
-_RESERVED_VLANS = ((1002, "fddi-default"), (1003, "token-ring-default"),
+RESERVED_VLANS = ((1002, "fddi-default"), (1003, "token-ring-default"),
                    (1004, "fddinet-default"), (1005, "trnet-default"))
 
 
@@ -24,7 +24,7 @@ def running_interface(config: IosConfig, name: str) -> str:
     return with_header(body)
 
 
-def _carries(iface: Interface, vid: int) -> bool:
+def carries(iface: Interface, vid: int) -> bool:
     if not iface.switchport:
         return False
     if iface.mode == "trunk":
@@ -45,7 +45,7 @@ def vlan_brief(config: IosConfig) -> str:
             members.setdefault(iface.access_vlan, []).append(names.short(iface.name))
     vids = sorted({1, *config.vlans})
     rows = [(vid, config.vlan_name(vid), "active") for vid in vids]
-    rows += [(vid, name, "act/unsup") for vid, name in _RESERVED_VLANS]
+    rows += [(vid, name, "act/unsup") for vid, name in RESERVED_VLANS]
     for vid, name, status in rows:
         port_list = members.get(vid, [])
         ports = [", ".join(port_list[i : i + 4]) for i in range(0, len(port_list), 4)] or [""]
@@ -78,7 +78,7 @@ def interfaces_status(config: IosConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _state(config: IosConfig, iface: Interface) -> tuple[str, str]:
+def iface_state(config: IosConfig, iface: Interface) -> tuple[str, str]:
     if iface.shutdown:
         return "administratively down", "down"
     kind, number = names.split(iface.name)
@@ -87,7 +87,7 @@ def _state(config: IosConfig, iface: Interface) -> tuple[str, str]:
     if kind == "Vlan":
         vid = int(number)
         live = vid in config.vlans or vid == 1
-        up = live and any(_up(i) and _carries(i, vid) for i in config.interfaces.values())
+        up = live and any(_up(i) and carries(i, vid) for i in config.interfaces.values())
         return ("up", "up" if up else "down") if live else ("down", "down")
     return ("up", "up") if iface.connected else ("down", "down")
 
@@ -95,7 +95,7 @@ def _state(config: IosConfig, iface: Interface) -> tuple[str, str]:
 def ip_interface_brief(config: IosConfig) -> str:
     lines = ["Interface              IP-Address      OK? Method Status                Protocol"]
     for iface in config.sorted_interfaces():
-        status, proto = _state(config, iface)
+        status, proto = iface_state(config, iface)
         address = iface.ip_address or "unassigned"
         method = "NVRAM" if iface.ip_address else "unset"
         lines.append(f"{iface.name:<22} {address:<15} YES {method:<6} {status:<21} {proto}")
@@ -112,23 +112,34 @@ def ip_access_lists(config: IosConfig, name: str | None = None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def version(config: IosConfig, *, model: str, serial: str, uptime_s: float, ports: int) -> str:
+def family(model: str) -> str:
+    return model.split("-")[1] if model.count("-") >= 2 else "C2960X"
+
+
+def software_lines(model: str) -> list[str]:
+    """The first lines of ``show version``, as CDP and LLDP advertise them."""
+    fam = family(model)
+    return [f"Cisco IOS Software, {fam} Software ({fam}-UNIVERSALK9-M), Version 15.2(7)E8, "
+            "RELEASE SOFTWARE (fc2)",
+            "Technical Support: http://www.cisco.com/techsupport",
+            "Copyright (c) 1986-2023 by Cisco Systems, Inc.",
+            "Compiled Fri 03-Mar-23 03:43 by mcpre"]
+
+
+def version(config: IosConfig, *, model: str, serial: str, uptime_s: float, ports: int,
+            mac: str = "00:1A:2B:3C:4D:00") -> str:
     minutes = int(uptime_s // 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     uptime = f"{days} days, {hours} hours, {mins} minutes" if days else (
         f"{hours} hours, {mins} minutes" if hours else f"{mins} minutes")
-    family = model.split("-")[1] if model.count("-") >= 2 else "C2960X"
-    image = f"{family.lower()}-universalk9-mz.152-7.E8.bin"
+    fam = family(model)
+    image = f"{fam.lower()}-universalk9-mz.152-7.E8.bin"
     return "\n".join([
-        f"Cisco IOS Software, {family} Software ({family}-UNIVERSALK9-M), Version 15.2(7)E8, "
-        "RELEASE SOFTWARE (fc2)",
-        "Technical Support: http://www.cisco.com/techsupport",
-        "Copyright (c) 1986-2023 by Cisco Systems, Inc.",
-        "Compiled Fri 03-Mar-23 03:43 by mcpre",
+        *software_lines(model),
         "",
-        f"ROM: Bootstrap program is {family} boot loader",
-        f"BOOTLDR: {family} Boot Loader ({family}-HBOOT-M) Version 15.2(7r)E, "
+        f"ROM: Bootstrap program is {fam} boot loader",
+        f"BOOTLDR: {fam} Boot Loader ({fam}-HBOOT-M) Version 15.2(7r)E, "
         "RELEASE SOFTWARE (fc1)",
         "",
         f"{config.hostname} uptime is {uptime}",
@@ -145,14 +156,14 @@ def version(config: IosConfig, *, model: str, serial: str, uptime_s: float, port
         "The password-recovery mechanism is enabled.",
         "",
         "512K bytes of flash-simulated non-volatile configuration memory.",
-        "Base ethernet MAC Address       : 00:1A:2B:3C:4D:00",
+        f"Base ethernet MAC Address       : {mac}",
         f"Model number                    : {model}",
         f"System serial number            : {serial}",
         "",
         "",
         "Switch Ports Model                     SW Version            SW Image",
         "------ ----- -----                     ----------            ----------",
-        f"*    1 {ports:<5} {model:<25} 15.2(7)E8             {family}-UNIVERSALK9-M",
+        f"*    1 {ports:<5} {model:<25} 15.2(7)E8             {fam}-UNIVERSALK9-M",
         "",
         "",
         "Configuration register is 0xF",
