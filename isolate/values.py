@@ -19,6 +19,9 @@ from typing import Annotated, Any, Final, TypeVar
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from isolate.platforms import PLATFORMS, InterfaceGrammar
+from isolate.platforms.table import IOS_INTERFACES
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -60,24 +63,9 @@ NAME_ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 USER_ALPHABET: Final = NAME_ALPHABET | {"@"}
 INTERFACE_ALPHABET: Final = NAME_ALPHABET | {"/"}
 
-# IOS interface types: canonical spelling; an abbreviation is any unique
-# case-insensitive prefix of at least two characters (as IOS accepts).
-IOS_INTERFACE_TYPES: Final = (
-    "GigabitEthernet",
-    "TenGigabitEthernet",
-    "TwentyFiveGigE",
-    "FortyGigabitEthernet",
-    "HundredGigE",
-    "FastEthernet",
-    "Ethernet",
-    "Vlan",
-    "Loopback",
-    "Port-channel",
-    "Tunnel",
-)
-_IOS_LOGICAL: Final = frozenset({"Vlan", "Loopback", "Port-channel", "Tunnel"})
+# Interface grammars are platform data (isolate/platforms/table.py).
+IOS_INTERFACE_TYPES: Final = IOS_INTERFACES.types
 _IOS_IF_RE: Final = re.compile(r"([A-Za-z][A-Za-z-]*?)\s?(\d+(?:/\d+){0,3}(?:\.\d+)?)")
-_IOS_PLATFORMS: Final = frozenset({"cisco_ios", "cisco_asa"})
 
 
 def safe_repr(value: object, limit: int = 40) -> str:
@@ -261,29 +249,29 @@ def parse_hostname(value: object) -> str:
     raise BadValue(f"not a DNS name or IP address: {safe_repr(text)}")
 
 
-def _ios_type(word: str) -> str | None:
+def _ios_type(word: str, types: tuple[str, ...]) -> str | None:
     low = word.lower()
-    exact = [t for t in IOS_INTERFACE_TYPES if t.lower() == low]
+    exact = [t for t in types if t.lower() == low]
     if exact:
         return exact[0]
     if len(low) < 2:
         return None
-    found = [t for t in IOS_INTERFACE_TYPES if t.lower().startswith(low)]
+    found = [t for t in types if t.lower().startswith(low)]
     return found[0] if len(found) == 1 else None
 
 
-def parse_ios_interface(value: object) -> str:
-    """An IOS interface name, abbreviations expanded: ``Gi1/0/5`` → ``GigabitEthernet1/0/5``."""
+def parse_ios_interface(value: object, grammar: InterfaceGrammar = IOS_INTERFACES) -> str:
+    """An IOS-style interface name, abbreviations expanded: ``Gi1/0/5`` → ``GigabitEthernet1/0/5``."""
     text = _text(value, "interface name")
     bad = _dangerous(text)
     if bad is not None:
         raise BadValue(f"{bad} not allowed in interface name: {safe_repr(text)}")
     match = _IOS_IF_RE.fullmatch(text)
-    kind = _ios_type(match.group(1)) if match else None
+    kind = _ios_type(match.group(1), grammar.types) if match else None
     if match is None or kind is None:
         raise BadValue(f"not an IOS interface name: {safe_repr(text)}")
     number = match.group(2)
-    if kind in _IOS_LOGICAL and not number.isdigit():
+    if kind in grammar.logical and not number.isdigit():
         raise BadValue(f"not an IOS interface name: {safe_repr(text)}")
     if kind == "Vlan":
         parse_vlan(number)
@@ -298,8 +286,9 @@ def parse_linux_interface(value: object) -> str:
 def parse_interface(value: object, platform: str | None = None) -> str:
     """An interface name for ``platform`` (IOS forms expanded); without a platform,
     either an IOS name (kept as written) or a Linux/OVS name."""
-    if platform in _IOS_PLATFORMS:
-        return parse_ios_interface(value)
+    record = PLATFORMS.get(platform) if platform is not None else None
+    if record is not None and record.interfaces.style == "typed":
+        return parse_ios_interface(value, record.interfaces)
     if platform is not None:
         return parse_linux_interface(value)
     text = _text(value, "interface name")

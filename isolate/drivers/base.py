@@ -35,6 +35,29 @@ class Target:
     work_dir: Path | None = None  # where a driver may keep working files (the run's state dir)
 
 
+EXEC_PREFIX = "@exec "  # the journal's spelling of an exec-mode line inside a command list
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One change for a CLI device, typed: configuration-mode lines, then exec-mode lines
+    (run in privileged exec, in order, after leaving configuration mode)."""
+
+    config: tuple[str, ...] = ()
+    exec_after: tuple[str, ...] = ()
+
+    @classmethod
+    def from_lines(cls, lines: Sequence[str]) -> Batch:
+        """From a journaled command list, where an exec-mode line is spelled ``@exec LINE``."""
+        config = tuple(line for line in lines if not line.startswith(EXEC_PREFIX))
+        execs = tuple(line[len(EXEC_PREFIX) :] for line in lines if line.startswith(EXEC_PREFIX))
+        return cls(config, execs)
+
+
+def as_batch(commands: Batch | Sequence[str]) -> Batch:
+    return commands if isinstance(commands, Batch) else Batch.from_lines(commands)
+
+
 @dataclass(frozen=True)
 class CommandResult:
     device: str

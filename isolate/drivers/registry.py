@@ -1,10 +1,13 @@
-"""One literal table from platform name to driver. An unknown platform lists the valid ones.
+"""Sessions by platform, derived from the one platform table (``isolate.platforms``).
 
-CLI platforms (cisco_ios, cisco_asa) have two transports with the same ``Session``
-contract, platform data and error messages: ``netmiko`` (threads, paramiko) and
-``asyncssh`` (one shared event loop). ``connect(target, transport=...)`` picks one;
-without it, ``$ISOLATE_TRANSPORT``, else ``DEFAULT_TRANSPORT``. Platforms without a CLI
-transport choice (linux, …) ignore it.
+A platform record names its session family (``cli``, ``nft``, ``ovs``, ``wireguard``,
+``ansible``); ``SESSIONS`` is the one literal table from family to how a session is opened.
+An unknown platform lists the valid ones.
+
+CLI platforms have two transports (channels) under the same session logic (``cli.py``):
+``netmiko`` (threads, paramiko) and ``asyncssh`` (one shared event loop).
+``connect(target, transport=...)`` picks one; without it, ``$ISOLATE_TRANSPORT``, else
+``DEFAULT_TRANSPORT``. Other session families ignore it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from isolate.drivers.ansible import connect as connect_ansible
-from isolate.drivers.asyncssh_cli import AsyncsshCliSession, AsyncsshConfirmingSession
 from isolate.drivers.base import Session, Target
-from isolate.drivers.cli_platform import CISCO_ASA, CISCO_IOS, CliPlatform
-from isolate.drivers.linux import LinuxSession
-from isolate.drivers.netmiko_cli import ConfirmingCliSession, NetmikoCliSession
+from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession
 from isolate.errors import PlanError
+from isolate.platforms import PLATFORMS, Platform, RevertOnEnter
 
 TRANSPORTS = ("asyncssh", "netmiko")
 DEFAULT_TRANSPORT = "asyncssh"
@@ -33,66 +33,69 @@ def transport_from(option: str | None = None) -> str:
     return chosen
 
 
-class CliDriver:
-    def __init__(self, platform: CliPlatform) -> None:
-        self.platform = platform.name
-        self._data = platform
+def open_channel(target: Target, platform: Platform, transport: str | None = None) -> Channel:
+    """The SSH channel of a CLI session over ``transport``."""
+    if transport_from(transport) == "asyncssh":
+        from isolate.drivers import asyncssh_cli
 
-    def connect(self, target: Target, transport: str | None = None) -> Session:
-        confirming = bool(self._data.confirm_mode_command and self._data.confirm_command)
-        if transport_from(transport) == "asyncssh":
-            if confirming:
-                return AsyncsshConfirmingSession(target, self._data)
-            return AsyncsshCliSession(target, self._data)
-        if confirming:
-            return ConfirmingCliSession(target, self._data)
-        return NetmikoCliSession(target, self._data)
+        return asyncssh_cli.open_channel(target)
+    from isolate.drivers import netmiko_cli
+
+    return netmiko_cli.open_channel(target, platform)
 
 
-def _openvswitch(target: Target) -> Session:
-    from isolate.drivers.openvswitch import OpenvswitchSession
-
-    session: Session = OpenvswitchSession(target)
-    return session
-
-
-def _wireguard(target: Target) -> Session:
-    from isolate.drivers.wireguard import WireguardSession
-
-    session: Session = WireguardSession(target)
-    return session
+def _cli(target: Target, platform: Platform, transport: str | None) -> Session:
+    channel = open_channel(target, platform, transport)
+    if isinstance(platform.confirm, RevertOnEnter):
+        return RevertOnEnterSession(target, platform, channel)
+    return CliSession(target, platform, channel)
 
 
-def _linux(target: Target) -> Session:
+def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.linux import LinuxSession
+
     return LinuxSession(target)
 
 
-CONNECTORS: dict[str, Callable[[Target], Session]] = {
-    "cisco_ios": CliDriver(CISCO_IOS).connect,
-    "cisco_asa": CliDriver(CISCO_ASA).connect,
-    "linux": _linux,
-    "openvswitch": _openvswitch,
+def _ovs(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.openvswitch import OpenvswitchSession
+
+    return OpenvswitchSession(target)
+
+
+def _wireguard(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.wireguard import WireguardSession
+
+    return WireguardSession(target)
+
+
+def _ansible(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.ansible import connect as connect_ansible
+
+    return connect_ansible(target)
+
+
+SESSIONS: dict[str, Callable[[Target, Platform, str | None], Session]] = {
+    "cli": _cli,
+    "nft": _nft,
+    "ovs": _ovs,
     "wireguard": _wireguard,
-    "ansible": connect_ansible,
+    "ansible": _ansible,
 }
 
-IDENTITY = {"cisco_ios": CISCO_IOS, "cisco_asa": CISCO_ASA}
 
-
-CLI_DRIVERS = {"cisco_ios": CliDriver(CISCO_IOS), "cisco_asa": CliDriver(CISCO_ASA)}
+def platform_of(target: Target) -> Platform:
+    try:
+        return PLATFORMS[target.platform]
+    except KeyError:
+        valid = ", ".join(sorted(PLATFORMS))
+        raise PlanError(f"{target.name}: unknown platform {target.platform!r}; valid: {valid}") from None
 
 
 def connect(target: Target, transport: str | None = None) -> Session:
     """A session to ``target``; CLI platforms over ``transport`` (see ``transport_from``)."""
-    cli = CLI_DRIVERS.get(target.platform)
-    if cli is not None:
-        return cli.connect(target, transport)
-    try:
-        connector = CONNECTORS[target.platform]
-    except KeyError:
-        valid = ", ".join(sorted(CONNECTORS))
-        raise PlanError(f"{target.name}: unknown platform {target.platform!r}; valid: {valid}") from None
-    return connector(target)
+    platform = platform_of(target)
+    return SESSIONS[platform.session](target, platform, transport)
 
 
 def connector(transport: str | None = None) -> Callable[[Target], Session]:
@@ -104,14 +107,9 @@ def connector(transport: str | None = None) -> Callable[[Target], Session]:
 def identify(session: Session) -> str | None:
     """Pre-check "platform as declared": None when the device is what the inventory says."""
     target = session.target
-    platform = IDENTITY.get(target.platform)
-    if platform is not None:
-        output = session.run(platform.identity_command).output
-        if platform.identity.search(output):
-            return None
-        return f"{target.name}: declared {target.platform} but '{platform.identity_command}' does not show it"
-    if target.platform == "linux":
-        if session.run("uname -s").output.strip() == "Linux":
-            return None
-        return f"{target.name}: declared linux but 'uname -s' does not say Linux"
-    return None
+    identity = platform_of(target).identity
+    if identity is None:
+        return None
+    if identity.matches(session.run(identity.command).output):
+        return None
+    return f"{target.name}: declared {target.platform} but '{identity.command}' does not show it"

@@ -25,25 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from isolate.platforms import PLATFORMS, network_os_map
 from isolate.yamlsrc import LineMap, Loc, Problem, display_path, parse_yaml
 
-NETWORK_OS: Final = {
-    "cisco.ios.ios": "cisco_ios",
-    "ios": "cisco_ios",
-    "cisco.ios": "cisco_ios",
-    "cisco.asa.asa": "cisco_asa",
-    "asa": "cisco_asa",
-    "openvswitch.openvswitch.openvswitch": "openvswitch",
-    "openvswitch": "openvswitch",
-}
-DEFAULT_ROLE: Final = {
-    "cisco_ios": "switch",
-    "cisco_asa": "firewall",
-    "openvswitch": "switch",
-    "linux": "server",
-    "wireguard": "vpn",
-    "ansible": "server",
-}
+# Both derive from the one platform table (isolate/platforms/table.py).
+NETWORK_OS: Final = network_os_map()
+DEFAULT_ROLE: Final = {p.name: p.default_role for p in PLATFORMS.values()}
 ROLES: Final = frozenset(
     {"core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"}
 )

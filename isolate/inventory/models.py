@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from isolate.platforms import NAMES as PLATFORM_NAMES
+from isolate.platforms import PLATFORMS as PLATFORM_TABLE
 from isolate.values import (
     Address,
     CredentialRef,
@@ -39,13 +41,17 @@ from isolate.values import (
     parse_interface,
 )
 
-Platform = Literal["cisco_ios", "linux", "cisco_asa", "openvswitch", "wireguard", "ansible"]
+# The platform list derives from the one platform table (isolate/platforms/table.py).
+if TYPE_CHECKING:
+    Platform = str
+else:
+    Platform = Literal[PLATFORM_NAMES]
 Role = Literal["core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"]
 Zone = Literal["inside", "management", "vpn", "outside"]
 Criticality = Literal["low", "medium", "high", "critical"]
 Proto = Literal["tcp", "udp"]
 
-PLATFORMS: tuple[str, ...] = get_args(Platform)
+PLATFORMS: tuple[str, ...] = PLATFORM_NAMES
 ROLES: tuple[str, ...] = get_args(Role)
 
 
@@ -91,9 +97,10 @@ class Device(_Model):
         the loader's per-platform check, which reports them with their line."""
         if not isinstance(data, dict) or not isinstance(data.get("ports"), list):
             return data
-        platform = data.get("platform")
-        if platform not in ("cisco_ios", "cisco_asa"):
+        record = PLATFORM_TABLE.get(data.get("platform"))  # type: ignore[arg-type]
+        if record is None or record.interfaces.style != "typed":
             return data
+        platform = record.name
         ports = []
         for port in data["ports"]:
             if isinstance(port, dict) and isinstance(port.get("interface"), str):

@@ -1,0 +1,65 @@
+"""Platforms as data: one ``Platform`` record per kind of device, in one literal table.
+
+Everything else derives from the table (docs/platforms.md): the inventory's platform list,
+interface-name validation, the driver registry, session preparation, the Ansible
+``ansible_network_os`` aliases, failure markers, volatile state lines and commit-confirm.
+This package imports nothing from the rest of isolate.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from isolate.platforms.record import (
+    ConfirmStrategy,
+    Dialect,
+    Identity,
+    InterfaceGrammar,
+    Markers,
+    Platform,
+    Probe,
+    RevertOnEnter,
+    ScheduledRevert,
+    State,
+)
+from isolate.platforms.table import PLATFORMS
+
+NAMES: Final[tuple[str, ...]] = tuple(PLATFORMS)
+
+
+def get(name: str) -> Platform:
+    """The record of ``name``; an unknown name raises KeyError listing the valid ones."""
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise KeyError(f"unknown platform {name!r}; valid: {', '.join(NAMES)}") from None
+
+
+def has_revert(name: str) -> bool:
+    """Whether ``name`` has a device-owned revert (a confirm window means something there)."""
+    record = PLATFORMS.get(name)
+    return record is not None and record.confirm is not None
+
+
+def network_os_map() -> dict[str, str]:
+    """Ansible ``ansible_network_os`` alias → platform name."""
+    return {alias: p.name for p in PLATFORMS.values() for alias in p.ansible_network_os}
+
+
+__all__ = [
+    "NAMES",
+    "PLATFORMS",
+    "ConfirmStrategy",
+    "Dialect",
+    "Identity",
+    "InterfaceGrammar",
+    "Markers",
+    "Platform",
+    "Probe",
+    "RevertOnEnter",
+    "ScheduledRevert",
+    "State",
+    "get",
+    "has_revert",
+    "network_os_map",
+]

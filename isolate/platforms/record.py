@@ -1,0 +1,192 @@
+"""What isolate knows about one kind of device, as data: the ``Platform`` record.
+
+Everything platform-specific outside an action module derives from one record in
+``isolate.platforms.table.PLATFORMS``: the inventory's platform list, interface-name
+validation, the driver registry, session preparation, the Ansible ``ansible_network_os``
+map, failure detection, the state read back and what of it is volatile, the identity
+pre-check, the commit-confirm strategy. See docs/platforms.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Session = Literal["cli", "nft", "ovs", "wireguard", "ansible"]
+SavePolicy = Literal["never", "on-confirm"]
+
+
+@dataclass(frozen=True)
+class InterfaceGrammar:
+    """How interface names are spelled on the platform.
+
+    ``typed`` (IOS family): a type word from ``types`` (canonical spelling; an abbreviation is
+    any unique case-insensitive prefix of at least two characters) followed by a number such
+    as ``1/0/5`` or ``0/1.10``; ``logical`` types take a single integer. ``kernel``: a Linux
+    interface name ``[A-Za-z0-9_.-]{1,15}``.
+    """
+
+    style: Literal["typed", "kernel"]
+    types: tuple[str, ...] = ()
+    logical: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a CLI is driven: prompts per privilege level, escalation, configuration mode, paging."""
+
+    user_prompt: str = ">"  # the character that ends the prompt in user exec
+    privileged_prompt: str = "#"
+    config_prompt: str = r"\(config[^)\r\n]*\)#"  # a regex the configuration-mode prompt ends with
+    escalate: str | None = "enable"  # from user exec to privileged exec (then the enable secret)
+    config_enter: str = "configure terminal"
+    config_exit: str = "end"
+    prepare: tuple[str, ...] = ()  # sent after login: no paging, wide lines (read-only)
+    prompt_host_chars: int = 16  # IOS truncates the hostname in configuration prompts
+
+
+@dataclass(frozen=True)
+class Markers:
+    """What a device's answer means.
+
+    In configuration mode every line of the answer to one command is checked: a line matching a
+    ``refusal`` pattern and no ``informational`` pattern means the command was refused. For an
+    exec command (a show) only the head of the answer is checked (the first line that is not
+    blank and not the ``^`` caret line): output further down is data (a banner line starting
+    with ``%`` inside ``show running-config`` is not a refusal).
+    """
+
+    refusal: tuple[str, ...]
+    informational: tuple[str, ...] = ()
+    _refusal: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _informational: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_refusal", tuple(re.compile(p) for p in self.refusal))
+        object.__setattr__(self, "_informational", tuple(re.compile(p) for p in self.informational))
+
+    def refusing(self, line: str) -> bool:
+        """Whether one output line (stripped) is a refusal."""
+        text = line.strip()
+        if not text or any(p.match(text) for p in self._informational):
+            return False
+        return any(p.match(text) for p in self._refusal)
+
+    def config_refusal(self, answer: str) -> str | None:
+        """The first refusing line of a configuration-mode answer, else None."""
+        return next((line.strip() for line in answer.splitlines() if self.refusing(line)), None)
+
+    def exec_refusal(self, answer: str) -> str | None:
+        """The refusal at the head of an exec-mode answer, else None."""
+        for line in answer.splitlines():
+            text = line.strip()
+            if not text or text == "^":
+                continue
+            return text if self.refusing(text) else None
+        return None
+
+
+@dataclass(frozen=True)
+class State:
+    """The device's whole comparable state: what is read and what of it is not configuration.
+
+    ``header`` lines are printed around the configuration (``Building configuration...``);
+    ``volatile`` lines are rewritten by the device itself over time (IOS ``ntp clock-period``,
+    change timestamps). Both are dropped from every state read, so the restore gate compares
+    configuration only (docs/platforms.md, "Normalisation").
+    """
+
+    command: str
+    header: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()
+    _dropped: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_dropped", tuple(re.compile(p) for p in self.header + self.volatile))
+
+    def normalise(self, text: str) -> str:
+        """Line endings unified, trailing spaces and leading/trailing blank lines dropped,
+        header and volatile lines dropped."""
+        lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        kept = [line for line in lines if not any(p.match(line) for p in self._dropped)]
+        while kept and not kept[0]:
+            kept.pop(0)
+        while kept and not kept[-1]:
+            kept.pop()
+        return "\n".join(kept) + "\n"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Pre-check "platform as declared": ``command``'s output must match ``pattern``."""
+
+    command: str
+    pattern: str
+
+    def matches(self, output: str) -> bool:
+        return re.search(self.pattern, output) is not None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A read-only command and what its output must show."""
+
+    command: str
+    pattern: str
+    meaning: str  # what a match means, for messages
+
+    def shows(self, output: str) -> bool:
+        return re.search(self.pattern, output, re.M) is not None
+
+
+@dataclass(frozen=True)
+class RevertOnEnter:
+    """Commit-confirm where the device arms its revert when configuration mode is entered
+    (IOS ``configure terminal revert timer N`` … ``configure confirm``).
+
+    ``requires`` is a pattern the captured state must match first (IOS: the archive feature);
+    ``armed`` reads back that the timer runs; ``unit_s`` is the timer's unit (minutes).
+    """
+
+    enter: str  # with {units}
+    confirm: str
+    unit_s: int
+    requires: str
+    requires_text: str  # what to configure, for the pre-check message
+    armed: Probe
+    kind: Literal["revert-on-enter"] = "revert-on-enter"
+
+
+@dataclass(frozen=True)
+class ScheduledRevert:
+    """Commit-confirm by a revert job the driver schedules on the device itself (Linux nft)."""
+
+    kind: Literal["scheduled-revert"] = "scheduled-revert"
+
+
+ConfirmStrategy = RevertOnEnter | ScheduledRevert
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything isolate knows about one kind of device (docs/platforms.md)."""
+
+    name: str
+    title: str  # for people: "Cisco IOS / IOS-XE"
+    session: Session  # which session family speaks to it (drivers/registry.py)
+    interfaces: InterfaceGrammar
+    state: State
+    default_role: str  # the inventory role when an Ansible inventory gives none
+    dialect: Dialect | None = None  # CLI platforms only
+    markers: Markers | None = None  # CLI platforms only
+    identity: Identity | None = None
+    confirm: ConfirmStrategy | None = None  # None: no device-owned revert
+    save: SavePolicy = "never"  # isolate changes the running configuration only
+    netmiko_type: str | None = None
+    ansible_network_os: tuple[str, ...] = ()  # aliases accepted in Ansible inventories
+    lab_kind: str | None = None  # the embedded lab's device kind simulating it
+
+    @property
+    def has_revert(self) -> bool:
+        return self.confirm is not None

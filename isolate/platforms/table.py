@@ -1,0 +1,162 @@
+"""The one literal table of platforms. Adding a vendor starts with one entry here
+(docs/platforms.md, "Adding a platform")."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from isolate.platforms.record import (
+    Dialect,
+    Identity,
+    InterfaceGrammar,
+    Markers,
+    Platform,
+    Probe,
+    RevertOnEnter,
+    ScheduledRevert,
+    State,
+)
+
+IOS_INTERFACES: Final = InterfaceGrammar(
+    style="typed",
+    types=(
+        "GigabitEthernet",
+        "TenGigabitEthernet",
+        "TwentyFiveGigE",
+        "FortyGigabitEthernet",
+        "HundredGigE",
+        "FastEthernet",
+        "Ethernet",
+        "Vlan",
+        "Loopback",
+        "Port-channel",
+        "Tunnel",
+    ),
+    logical=frozenset({"Vlan", "Loopback", "Port-channel", "Tunnel"}),
+)
+ASA_INTERFACES: Final = InterfaceGrammar(
+    style="typed",
+    types=(*IOS_INTERFACES.types, "Management", "Redundant"),
+    logical=IOS_INTERFACES.logical | {"Redundant"},
+)
+KERNEL_INTERFACES: Final = InterfaceGrammar(style="kernel")
+
+# IOS answers a refused or failed configuration command with a line starting with '%'
+# (Invalid input, Incomplete, Ambiguous, Unknown command, Access denied, No Rollback Confirmed
+# Change pending, IP addresses may not be configured on L2 links, Duplicate sequence number,
+# %Turn config archive on ...), and some refusals without one: TACACS+ command authorization
+# and a VTP client refusing a VLAN change. Some '%' lines are information on a change that
+# was made (a missing access VLAN is created; warnings; VLAN changes being applied).
+IOS_MARKERS: Final = Markers(
+    refusal=(
+        r"%",
+        r"Command authorization failed",
+        r"VTP VLAN configuration not allowed when device is in CLIENT mode",
+        r"Command rejected:",
+    ),
+    informational=(
+        r"% Access VLAN does not exist\. Creating vlan \d+",
+        r"%\s*Warning\b",
+        r"% Applying VLAN changes may take few minutes",
+    ),
+)
+ASA_MARKERS: Final = Markers(
+    refusal=(
+        r"ERROR:",
+        r"%\s*Invalid input",
+        r"%\s*Incomplete command",
+        r"%\s*Ambiguous command",
+        r"Command authorization failed",
+    ),
+    informational=(r"WARNING:", r"INFO:"),
+)
+
+IOS_REVERT: Final = RevertOnEnter(
+    enter="configure terminal revert timer {units}",
+    confirm="configure confirm",
+    unit_s=60,
+    requires=r"(?m)^archive\n(?: [^\n]*\n)*? path \S+",
+    requires_text="the IOS archive feature: 'archive' / ' path flash:archive'",
+    armed=Probe(
+        "show archive config rollback timer",
+        r"^\s*Timer value\s*:",
+        "the revert timer is armed",
+    ),
+)
+
+PLATFORMS: Final[dict[str, Platform]] = {
+    "cisco_ios": Platform(
+        name="cisco_ios",
+        title="Cisco IOS / IOS-XE",
+        session="cli",
+        interfaces=IOS_INTERFACES,
+        dialect=Dialect(prepare=("terminal length 0", "terminal width 511")),
+        markers=IOS_MARKERS,
+        state=State(
+            "show running-config",
+            header=(r"Building configuration\.\.\.$", r"Current configuration : \d+ bytes$"),
+            volatile=(
+                r"! Last configuration change at ",
+                r"! NVRAM config last updated at ",
+                r"! No configuration change since last restart",
+                r"ntp clock-period \d+$",
+            ),
+        ),
+        identity=Identity("show version", r"Cisco IOS"),
+        confirm=IOS_REVERT,
+        netmiko_type="cisco_ios",
+        ansible_network_os=("cisco.ios.ios", "cisco.ios", "ios"),
+        default_role="switch",
+        lab_kind="cisco_ios",
+    ),
+    "cisco_asa": Platform(
+        name="cisco_asa",
+        title="Cisco ASA",
+        session="cli",
+        interfaces=ASA_INTERFACES,
+        dialect=Dialect(prepare=("terminal pager 0",)),
+        markers=ASA_MARKERS,
+        state=State("show running-config", header=(r": ", r":$", r"Cryptochecksum:")),
+        identity=Identity("show version", r"Adaptive Security Appliance"),
+        netmiko_type="cisco_asa",
+        ansible_network_os=("cisco.asa.asa", "cisco.asa", "asa"),
+        default_role="firewall",
+        lab_kind="cisco_asa",
+    ),
+    "linux": Platform(
+        name="linux",
+        title="Linux nftables firewall/router",
+        session="nft",
+        interfaces=KERNEL_INTERFACES,
+        state=State("nft -s list ruleset"),
+        identity=Identity("uname -s", r"^Linux\s*$"),
+        confirm=ScheduledRevert(),
+        default_role="server",
+        lab_kind="linux",
+    ),
+    "openvswitch": Platform(
+        name="openvswitch",
+        title="Open vSwitch",
+        session="ovs",
+        interfaces=KERNEL_INTERFACES,
+        state=State("ovs-vsctl --format=json list port"),
+        ansible_network_os=("openvswitch.openvswitch.openvswitch", "openvswitch"),
+        default_role="switch",
+    ),
+    "wireguard": Platform(
+        name="wireguard",
+        title="WireGuard VPN concentrator",
+        session="wireguard",
+        interfaces=KERNEL_INTERFACES,
+        state=State("wg show wg0 dump"),
+        default_role="vpn",
+    ),
+    "ansible": Platform(
+        name="ansible",
+        title="Server managed with Ansible",
+        session="ansible",
+        interfaces=KERNEL_INTERFACES,
+        state=State("ansible facts: smbd/nmbd states, isolate's host nft table"),
+        default_role="server",
+    ),
+}
