@@ -100,8 +100,21 @@ class CliSession:
         self.prompts = Prompts(self.dialect, prompt[:-1])
         if prompt.endswith(self.prompts.user) and self.dialect.escalate:
             self._escalate(self.dialect.escalate)
-        for line in self.dialect.prepare:
-            self._exchange(line)
+        if self.dialect.prepare:
+            self._prepare(self.dialect.prepare)
+
+    def _prepare(self, lines: Sequence[str]) -> None:
+        """Paging off, wide lines: read-only and mode-independent, so sent in one go and the
+        answers read up to the last of their prompts (one round trip)."""
+        start, last = self.prompts.start.pattern, self.prompts.any.pattern
+        all_answers = re.compile(rf"(?:{start}[\s\S]*?){{{len(lines) - 1}}}{last}")
+
+        def send_all() -> str:
+            for line in lines:
+                self.channel.send_line(line)
+            return self.channel.read_to_prompt(all_answers)
+
+        self._guarded(lines[0], send_all)
 
     def _escalate(self, command: str) -> None:
         t = self.target

@@ -7,7 +7,9 @@ An unknown platform lists the valid ones.
 CLI platforms have two transports (channels) under the same session logic (``cli.py``):
 ``netmiko`` (threads, paramiko) and ``asyncssh`` (one shared event loop).
 ``connect(target, transport=...)`` picks one; without it, ``$ISOLATE_TRANSPORT``, else
-``DEFAULT_TRANSPORT``. Other session families ignore it.
+``DEFAULT_TRANSPORT``. Other session families ignore it. Every session module is imported
+here at module level (a lazy import inside ``connect`` made 200 threads queue on the import
+lock, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from isolate.drivers import asyncssh_cli, netmiko_cli
+from isolate.drivers.ansible import connect as connect_ansible
 from isolate.drivers.base import Session, Target
 from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession
+from isolate.drivers.linux import LinuxSession
+from isolate.drivers.openvswitch import OpenvswitchSession
+from isolate.drivers.wireguard import WireguardSession
 from isolate.errors import PlanError
 from isolate.platforms import PLATFORMS, Platform, RevertOnEnter
 
@@ -36,11 +43,7 @@ def transport_from(option: str | None = None) -> str:
 def open_channel(target: Target, platform: Platform, transport: str | None = None) -> Channel:
     """The SSH channel of a CLI session over ``transport``."""
     if transport_from(transport) == "asyncssh":
-        from isolate.drivers import asyncssh_cli
-
         return asyncssh_cli.open_channel(target)
-    from isolate.drivers import netmiko_cli
-
     return netmiko_cli.open_channel(target, platform)
 
 
@@ -52,26 +55,18 @@ def _cli(target: Target, platform: Platform, transport: str | None) -> Session:
 
 
 def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
-    from isolate.drivers.linux import LinuxSession
-
     return LinuxSession(target)
 
 
 def _ovs(target: Target, platform: Platform, transport: str | None) -> Session:
-    from isolate.drivers.openvswitch import OpenvswitchSession
-
     return OpenvswitchSession(target)
 
 
 def _wireguard(target: Target, platform: Platform, transport: str | None) -> Session:
-    from isolate.drivers.wireguard import WireguardSession
-
     return WireguardSession(target)
 
 
 def _ansible(target: Target, platform: Platform, transport: str | None) -> Session:
-    from isolate.drivers.ansible import connect as connect_ansible
-
     return connect_ansible(target)
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from isolate.actions.base import EXEC_PREFIX
-from isolate.drivers.cli_platform import CISCO_ASA, CISCO_IOS, CliPlatform
 from isolate.drivers.linux import normalise_ruleset
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.lab.inventory_out import shipped_inventory
 from isolate.lab.topology import Lab, LabCredentials, load_topology, make_device
+from isolate.platforms import PLATFORMS, Platform
 
 CREDS = LabCredentials("admin", "lab-password", "lab-enable")
 
@@ -24,14 +24,17 @@ CREDS = LabCredentials("admin", "lab-password", "lab-enable")
 class CliSim:
     """A simulated IOS or ASA device behind one privileged shell."""
 
-    def __init__(self, device: Any, platform: CliPlatform) -> None:
+    def __init__(self, device: Any, platform: Platform) -> None:
+        assert platform.dialect is not None and platform.markers is not None
         self.device = device
         self.platform = platform
+        self.markers = platform.markers
         self.shell = device.open_shell(CREDS.username)
         self.shell.banner()
         self.feed("enable")
         self.feed(CREDS.enable)
-        self.feed("terminal length 0" if platform is CISCO_IOS else "terminal pager 0")
+        for line in platform.dialect.prepare:
+            self.feed(line)
 
     def feed(self, line: str) -> str:
         out: str = self.shell.feed(line).output
@@ -39,7 +42,7 @@ class CliSim:
 
     def _checked(self, line: str) -> None:
         out = self.feed(line)
-        assert not self.platform.failure.search(out), f"{line!r} rejected: {out}"
+        assert not self.markers.config_refusal(out), f"{line!r} rejected: {out}"
 
     def push(self, commands: Sequence[str]) -> None:
         self._checked("configure terminal")
@@ -55,7 +58,7 @@ class CliSim:
         return self.feed(command)
 
     def state(self) -> str:
-        return self.platform.normalise_state(self.feed(self.platform.state_command))
+        return self.platform.state.normalise(self.feed(self.platform.state.command))
 
 
 class LinuxSim:
@@ -98,6 +101,6 @@ def sim(lab: Lab) -> Callable[[str], Sim]:
         kind = lab.device(name).kind
         if kind == "linux":
             return LinuxSim(device)
-        return CliSim(device, CISCO_IOS if kind == "cisco_ios" else CISCO_ASA)
+        return CliSim(device, next(p for p in PLATFORMS.values() if p.lab_kind == kind))
 
     return make
