@@ -258,8 +258,12 @@ def restore(
     transport: str | None = None,
     lock_dir: Path | None = None,
     sink: EventSink = null_sink,
+    reason: str = "",
+    incident: str = "",
 ) -> RestoreResult:
-    """Undo a run stage by stage from its journal; every gate reads the devices back."""
+    """Undo a run stage by stage from its journal; every gate reads the devices back.
+    ``reason`` and ``incident`` (why, and under which reference) go into restore-start."""
+    why, reference = _text_option("--reason", reason), _text_option("--incident", incident)
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
     restore_plan = plan_restore(run_path)
@@ -282,6 +286,8 @@ def restore(
                 "restore-start",
                 stages=restore_plan.stages,
                 only_stage=only_stage,
+                reason=why,
+                incident=reference,
                 user=current_user(),
                 host=socket.gethostname(),
                 pid=os.getpid(),
@@ -304,6 +310,15 @@ def restore(
     if not result.ok:
         raise RestoreError(result.message)
     return result
+
+
+def _text_option(option: str, value: str) -> str:
+    from isolate.values import BadValue, parse_text
+
+    try:
+        return parse_text(value)
+    except BadValue as exc:
+        raise InputError(f"{option}: {exc}") from None
 
 
 # -- status --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     LOCKED = 5  # another run holds a device
     REFUSED = 6  # a safety guard refused the plan (management path, protected asset)
     JOURNAL_INVALID = 7  # journal verification failed (tampered, torn, incomplete)
+    CANCELLED = 8  # the operator answered no at a confirmation prompt; nothing was sent
     INTERNAL = 70  # a bug: a traceback was printed with --debug
 
 

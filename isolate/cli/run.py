@@ -15,6 +15,8 @@ from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import ExitCode, InputError
 from isolate.execute.records import RunResult
+from isolate.plan.models import Plan
+from isolate.reopen import RunToRestore
 
 StateDir = Annotated[
     Path | None,
@@ -179,18 +181,25 @@ def apply_cmd(
         if inventory is None:
             raise InputError("isolate apply PLAYBOOK needs -i INVENTORY")
         inv, built = api.plan(inventory, target, overrides=overrides, parameters=parameter_values(sets))
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not yes and not check:
-        from isolate.plan.render import render_text
-
-        console.print(render_text(built))
-        if not sys.stdin.isatty():
-            raise InputError("not a terminal: pass --yes to apply without asking")
-        if not typer.confirm("Apply this plan now?", default=False):
-            raise typer.Exit(int(ExitCode.OK))
+        _confirm_apply(built)
     with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
         result = api.apply(inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink)
     _report(result, as_json)
+
+
+def _confirm_apply(built: Plan) -> None:
+    """Show the plan as `isolate plan` does (rich tables on a terminal, never markup-parsed
+    text), then ask; no terminal: refuse in one line; a no: "Apply cancelled.", exit 8."""
+    from isolate.plan.render import render_rich
+
+    if not sys.stdin.isatty():
+        raise InputError("not a terminal: pass --yes to apply without asking")
+    console = Console(stderr=True, highlight=False)
+    console.print(render_rich(built))
+    if not typer.confirm("Apply this plan now?", default=False):
+        console.print("Apply cancelled.", markup=False)
+        raise typer.Exit(int(ExitCode.CANCELLED))
 
 
 def _report(result: RunResult, as_json: bool) -> NoReturn:
@@ -208,12 +217,20 @@ def _result_json(result: RunResult) -> dict[str, object]:
 
 
 def restore_cmd(
-    run: Annotated[str | None, typer.Argument(help="Run id, run directory or 'last' (default).")] = None,
+    run: Annotated[
+        str | None,
+        typer.Argument(help="Run id (or unique prefix), run directory, or 'last' (default): the newest "
+                       "run with changes not yet restored."),
+    ] = None,
     inventory: InventoryOpt = None,
     stage: Annotated[int | None, typer.Option("--stage", min=1, help="Restore only this stage.")] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show stages, devices and commands; send nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show the run, what it re-opens, stages and commands; send nothing."),
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; for scripts.")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why restore now (journaled).")] = "",
+    incident: Annotated[str, typer.Option("--incident", help="Incident reference (journaled).")] = "",
     workers: WorkersOpt = 32,
     insecure_host_keys: Annotated[
         bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys.")
@@ -227,26 +244,45 @@ def restore_cmd(
     """Restore a run stage by stage; each gate reads the devices back and compares them with
     the state captured before the change. Running it twice is harmless.
 
-    Example: isolate restore last
+    Restore re-opens what the run contained: on a terminal it says what and asks; scripts
+    pass --yes (without a terminal and without --yes it refuses, exit 2).
+
+    Example: isolate restore last --yes --incident INC-42 --reason "all clear from the EDR"
     """
     from isolate import api
+    from isolate.reopen import choose_run, reopens
 
-    run_path = api.resolve_run(run, state_dir)
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    if dry_run:
-        rplan = api.plan_restore(run_path)
-        if not rplan.entries:
-            console.print(f"run {rplan.run_id}: nothing to restore")
-        for stage_no in rplan.stages:
-            console.print(f"stage {stage_no}:")
-            for e in sorted((e for e in rplan.entries if e.stage == stage_no), key=lambda e: -e.seq):
-                console.print(f"  {e.device} (undo step {e.step}):")
-                for command in e.inverse:
-                    console.print(f"    {command}", markup=False)
+    choice = choose_run(run, state_dir)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    target = choice.run
+    if target is None or not target.needs_restore:
+        message = choice.message if target is None else target.nothing_message()
+        _say({"run": target.run_id if target else None, "restored": [], "message": message}, message, as_json)
         raise typer.Exit(0)
-    with Progress(mode="json" if as_json else "auto", title=f"restore {run_path.name}") as progress:
+    heading = (
+        f"restore run {target.run_id} ({target.playbook}, incident {target.incident or '-'}, {target.status})"
+    )
+    opened = reopens(target)
+    if dry_run:
+        _dry_run(target, heading, opened, as_json)
+        raise typer.Exit(0)
+    if not yes and not sys.stdin.isatty():
+        raise InputError(
+            f"not a terminal: restoring run {target.run_id} re-opens what it contained; "
+            "pass --yes to restore without asking"
+        )
+    for passed in choice.passed_over:
+        err.print(f"{passed.nothing_message()}: left alone", markup=False)
+    if not yes:
+        err.print(f"{heading} re-opens:", markup=False)
+        for line in opened:
+            err.print(f"  {line}", markup=False)
+        if not typer.confirm("Restore now?", default=False):
+            err.print("Restore cancelled.")
+            raise typer.Exit(int(ExitCode.CANCELLED))
+    with Progress(mode="json" if as_json else "auto", title=f"restore {target.run_id}") as progress:
         result = api.restore(
-            str(run_path),
+            str(target.path),
             state_dir=state_dir,
             inventory_path=inventory,
             only_stage=stage,
@@ -256,16 +292,58 @@ def restore_cmd(
             transport=transport,
             lock_dir=lock_dir,
             sink=progress.sink,
+            reason=reason,
+            incident=incident,
         )
     if as_json:
         from dataclasses import asdict
 
-        typer.echo(json.dumps(asdict(result), sort_keys=True))
+        typer.echo(json.dumps({"run": target.run_id, **asdict(result)}, sort_keys=True))
     else:
         devices = ", ".join(result.restored) or "none needed"
-        console.print(
-            f"restored run {run_path.name}: stages {list(result.stages)}; identical to pre-state: {devices}"
+        err.print(
+            f"restored run {target.run_id}: stages {list(result.stages)}; identical to pre-state: {devices}",
+            markup=False,
         )
+
+
+def _say(data: dict[str, object], text: str, as_json: bool) -> None:
+    typer.echo(json.dumps(data, sort_keys=True) if as_json else text)
+
+
+def _dry_run(target: RunToRestore, heading: str, opened: list[str], as_json: bool) -> None:
+    """What restore would do, on stdout: the run, what it re-opens, each stage's commands."""
+    stages = sorted({e.stage for e in target.entries})
+    ordered = sorted(target.entries, key=lambda e: (e.stage, -e.seq))
+    if as_json:
+        data = {
+            "run": target.run_id,
+            "playbook": target.playbook,
+            "incident": target.incident,
+            "status": target.status,
+            "dry_run": True,
+            "reopens": opened,
+            "stages": [
+                {
+                    "stage": n,
+                    "undo": [
+                        {"device": e.device, "step": e.step, "commands": list(e.inverse)}
+                        for e in ordered
+                        if e.stage == n
+                    ],
+                }
+                for n in stages
+            ],
+        }
+        typer.echo(json.dumps(data, sort_keys=True))
+        return
+    lines = [f"{heading} (dry run: nothing is sent)", "re-opens:", *(f"  {line}" for line in opened)]
+    for n in stages:
+        lines.append(f"stage {n}:")
+        for e in (e for e in ordered if e.stage == n):
+            lines.append(f"  {e.device} (undo step {e.step}):")
+            lines += [f"    {command}" for command in e.inverse]
+    typer.echo("\n".join(lines))
 
 
 def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: JsonOpt = False) -> None:

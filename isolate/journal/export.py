@@ -261,7 +261,9 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         return f"step {_ok(d.get('ok'), 'done', 'FAILED')} in {_secs(d.get('duration_s'))}", ()
     if k == "restore-start":
         dry = " (dry run)" if d.get("dry_run") else ""
-        return f"restore started, stages {_text(d.get('stages'))}{dry}", ()
+        who = f" by {d['user']}@{d.get('host', '?')}" if d.get("user") else ""
+        why = f", incident {_text(d.get('incident'))}: {_text(d.get('reason'))}" if "reason" in d else ""
+        return f"restore started{who}, stages {_text(d.get('stages'))}{dry}{why}", ()
     if k == "restore-intent":
         cmds = _lines(d.get("commands"))
         return f"restore intent, stage {_text(d.get('stage'))}: {len(cmds)} command(s)", (("commands", cmds),)

@@ -59,7 +59,7 @@ SETUP: dict[str, list[str]] = {
         "isolate lab up",
         "isolate apply -i ~/.local/state/isolate/lab/inventory.yml playbooks/ransomware-lateral.yml "
         "--incident INC-1 --reason doc-test --yes",
-        "isolate restore last",
+        "isolate restore last --yes",
         "isolate lab down",
     ],
 }

@@ -51,7 +51,7 @@ def state(tmp_path: Path, lab: LabHandle, baseline: dict[str, str]) -> Iterator[
     for name in TOUCHED:
         set_fault(lab.state_dir, name, make_fault("clear"))
     if read_all(lab.state_dir, TOUCHED) != baseline:
-        run_cli("restore", "last", state=tmp_path / "state")
+        run_cli("restore", "last", "--yes", state=tmp_path / "state")
 
 
 def inv(lab: LabHandle) -> str:
@@ -75,11 +75,11 @@ def test_apply_then_restore_leaves_every_device_byte_identical(
     contained = json.loads(status.stdout)["contained"]
     assert {row["device"] for row in contained[0]["devices"]} == set(TOUCHED)
 
-    restored = run_cli("restore", state=state)
+    restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
-    again = run_cli("restore", state=state)
+    again = run_cli("restore", "--yes", state=state)
     assert again.returncode == 0, again.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
     verify = run_cli("journal", "verify", "last", state=state)
@@ -122,10 +122,10 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     set_fault(lab.state_dir, hang_device or "core2", make_fault("clear"))
     run_dir = newest_run(state)
     assert run_dir is not None
-    restored = run_cli("restore", run_dir.name, state=state)
+    restored = run_cli("restore", run_dir.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
-    second = run_cli("restore", run_dir.name, state=state)
+    second = run_cli("restore", run_dir.name, "--yes", state=state)
     assert second.returncode == 0, second.stderr
     verify = run_cli("journal", "verify", run_dir.name, state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -136,9 +136,9 @@ def test_sigkill_during_restore_then_restore_again(
     lab: LabHandle, baseline: dict[str, str], state: Path
 ) -> None:
     assert run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state).returncode == 0
-    proc = start_cli("restore", state=state)
+    proc = start_cli("restore", "--yes", state=state)
     kill_when(proc, state, lambda r: r["kind"] == "restore-intent" and r["data"]["device"] == "acc3")
-    restored = run_cli("restore", state=state)
+    restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
@@ -163,7 +163,7 @@ def test_second_apply_on_overlapping_devices_is_refused(lab: LabHandle, state: P
     finally:
         first.wait(timeout=300)
     set_fault(lab.state_dir, "core2", make_fault("clear"))
-    assert run_cli("restore", state=state).returncode == 0
+    assert run_cli("restore", "--yes", state=state).returncode == 0
 
 
 def test_two_state_dirs_share_the_site_locks(lab: LabHandle, baseline: dict[str, str], state: Path) -> None:
@@ -213,7 +213,7 @@ def test_rejected_command_names_device_and_command(lab: LabHandle, state: Path) 
         "the failed device is flagged with its exact state read back"
     )
     set_fault(lab.state_dir, "core2", make_fault("clear"))
-    assert run_cli("restore", state=state).returncode == 0
+    assert run_cli("restore", "--yes", state=state).returncode == 0
 
 
 def test_connection_dropped_mid_batch_is_flagged_and_restorable(
@@ -224,7 +224,7 @@ def test_connection_dropped_mid_batch_is_flagged_and_restorable(
     assert result.returncode != 0
     assert any(line.startswith("error") or "acc3:" in line for line in result.stderr.splitlines())
     set_fault(lab.state_dir, "acc3", make_fault("clear"))
-    assert run_cli("restore", state=state).returncode == 0
+    assert run_cli("restore", "--yes", state=state).returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
 
@@ -233,7 +233,7 @@ def test_secrets_never_reach_journal_or_output(lab: LabHandle, state: Path) -> N
     outputs = [
         run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state),
         run_cli("journal", "show", "last", state=state),
-        run_cli("restore", state=state),
+        run_cli("restore", "--yes", state=state),
     ]
     run_dir = newest_run(state)
     assert run_dir is not None
@@ -265,7 +265,7 @@ def test_resume_continues_a_run_that_died_mid_batch(
     during = read_all(lab.state_dir, TOUCHED)
     assert all(during[name] != baseline[name] for name in TOUCHED)
     assert run_cli("journal", "verify", run_dir.name, state=state).returncode == 0
-    assert run_cli("restore", run_dir.name, state=state).returncode == 0
+    assert run_cli("restore", run_dir.name, "--yes", state=state).returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
 
@@ -281,5 +281,5 @@ def test_device_that_hangs_mid_batch_is_flagged_naming_the_line(
     failed = [r for r in records(newest_run(state)) if r["kind"] == "failed"]  # type: ignore[arg-type]
     assert [r["data"]["device"] for r in failed] == ["core2"] and failed[0]["data"]["phase"] == "push"
     set_fault(lab.state_dir, "core2", make_fault("clear"))
-    assert run_cli("restore", state=state).returncode == 0
+    assert run_cli("restore", "--yes", state=state).returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline

@@ -37,7 +37,7 @@ def test_confirmed_changes_stay_after_the_window(lab: LabHandle, tmp_path: Path)
     time.sleep(8)  # past the scaled window: an unconfirmed change would have reverted by now
     during = read_all(lab.state_dir, DEVICES)
     assert all(during[d] != before[d] for d in DEVICES)
-    assert run_cli("restore", state=state).returncode == 0
+    assert run_cli("restore", "--yes", state=state).returncode == 0
     assert read_all(lab.state_dir, DEVICES) == before
 
 
@@ -57,6 +57,6 @@ def test_devices_revert_by_themselves_when_isolate_dies(lab: LabHandle, tmp_path
         assert time.monotonic() < deadline, f"devices did not revert by themselves: {sorted(now)}"
         time.sleep(0.5)
     # The journal still drives restore: devices already back are left alone, the rest restored.
-    restored = run_cli("restore", state=state)
+    restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, DEVICES) == before

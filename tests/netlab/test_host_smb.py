@@ -152,7 +152,7 @@ def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back
         ssh_ok = netns.connect_in(lab.ns("admin1"), SERVERS["fs1"], 22, timeout_s=2.0)
         ssh_ok.close()
     finally:
-        restored = _isolate(lab, state, "restore", "-i", inventory, *common)
+        restored = _isolate(lab, state, "restore", "--yes", "-i", inventory, *common)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "identical to pre-state: fs1, fs2, fw-int" in restored.stdout + restored.stderr
     assert all(_smb_matrix(lab).values()), _smb_matrix(lab)
@@ -201,7 +201,7 @@ def test_fence_host_keeps_only_management_and_restore_reopens(file_servers: Lab,
         assert not smb_answers(lab, "fs2", "fs1", 445)
         assert not smb_answers(lab, "fs1", "fs2", 445)  # the fenced host starts nothing
     finally:
-        restored = _isolate(lab, state, "restore", *common)
+        restored = _isolate(lab, state, "restore", "--yes", *common)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert smb_answers(lab, "fs2", "fs1", 445) and smb_answers(lab, "fs1", "fs2", 445)
     assert _states(lab, tmp_path / "reads") == before

@@ -69,7 +69,7 @@ def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
         assert wrong == [], f"flows not as the playbook says: {wrong}"
         assert all(during[f"admin1->{d}:22/tcp"].ok for d in ("sw1", "fw-int", "fw-edge", "vpn1"))
     finally:
-        restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", state)
+        restored = _isolate(netlab, "restore", "--yes", "-i", inventory, "--state-dir", state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "identical to pre-state: fw-edge, fw-int, sw1, vpn1" in restored.stdout + restored.stderr
     after = netlab.flows(settle_s=15)  # a re-added VPN peer handshakes again first
@@ -130,7 +130,7 @@ def test_sigkill_mid_apply_then_restore_brings_real_traffic_back(netlab: Lab, tm
     assert proc.returncode == -signal.SIGKILL
     assert not netlab.flow("ws-17->fs1:445/tcp").ok, "the SMB cut was applied before the kill"
 
-    restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", str(state))
+    restored = _isolate(netlab, "restore", "--yes", "-i", inventory, "--state-dir", str(state))
     assert restored.returncode == 0, restored.stdout + restored.stderr
     after = netlab.flows(settle_s=15)
     assert [k for k, r in after.items() if not r.ok] == []
@@ -169,6 +169,6 @@ def test_full_isolation_cuts_far_more_than_ransomware_lateral(netlab: Lab, tmp_p
         assert "ws-01->ec1:443/tcp" in cut  # civil status goes dark, as in Caen
         assert all(during[f"admin1->{d}:22/tcp"].ok for d in ("sw1", "fw-int", "fw-edge", "vpn1"))
     finally:
-        restored = _isolate(netlab, "restore", "-i", inventory, "--state-dir", state)
+        restored = _isolate(netlab, "restore", "--yes", "-i", inventory, "--state-dir", state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert [k for k, r in netlab.flows(settle_s=15).items() if not r.ok] == []

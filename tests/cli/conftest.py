@@ -1,0 +1,9 @@
+"""CLI tests reuse the end-to-end helpers of tests/execute (real CLI in a subprocess, devices
+read back with netmiko/paramiko) and drive prompts through a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execute"))
