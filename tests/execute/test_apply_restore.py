@@ -186,7 +186,7 @@ def test_two_state_dirs_share_the_site_locks(lab: LabHandle, baseline: dict[str,
             if stream:
                 stream.close()
     set_fault(lab.state_dir, "core2", make_fault("clear"))
-    restored = run_cli("restore", state=state)
+    restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
