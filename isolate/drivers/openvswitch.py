@@ -1,9 +1,10 @@
 """Open vSwitch, over paramiko exec channels (``ovs-vsctl`` on the switch).
 
 State is the port VLAN table, captured with ``ovs-vsctl --format=json list port``
-(columns name, tag, trunks, vlan_mode) and normalised to one sorted line per port::
+(columns name, tag, trunks, vlan_mode, protected) and normalised to one sorted line per
+port::
 
-    port p-fs1 tag=10 trunks=none vlan_mode=none
+    port p-fs1 tag=10 trunks=none vlan_mode=none protected=false
 
 Only ``ovs-vsctl`` commands are accepted by ``push``; every argument is checked and
 quoted, and a non-zero exit raises CommandRejected naming the command.
@@ -24,12 +25,14 @@ from isolate.drivers.ssh_exec import ExecOutput, connect_client, run_exec, sudo
 from isolate.errors import CommandRejected, DeviceError
 
 PLATFORM = "openvswitch"
-CAPTURE = "ovs-vsctl --format=json --columns=name,tag,trunks,vlan_mode list port"
+CAPTURE = "ovs-vsctl --format=json --columns=name,tag,trunks,vlan_mode,protected list port"
 _ARG = re.compile(r"[A-Za-z0-9_.:=,/-]{1,64}")
 
 
 def _value(cell: object) -> str:
     """An OVSDB JSON cell as text: ``["set", []]`` → ``none``, sets joined by commas."""
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
     if isinstance(cell, list) and len(cell) == 2 and cell[0] == "set":
         items = sorted(str(v) for v in cell[1])
         return ",".join(items) if items else "none"
@@ -49,7 +52,7 @@ def normalise_ports(text: str) -> str:
         cells = dict(zip(headings, row, strict=True))
         lines.append(
             f"port {cells['name']} tag={_value(cells['tag'])} trunks={_value(cells['trunks'])} "
-            f"vlan_mode={_value(cells['vlan_mode'])}"
+            f"vlan_mode={_value(cells['vlan_mode'])} protected={_value(cells['protected'])}"
         )
     return "".join(f"{line}\n" for line in sorted(lines))
 
@@ -62,6 +65,17 @@ def port_tags(state: str) -> dict[str, str]:
         if len(parts) >= 3 and parts[0] == "port" and parts[2].startswith("tag="):
             tags[parts[1]] = parts[2][4:]
     return tags
+
+
+def port_protected(state: str) -> dict[str, bool]:
+    """``{port: protected}`` from a normalised state (``protected=true``: OVS forwards
+    nothing between two protected ports of the bridge)."""
+    found: dict[str, bool] = {}
+    for line in state.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "port":
+            found[parts[1]] = "protected=true" in parts[2:]
+    return found
 
 
 def checked_command(command: str) -> str:

@@ -11,7 +11,7 @@ from netlabkit import Lab
 from isolate.actions import quarantine_openvswitch, revoke_vpn_wireguard
 from isolate.actions.base import PortMove, QuarantineItem, RevokeVpnItem
 from isolate.drivers.linux import LinuxSession
-from isolate.drivers.openvswitch import OpenvswitchSession, port_tags
+from isolate.drivers.openvswitch import OpenvswitchSession, port_protected, port_tags
 from isolate.drivers.wireguard import WireguardSession, peers_in_state
 from isolate.errors import CommandRejected
 
@@ -119,6 +119,37 @@ def test_openvswitch_quarantine_action_round_trip(netlab: Lab, admin_ns: str) ->
         session.push(inverse)
         assert session.read_state() == before
         assert netlab.flow("ws-17->fs1:445/tcp").ok
+    finally:
+        session.close()
+
+
+def test_two_quarantined_hosts_cannot_connect_to_each_other(netlab: Lab, admin_ns: str) -> None:
+    """Real packets: a shared quarantine VLAN alone lets quarantined hosts reach each other
+    (shown first, by tag only); the quarantine action's protected ports stop that, and the
+    inverse brings both ports back byte-identical."""
+    action = quarantine_openvswitch.ACTION
+    ports = tuple(
+        PortMove.model_construct(interface=f"p-{host}", host=host, expected_vlan=100)
+        for host in ("ws-17", "ws-01")
+    )
+    item = QuarantineItem.model_construct(
+        action="quarantine", step="quarantine-infected", vlan=999, vlan_name="Q", ports=ports
+    )
+    session = OpenvswitchSession(netlab.target("sw1", "10.99.99.2", "openvswitch"))
+    try:
+        before = session.read_state()
+        assert port_protected(before) == {p: False for p in port_protected(before)}
+        inverse = action.inverse(item, before)
+        session.push(["ovs-vsctl set port p-ws-17 tag=999", "ovs-vsctl set port p-ws-01 tag=999"])
+        assert netlab.flow("ws-17->ws-01:445/tcp").ok, "tag only: the shared VLAN lets them talk"
+        session.push(action.render(item))
+        assert action.verify(item, session.read_state(), {}) == []
+        for key in ("ws-17->ws-01:445/tcp", "ws-01->ws-17:445/tcp", "ws-17->fs1:445/tcp"):
+            assert not netlab.flow(key).ok, key
+        assert netlab.flow("fs2->fs1:445/tcp").ok  # the others keep working
+        session.push(inverse)
+        assert session.read_state() == before
+        assert netlab.flow("ws-17->ws-01:445/tcp").ok
     finally:
         session.close()
 
