@@ -17,6 +17,7 @@ from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
 from isolate.inventory.models import Device, Inventory
+from isolate.plan import coverage
 from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
 from isolate.plan.guards import GUARDS, Protection, check, refusal
@@ -164,6 +165,7 @@ def build_plan(
         newly = reach.apply(effect)
         new_contained = (effect.contained | _prefix_contained(inv, topo, effect)) - contained
         contained |= new_contained
+        recorded += _check_coverage(step, changes, reach, forced)
         pairs = [(reach.pairs[pid], newly[pid]) for pid in sorted(watched.intersection(newly))]
         violations = check(pairs, protection, contained, reach.cut)
         reasons = _lifted(forced, step.id, {v.guard for v in violations})
@@ -220,6 +222,23 @@ def build_plan(
         ),
         skipped=bound.skipped,
     )
+
+
+def _check_coverage(
+    step: Step, changes: Sequence[DeviceChange], reach: Reach, forced: Mapping[str, str]
+) -> list[Override]:
+    """A block-smb step must cut SMB between every pair of the segments it selects."""
+    if step.action != "block-smb":
+        return []
+    open_pairs = coverage.open_smb(changes, reach)
+    if not open_pairs:
+        return []
+    message = coverage.refusal(step.id, open_pairs, reach.topo)
+    reason = forced.get(f"{step.id}:{coverage.GUARD}", forced.get(step.id))
+    if reason is None:
+        raise PlanRefused(message)
+    detail = message.split(": ", 1)[1].split(" (--override", 1)[0]
+    return [Override(step=step.id, guard=coverage.GUARD, detail=detail, reason=reason)]
 
 
 def _prefix_contained(inv: Inventory, topo: Topology, effect: Effect) -> set[str]:

@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from isolate.inventory.models import Inventory, ProtectedService
 from isolate.plan.reach import Endpoint, Pair
 
-GUARDS: tuple[str, ...] = ("management-path", "protected-host", "protected-service", "protected-segment")
+GUARDS: tuple[str, ...] = (
+    "management-path",
+    "protected-host",
+    "protected-service",
+    "protected-segment",
+    "coverage",  # isolate.plan.coverage: a block-smb step cuts every pair it selects
+)
 
 
 @dataclass(frozen=True)
