@@ -23,6 +23,7 @@ from isolate import __version__
 from isolate.errors import ExitCode, InputError, IsolateError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import RunResult
+from isolate.journal.verify import head_line as journal_head
 from isolate.paths import make_private_dir, state_dir_from
 from isolate.reports.flows import (
     Expect,
@@ -467,6 +468,7 @@ def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
         incident=f"DRILL-{acc.started_at[:10]}",
         run_id=run.run_id if run is not None else "",
         run_dir=str(run_dir or ""),
+        journal_head=journal_head(run_dir) if run_dir is not None else "",
         started_at=acc.started_at,
         finished_at=_now_iso(),
         apply_status=run.status if run is not None else "",

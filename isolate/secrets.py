@@ -25,7 +25,6 @@ from typing import Any
 import yaml
 
 from isolate.errors import InventoryError
-from isolate.files import MAX_SECRET_BYTES, UnreadableFile, expand_user, read_input
 
 REDACTED = "<redacted>"
 
@@ -48,16 +47,12 @@ SECRET_FIELDS = frozenset(
 )
 
 
-# Every secret value resolved in this process, for scrubbing tracebacks (``scrub_debug``).
-_RESOLVED: set[str] = set()
-
-
 def read_ref(ref: str, base_dir: Path) -> str:
     """Resolve a credential reference. Raises InventoryError naming the reference."""
-    if ref.startswith(("env:", "file:")):
-        value = _read_env(ref) if ref.startswith("env:") else _read_file(ref, base_dir)
-        _RESOLVED.add(value)
-        return value
+    if ref.startswith("env:"):
+        return _read_env(ref)
+    if ref.startswith("file:"):
+        return _read_file(ref, base_dir)
     raise InventoryError(
         f"credential reference {_show(ref)}: must be env:VAR, file:PATH or file:PATH#key "
         "(secrets are never written inline)"
@@ -89,17 +84,16 @@ def _read_file(ref: str, base_dir: Path) -> str:
     path_text, _, key = spec.partition("#")
     if not path_text:
         raise InventoryError(f"credential reference {ref!r}: no file path")
+    path = Path(path_text).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
     try:
-        path = expand_user(path_text)
-        if not path.is_absolute():
-            path = base_dir / path
-        if not path.exists() and not path.is_symlink():
-            raise InventoryError(f"credential reference {ref!r}: file not found: {path}")
-        raw = read_input(path, limit=MAX_SECRET_BYTES).decode("utf-8")
-    except UnreadableFile as err:
-        raise InventoryError(f"credential reference {ref!r}: cannot read {path_text}: {err}") from None
-    except UnicodeDecodeError:
-        raise InventoryError(f"credential reference {ref!r}: cannot read {path}: not UTF-8 text") from None
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"credential reference {ref!r}: file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else "not UTF-8 text"
+        raise InventoryError(f"credential reference {ref!r}: cannot read {path}: {reason}") from None
     if not key:
         value = raw.removesuffix("\n").removesuffix("\r")
         if value == "":
@@ -246,16 +240,3 @@ def _redact_value(match: re.Match[str]) -> str:
     base = match.start(0)
     text = match.group(0)
     return text[: start - base] + REDACTED + text[end - base :]
-
-
-# pydantic puts the refused input in its errors: ``input_value='hunter2'`` (the value may be a
-# literal secret pasted where a reference belongs).
-_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|$)", re.MULTILINE)
-
-
-def scrub_debug(text: str) -> str:
-    """A traceback or ``--debug`` text fit to attach to a bug report: every secret resolved
-    by this process, every secret-bearing configuration field and every pydantic
-    ``input_value`` redacted."""
-    out = Scrubber.of(_RESOLVED).scrub(text)
-    return _INPUT_VALUE.sub(f"input_value={REDACTED}", out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -100,6 +101,12 @@ def test_drill_on_the_lab_passes_and_writes_every_report(state: Path, tmp_path: 
     assert any(f["expect"] == "block" and f["before"] and f["during"] is False for f in flows)
     assert all(f["after"] == f["before"] for f in flows)
     assert {s["phase"] for s in data["spans"]} == {"precheck", "apply", "restore"}
+    head = re.fullmatch(r"seq (\d+) hash ([0-9a-f]{64}), signed by key ([0-9a-f]{16})", data["journal_head"])
+    assert head is not None, data["journal_head"]
+    run_dir = state / "runs" / data["run_id"]
+    last = json.loads((run_dir / "journal.jsonl").read_text().splitlines()[-1])
+    assert (last["kind"], last["seq"], last["hash"]) == ("seal", int(head[1]), head[2])
+    assert f"Journal head: `{data['journal_head']}`" in (reports / "report.md").read_text()
 
     root = ET.parse(reports / "junit.xml").getroot()
     cases = root.findall(".//testcase")

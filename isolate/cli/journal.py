@@ -22,9 +22,9 @@ from isolate.journal.export import (
     timeline_json,
 )
 from isolate.journal.reader import list_runs, read_journal, resolve_journal, run_alive
+from isolate.journal.signing import load_signer, public_path, read_public_key
 from isolate.journal.verify import verify_journal, verify_source
 from isolate.paths import state_dir_from
-from isolate.values import escape_line
 
 journal_app = typer.Typer(
     name="journal",
@@ -82,11 +82,10 @@ def list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
     if not runs:
         typer.echo(f"no runs in {state_dir_from(state_dir) / 'runs'}")
         return
-    rows: list[tuple[str, ...]] = [("RUN", "STARTED", "USER", "INCIDENT", "PLAYBOOK", "STATUS", "DEVICES")]
+    rows = [("RUN", "STARTED", "USER", "INCIDENT", "PLAYBOOK", "STATUS", "DEVICES")]
     rows.extend(
-        tuple(escape_line(cell) for cell in (  # a stored value never forges a line
-            r.run, (r.started or "?")[:19], r.user or "?", r.incident or "-", r.playbook or "-", r.status,
-            str(len(r.devices))))
+        (r.run, (r.started or "?")[:19], r.user or "?", r.incident or "-", r.playbook or "-", r.status,
+         str(len(r.devices)))
         for r in runs
     )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -169,17 +168,37 @@ def verify_command(
         str | None,
         typer.Option("--head", help="A head hash noted earlier: fail if no record carries it (truncation)."),
     ] = None,
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--public-key",
+            help="A trusted signer's public key (journal-ed25519.key.pub); repeatable. "
+            "Default: this station's own key.",
+        ),
+    ] = None,
+    mirror: Annotated[
+        Path | None,
+        typer.Option(
+            "--mirror",
+            help="A file of mirrored heads (ISOLATE_HEAD_MIRROR=file:..., or a syslog file): the journal "
+            "must reach the newest head it holds for the run.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Verify a journal or an export is complete and untampered (exit 0, or 7).
 
     Checks: hash chain intact, no gap, one run, every intent has an outcome, every
-    captured state present and unaltered. Prints OK, or FAIL with the first bad
-    record's line and seq.
+    captured state present and unaltered, every signed head (seal) valid for a trusted
+    key and the last record one of them; for an export, its signed header. Prints OK with
+    whether the run is complete, or FAIL with the first bad record's line and seq.
 
     Example: isolate journal verify last
     """
-    report = verify_journal(resolve_journal(state_dir_from(state_dir), run), expect_head=head)
+    trusted = [read_public_key(path) for path in public_key] if public_key else None
+    report = verify_journal(
+        resolve_journal(state_dir_from(state_dir), run), expect_head=head, trusted=trusted, mirror=mirror
+    )
     if as_json:
         bad = report.first_bad
         typer.echo(
@@ -191,6 +210,9 @@ def verify_command(
                     "path": str(report.path),
                     "summary": report.summary(),
                     "head": report.head,
+                    "signed_by": report.signed_by,
+                    "complete": report.complete,
+                    "run_status": report.run_status,
                     "warnings": list(report.warnings),
                     "first_bad": None
                     if bad is None
@@ -207,6 +229,31 @@ def verify_command(
             typer.echo(f"head: seq {report.records - 1} hash {report.head}")
     if not report.ok:
         raise typer.Exit(int(ExitCode.JOURNAL_INVALID))
+
+
+@journal_app.command("key")
+def key_command(
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Also write the public key to this file (for auditors).")
+    ] = None,
+) -> None:
+    """Show this station's journal signing key: its path, id and public key (for auditors).
+
+    The key is created on first use (Ed25519, mode 0600): $ISOLATE_SIGNING_KEY, else
+    ~/.config/isolate/journal-ed25519.key. Give the public key to auditors.
+
+    Example: isolate journal key --export site.pub
+    """
+    signer = load_signer()
+    typer.echo(f"signing key: {signer.path} (id {signer.public.id})")
+    typer.echo(f"public key:  {public_path(signer.path)}")
+    typer.echo(signer.public.line(), nl=False)
+    if export is not None:
+        try:
+            export.write_text(signer.public.line(), encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"{export}: cannot write: {err.strerror}") from None
+        typer.echo(f"wrote {export}", err=True)
 
 
 @lock_app.command("list")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from isolate.cli.options import SetOpt, one_line, parameter_values
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.errors import InputError
 
 EXAMPLE = (
@@ -47,7 +47,6 @@ def plan_cmd(
     from isolate.playbook.loader import load_playbook
 
     steps = override or []
-    reason = one_line("--reason", reason) or None
     if steps and not reason:
         raise InputError("--override needs --reason TEXT (why forcing it is safe)")
     if reason and not steps:

@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from isolate.cli.options import SetOpt, one_line, parameter_values
+from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import ExitCode, InputError
 from isolate.execute.records import RunResult
+from isolate.journal.verify import head_line
 from isolate.plan.models import Plan
 from isolate.reopen import RunToRestore
 
@@ -77,6 +78,7 @@ def _summary(result: RunResult, console: Console) -> None:
     ttc = f", time to contain {result.time_to_contain_s:.2f}s" if result.time_to_contain_s is not None else ""
     console.print(f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s{ttc}")
     console.print(f"journal: {result.run_dir}/journal.jsonl")
+    console.print(f"journal head: {head_line(Path(result.run_dir))}", markup=False)
     if result.status not in ("ok", "checked", "prechecks-failed"):
         console.print(f"to undo what was applied: isolate restore {result.run_id}")
 
@@ -144,8 +146,8 @@ def apply_cmd(
     from isolate import api
 
     request = api.ApplyRequest(
-        incident=one_line("--incident", incident),
-        reason=one_line("--reason", reason),
+        incident=incident,
+        reason=reason,
         workers=workers,
         confirm_window_s=confirm_window,
         check_only=check,

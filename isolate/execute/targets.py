@@ -8,7 +8,6 @@ from pathlib import Path
 
 from isolate.drivers.base import Target
 from isolate.errors import InventoryError
-from isolate.files import user_path
 from isolate.inventory.models import Inventory
 from isolate.secrets import read_ref
 
@@ -35,7 +34,7 @@ def resolve_targets(
     """Targets for ``devices``. Every reference is read now, before anything is sent, so a
     missing secret fails the run at once with a message naming device and reference."""
     base = inventory_dir(inventory)
-    known_hosts = (base / user_path(inventory.known_hosts, InventoryError)) if inventory.known_hosts else None
+    known_hosts = (base / Path(inventory.known_hosts).expanduser()) if inventory.known_hosts else None
     targets: dict[str, Target] = {}
     secrets: list[str] = []
     for name in sorted(set(devices)):
@@ -49,7 +48,7 @@ def resolve_targets(
         except InventoryError as exc:
             raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
         secrets.extend(v for v in (password, secret) if v)
-        key_file = (base / user_path(creds.key_file, InventoryError)) if creds.key_file else None
+        key_file = (base / Path(creds.key_file).expanduser()) if creds.key_file else None
         targets[name] = Target(
             name=name,
             host=device.host,

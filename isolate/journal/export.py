@@ -14,15 +14,18 @@ import html
 import io
 import json
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from isolate import __version__
+from isolate.journal.heads import sign_export
 from isolate.journal.reader import EXPORT_FORMAT, JournalView, RunView
 from isolate.journal.records import Record, parse_ts, timestamp
+from isolate.journal.signing import Signer, load_signer
 from isolate.journal.verify import VerifyReport
-from isolate.values import escape_line
+from isolate.paths import current_user
 
 CSV_COLUMNS = (
     "seq", "ts", "elapsed_s", "kind", "section", "step", "device", "ok", "duration_s",
@@ -53,8 +56,7 @@ class Event:
         """The event's one line, identical in every rendering."""
         clock = self.ts[11:23]
         target = f" {self.target}" if self.device or self.step else ""
-        line = f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind}{target}: {self.summary}"
-        return escape_line(line)  # a stored value can never forge or disguise a line
+        return f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind}{target}: {self.summary}"
 
     def detail(self, label: str) -> tuple[str, ...]:
         return next((lines for name, lines in self.details if name == label), ())
@@ -114,7 +116,7 @@ def build_timeline(view: JournalView, report: VerifyReport | None = None, *, ali
 
 
 def _section(rec: Record, restoring: bool, stages: Mapping[tuple[str | None, str | None], str]) -> str:
-    if rec.kind in ("run-start", "run-end", "torn-tail"):
+    if rec.kind in ("run-start", "run-end", "torn-tail", "seal"):
         return "run"
     if rec.kind == "precheck":
         return "pre-checks"
@@ -147,7 +149,7 @@ def _header(start: Record | None, run: RunView) -> tuple[tuple[str, str], ...]:
     else:
         rows.append(("Overrides", "none"))
     rows.append(("Status", run.status))
-    return tuple((label, escape_line(value)) for label, value in rows)
+    return tuple(rows)
 
 
 def _text(value: object) -> str:
@@ -285,6 +287,8 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         ttc = d.get("time_to_contain_s")
         extra = f"; time to contain {_secs(ttc)}" if ttc is not None else ""
         return f"run ended {_text(d.get('status'))} in {_secs(d.get('duration_s'))}{extra}", ()
+    if k == "seal":
+        return f"signed head ({_text(d.get('alg'))}, key {_text(d.get('key'))})", ()
     if k == "torn-tail":
         return (
             f"torn tail of {_text(d.get('bytes'))} bytes (line {_text(d.get('line'))}, crash mid-append) "
@@ -314,9 +318,9 @@ def render_text(tl: Timeline) -> str:
             out.append(event.headline())
             for label, lines in event.details:
                 out.append(f"         {label}:")
-                out.extend(f"           {escape_line(line)}" for line in lines)
+                out.extend(f"           {line}" for line in lines)
     out.append("")
-    out.append(f"End: {escape_line(tl.end)}")
+    out.append(f"End: {tl.end}")
     return "\n".join(out) + "\n"
 
 
@@ -449,7 +453,7 @@ def timeline_json(tl: Timeline) -> dict[str, Any]:
 # --- the offline-verifiable export ----------------------------------------------------------
 
 
-def export_document(view: JournalView) -> dict[str, Any]:
+def export_document(view: JournalView, *, signer: Signer | None = None) -> dict[str, Any]:
     """Records, the captured states they name and any torn bytes: verifiable offline."""
     source = view.source
     states: dict[str, str] = {}
@@ -469,14 +473,19 @@ def export_document(view: JournalView) -> dict[str, Any]:
     }
     torn = view.torn
     journal_bytes = b"".join(r.raw + b"\n" for r in source.lines) + (torn.data if torn else b"")
-    return {
+    header: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "version": 1,
         "run": view.run_id,
         "exported_at": timestamp(),
-        "exported_by": f"isolate {__version__}",
+        "exported_by": f"isolate {__version__} ({current_user()}@{socket.gethostname()})",
         "source": str(source.path),
         "journal_sha256": hashlib.sha256(journal_bytes).hexdigest(),
+        "head": view.records[-1].hash if view.records else None,
+    }
+    header["signature"] = sign_export(header, signer or load_signer())
+    return {
+        **header,
         "records": [r.to_dict() for r in view.records],
         "states": states,
         "states_base64": states_b64,
@@ -491,8 +500,10 @@ def export_document(view: JournalView) -> dict[str, Any]:
     }
 
 
-def render_export_json(view: JournalView) -> str:
-    return json.dumps(export_document(view), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+def render_export_json(view: JournalView, *, signer: Signer | None = None) -> str:
+    """The export document; its header is signed with ``signer`` (default: this station's key)."""
+    document = export_document(view, signer=signer)
+    return json.dumps(document, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def _state_refs(records: Iterable[Record]) -> list[str]:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from isolate.errors import InputError, JournalError
-from isolate.files import user_path
 from isolate.journal.records import (
     RUN_ID_RE,
     SHA256_RE,
@@ -37,6 +36,7 @@ LOCK_NAME = "journal.lock"
 STATE_SUBDIR = "state"
 TORN_PREFIX = "journal.torn."
 EXPORT_FORMAT = "isolate-journal-export"
+_EXPORT_BODY = frozenset({"records", "states", "states_base64", "torn_files", "torn"})
 OUTCOMES = frozenset({"applied", "failed"})
 RESTORE_OUTCOMES = frozenset({"restored", "failed"})
 
@@ -74,6 +74,7 @@ class JournalSource:
     torn_file: Callable[[str], bytes | None] = _no_file
     torn_files: tuple[str, ...] = ()
     is_export: bool = False
+    header: Mapping[str, Any] | None = None  # an export's document minus records and blobs
 
     def where(self, line: int) -> str:
         return f"{self.name}:record {line}" if self.is_export else f"{self.name}:{line}"
@@ -169,6 +170,7 @@ def _load_export(path: Path) -> JournalSource:
         torn_file=torn_blobs.get,
         torn_files=tuple(sorted(torn_blobs)),
         is_export=True,
+        header={k: v for k, v in doc.items() if k not in _EXPORT_BODY},
     )
 
 
@@ -499,7 +501,7 @@ def list_runs(state_dir: Path) -> list[RunSummary]:
 def resolve_journal(state_dir: Path, ref: str) -> Path:
     """A run reference — run id (or a unique prefix), ``last``, run directory, journal.jsonl
     or export .json — as the path of a journal file or export. Raises InputError."""
-    candidate = user_path(ref)
+    candidate = Path(ref).expanduser()
     if candidate.exists():
         target = journal_path(candidate)
         if not target.is_file():
@@ -510,7 +512,7 @@ def resolve_journal(state_dir: Path, ref: str) -> Path:
 
 def resolve_run_dir(state_dir: Path, ref: str) -> Path:
     """The run directory named by a run id, a unique prefix of one, ``last`` or a path."""
-    candidate = user_path(ref)
+    candidate = Path(ref).expanduser()
     if candidate.is_dir() and (candidate / JOURNAL_NAME).is_file():
         return candidate
     if candidate.is_file() and candidate.name == JOURNAL_NAME:

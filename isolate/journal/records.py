@@ -30,7 +30,8 @@ RUN_ID_RE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
-# The kinds docs/design.md defines, plus torn-tail (a crash-cut line moved aside).
+# The kinds docs/design.md defines, plus torn-tail (a crash-cut line moved aside) and seal
+# (the signed head that closes each writing session, isolate/journal/heads.py).
 KINDS = frozenset(
     {
         "run-start",
@@ -51,6 +52,7 @@ KINDS = frozenset(
         "resume-start",
         "locks-released",
         "torn-tail",
+        "seal",
     }
 )
 # data keys that name a captured state file (state/<sha256>.txt) when they hold a digest

@@ -6,24 +6,31 @@ its one canonical form; seq runs 0, 1, 2…; one run id; the first record is
 every captured state a record names exists and hashes to its name; a ``torn-tail``
 record's side file holds exactly the bytes it quotes. Then: every ``intent`` has an
 outcome (``applied`` or ``failed``) and every ``restore-intent`` one (``restored`` or
-``failed``); a torn final line fails the journal. The same checks run on an offline
-export (``isolate journal export --format json``).
+``failed``); a torn final line fails the journal; every ``seal`` (signed head) verifies
+with a trusted public key and the journal ends with one (so a cut, an appended record or a
+rewritten chain fails without ``--head``); a mirror of heads, when given, holds the last
+one. The same checks run on an offline export (``isolate journal export --format json``),
+whose header (run, journal_sha256, exported_by…) is signed too.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from isolate.journal.heads import check_seals, export_problem, mirror_problem, mirrored_heads
 from isolate.journal.reader import (
     OUTCOMES,
     RESTORE_OUTCOMES,
     JournalSource,
     _is_torn_name,
     load_source,
+    run_status,
 )
 from isolate.journal.records import ZERO_HASH, Record, RecordFormatError, parse_line, seal
+from isolate.journal.signing import PublicKey, local_public_key
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,22 @@ class VerifyReport:
     run: str | None
     is_export: bool = False
     head: str | None = None  # hash of the last whole record: keep it to detect a later truncation
+    signed_by: str | None = None  # id of the key whose signature closes the journal
+    run_status: str | None = None  # the run's status as its records tell it (reader.run_status)
+
+    @property
+    def complete(self) -> bool:
+        """The run reached an end: its run-end, or a restore that ended."""
+        return self.run_status not in (None, "open", "interrupted", "restoring")
 
     def summary(self) -> str:
         """The one line ``isolate journal verify`` prints."""
         if self.first_bad is None:
-            return f"OK: {self.records} records, chain intact, every intent has an outcome"
+            done = "complete" if self.complete else "NOT complete"
+            return (
+                f"OK: {self.records} records, chain intact, every intent has an outcome, head signed by "
+                f"key {self.signed_by}; run {done} (status {self.run_status})"
+            )
         return "FAIL: " + self.first_bad.describe(self.source, export=self.is_export)
 
 
@@ -66,14 +84,31 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def verify_journal(path: Path, *, expect_head: str | None = None) -> VerifyReport:
+def verify_journal(
+    path: Path,
+    *,
+    expect_head: str | None = None,
+    trusted: Sequence[PublicKey] | None = None,
+    mirror: Path | None = None,
+) -> VerifyReport:
     """Verify a run directory, journal.jsonl or export .json. Never raises for bad content;
     raises JournalError only when the file cannot be read at all. ``expect_head``: a hash
-    noted earlier (e.g. from a previous verify); some record must still carry it."""
-    return verify_source(load_source(path), expect_head=expect_head)
+    noted earlier (e.g. from a previous verify); some record must still carry it.
+    ``trusted``: public keys a signed head may be made with (default: this station's own).
+    ``mirror``: a file of mirrored heads (``$ISOLATE_HEAD_MIRROR`` file, or a syslog file)."""
+    return verify_source(load_source(path), expect_head=expect_head, trusted=trusted, mirror=mirror)
 
 
-def verify_source(source: JournalSource, *, expect_head: str | None = None) -> VerifyReport:
+def verify_source(
+    source: JournalSource,
+    *,
+    expect_head: str | None = None,
+    trusted: Sequence[PublicKey] | None = None,
+    mirror: Path | None = None,
+) -> VerifyReport:
+    if trusted is None:
+        local = local_public_key()
+        trusted = [] if local is None else [local]
     records, bad = check_chain(source, check_states=True)
     warnings: list[str] = []
     if bad is None and expect_head is not None and all(r.hash != expect_head for r in records):
@@ -94,6 +129,15 @@ def verify_source(source: JournalSource, *, expect_head: str | None = None) -> V
             f"torn final line: {source.torn.length} bytes without a newline (the writer died "
             "mid-append); resuming or restoring the run moves it aside and journals it",
         )
+    seals = check_seals(records, trusted)
+    if bad is None and not seals.ok:
+        bad = _bad_at(seals.problem_seq, records, source, str(seals.problem))
+    if bad is None and source.is_export:
+        bad = _export_bad(source, records, trusted)
+    if bad is None and mirror is not None:
+        problem = mirror_problem(records, mirrored_heads(mirror, records[0].run), mirror)
+        if problem is not None:
+            bad = _bad_at(records[-1].seq, records, source, problem)
     if bad is None:
         warnings.extend(_warnings(records, source))
     return VerifyReport(
@@ -106,7 +150,35 @@ def verify_source(source: JournalSource, *, expect_head: str | None = None) -> V
         run=records[0].run if records else None,
         is_export=source.is_export,
         head=records[-1].hash if records else None,
+        signed_by=seals.key.id if seals.key else None,
+        run_status=run_status(tuple(records), alive=False) if records else None,
     )
+
+
+def _bad_at(seq: int | None, records: list[Record], source: JournalSource, reason: str) -> BadRecord:
+    index = min(seq if seq is not None else len(records) - 1, len(records) - 1)
+    rec = records[index] if records else None
+    line = source.lines[index].line if records else 1
+    return BadRecord(line, None if rec is None else rec.seq, None if rec is None else rec.kind, reason)
+
+
+def _export_bad(
+    source: JournalSource, records: list[Record], trusted: Sequence[PublicKey]
+) -> BadRecord | None:
+    """An export's header: journal_sha256 must be the digest of its records, the head its last
+    record's hash, and the signature must cover them."""
+    header = source.header or {}
+    blob = b"".join(r.raw + b"\n" for r in source.lines) + (source.torn.data if source.torn else b"")
+    reason: str | None = None
+    if header.get("journal_sha256") != hashlib.sha256(blob).hexdigest():
+        reason = "the export's journal_sha256 is not the digest of its records (header or records changed)"
+    elif header.get("run") != records[0].run:
+        reason = f"the export's header names run {header.get('run')}, its records run {records[0].run}"
+    elif header.get("head") != records[-1].hash:
+        reason = "the export's head is not its last record's hash (records cut or added)"
+    else:
+        reason = export_problem(header, trusted)
+    return None if reason is None else _bad_at(len(records) - 1, records, source, reason)
 
 
 def check_chain(
@@ -222,3 +294,12 @@ def _warnings(records: list[Record], source: JournalSource) -> list[str]:
         if name not in quoted
     )
     return out
+
+
+def head_line(path: Path) -> str:
+    """One line for reports: ``seq N hash H, signed by key K`` when the journal verifies,
+    else ``NOT verified: <why>``."""
+    report = verify_journal(path)
+    if not report.ok or report.head is None:
+        return "NOT verified: " + report.summary().removeprefix("FAIL: ")
+    return f"seq {report.records - 1} hash {report.head}, signed by key {report.signed_by}"

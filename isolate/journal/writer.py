@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from isolate.errors import JournalError, LockHeld
+from isolate.journal.heads import SEAL_KIND, head_message, mirror_head, seal_data
 from isolate.journal.reader import (
     JOURNAL_NAME,
     LOCK_NAME,
@@ -43,6 +44,7 @@ from isolate.journal.records import (
     timestamp,
     to_jsonable,
 )
+from isolate.journal.signing import Signer, load_signer
 from isolate.journal.verify import check_chain
 from isolate.paths import current_user, make_private_dir, run_dir
 from isolate.secrets import Scrubber
@@ -62,6 +64,7 @@ class Journal:
         fd: int,
         lock_fd: int,
         scrubber: Scrubber | None,
+        signer: Signer,
     ) -> None:
         self.run_dir = directory
         self.run_id = run_id
@@ -77,14 +80,26 @@ class Journal:
         self._sync_mutex = threading.Lock()
         self._broken: str | None = None
         self._closed = False
+        self._signer = signer
+        self._appended = False  # by this process: close() then seals the journal
+        self.mirror_error: str | None = None  # why the last head could not be mirrored, if so
 
     # --- opening ---------------------------------------------------------------------
 
     @classmethod
-    def create(cls, state_dir: Path, run_id: str, *, scrubber: Scrubber | None = None) -> Journal:
-        """Create STATE/runs/<run_id>/journal.jsonl (dirs 0700, files 0600)."""
+    def create(
+        cls,
+        state_dir: Path,
+        run_id: str,
+        *,
+        scrubber: Scrubber | None = None,
+        signer: Signer | None = None,
+    ) -> Journal:
+        """Create STATE/runs/<run_id>/journal.jsonl (dirs 0700, files 0600). ``signer``: the key
+        that seals it on close (default: this station's, ``signing.load_signer()``)."""
         if not RUN_ID_RE.fullmatch(run_id):
             raise JournalError(f"run id {run_id!r} is not YYYYMMDDTHHMMSSZ-xxxxxx")
+        signer = signer or load_signer()
         directory = run_dir(state_dir, run_id)
         try:
             make_private_dir(directory.parent)
@@ -103,11 +118,16 @@ class Journal:
         except OSError as err:
             _release_run_lock(lock_fd)
             raise JournalError(f"{directory / JOURNAL_NAME}: cannot create: {err.strerror}") from None
-        return cls(directory, run_id, [], fd, lock_fd, scrubber)
+        return cls(directory, run_id, [], fd, lock_fd, scrubber, signer)
 
     @classmethod
     def open(
-        cls, directory: Path, *, scrubber: Scrubber | None = None, recover_torn: bool = False
+        cls,
+        directory: Path,
+        *,
+        scrubber: Scrubber | None = None,
+        recover_torn: bool = False,
+        signer: Signer | None = None,
     ) -> Journal:
         """Reopen a run's journal to append (restore, resume). The chain is checked first.
 
@@ -118,6 +138,7 @@ class Journal:
         path = directory / JOURNAL_NAME
         if not path.is_file():
             raise JournalError(f"{path}: no journal in this directory")
+        signer = signer or load_signer()
         lock_fd = _take_run_lock(directory, directory.name)
         try:
             source = load_source(path)
@@ -140,7 +161,7 @@ class Journal:
         except JournalError:
             _release_run_lock(lock_fd)
             raise
-        journal = cls(directory, records[0].run, records, fd, lock_fd, scrubber)
+        journal = cls(directory, records[0].run, records, fd, lock_fd, scrubber, signer)
         if source.torn is not None:
             try:
                 journal._recover_torn(source, source.torn)
@@ -210,9 +231,32 @@ class Journal:
             record = make_record(seq, timestamp(), self.run_id, kind, clean, prev)
             self._write(record, record.line())
             self._records.append(record)
+            self._appended = True
             end = self._size
         self._sync(record, end)
         return record
+
+    def seal(self) -> Record:
+        """Append a signed head (a ``seal`` record, docs/journal.md "Signed heads"), then
+        mirror it if ``$ISOLATE_HEAD_MIRROR`` says so. ``close()`` calls it."""
+        with self._mutex:
+            self._check_writable(SEAL_KIND)
+            seq, prev, ts = len(self._records), self._records[-1].hash, timestamp()
+            blank = make_record(seq, ts, self.run_id, SEAL_KIND, seal_data(self._signer), prev)
+            sig = self._signer.sign(head_message(blank))
+            record = make_record(seq, ts, self.run_id, SEAL_KIND, seal_data(self._signer, sig), prev)
+            self._write(record, record.line())
+            self._records.append(record)
+            end = self._size
+        self._sync(record, end)
+        self.mirror_error = mirror_head(record)
+        return record
+
+    @property
+    def head(self) -> Record | None:
+        """The last record (after close: the signed head, when this process appended)."""
+        with self._mutex:
+            return self._records[-1] if self._records else None
 
     def _check_writable(self, kind: str) -> None:
         if self._closed:
@@ -316,6 +360,13 @@ class Journal:
     # --- closing ---------------------------------------------------------------------
 
     def close(self) -> None:
+        """Seal (if this process appended and no write failed), then release the journal."""
+        with self._mutex:
+            sealing = self._appended and not self._closed and self._broken is None
+            self._appended = False
+        if sealing:
+            with contextlib.suppress(JournalError):  # a failed seal leaves the journal unsealed
+                self.seal()
         with self._mutex:
             if self._closed:
                 return

@@ -136,7 +136,8 @@ def render_html(result: DrillResult) -> str:
     body = f"""<h1>Drill {_e(result.playbook)} <span class="verdict {klass}">{verdict}</span></h1>
 <p>Run <code>{_e(result.run_id or '-')}</code> ({_e(result.apply_status or 'not applied')}), incident
 <code>{_e(result.incident)}</code>, inventory <code>{_e(result.inventory_path)}</code>{lab}.
-Started {_e(result.started_at)}, finished {_e(result.finished_at)}. Exit code {result.exit_code}.</p>
+Started {_e(result.started_at)}, finished {_e(result.finished_at)}. Exit code {result.exit_code}.
+Journal head <code>{_e(result.journal_head or '-')}</code>.</p>
 {errors}
 {_figures(result)}
 <h2>Against the clock</h2>

@@ -112,6 +112,7 @@ def render_markdown(result: DrillResult) -> str:
         "",
         f"- Run: `{result.run_id or '-'}` ({result.apply_status or 'not applied'}); "
         f"incident `{_cell(result.incident)}`",
+        f"- Journal head: `{_cell(result.journal_head or '-')}`",
         f"- Inventory: `{_cell(result.inventory_path)}`{' (embedded lab)' if result.lab else ''}",
         f"- Started {result.started_at}, finished {result.finished_at}",
         f"- Restored: {result.restored_label}",

@@ -176,6 +176,7 @@ class DrillResult(_Frozen):
     incident: str = ""
     run_id: str = ""
     run_dir: str = ""
+    journal_head: str = ""  # "seq N hash H signed by key K": the run journal's signed head at report time
     started_at: str
     finished_at: str
     apply_status: str = ""

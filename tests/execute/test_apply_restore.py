@@ -84,6 +84,7 @@ def test_apply_then_restore_leaves_every_device_byte_identical(
     assert read_all(lab.state_dir, TOUCHED) == baseline
     verify = run_cli("journal", "verify", "last", state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "head signed by key " in verify.stdout and "run complete (status restored)" in verify.stdout
     assert json.loads(run_cli("status", "--json", state=state).stdout)["contained"] == []
 
 
@@ -122,6 +123,9 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     set_fault(lab.state_dir, hang_device or "core2", make_fault("clear"))
     run_dir = newest_run(state)
     assert run_dir is not None
+    unsealed = run_cli("journal", "verify", run_dir.name, state=state)
+    assert unsealed.returncode == 7, unsealed.stdout  # the dead writer never signed a head
+    assert "without a signed head" in unsealed.stdout or "has no outcome" in unsealed.stdout, unsealed.stdout
     restored = run_cli("restore", run_dir.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
@@ -255,7 +259,8 @@ def test_resume_continues_a_run_that_died_mid_batch(
     resumed = run_cli("apply", "--resume", run_dir.name, "--yes", state=state)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     journal = records(run_dir)
-    assert journal[-1]["kind"] == "run-end" and journal[-1]["data"]["status"] == "ok"
+    assert journal[-2]["kind"] == "run-end" and journal[-2]["data"]["status"] == "ok"
+    assert journal[-1]["kind"] == "seal"  # the resuming process signed its head
     verified = {
         (r["data"]["step"], r["data"]["device"])
         for r in journal

@@ -40,7 +40,7 @@ def test_every_command_line_runs_as_written(
 
 
 def test_the_hand_check_script_agrees_with_verify(make_run: RunFactory, tmp_path: Path) -> None:
-    (script,) = _blocks("python")
+    script, _ = _blocks("python")
     checker = tmp_path / "check.py"
     checker.write_text(script)
     journal = make_run() / "journal.jsonl"
@@ -53,3 +53,42 @@ def test_the_hand_check_script_agrees_with_verify(make_run: RunFactory, tmp_path
         [sys.executable, str(checker), str(journal)], capture_output=True, text=True, check=False
     )
     assert bad.returncode != 0 and "line 1: chain broken" in bad.stderr
+
+
+def test_the_hand_signature_check_agrees_with_verify(make_run: RunFactory, tmp_path: Path) -> None:
+    import os
+
+    _, script = _blocks("python")
+    checker = tmp_path / "check_seal.py"
+    checker.write_text(script)
+    journal = make_run() / "journal.jsonl"
+    public = Path(os.environ["ISOLATE_SIGNING_KEY"] + ".pub")
+    ok = subprocess.run(
+        [sys.executable, str(checker), str(journal), str(public)], capture_output=True, text=True, check=False
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("head seq "), ok.stderr
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-1]))  # the seal cut off
+    cut = subprocess.run(
+        [sys.executable, str(checker), str(journal), str(public)], capture_output=True, text=True, check=False
+    )
+    assert cut.returncode != 0 and "no signed head at the end" in cut.stderr
+    from isolate.journal.records import make_record, parse_line
+
+    forged: list[bytes] = []  # the whole chain rewritten with recomputed hashes (a forger)
+    prev = "0" * 64
+    for raw in b"".join(lines).replace(b"INC-7", b"INC-8", 1).splitlines():
+        rec = parse_line(raw)
+        rec = make_record(rec.seq, rec.ts, rec.run, rec.kind, dict(rec.data), prev)
+        forged.append(rec.line())
+        prev = rec.hash
+    journal.write_bytes(b"".join(forged))
+    (chain, _) = _blocks("python")
+    (tmp_path / "check.py").write_text(chain)
+    checker_chain = [sys.executable, str(tmp_path / "check.py"), str(journal)]
+    intact = subprocess.run(checker_chain, capture_output=True, text=True, check=False)
+    assert intact.stdout == "chain intact\n"  # the chain alone cannot tell…
+    changed = subprocess.run(
+        [sys.executable, str(checker), str(journal), str(public)], capture_output=True, text=True, check=False
+    )
+    assert changed.returncode != 0 and "InvalidSignature" in changed.stderr  # …the signature can

@@ -43,7 +43,8 @@ def test_show_tells_who_why_steps_commands_restore_and_end(make_run: RunFactory,
         "Reason:       ransomware on fs1",
         "Options:      confirm_window_s=120, workers=4",
         "Override 1:   step cut-smb: guard protected-asset overridden: approved by CISO (fs1)",
-        "Verification: OK: 19 records, chain intact, every intent has an outcome",
+        "Verification: OK: 20 records, chain intact, every intent has an outcome, head signed by key ",
+        "seal: signed head (ed25519, key ",
         "== step cut-smb ==",
         "intent core1/cut-smb: intent block-smb: 2 forward, 1 inverse command(s)",
         "           ip access-list extended ISOLATE-SMB",
@@ -54,7 +55,7 @@ def test_show_tells_who_why_steps_commands_restore_and_end(make_run: RunFactory,
         "End: ok in 1.250s; time to contain 1.000s; now restored",
     ):
         assert expected in out, expected
-    assert len(HEADLINE.findall(out)) == 19
+    assert len(HEADLINE.findall(out)) == 20  # 19 records and the seal
 
 
 def test_markdown_and_html_tell_the_same_story_as_show(make_run: RunFactory, cli: CliRunner) -> None:
@@ -74,7 +75,7 @@ def test_csv_has_one_row_per_record_with_documented_columns(make_run: RunFactory
     run_dir = make_run()
     rows = list(csv.DictReader(io.StringIO(_run(cli, "journal", "export", str(run_dir), "-f", "csv"))))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert [int(r["seq"]) for r in rows] == list(range(19))
+    assert [int(r["seq"]) for r in rows] == list(range(20))
     intent = next(r for r in rows if r["kind"] == "intent")
     assert intent["device"] == "core1" and intent["step"] == "cut-smb"
     assert intent["forward"].splitlines() == [
@@ -89,7 +90,7 @@ def test_csv_has_one_row_per_record_with_documented_columns(make_run: RunFactory
 def test_show_json_and_export_to_file(make_run: RunFactory, cli: CliRunner, tmp_path: Path) -> None:
     run_dir = make_run()
     doc = json.loads(_run(cli, "journal", "show", str(run_dir), "--json"))
-    assert doc["status"] == "restored" and len(doc["events"]) == 19
+    assert doc["status"] == "restored" and len(doc["events"]) == 20
     assert doc["header"]["Incident"] == "INC-7"
     assert doc["events"][3]["details"]["inverse"] == ["no ip access-list extended ISOLATE-SMB"]
     out = tmp_path / "run.md"
@@ -131,7 +132,7 @@ def test_env_state_dir(
 ) -> None:
     run_dir = make_run()
     monkeypatch.setenv("ISOLATE_STATE_DIR", str(state_dir))
-    assert _run(cli, "journal", "verify", "last").startswith("OK: 19 records")
+    assert _run(cli, "journal", "verify", "last").startswith("OK: 20 records")
     assert run_dir.name in _run(cli, "journal", "list")
 
 
@@ -179,7 +180,7 @@ def test_close_pending_answers_what_a_crash_left_open(make_run: RunFactory) -> N
         closed = journal.close_pending()
         assert journal.close_pending() == []  # harmless twice
     assert [(r.device, r.step, r.data["phase"], r.data["intent_seq"]) for r in closed] == [
-        ("core1", "edge", "interrupted", 10),
-        ("fw-int", "cut-smb", "interrupted", 12),
+        ("core1", "edge", "interrupted", 11),  # seq 10: the first session's seal
+        ("fw-int", "cut-smb", "interrupted", 13),
     ]
     assert verify_journal(run_dir).ok

@@ -33,13 +33,13 @@ def test_torn_tail_is_reported_by_read_and_verify(make_run: RunFactory) -> None:
     _tear(run_dir)
     view = read_journal(run_dir)
     assert view.torn is not None
-    assert (view.torn.line, view.torn.length) == (11, len(HALF))
+    assert (view.torn.line, view.torn.length) == (12, len(HALF))  # 10 records and a seal
     assert view.torn.sha256 == hashlib.sha256(HALF).hexdigest()
     report = verify_journal(run_dir)
     assert not report.ok and report.first_bad is not None
-    assert report.first_bad.line == 11 and report.first_bad.seq == 10
+    assert report.first_bad.line == 12 and report.first_bad.seq == 11
     assert report.summary().startswith(
-        f"FAIL: journal.jsonl:11 (seq 10, kind ?): torn final line: {len(HALF)} bytes"
+        f"FAIL: journal.jsonl:12 (seq 11, kind ?): torn final line: {len(HALF)} bytes"
     )
 
     isolate.cli._register_all()
@@ -50,7 +50,7 @@ def test_torn_tail_is_reported_by_read_and_verify(make_run: RunFactory) -> None:
 def test_open_refuses_a_torn_tail_unless_asked_to_recover(make_run: RunFactory) -> None:
     run_dir = make_run(finish=False)
     _tear(run_dir)
-    with pytest.raises(JournalError, match=r"journal.jsonl:11: torn final line \(\d+ bytes"):
+    with pytest.raises(JournalError, match=r"journal.jsonl:12: torn final line \(\d+ bytes"):
         Journal.open(run_dir)
     assert (run_dir / "journal.jsonl").read_bytes().endswith(HALF)  # untouched
 
@@ -59,7 +59,7 @@ def test_open_refuses_a_torn_tail_unless_asked_to_recover(make_run: RunFactory) 
         journal.append("run-end", status="aborted", duration_s=3.0, time_to_contain_s=None)
     assert torn.kind == "torn-tail"
     assert torn.data == {
-        "line": 11, "bytes": len(HALF), "sha256": hashlib.sha256(HALF).hexdigest(), "file": "journal.torn.1",
+        "line": 12, "bytes": len(HALF), "sha256": hashlib.sha256(HALF).hexdigest(), "file": "journal.torn.1",
     }  # fmt: skip
     assert (run_dir / "journal.torn.1").read_bytes() == HALF
     report = verify_journal(run_dir)
@@ -136,9 +136,12 @@ def test_sigkilled_writer_leaves_a_journal_that_verifies_up_to_the_crash(
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     report = verify_journal(run_dir)
-    # the chain is whole; at most the last intent lacks its outcome, or a line is torn
-    assert report.first_bad is None or (
-        "has no outcome" in report.first_bad.reason or "torn final line" in report.first_bad.reason
+    # the chain is whole; it lacks its signed head, at most the last intent lacks its outcome,
+    # or a line is torn
+    assert report.first_bad is not None and (
+        "has no outcome" in report.first_bad.reason
+        or "torn final line" in report.first_bad.reason
+        or "without a signed head" in report.first_bad.reason
     ), report.summary()
     with Journal.open(run_dir, recover_torn=True) as journal:  # the dead writer's lock is gone
         closed = journal.close_pending()

@@ -34,8 +34,10 @@ def test_finished_journal_verifies(make_run: RunFactory, cli: CliRunner) -> None
     assert report.ok and report.first_bad is None and report.warnings == ()
     result = cli.invoke(isolate.cli.app, ["journal", "verify", str(run_dir)])
     assert result.exit_code == 0
+    assert report.signed_by is not None and report.complete
     assert result.output == (
-        f"OK: {report.records} records, chain intact, every intent has an outcome\n"
+        f"OK: {report.records} records, chain intact, every intent has an outcome, head signed by key "
+        f"{report.signed_by}; run complete (status restored)\n"
         f"head: seq {report.records - 1} hash {report.head}\n"
     )
 
@@ -45,11 +47,10 @@ def test_a_noted_head_hash_catches_records_cut_from_the_end(make_run: RunFactory
     head = verify_journal(run_dir).head
     assert head is not None
     lines = _records(run_dir)
-    (run_dir / "journal.jsonl").write_bytes(b"".join(lines[:-8]))  # the whole restore, cut cleanly
-    assert verify_journal(run_dir).ok  # the file alone cannot tell…
+    (run_dir / "journal.jsonl").write_bytes(b"".join(lines[:-9]))  # the whole restore and the seal
     result = cli.invoke(isolate.cli.app, ["journal", "verify", str(run_dir), "--head", head])
-    assert result.exit_code == 7  # …the noted head can
-    expected = f"FAIL: journal.jsonl:{len(lines) - 7} (seq {len(lines) - 8}, kind ?): no record has the"
+    assert result.exit_code == 7
+    expected = f"FAIL: journal.jsonl:{len(lines) - 8} (seq {len(lines) - 9}, kind ?): no record has the"
     assert result.output.startswith(expected)
 
 
@@ -199,7 +200,7 @@ def test_export_json_verifies_offline(make_run: RunFactory, cli: CliRunner, tmp_
     shutil.rmtree(run_dir)  # offline: nothing of the run directory is left
     result = cli.invoke(isolate.cli.app, ["journal", "verify", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 19 records, chain intact")
+    assert result.output.startswith("OK: 20 records, chain intact")
 
     doc = json.loads(out.read_text())
     doc["records"][3]["data"]["device"] = "core9"

@@ -146,7 +146,7 @@ def test_concurrent_appends_keep_one_chain(state_dir: Path) -> None:
     journal.close()
     report = verify_journal(journal.run_dir)
     assert report.ok, report.summary()
-    assert report.records == 1 + 8 * 40 + 1
+    assert report.records == 1 + 8 * 40 + 1 + 1  # and the seal close() appends
 
 
 def test_open_continues_the_chain_and_is_exclusive(make_run: RunFactory) -> None:
@@ -156,7 +156,8 @@ def test_open_continues_the_chain_and_is_exclusive(make_run: RunFactory) -> None
         Journal.open(run_dir)
     with journal:
         record = journal.append("run-end", status="ok", duration_s=2.0, time_to_contain_s=1.0)
-    assert record.seq == len(read_journal(run_dir).records) - 1
+    assert record.seq == len(read_journal(run_dir).records) - 2  # then the seal
+    assert read_journal(run_dir).records[-1].kind == "seal"
     assert verify_journal(run_dir).ok
     Journal.open(run_dir).close()  # released on close
 
