@@ -15,34 +15,28 @@ from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
 
-# IOS prints some well-known ports by name in running-config ACL entries.
-_PORT_NAMES = {
-    "bootpc": 68,
-    "bootps": 67,
-    "domain": 53,
-    "ftp": 21,
-    "ftp-data": 20,
-    "isakmp": 500,
-    "msrpc": 135,
-    "netbios-dgm": 138,
-    "netbios-ns": 137,
-    "netbios-ss": 139,
-    "netbios-ssn": 139,
-    "ntp": 123,
-    "smtp": 25,
-    "snmp": 161,
-    "syslog": 514,
-    "tacacs": 49,
-    "telnet": 23,
-    "tftp": 69,
-    "www": 80,
-    "https": 443,
-    "ssh": 22,
-    "cmd": 514,
-    "nameserver": 42,
-    "pop3": 110,
-    "sunrpc": 111,
-}
+# IOS prints well-known ports by name in ACL entries (``show ip access-lists``,
+# running-config): the keyword lists of the IOS extended ``permit``/``deny`` command, per
+# protocol (the same number has different names: tcp 514 is ``cmd``, udp 514 ``syslog``).
+TCP_PORT_NAMES: dict[str, int] = {
+    "bgp": 179, "chargen": 19, "cmd": 514, "daytime": 13, "discard": 9, "domain": 53,
+    "drip": 3949, "echo": 7, "exec": 512, "finger": 79, "ftp": 21, "ftp-data": 20,
+    "gopher": 70, "hostname": 101, "ident": 113, "irc": 194, "klogin": 543, "kshell": 544,
+    "login": 513, "lpd": 515, "msrpc": 135, "nntp": 119, "onep-plain": 15001,
+    "onep-tls": 15002, "pim-auto-rp": 496, "pop2": 109, "pop3": 110, "smtp": 25,
+    "sunrpc": 111, "tacacs": 49, "talk": 517, "telnet": 23, "time": 37, "uucp": 540,
+    "whois": 43, "www": 80,
+}  # fmt: skip
+UDP_PORT_NAMES: dict[str, int] = {
+    "biff": 512, "bootpc": 68, "bootps": 67, "discard": 9, "dnsix": 195, "domain": 53,
+    "echo": 7, "isakmp": 500, "mobile-ip": 434, "nameserver": 42, "netbios-dgm": 138,
+    "netbios-ns": 137, "netbios-ss": 139, "non500-isakmp": 4500, "ntp": 123,
+    "pim-auto-rp": 496, "rip": 520, "ripng": 521, "snmp": 161, "snmptrap": 162,
+    "sunrpc": 111, "syslog": 514, "tacacs": 49, "talk": 517, "tftp": 69, "time": 37,
+    "who": 513, "xdmcp": 177,
+}  # fmt: skip
+PORT_NAMES: dict[str, dict[str, int]] = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
+_PORT_OPERATORS = {"eq": 1, "neq": 1, "gt": 1, "lt": 1, "range": 2}
 
 _ABBREVIATIONS = (
     ("tengigabitethernet", "TenGigabitEthernet"),
@@ -179,11 +173,17 @@ def canonical_ace(line: str) -> str:
     words = norm(line).lower().split()
     if words and words[0].isdigit():
         words = words[1:]
+    names = PORT_NAMES.get(words[1], {}) if len(words) > 1 else {}
     out: list[str] = []
     index = 0
     while index < len(words):
         word = words[index]
         nxt = words[index + 1] if index + 1 < len(words) else ""
+        if word in _PORT_OPERATORS:
+            ports = words[index + 1 : index + 1 + _PORT_OPERATORS[word]]
+            out += [word, *(str(names[p]) if p in names else p for p in ports)]
+            index += 1 + len(ports)
+            continue
         if word == "host" and nxt:
             out.append(f"{nxt}/0.0.0.0")
             index += 2
@@ -192,7 +192,7 @@ def canonical_ace(line: str) -> str:
             out.append("any" if (word, nxt) == ("0.0.0.0", "255.255.255.255") else f"{word}/{nxt}")
             index += 2
             continue
-        out.append(str(_PORT_NAMES[word]) if word in _PORT_NAMES else word)
+        out.append(word)
         index += 1
     return " ".join(out)
 

@@ -101,3 +101,12 @@ class ConfirmCapable(Protocol):
     def confirm(self) -> None:
         """Keep the change: cancel the device-owned revert."""
         ...
+
+
+@runtime_checkable
+class ConfirmPrerequisites(Protocol):
+    """A confirm-capable session whose revert needs device features configured first."""
+
+    def confirm_ready(self, state: str) -> str | None:
+        """What is missing for a confirm window, read from the captured state; None if ready."""
+        ...

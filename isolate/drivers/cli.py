@@ -244,18 +244,29 @@ class RevertOnEnterSession(CliSession):
         """Pre-check of the confirm window's prerequisites against the captured state."""
         if re.search(self.strategy.requires, state):
             return None
-        return (
-            f"{self.target.name}: a confirm window needs {self.strategy.requires_text} "
-            "(not configured; nothing was changed)"
-        )
+        return f"--confirm-window needs {self.strategy.requires_text}, which is not configured"
 
     def push_confirmed(self, commands: Batch | Sequence[str], *, window_s: int) -> list[CommandResult]:
-        """Apply under the device's revert timer (whole units, at least one)."""
+        """Apply under the device's revert timer (whole units, at least one), then read back
+        that the timer is armed."""
         units = max(1, math.ceil(window_s / self.strategy.unit_s))
         enter = self.strategy.enter.format(units=units)
         results = self._push(as_batch(commands), enter=enter)
         self._pending_confirm = True
+        self._check_armed(enter)
         return results
+
+    def _check_armed(self, enter: str) -> None:
+        """Read back that the device's revert timer really runs (never trust the prompt alone)."""
+        armed = self.strategy.armed
+        try:
+            output = self.run(armed.command).output
+        except CommandRejected as exc:
+            output = str(exc)
+        if not armed.shows(output):
+            shown = _first_line(output, "nothing")
+            why = f"applied, but '{armed.command}' shows {shown!r}, not that {armed.meaning}"
+            raise self._rejected(enter, why)
 
     def confirm(self) -> None:
         """Keep the change; an expired window answers with a refusal (CommandRejected). The

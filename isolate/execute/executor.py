@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from isolate.drivers.base import ConfirmCapable, Session, Target
-from isolate.errors import DeviceError, IsolateError, JournalError
+from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session, Target
+from isolate.errors import DeviceError, IsolateError, JournalError, PrecheckFailed
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import UndoEntry
+from isolate.platforms import has_revert
 
 
 class ChangeLike(Protocol):
@@ -180,6 +181,11 @@ class Executor:
             self.states[device] = state
             sha = self.journal.store_state(state)
             checks["state_captured"] = True
+            if self.options.confirm_window_s is not None and isinstance(session, ConfirmPrerequisites):
+                missing = session.confirm_ready(state)
+                checks["confirm_window"] = missing is None
+                if missing:
+                    raise PrecheckFailed(f"{device}: {missing}")
             first = self._first_change(device)
             problems: list[str] = []
             if first is not None:
@@ -222,7 +228,8 @@ class Executor:
             return self._fail(step, device, "precheck", "; ".join(problems), started, state_known=True)
         inverse = action.inverse(change.item, state)
         pre_sha = self.journal.store_state(state)
-        window = self.options.confirm_window_s
+        # A platform without a device-owned revert is never journaled as having a window.
+        window = self.options.confirm_window_s if has_revert(change.platform) else None
         stage = restore_stage_of(self.plan, index)
         record = self.journal.append(
             "intent",

@@ -31,6 +31,7 @@ from isolate.plan.models import (
 )
 from isolate.plan.reach import Effect, Reach, Topology
 from isolate.plan.targets import MAPPERS
+from isolate.platforms import has_revert
 from isolate.playbook.loader import validate_params
 from isolate.playbook.models import Playbook, Step
 from isolate.playbook.params import bind
@@ -48,7 +49,16 @@ def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list
     changes = []
     for device, item in items:
         changes.append(_change(step, device, item))
-    return changes, notes
+    return changes, [*notes, *_no_revert_notes(changes)]
+
+
+def _no_revert_notes(changes: list[DeviceChange]) -> list[str]:
+    """Said at plan time: a device without a device-owned revert is not covered by a confirm window."""
+    bare = sorted({(c.device, c.platform) for c in changes if not has_revert(c.platform)})
+    if not bare:
+        return []
+    named = ", ".join(f"{device} ({platform})" for device, platform in bare)
+    return [f"no device-owned revert on {named}: --confirm-window does not cover it; restore undoes it"]
 
 
 def _change(step: Step, device: Device, item: BaseModel) -> DeviceChange:

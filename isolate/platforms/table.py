@@ -76,7 +76,7 @@ IOS_REVERT: Final = RevertOnEnter(
     confirm="configure confirm",
     unit_s=60,
     requires=r"(?m)^archive\n(?: [^\n]*\n)*? path \S+",
-    requires_text="the IOS archive feature: 'archive' / ' path flash:archive'",
+    requires_text="the IOS archive feature ('archive' with 'path flash:archive')",
     armed=Probe(
         "show archive config rollback timer",
         r"^\s*Timer value\s*:",
