@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from isolate.errors import IsolateError, JournalError
+from isolate.drivers.base import Session
+from isolate.errors import IsolateError, JournalError, RestoreError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import UndoEntry
@@ -179,7 +180,7 @@ class Restorer:
                     raise
                 except IsolateError as exc:
                     message = str(exc)
-                current = self.scrub(session.read_state())
+                current = self._read_back(session, device, entry.step, stage, message)
                 self.journal.append(
                     "restored", device=device, step=entry.step, ok=not message, stage=stage, message=message
                 )
@@ -189,6 +190,19 @@ class Restorer:
         except IsolateError as exc:
             self.pool.drop(device)
             return self._gate_failed(stage, device, "restore", str(exc))
+
+    def _read_back(self, session: Session, device: str, step: str, stage: int, failed: str) -> str:
+        """The state after an inverse; when the inverse failed and the read fails too, the
+        first error (the inverse line that failed) is the one reported."""
+        try:
+            return self.scrub(session.read_state())
+        except JournalError:
+            raise
+        except IsolateError as exc:
+            if not failed:
+                raise
+            self.journal.append("restored", device=device, step=step, ok=False, stage=stage, message=failed)
+            raise RestoreError(f"{failed} (then reading the state back failed: {exc})") from exc
 
     def _gate_failed(self, stage: int, device: str, check: str, problem: str) -> GateResult:
         self.journal.append(
