@@ -6,10 +6,11 @@ restore reads the journal and feeds the same sessions and drivers.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
 from isolate.drivers.registry import connector, identify, transport_from
-from isolate.errors import InputError, PlanError, RestoreError
+from isolate.errors import InputError, IsolateError, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
-from isolate.execute.executor import ApplyOptions, Executor, run_plan
+from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.sessions import SessionPool
@@ -48,13 +49,21 @@ def plan(
     *,
     overrides: Sequence[Override] = (),
     parameters: Mapping[str, Sequence[str]] | None = None,
+    exclude: Mapping[str, str] | Sequence[str] = (),
+    limit: Sequence[str] = (),
 ) -> tuple[Inventory, Plan]:
     """Load and validate both files, then build the plan (pure). Raises InputError / PlanRefused.
-    ``parameters``: the incident parameters' ``--set`` values (isolate.playbook.params)."""
+    ``parameters``: the incident parameters' ``--set`` values (isolate.playbook.params);
+    ``exclude``/``limit``: devices left out (isolate.plan.exclude)."""
     inventory = load_inventory(inventory_path)
     playbook = load_playbook(playbook_path)
     built = build_plan(
-        inventory, playbook, overrides={o.step: o.reason for o in overrides}, parameters=parameters
+        inventory,
+        playbook,
+        overrides={o.step: o.reason for o in overrides},
+        parameters=parameters,
+        exclude=exclude,
+        limit=limit,
     )
     return inventory, built
 
@@ -102,8 +111,12 @@ def apply(
     state_dir: Path | None = None,
     lock_dir: Path | None = None,
     sink: EventSink = null_sink,
+    replan: Replan | None = None,
 ) -> RunResult:
-    """Pre-checks, then every step, journaled ahead; returns the run's typed result."""
+    """Pre-checks, then every step, journaled ahead; returns the run's typed result.
+    With ``replan`` (--skip-unreachable), devices unreachable at pre-check are left out:
+    ``replan(device -> reason)`` builds the plan without them (guards and blast radius
+    re-checked), the run goes on with it and says what stayed open."""
     state = state_dir_from(state_dir)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_id_new()
@@ -116,10 +129,50 @@ def apply(
         executor = _executor(built, resolved, journal, run_id, request, sink)
         scrub = journal.scrubber.scrub
         try:
-            return run_plan(executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub))
+            narrow = _skip_unreachable(replan) if replan is not None else None
+            return run_plan(
+                executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub), narrow=narrow
+            )
         finally:
             executor.close()
             journal.close()
+
+
+Replan = Callable[[Mapping[str, str]], Plan]
+
+
+def _skip_unreachable(replan: Replan) -> Narrow:
+    """Leave out the devices no connection reached at pre-check, if that is the only failure."""
+
+    def narrow(ex: Executor, prechecks: Prechecks) -> tuple[Prechecks, tuple[str, ...]]:
+        failed = [p for p in prechecks if not p.ok]
+        if any(p.reachable for p in failed) or len(failed) == len(prechecks):
+            return prechecks, ()  # another kind of failure, or nothing reachable: no run
+        unreachable = {p.device: f"unreachable at pre-check: {p.message}" for p in failed}
+        try:
+            narrowed = replan(unreachable)
+        except IsolateError as exc:
+            ex.journal.append("excluded", ok=False, devices=unreachable, message=str(exc))
+            return prechecks, (f"the plan without {', '.join(unreachable)} is refused: {exc}",)
+        left = tuple(
+            f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open
+        )
+        plan_json = narrowed.to_json()
+        run_dir = ex.journal.run_dir
+        (run_dir / "plan.json").replace(run_dir / "plan.before-skip.json")
+        (run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
+        ex.journal.append(
+            "excluded",
+            ok=True,
+            devices=unreachable,
+            plan_sha256=hashlib.sha256(plan_json.encode()).hexdigest(),
+            skipped=list(narrowed.skipped),
+            left_open=list(left),
+        )
+        ex.plan = narrowed
+        return tuple(p for p in prechecks if p.device not in unreachable), left
+
+    return narrow
 
 
 def _targets(

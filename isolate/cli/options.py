@@ -22,3 +22,21 @@ def parameter_values(items: list[str] | None) -> dict[str, list[str]]:
     from isolate.playbook.params import parse_sets
 
     return parse_sets(items or [])
+
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="DEVICE",
+        help="Leave this device out (repeatable): the plan, guards and blast radius are computed "
+        "without it, and the plan says what stays open.",
+    ),
+]
+LimitOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--limit",
+        metavar="SELECTOR",
+        help="Only these devices: names, group:NAME, role:NAME, tag:NAME (comma-separated, repeatable).",
+    ),
+]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from isolate.cli.options import SetOpt, parameter_values
+from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, parameter_values
 from isolate.errors import InputError
 
 EXAMPLE = (
@@ -39,6 +39,8 @@ def plan_cmd(
         str | None, typer.Option("--reason", help="Why the override is safe (journaled).")
     ] = None,
     sets: SetOpt = None,
+    exclude: ExcludeOpt = None,
+    limit: LimitOpt = None,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -56,6 +58,8 @@ def plan_cmd(
         load_playbook(playbook),
         overrides=[(step, reason or "") for step in steps],
         parameters=parameter_values(sets),
+        exclude=exclude or (),
+        limit=limit or (),
     )
     text = built.to_json()
     if out is not None:

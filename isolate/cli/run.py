@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from isolate.cli.options import SetOpt, parameter_values
+from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import ExitCode, InputError
 from isolate.execute.records import RunResult
@@ -75,6 +77,10 @@ def _summary(result: RunResult, console: Console) -> None:
                 console.print(f"[red]✗[/red] {device.message}")
         if step.decision:
             console.print(f"  step {step.step}: {step.decision}")
+    if result.messages:
+        console.print("[yellow]stayed open (devices left out):[/yellow]")
+        for line in result.messages:
+            console.print(f"  {escape(line)}")
     ttc = f", time to contain {result.time_to_contain_s:.2f}s" if result.time_to_contain_s is not None else ""
     console.print(f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s{ttc}")
     console.print(f"journal: {result.run_dir}/journal.jsonl")
@@ -131,6 +137,17 @@ def apply_cmd(
         ),
     ] = None,
     sets: SetOpt = None,
+    exclude: ExcludeOpt = None,
+    limit: LimitOpt = None,
+    skip_unreachable: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unreachable",
+            help="Devices no connection reaches at pre-check are left out: the plan is made again "
+            "without them (guards, blast radius), the rest is contained; exit 1 (partial) and the "
+            "summary says what stayed open.",
+        ),
+    ] = False,
     state_dir: StateDir = None,
     lock_dir: LockDir = None,
     as_json: JsonOpt = False,
@@ -174,19 +191,38 @@ def apply_cmd(
     if overrides and not reason:
         raise InputError("--override needs --reason TEXT (it is journaled)")
     if target.suffix == ".json":
-        if sets:
-            raise InputError("--set goes with a playbook: a saved plan keeps the values it was made with")
+        if sets or exclude or limit or skip_unreachable:
+            raise InputError(
+                "--set, --exclude, --limit and --skip-unreachable go with a playbook: "
+                "a saved plan is applied as it was made"
+            )
         if inventory is None:
             raise InputError("isolate apply PLAN.json needs -i INVENTORY (to reach the devices)")
         inv, built = api.load_saved_plan(target, inventory)
     else:
         if inventory is None:
             raise InputError("isolate apply PLAYBOOK needs -i INVENTORY")
-        inv, built = api.plan(inventory, target, overrides=overrides, parameters=parameter_values(sets))
+        values = parameter_values(sets)
+        inv, built = api.plan(
+            inventory, target, overrides=overrides, parameters=values,
+            exclude=exclude or (), limit=limit or (),
+        )
+        if skip_unreachable:
+            playbook_path, inventory_path, excluded = target, inventory, list(exclude or ())
+
+            def replan(unreachable: Mapping[str, str]) -> Plan:
+                wanted = {**{d: "--exclude" for d in excluded}, **unreachable}
+                return api.plan(
+                    inventory_path, playbook_path, overrides=overrides, parameters=values,
+                    exclude=wanted, limit=limit or (),
+                )[1]
     if not yes and not check:
         _confirm_apply(built)
     with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
-        result = api.apply(inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink)
+        result = api.apply(
+            inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink,
+            replan=replan if skip_unreachable else None,
+        )
     _report(result, as_json)
 
 

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session, Target
-from isolate.errors import DeviceError, IsolateError, JournalError, PrecheckFailed
+from isolate.errors import (
+    ConnectError,
+    DeviceError,
+    DeviceTimeout,
+    IsolateError,
+    JournalError,
+    PrecheckFailed,
+)
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.sessions import SessionPool
@@ -199,9 +206,11 @@ class Executor:
             raise
         except IsolateError as exc:
             ok, message, sha = False, str(exc), None
+            if isinstance(exc, ConnectError | DeviceTimeout):
+                checks["reachable"] = False
         self.journal.append("precheck", device=device, ok=ok, message=message, state=sha, checks=checks)
         self._emit("precheck", device=device, ok=ok, message=message)
-        return PrecheckResult(device, ok, message, sha)
+        return PrecheckResult(device, ok, message, sha, reachable=checks.get("reachable", True))
 
     # -- steps ------------------------------------------------------------------------------
     def run_step(self, index: int) -> StepResult:
@@ -343,13 +352,28 @@ class Executor:
         self.pool.close()
 
 
+Prechecks = tuple[PrecheckResult, ...]
+Narrow = Callable[["Executor", Prechecks], tuple[Prechecks, tuple[str, ...]]]
+
+
 def run_plan(
-    executor: Executor, *, started: float, undo: Callable[[Executor, list[tuple[int, str]]], bool]
+    executor: Executor,
+    *,
+    started: float,
+    undo: Callable[[Executor, list[tuple[int, str]]], bool],
+    narrow: Narrow | None = None,
 ) -> RunResult:
-    """Pre-checks, then every step in order, honouring each step's failure policy."""
+    """Pre-checks, then every step in order, honouring each step's failure policy.
+    ``narrow`` (--skip-unreachable) may swap in a plan without the devices whose pre-check
+    failed; it returns the pre-checks that count and what stays open (the run is partial)."""
     ex = executor
     prechecks = tuple(ex.precheck_all())
-    base = RunResult(ex.run_id, str(ex.journal.run_dir), "ok", prechecks=prechecks, started=started)
+    left_open: tuple[str, ...] = ()
+    if narrow is not None and not all(p.ok for p in prechecks):
+        prechecks, left_open = narrow(ex, prechecks)
+    base = RunResult(
+        ex.run_id, str(ex.journal.run_dir), "ok", prechecks=prechecks, started=started, messages=left_open
+    )
     if not all(p.ok for p in prechecks):
         return _end(ex, replace(base, status="prechecks-failed"), started, None)
     if ex.options.check_only:
@@ -370,9 +394,10 @@ def run_plan(
         if status in ("aborted", "rolled-back"):
             break
     failed_any = any(not s.ok for s in steps)
-    if status == "ok" and failed_any:
+    # what could be contained was: time to contain counts, the run is still partial
+    contain = time.time() - started if status == "ok" and not failed_any else None
+    if status == "ok" and (failed_any or left_open):
         status = "partial"
-    contain = time.time() - started if status == "ok" else None
     return _end(ex, replace(base, status=status, steps=tuple(steps)), started, contain)
 
 

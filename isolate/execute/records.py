@@ -32,6 +32,7 @@ class PrecheckResult:
     ok: bool
     message: str
     state_sha256: str | None = None
+    reachable: bool = True  # False: no connection (refused, no answer): --skip-unreachable leaves it out
 
 
 @dataclass(frozen=True)

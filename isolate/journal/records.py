@@ -36,6 +36,7 @@ KINDS = frozenset(
     {
         "run-start",
         "precheck",
+        "excluded",
         "intent",
         "applied",
         "verified",

@@ -20,6 +20,7 @@ from isolate.inventory.models import Device, Inventory
 from isolate.plan import coverage
 from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
+from isolate.plan.exclude import LeftOut, left_out
 from isolate.plan.guards import GUARDS, Protection, check, refusal
 from isolate.plan.models import (
     DeviceChange,
@@ -146,19 +147,30 @@ def build_plan(
     overrides: OverrideRequests = (),
     tool_address: str | None = None,
     parameters: Mapping[str, Sequence[str]] | None = None,
+    exclude: Mapping[str, str] | Sequence[str] = (),
+    limit: Sequence[str] = (),
 ) -> Plan:
     """The plan for ``playbook`` on ``inventory``. Raises PlanError (bad input) or
     PlanRefused (a guard refused a step that is not overridden). ``overrides`` maps
     step id → reason (or is a sequence of such pairs); ``parameters`` maps an incident
-    parameter to its ``--set`` values (isolate.playbook.params)."""
+    parameter to its ``--set`` values (isolate.playbook.params); ``exclude`` (device names,
+    or name → reason) and ``limit`` (isolate.plan.exclude) leave devices out: guards and
+    blast radius are computed without them, and the plan says what stays open."""
     inv = _with_tool(inventory, tool_address)
     bound = bind(playbook, inv, parameters)
     playbook = bound.playbook
+    out = LeftOut(left_out(inv, exclude=exclude, limit=limit))
+    skipped = list(bound.skipped)
     forced = _check_overrides(playbook, overrides)
     topo = Topology(inv)
     built: list[tuple[Step, list[DeviceChange], list[str], Effect]] = []
     for step in playbook.steps:
         changes, notes = _changes(step, inv)
+        every = sorted({c.device for c in changes})
+        changes = out.split(step.id, changes)
+        if not changes:
+            skipped.append(f"step {step.id} left out: {', '.join(every)} left out of the plan")
+            continue
         effect = Effect(step.id)
         for change in changes:
             add_effect(effect, change, inv, topo)
@@ -230,7 +242,8 @@ def build_plan(
             PlanParameter(name=p.name, type=p.type, given=p.given, resolved=p.resolved, source=p.source)
             for p in bound.parameters
         ),
-        skipped=bound.skipped,
+        skipped=tuple(skipped),
+        excluded=out.records(),
     )
 
 

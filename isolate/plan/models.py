@@ -137,6 +137,15 @@ class PlanParameter(_Model):
     source: str  # "--set" | "default"
 
 
+class ExcludedDevice(_Model):
+    """A device left out of the plan, why, and what stays open because of it."""
+
+    device: str
+    reason: str  # "--exclude" | "not in --limit" | "unreachable at pre-check: …"
+    steps: tuple[str, ...]  # steps that would have changed it
+    left_open: tuple[str, ...]  # one line per step: "block-attacker: attacker prefixes not blocked: …"
+
+
 class Plan(_Model):
     format: int = PLAN_FORMAT
     inventory: str
@@ -151,7 +160,8 @@ class Plan(_Model):
     blast: BlastRadius
     protected: ProtectedSummary
     parameters: tuple[PlanParameter, ...] = ()
-    skipped: tuple[str, ...] = ()  # steps left out because their parameters are empty
+    skipped: tuple[str, ...] = ()  # steps left out (empty parameters, every device excluded)
+    excluded: tuple[ExcludedDevice, ...] = ()  # devices left out, and what stays open
 
     def parameter_values(self) -> dict[str, list[str]]:
         """The ``--set`` values this plan was made with (to plan it again identically)."""

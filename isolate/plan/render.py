@@ -110,7 +110,11 @@ def _parameter_lines(plan: Plan) -> list[str]:
         values = ", ".join(p.given) or "(empty)"
         means = f" -> {', '.join(p.resolved) or 'nothing'}" if p.resolved != p.given else ""
         lines.append(f"parameter {p.name} ({p.type}, {p.source}): {values}{means}")
-    return lines + [f"note: {line}" for line in plan.skipped]
+    lines += [f"note: {line}" for line in plan.skipped]
+    for left in plan.excluded:
+        lines.append(f"left out: {left.device} ({left.reason}); stays open:")
+        lines += [f"  {line}" for line in left.left_open]
+    return lines
 
 
 def render_text(plan: Plan) -> str:
@@ -137,7 +141,7 @@ def render_text(plan: Plan) -> str:
 def render_rich(plan: Plan) -> RenderableType:
     """Rich tables for a terminal: per step its devices and exact commands, its blast."""
     parts: list[RenderableType] = [Text(f"plan {plan.playbook} on inventory {plan.inventory}", style="bold")]
-    if plan.parameters or plan.skipped:
+    if plan.parameters or plan.skipped or plan.excluded:
         parts.append(Text("\n".join(_parameter_lines(plan))))
     for index, step in enumerate(plan.steps, 1):
         table = Table(title=_step_head(index, len(plan.steps), step), title_justify="left")

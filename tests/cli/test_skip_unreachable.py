@@ -1,0 +1,94 @@
+"""Contain what can be contained, through the real CLI on the embedded lab: one access switch
+hung (a lab fault), `apply --skip-unreachable --yes` contains everything else, exits 1
+(partial), and the summary, the journal and the saved plan say what stayed open; without the
+option the same apply changes nothing (exit 3). --exclude and --limit plan without devices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
+
+from isolate.lab.faults import make_fault
+from isolate.lab.process import LabHandle, set_fault, start_lab
+
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
+OTHERS = ["core2", "fw-edge", "fw-int", "vpn1"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_hung_switch_is_left_out_and_the_rest_contained(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    inventory = str(lab.state_dir / "inventory.yml")
+    baseline = read_all(lab.state_dir, [*OTHERS, "acc3"])
+    set_fault(lab.state_dir, "acc3", make_fault("hang-after", after=0))
+    try:
+        stuck = run_cli("apply", "-i", inventory, LATERAL, "--yes", "--timeout", "3", state=state)
+        assert stuck.returncode == 3, stuck.stderr
+        assert read_all(lab.state_dir, OTHERS) == {d: baseline[d] for d in OTHERS}
+
+        done = run_cli("apply", "-i", inventory, LATERAL, "--yes", "--timeout", "3", "--skip-unreachable",
+                       state=state)
+    finally:
+        set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    assert done.returncode == 1, done.stderr
+    assert "stayed open (devices left out):" in done.stderr
+    assert "  acc3 (unreachable at pre-check: acc3: " in done.stderr
+    assert "): quarantine-infected: ports not quarantined: GigabitEthernet1/0/4 (ws-17)" in done.stderr
+    assert ": partial in " in done.stderr
+    during = read_all(lab.state_dir, [*OTHERS, "acc3"])
+    assert all(during[d] != baseline[d] for d in OTHERS), "every reachable device was contained"
+    assert during["acc3"] == baseline["acc3"]
+
+    run = newest_run(state)
+    assert run is not None
+    excluded = [r for r in records(run) if r["kind"] == "excluded"]
+    assert len(excluded) == 1 and excluded[0]["data"]["ok"] is True
+    assert list(excluded[0]["data"]["devices"]) == ["acc3"]
+    assert excluded[0]["data"]["skipped"] == ["step quarantine-infected left out: acc3 left out of the plan"]
+    end = next(r for r in records(run) if r["kind"] == "run-end")["data"]
+    assert end["status"] == "partial" and end["time_to_contain_s"] is not None
+    saved = json.loads((run / "plan.json").read_text())
+    assert [s["id"] for s in saved["steps"]] == ["cut-smb", "block-attacker", "revoke-vpn"]
+    assert saved["excluded"][0]["device"] == "acc3"
+    assert (run / "plan.before-skip.json").is_file()
+    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+
+    restored = run_cli("restore", "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, [*OTHERS, "acc3"]) == baseline
+
+
+def test_exclude_and_limit_plan_without_devices(lab: LabHandle, tmp_path: Path) -> None:
+    inventory = str(lab.state_dir / "inventory.yml")
+    planned = run_cli("plan", "-i", inventory, LATERAL, "--exclude", "fw-edge", "--json", state=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert "block-attacker" not in [s["id"] for s in plan["steps"]]
+    assert plan["excluded"] == [{
+        "device": "fw-edge", "reason": "--exclude", "steps": ["block-attacker"],
+        "left_open": ["block-attacker: attacker prefixes not blocked: 100.64.0.66/32"],
+    }]
+    limited = run_cli("plan", "-i", inventory, LATERAL, "--limit", "role:core,fw-int", state=tmp_path)
+    assert limited.returncode == 0, limited.stderr
+    assert "left out: vpn1 (not in --limit); stays open:\n  revoke-vpn: VPN users not revoked: carol\n" in (
+        limited.stdout
+    )
+    bad = run_cli("apply", "-i", inventory, LATERAL, "--exclude", "fw-edg", "--yes", state=tmp_path)
+    assert bad.returncode == 2
+    hint = "(did you mean 'fw-edge'?)"
+    assert bad.stderr == f"error: --exclude fw-edg: no device 'fw-edg' in the inventory {hint}\n"
+    bad = run_cli("plan", "-i", inventory, LATERAL, "--limit", "rack:1", state=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr == "error: --limit rack:1: expected DEVICE, group:NAME, role:NAME or tag:NAME\n"
