@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from isolate.actions.account_items import ACCOUNT_PARAMS, DisableAccountItem
 from isolate.actions.host_items import HOST_PARAMS, DisableSmbHostItem, FenceHostItem
 from isolate.values import (
     InterfaceName,
@@ -121,6 +122,7 @@ PARAMS: dict[str, type[BaseModel]] = {
     "edge-block": EdgeBlockParams,
     "revoke-vpn": RevokeVpnParams,
     **HOST_PARAMS,
+    **ACCOUNT_PARAMS,
 }
 
 # ----------------------------------------------------------------------------- work items
@@ -201,7 +203,8 @@ WorkItem = Annotated[
     | EdgeBlockItem
     | RevokeVpnItem
     | DisableSmbHostItem
-    | FenceHostItem,
+    | FenceHostItem
+    | DisableAccountItem,
     Field(discriminator="action"),
 ]
 

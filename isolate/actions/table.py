@@ -6,6 +6,7 @@ from __future__ import annotations
 from isolate.actions import (
     block_smb_cisco_ios,
     block_smb_linux,
+    disable_account_active_directory,
     disable_smb_host_ansible,
     edge_block_cisco_ios,
     edge_block_linux,
@@ -35,6 +36,7 @@ ACTIONS: dict[tuple[str, str], AnyAction] = {
     ("revoke-vpn", "wireguard"): revoke_vpn_wireguard.ACTION,
     ("disable-smb-host", "ansible"): disable_smb_host_ansible.ACTION,
     ("fence-host", "ansible"): fence_host_ansible.ACTION,
+    ("disable-account", "active_directory"): disable_account_active_directory.ACTION,
 }
 
 

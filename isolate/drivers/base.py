@@ -33,6 +33,9 @@ class Target:
     host_key_checking: bool = True
     timeout_s: float = 30.0
     work_dir: Path | None = None  # where a driver may keep working files (the run's state dir)
+    ca_file: Path | None = None  # TLS: the CA that signed the device's certificate (directory)
+    # directory: (account, password) a verification bind may use (lab test credentials)
+    test_credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 EXEC_PREFIX = "@exec "  # the journal's spelling of an exec-mode line inside a command list

@@ -54,6 +54,13 @@ def _cli(target: Target, platform: Platform, transport: str | None) -> Session:
     return CliSession(target, platform, channel)
 
 
+def _active_directory(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.active_directory import connect as connect_ad
+
+    session: Session = connect_ad(target)
+    return session
+
+
 def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
     return LinuxSession(target)
 
@@ -76,6 +83,7 @@ SESSIONS: dict[str, Callable[[Target, Platform, str | None], Session]] = {
     "ovs": _ovs,
     "wireguard": _wireguard,
     "ansible": _ansible,
+    "ldap": _active_directory,
 }
 
 

@@ -49,6 +49,8 @@ def resolve_targets(
             raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
         secrets.extend(v for v in (password, secret) if v)
         key_file = (base / Path(creds.key_file).expanduser()) if creds.key_file else None
+        ca_file, tests = directory_extras(inventory, name, base)
+        secrets.extend(password for _, password in tests)
         targets[name] = Target(
             name=name,
             host=device.host,
@@ -63,5 +65,24 @@ def resolve_targets(
             host_key_checking=host_key_checking,
             timeout_s=timeout_s,
             work_dir=work_dir,
+            ca_file=ca_file,
+            test_credentials=tests,
         )
     return ResolvedTargets(targets, tuple(secrets))
+
+
+def directory_extras(
+    inventory: Inventory, name: str, base: Path
+) -> tuple[Path | None, tuple[tuple[str, str], ...]]:
+    """For a directory device: its CA file and the test credentials (read now)."""
+    if name not in inventory.directory.devices:
+        return None, ()
+    directory = inventory.directory
+    ca_file = (base / Path(directory.ca_file).expanduser()) if directory.ca_file else None
+    tests: list[tuple[str, str]] = []
+    for account, ref in sorted(directory.test_credentials.items()):
+        try:
+            tests.append((account, read_ref(ref, base)))
+        except InventoryError as exc:
+            raise InventoryError(f"{name}: directory.test_credentials.{account}: {exc}") from None
+    return ca_file, tuple(tests)

@@ -130,6 +130,8 @@ def _refs(inv: Inventory, ctx: _Ctx) -> None:
         ctx.ref(("vpn", "concentrators", j), "device", name, devices)
     for j, name in enumerate(inv.edge.devices):
         ctx.ref(("edge", "devices", j), "device", name, devices)
+    for j, name in enumerate(inv.directory.devices):
+        ctx.ref(("directory", "devices", j), "device", name, devices)
     vpn_groups = {g.name for g in inv.vpn.groups}
     for j, user in enumerate(inv.vpn.users):
         if user.group is not None:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from isolate.inventory.directory import Directory
 from isolate.platforms import NAMES as PLATFORM_NAMES
 from isolate.platforms import PLATFORMS as PLATFORM_TABLE
 from isolate.values import (
@@ -219,6 +220,7 @@ class Inventory(_Model):
     protected: Protected = Field(default_factory=Protected)
     vpn: Vpn = Field(default_factory=Vpn)
     edge: Edge = Field(default_factory=Edge)
+    directory: Directory = Field(default_factory=Directory)
     # Set by the loader, never read from YAML.
     source_path: str | None = None
     sha256: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from isolate.actions.account_items import DisableAccountItem
 from isolate.actions.base import QuarantineItem, RevokeVpnItem, ShutPortItem
 from isolate.inventory.models import Inventory
 from isolate.natsort import natural_sorted
@@ -45,6 +46,7 @@ class BlastTracker:
         self.segments_off: set[str] = set()
         self.ports = 0
         self.users: set[str] = set()
+        self.accounts: set[str] = set()
         self.specials: dict[str, set[str]] = {}  # segment -> its individually tracked hosts
         for cls in reach.classes:
             if cls.kind == "host" and cls.segment is not None:
@@ -83,6 +85,10 @@ class BlastTracker:
         self.ports += len(ports)
         users = sorted({u for c in changes if isinstance(c.item, RevokeVpnItem) for u in c.item.users})
         self.users |= set(users)
+        accounts = sorted(
+            {u for c in changes if isinstance(c.item, DisableAccountItem) for u in c.item.users}
+        )
+        self.accounts |= set(accounts)
         return StepBlast(
             flows_cut=sum(pairs[p].weight for p in newly if not pairs[p].management),
             flows_cut_total=self.cut_weight,
@@ -90,6 +96,7 @@ class BlastTracker:
             segments_cut_off=tuple(new_segments),
             ports=ports,
             vpn_users=tuple(users),
+            accounts_disabled=tuple(accounts),
             services=self._services(newly),
             management=tuple(
                 ManagementCut(
@@ -163,6 +170,7 @@ class BlastTracker:
             segments_cut_off=tuple(sorted(self.segments_off)),
             ports=self.ports,
             vpn_users=tuple(sorted(self.users)),
+            accounts_disabled=tuple(sorted(self.accounts)),
             management_kept=not any(reach.pairs[p].management for p in reach.cut),
             kept=tuple(
                 KeptService(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
+from isolate.actions.account_targets import ACCOUNT_MAPPERS
 from isolate.actions.base import PARAMS, BlockSmbItem, SegmentAclItem
 from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
@@ -22,6 +23,7 @@ from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
 from isolate.plan.exclude import LeftOut, left_out
 from isolate.plan.guards import GUARDS, Protection, check, refusal
+from isolate.plan.identity_guard import guard_accounts
 from isolate.plan.models import (
     DeviceChange,
     Override,
@@ -41,7 +43,7 @@ from isolate.values import BadValue, IPAddress, parse_ip, parse_text
 
 
 def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list[str]]:
-    mapper = MAPPERS.get(step.action) or HOST_MAPPERS.get(step.action)
+    mapper = MAPPERS.get(step.action) or HOST_MAPPERS.get(step.action) or ACCOUNT_MAPPERS.get(step.action)
     if mapper is None or step.action not in PARAMS:
         raise PlanError(f"{step.where('action')}: action {step.action} is not available")
     params: BaseModel = validate_params(step, PARAMS[step.action])
@@ -164,6 +166,7 @@ def build_plan(
     forced = _check_overrides(playbook, overrides)
     topo = Topology(inv)
     built: list[tuple[Step, list[DeviceChange], list[str], Effect]] = []
+    identity_overrides: list[Override] = []
     for step in playbook.steps:
         changes, notes = _changes(step, inv)
         every = sorted({c.device for c in changes})
@@ -171,6 +174,8 @@ def build_plan(
         if not changes:
             skipped.append(f"step {step.id} left out: {', '.join(every)} left out of the plan")
             continue
+        changes, forced_ids = guard_accounts(step.id, changes, inv, forced.get(step.id))
+        identity_overrides += forced_ids
         effect = Effect(step.id)
         for change in changes:
             add_effect(effect, change, inv, topo)
@@ -182,7 +187,7 @@ def build_plan(
     watched = protection.watched(reach.pairs)
     contained: set[str] = set()
     planned: list[PlannedStep] = []
-    recorded: list[Override] = []
+    recorded: list[Override] = list(identity_overrides)
     for step, changes, notes, effect in built:
         newly = reach.apply(effect)
         new_contained = (effect.contained | _prefix_contained(inv, topo, effect)) - contained

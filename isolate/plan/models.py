@@ -74,6 +74,7 @@ class StepBlast(_Model):
     segments_cut_off: tuple[str, ...]
     ports: tuple[PortChange, ...]
     vpn_users: tuple[str, ...]
+    accounts_disabled: tuple[str, ...] = ()
     services: tuple[ServiceCut, ...]
     management: tuple[ManagementCut, ...]
     own_services: tuple[OwnServices, ...] = ()  # services of the hosts it contains
@@ -95,6 +96,7 @@ class BlastRadius(_Model):
     segments_cut_off: tuple[str, ...]
     ports: int
     vpn_users: tuple[str, ...]
+    accounts_disabled: tuple[str, ...] = ()
     management_kept: bool
     kept: tuple[KeptService, ...]
 

@@ -59,6 +59,8 @@ def _blast_lines(blast: StepBlast) -> list[str]:
         lines.append(f"port {port.device} {port.interface} ({port.host}) -> {port.change}")
     if blast.vpn_users:
         lines.append(f"VPN users cut: {', '.join(blast.vpn_users)}")
+    if blast.accounts_disabled:
+        lines.append(f"accounts disabled: {', '.join(blast.accounts_disabled)}")
     for cut in blast.management:
         lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({cut.address}:22) on {cut.by}")
     lines += own_service_lines(blast)
@@ -76,7 +78,8 @@ def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
         f"blast radius: {blast.flows_cut} of {blast.flows_total} flows cut; "
         f"{blast.ports} port(s); hosts cut off: {', '.join(blast.hosts_cut_off) or 'none'}; "
         f"segments cut off: {', '.join(blast.segments_cut_off) or 'none'}; "
-        f"VPN users cut: {', '.join(blast.vpn_users) or 'none'}",
+        f"VPN users cut: {', '.join(blast.vpn_users) or 'none'}"
+        + (f"; accounts disabled: {', '.join(blast.accounts_disabled)}" if blast.accounts_disabled else ""),
         "management path: "
         + ("kept" if blast.management_kept else "CUT (overridden)")
         + f" (from {plan.tool_address or 'no tool address'} and stations "

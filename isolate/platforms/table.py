@@ -159,4 +159,12 @@ PLATFORMS: Final[dict[str, Platform]] = {
         state=State("ansible facts: smbd/nmbd states, isolate's host nft table"),
         default_role="server",
     ),
+    "active_directory": Platform(
+        name="active_directory",
+        title="Active Directory domain controller (LDAP)",
+        session="ldap",
+        interfaces=KERNEL_INTERFACES,
+        state=State("LDAP search: userAccountControl and memberOf of every account and group"),
+        default_role="server",
+    ),
 }
