@@ -52,6 +52,7 @@ ActionName = Literal[
     "shut-port",
     "disable-smb-host",
     "fence-host",
+    "disable-account",
 ]
 Policy = Literal["abort", "continue", "rollback-step", "rollback-all"]
 
@@ -132,7 +133,7 @@ SELECTOR_KEYS: tuple[str, ...] = (
 )
 
 
-ParamType = Literal["host", "address", "prefix", "user", "vlan"]
+ParamType = Literal["host", "address", "prefix", "user", "vlan", "account"]
 
 
 class Parameter(_Model):

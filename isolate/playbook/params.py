@@ -14,7 +14,9 @@ Value forms, per type:
 - ``address``/``prefix``: an IP address (a prefix for ``prefix``), a host name (its
   address) or ``tag:NAME`` (the addresses of the hosts with the tag);
 - ``user``: a VPN user name of the inventory or ``group:NAME`` (its users);
-- ``vlan``: one VLAN id 1..4094.
+- ``vlan``: one VLAN id 1..4094;
+- ``account``: a directory account name (``sAMAccountName``), taken as given (the
+  directory, not the inventory, knows it); a param value only (``users: $accounts``).
 A ``tag:``/``group:`` that the inventory does not have selects nothing when it comes from
 a default; given with ``--set`` it is an error (a typo must not contain nothing).
 """
@@ -31,8 +33,9 @@ from isolate.errors import PlanError
 from isolate.inventory.models import Inventory
 from isolate.playbook.models import Playbook, Step
 from isolate.values import BadValue, parse_ip, parse_name, parse_prefix, parse_user, parse_vlan, safe_repr
+from isolate.values_directory import parse_account
 
-ParamType = Literal["host", "address", "prefix", "user", "vlan"]
+ParamType = Literal["host", "address", "prefix", "user", "vlan", "account"]
 PARAM_TYPES: tuple[str, ...] = get_args(ParamType)
 PARAM_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _SET_RE = re.compile(r"([^=\s]+)=(.*)", re.S)
@@ -50,6 +53,8 @@ def parse_param_value(kind: str, value: object) -> str | int:
     if kind == "vlan":
         return parse_vlan(value)
     text = value if isinstance(value, str) else str(value)
+    if kind == "account":  # a directory account: its own value (isolate.values_directory)
+        return parse_account(text)
     if kind == "user":
         if text.startswith("group:"):
             return "group:" + parse_name(text[6:], "VPN group")
@@ -124,6 +129,8 @@ def _resolve_value(kind: str, value: str | int, inv: Inventory, strict: bool) ->
     if kind == "vlan":
         return [str(value)]
     text = str(value)
+    if kind == "account":
+        return [text]
     if kind == "user":
         if text.startswith("group:"):
             group = text[6:]
@@ -182,7 +189,10 @@ def _bind_one(name: str, kind: str, raw: list[Any], source: str, inv: Inventory)
     if kind == "vlan" and len(raw) > 1:
         raise PlanError(f"--set {name}: a vlan parameter takes one value, got {len(raw)}")
     for value in raw:
-        shown = f"--set {name}={value}" if source == "--set" else f"parameter {name} (default {value})"
+        text = str(value)
+        if not text.isprintable() or len(text) > 60:  # the error stays one short line
+            text = safe_repr(text)
+        shown = f"--set {name}={text}" if source == "--set" else f"parameter {name} (default {text})"
         try:
             checked = parse_param_value(kind, value)
             found = _resolve_value(kind, checked, inv, strict=source == "--set")
@@ -287,7 +297,8 @@ def bind(
 
 
 def _example(kind: str) -> str:
-    return {"host": "HOST", "address": "ADDRESS", "prefix": "PREFIX", "user": "USER", "vlan": "VLAN"}[kind]
+    examples = {"host": "HOST", "address": "ADDRESS", "prefix": "PREFIX", "user": "USER", "vlan": "VLAN"}
+    return examples.get(kind, kind.upper())
 
 
 def check_references(playbook: Playbook) -> list[str]:
@@ -300,8 +311,11 @@ def check_references(playbook: Playbook) -> list[str]:
             param = declared.get(name)
             if param is None:
                 problems.append(f"{step.where('targets', 'parameters', i)}: no parameter '{name}' declared")
-            elif param.type == "vlan":
-                problems.append(f"{step.where('targets', 'parameters', i)}: a vlan parameter is not a target")
+            elif param.type in ("vlan", "account"):
+                problems.append(
+                    f"{step.where('targets', 'parameters', i)}: a {param.type} parameter is not a target "
+                    "(use it as a param value: $NAME)"
+                )
             elif _TARGETABLE[param.type] == "prefixes" and step.action != "edge-block":
                 problems.append(
                     f"{step.where('targets', 'parameters', i)}: an {param.type} parameter targets "

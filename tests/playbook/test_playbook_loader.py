@@ -74,7 +74,8 @@ def test_unknown_action_with_did_you_mean(tmp_path: Path) -> None:
     text = BASE.replace("action: block-smb", "action: block-smd")
     assert one_problem(tmp_path, text) == (
         "x.yml:6: steps[0].action: unknown action 'block-smd' (did you mean 'block-smb'?); known: "
-        "quarantine, segment-acl, block-smb, revoke-vpn, edge-block, shut-port, disable-smb-host, fence-host"
+        "quarantine, segment-acl, block-smb, revoke-vpn, edge-block, shut-port, disable-smb-host, "
+        "fence-host, disable-account"
     )
 
 
