@@ -13,6 +13,9 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   over the batch. Inside quotes: printable text without line or bidi controls.
 - ``openvswitch``: ``ovs-vsctl`` then ``[A-Za-z0-9 ._:/=@,-]``; ``wireguard``: ``wg`` then
   ``[A-Za-z0-9 ._:/,=+@[]-]`` (base64 keys, ``[v6]:port`` endpoints).
+- ``active_directory``: ``disable A``, ``set-uac A N``, ``add-member A G``,
+  ``remove-member A G`` (account and group grammars of ``isolate.values_directory``);
+  read: ``bind-test`` only.
 - ``ansible``: each line one JSON object of printable ASCII whose strings hold no
   control character but newline and tab, and no bidi or line-separator character; an
   ``nft -f -`` task's script is checked as ``linux``.
@@ -39,6 +42,13 @@ Mode = Literal["config", "read"]
 _IOS_LINE: Final = re.compile(r"[A-Za-z0-9 ._:/,=+@()*-]+", re.ASCII)
 _OVS_LINE: Final = re.compile(r"ovs-vsctl( [A-Za-z0-9._:/=@,-]+)+", re.ASCII)
 _WG_LINE: Final = re.compile(r"wg( [A-Za-z0-9._:/,=+@\[\]-]+)+", re.ASCII)
+_AD_ACCOUNT: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}"
+_AD_LINE: Final = re.compile(
+    rf"(?:disable {_AD_ACCOUNT}|set-uac {_AD_ACCOUNT} [0-9]{{1,10}}"
+    rf"|(?:add|remove)-member {_AD_ACCOUNT} [A-Za-z0-9][A-Za-z0-9 ._-]{{0,63}})",
+    re.ASCII,
+)
+_AD_READ: Final = re.compile(r"bind-test", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
 _SHELL_READ: Final = re.compile(r"[A-Za-z0-9 ._:/=,@+-]+", re.ASCII)
 _NFT_UNQUOTED_BAD: Final = frozenset("#$%\\`'?")
@@ -203,6 +213,11 @@ def check_lines(platform: str, lines: Sequence[str], *, mode: Mode = "config") -
     elif platform == "ansible":
         for line in lines:
             _ansible(platform, line)
+    elif platform == "active_directory":
+        pattern, shape = (_AD_READ, "bind-test") if mode == "read" else (_AD_LINE, "disable/set-uac/…-member")
+        for line in lines:
+            if not pattern.fullmatch(line):
+                raise _refuse(platform, line, f"not {shape} with a valid account or group name")
     else:
         raise _refuse(platform, lines[0] if lines else "", "no command grammar for this platform")
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from isolate.actions.account_items import DisableAccountItem
 from isolate.actions.base import (
     BlockSmbItem,
     EdgeBlockItem,
@@ -89,6 +90,11 @@ BASE: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "edge-block": (EdgeBlockItem, {"step": "e", "prefixes": ["203.0.113.0/24", "2001:db8:1::/48"]}),
     "revoke-vpn": (RevokeVpnItem, {"step": "v", "users": ["alice"]}),
     "disable-smb-host": (DisableSmbHostItem, {"step": "d", "host": "ws-01"}),
+    "disable-account": (
+        DisableAccountItem,
+        {"step": "a", "users": ["carol"], "remove_groups": ["VPN Users"],
+         "protected_accounts": ["breakglass"], "protected_groups": ["Domain Admins"]},
+    ),
     "fence-host": (
         FenceHostItem,
         {"step": "f", "host": "ws-01", "management": ["10.99.0.0/24", "fd00::/64"],

@@ -111,7 +111,7 @@ def test_disable_account_then_restore_on_a_real_dc(idlab: DirectoryLab, tmp_path
     assert not can_bind(idlab, "carol")
     assert can_bind(idlab, "dave")  # only the named account
 
-    done = cli(idlab, tmp_path, "restore", "last")
+    done = cli(idlab, tmp_path, "restore", "last", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert show(idlab, "carol") == before
     assert can_bind(idlab, "carol")
@@ -184,7 +184,7 @@ def test_sigkill_between_modify_and_outcome_then_restore(idlab: DirectoryLab, tm
         kinds = [json.loads(line)["kind"] for line in (run / "journal.jsonl").read_text().splitlines()]
         assert "intent" in kinds and "applied" not in kinds and "failed" not in kinds
         assert show(idlab, "carol")["userAccountControl"] == ["514"]  # the DC did apply it
-        done = cli(idlab, state, "restore", "last")
+        done = cli(idlab, state, "restore", "last", "--yes")
         assert done.returncode == 0, done.stdout + done.stderr
     assert {u: show(idlab, u) for u in ("carol", "dave")} == before
     assert can_bind(idlab, "carol")
