@@ -20,20 +20,14 @@ from typing import Any, TypeVar
 import asyncssh
 
 from isolate.drivers.base import Target
+from isolate.drivers.ssh_algorithms import no_common_algorithm
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
+from isolate.platforms.ssh import MODERN_CIPHERS
 
 T = TypeVar("T")
 
 READ_CHUNK = 65536
-# AES-GCM first: asyncssh's chacha20-poly1305 builds a cipher object per packet and costs
-# several times more CPU per packet; every IOS release with SSHv2 AES-GCM/CTR offers these.
-ENCRYPTION = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes128-ctr",
-    "aes256-ctr",
-)
+ENCRYPTION = MODERN_CIPHERS  # the default cipher choice (the benchmark's floor uses it too)
 
 
 # -- the shared event loop ---------------------------------------------------------------------
@@ -166,7 +160,9 @@ async def _guard_connect(t: Target) -> AsyncsshChannel:
             f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s", device=t.name
         ) from exc
     except asyncssh.Error as exc:
-        raise ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name) from exc
+        raise no_common_algorithm(t, str(exc)) or ConnectError(
+            f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name
+        ) from exc
     except (OSError, EOFError) as exc:
         raise ConnectError(f"{t.name}: cannot connect to {t.host}:{t.port}: {exc}", device=t.name) from exc
 
@@ -184,7 +180,10 @@ async def _connect(t: Target) -> AsyncsshChannel:
         connect_timeout=min(t.timeout_s, 15.0),
         login_timeout=min(t.timeout_s, 15.0),
         keepalive_interval=0,
-        encryption_algs=ENCRYPTION,
+        kex_algs=t.ssh.kex,
+        encryption_algs=t.ssh.ciphers,
+        server_host_key_algs=t.ssh.host_keys,
+        mac_algs=t.ssh.macs,
     )
     try:
         process = await conn.create_process(term_type="vt100", term_size=(511, 24), encoding="utf-8")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from isolate.platforms.ssh import MODERN, SshAlgorithms
+
 
 @dataclass(frozen=True)
 class Target:
@@ -36,6 +38,7 @@ class Target:
     ca_file: Path | None = None  # TLS: the CA that signed the device's certificate (directory)
     # directory: (account, password) a verification bind may use (lab test credentials)
     test_credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    ssh: SshAlgorithms = MODERN  # offered algorithms; legacy ones only if the inventory allows
 
 
 EXEC_PREFIX = "@exec "  # the journal's spelling of an exec-mode line inside a command list

@@ -16,6 +16,7 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from isolate.drivers.base import Target
+from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import Platform
 
@@ -77,7 +78,7 @@ def open_channel(target: Target, platform: Platform) -> NetmikoChannel:
         "auto_connect": False,
     }
     try:
-        conn = CLASS_MAPPER[platform.netmiko_type](**params)
+        conn = _with_algorithms(CLASS_MAPPER[platform.netmiko_type], t)(**params)
         conn.establish_connection()
     except NetmikoAuthenticationException as exc:
         raise AuthError(
@@ -92,9 +93,26 @@ def open_channel(target: Target, platform: Platform) -> NetmikoChannel:
     return NetmikoChannel(t, conn)
 
 
+def _with_algorithms(base: type[Any], target: Target) -> type[Any]:
+    """netmiko's class for the platform, opening its paramiko transport with the device's
+    algorithm set (``ssh_algorithms.transport_factory``)."""
+    factory = transport_factory(target.ssh)
+
+    class WithAlgorithms(base):  # type: ignore[misc]
+        def _connect_params_dict(self) -> dict[str, Any]:
+            params: dict[str, Any] = super()._connect_params_dict()
+            params["transport_factory"] = factory
+            return params
+
+    return WithAlgorithms
+
+
 def _connect_error(t: Target, exc: Exception) -> DeviceError:
     """One line for a failed SSH connection, whatever layer of netmiko/paramiko raised it."""
     text = str(exc)
+    unmatched = no_common_algorithm(t, text)
+    if unmatched is not None:
+        return unmatched
     if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
         return ConnectError(
             f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "

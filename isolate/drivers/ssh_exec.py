@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import paramiko
 
 from isolate.drivers.base import Target
+from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
 from isolate.errors import AuthError, ConnectError, DeviceTimeout
 
 
@@ -46,6 +47,7 @@ def connect_client(target: Target) -> paramiko.SSHClient:
             timeout=min(target.timeout_s, 15.0),
             auth_timeout=min(target.timeout_s, 15.0),
             banner_timeout=min(target.timeout_s, 15.0),
+            transport_factory=transport_factory(target.ssh),
         )
     except paramiko.AuthenticationException as exc:
         raise AuthError(
@@ -64,6 +66,9 @@ def connect_client(target: Target) -> paramiko.SSHClient:
             device=name,
         ) from exc
     except paramiko.SSHException as exc:
+        unmatched = no_common_algorithm(target, str(exc))
+        if unmatched is not None:
+            raise unmatched from exc
         if "not found in known_hosts" in str(exc):
             raise ConnectError(
                 f"{name}: SSH host key of {target.host}:{target.port} is not in known_hosts "

@@ -199,7 +199,9 @@ class Executor:
                 step, change = first
                 problems = self.lookup(step.action, change.platform).precheck(change.item, state)
             ok = not problems
-            message = "; ".join(problems) if problems else "ready"
+            weaker = bool(session.target.ssh.legacy)
+            ready = "ready (legacy SSH algorithms allowed: a weaker channel)" if weaker else "ready"
+            message = "; ".join(problems) if problems else ready
             if problems:
                 message = f"{device}: step '{first[0].id if first else '?'}': {message}"
         except JournalError:

@@ -67,6 +67,7 @@ def resolve_targets(
             work_dir=work_dir,
             ca_file=ca_file,
             test_credentials=tests,
+            ssh=device.ssh_algorithms,
         )
     return ResolvedTargets(targets, tuple(secrets))
 

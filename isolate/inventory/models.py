@@ -8,22 +8,29 @@ loaded, consistent inventory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from isolate.inventory.directory import Directory
 from isolate.platforms import NAMES as PLATFORM_NAMES
 from isolate.platforms import PLATFORMS as PLATFORM_TABLE
+from isolate.platforms.ssh import MODERN as MODERN_SSH
+from isolate.platforms.ssh import SUPPORTED as SSH_SUPPORTED
+from isolate.platforms.ssh import SshAlgorithms
+from isolate.platforms.ssh import algorithms as ssh_algorithms
 from isolate.values import (
     Address,
     CredentialRef,
@@ -74,6 +81,39 @@ class CredentialSet(_Model):
     agent: bool = False
 
 
+def _ssh_algorithm(kind: str) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        if not isinstance(value, str) or value not in SSH_SUPPORTED[kind]:
+            reason = f"unknown SSH {kind} algorithm {value!r} (supported: {', '.join(SSH_SUPPORTED[kind])})"
+            raise PydanticCustomError("isolate_value", "{reason}", {"reason": reason})
+        return value
+
+    return parse
+
+
+SshKex = Annotated[str, BeforeValidator(_ssh_algorithm("kex"))]
+SshCipher = Annotated[str, BeforeValidator(_ssh_algorithm("ciphers"))]
+SshHostKey = Annotated[str, BeforeValidator(_ssh_algorithm("host_keys"))]
+SshMac = Annotated[str, BeforeValidator(_ssh_algorithm("macs"))]
+
+
+class SshOptions(_Model):
+    """How isolate may reach the device over SSH. ``legacy: true`` also offers what IOS
+    12.2/15 offers (CBC ciphers, SHA-1 key exchange, ssh-rsa): a weaker channel, said in the
+    plan and the pre-check table. An explicit list per kind replaces the default for that kind."""
+
+    legacy: bool = False
+    kex: tuple[SshKex, ...] = ()
+    ciphers: tuple[SshCipher, ...] = ()
+    host_keys: tuple[SshHostKey, ...] = ()
+    macs: tuple[SshMac, ...] = ()
+
+    def algorithms(self) -> SshAlgorithms:
+        return ssh_algorithms(
+            legacy=self.legacy, kex=self.kex, ciphers=self.ciphers, host_keys=self.host_keys, macs=self.macs
+        )
+
+
 class AccessPort(_Model):
     interface: InterfaceName
     host: Name
@@ -90,6 +130,7 @@ class Device(_Model):
     groups: tuple[Name, ...] = ()
     tags: tuple[Name, ...] = ()
     ports: tuple[AccessPort, ...] = ()
+    ssh: SshOptions | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +150,11 @@ class Device(_Model):
                     port = {**port, "interface": parse_interface(port["interface"], platform)}
             ports.append(port)
         return {**data, "ports": ports}
+
+    @property
+    def ssh_algorithms(self) -> SshAlgorithms:
+        """The SSH algorithms offered to this device (modern unless its ``ssh`` allows more)."""
+        return self.ssh.algorithms() if self.ssh is not None else MODERN_SSH
 
     @property
     def mgmt_address(self) -> str:

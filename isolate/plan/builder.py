@@ -52,7 +52,15 @@ def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list
     changes = []
     for device, item in items:
         changes.append(_change(step, device, item))
-    return changes, [*notes, *_no_revert_notes(changes)]
+    weaker = sorted({d.name for d, _ in items if d.ssh_algorithms.legacy})
+    return changes, [*notes, *_no_revert_notes(changes), *_weaker_channel_notes(weaker)]
+
+
+def _weaker_channel_notes(devices: list[str]) -> list[str]:
+    """Said at plan time: devices the inventory lets isolate reach with legacy SSH algorithms."""
+    if not devices:
+        return []
+    return [f"legacy SSH algorithms allowed for {', '.join(devices)} (inventory ssh): a weaker channel"]
 
 
 def _no_revert_notes(changes: list[DeviceChange]) -> list[str]:

@@ -1,0 +1,96 @@
+"""SSH algorithm sets on both transports (``isolate.platforms.ssh``), and one message when a
+device and isolate have no algorithm in common.
+
+asyncssh takes the lists as they are. paramiko ≥ 4 dropped the SHA-1 key exchanges and the
+``ssh-rsa`` (SHA-1) signature that IOS 12.2/15 devices still need; ``transport_factory``
+gives one paramiko ``Transport`` — and only the one of a device whose inventory allows them —
+the SHA-1 variants of paramiko's own group-14 and group-exchange key exchanges and an RSA
+key class that verifies ``ssh-rsa`` signatures. Nothing global is changed.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from hashlib import sha1
+from typing import Any
+
+import paramiko
+from cryptography.hazmat.primitives import hashes
+from paramiko.kex_gex import KexGexSHA256
+from paramiko.kex_group14 import KexGroup14SHA256
+
+from isolate.drivers.base import Target
+from isolate.errors import ConnectError
+from isolate.platforms.ssh import SshAlgorithms
+
+
+class KexGroup14SHA1(KexGroup14SHA256):
+    name = "diffie-hellman-group14-sha1"
+    hash_algo = sha1
+
+
+class KexGexSHA1(KexGexSHA256):
+    name = "diffie-hellman-group-exchange-sha1"
+    hash_algo = sha1
+
+
+class LegacyRSAKey(paramiko.RSAKey):
+    """An RSA key that also verifies ``ssh-rsa`` (SHA-1) signatures."""
+
+    HASHES = {**paramiko.RSAKey.HASHES, "ssh-rsa": hashes.SHA1}  # type: ignore[misc]  # noqa: RUF012
+
+
+_EXTRA_KEX: dict[str, type] = {"diffie-hellman-group14-sha1": KexGroup14SHA1,
+                               "diffie-hellman-group-exchange-sha1": KexGexSHA1}  # fmt: skip
+
+
+def transport_factory(algs: SshAlgorithms) -> Callable[..., paramiko.Transport]:
+    """A ``transport_factory`` for ``SSHClient.connect``: a Transport offering exactly ``algs``
+    (those paramiko can speak), the legacy ones included only when ``algs`` lists them."""
+
+    def make(sock: socket.socket | Any, **kwargs: Any) -> paramiko.Transport:
+        t = paramiko.Transport(sock, **kwargs)
+        raw: Any = t  # paramiko's algorithm tables are private (and not in its stubs)
+        base: Any = paramiko.Transport
+        kex_info = {**base._kex_info, **_EXTRA_KEX}
+        key_info = {**base._key_info, "ssh-rsa": LegacyRSAKey}
+        raw._kex_info = kex_info
+        raw._key_info = key_info
+        raw._preferred_kex = tuple(a for a in algs.kex if a in kex_info)
+        raw._preferred_ciphers = tuple(a for a in algs.ciphers if a in base._cipher_info)
+        raw._preferred_keys = tuple(a for a in algs.host_keys if a in key_info)
+        raw._preferred_macs = tuple(a for a in algs.macs if a in base._mac_info)
+        return t
+
+    return make
+
+
+# What each library says when negotiation finds nothing in common.
+_NO_COMMON = (
+    (re.compile(r"no acceptable kex|matching key exchange", re.I), "key exchange algorithm"),
+    (re.compile(r"no acceptable ciphers|matching encryption", re.I), "cipher"),
+    (re.compile(r"no acceptable host key|matching (server )?host key", re.I), "host key algorithm"),
+    (re.compile(r"no acceptable macs|matching mac", re.I), "MAC algorithm"),
+)
+
+
+def no_common_algorithm(target: Target, text: str) -> ConnectError | None:
+    """One line when ``text`` (a library's error) says negotiation found nothing in common."""
+    what = next((label for pattern, label in _NO_COMMON if pattern.search(text)), None)
+    if what is None:
+        return None
+    t = target
+    if t.ssh.legacy:
+        return ConnectError(
+            f"{t.name}: no SSH {what} in common with {t.host}:{t.port}, "
+            "even with the legacy algorithms this device is allowed",
+            device=t.name,
+        )
+    return ConnectError(
+        f"{t.name}: no SSH {what} in common with {t.host}:{t.port}; an older device "
+        "(IOS 12.2/15: CBC ciphers, SHA-1 key exchange, ssh-rsa) needs 'ssh: {legacy: true}' "
+        "on this device in the inventory (a weaker channel)",
+        device=t.name,
+    )
