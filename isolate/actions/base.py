@@ -193,6 +193,7 @@ class RevokeVpnItem(_Model):
     action: Literal["revoke-vpn"] = "revoke-vpn"
     step: StepId
     users: tuple[UserName, ...]
+    directory: tuple[UserName, ...] = ()  # those of ``users`` authenticated by a directory
 
 
 WorkItem = Annotated[

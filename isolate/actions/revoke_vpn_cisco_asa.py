@@ -1,7 +1,10 @@
-"""revoke-vpn on a Cisco ASA: each user gets ``vpn-simultaneous-logins 0`` (configuration:
-the client cannot reconnect), then its sessions are logged off (privileged exec, hence
-the ``@exec`` lines, run after leaving configuration mode). The inverse gives each user
-back exactly the attribute value captured before, or removes it; sessions are not
+"""revoke-vpn on a Cisco ASA: each local user gets ``vpn-simultaneous-logins 0``
+(configuration: the client cannot reconnect), then every user's sessions are logged off
+(privileged exec, hence the ``@exec`` lines, run after leaving configuration mode). A user
+the inventory says is authenticated by a directory (RADIUS/LDAP/SAML, most AnyConnect
+deployments) has no local account to change: only its sessions are logged off, and the plan
+says plainly that the account must be disabled in the directory. The inverse gives each
+local user back exactly the attribute value captured before, or removes it; sessions are not
 restored (clients reconnect by themselves)."""
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ def _configured(config: RunningConfig, user: str) -> bool:
     return any(line.lower().startswith(prefix) for line in config.top_lines())
 
 
+def _local(item: RevokeVpnItem) -> list[str]:
+    """The users with an account on the concentrator (not authenticated by a directory)."""
+    return [user for user in item.users if user not in item.directory]
+
+
 class RevokeVpnCiscoAsa:
     action = "revoke-vpn"
     platform = "cisco_asa"
@@ -33,7 +41,7 @@ class RevokeVpnCiscoAsa:
 
     def render(self, item: RevokeVpnItem) -> list[str]:
         commands: list[str] = []
-        for user in item.users:
+        for user in _local(item):
             commands += [f"username {user} attributes", f"{ATTRIBUTE} 0"]
         commands += [f"{EXEC_PREFIX}vpn-sessiondb logoff name {user} noconfirm" for user in item.users]
         return commands
@@ -41,15 +49,16 @@ class RevokeVpnCiscoAsa:
     def precheck(self, item: RevokeVpnItem, state: str) -> list[str]:
         config = RunningConfig(state)
         return [
-            f"VPN user {user} is not a local user here (no 'username {user}' line)"
-            for user in item.users
+            f"VPN user {user} is not a local user here (no 'username {user}' line); if it is "
+            "authenticated by a directory, say so in the inventory (vpn.users: auth: directory)"
+            for user in _local(item)
             if not _configured(config, user)
         ]
 
     def inverse(self, item: RevokeVpnItem, state: str) -> list[str]:
         config = RunningConfig(state)
         commands: list[str] = []
-        for user in item.users:
+        for user in _local(item):
             block = config.block(f"username {user} attributes")
             before = child_value(block, ATTRIBUTE) if block is not None else None
             commands.append(f"username {user} attributes")
@@ -62,7 +71,7 @@ class RevokeVpnCiscoAsa:
         problems: list[str] = []
         for user in item.users:
             block = config.block(f"username {user} attributes")
-            if block is None or child_value(block, ATTRIBUTE) != "0":
+            if user not in item.directory and (block is None or child_value(block, ATTRIBUTE) != "0"):
                 problems.append(f"user {user} lacks '{ATTRIBUTE} 0'")
             if user in active:
                 problems.append(f"user {user} still has an active VPN session")

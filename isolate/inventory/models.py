@@ -240,6 +240,9 @@ class VpnGroup(_Model):
 class VpnUser(_Model):
     name: UserName
     group: Name | None = None
+    # local: an account on the concentrator; directory: authenticated by RADIUS/LDAP/SAML
+    # (isolate logs its sessions off; the account itself must be disabled in the directory)
+    auth: Literal["local", "directory"] = "local"
 
 
 class Vpn(_Model):

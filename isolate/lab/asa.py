@@ -90,6 +90,7 @@ class AsaState:
     cumulative: int = 0
     reconnect_s: float = 5.0
     saved: str = ""  # running-config text at the last ``write memory``
+    directory: list[str] = field(default_factory=list)  # users the AAA server (RADIUS/LDAP) accepts
 
 
 class AsaDevice(SimDevice):
@@ -111,8 +112,10 @@ class AsaDevice(SimDevice):
         clients: list[Client],
         mgmt_address: str = "10.99.0.6/24",
         reconnect_s: float = 5.0,
+        directory: list[str] | None = None,
     ) -> AsaDevice:
-        """A concentrator with ``users`` [(name, group-policy)], every client connected."""
+        """A concentrator with local ``users`` [(name, group-policy)] and ``directory`` users
+        (authenticated by an AAA server, no local account), every client connected."""
         state = AsaState(name, password_hash("enable", enable), mgmt_address, reconnect_s=reconnect_s)
         state.policies["DfltGrpPolicy"] = GroupPolicy(False, {"vpn-tunnel-protocol": "ikev2 ssl-client"})
         for group in groups:
@@ -120,6 +123,7 @@ class AsaDevice(SimDevice):
         for user, policy in users:
             attrs: dict[str, str] = {"vpn-group-policy": policy} if policy else {}
             state.users[user] = AsaUser(password_hash(user, f"lab-{user}"), 0, attrs)
+        state.directory = sorted(directory or [])
         device = cls(name, state)
         started = time.time()
         for client in clients:
@@ -143,7 +147,9 @@ class AsaDevice(SimDevice):
         return cls.build(
             device.name,
             enable=creds.enable,
-            users=[(str(u.name), str(u.group) if u.group else None) for u in topo.vpn.users],
+            users=[(str(u.name), str(u.group) if u.group else None) for u in topo.vpn.users
+                   if u.auth == "local"],
+            directory=[str(u.name) for u in topo.vpn.users if u.auth == "directory"],
             groups=[str(g.name) for g in topo.vpn.groups],
             clients=clients,
             mgmt_address=mgmt,
@@ -166,7 +172,7 @@ class AsaDevice(SimDevice):
 
     def may_connect(self, user: str) -> bool:
         if user not in self.state.users:
-            return False
+            return user in self.state.directory  # the AAA server says yes; nothing local limits it
         logins = self.effective(user, "vpn-simultaneous-logins")
         if logins is not None and int(logins) == 0:
             return False
@@ -178,7 +184,8 @@ class AsaDevice(SimDevice):
 
     def _connect(self, client: Client, now: float) -> None:
         state = self.state
-        group = self.state.users[client.user].attributes.get("vpn-group-policy", "DfltGrpPolicy")
+        account = self.state.users.get(client.user)
+        group = account.attributes.get("vpn-group-policy", "DfltGrpPolicy") if account else "DfltGrpPolicy"
         state.sessions[client.user] = VpnSession(
             client.user, state.next_index, client.assigned_ip, client.public_ip, group, now
         )
@@ -232,6 +239,7 @@ class AsaDevice(SimDevice):
             cumulative=int(data.get("cumulative", 0)),
             reconnect_s=float(data.get("reconnect_s", 5.0)),
             saved=str(data.get("saved", "")),
+            directory=[str(u) for u in data.get("directory", [])],
         )
         return cls(name, state)
 

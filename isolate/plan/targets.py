@@ -248,7 +248,17 @@ def revoke_vpn(
     if not devices:
         raise _empty(step, "VPN concentrator (set vpn.concentrators in the inventory)")
     ordered = tuple(sorted(users))
-    return [(d, RevokeVpnItem(step=step.id, users=ordered)) for d in devices], []
+    directory = tuple(u.name for u in inv.vpn.users if u.auth == "directory" and u.name in users)
+    notes: list[str] = []
+    if directory:
+        names = ", ".join(sorted(directory))
+        notes.append(
+            f"{names}: authenticated by the directory (RADIUS/LDAP/SAML), not on the concentrator: "
+            "isolate logs their VPN sessions off, but the account itself must be disabled in the "
+            "directory, or they can log in again"
+        )
+    item = RevokeVpnItem(step=step.id, users=ordered, directory=tuple(sorted(directory)))
+    return [(d, item) for d in devices], notes
 
 
 MAPPERS: dict[str, Callable[[Step, BaseModel, ResolvedTargets, Inventory], Mapped]] = {

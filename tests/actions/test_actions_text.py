@@ -257,8 +257,14 @@ def test_revoke_vpn_inverse_restores_exact_previous_attributes() -> None:
         "no vpn-simultaneous-logins",
     ]
     assert action.precheck(RevokeVpnItem(step="vpn", users=("mallory",)), ASA) == [
-        "VPN user mallory is not a local user here (no 'username mallory' line)"
+        "VPN user mallory is not a local user here (no 'username mallory' line); if it is "
+        "authenticated by a directory, say so in the inventory (vpn.users: auth: directory)"
     ]
+    external = RevokeVpnItem(step="vpn", users=("alice", "mallory"), directory=("mallory",))
+    assert action.precheck(external, ASA) == []  # a directory user has no local account to check
+    assert action.render(external)[-1] == "@exec vpn-sessiondb logoff name mallory noconfirm"
+    assert not [c for c in action.render(external) if "username mallory" in c]
+    assert not [c for c in action.inverse(external, ASA) if "mallory" in c]
     sessions = "Username     : alice                  Index        : 1\n"
     problems = action.verify(item, ASA, {"show vpn-sessiondb anyconnect": sessions})
     assert "user alice still has an active VPN session" in problems
