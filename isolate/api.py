@@ -68,25 +68,58 @@ def plan(
     return inventory, built
 
 
-def load_saved_plan(plan_path: Path, inventory_path: Path) -> tuple[Inventory, Plan]:
-    """A plan saved with ``isolate plan --out``; refused if the inventory or playbook changed."""
-    from isolate.plan.models import load_plan_file
+def load_saved_plan(plan_path: Path, inventory_path: Path | None = None) -> tuple[Inventory, Plan]:
+    """A plan saved with ``isolate plan --out``, checked before it is applied: its content hash
+    (a hand-edited plan is refused), the inventory's digest (``inventory_path``, else the path
+    the plan records), and the guards, re-run by planning again from the same inputs: the result
+    must be the very same plan. Raises PlanError (exit 2) or PlanRefused (exit 6)."""
+    from isolate.plan.models import content_sha256, load_plan_file
 
-    inventory = load_inventory(inventory_path)
     saved = load_plan_file(plan_path)
+    if saved.content_sha256 is None or content_sha256(saved) != saved.content_sha256:
+        raise PlanError(
+            f"{plan_path}: changed after it was saved (its content hash does not match); "
+            "never edit a plan by hand: plan again"
+        )
+    inventory = load_inventory(inventory_path or _recorded_inventory(plan_path, saved))
     if saved.inventory_sha256 != inventory.sha256:
         raise PlanError(
             f"{plan_path}: the inventory changed since this plan was made "
             f"(plan {saved.inventory_sha256[:12]}, now {inventory.sha256[:12]}); plan again"
         )
     playbook_path = Path(saved.playbook_path) if saved.playbook_path else None
-    if playbook_path is not None and playbook_path.exists():
-        current = load_playbook(playbook_path)
-        if current.sha256 != saved.playbook_sha256:
-            raise PlanError(
-                f"{plan_path}: the playbook {playbook_path} changed since this plan was made; plan again"
-            )
+    if playbook_path is None or not playbook_path.is_file():
+        raise PlanError(
+            f"{plan_path}: its playbook {playbook_path} is not there to re-run the guards; plan again"
+        )
+    current = load_playbook(playbook_path)
+    if current.sha256 != saved.playbook_sha256:
+        raise PlanError(
+            f"{plan_path}: the playbook {playbook_path} changed since this plan was made; plan again"
+        )
+    again = build_plan(
+        inventory,
+        current,
+        overrides={f"{o.step}:{o.guard}": o.reason for o in saved.overrides},
+        tool_address=saved.tool_address,
+        parameters=saved.parameter_values(),
+        exclude={e.device: e.reason for e in saved.excluded},
+    )
+    if again.to_json() != saved.to_json():
+        raise PlanError(
+            f"{plan_path}: is not what {playbook_path} plans on this inventory now; plan again"
+        )
     return inventory, saved
+
+
+def _recorded_inventory(plan_path: Path, saved: Plan) -> Path:
+    recorded = Path(saved.inventory_path) if saved.inventory_path else None
+    if recorded is None or not recorded.exists():
+        raise InputError(
+            f"{plan_path}: the inventory it records ({saved.inventory_path}) is not there: "
+            "pass -i INVENTORY"
+        )
+    return recorded
 
 
 @dataclass(frozen=True)

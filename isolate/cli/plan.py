@@ -11,6 +11,7 @@ from rich.console import Console
 
 from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, parameter_values
 from isolate.errors import InputError
+from isolate.plan.models import Plan
 
 EXAMPLE = (
     "\n\nExample: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml"
@@ -20,13 +21,20 @@ EXAMPLE = (
     '--reason "INC-42: director ordered full isolation" --out plan.json'
     "\n\nIncident parameters: isolate plan -i inventory/city.yml playbooks/ransomware-lateral.yml "
     "--set infected=10.10.100.17 --set attacker=203.0.113.0/24"
+    "\n\nShow a saved plan (content hash, inventory digest and guards checked as apply does): "
+    "isolate plan show plan.json"
     "\n\nExit codes: 0 planned, 2 bad input, 6 refused by a safety guard."
 )
 
 
 def plan_cmd(
-    playbook: Annotated[Path, typer.Argument(help="The playbook (YAML) to plan.")],
-    inventory: Annotated[Path, typer.Option("-i", "--inventory", help="Inventory file or directory.")],
+    playbook: Annotated[Path, typer.Argument(help="The playbook (YAML) to plan, or 'show'.")],
+    saved: Annotated[
+        Path | None, typer.Argument(help="With 'show': a plan saved by --out, checked and rendered.")
+    ] = None,
+    inventory: Annotated[
+        Path | None, typer.Option("-i", "--inventory", help="Inventory file or directory.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also save the plan (JSON) for `isolate apply`.")
@@ -45,9 +53,19 @@ def plan_cmd(
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
     from isolate.plan.builder import build_plan
-    from isolate.plan.render import render_rich, render_text
     from isolate.playbook.loader import load_playbook
 
+    if str(playbook) == "show" and not playbook.is_file():
+        if saved is None:
+            raise InputError("isolate plan show FILE: which saved plan?")
+        _show(saved, inventory, as_json)
+        return
+    if saved is not None:
+        raise InputError(
+            f"isolate plan takes one playbook (got also {saved}); 'isolate plan show FILE' shows a saved plan"
+        )
+    if inventory is None:
+        raise InputError("isolate plan PLAYBOOK needs -i INVENTORY")
     steps = override or []
     if steps and not reason:
         raise InputError("--override needs --reason TEXT (why forcing it is safe)")
@@ -61,6 +79,20 @@ def plan_cmd(
         exclude=exclude or (),
         limit=limit or (),
     )
+    _print(built, as_json, out)
+
+
+def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
+    """A saved plan, rendered like a fresh one once every check apply makes has passed."""
+    from isolate import api
+
+    _, built = api.load_saved_plan(saved, inventory)
+    _print(built, as_json, None)
+
+
+def _print(built: Plan, as_json: bool, out: Path | None) -> None:
+    from isolate.plan.render import render_rich, render_text
+
     text = built.to_json()
     if out is not None:
         try:

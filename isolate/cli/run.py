@@ -196,8 +196,6 @@ def apply_cmd(
                 "--set, --exclude, --limit and --skip-unreachable go with a playbook: "
                 "a saved plan is applied as it was made"
             )
-        if inventory is None:
-            raise InputError("isolate apply PLAN.json needs -i INVENTORY (to reach the devices)")
         inv, built = api.load_saved_plan(target, inventory)
     else:
         if inventory is None:

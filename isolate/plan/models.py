@@ -6,6 +6,7 @@ sorted or in playbook order by the builder, so the same inputs give the same byt
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -164,6 +165,9 @@ class Plan(_Model):
     parameters: tuple[PlanParameter, ...] = ()
     skipped: tuple[str, ...] = ()  # steps left out (empty parameters, every device excluded)
     excluded: tuple[ExcludedDevice, ...] = ()  # devices left out, and what stays open
+    # SHA-256 of this plan's canonical JSON with this field null: set by to_json(), checked
+    # when a saved plan is applied (a hand-edited plan is refused)
+    content_sha256: str | None = None
 
     def parameter_values(self) -> dict[str, list[str]]:
         """The ``--set`` values this plan was made with (to plan it again identically)."""
@@ -175,8 +179,15 @@ class Plan(_Model):
 
 
 def plan_json(plan: Plan, *, indent: int | None = 2) -> str:
-    """The plan's canonical JSON text (field order fixed by the models)."""
-    return plan.model_dump_json(indent=indent) + "\n"
+    """The plan's canonical JSON text (field order fixed by the models), its content hash in."""
+    sealed = plan.model_copy(update={"content_sha256": content_sha256(plan)})
+    return sealed.model_dump_json(indent=indent) + "\n"
+
+
+def content_sha256(plan: Plan) -> str:
+    """SHA-256 of the canonical JSON of ``plan`` with ``content_sha256`` null."""
+    bare = plan.model_copy(update={"content_sha256": None})
+    return hashlib.sha256(bare.model_dump_json(indent=2).encode()).hexdigest()
 
 
 def load_plan_file(path: str | Path) -> Plan:
