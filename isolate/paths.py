@@ -11,6 +11,8 @@ import pwd
 import socket
 from pathlib import Path
 
+from isolate.files import user_path
+
 STATE_DIR_ENV = "ISOLATE_STATE_DIR"
 DEFAULT_STATE_DIR = Path("~/.local/state/isolate")
 LOCK_DIR_ENV = "ISOLATE_LOCK_DIR"
@@ -22,10 +24,10 @@ DEFAULT_LOCK_DIRS = (Path("/run/lock/isolate"), Path("/var/tmp/isolate-locks"))
 def state_dir_from(option: Path | str | None) -> Path:
     """The state directory: the option if given, else $ISOLATE_STATE_DIR, else the default."""
     if option is not None and str(option) != "":
-        return Path(option).expanduser()
+        return user_path(option)
     env = os.environ.get(STATE_DIR_ENV, "")
     if env:
-        return Path(env).expanduser()
+        return user_path(env)
     return DEFAULT_STATE_DIR.expanduser()
 
 
@@ -41,10 +43,10 @@ def lock_dir_from(option: Path | str | None) -> Path:
     """The device lock directory: the option if given, else $ISOLATE_LOCK_DIR, else the first
     usable of DEFAULT_LOCK_DIRS. Never inside a state directory: locks are for every operator."""
     if option is not None and str(option) != "":
-        return Path(option).expanduser()
+        return user_path(option)
     env = os.environ.get(LOCK_DIR_ENV, "")
     if env:
-        return Path(env).expanduser()
+        return user_path(env)
     for candidate in DEFAULT_LOCK_DIRS:
         if candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK):
             return candidate

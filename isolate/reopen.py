@@ -16,6 +16,7 @@ from typing import Any
 
 from isolate.errors import InputError, IsolateError
 from isolate.execute.undo import UndoEntry
+from isolate.files import user_path
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
 from isolate.paths import run_dir, state_dir_from
@@ -100,7 +101,7 @@ def choose_run(ref: str | None, state_dir: Path | None) -> Choice:
 
 
 def _named(ref: str, state: Path) -> Path:
-    given = Path(ref).expanduser()
+    given = user_path(ref)
     if given.is_dir():
         return given
     if given.is_file():

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from isolate.errors import InventoryError
+from isolate.files import MAX_SECRET_BYTES, UnreadableFile, expand_user, read_input
 
 REDACTED = "<redacted>"
 
@@ -84,16 +85,17 @@ def _read_file(ref: str, base_dir: Path) -> str:
     path_text, _, key = spec.partition("#")
     if not path_text:
         raise InventoryError(f"credential reference {ref!r}: no file path")
-    path = Path(path_text).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(f"credential reference {ref!r}: file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else "not UTF-8 text"
-        raise InventoryError(f"credential reference {ref!r}: cannot read {path}: {reason}") from None
+        path = expand_user(path_text)
+        if not path.is_absolute():
+            path = base_dir / path
+        if not path.exists() and not path.is_symlink():
+            raise InventoryError(f"credential reference {ref!r}: file not found: {path}")
+        raw = read_input(path, limit=MAX_SECRET_BYTES).decode("utf-8")
+    except UnreadableFile as err:
+        raise InventoryError(f"credential reference {ref!r}: cannot read {path_text}: {err}") from None
+    except UnicodeDecodeError:
+        raise InventoryError(f"credential reference {ref!r}: cannot read {path}: not UTF-8 text") from None
     if not key:
         value = raw.removesuffix("\n").removesuffix("\r")
         if value == "":

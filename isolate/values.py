@@ -53,7 +53,12 @@ _LINUX_IF_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _DNS_LABEL_RE: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _ENV_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _YAML_KEY_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-_TEXT_BAD: Final = re.compile(r"[\x00-\x1f\x7f]")
+# Characters that break or disguise one line of text: C0 and C1 controls (NEL U+0085), DEL,
+# line/paragraph separators (U+2028/9), bidi marks, embeddings, overrides and isolates
+# (U+200E/F, U+061C, U+202A-E, U+2066-9), zero-width characters and the BOM.
+_TEXT_BAD: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_DECIMAL: Final = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
+MAX_DIGITS: Final = 30
 # What a device CLI takes as an address: IPv4 dotted quad or IPv6 text, ASCII only.
 _ADDRESS_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]{2,45}", re.ASCII)
 _PREFIX_LEN_RE: Final = re.compile(r"0|[1-9][0-9]{0,2}", re.ASCII)
@@ -70,8 +75,25 @@ _IOS_IF_RE: Final = re.compile(r"([A-Za-z][A-Za-z-]*?)\s?(\d+(?:/\d+){0,3}(?:\.\
 
 def safe_repr(value: object, limit: int = 40) -> str:
     """A short, single-line, escaped rendering of a refused value for messages."""
+    if isinstance(value, int) and value.bit_length() > 100:  # repr of a huge int may fail
+        return f"a {digits(value)}-digit number"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def digits(value: int) -> int:
+    """How many decimal digits ``value`` has, without converting it to text (Python
+    refuses to print integers of more than 4300 digits)."""
+    bits = abs(value).bit_length()
+    if bits <= 3000:
+        return len(str(abs(value)))
+    return int(bits * 0.30102999566398120) + 1
+
+
+def escape_line(text: str) -> str:
+    """``text`` as one displayable line: control, separator and bidi characters escaped
+    (``\\n``, ``\\u202e``), so a stored value cannot forge or disguise a line of output."""
+    return _TEXT_BAD.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def _type_name(value: object) -> str:
@@ -89,8 +111,11 @@ def _dangerous(value: str) -> str | None:
     for needle, label in _DANGEROUS:
         if needle in value:
             return label
-    if _TEXT_BAD.search(value):
-        return "control character"
+    found = _TEXT_BAD.search(value)
+    if found is not None:
+        code = ord(found.group(0))
+        kind = "control character" if code < 0xA0 else "invisible, line-separator or bidi character"
+        return f"{kind} U+{code:04X}"
     return None
 
 
@@ -106,14 +131,18 @@ def _check_alphabet(value: str, what: str, regex: re.Pattern[str], shape: str) -
 
 
 def _int_in(value: object, lo: int, hi: int, what: str) -> int:
+    """A whole number in ``lo..hi``: an int, or its plain decimal text (no blanks, sign
+    ``+``, leading zeros, ``0x``, ``_`` or ``:``); huge numbers are named by their length."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BadValue(f"{what} must be an integer, got {_type_name(value)} {safe_repr(value)}")
     if isinstance(value, str):
-        if not re.fullmatch(r"[0-9]{1,10}", value.strip()):
-            raise BadValue(f"{what} must be an integer, got {safe_repr(value)}")
-        value = int(value.strip())
+        if not _DECIMAL.fullmatch(value):
+            raise BadValue(f"{what} must be a decimal integer, got {safe_repr(value)}")
+        if len(value.lstrip("-")) > MAX_DIGITS:
+            raise BadValue(f"must be {lo}..{hi}, got a {len(value.lstrip('-'))}-digit number")
+        value = int(value)
     if not lo <= value <= hi:
-        raise BadValue(f"must be {lo}..{hi}, got {value}")
+        raise BadValue(f"must be {lo}..{hi}, got {safe_repr(value)}")
     return value
 
 
@@ -310,17 +339,16 @@ def parse_path(value: object) -> str:
     return text
 
 
-def parse_text(value: object) -> str:
-    """Free text (descriptions): one line, at most 500 characters, none of the refused
-    characters. Free text never reaches a device CLI."""
-    text = _text(value, "text")
-    if _TEXT_BAD.search(text):
-        raise BadValue("control characters not allowed in text")
+def parse_text(value: object, what: str = "text") -> str:
+    """Free text (descriptions, --incident, --reason): one line, at most 500 characters;
+    no control, line-separator or bidi character, none of the refused characters. Free
+    text never reaches a device CLI."""
+    text = _text(value, what)
     bad = _dangerous(text)
     if bad is not None:
-        raise BadValue(f"{bad} not allowed in text")
+        raise BadValue(f"{bad} not allowed in {what}")
     if len(text) > 500:
-        raise BadValue("text too long (max 500 characters)")
+        raise BadValue(f"{what} too long (max 500 characters)")
     return text
 
 

@@ -23,6 +23,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from isolate.errors import InputError
+from isolate.files import UnreadableFile, read_input
+from isolate.files import display_path as display_path
 from isolate.values import safe_repr
 
 Loc = tuple[str | int, ...]
@@ -31,6 +33,8 @@ _MAX_NODES: Final = 5_000_000
 _MAX_ALIAS_VISITS: Final = 10_000  # nodes reached again through aliases (billion laughs)
 _MAX_DEPTH: Final = 64
 _STR_TAG: Final = "tag:yaml.org,2002:str"
+_INT_TAG: Final = "tag:yaml.org,2002:int"
+_PLAIN_INT: Final = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,29})", re.ASCII)
 _PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SECRET_KEYS: Final = frozenset(
     {"password", "enable", "secret", "ansible_password", "ansible_become_password"}
@@ -86,12 +90,6 @@ class Source:
     data: Any
     lines: LineMap
     raw: bytes
-
-
-def display_path(path: object) -> str:
-    """A path as messages show it: as given, or escaped when it holds control characters."""
-    text = str(path)
-    return text if text.isprintable() else safe_repr(text, limit=200)
 
 
 def format_loc(loc: Iterable[str | int]) -> str:
@@ -167,8 +165,17 @@ class _Builder:
                 self._at(item, (*loc, i))
                 out.append(self.build(item, (*loc, i), stack))
             return out
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        """Strings as written; integers only in plain decimal (YAML 1.1 also reads ``0x3E7``,
+        ``01747`` and ``16:39`` as 999): any other integer form, or one of more than 30
+        digits, stays the text it is, for the field's own type to refuse or keep."""
         if node.tag == _STR_TAG:
             return node.value
+        if node.tag == _INT_TAG and isinstance(node, yaml.ScalarNode):
+            text = str(node.value)
+            return int(text) if _PLAIN_INT.fullmatch(text) else text
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, stack: tuple[int, ...]) -> Any:
@@ -179,7 +186,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._problem(key_node, loc, "mapping keys must be plain text")
                 continue
-            key = key_node.value if key_node.tag == _STR_TAG else self.loader.construct_object(key_node)
+            key = self._scalar(key_node)
             if not isinstance(key, str | int) or isinstance(key, bool):
                 key = str(key)
             if key in first:
@@ -244,9 +251,9 @@ def load_yaml(path: Path, error_cls: type[InputError], *, display: str | None = 
     """Read and parse one YAML file; raise ``error_cls`` on unreadable file or bad YAML."""
     file = display if display is not None else display_path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise error_cls(f"{file}: cannot read: {exc.strerror or exc}") from None
+        raw = read_input(path)
+    except UnreadableFile as exc:
+        raise error_cls(f"{file}: cannot read: {exc}") from None
     data, lines, problems = parse_yaml(raw, file)
     raise_problems(error_cls, problems)
     return Source(file, data, lines, raw)

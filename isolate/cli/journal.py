@@ -25,6 +25,7 @@ from isolate.journal.reader import list_runs, read_journal, resolve_journal, run
 from isolate.journal.signing import load_signer, public_path, read_public_key
 from isolate.journal.verify import verify_journal, verify_source
 from isolate.paths import state_dir_from
+from isolate.values import escape_line
 
 journal_app = typer.Typer(
     name="journal",
@@ -82,10 +83,11 @@ def list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
     if not runs:
         typer.echo(f"no runs in {state_dir_from(state_dir) / 'runs'}")
         return
-    rows = [("RUN", "STARTED", "USER", "INCIDENT", "PLAYBOOK", "STATUS", "DEVICES")]
+    rows: list[tuple[str, ...]] = [("RUN", "STARTED", "USER", "INCIDENT", "PLAYBOOK", "STATUS", "DEVICES")]
     rows.extend(
-        (r.run, (r.started or "?")[:19], r.user or "?", r.incident or "-", r.playbook or "-", r.status,
-         str(len(r.devices)))
+        tuple(escape_line(cell) for cell in (  # a stored value never forges a line
+            r.run, (r.started or "?")[:19], r.user or "?", r.incident or "-", r.playbook or "-", r.status,
+            str(len(r.devices))))
         for r in runs
     )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

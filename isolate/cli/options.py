@@ -17,6 +17,18 @@ SetOpt = Annotated[
 ]
 
 
+def one_line(flag: str, value: str | None) -> str:
+    """A free-text option (``--incident``, ``--reason``): one line, no control, line-separator
+    or bidi character (it is journaled and shown by ``journal show``); else exit 2."""
+    from isolate.errors import InputError
+    from isolate.values import BadValue, parse_text
+
+    try:
+        return parse_text(value or "", flag)
+    except BadValue as exc:
+        raise InputError(str(exc)) from None
+
+
 def parameter_values(items: list[str] | None) -> dict[str, list[str]]:
     """``--set`` options as {name: [values]}; a malformed one is a one-line error (exit 2)."""
     from isolate.playbook.params import parse_sets

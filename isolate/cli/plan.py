@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, parameter_values
+from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, one_line, parameter_values
 from isolate.errors import InputError
 from isolate.plan.models import Plan
 
@@ -67,6 +67,7 @@ def plan_cmd(
     if inventory is None:
         raise InputError("isolate plan PLAYBOOK needs -i INVENTORY")
     steps = override or []
+    reason = one_line("--reason", reason) or None
     if steps and not reason:
         raise InputError("--override needs --reason TEXT (why forcing it is safe)")
     if reason and not steps:

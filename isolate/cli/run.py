@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, parameter_values
+from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, one_line, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import ExitCode, InputError
 from isolate.execute.records import RunResult
@@ -163,8 +163,8 @@ def apply_cmd(
     from isolate import api
 
     request = api.ApplyRequest(
-        incident=incident,
-        reason=reason,
+        incident=one_line("--incident", incident),
+        reason=one_line("--reason", reason),
         workers=workers,
         confirm_window_s=confirm_window,
         check_only=check,

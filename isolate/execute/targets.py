@@ -8,6 +8,7 @@ from pathlib import Path
 
 from isolate.drivers.base import Target
 from isolate.errors import InventoryError
+from isolate.files import user_path
 from isolate.inventory.models import Inventory
 from isolate.secrets import read_ref
 
@@ -34,7 +35,7 @@ def resolve_targets(
     """Targets for ``devices``. Every reference is read now, before anything is sent, so a
     missing secret fails the run at once with a message naming device and reference."""
     base = inventory_dir(inventory)
-    known_hosts = (base / Path(inventory.known_hosts).expanduser()) if inventory.known_hosts else None
+    known_hosts = (base / user_path(inventory.known_hosts, InventoryError)) if inventory.known_hosts else None
     targets: dict[str, Target] = {}
     secrets: list[str] = []
     for name in sorted(set(devices)):
@@ -48,7 +49,7 @@ def resolve_targets(
         except InventoryError as exc:
             raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
         secrets.extend(v for v in (password, secret) if v)
-        key_file = (base / Path(creds.key_file).expanduser()) if creds.key_file else None
+        key_file = (base / user_path(creds.key_file, InventoryError)) if creds.key_file else None
         ca_file, tests = directory_extras(inventory, name, base)
         secrets.extend(password for _, password in tests)
         targets[name] = Target(
@@ -79,7 +80,7 @@ def directory_extras(
     if name not in inventory.directory.devices:
         return None, ()
     directory = inventory.directory
-    ca_file = (base / Path(directory.ca_file).expanduser()) if directory.ca_file else None
+    ca_file = (base / user_path(directory.ca_file, InventoryError)) if directory.ca_file else None
     tests: list[tuple[str, str]] = []
     for account, ref in sorted(directory.test_credentials.items()):
         try:

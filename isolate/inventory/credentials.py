@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isolate.errors import InventoryError
+from isolate.files import user_path
 from isolate.inventory.loader import base_dir
 from isolate.inventory.models import Device, Inventory
 from isolate.secrets import read_ref
@@ -46,6 +47,6 @@ def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentia
         raise InventoryError(f"{dev.name}: credentials '{dev.credentials}': {exc}") from None
     key_file = None
     if creds.key_file is not None:
-        key_path = Path(creds.key_file).expanduser()
+        key_path = user_path(creds.key_file, InventoryError)
         key_file = key_path if key_path.is_absolute() else base / key_path
     return Credentials(creds.username, password, secret or password, key_file, creds.agent)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from isolate.errors import InventoryError
+from isolate.files import UnreadableFile, read_input, user_path
 from isolate.inventory.ansible import read_ansible
 from isolate.inventory.checks import cross_check
 from isolate.inventory.models import Inventory
@@ -111,9 +112,9 @@ def inventory_files(path: Path) -> list[Path]:
 def _read(path: Path, merged: _Merged) -> None:
     file = display_path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InventoryError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        raw = read_input(path)
+    except UnreadableFile as exc:
+        raise InventoryError(f"{file}: cannot read: {exc}") from None
     merged.files.append((file, raw))
     data, lines, problems = parse_yaml(raw, file)
     merged.problems.extend(problems)
@@ -133,7 +134,7 @@ def _read(path: Path, merged: _Merged) -> None:
 
 
 def _include_ansible(base: Path, include: str, lines: LineMap, merged: _Merged) -> None:
-    target = Path(include).expanduser()
+    target = user_path(include, InventoryError)
     target = target if target.is_absolute() else base / target
     if not target.is_file():
         message = f"no such file: {display_path(target)}"
@@ -164,9 +165,9 @@ def content_sha256(files: list[tuple[str, bytes]]) -> str:
 
 def load_inventory(path: str | Path) -> Inventory:
     """Load, merge and validate an inventory file or directory."""
-    root = Path(path)
-    shown = display_path(root)
-    if not root.exists():
+    root = user_path(path, InventoryError)
+    shown = display_path(path)
+    if not root.exists() and not root.is_symlink():  # a symlink loop: the read says so
         raise InventoryError(f"{shown}: no such file or directory")
     files = inventory_files(root)
     if not files:
@@ -200,5 +201,5 @@ def known_hosts_path(inventory: Inventory) -> Path | None:
     """The inventory's known_hosts file, resolved (``~`` expanded)."""
     if inventory.known_hosts is None:
         return None
-    path = Path(inventory.known_hosts).expanduser()
+    path = user_path(inventory.known_hosts, InventoryError)
     return path if path.is_absolute() else base_dir(inventory) / path

@@ -26,6 +26,7 @@ from isolate.journal.records import Record, parse_ts, timestamp
 from isolate.journal.signing import Signer, load_signer
 from isolate.journal.verify import VerifyReport
 from isolate.paths import current_user
+from isolate.values import escape_line
 
 CSV_COLUMNS = (
     "seq", "ts", "elapsed_s", "kind", "section", "step", "device", "ok", "duration_s",
@@ -56,7 +57,8 @@ class Event:
         """The event's one line, identical in every rendering."""
         clock = self.ts[11:23]
         target = f" {self.target}" if self.device or self.step else ""
-        return f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind}{target}: {self.summary}"
+        line = f"[{self.seq:>4}] {clock} +{self.elapsed_s:.3f}s {self.kind}{target}: {self.summary}"
+        return escape_line(line)  # a stored value can never forge or disguise a line
 
     def detail(self, label: str) -> tuple[str, ...]:
         return next((lines for name, lines in self.details if name == label), ())
@@ -149,7 +151,7 @@ def _header(start: Record | None, run: RunView) -> tuple[tuple[str, str], ...]:
     else:
         rows.append(("Overrides", "none"))
     rows.append(("Status", run.status))
-    return tuple(rows)
+    return tuple((label, escape_line(value)) for label, value in rows)
 
 
 def _text(value: object) -> str:
@@ -318,9 +320,9 @@ def render_text(tl: Timeline) -> str:
             out.append(event.headline())
             for label, lines in event.details:
                 out.append(f"         {label}:")
-                out.extend(f"           {line}" for line in lines)
+                out.extend(f"           {escape_line(line)}" for line in lines)
     out.append("")
-    out.append(f"End: {tl.end}")
+    out.append(f"End: {escape_line(tl.end)}")
     return "\n".join(out) + "\n"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from isolate.errors import InputError, JournalError
+from isolate.files import user_path
 from isolate.journal.records import (
     RUN_ID_RE,
     SHA256_RE,
@@ -501,7 +502,7 @@ def list_runs(state_dir: Path) -> list[RunSummary]:
 def resolve_journal(state_dir: Path, ref: str) -> Path:
     """A run reference — run id (or a unique prefix), ``last``, run directory, journal.jsonl
     or export .json — as the path of a journal file or export. Raises InputError."""
-    candidate = Path(ref).expanduser()
+    candidate = user_path(ref)
     if candidate.exists():
         target = journal_path(candidate)
         if not target.is_file():
@@ -512,7 +513,7 @@ def resolve_journal(state_dir: Path, ref: str) -> Path:
 
 def resolve_run_dir(state_dir: Path, ref: str) -> Path:
     """The run directory named by a run id, a unique prefix of one, ``last`` or a path."""
-    candidate = Path(ref).expanduser()
+    candidate = user_path(ref)
     if candidate.is_dir() and (candidate / JOURNAL_NAME).is_file():
         return candidate
     if candidate.is_file() and candidate.name == JOURNAL_NAME:

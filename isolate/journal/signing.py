@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from isolate.errors import InputError, JournalError
+from isolate.files import user_path
 from isolate.paths import make_private_dir
 
 SIGNING_KEY_ENV = "ISOLATE_SIGNING_KEY"
@@ -35,7 +36,7 @@ ALG = "ed25519"
 def default_key_path() -> Path:
     env = os.environ.get(SIGNING_KEY_ENV, "")
     if env:
-        return Path(env).expanduser()
+        return user_path(env)
     config = os.environ.get("XDG_CONFIG_HOME", "") or str(Path("~/.config").expanduser())
     return Path(config) / "isolate" / "journal-ed25519.key"
 

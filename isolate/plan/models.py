@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from isolate.actions.base import WorkItem
 from isolate.errors import PlanError
+from isolate.files import UnreadableFile, read_input, user_path
 
 PLAN_FORMAT = 1
 
@@ -194,11 +195,13 @@ def load_plan_file(path: str | Path) -> Plan:
     """A plan saved by ``isolate plan --out``: parsed and re-validated (every work item
     goes through its value types again). Freshness against the inventory and playbook
     is ``isolate.api.load_saved_plan``'s job."""
-    source = Path(path)
+    source = user_path(path, PlanError)
     try:
-        raw = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        raw = read_input(source).decode("utf-8")
+    except UnreadableFile as exc:
+        raise PlanError(f"{source}: cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"{source}: cannot read: not UTF-8 text") from None
     try:
         plan = Plan.model_validate_json(raw)
     except ValidationError as exc:

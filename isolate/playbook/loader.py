@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from isolate.errors import PlaybookError
+from isolate.files import UnreadableFile, read_input, user_path
 from isolate.playbook.models import ACTIONS, Playbook, Step, StepSource
 from isolate.playbook.params import check_references
 from isolate.yamlsrc import (
@@ -101,12 +102,12 @@ def _raise_lines(problems: list[str]) -> None:
 
 def load_playbook(path: str | Path) -> Playbook:
     """Load one playbook file."""
-    source = Path(path)
-    shown = display_path(source)
+    source = user_path(path, PlaybookError)
+    shown = display_path(path)
     try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise PlaybookError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+        raw = read_input(source)
+    except UnreadableFile as exc:
+        raise PlaybookError(f"{shown}: cannot read: {exc}") from None
     return parse_playbook(raw, shown)
 
 

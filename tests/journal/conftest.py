@@ -24,6 +24,7 @@ def write_run(
     restore: bool = True,
     finish: bool = True,
     reason: str = "ransomware on fs1",
+    incident: str = "INC-7",
     pre_state: str = PRE_STATE,
     message: str = "",
 ) -> Path:
@@ -32,7 +33,7 @@ def write_run(
     with journal:
         journal.append(
             "run-start", user="alice", host="admin1", pid=4242, command=["isolate", "apply", "-i", "inv"],
-            incident="INC-7", reason=reason, tool_version="0.1.0",
+            incident=incident, reason=reason, tool_version="0.1.0",
             inventory={"path": "inventory/city.yml", "sha256": "a" * 64},
             playbook={"path": "playbooks/lateral.yml", "name": "ransomware-lateral", "sha256": "b" * 64},
             plan_sha256="c" * 64,

@@ -1,0 +1,36 @@
+"""The SSH host-key rule, the same on every transport (asyncssh, netmiko, paramiko exec,
+Ansible's ssh), and its messages.
+
+- Checking on (the default): a device's host key must be in the inventory's known_hosts.
+- ``--insecure-host-keys`` (``Target.host_key_checking`` false): a device that known_hosts
+  does not list is accepted unverified (the CLI warns, the journal records it); a key that
+  *contradicts* a listed one is still refused — it may be an impersonation.
+"""
+
+from __future__ import annotations
+
+from isolate.drivers.base import Target
+
+
+def unknown_key_message(t: Target) -> str:
+    """One line for a host key that known_hosts does not list (or no known_hosts at all)."""
+    where = f"{t.host}:{t.port}"
+    if t.known_hosts is None:
+        return (
+            f"{t.name}: SSH host key of {where} cannot be checked: the inventory names no "
+            "known_hosts file; set 'known_hosts: FILE' in the inventory and add the device's key "
+            f"(ssh-keyscan -p {t.port} {t.host} >> FILE, after checking its fingerprint on the "
+            "console), or pass --insecure-host-keys (journaled)"
+        )
+    return (
+        f"{t.name}: SSH host key of {where} is not in known_hosts ({t.known_hosts}); add it, "
+        "or pass --insecure-host-keys (journaled)"
+    )
+
+
+def changed_key_message(t: Target) -> str:
+    """One line for a host key that contradicts the one known_hosts lists."""
+    return (
+        f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
+        "(possible impersonation; check the device before going on)"
+    )
