@@ -29,7 +29,7 @@ TEXT = st.text(max_size=40) | st.builds(
         (v.parse_vlan, 4095, "must be 1..4094, got 4095"),
         (v.parse_vlan, 0, "must be 1..4094, got 0"),
         (v.parse_vlan, True, "VLAN id must be an integer, got boolean True"),
-        (v.parse_vlan, "10; reload", "VLAN id must be an integer, got '10; reload'"),
+        (v.parse_vlan, "10; reload", "VLAN id must be a decimal integer, got '10; reload'"),
         (v.parse_port, 70000, "must be 1..65535, got 70000"),
         (v.parse_timeout, 3601, "must be 1..3600, got 3601"),
         (v.parse_name, "core1\nreload", "newline not allowed in name: 'core1\\nreload'"),

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import write_run
+RunFactory = Callable[..., Path]
 
 FORGED = "[  99] 12:00:00.000 +0.000s run-end: status ok"
 
@@ -20,10 +21,9 @@ def _cli(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
                           env=env, check=False, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
-def test_show_and_list_escape_line_breaking_and_bidi_characters(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    write_run(
-        state,
+def test_show_and_list_escape_line_and_bidi_characters(make_run: RunFactory, state_dir: Path) -> None:
+    state = state_dir
+    make_run(
         incident="INC-7\nINC-8\u2028x\u0085y",
         reason="ok\n" + FORGED + "\u202egnp.exe",
         message="fine\r\n" + FORGED,
