@@ -48,12 +48,16 @@ SECRET_FIELDS = frozenset(
 )
 
 
+# Every secret value resolved in this process, for scrubbing tracebacks (``scrub_debug``).
+_RESOLVED: set[str] = set()
+
+
 def read_ref(ref: str, base_dir: Path) -> str:
     """Resolve a credential reference. Raises InventoryError naming the reference."""
-    if ref.startswith("env:"):
-        return _read_env(ref)
-    if ref.startswith("file:"):
-        return _read_file(ref, base_dir)
+    if ref.startswith(("env:", "file:")):
+        value = _read_env(ref) if ref.startswith("env:") else _read_file(ref, base_dir)
+        _RESOLVED.add(value)
+        return value
     raise InventoryError(
         f"credential reference {_show(ref)}: must be env:VAR, file:PATH or file:PATH#key "
         "(secrets are never written inline)"
@@ -242,3 +246,16 @@ def _redact_value(match: re.Match[str]) -> str:
     base = match.start(0)
     text = match.group(0)
     return text[: start - base] + REDACTED + text[end - base :]
+
+
+# pydantic puts the refused input in its errors: ``input_value='hunter2'`` (the value may be a
+# literal secret pasted where a reference belongs).
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|$)", re.MULTILINE)
+
+
+def scrub_debug(text: str) -> str:
+    """A traceback or ``--debug`` text fit to attach to a bug report: every secret resolved
+    by this process, every secret-bearing configuration field and every pydantic
+    ``input_value`` redacted."""
+    out = Scrubber.of(_RESOLVED).scrub(text)
+    return _INPUT_VALUE.sub(f"input_value={REDACTED}", out)

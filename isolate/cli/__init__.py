@@ -2,13 +2,19 @@
 
 Each command group lives in its own module exposing ``register(app)``. ``main``
 turns every ``IsolateError`` into one line on stderr and its exit code; any other
-exception is a bug: one line, exit 70, and the traceback only with ``--debug``.
+exception is a bug: one line, exit 70. ``--debug`` adds the traceback before that line
+and keeps the exit code; every traceback printed goes through
+``isolate.secrets.scrub_debug`` first (resolved secrets, secret-bearing configuration
+fields and pydantic ``input_value``s redacted), so it is fit to attach to a bug report.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import traceback
+from types import TracebackType
 from typing import Annotated
 
 import typer
@@ -66,17 +72,37 @@ def _print_error(err: IsolateError) -> None:
         typer.echo(f"error: {err}", err=True)
 
 
+def _print_traceback(exc: BaseException) -> None:
+    from isolate.secrets import scrub_debug
+
+    sys.stderr.write(scrub_debug("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+
+
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    _print_traceback(exc.with_traceback(tb))
+
+
+def _thread_excepthook(hook: threading.ExceptHookArgs) -> None:
+    if hook.exc_value is not None:
+        sys.stderr.write(f"exception in thread {hook.thread.name if hook.thread else '?'}:\n")
+        _print_traceback(hook.exc_value)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register_all()
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
     args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
     try:
         code = app(args=args, standalone_mode=False)
         # In non-standalone mode click returns typer.Exit's code instead of raising it.
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except IsolateError as err:
-        if debug_enabled() or "--debug" in args:
-            raise
+        if debug or debug_enabled():
+            _print_traceback(err)
         _print_error(err)
         sys.exit(int(err.exit_code))
     except typer.Exit as ex:
@@ -102,10 +128,11 @@ def main(argv: list[str] | None = None) -> None:
                 "BadArgumentUsage",
             )
             sys.exit(int(ExitCode.BAD_INPUT) if usage else int(exc.exit_code))
-        if debug_enabled() or "--debug" in args:
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {exc} (run again with --debug for details)",
-            err=True,
-        )
+        from isolate.secrets import scrub_debug
+
+        if debug or debug_enabled():
+            _print_traceback(exc)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        line = f"internal error: {type(exc).__name__}: {first} (run again with --debug for details)"
+        typer.echo(scrub_debug(line), err=True)
         sys.exit(int(ExitCode.INTERNAL))
