@@ -23,6 +23,7 @@ from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
+from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from, pending_revert_check
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.execute.undo import UndoEntry
@@ -240,7 +241,7 @@ def _executor(
         run_id=run_id,
         connect=connector(request.transport),
         lookup=lookup_action,
-        identify=identify,
+        identify=pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent)),
         sink=sink,
         done_before=done_before,
         options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
@@ -288,6 +289,22 @@ def _undo(executor: Executor, done: list[tuple[int, str]], scrub: Any) -> bool:
     return restorer.run(
         [UndoEntry(e.seq, e.step, e.device, 1, e.inverse, e.pre_sha, e.pre_state) for e in entries]
     ).ok
+
+
+def _cancel_reverts(pool: SessionPool, journal: Journal, run_id: str, devices: list[str], what: str) -> None:
+    """Before a resume or restore touches a device: the crashed run's device-side reverts
+    are cancelled and proven gone, or the command stops (docs/journal.md, "Revert timers")."""
+    problems = cancel_run_reverts(pool, journal, run_id, journal.records, devices=devices)
+    if problems:
+        raise RestoreError(f"{what} stopped: {problems[0]}")
+
+
+def _revert_owner(state: Path) -> RevertOwner:
+    def runs() -> list[tuple[str, tuple[Any, ...]]]:
+        paths = sorted((state / "runs").glob("*/journal.jsonl"), reverse=True)
+        return [(p.parent.name, read_journal(p).records) for p in paths]
+
+    return owner_from(runs, str(state))
 
 
 # -- restore -------------------------------------------------------------------------------------
@@ -381,6 +398,7 @@ def restore(
             )
             pool = SessionPool(resolved.targets, connector(transport))
             try:
+                _cancel_reverts(pool, journal, run_id, devices, "restore")
                 result = Restorer(
                     pool, journal, run_id=run_id, workers=workers, sink=sink, scrub=journal.scrubber.scrub
                 ).run(restore_plan.entries, only_stage=only_stage)
@@ -517,6 +535,7 @@ def resume(
         executor = _executor(built, resolved, journal, run_id, request, sink, done_before=done)
         scrub = journal.scrubber.scrub
         try:
+            _cancel_reverts(executor.pool, journal, run_id, devices, "resume")
             unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]
             if unknown:
                 back = Restorer(

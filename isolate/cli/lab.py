@@ -151,7 +151,8 @@ def fault(
     delay: Annotated[float | None, typer.Option("--delay", help="Seconds per reply (slow).",
                                                 show_default=False)] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help="Regex of commands to "
-                                                "reject (reject).", show_default=False)] = None,
+                                                "reject (reject) or hang on (hang-on).",
+                                                show_default=False)] = None,
 ) -> None:
     """Set a fault on a device of the running lab (clear removes them all)."""
     from isolate.lab.process import default_lab_dir, set_fault
@@ -160,6 +161,22 @@ def fault(
     reply = set_fault(default_lab_dir(state_dir), device, spec)
     active = ", ".join(f["kind"] for f in reply["faults"]) or "none"
     typer.echo(f"{device}: faults now {active}")
+
+
+@lab_app.command("advance")
+def advance(
+    seconds: Annotated[float, typer.Argument(min=0, help="Fire every device timer due within SECONDS.")],
+    state_dir: StateDir = None,
+) -> None:
+    """Fire now every device timer (IOS revert timer, Linux revert job) due within SECONDS, as
+    if that time had passed: rehearse what a device-side revert does without waiting.
+
+    Example: isolate lab advance 3600
+    """
+    from isolate.lab.process import advance_clock, default_lab_dir
+
+    advance_clock(default_lab_dir(state_dir), seconds)
+    typer.echo(f"fired every device timer due within {seconds:g} s")
 
 
 @lab_app.command("move-host")

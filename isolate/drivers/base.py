@@ -100,12 +100,24 @@ class Session(Protocol):
 class ConfirmCapable(Protocol):
     """A session whose device can revert a change by itself unless confirmed."""
 
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
-        """Apply under a device-owned revert window; the device reverts if not confirmed."""
+    def push_confirmed(
+        self, commands: Sequence[str], *, window_s: int, tag: str = ""
+    ) -> list[CommandResult]:
+        """Apply under a device-owned revert window; the device reverts if not confirmed.
+        ``tag`` (run and step) names the revert on devices where it can carry a name."""
         ...
 
     def confirm(self) -> None:
         """Keep the change: cancel the device-owned revert."""
+        ...
+
+    def pending_reverts(self) -> list[str]:
+        """Reverts armed on the device and never confirmed (read from the device)."""
+        ...
+
+    def cancel_reverts(self, prefix: str) -> list[str]:
+        """Cancel the pending reverts armed under tags starting with ``prefix`` (the device's
+        only one where reverts carry no name); returns what was cancelled."""
         ...
 
 

@@ -246,9 +246,13 @@ class RevertOnEnterSession(CliSession):
             return None
         return f"--confirm-window needs {self.strategy.requires_text}, which is not configured"
 
-    def push_confirmed(self, commands: Batch | Sequence[str], *, window_s: int) -> list[CommandResult]:
+    def push_confirmed(
+        self, commands: Batch | Sequence[str], *, window_s: int, tag: str = ""
+    ) -> list[CommandResult]:
         """Apply under the device's revert timer (whole units, at least one), then read back
-        that the timer is armed."""
+        that the timer is armed. The timer has no name on the device: ``tag`` is not used
+        (the journal's intent names the run)."""
+        del tag
         units = max(1, math.ceil(window_s / self.strategy.unit_s))
         enter = self.strategy.enter.format(units=units)
         results = self._push(as_batch(commands), enter=enter)
@@ -267,6 +271,33 @@ class RevertOnEnterSession(CliSession):
             shown = _first_line(output, "nothing")
             why = f"applied, but '{armed.command}' shows {shown!r}, not that {armed.meaning}"
             raise self._rejected(enter, why)
+
+    def pending_reverts(self) -> list[str]:
+        """The device's pending revert (at most one: the rollback timer), as its probe shows it."""
+        armed = self.strategy.armed
+        try:
+            output = self.run(armed.command).output
+        except CommandRejected:
+            return []
+        if not armed.shows(output):
+            return []
+        detail = "; ".join(
+            line.strip()
+            for line in output.splitlines()
+            if line.strip().startswith(("Timer value", "Time remaining"))
+        )
+        return [f"rollback timer ({detail or 'armed'})"]
+
+    def cancel_reverts(self, prefix: str) -> list[str]:
+        """Cancel the pending rollback timer (``configure confirm``: the running configuration
+        stays as it is). The device's one timer carries no owner's name, so ``prefix`` is not
+        used; the caller holds the device's lock. Returns what was cancelled."""
+        del prefix
+        pending = self.pending_reverts()
+        if pending:
+            self._pending_confirm = True
+            self.confirm()
+        return pending
 
     def confirm(self) -> None:
         """Keep the change; an expired window answers with a refusal (CommandRejected). The

@@ -2,8 +2,12 @@
 
 A push is one nft script applied atomically with ``nft -f -`` (all lines or none).
 The device-owned safety net: before a confirmed push, the current ruleset is saved on
-the device and a revert job is scheduled there (``sleep N && nft -f FILE``); ``confirm``
-kills that job. If isolate dies or loses its path, the firewall reverts by itself.
+the device as ``/var/lib/isolate/revert-<tag>.nft`` (the tag names the run and step) and a
+revert job is scheduled there (``sleep N && nft -f FILE``); ``confirm`` kills that job and
+removes FILE. If isolate dies or loses its path, the firewall reverts by itself — unless
+FILE is removed first (``cancel_reverts``: the job then finds nothing to apply), which is
+how a resume or restore of a crashed run proves the revert gone. A FILE present is a revert
+armed and never confirmed (pending, or fired if its window has passed).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from isolate.drivers.ssh_exec import ExecOutput, connect_client, run_exec, sudo
 from isolate.errors import CommandRejected, DeviceError
 
 REVERT_DIR = "/var/lib/isolate"
+REVERT_PREFIX = "revert-"
+REVERT_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 PLATFORM = "linux"
 
 
@@ -43,6 +49,7 @@ class LinuxSession:
         self.target = target
         self._client: paramiko.SSHClient = connect_client(target)
         self._revert_pid: int | None = None
+        self._revert_path: str | None = None
 
     def _exec(self, command: str, *, stdin: str | None = None) -> ExecOutput:
         return run_exec(self._client, self.target, command, stdin=stdin)
@@ -75,9 +82,11 @@ class LinuxSession:
             )
         return [CommandResult(self.target.name, script, out.stdout, True, started, out.duration_s)]
 
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
-        token = secrets.token_hex(6)
-        path = f"{REVERT_DIR}/revert-{token}.nft"
+    def push_confirmed(
+        self, commands: Sequence[str], *, window_s: int, tag: str = ""
+    ) -> list[CommandResult]:
+        token = tag if REVERT_TAG_RE.fullmatch(tag) else secrets.token_hex(6)
+        path = f"{REVERT_DIR}/{REVERT_PREFIX}{token}.nft"
         current = self.read_state()
         self._checked(sudo(self.target, f"mkdir -p {REVERT_DIR}"))
         self._checked(
@@ -93,13 +102,33 @@ class LinuxSession:
             raise DeviceError(
                 f"{self.target.name}: could not schedule the revert job", device=self.target.name
             )
-        self._revert_pid = int(match.group(0))
+        self._revert_pid, self._revert_path = int(match.group(0)), path
         return self.push(commands)
 
     def confirm(self) -> None:
         if self._revert_pid is not None:
             self._checked(sudo(self.target, f"kill {self._revert_pid}"))
             self._revert_pid = None
+        if self._revert_path is not None:
+            self._checked(sudo(self.target, f"rm -f {self._revert_path}"))
+            self._revert_path = None
+
+    def pending_reverts(self) -> list[str]:
+        """The revert files armed and never confirmed on this device (their names carry the
+        tag, i.e. the run and step that armed them)."""
+        out = self._exec(f"ls {REVERT_DIR}")
+        names = out.stdout.split() if out.exit_status == 0 else []
+        return sorted(
+            f"{REVERT_DIR}/{n}" for n in names if n.startswith(REVERT_PREFIX) and n.endswith(".nft")
+        )
+
+    def cancel_reverts(self, prefix: str) -> list[str]:
+        """Remove every armed revert file whose tag starts with ``prefix`` (a run id): its job,
+        when it wakes, finds nothing to apply. Returns what was removed."""
+        doomed = [p for p in self.pending_reverts() if p.rsplit("/", 1)[1].startswith(REVERT_PREFIX + prefix)]
+        for path in doomed:
+            self._checked(sudo(self.target, f"rm -f {path}"))
+        return doomed
 
     def read_state(self) -> str:
         return normalise_ruleset(self._checked(sudo(self.target, "nft -s list ruleset")).stdout)

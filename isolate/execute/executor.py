@@ -29,6 +29,7 @@ from isolate.errors import (
 )
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
+from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import UndoEntry
 from isolate.platforms import has_revert
@@ -253,6 +254,7 @@ class Executor:
             pre_state=pre_sha,
             stage=stage,
             confirm_window_s=window,
+            revert=revert_identity(change.platform, self.run_id, step.id, window),
         )
         self.entries[(index, device)] = UndoEntry(
             getattr(record, "seq", len(self.entries)), step.id, device, stage, tuple(inverse), pre_sha, state
@@ -263,7 +265,7 @@ class Executor:
             confirmable = window is not None and isinstance(session, ConfirmCapable)
             if confirmable:
                 assert isinstance(session, ConfirmCapable) and window is not None
-                session.push_confirmed(change.commands, window_s=window)
+                session.push_confirmed(change.commands, window_s=window, tag=revert_tag(self.run_id, step.id))
             else:
                 session.push(change.commands)
         except JournalError:

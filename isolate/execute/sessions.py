@@ -47,12 +47,20 @@ class GuardedConfirmingSession(GuardedSession):
         super().__init__(inner)
         self.confirming: ConfirmCapable = inner
 
-    def push_confirmed(self, commands: Sequence[str], *, window_s: int) -> list[CommandResult]:
+    def push_confirmed(
+        self, commands: Sequence[str], *, window_s: int, tag: str = ""
+    ) -> list[CommandResult]:
         check_lines(self.target.platform, commands)
-        return self.confirming.push_confirmed(commands, window_s=window_s)
+        return self.confirming.push_confirmed(commands, window_s=window_s, tag=tag)
 
     def confirm(self) -> None:
         self.confirming.confirm()
+
+    def pending_reverts(self) -> list[str]:
+        return self.confirming.pending_reverts()
+
+    def cancel_reverts(self, prefix: str) -> list[str]:
+        return self.confirming.cancel_reverts(prefix)
 
 
 def guarded(session: Session) -> Session:

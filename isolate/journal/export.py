@@ -289,6 +289,10 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         ttc = d.get("time_to_contain_s")
         extra = f"; time to contain {_secs(ttc)}" if ttc is not None else ""
         return f"run ended {_text(d.get('status'))} in {_secs(d.get('duration_s'))}{extra}", ()
+    if k == "revert-cancelled":
+        gone = _lines(d.get("cancelled")) or ("none pending",)
+        verdict = "cancelled, proven gone" if d.get("ok") else f"NOT cancelled: {_text(d.get('message'))}"
+        return f"device-side revert of step(s) {_text(d.get('steps'))} {verdict}", (("cancelled", gone),)
     if k == "seal":
         return f"signed head ({_text(d.get('alg'))}, key {_text(d.get('key'))})", ()
     if k == "torn-tail":

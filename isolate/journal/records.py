@@ -54,6 +54,7 @@ KINDS = frozenset(
         "locks-released",
         "torn-tail",
         "seal",
+        "revert-cancelled",
     }
 )
 # data keys that name a captured state file (state/<sha256>.txt) when they hold a digest

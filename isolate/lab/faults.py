@@ -4,7 +4,9 @@ Kinds: ``auth-fail`` (every login refused), ``slow`` (each reply delayed by
 ``delay`` seconds), ``hang-after`` (after ``after`` commands the device stops
 answering), ``drop-after`` (after ``after`` commands the next command's connection
 is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
-``% Invalid input detected at '^' marker.``), ``clear`` (remove every fault).
+``% Invalid input detected at '^' marker.``), ``hang-on`` (a command matching the regex
+``pattern`` gets no answer: the device stops answering that session there), ``clear``
+(remove every fault).
 Commands are counted per device, non-empty lines only, from the moment the fault
 is set.
 
@@ -28,7 +30,7 @@ from typing import Any
 
 from isolate.errors import InputError, LabError
 
-FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "clear")
+FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "clear")
 CONTROL_SOCKET = "control.sock"
 
 
@@ -53,13 +55,13 @@ def make_fault(kind: str, *, after: int | None = None, delay: float | None = Non
         raise InputError(f"fault {kind}: --after N (N >= 0) is required")
     if kind == "slow" and (delay is None or not 0 < delay <= 600):
         raise InputError("fault slow: --delay S (0 < S <= 600 seconds) is required")
-    if kind == "reject":
+    if kind in ("reject", "hang-on"):
         if not pattern:
-            raise InputError("fault reject: --pattern REGEX is required")
+            raise InputError(f"fault {kind}: --pattern REGEX is required")
         try:
             re.compile(pattern)
         except re.error as err:
-            raise InputError(f"fault reject: bad pattern {pattern!r}: {err}") from None
+            raise InputError(f"fault {kind}: bad pattern {pattern!r}: {err}") from None
     return Fault(kind, after or 0, delay or 0.0, pattern or "")
 
 
@@ -114,6 +116,9 @@ class DeviceFaults:
         if self._over("drop-after"):
             return "drop"
         self.commands += 1
+        hang_on = self.active.get("hang-on")
+        if hang_on and re.search(hang_on.pattern, line):
+            return "hang"
         reject = self.active.get("reject")
         if reject and re.search(reject.pattern, line):
             return "reject"

@@ -305,6 +305,12 @@ def move_host(state_dir: Path | str, host: str, device: str, interface: str
                                                   "device": device, "interface": interface})
 
 
+def advance_clock(state_dir: Path | str, seconds: float) -> dict[str, Any]:
+    """Fire, now, every device timer of a running lab that is due within ``seconds``
+    (revert timers and jobs): tests wait past a window without sleeping."""
+    return control(Path(state_dir).expanduser(), {"op": "advance", "seconds": seconds})
+
+
 def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any]:
     """Set (or clear) a fault on one device of a running lab."""
     return control(Path(state_dir).expanduser(), {"op": "fault", "device": device,

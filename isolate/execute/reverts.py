@@ -1,0 +1,156 @@
+"""Device-side reverts of ``--confirm-window`` runs: named, found, cancelled, proven gone.
+
+A confirmed push arms a revert on the device (IOS: the archive rollback timer; Linux: a
+revert job applying ``/var/lib/isolate/revert-<run>-<step>.nft``). The ``intent`` record
+that precedes it names it (``revert``: what and which tag), so the journal says which
+reverts a crash left armed: intents with a ``confirm_window_s`` that no ``confirmed`` (nor
+a later ``revert-cancelled``) answers. Before a resume or a restore of that run touches a
+device, ``cancel_run_reverts`` cancels them and reads the device back to prove them gone
+(``revert-cancelled``). A new run's pre-check refuses a device with a pending revert and
+says which run armed it (``pending_revert_check``). docs/journal.md, "Revert timers".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from isolate.drivers.base import ConfirmCapable, Session
+from isolate.errors import IsolateError
+from isolate.journal.records import RUN_ID_RE
+
+RevertOwner = Callable[[str, list[str]], str]  # (device, pending reverts) -> "run R (…)"
+_LINUX_FILE = re.compile(r"/revert-(?P<run>" + RUN_ID_RE.pattern + r")-(?P<step>[a-z0-9-]+)\.nft$")
+
+
+class _Journal(Protocol):
+    def append(self, kind: str, /, **data: Any) -> Any: ...
+
+
+class _Pool(Protocol):
+    def get(self, device: str) -> Session: ...
+
+
+class _Record(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
+def revert_tag(run_id: str, step: str) -> str:
+    """How a run's revert is named on devices where it can carry a name."""
+    return f"{run_id}-{step}"
+
+
+def revert_identity(platform: str, run_id: str, step: str, window_s: int | None) -> dict[str, Any] | None:
+    """What the intent journals about the revert its push arms (None: no window)."""
+    if window_s is None:
+        return None
+    if platform == "linux":
+        return {"kind": "revert-job", "file": f"/var/lib/isolate/revert-{revert_tag(run_id, step)}.nft"}
+    return {"kind": "rollback-timer", "window_s": window_s}
+
+
+def armed_unconfirmed(records: Iterable[_Record]) -> dict[str, list[str]]:
+    """Device -> steps whose revert was armed (intent with a window) and never confirmed nor
+    cancelled afterwards, in journal order."""
+    armed: dict[str, list[str]] = {}
+    for rec in records:
+        device, step = rec.data.get("device"), rec.data.get("step")
+        if not isinstance(device, str):
+            continue
+        if rec.kind == "intent" and rec.data.get("confirm_window_s") and isinstance(step, str):
+            armed.setdefault(device, []).append(step)
+        elif rec.kind == "confirmed" and step in armed.get(device, []):
+            armed[device].remove(step)
+        elif rec.kind == "revert-cancelled" and rec.data.get("ok"):
+            armed.pop(device, None)
+    return {d: steps for d, steps in armed.items() if steps}
+
+
+def _of_run(entry: str, run_id: str) -> bool:
+    """Whether a pending revert may be this run's: a named one only if it names the run; an
+    unnamed one (IOS's single rollback timer) always."""
+    match = _LINUX_FILE.search(entry)
+    return match is None or match["run"] == run_id
+
+
+def cancel_run_reverts(
+    pool: _Pool, journal: _Journal, run_id: str, records: Iterable[_Record], *, devices: Iterable[str]
+) -> list[str]:
+    """Cancel every revert ``run_id`` armed and never confirmed on ``devices``, then read each
+    device back to prove it gone; one ``revert-cancelled`` record per device. Returns the
+    problems (a device unreachable, a revert still pending): the caller must not go on."""
+    problems: list[str] = []
+    reachable = set(devices)
+    for device, steps in armed_unconfirmed(records).items():
+        if device not in reachable:
+            continue
+        cancelled: list[str] = []
+        left: list[str] = []
+        message = ""
+        try:
+            session = pool.get(device)
+            if isinstance(session, ConfirmCapable):
+                cancelled = session.cancel_reverts(run_id)
+                left = [p for p in session.pending_reverts() if _of_run(p, run_id)]
+        except IsolateError as exc:
+            message = f"{device}: cannot cancel the revert armed by run {run_id}: {exc}"
+        if left and not message:
+            message = f"{device}: the revert armed by run {run_id} is still pending after cancel: {left[0]}"
+        journal.append(
+            "revert-cancelled",
+            device=device,
+            steps=steps,
+            ok=not message,
+            cancelled=cancelled,
+            pending=left,
+            message=message,
+        )
+        if message:
+            problems.append(message)
+    return problems
+
+
+IdentityCheck = Callable[[Session], str | None]
+
+
+def pending_revert_check(identify: IdentityCheck, owner: RevertOwner) -> IdentityCheck:
+    """``identify`` extended: a device with a pending revert fails its pre-check, naming the
+    run that armed it (a revert fires later and undoes whatever is on the device then)."""
+
+    def check(session: Session) -> str | None:
+        problem = identify(session)
+        if problem is not None or not isinstance(session, ConfirmCapable):
+            return problem
+        pending = session.pending_reverts()
+        if not pending:
+            return None
+        device = session.target.name
+        return (
+            f"{device}: a device-side revert is pending ({pending[0]}), armed by {owner(device, pending)}; "
+            "when it fires it undoes what is on the device: resume or restore that run first "
+            "(isolate apply --resume RUN, or isolate restore RUN), which cancels it"
+        )
+
+    return check
+
+
+def owner_from(runs: Callable[[], Iterable[tuple[str, Iterable[_Record]]]], where: str) -> RevertOwner:
+    """Who armed a pending revert: the run a Linux revert file names, else the newest run of
+    ``runs()`` (run id, records) that armed one on the device and never confirmed it."""
+
+    def owner(device: str, pending: list[str]) -> str:
+        for entry in pending:
+            match = _LINUX_FILE.search(entry)
+            if match:
+                return f"run {match['run']} (step {match['step']})"
+        for run_id, records in runs():
+            if device in armed_unconfirmed(records):
+                return f"run {run_id} (state dir {where}, never confirmed: its process died)"
+        return f"no run of the state dir {where} (another operator's run, or armed by hand)"
+
+    return owner
