@@ -123,9 +123,10 @@ def test_sigkill_at_any_point_then_restore_brings_every_device_back(
     set_fault(lab.state_dir, hang_device or "core2", make_fault("clear"))
     run_dir = newest_run(state)
     assert run_dir is not None
-    unsealed = run_cli("journal", "verify", run_dir.name, state=state)
-    assert unsealed.returncode == 7, unsealed.stdout  # the dead writer never signed a head
-    assert "without a signed head" in unsealed.stdout or "has no outcome" in unsealed.stdout, unsealed.stdout
+    if records(run_dir)[-1]["kind"] != "seal":  # (the last kill point may land after the run ended)
+        unsealed = run_cli("journal", "verify", run_dir.name, state=state)
+        assert unsealed.returncode == 7, unsealed.stdout  # the dead writer never signed a head
+        assert "without a signed head" in unsealed.stdout or "has no outcome" in unsealed.stdout
     restored = run_cli("restore", run_dir.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
