@@ -18,7 +18,7 @@ from typing import Any
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
 from isolate.drivers.registry import connector, identify, transport_from
-from isolate.errors import InputError, IsolateError, PlanError, RestoreError
+from isolate.errors import InputError, IsolateError, LockHeld, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
 from isolate.execute.locks import DeviceLocks
@@ -29,12 +29,12 @@ from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
-from isolate.journal import Journal, read_journal, run_id_new
+from isolate.journal import Journal, Record, read_journal, run_id_new
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
-from isolate.restore.staged import Restorer, RestoreResult, entries_from_records
+from isolate.restore.staged import Restorer, RestoreResult, checked_state_reader, entries_from_records
 from isolate.secrets import Scrubber
 
 
@@ -340,13 +340,33 @@ class RestorePlan:
 
 
 def plan_restore(run_path: Path) -> RestorePlan:
+    """What restoring ``run_path`` would undo, from its journal; every captured pre-state is
+    read through its hash (JournalError, exit 7, if one is missing or altered)."""
     view = read_journal(run_path / "journal.jsonl")
-    records = [{"kind": r.kind, "seq": r.seq, "data": r.data} for r in view.records]
+    return RestorePlan(
+        run_path.name, run_path, tuple(entries_from_records(view.records, checked_state_reader(view)))
+    )
 
-    def read_state(sha: str) -> str:
-        return (run_path / "state" / f"{sha}.txt").read_text(encoding="utf-8")
 
-    return RestorePlan(run_path.name, run_path, tuple(entries_from_records(records, read_state)))
+def _first_record(run_path: Path) -> Record | None:
+    """The run-start record, or None when the run died before writing it whole."""
+    records = read_journal(run_path / "journal.jsonl").records
+    return records[0] if records else None
+
+
+def _nothing_written(run_path: Path, state: Path, lock_dir: Path | None) -> str:
+    """A run that died before its first record sent nothing: release its stale device locks
+    (refusing while its process lives) and say so."""
+    locks = DeviceLocks.at(lock_dir, state_dir=state)
+    live = [lock for lock in locks.held() if lock.run == run_path.name and not lock.stale]
+    if live:
+        raise LockHeld(live[0].describe())
+    released = locks.release_stale_of_run(run_path.name)
+    freed = f"; released its stale locks on {', '.join(lock.device for lock in released)}" if released else ""
+    return (
+        f"run {run_path.name} died before its first journal record was written whole: "
+        f"nothing was sent to any device, nothing to restore{freed}"
+    )
 
 
 def restore(
@@ -369,8 +389,10 @@ def restore(
     why, reference = _text_option("--reason", reason), _text_option("--incident", incident)
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
+    start = _first_record(run_path)
+    if start is None:
+        return RestoreResult(True, (), (), (), message=_nothing_written(run_path, state, lock_dir))
     restore_plan = plan_restore(run_path)
-    start = next(iter(read_journal(run_path / "journal.jsonl").records))
     inv_path = inventory_path or Path(start.data["inventory"]["path"])
     inventory = load_inventory(inv_path)
     devices = sorted({e.device for e in restore_plan.entries})
@@ -455,7 +477,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
                 outcome[key] = f"failed ({r.data.get('phase')})"
             elif r.kind == "run-end":
                 ended = str(r.data.get("status"))
-        pending = {(e.device, e.step) for e in plan_restore(run_path).entries}
+        pending = {(e.device, e.step) for e in entries_from_records(view.records, lambda *_: "")}
         rows = [
             {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
             for (d, s) in sorted(pending)
@@ -509,6 +531,9 @@ def resume(
         raise InputError(
             f"run {run_path.name} ended; nothing to resume (see isolate status, isolate restore)"
         )
+    if not view.records:
+        nothing = _nothing_written(run_path, state, lock_dir)
+        raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
     start = view.records[0]
     inventory = load_inventory(inventory_path or Path(start.data["inventory"]["path"]))
     built = load_plan_file(run_path / "plan.json")

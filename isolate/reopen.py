@@ -20,7 +20,7 @@ from isolate.files import user_path
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
 from isolate.paths import run_dir, state_dir_from
-from isolate.restore.staged import entries_from_records
+from isolate.restore.staged import checked_state_reader, entries_from_records
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,6 @@ class RunToRestore:
 
 def load_run(path: Path) -> RunToRestore:
     view = read_journal(path / "journal.jsonl")
-    records = [{"kind": r.kind, "seq": r.seq, "data": r.data} for r in view.records]
-
-    def read_state(sha: str) -> str:
-        return (path / "state" / f"{sha}.txt").read_text(encoding="utf-8")
-
     start = view.records[0].data if view.records else {}
     end = [r for r in view.records if r.kind == "run-end"]
     restore_end = [r for r in view.records if r.kind == "restore-end"]
@@ -70,7 +65,7 @@ def load_run(path: Path) -> RunToRestore:
         incident=str(start.get("incident") or ""),
         status=str(end[-1].data.get("status")) if end else "open",
         intents=sum(1 for r in view.records if r.kind == "intent"),
-        entries=tuple(entries_from_records(records, read_state)),
+        entries=tuple(entries_from_records(view.records, checked_state_reader(view))),
         restore_ended_ok=bool(restore_end and restore_end[-1].data.get("ok")),
     )
 

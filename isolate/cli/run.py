@@ -335,6 +335,8 @@ def restore_cmd(
         from dataclasses import asdict
 
         typer.echo(json.dumps({"run": target.run_id, **asdict(result)}, sort_keys=True))
+    elif result.message:
+        err.print(result.message, markup=False)
     else:
         devices = ", ".join(result.restored) or "none needed"
         err.print(

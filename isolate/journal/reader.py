@@ -96,6 +96,27 @@ class JournalView:
         data = self.source.state_bytes(sha) if SHA256_RE.fullmatch(sha) else None
         return None if data is None else data.decode("utf-8", errors="replace")
 
+    def checked_state(self, sha: str) -> str:
+        """The captured state of digest ``sha``, proven by its hash; JournalError if it is
+        missing or altered (what restore and resume read: they never trust an unchecked file)."""
+        return check_state_bytes(
+            self.path.parent / STATE_SUBDIR,
+            sha,
+            self.source.state_bytes(sha) if SHA256_RE.fullmatch(sha) else None,
+        )
+
+
+def check_state_bytes(directory: Path, sha: str, blob: bytes | None) -> str:
+    """``blob`` as the state text of digest ``sha``; JournalError naming the file otherwise."""
+    path = directory / f"{sha}.txt"
+    if not SHA256_RE.fullmatch(sha):
+        raise JournalError(f"{sha!r} is not a state digest")
+    if blob is None:
+        raise JournalError(f"{path}: captured state is missing")
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise JournalError(f"{path}: captured state does not hash to its name (altered)")
+    return blob.decode("utf-8")
+
 
 def journal_path(path: Path) -> Path:
     """The journal file of a run directory (or ``path`` itself when it is a file)."""

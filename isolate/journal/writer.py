@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import os
+import signal
 import socket
 import threading
 from pathlib import Path
@@ -32,6 +33,7 @@ from isolate.journal.reader import (
     JournalSource,
     RunView,
     TornTail,
+    check_state_bytes,
     load_source,
 )
 from isolate.journal.records import (
@@ -51,6 +53,18 @@ from isolate.secrets import Scrubber
 
 _COMMAND_KEYS = ("forward", "inverse", "commands")
 _tmp_counter = itertools.count()
+
+# Crash-test hook (tests/execute/test_crash_points.py; never set in production): with
+# ISOLATE_CRASH_AT_RECORD=N the process SIGKILLs itself instead of writing record seq N, every
+# earlier record being durable; with ISOLATE_CRASH_TORN=1 it first writes half of that line
+# (a crash mid-append). The kill happens under the append mutex, so no later record is written.
+CRASH_AT_ENV = "ISOLATE_CRASH_AT_RECORD"
+CRASH_TORN_ENV = "ISOLATE_CRASH_TORN"
+
+
+def _crash_point() -> int | None:
+    value = os.environ.get(CRASH_AT_ENV, "")
+    return int(value) if value.isdigit() else None
 
 
 class Journal:
@@ -83,6 +97,7 @@ class Journal:
         self._signer = signer
         self._appended = False  # by this process: close() then seals the journal
         self.mirror_error: str | None = None  # why the last head could not be mirrored, if so
+        self._crash_at = _crash_point()
 
     # --- opening ---------------------------------------------------------------------
 
@@ -288,6 +303,8 @@ class Journal:
 
     def _write(self, record: Record, line: bytes) -> None:
         """Write one line (under the mutex); a failed write cuts it back and breaks the journal."""
+        if record.seq == self._crash_at:
+            self._crash(line)
         try:
             view = memoryview(line)
             while view:
@@ -301,6 +318,13 @@ class Journal:
                 f"{self.path}: cannot append {record.kind} (seq {record.seq}): {self._broken}"
             ) from None
         self._size += len(line)
+
+    def _crash(self, line: bytes) -> None:
+        """The crash-test hook: die here, every earlier record durable (see CRASH_AT_ENV)."""
+        if os.environ.get(CRASH_TORN_ENV) == "1":
+            os.write(self._fd, line[: len(line) // 2])
+        os.fsync(self._fd)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def _sync(self, record: Record, end: int) -> None:
         """fsync until ``end`` is durable. Group commit: one fsync covers every line written
@@ -346,16 +370,12 @@ class Journal:
 
     def read_state(self, sha: str) -> str:
         """The stored state text of digest ``sha``; JournalError if missing or altered."""
-        if not SHA256_RE.fullmatch(sha):
-            raise JournalError(f"{sha!r} is not a state digest")
         path = self.run_dir / STATE_SUBDIR / f"{sha}.txt"
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            raise JournalError(f"{path}: captured state is missing") from None
-        if hashlib.sha256(blob).hexdigest() != sha:
-            raise JournalError(f"{path}: captured state does not hash to its name (altered)")
-        return blob.decode("utf-8")
+        blob = None
+        if SHA256_RE.fullmatch(sha):
+            with contextlib.suppress(OSError):
+                blob = path.read_bytes()
+        return check_state_bytes(self.run_dir / STATE_SUBDIR, sha, blob)
 
     # --- closing ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,6 +23,8 @@ from isolate.errors import IsolateError, JournalError, RestoreError
 from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import UndoEntry
+from isolate.journal.reader import JournalView
+from isolate.journal.records import Record
 
 
 @dataclass(frozen=True)
@@ -261,41 +263,61 @@ class Restorer:
 
 
 def entries_from_records(
-    records: Iterable[Mapping[str, Any]], read_state: Callable[[str], str]
+    records: Iterable[Record], read_state: Callable[[str, str, str], str]
 ) -> list[UndoEntry]:
     """Every intent that reached or may have reached its device, and is not yet restored.
 
     An intent counts unless its outcome is a failure in the pre-check phase (nothing sent).
     An intent with no outcome at all (a crash between intent and effect) counts: the
     device may or may not have the change, and restore reads it back to find out.
+    ``read_state(sha, device, step)`` gives a captured pre-state's text.
     """
-    intents: dict[tuple[str, str], tuple[int, Mapping[str, Any]]] = {}
+    intents: dict[tuple[str, str], Record] = {}
     restored_at: dict[tuple[str, str], int] = {}
     gate_ok_at: dict[str, int] = {}
     for record in records:
-        kind, data, seq = record["kind"], record["data"], int(record["seq"])
+        kind, data, seq = record.kind, record.data, record.seq
         key = (str(data.get("device")), str(data.get("step")))
         if kind == "intent":
-            intents[key] = (seq, data)
+            intents[key] = record
             restored_at.pop(key, None)
         elif kind == "restored" and data.get("ok"):
             restored_at[key] = seq
-        elif kind == "gate" and data.get("ok") and data.get("check", "").startswith("equality"):
+        elif kind == "gate" and data.get("ok") and str(data.get("check", "")).startswith("equality"):
             gate_ok_at[key[0]] = seq
     done = {key for key, seq in restored_at.items() if gate_ok_at.get(key[0], -1) > seq}
     entries = []
-    for key, (seq, data) in intents.items():
+    for key, intent in intents.items():
         if key in done:
             continue
+        data = intent.data
         entries.append(
             UndoEntry(
-                seq=seq,
+                seq=intent.seq,
                 step=key[1],
                 device=key[0],
                 stage=int(data.get("stage") or 1),
                 inverse=tuple(data.get("inverse") or ()),
                 pre_sha=str(data["pre_state"]),
-                pre_state=read_state(str(data["pre_state"])),
+                pre_state=read_state(str(data["pre_state"]), key[0], key[1]),
             )
         )
     return sorted(entries, key=lambda e: e.seq)
+
+
+def checked_state_reader(view: JournalView) -> Callable[[str, str, str], str]:
+    """``read_state`` for :func:`entries_from_records`: each captured pre-state proven by its
+    hash; JournalError (exit 7) naming the device, the step and what to do otherwise."""
+
+    def read(sha: str, device: str, step: str) -> str:
+        try:
+            return view.checked_state(sha)
+        except JournalError as exc:
+            run = view.path.parent.name
+            raise JournalError(
+                f"{exc}: {device}'s state before step '{step}' cannot be proven, so it cannot be "
+                f"restored safely; put the file back from a backup of the run directory, or bring "
+                f"{device} back by hand (isolate journal show {run} lists the inverse)"
+            ) from None
+
+    return read

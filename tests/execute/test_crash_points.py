@@ -1,0 +1,218 @@
+"""A SIGKILL at every record boundary of a real apply and of its restore, then `isolate restore`.
+
+The kill is not timer-polled: the journal writer's crash-test hook
+(``ISOLATE_CRASH_AT_RECORD=N``, isolate/journal/writer.py) makes the process SIGKILL itself
+instead of writing record N, every earlier record durable, so each case proves the kill
+happened after record N-1 and before record N. A reference apply + restore lists the
+boundaries (every record kind such a run writes); each case must end with `isolate restore`
+exit 0 and every device read back (netmiko, paramiko) identical to its baseline, never 70.
+One lab is shared by every case; the playbook is two steps on two devices to keep it short.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e import isolate_cmd, newest_run, read_all, records
+
+from isolate.lab.process import LabHandle, start_lab
+
+TOUCHED = ["acc3", "fw-edge"]
+PLAYBOOK = """\
+version: 1
+name: crash-points
+defaults: {policy: abort, timeout: 60}
+steps:
+  - id: block-attacker
+    action: edge-block
+    targets: {tags: [attacker]}
+  - id: quarantine-infected
+    action: quarantine
+    targets: {tags: [infected]}
+    params: {vlan: 999}
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def baseline(lab: LabHandle) -> dict[str, str]:
+    return read_all(lab.state_dir, TOUCHED)
+
+
+@pytest.fixture(scope="module")
+def playbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("playbook") / "crash-points.yml"
+    path.write_text(PLAYBOOK, encoding="utf-8")
+    return path
+
+
+def _run(
+    state: Path, *args: str, crash_at: int | None = None, torn: bool = False
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state), "ISOLATE_LOCK_DIR": str(state / "locks")}
+    env.pop("ISOLATE_CRASH_AT_RECORD", None)
+    if crash_at is not None:
+        env["ISOLATE_CRASH_AT_RECORD"] = str(crash_at)
+        env["ISOLATE_CRASH_TORN"] = "1" if torn else "0"
+    return subprocess.run(isolate_cmd(*args), capture_output=True, text=True, env=env, timeout=300,
+                          stdin=subprocess.DEVNULL, check=False)
+
+
+def _apply(lab: LabHandle, playbook: Path, state: Path, **crash: object) -> subprocess.CompletedProcess[str]:
+    inventory = str(lab.state_dir / "inventory.yml")
+    return _run(state, "apply", "-i", inventory, str(playbook), "--yes", "--reason", "crash test",
+                **crash)  # type: ignore[arg-type]
+
+
+def _kinds(state: Path) -> list[str]:
+    run = newest_run(state)
+    assert run is not None
+    return [r["kind"] for r in records(run)]
+
+
+@pytest.fixture(scope="module")
+def reference(lab: LabHandle, baseline: dict[str, str], playbook: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[str]]:
+    """The record kinds of an uninterrupted apply, then of its restore."""
+    state = tmp_path_factory.mktemp("reference")
+    applied = _apply(lab, playbook, state)
+    assert applied.returncode == 0, applied.stderr
+    apply_kinds = _kinds(state)
+    restored = _run(state, "restore", "last", "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    return apply_kinds, _kinds(state)[len(apply_kinds):]
+
+
+def _killed(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.returncode == -signal.SIGKILL
+
+
+def _restore_until_back(state: Path, lab: LabHandle, baseline: dict[str, str], where: str) -> list[str]:
+    """`isolate restore last` must exit 0 and bring every device back; problems, if any."""
+    result = _run(state, "restore", "last", "--yes")
+    problems = []
+    if result.returncode != 0:
+        problems.append(f"{where}: restore exit {result.returncode}: {result.stderr.strip()[-300:]}")
+    if read_all(lab.state_dir, TOUCHED) != baseline:
+        problems.append(f"{where}: devices differ from baseline after restore")
+        _run(state, "restore", "last", "--yes")
+    if list((state / "locks").glob("*.lock")):
+        problems.append(f"{where}: the dead run's device locks are still held")
+    return problems
+
+
+def test_reference_run_writes_every_kind(reference: tuple[list[str], list[str]]) -> None:
+    apply_kinds, restore_kinds = reference
+    assert apply_kinds[0] == "run-start" and apply_kinds[-1] == "run-end"
+    assert {"precheck", "intent", "applied", "verified", "step-end"} <= set(apply_kinds)
+    assert restore_kinds[0] == "restore-start" and restore_kinds[-1] == "restore-end"
+    assert {"restore-intent", "restored", "gate"} <= set(restore_kinds)
+
+
+def test_sigkill_at_each_apply_record_boundary(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    apply_kinds, _ = reference
+    problems: list[str] = []
+    for n, kind in enumerate(apply_kinds):
+        state = tmp_path / f"apply-{n}"
+        killed = _apply(lab, playbook, state, crash_at=n)
+        where = f"apply killed before record {n} ({kind})"
+        assert _killed(killed), f"{where}: exit {killed.returncode}: {killed.stderr}"
+        assert _kinds(state) == apply_kinds[:n], f"{where}: the journal holds exactly the records before it"
+        problems += _restore_until_back(state, lab, baseline, where)
+    assert not problems, "\n".join(problems)
+
+
+def test_sigkill_mid_append_of_run_start_and_of_an_intent(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    apply_kinds, _ = reference
+    problems: list[str] = []
+    for n in (0, apply_kinds.index("intent")):
+        state = tmp_path / f"torn-{n}"
+        killed = _apply(lab, playbook, state, crash_at=n, torn=True)
+        assert _killed(killed), killed.stderr
+        assert _kinds(state) == apply_kinds[:n]
+        if n == 0:  # resume has nothing to continue; restore says nothing was sent
+            run = newest_run(state)
+            assert run is not None
+            resumed = _run(state, "apply", "--resume", "last")
+            assert resumed.returncode == 2, resumed.stderr
+            assert resumed.stderr.strip().splitlines()[-1] == (
+                f"error: run {run.name} died before its first journal record was written whole: nothing "
+                "was sent to any device, nothing to restore; released its stale locks on acc3, fw-edge; "
+                "nothing to resume: run isolate apply again"
+            )
+            killed = _apply(lab, playbook, state, crash_at=n, torn=True)
+            restored = _run(state, "restore", "last", "--yes")
+            assert restored.returncode == 0, restored.stderr
+            assert "nothing was sent to any device, nothing to restore" in restored.stderr
+        problems += _restore_until_back(state, lab, baseline, f"apply torn in record {n} ({apply_kinds[n]})")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("damage", ["missing", "altered"])
+def test_restore_with_a_damaged_captured_state_exits_7_saying_what_to_do(
+    damage: str, lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    assert _apply(lab, playbook, state).returncode == 0
+    run = newest_run(state)
+    assert run is not None
+    intent = next(r for r in records(run) if r["kind"] == "intent")
+    sha, device, step = intent["data"]["pre_state"], intent["data"]["device"], intent["data"]["step"]
+    path = run / "state" / f"{sha}.txt"
+    kept = path.read_bytes()
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(kept.replace(b"table", b"tablE", 1))
+    try:
+        result = _run(state, "restore", "last", "--yes")
+        assert result.returncode == 7, result.stderr
+        what = "is missing" if damage == "missing" else "does not hash to its name (altered)"
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"error: {path}: captured state {what}: {device}'s state before step '{step}' cannot be "
+            "proven, so it cannot be restored safely; put the file back from a backup of the run "
+            f"directory, or bring {device} back by hand (isolate journal show {run.name} lists the inverse)"
+        )
+    finally:
+        path.write_bytes(kept)
+        assert _run(state, "restore", "last", "--yes").returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_sigkill_at_each_restore_record_boundary(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    apply_kinds, restore_kinds = reference
+    problems: list[str] = []
+    for i, kind in enumerate(restore_kinds):
+        n = len(apply_kinds) + i
+        state = tmp_path / f"restore-{n}"
+        applied = _apply(lab, playbook, state)
+        assert applied.returncode == 0, applied.stderr
+        killed = _run(state, "restore", "last", "--yes", crash_at=n)
+        where = f"restore killed before record {n} ({kind})"
+        assert _killed(killed), f"{where}: exit {killed.returncode}: {killed.stderr}"
+        assert len(_kinds(state)) == n, f"{where}: the journal holds exactly the records before it"
+        problems += _restore_until_back(state, lab, baseline, where)
+    assert not problems, "\n".join(problems)
