@@ -17,7 +17,7 @@ from typing import Any
 from isolate.errors import InputError, IsolateError
 from isolate.execute.undo import UndoEntry
 from isolate.files import user_path
-from isolate.journal import read_journal
+from isolate.journal import Record, read_journal
 from isolate.journal.reader import run_dirs
 from isolate.paths import run_dir, state_dir_from
 from isolate.restore.staged import checked_state_reader, entries_from_records
@@ -34,6 +34,7 @@ class RunToRestore:
     intents: int  # changes the run journaled (0: it changed nothing)
     entries: tuple[UndoEntry, ...]
     restore_ended_ok: bool
+    restore_died: bool = False  # a restore-start without its restore-end: its locks may remain
 
     @property
     def run_id(self) -> str:
@@ -46,7 +47,9 @@ class RunToRestore:
     @property
     def needs_restore(self) -> bool:
         """Changes left on devices, or a run that died before its end (locks, unknown outcomes)."""
-        return bool(self.entries) or (not self.ended and not self.restore_ended_ok)
+        return (
+            bool(self.entries) or (not self.ended and not self.restore_ended_ok) or self.restore_died
+        )
 
     def nothing_message(self) -> str:
         if self.intents == 0:
@@ -67,7 +70,15 @@ def load_run(path: Path) -> RunToRestore:
         intents=sum(1 for r in view.records if r.kind == "intent"),
         entries=tuple(entries_from_records(view.records, checked_state_reader(view))),
         restore_ended_ok=bool(restore_end and restore_end[-1].data.get("ok")),
+        restore_died=_restore_died(view.records),
     )
+
+
+def _restore_died(records: Sequence[Record]) -> bool:
+    """The last restore started and never ended (its process died): run it again, to close
+    its journal and release the locks it left."""
+    kinds = [r.kind for r in records if r.kind in ("restore-start", "restore-end")]
+    return bool(kinds) and kinds[-1] == "restore-start"
 
 
 @dataclass(frozen=True)
