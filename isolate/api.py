@@ -354,6 +354,16 @@ def _first_record(run_path: Path) -> Record | None:
     return records[0] if records else None
 
 
+def release_stale_locks(run_id: str, *, state_dir: Path | None = None, lock_dir: Path | None = None) -> str:
+    """Release the device locks run ``run_id``'s dead processes left (a restore killed after
+    its last record, say); returns a sentence for the operator, empty when there were none."""
+    state = state_dir_from(state_dir)
+    released = DeviceLocks.at(lock_dir, state_dir=state).release_stale_of_run(run_id)
+    if not released:
+        return ""
+    return f"released run {run_id}'s stale locks on {', '.join(lock.device for lock in released)}"
+
+
 def _nothing_written(run_path: Path, state: Path, lock_dir: Path | None) -> str:
     """A run that died before its first record sent nothing: release its stale device locks
     (refusing while its process lives) and say so."""

@@ -293,6 +293,10 @@ def restore_cmd(
     target = choice.run
     if target is None or not target.needs_restore:
         message = choice.message if target is None else target.nothing_message()
+        # A restore killed after its last record may have left its device locks: free them.
+        for checked in (*([target] if target else []), *choice.passed_over):
+            freed = api.release_stale_locks(checked.run_id, state_dir=state_dir, lock_dir=lock_dir)
+            message += f"; {freed}" if freed else ""
         _say({"run": target.run_id if target else None, "restored": [], "message": message}, message, as_json)
         raise typer.Exit(0)
     heading = (
