@@ -21,7 +21,7 @@ from typing import Any
 
 from isolate import __version__
 from isolate.errors import ExitCode, InputError, IsolateError
-from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import RunResult
 from isolate.journal.verify import head_line as journal_head
 from isolate.paths import make_private_dir, state_dir_from
@@ -176,6 +176,8 @@ def _is_lab(inventory_path: Path) -> bool:
 
 
 def _emitter(sink: EventSink) -> Any:
+    sink = guarded(sink)
+
     def emit(kind: str, message: str, ok: bool = True, **data: Any) -> None:
         sink(Event(kind, "drill", None, None, ok, message, data=data))
 
