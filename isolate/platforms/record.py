@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap"]
+Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn"]
 SavePolicy = Literal["never", "on-confirm"]
 
 

@@ -167,4 +167,13 @@ PLATFORMS: Final[dict[str, Platform]] = {
         state=State("LDAP search: userAccountControl and memberOf of every account and group"),
         default_role="server",
     ),
+    "openvpn": Platform(
+        name="openvpn",
+        title="OpenVPN server (management interface)",
+        session="openvpn",
+        interfaces=KERNEL_INTERFACES,
+        state=State("version"),
+        identity=Identity("version", r"(?m)^OpenVPN Version: OpenVPN "),
+        default_role="vpn",
+    ),
 }
