@@ -420,6 +420,7 @@ def restore(
                 only_stage=only_stage,
                 reason=why,
                 incident=reference,
+                host_key_checking=host_key_checking,
                 user=current_user(),
                 host=socket.gethostname(),
                 pid=os.getpid(),
@@ -569,6 +570,7 @@ def resume(
         journal.close_pending()
         journal.append(
             "resume-start",
+            host_key_checking=request.host_key_checking,
             user=current_user(),
             host=socket.gethostname(),
             pid=os.getpid(),
