@@ -108,6 +108,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         ansible_network_os=("cisco.ios.ios", "cisco.ios", "ios"),
         default_role="switch",
         lab_kind="cisco_ios",
+        acl_binding="interface",
     ),
     "cisco_asa": Platform(
         name="cisco_asa",
