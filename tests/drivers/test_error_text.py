@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from isolate.drivers.base import Target
+from isolate.drivers.base import ConfirmCapable, Target
 from isolate.drivers.registry import TRANSPORTS, connect
 from isolate.errors import CommandRejected
 from isolate.execute.targets import resolve_targets
@@ -76,5 +76,30 @@ def test_refused_configuration_mode_is_said_so(
             "% Invalid input detected at '^' marker."
         )
         assert "vlan 682\n" not in session.read_state()  # usable, nothing applied
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_revert_timer_not_seen_armed_is_refused(
+    lab: LabHandle, targets: dict[str, Target], transport: str
+) -> None:
+    session = connect(targets["acc2"], transport)
+    assert isinstance(session, ConfirmCapable)
+    try:
+        timer = r"^show archive config rollback timer$"
+        set_fault(lab.state_dir, "acc2", make_fault("reject", pattern=timer))
+        with pytest.raises(CommandRejected) as caught:
+            session.push_confirmed(["vlan 683"], window_s=600)
+    finally:
+        set_fault(lab.state_dir, "acc2", make_fault("clear"))
+    try:
+        assert str(caught.value).startswith(
+            "acc2: 'configure terminal revert timer 10' rejected: applied, but "
+            "'show archive config rollback timer' shows "
+        )
+        assert str(caught.value).endswith("not that the revert timer is armed")
+        session.confirm()  # keep it, then take it away: the lab's timer was armed all along
+        session.push(["no vlan 683"])
     finally:
         session.close()
