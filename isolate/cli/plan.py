@@ -49,6 +49,9 @@ def plan_cmd(
     sets: SetOpt = None,
     exclude: ExcludeOpt = None,
     limit: LimitOpt = None,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Every command and every service cut, in full (text).")
+    ] = False,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -103,9 +106,9 @@ def _print(built: Plan, as_json: bool, out: Path | None) -> None:
     if as_json:
         sys.stdout.write(text)
     elif sys.stdout.isatty():
-        Console(highlight=False).print(render_rich(built))
+        Console(highlight=False).print(render_rich(built, detail=detail))
     else:
-        sys.stdout.write(render_text(built))
+        sys.stdout.write(render_text(built, detail=detail))
 
 
 def register(app: typer.Typer) -> None:
