@@ -83,7 +83,7 @@ def plan_cmd(
         exclude=exclude or (),
         limit=limit or (),
     )
-    _print(built, as_json, out)
+    _print(built, as_json, out, detail=detail)
 
 
 def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
@@ -94,7 +94,7 @@ def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
     _print(built, as_json, None)
 
 
-def _print(built: Plan, as_json: bool, out: Path | None) -> None:
+def _print(built: Plan, as_json: bool, out: Path | None, *, detail: bool = False) -> None:
     from isolate.plan.render import render_rich, render_text
 
     text = built.to_json()
