@@ -61,7 +61,7 @@ def plan_cmd(
     if str(playbook) == "show" and not playbook.is_file():
         if saved is None:
             raise InputError("isolate plan show FILE: which saved plan?")
-        _show(saved, inventory, as_json)
+        _show(saved, inventory, as_json, detail=detail)
         return
     if saved is not None:
         raise InputError(
@@ -86,12 +86,12 @@ def plan_cmd(
     _print(built, as_json, out, detail=detail)
 
 
-def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
+def _show(saved: Path, inventory: Path | None, as_json: bool, *, detail: bool = False) -> None:
     """A saved plan, rendered like a fresh one once every check apply makes has passed."""
     from isolate import api
 
     _, built = api.load_saved_plan(saved, inventory)
-    _print(built, as_json, None)
+    _print(built, as_json, None, detail=detail)
 
 
 def _print(built: Plan, as_json: bool, out: Path | None, *, detail: bool = False) -> None:
