@@ -150,6 +150,10 @@ def _check_targets(
         if prefixes:
             more = f"{prefixes} prefix{'' if prefixes == 1 else 'es'}"
             summary = more if summary == "nothing" else f"{summary}, {more}"
+        accounts = len(step.params.get("users") or []) if step.action == "disable-account" else 0
+        if accounts:
+            more = f"{accounts} account{'' if accounts == 1 else 's'}"
+            summary = more if summary == "nothing" else f"{summary}, {more}"
         lines.append(f"  {step.id} ({step.action}): {summary}")
     return problems
 
