@@ -88,7 +88,7 @@ def test_protected_accounts_refused(idlab: DirectoryLab, tmp_path: Path) -> None
     before = show(idlab, "admin2")
     done = cli(idlab, tmp_path, "apply", "-i", inv, book, "--set", "accounts=admin2", "--yes")
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "account admin2 is protected: member of protected group domain admins" in done.stdout + done.stderr
+    assert "account admin2 is protected: member of protected group Domain Admins" in done.stdout + done.stderr
     assert show(idlab, "admin2") == before
 
 
