@@ -47,6 +47,7 @@ from isolate.journal.records import (
     timestamp,
     to_jsonable,
 )
+from isolate.journal.schema import SchemaError, check_data
 from isolate.journal.signing import Signer, load_signer
 from isolate.journal.verify import check_chain
 from isolate.paths import current_user, make_private_dir, run_dir
@@ -286,6 +287,10 @@ class Journal:
         except TypeError as err:
             raise JournalError(f"{self.path}: {kind} record: {err}") from None
         clean: dict[str, Any] = self.scrubber.scrub_data(plain)
+        try:
+            check_data(kind, clean)
+        except SchemaError as err:
+            raise JournalError(f"{self.path}: {err}") from None
         if kind in ("intent", "restore-intent"):
             for key in ("device", "step"):
                 if not isinstance(clean.get(key), str):

@@ -124,6 +124,25 @@ def test_reference_run_writes_every_kind(reference: tuple[list[str], list[str]])
     assert {"restore-intent", "restored", "gate", "restore-end"} <= set(restore_kinds)
 
 
+def test_every_record_of_a_real_run_fits_its_kinds_model(
+    lab: LabHandle, playbook: Path, reference: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    from isolate.journal import read_journal
+    from isolate.journal.schema import RestoreStart, typed
+
+    state = tmp_path / "state"
+    assert _apply(lab, playbook, state).returncode == 0
+    restored = _run(state, "restore", "last", "--yes", "--reason", "all clear", "--incident", "INC-9")
+    assert restored.returncode == 0, restored.stderr
+    run = newest_run(state)
+    assert run is not None
+    view = read_journal(run)
+    models = [typed(record) for record in view.records]  # SchemaError names the first misfit
+    starts = [m for m in models if isinstance(m, RestoreStart)]
+    who = [(s.reason, s.incident, bool(s.user), bool(s.host)) for s in starts]
+    assert who == [("all clear", "INC-9", True, True)]
+
+
 def test_sigkill_at_each_apply_record_boundary(
     lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
     tmp_path: Path,
