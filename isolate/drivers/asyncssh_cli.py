@@ -108,6 +108,17 @@ class AsyncsshChannel:
     def read_to_prompt(self, prompt: re.Pattern[str]) -> str:
         return LOOP.run(self._read(prompt))
 
+    def exchange(self, line: str, prompt: re.Pattern[str]) -> str:
+        """Write ``line`` and read its answer in one hop to the event loop."""
+        return LOOP.run(self._exchange(line, prompt))
+
+    async def _exchange(self, line: str, prompt: re.Pattern[str]) -> str:
+        try:
+            self.process.stdin.write(line + "\n")
+        except asyncssh.Error as exc:
+            raise ConnectionError(str(exc)) from exc
+        return await self._read(prompt)
+
     async def _read(self, prompt: re.Pattern[str]) -> str:
         try:
             return await self._read_until(prompt)
