@@ -141,6 +141,7 @@ class RestoreStart(Data):
     only_stage: int | None = None
     reason: str = ""
     incident: str = ""
+    host_key_checking: bool = Field(True, description="false: --insecure-host-keys")
     user: str
     host: str
     pid: int
@@ -185,6 +186,7 @@ class RunEnd(Data):
 
 
 class ResumeStart(Data):
+    host_key_checking: bool = Field(True, description="false: --insecure-host-keys")
     user: str
     host: str
     pid: int

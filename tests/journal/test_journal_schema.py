@@ -72,3 +72,24 @@ def test_typed_requires_every_field_not_marked_optional(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as caught:
         typed(partial)
     assert str(caught.value) == "seq 2: applied record: message: Field required"
+
+
+def test_every_append_in_the_package_names_only_fields_of_its_model() -> None:
+    """Static guard: a field added to a journal.append(...) call must be added to its model
+    first (else the writer refuses the record at run time, exit 7)."""
+    import ast
+
+    wrong = []
+    for path in sorted((ROOT / "isolate").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "append" and node.args and isinstance(node.args[0], ast.Constant)):
+                continue
+            kind = node.args[0].value
+            if kind not in KIND_MODELS:
+                continue
+            named = {k.arg for k in node.keywords if k.arg is not None}
+            unknown = named - set(KIND_MODELS[kind][0].model_fields)
+            if unknown:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {kind}: {', '.join(sorted(unknown))}")
+    assert wrong == []
