@@ -6,6 +6,7 @@ restore reads the journal and feeds the same sessions and drivers.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
@@ -17,9 +18,11 @@ from typing import Any
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
 from isolate.drivers.registry import connector, identify, transport_from
-from isolate.errors import InputError, IsolateError, JournalError, LockHeld, PlanError, RestoreError
+from isolate.errors import InputError, IsolateError, LockHeld, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
+from isolate.execute.inflight import LABEL as IN_FLIGHT
+from isolate.execute.inflight import PHASE as IN_FLIGHT_PHASE
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from, pending_revert_check
@@ -29,7 +32,6 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import checked_artifact
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -157,8 +159,9 @@ def apply(
     started = time.time()
     with DeviceLocks.at(lock_dir, state_dir=state).acquire(devices, run_id):
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
-        plan_sha = journal.store_artifact("plan.json", built.to_json())
-        journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
+        plan_json = built.to_json()
+        (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
+        journal.append("run-start", **_run_start(inventory, built, request, plan_json))
         executor = _executor(built, resolved, journal, run_id, request, sink)
         scrub = journal.scrubber.scrub
         try:
@@ -190,14 +193,15 @@ def _skip_unreachable(replan: Replan) -> Narrow:
         left = tuple(
             f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open
         )
-        before = (ex.journal.run_dir / "plan.json").read_text(encoding="utf-8")
-        ex.journal.store_artifact("plan.before-skip.json", before)
-        plan_sha = ex.journal.store_artifact("plan.json", narrowed.to_json())
+        plan_json = narrowed.to_json()
+        run_dir = ex.journal.run_dir
+        (run_dir / "plan.json").replace(run_dir / "plan.before-skip.json")
+        (run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
         ex.journal.append(
             "excluded",
             ok=True,
             devices=unreachable,
-            plan_sha256=plan_sha,
+            plan_sha256=hashlib.sha256(plan_json.encode()).hexdigest(),
             skipped=list(narrowed.skipped),
             left_open=list(left),
         )
@@ -246,7 +250,8 @@ def _executor(
     )
 
 
-def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_sha: str) -> dict[str, Any]:
+def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_json: str) -> dict[str, Any]:
+    import hashlib
 
     return {
         "user": current_user(),
@@ -258,7 +263,7 @@ def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_sh
         "tool_version": __version__,
         "inventory": {"path": str(Path(inventory.source_path or "").resolve()), "sha256": inventory.sha256},
         "playbook": {"path": built.playbook_path, "name": built.playbook, "sha256": built.playbook_sha256},
-        "plan_sha256": plan_sha,
+        "plan_sha256": hashlib.sha256(plan_json.encode()).hexdigest(),
         "overrides": [o.model_dump(mode="json") for o in built.overrides],
         "options": {
             "parameters": {p.name: list(p.given) for p in built.parameters},
@@ -420,7 +425,6 @@ def restore(
                 only_stage=only_stage,
                 reason=why,
                 incident=reference,
-                host_key_checking=host_key_checking,
                 user=current_user(),
                 host=socket.gethostname(),
                 pid=os.getpid(),
@@ -472,22 +476,29 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
             continue
         outcome: dict[tuple[str, str], str] = {}
         stage: dict[tuple[str, str], int] = {}
+        may_run: dict[tuple[str, str], list[str]] = {}  # unknown outcomes: what may be on the device
         ended = ""
         for r in view.records:
             key = (str(r.data.get("device")), str(r.data.get("step")))
             if r.kind == "intent":
-                outcome[key], stage[key] = "in flight (outcome not journaled)", int(r.data.get("stage") or 1)
+                outcome[key], stage[key] = IN_FLIGHT, int(r.data.get("stage") or 1)
+                may_run[key] = [str(c) for c in r.data.get("forward") or []]
             elif r.kind == "applied" and key in outcome:
                 outcome[key] = "applied, not verified"
             elif r.kind == "verified" and key in outcome:
                 outcome[key] = "contained" if r.data.get("ok") else "applied, verification failed"
             elif r.kind == "failed" and key in outcome:
-                outcome[key] = f"failed ({r.data.get('phase')})"
+                if r.data.get("phase") in (IN_FLIGHT_PHASE, "interrupted"):
+                    outcome[key] = IN_FLIGHT
+                    may_run[key] = [str(c) for c in r.data.get("may_have_run") or may_run.get(key, [])]
+                else:
+                    outcome[key] = f"failed ({r.data.get('phase')})"
             elif r.kind == "run-end":
                 ended = str(r.data.get("status"))
         pending = {(e.device, e.step) for e in entries_from_records(view.records, lambda *_: "")}
         rows = [
             {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
+            | ({"may_have_run": may_run.get((d, s), [])} if outcome[(d, s)] == IN_FLIGHT else {})
             for (d, s) in sorted(pending)
             if (d, s) in outcome
         ]
@@ -514,18 +525,6 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
 # -- resume --------------------------------------------------------------------------------------
 
 
-def _journaled_plan(run_path: Path, records: Sequence[Record]) -> Plan:
-    """The plan a run executes, proven by the digest its journal holds (the run-start's, or
-    the last ``excluded`` record's when --skip-unreachable narrowed it)."""
-    holder = [r for r in records if r.kind in ("run-start", "excluded") and r.data.get("plan_sha256")][-1]
-    where = f"{holder.kind} (seq {holder.seq})"
-    text = checked_artifact(run_path, "plan.json", str(holder.data["plan_sha256"]), where=where)
-    try:
-        return Plan.model_validate_json(text)
-    except ValueError as exc:
-        raise JournalError(f"{run_path / 'plan.json'}: not a plan: {str(exc).splitlines()[0]}") from None
-
-
 def resume(
     run: str | None,
     request: ApplyRequest,
@@ -542,6 +541,7 @@ def resume(
     proven by read-back), then the step is done again like any other: no inverse is ever
     computed from a half-changed device.
     """
+    from isolate.plan.models import load_plan_file
 
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
@@ -555,7 +555,7 @@ def resume(
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
     start = view.records[0]
     inventory = load_inventory(inventory_path or Path(start.data["inventory"]["path"]))
-    built = _journaled_plan(run_path, view.records)
+    built = load_plan_file(run_path / "plan.json")
     done = frozenset(
         (str(r.data["step"]), str(r.data["device"]))
         for r in view.records
@@ -570,7 +570,6 @@ def resume(
         journal.close_pending()
         journal.append(
             "resume-start",
-            host_key_checking=request.host_key_checking,
             user=current_user(),
             host=socket.gethostname(),
             pid=os.getpid(),

@@ -49,9 +49,6 @@ def plan_cmd(
     sets: SetOpt = None,
     exclude: ExcludeOpt = None,
     limit: LimitOpt = None,
-    detail: Annotated[
-        bool, typer.Option("--detail", help="Every command and every service cut, in full (text).")
-    ] = False,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -61,7 +58,7 @@ def plan_cmd(
     if str(playbook) == "show" and not playbook.is_file():
         if saved is None:
             raise InputError("isolate plan show FILE: which saved plan?")
-        _show(saved, inventory, as_json, detail=detail)
+        _show(saved, inventory, as_json)
         return
     if saved is not None:
         raise InputError(
@@ -83,18 +80,18 @@ def plan_cmd(
         exclude=exclude or (),
         limit=limit or (),
     )
-    _print(built, as_json, out, detail=detail)
+    _print(built, as_json, out)
 
 
-def _show(saved: Path, inventory: Path | None, as_json: bool, *, detail: bool = False) -> None:
+def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
     """A saved plan, rendered like a fresh one once every check apply makes has passed."""
     from isolate import api
 
     _, built = api.load_saved_plan(saved, inventory)
-    _print(built, as_json, None, detail=detail)
+    _print(built, as_json, None)
 
 
-def _print(built: Plan, as_json: bool, out: Path | None, *, detail: bool = False) -> None:
+def _print(built: Plan, as_json: bool, out: Path | None) -> None:
     from isolate.plan.render import render_rich, render_text
 
     text = built.to_json()
@@ -106,9 +103,9 @@ def _print(built: Plan, as_json: bool, out: Path | None, *, detail: bool = False
     if as_json:
         sys.stdout.write(text)
     elif sys.stdout.isatty():
-        Console(highlight=False).print(render_rich(built, detail=detail))
+        Console(highlight=False).print(render_rich(built))
     else:
-        sys.stdout.write(render_text(built, detail=detail))
+        sys.stdout.write(render_text(built))
 
 
 def register(app: typer.Typer) -> None:

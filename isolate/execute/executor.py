@@ -27,7 +27,8 @@ from isolate.errors import (
     JournalError,
     PrecheckFailed,
 )
-from isolate.execute.events import Event, EventSink, guarded, null_sink
+from isolate.execute import inflight
+from isolate.execute.events import Event, EventSink, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.sessions import SessionPool
@@ -81,8 +82,6 @@ class JournalLike(Protocol):
 
     def store_state(self, text: str) -> str: ...
 
-    def store_artifact(self, name: str, text: str) -> str: ...
-
 
 class PlatformActionLike(Protocol):
     verify_commands: tuple[str, ...]
@@ -134,7 +133,7 @@ class Executor:
         self.lookup = lookup
         self.identify = identify
         self.options = options
-        self.sink = guarded(sink)
+        self.sink = sink
         self.pool = SessionPool(targets, connect)
         self.states: dict[str, str] = {}  # device -> last state read off it
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
@@ -262,9 +261,11 @@ class Executor:
             getattr(record, "seq", len(self.entries)), step.id, device, stage, tuple(inverse), pre_sha, state
         )
         session: Session | None = None
+        sent = False  # once the push is under way, a timeout or a drop leaves the outcome unknown
         try:
             session = self.pool.get(device)
             confirmable = window is not None and isinstance(session, ConfirmCapable)
+            sent = True
             if confirmable:
                 assert isinstance(session, ConfirmCapable) and window is not None
                 session.push_confirmed(change.commands, window_s=window, tag=revert_tag(self.run_id, step.id))
@@ -274,6 +275,13 @@ class Executor:
             raise
         except IsolateError as exc:
             self.done.append((index, device))  # part of the batch may be on the device
+            if sent and inflight.unknown_outcome(exc):
+                ran = inflight.may_have_run(change.commands, exc)
+                text = inflight.message(device, exc, ran, len(change.commands))
+                return self._fail(
+                    step, device, inflight.PHASE, text, started,
+                    read_back=inflight.answered(exc), outcome="unknown", may_have_run=ran,
+                )  # fmt: skip
             return self._fail(step, device, "push", str(exc), started)
         self.done.append((index, device))
         self.journal.append(
@@ -302,7 +310,7 @@ class Executor:
         except JournalError:
             raise
         except IsolateError as exc:
-            return self._fail(step, device, "verify", str(exc), started)
+            return self._fail(step, device, "verify", str(exc), started, read_back=inflight.answered(exc))
         self.states[device] = state
         problems = action.verify(change.item, state, extra)
         post_sha = self.journal.store_state(state)
@@ -335,11 +343,17 @@ class Executor:
         started: float,
         *,
         state_known: bool = False,
+        read_back: bool = True,
+        **extra: Any,
     ) -> DeviceResult:
-        """Record a failure with the device's exact state read back, never 'unknown'."""
+        """Record a failure with the device's exact state read back, never 'unknown' — except
+        that a device that did not answer is not asked again (``read_back``: one timeout)."""
         state_sha: str | None = None
         if state_known:
             state_sha = self.journal.store_state(self.states[device])
+        elif not read_back:
+            self.pool.drop(device)
+            message = f"{message} (state not read back: the device did not answer; restore reads it back)"
         else:
             self.pool.drop(device)
             try:
@@ -349,7 +363,7 @@ class Executor:
             except IsolateError as exc:
                 message = f"{message} (state unreadable afterwards: {exc})"
         self.journal.append(
-            "failed", device=device, step=step.id, phase=phase, message=message, state=state_sha
+            "failed", device=device, step=step.id, phase=phase, message=message, state=state_sha, **extra
         )
         self._emit("device-failed", step=step.id, device=device, ok=False, message=message, phase=phase)
         return DeviceResult(device, step.id, False, phase, message, time.time() - started)

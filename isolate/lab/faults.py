@@ -5,8 +5,9 @@ Kinds: ``auth-fail`` (every login refused), ``slow`` (each reply delayed by
 answering), ``drop-after`` (after ``after`` commands the next command's connection
 is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
 ``% Invalid input detected at '^' marker.``), ``hang-on`` (a command matching the regex
-``pattern`` gets no answer: the device stops answering that session there), ``clear``
-(remove every fault).
+``pattern`` gets no answer: the device stops answering that session there), ``drop-on``
+(a command matching ``pattern`` has its connection closed mid-reply), ``clear`` (remove every
+fault).
 Commands are counted per device, non-empty lines only, from the moment the fault
 is set.
 
@@ -30,7 +31,7 @@ from typing import Any
 
 from isolate.errors import InputError, LabError
 
-FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "clear")
+FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "drop-on", "clear")
 CONTROL_SOCKET = "control.sock"
 
 
@@ -55,7 +56,7 @@ def make_fault(kind: str, *, after: int | None = None, delay: float | None = Non
         raise InputError(f"fault {kind}: --after N (N >= 0) is required")
     if kind == "slow" and (delay is None or not 0 < delay <= 600):
         raise InputError("fault slow: --delay S (0 < S <= 600 seconds) is required")
-    if kind in ("reject", "hang-on"):
+    if kind in ("reject", "hang-on", "drop-on"):
         if not pattern:
             raise InputError(f"fault {kind}: --pattern REGEX is required")
         try:
@@ -119,6 +120,9 @@ class DeviceFaults:
         hang_on = self.active.get("hang-on")
         if hang_on and re.search(hang_on.pattern, line):
             return "hang"
+        drop_on = self.active.get("drop-on")
+        if drop_on and re.search(drop_on.pattern, line):
+            return "drop"
         reject = self.active.get("reject")
         if reject and re.search(reject.pattern, line):
             return "reject"
