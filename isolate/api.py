@@ -6,7 +6,6 @@ restore reads the journal and feeds the same sessions and drivers.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import time
@@ -18,7 +17,7 @@ from typing import Any
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
 from isolate.drivers.registry import connector, identify, transport_from
-from isolate.errors import InputError, IsolateError, LockHeld, PlanError, RestoreError
+from isolate.errors import InputError, IsolateError, JournalError, LockHeld, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
 from isolate.execute.inflight import LABEL as IN_FLIGHT
@@ -32,6 +31,7 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
+from isolate.journal.reader import checked_artifact
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -159,9 +159,8 @@ def apply(
     started = time.time()
     with DeviceLocks.at(lock_dir, state_dir=state).acquire(devices, run_id):
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
-        plan_json = built.to_json()
-        (journal.run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
-        journal.append("run-start", **_run_start(inventory, built, request, plan_json))
+        plan_sha = journal.store_artifact("plan.json", built.to_json())
+        journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
         executor = _executor(built, resolved, journal, run_id, request, sink)
         scrub = journal.scrubber.scrub
         try:
@@ -193,15 +192,14 @@ def _skip_unreachable(replan: Replan) -> Narrow:
         left = tuple(
             f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open
         )
-        plan_json = narrowed.to_json()
-        run_dir = ex.journal.run_dir
-        (run_dir / "plan.json").replace(run_dir / "plan.before-skip.json")
-        (run_dir / "plan.json").write_text(plan_json, encoding="utf-8")
+        before = (ex.journal.run_dir / "plan.json").read_text(encoding="utf-8")
+        ex.journal.store_artifact("plan.before-skip.json", before)
+        plan_sha = ex.journal.store_artifact("plan.json", narrowed.to_json())
         ex.journal.append(
             "excluded",
             ok=True,
             devices=unreachable,
-            plan_sha256=hashlib.sha256(plan_json.encode()).hexdigest(),
+            plan_sha256=plan_sha,
             skipped=list(narrowed.skipped),
             left_open=list(left),
         )
@@ -250,8 +248,7 @@ def _executor(
     )
 
 
-def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_json: str) -> dict[str, Any]:
-    import hashlib
+def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_sha: str) -> dict[str, Any]:
 
     return {
         "user": current_user(),
@@ -263,7 +260,7 @@ def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_js
         "tool_version": __version__,
         "inventory": {"path": str(Path(inventory.source_path or "").resolve()), "sha256": inventory.sha256},
         "playbook": {"path": built.playbook_path, "name": built.playbook, "sha256": built.playbook_sha256},
-        "plan_sha256": hashlib.sha256(plan_json.encode()).hexdigest(),
+        "plan_sha256": plan_sha,
         "overrides": [o.model_dump(mode="json") for o in built.overrides],
         "options": {
             "parameters": {p.name: list(p.given) for p in built.parameters},
@@ -425,6 +422,7 @@ def restore(
                 only_stage=only_stage,
                 reason=why,
                 incident=reference,
+                host_key_checking=host_key_checking,
                 user=current_user(),
                 host=socket.gethostname(),
                 pid=os.getpid(),
@@ -525,6 +523,18 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
 # -- resume --------------------------------------------------------------------------------------
 
 
+def _journaled_plan(run_path: Path, records: Sequence[Record]) -> Plan:
+    """The plan a run executes, proven by the digest its journal holds (the run-start's, or
+    the last ``excluded`` record's when --skip-unreachable narrowed it)."""
+    holder = [r for r in records if r.kind in ("run-start", "excluded") and r.data.get("plan_sha256")][-1]
+    where = f"{holder.kind} (seq {holder.seq})"
+    text = checked_artifact(run_path, "plan.json", str(holder.data["plan_sha256"]), where=where)
+    try:
+        return Plan.model_validate_json(text)
+    except ValueError as exc:
+        raise JournalError(f"{run_path / 'plan.json'}: not a plan: {str(exc).splitlines()[0]}") from None
+
+
 def resume(
     run: str | None,
     request: ApplyRequest,
@@ -541,7 +551,6 @@ def resume(
     proven by read-back), then the step is done again like any other: no inverse is ever
     computed from a half-changed device.
     """
-    from isolate.plan.models import load_plan_file
 
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
@@ -555,7 +564,7 @@ def resume(
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
     start = view.records[0]
     inventory = load_inventory(inventory_path or Path(start.data["inventory"]["path"]))
-    built = load_plan_file(run_path / "plan.json")
+    built = _journaled_plan(run_path, view.records)
     done = frozenset(
         (str(r.data["step"]), str(r.data["device"]))
         for r in view.records
@@ -570,6 +579,7 @@ def resume(
         journal.close_pending()
         journal.append(
             "resume-start",
+            host_key_checking=request.host_key_checking,
             user=current_user(),
             host=socket.gethostname(),
             pid=os.getpid(),

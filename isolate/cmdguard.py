@@ -15,7 +15,8 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   ``[A-Za-z0-9 ._:/,=+@[]-]`` (base64 keys, ``[v6]:port`` endpoints).
 - ``active_directory``: ``disable A``, ``set-uac A N``, ``add-member A G``,
   ``remove-member A G`` (account and group grammars of ``isolate.values_directory``);
-  read: ``bind-test`` only.
+  read: ``bind-test`` only. ``openvpn`` (management interface): ``kill USER``; read:
+  ``status 3``, ``version``.
 - ``ansible``: each line one JSON object of printable ASCII whose strings hold no
   control character but newline and tab, and no bidi or line-separator character; an
   ``nft -f -`` task's script is checked as ``linux``.
@@ -49,6 +50,8 @@ _AD_LINE: Final = re.compile(
     re.ASCII,
 )
 _AD_READ: Final = re.compile(r"bind-test", re.ASCII)
+_OPENVPN_LINE: Final = re.compile(r"kill [A-Za-z0-9._@-]{1,64}", re.ASCII)
+_OPENVPN_READ: Final = re.compile(r"status 3|version", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
 _SHELL_READ: Final = re.compile(r"[A-Za-z0-9 ._:/=,@+-]+", re.ASCII)
 _NFT_UNQUOTED_BAD: Final = frozenset("#$%\\`'?")
@@ -213,6 +216,10 @@ def check_lines(platform: str, lines: Sequence[str], *, mode: Mode = "config") -
     elif platform == "ansible":
         for line in lines:
             _ansible(platform, line)
+    elif platform == "openvpn":
+        pattern = _OPENVPN_READ if mode == "read" else _OPENVPN_LINE
+        for line in lines:
+            _check_alphabet(platform, line, pattern, "status 3 / version" if mode == "read" else "kill USER")
     elif platform == "active_directory":
         pattern, shape = (_AD_READ, "bind-test") if mode == "read" else (_AD_LINE, "disable/set-uac/…-member")
         for line in lines:

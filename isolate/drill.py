@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +21,10 @@ from typing import Any
 
 from isolate import __version__
 from isolate.errors import ExitCode, InputError, IsolateError
-from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import RunResult
 from isolate.journal.verify import head_line as journal_head
+from isolate.natsort import natural_sorted
 from isolate.paths import make_private_dir, state_dir_from
 from isolate.reports.flows import (
     Expect,
@@ -105,6 +106,7 @@ class _Acc:
     expect: Expect = field(default_factory=dict)
     devices: frozenset[str] = frozenset()
     settled_s: float | None = None
+    segment_of: dict[str, str] = field(default_factory=dict)  # host -> its segment (flow summaries)
     playbook_expect: Any = None  # the playbook's own expect: (blocked / reachable flows)
 
     def fail(self, err: IsolateError) -> None:
@@ -176,6 +178,8 @@ def _is_lab(inventory_path: Path) -> bool:
 
 
 def _emitter(sink: EventSink) -> Any:
+    sink = guarded(sink)
+
     def emit(kind: str, message: str, ok: bool = True, **data: Any) -> None:
         sink(Event(kind, "drill", None, None, ok, message, data=data))
 
@@ -190,7 +194,8 @@ def _drill(
     inventory, built = api.plan(inventory_path, options.playbook, parameters=options.parameters)
     acc.playbook = built.playbook
     acc.playbook_expect = _playbook_expect(options.playbook)
-    segments = frozenset(seg.name for seg in inventory.segments)
+    segments = {h.name: h.segment for h in inventory.hosts}
+    acc.segment_of = segments
     acc.blast = _blast(built, segments)
     acc.devices = frozenset(d.name for d in inventory.devices)
     if options.compare is not None:
@@ -296,28 +301,37 @@ def _run_ids(state: Path) -> set[str]:
     return {p.name for p in runs.iterdir() if p.is_dir()} if runs.is_dir() else set()
 
 
-def _blast(built: Any, segments: frozenset[str]) -> Blast:
-    """The plan's blast radius in numbers; a service counts as down when a step cuts it from a
-    whole segment (not only from the hosts it contains)."""
-    services = sorted(
-        {
-            f"{cut.service} on {cut.host}"
-            for step in built.steps
-            for cut in step.blast.services
-            if any(src in segments for src in cut.sources)
-        }
-    )
+def _blast(built: Any, segments: Mapping[str, str]) -> Blast:
+    """The plan's blast radius in numbers. A service is *down* when a step cuts it inside its
+    own segment too (its host is contained, or the service is fenced or disabled); one cut
+    only between segments (block-smb, segment-acl) is *cut between segments*, not down."""
+    down: set[str] = set()
+    between: dict[str, set[str]] = {}
+    contained = set(built.blast.hosts_cut_off)
+    whole = set(segments.values())
+    for step in built.steps:
+        for cut in step.blast.services:
+            own = segments.get(cut.host)
+            sources = [s for s in cut.sources if s not in contained]
+            if not sources:
+                continue  # cut only for contained hosts: the point, not a service down
+            if cut.host in contained or any(s == own or segments.get(s) == own for s in sources):
+                down.add(f"{cut.service} on {cut.host}")
+            elif any(s in whole for s in sources):  # cut for whole segments, not one host
+                between.setdefault(cut.service, set()).add(cut.host)
+    services = natural_sorted(down)
     protected = [*built.protected.hosts, *built.protected.services]
     return Blast(
         ports=built.blast.ports,
         hosts=len(built.blast.hosts_cut_off),
         vpn_users=len(built.blast.vpn_users),
         services_down=tuple(services),
+        services_cut_between=tuple(f"{name} on {len(on)} host(s)" for name, on in sorted(between.items())),
         protected=tuple(protected),
     )
 
 
-def _compare(inventory_path: Path, built: Any, other_path: Path, segments: frozenset[str]) -> Comparison:
+def _compare(inventory_path: Path, built: Any, other_path: Path, segments: Mapping[str, str]) -> Comparison:
     """The same inventory planned with another playbook (e.g. full isolation): what more it cuts."""
     from isolate import api
     from isolate.errors import PlanRefused
@@ -455,7 +469,7 @@ def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
     checks += _restore_checks(acc, restore)
     if run is not None:
         checks.append(_clock_check(clock))
-    flows = flow_rows(acc.baseline, acc.during, acc.after, acc.expect)
+    flows = flow_rows(acc.baseline, acc.during, acc.after, acc.expect, segment_of=acc.segment_of)
     exit_code = acc.exit_code
     if exit_code == ExitCode.OK and any(not c.ok and not c.skipped for c in checks):
         exit_code = ExitCode.PARTIAL

@@ -22,6 +22,10 @@ PACKAGES=(
   ethtool            # tx checksum offload off on veths attached to the OVS netdev datapath
   procps             # ps/pgrep used by humans debugging a lab
   samba              # smbd on the file servers (host actions: disable-smb-host)
+  samba-ad-dc        # identity lab: Samba as an Active Directory DC (docs/identity.md)
+  samba-ad-provision # identity lab: samba-tool domain provision needs its setup files
+  openvpn            # identity lab: OpenVPN server and clients
+  openvpn-auth-ldap  # identity lab: the server asks the directory (Auth-LDAP plugin)
 )
 
 # command -> package that provides it
@@ -40,6 +44,14 @@ declare -A NEEDED=(
   [wireguard-go]=wireguard-go
   [smbd]=samba
   [ethtool]=ethtool
+  [openvpn]=openvpn
+  [samba-tool]=samba-common-bin
+)
+
+# file -> package that provides it (identity lab)
+declare -A NEEDED_FILES=(
+  [/usr/share/samba/setup/provision.ldif]=samba-ad-provision
+  [/usr/lib/openvpn/openvpn-auth-ldap.so]=openvpn-auth-ldap
 )
 
 find_cmd() {
@@ -50,6 +62,9 @@ missing_cmds() {
   local c
   for c in "${!NEEDED[@]}"; do
     find_cmd "$c" || echo "$c"
+  done
+  for f in "${!NEEDED_FILES[@]}"; do
+    [[ -e "$f" ]] || echo "$f"
   done
 }
 
@@ -66,7 +81,7 @@ fi
 
 status=0
 for c in $(missing_cmds | sort); do
-  echo "netlab-deps: MISSING command '$c' (Debian package ${NEEDED[$c]})" >&2
+  echo "netlab-deps: MISSING '$c' (Debian package ${NEEDED[$c]:-${NEEDED_FILES[$c]:-?}})" >&2
   status=1
 done
 

@@ -66,7 +66,8 @@ class DisableAccountActiveDirectory:
             elif user.lower() in listed:
                 problems.append(f"account {user} is protected (directory.protected.accounts)")
             elif inside := sorted(_closure(record, groups) & guarded):
-                problems.append(f"account {user} is protected: member of protected group {inside[0]}")
+                name = groups.get(inside[0], {}).get("group", inside[0])
+                problems.append(f"account {user} is protected: member of protected group {name}")
         return problems
 
     def inverse(self, item: DisableAccountItem, state: str) -> list[str]:

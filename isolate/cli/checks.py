@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from isolate.cli.options import SetOpt, parameter_values
-from isolate.errors import InputError, PlaybookError
+from isolate.errors import InputError, InventoryError, PlaybookError
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
 from isolate.playbook.loader import load_playbook, validate_params
@@ -60,15 +60,52 @@ def _targets_summary(found: ResolvedTargets) -> str:
 
 
 @inventory_app.command("check")
-def inventory_check(inventory: InventoryOpt = None) -> None:
-    """Load and validate an inventory: types, references, duplicates, subnets.
+def inventory_check(
+    inventory: InventoryOpt = None,
+    offline: Annotated[
+        bool, typer.Option("--no-credentials", help="Do not resolve credential references.")
+    ] = False,
+) -> None:
+    """Load and validate an inventory: types, references, duplicates, addresses, subnets,
+    and every credential reference resolved (all failures listed).
 
     Example:
 
         isolate inventory check -i inventory/city.yml
     """
-    inv = load_inventory(default_inventory(inventory))
+    from isolate.inventory.loader import load_inventory_with_lines
+    from isolate.inventory.show import credential_problems
+    from isolate.yamlsrc import raise_problems
+
+    inv, lines = load_inventory_with_lines(default_inventory(inventory))
+    if not offline:
+        raise_problems(InventoryError, credential_problems(inv, lines), list(lines.files))
     typer.echo(inventory_summary(inv))
+
+
+@inventory_app.command("show")
+def inventory_show(
+    inventory: InventoryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
+    graph: Annotated[bool, typer.Option("--graph", help="Groups and devices, segments and hosts.")] = False,
+) -> None:
+    """The inventory as isolate understood it, with where each value came from
+    (file:line, the Ansible inventory's for imported devices). Never prints a secret.
+
+    Example:
+
+        isolate inventory show -i inventory/city.yml --graph
+    """
+    from isolate.inventory.loader import load_inventory_with_lines
+    from isolate.inventory.show import render_graph, render_json, render_text
+
+    inv, lines = load_inventory_with_lines(default_inventory(inventory))
+    if graph:
+        typer.echo(render_graph(inv), nl=False)
+    elif as_json:
+        typer.echo(render_json(inv, lines), nl=False)
+    else:
+        typer.echo(render_text(inv, lines), nl=False)
 
 
 def _check_params(book: Playbook) -> list[str]:
@@ -112,6 +149,10 @@ def _check_targets(
         prefixes = len(step.params.get("prefixes") or [])
         if prefixes:
             more = f"{prefixes} prefix{'' if prefixes == 1 else 'es'}"
+            summary = more if summary == "nothing" else f"{summary}, {more}"
+        accounts = len(step.params.get("users") or []) if step.action == "disable-account" else 0
+        if accounts:
+            more = f"{accounts} account{'' if accounts == 1 else 's'}"
             summary = more if summary == "nothing" else f"{summary}, {more}"
         lines.append(f"  {step.id} ({step.action}): {summary}")
     return problems

@@ -49,6 +49,9 @@ def plan_cmd(
     sets: SetOpt = None,
     exclude: ExcludeOpt = None,
     limit: LimitOpt = None,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Every command and every service cut, in full (text).")
+    ] = False,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -58,7 +61,7 @@ def plan_cmd(
     if str(playbook) == "show" and not playbook.is_file():
         if saved is None:
             raise InputError("isolate plan show FILE: which saved plan?")
-        _show(saved, inventory, as_json)
+        _show(saved, inventory, as_json, detail=detail)
         return
     if saved is not None:
         raise InputError(
@@ -80,18 +83,18 @@ def plan_cmd(
         exclude=exclude or (),
         limit=limit or (),
     )
-    _print(built, as_json, out)
+    _print(built, as_json, out, detail=detail)
 
 
-def _show(saved: Path, inventory: Path | None, as_json: bool) -> None:
+def _show(saved: Path, inventory: Path | None, as_json: bool, *, detail: bool = False) -> None:
     """A saved plan, rendered like a fresh one once every check apply makes has passed."""
     from isolate import api
 
     _, built = api.load_saved_plan(saved, inventory)
-    _print(built, as_json, None)
+    _print(built, as_json, None, detail=detail)
 
 
-def _print(built: Plan, as_json: bool, out: Path | None) -> None:
+def _print(built: Plan, as_json: bool, out: Path | None, *, detail: bool = False) -> None:
     from isolate.plan.render import render_rich, render_text
 
     text = built.to_json()
@@ -103,9 +106,9 @@ def _print(built: Plan, as_json: bool, out: Path | None) -> None:
     if as_json:
         sys.stdout.write(text)
     elif sys.stdout.isatty():
-        Console(highlight=False).print(render_rich(built))
+        Console(highlight=False).print(render_rich(built, detail=detail))
     else:
-        sys.stdout.write(render_text(built))
+        sys.stdout.write(render_text(built, detail=detail))
 
 
 def register(app: typer.Typer) -> None:

@@ -102,6 +102,22 @@ def _advice(message: str) -> str:
     return "fix the cause, then run isolate apply again"
 
 
+INSECURE_HELP = (
+    "Accept devices that known_hosts does not list without verifying their SSH host key "
+    "(warned, journaled); a key that contradicts known_hosts is still refused."
+)
+
+
+def warn_insecure_host_keys(insecure: bool) -> None:
+    """The one-line warning --insecure-host-keys prints (stderr), before anything connects."""
+    if insecure:
+        typer.echo(
+            "warning: --insecure-host-keys: devices missing from known_hosts are accepted without "
+            "verifying their SSH host key (a changed key is still refused); this is journaled",
+            err=True,
+        )
+
+
 def apply_cmd(
     target: Annotated[
         Path | None,
@@ -126,7 +142,7 @@ def apply_cmd(
         list[str] | None, typer.Option("--override", help="Step id a guard may refuse; needs --reason.")
     ] = None,
     insecure_host_keys: Annotated[
-        bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys (journaled).")
+        bool, typer.Option("--insecure-host-keys", help=INSECURE_HELP)
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
     transport: TransportOpt = None,
@@ -172,6 +188,7 @@ def apply_cmd(
         timeout_s=timeout,
         transport=transport,
     )
+    warn_insecure_host_keys(insecure_host_keys)
     if resume is not None:
         if target is not None:
             raise InputError("isolate apply --resume RUN takes no playbook: the run's saved plan is used")
@@ -269,7 +286,7 @@ def restore_cmd(
     incident: Annotated[str, typer.Option("--incident", help="Incident reference (journaled).")] = "",
     workers: WorkersOpt = 32,
     insecure_host_keys: Annotated[
-        bool, typer.Option("--insecure-host-keys", help="Do not verify SSH host keys.")
+        bool, typer.Option("--insecure-host-keys", help=INSECURE_HELP)
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
     transport: TransportOpt = None,
@@ -320,6 +337,7 @@ def restore_cmd(
         if not typer.confirm("Restore now?", default=False):
             err.print("Restore cancelled.")
             raise typer.Exit(int(ExitCode.CANCELLED))
+    warn_insecure_host_keys(insecure_host_keys)
     with Progress(mode="json" if as_json else "auto", title=f"restore {target.run_id}") as progress:
         result = api.restore(
             str(target.path),

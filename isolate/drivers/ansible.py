@@ -31,6 +31,7 @@ from typing import Any
 
 from isolate.drivers.base import CommandResult, Target
 from isolate.drivers.host_scripts import STATE_SCRIPT
+from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
 from isolate.errors import CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.paths import state_dir_from
 
@@ -57,6 +58,15 @@ def one_line(text: object, limit: int = 200) -> str:
         if line.strip():
             return line.strip()[:limit]
     return "no message"
+
+
+def host_key_failure(t: Target, text: str) -> str | None:
+    """OpenSSH's host-key refusals as the one line every transport gives (drivers/hostkeys.py)."""
+    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:
+        return changed_key_message(t)
+    if "Host key verification failed" in text:
+        return unknown_key_message(t)
+    return None
 
 
 def outcome_message(res: dict[str, Any]) -> str:
@@ -139,11 +149,21 @@ class AnsibleSession:
             args.append("-o StrictHostKeyChecking=yes")
             if t.known_hosts is not None:
                 args.append(f"-o UserKnownHostsFile={t.known_hosts}")
-        else:
-            args += ["-o StrictHostKeyChecking=no", "-o UserKnownHostsFile=/dev/null"]
+        else:  # --insecure-host-keys (drivers/hostkeys.py): unknown accepted, a changed key refused
+            copy = self._session_known_hosts()
+            args += ["-o StrictHostKeyChecking=accept-new", f"-o UserKnownHostsFile={copy}"]
         if not t.use_agent:
             args.append("-o IdentityAgent=none")
         return args
+
+    def _session_known_hosts(self) -> Path:
+        """A copy of known_hosts that ``accept-new`` may add to: the user's file is never written."""
+        copy = self.data_dir / "known_hosts"
+        if not copy.exists():
+            source = self.target.known_hosts
+            copy.write_bytes(source.read_bytes() if source is not None and source.is_file() else b"")
+            copy.chmod(0o600)
+        return copy
 
     def _ssh_args(self) -> str:
         return " ".join(self._ssh_options())
@@ -173,7 +193,12 @@ class AnsibleSession:
             message = f"{t.name}: ssh to {t.host}:{t.port}: {one_line(exc)}"
             raise ConnectError(message, device=t.name) from None
         if done.returncode != 0:
-            raise ConnectError(f"{t.name}: ssh to {t.host}:{t.port}: {one_line(done.stderr)}", device=t.name)
+            refused = host_key_failure(t, done.stderr)
+            if refused is not None:
+                raise ConnectError(refused, device=t.name)
+            lines = done.stderr.splitlines()
+            said = "\n".join(x for x in lines if not x.startswith("Warning: Permanently added"))
+            raise ConnectError(f"{t.name}: ssh to {t.host}:{t.port}: {one_line(said)}", device=t.name)
 
     def _env(self) -> dict[str, str]:
         bindir = str(Path(sys.executable).parent)
@@ -256,6 +281,9 @@ class AnsibleSession:
         name = self.target.name
         for outcome in outcomes:
             if outcome.event == "runner_on_unreachable":
+                refused = host_key_failure(self.target, str(outcome.res.get("msg", "")))
+                if refused is not None:
+                    raise ConnectError(refused, device=name)
                 raise ConnectError(
                     f"{name}: unreachable through Ansible: {outcome_message(outcome.res)}", device=name
                 )

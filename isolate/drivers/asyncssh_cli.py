@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncssh
 
 from isolate.drivers.base import Target
+from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
 from isolate.drivers.ssh_algorithms import no_common_algorithm
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms.ssh import MODERN_CIPHERS
@@ -59,9 +60,16 @@ _KNOWN_HOSTS_LOCK = threading.Lock()
 
 
 def _known_hosts(target: Target) -> Any:
+    """What the host key is checked against (the rule of isolate/drivers/hostkeys.py): the
+    parsed known_hosts; with --insecure-host-keys, nothing for a device it does not list."""
+    parsed = _parsed_known_hosts(target)
+    if target.host_key_checking or _listed(parsed, target):
+        return parsed
+    return None
+
+
+def _parsed_known_hosts(target: Target) -> Any:
     """Parsed known_hosts, cached per file and mtime (one parse for a thousand sessions)."""
-    if not target.host_key_checking:
-        return None
     path = target.known_hosts
     if path is None or not path.is_file():
         return asyncssh.import_known_hosts("")  # nothing trusted: every host key is refused
@@ -77,9 +85,10 @@ def _known_hosts(target: Target) -> Any:
 
 def _host_key_listed(target: Target) -> bool:
     """Whether known_hosts holds any key for this host and port (to tell mismatch from absence)."""
-    parsed = _known_hosts(target)
-    if parsed is None:
-        return False
+    return _listed(_parsed_known_hosts(target), target)
+
+
+def _listed(parsed: Any, target: Target) -> bool:
     trusted = parsed.match(target.host, target.host, target.port)
     return bool(trusted[0] or trusted[1])
 
@@ -98,6 +107,17 @@ class AsyncsshChannel:
 
     def read_to_prompt(self, prompt: re.Pattern[str]) -> str:
         return LOOP.run(self._read(prompt))
+
+    def exchange(self, line: str, prompt: re.Pattern[str]) -> str:
+        """Write ``line`` and read its answer in one hop to the event loop."""
+        return LOOP.run(self._exchange(line, prompt))
+
+    async def _exchange(self, line: str, prompt: re.Pattern[str]) -> str:
+        try:
+            self.process.stdin.write(line + "\n")
+        except asyncssh.Error as exc:
+            raise ConnectionError(str(exc)) from exc
+        return await self._read(prompt)
 
     async def _read(self, prompt: re.Pattern[str]) -> str:
         try:
@@ -145,16 +165,8 @@ async def _guard_connect(t: Target) -> AsyncsshChannel:
         ) from exc
     except asyncssh.HostKeyNotVerifiable as exc:
         if _host_key_listed(t):
-            raise ConnectError(
-                f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
-                "(possible impersonation; check the device before going on)",
-                device=t.name,
-            ) from exc
-        raise ConnectError(
-            f"{t.name}: SSH host key of {t.host}:{t.port} is not in known_hosts "
-            f"({t.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
-            device=t.name,
-        ) from exc
+            raise ConnectError(changed_key_message(t), device=t.name) from exc
+        raise ConnectError(unknown_key_message(t), device=t.name) from exc
     except TimeoutError as exc:
         raise DeviceTimeout(
             f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s", device=t.name

@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from isolate.drivers.base import Batch, CommandResult, Target, as_batch
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
@@ -40,6 +40,14 @@ class Channel(Protocol):
     def read_to_prompt(self, prompt: re.Pattern[str]) -> str: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Exchanging(Protocol):
+    """A channel that can send a line and read its answer in one step (asyncssh: one hop to
+    its event loop instead of two). Same behaviour as ``send_line`` then ``read_to_prompt``."""
+
+    def exchange(self, line: str, prompt: re.Pattern[str]) -> str: ...
 
 
 def strip_echo(text: str, command: str) -> str:
@@ -129,9 +137,14 @@ class CliSession:
 
     # -- the wire -----------------------------------------------------------------------
     def _exchange(self, line: str, until: re.Pattern[str] | None = None, *, shown: str | None = None) -> str:
+        prompt = until or self.prompts.any
+        channel = self.channel
+
         def send_and_read() -> str:
-            self.channel.send_line(line)
-            return self.channel.read_to_prompt(until or self.prompts.any)
+            if isinstance(channel, Exchanging):
+                return channel.exchange(line, prompt)
+            channel.send_line(line)
+            return channel.read_to_prompt(prompt)
 
         return self._guarded(shown or line, send_and_read)
 

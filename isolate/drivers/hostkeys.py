@@ -9,6 +9,8 @@ Ansible's ssh), and its messages.
 
 from __future__ import annotations
 
+import paramiko
+
 from isolate.drivers.base import Target
 
 
@@ -34,3 +36,20 @@ def changed_key_message(t: Target) -> str:
         f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
         "(possible impersonation; check the device before going on)"
     )
+
+
+class AcceptUnlisted(paramiko.MissingHostKeyPolicy):
+    """paramiko's side of ``--insecure-host-keys``: accept (in memory, never saved) a host that
+    known_hosts does not list at all; a host it lists with another key type is refused like a
+    changed key (paramiko asks the policy whenever no key *of the offered type* is known)."""
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        listed = client.get_host_keys().lookup(hostname)
+        if listed:
+            raise paramiko.BadHostKeyException(hostname, key, next(iter(listed.values())))
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+def paramiko_policy(t: Target) -> paramiko.MissingHostKeyPolicy:
+    """The rule above for paramiko clients (paramiko exec and netmiko)."""
+    return paramiko.RejectPolicy() if t.host_key_checking else AcceptUnlisted()

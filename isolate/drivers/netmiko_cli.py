@@ -16,6 +16,7 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from isolate.drivers.base import Target
+from isolate.drivers.hostkeys import changed_key_message, paramiko_policy, unknown_key_message
 from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import Platform
@@ -79,6 +80,7 @@ def open_channel(target: Target, platform: Platform) -> NetmikoChannel:
     }
     try:
         conn = _with_algorithms(CLASS_MAPPER[platform.netmiko_type], t)(**params)
+        conn.key_policy = paramiko_policy(t)  # the same host-key rule as every transport
         conn.establish_connection()
     except NetmikoAuthenticationException as exc:
         raise AuthError(
@@ -114,17 +116,9 @@ def _connect_error(t: Target, exc: Exception) -> DeviceError:
     if unmatched is not None:
         return unmatched
     if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
-        return ConnectError(
-            f"{t.name}: SSH host key of {t.host}:{t.port} does not match known_hosts "
-            "(possible impersonation; check the device before going on)",
-            device=t.name,
-        )
+        return ConnectError(changed_key_message(t), device=t.name)
     if "not found in known_hosts" in text:
-        return ConnectError(
-            f"{t.name}: SSH host key of {t.host}:{t.port} is not in known_hosts "
-            f"({t.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
-            device=t.name,
-        )
+        return ConnectError(unknown_key_message(t), device=t.name)
     if "TCP connection to device failed" in text:
         return ConnectError(
             f"{t.name}: cannot connect to {t.host}:{t.port}: connection refused or unreachable",

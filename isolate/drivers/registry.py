@@ -61,6 +61,13 @@ def _active_directory(target: Target, platform: Platform, transport: str | None)
     return session
 
 
+def _openvpn(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.openvpn import connect as connect_openvpn
+
+    session: Session = connect_openvpn(target)
+    return session
+
+
 def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
     return LinuxSession(target)
 
@@ -84,6 +91,7 @@ SESSIONS: dict[str, Callable[[Target, Platform, str | None], Session]] = {
     "wireguard": _wireguard,
     "ansible": _ansible,
     "ldap": _active_directory,
+    "openvpn": _openvpn,
 }
 
 

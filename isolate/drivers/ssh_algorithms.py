@@ -60,7 +60,11 @@ def transport_factory(algs: SshAlgorithms) -> Callable[..., paramiko.Transport]:
         raw._key_info = key_info
         raw._preferred_kex = tuple(a for a in algs.kex if a in kex_info)
         raw._preferred_ciphers = tuple(a for a in algs.ciphers if a in base._cipher_info)
-        raw._preferred_keys = tuple(a for a in algs.host_keys if a in key_info)
+        keys = tuple(a for a in algs.host_keys if a in key_info)
+        if "ssh-rsa" in keys and not any(k.startswith("rsa-sha2-") for k in keys):
+            # paramiko's known_hosts check needs an rsa-sha2 name beside ssh-rsa (same key)
+            keys += ("rsa-sha2-512", "rsa-sha2-256")
+        raw._preferred_keys = keys
         raw._preferred_macs = tuple(a for a in algs.macs if a in base._mac_info)
         return t
 

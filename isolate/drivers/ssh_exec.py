@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import paramiko
 
 from isolate.drivers.base import Target
+from isolate.drivers.hostkeys import changed_key_message, paramiko_policy, unknown_key_message
 from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
 from isolate.errors import AuthError, ConnectError, DeviceTimeout
 
@@ -31,9 +32,7 @@ def connect_client(target: Target) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     if target.known_hosts is not None and target.known_hosts.is_file():
         client.load_host_keys(str(target.known_hosts))
-    client.set_missing_host_key_policy(
-        paramiko.RejectPolicy() if target.host_key_checking else paramiko.AutoAddPolicy()
-    )
+    client.set_missing_host_key_policy(paramiko_policy(target))
     name = target.name
     try:
         client.connect(
@@ -55,11 +54,7 @@ def connect_client(target: Target) -> paramiko.SSHClient:
             device=name,
         ) from exc
     except paramiko.BadHostKeyException as exc:
-        raise ConnectError(
-            f"{name}: SSH host key of {target.host}:{target.port} does not match known_hosts "
-            "(possible impersonation; check the device before going on)",
-            device=name,
-        ) from exc
+        raise ConnectError(changed_key_message(target), device=name) from exc
     except TimeoutError as exc:
         raise DeviceTimeout(
             f"{name}: no answer from {target.host}:{target.port} within {target.timeout_s:g} s",
@@ -70,11 +65,7 @@ def connect_client(target: Target) -> paramiko.SSHClient:
         if unmatched is not None:
             raise unmatched from exc
         if "not found in known_hosts" in str(exc):
-            raise ConnectError(
-                f"{name}: SSH host key of {target.host}:{target.port} is not in known_hosts "
-                f"({target.known_hosts}); add it, or pass --insecure-host-keys (journaled)",
-                device=name,
-            ) from exc
+            raise ConnectError(unknown_key_message(target), device=name) from exc
         raise ConnectError(f"{name}: SSH error at {target.host}:{target.port}: {exc}", device=name) from exc
     except OSError as exc:
         raise ConnectError(

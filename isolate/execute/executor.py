@@ -28,7 +28,7 @@ from isolate.errors import (
     PrecheckFailed,
 )
 from isolate.execute import inflight
-from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.sessions import SessionPool
@@ -82,6 +82,8 @@ class JournalLike(Protocol):
 
     def store_state(self, text: str) -> str: ...
 
+    def store_artifact(self, name: str, text: str) -> str: ...
+
 
 class PlatformActionLike(Protocol):
     verify_commands: tuple[str, ...]
@@ -133,7 +135,7 @@ class Executor:
         self.lookup = lookup
         self.identify = identify
         self.options = options
-        self.sink = sink
+        self.sink = guarded(sink)
         self.pool = SessionPool(targets, connect)
         self.states: dict[str, str] = {}  # device -> last state read off it
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from isolate.drivers.base import ConfirmCapable, Session
 from isolate.errors import IsolateError
 from isolate.journal.records import RUN_ID_RE
+from isolate.platforms import PLATFORMS, ScheduledRevert
 
 RevertOwner = Callable[[str, list[str]], str]  # (device, pending reverts) -> "run R (…)"
 _LINUX_FILE = re.compile(r"/revert-(?P<run>" + RUN_ID_RE.pattern + r")-(?P<step>[a-z0-9-]+)\.nft$")
@@ -49,7 +50,7 @@ def revert_identity(platform: str, run_id: str, step: str, window_s: int | None)
     """What the intent journals about the revert its push arms (None: no window)."""
     if window_s is None:
         return None
-    if platform == "linux":
+    if isinstance(PLATFORMS[platform].confirm, ScheduledRevert):  # a job isolate names on the device
         return {"kind": "revert-job", "file": f"/var/lib/isolate/revert-{revert_tag(run_id, step)}.nft"}
     return {"kind": "rollback-timer", "window_s": window_s}
 

@@ -8,10 +8,16 @@ the inventory, so a bad value is reported at its line in the Ansible file):
   ``isolate_platform``, else ``linux``;
 - ``isolate_role`` → role, else a group named like a role, else the platform's
   usual role; ``isolate_tags``, ``isolate_address``, ``isolate_credentials``;
-- ``ansible_user`` (+ ``ansible_ssh_private_key_file``) → a credential set.
+- ``ansible_user`` (+ ``ansible_ssh_private_key_file``) → a credential set
+  (``DOMAIN\\user`` and ``user@domain`` accepted);
+- ``ansible_connection: winrm`` (or ``psrp``) → a Windows *host*: platform ``ansible``,
+  role ``server``, tag ``windows`` (host actions), never a network device;
+- ``isolate_ports`` → the switch's access ports: ``"Gi1/0/1=fs1,Gi1/0/2=ws-01"`` (INI),
+  a mapping or a list of ``{interface, host}`` (YAML).
 
 Secrets are never stored literally: ``ansible_password`` / ``ansible_become_password``
-are accepted only as ``"{{ lookup('env', 'VAR') }}"`` (mapped to ``env:VAR``);
+are accepted only as ``"{{ lookup('env', 'VAR') }}"`` or ``ansible.builtin.env``, quoted
+or not (mapped to ``env:VAR``);
 ``isolate_password`` / ``isolate_enable`` take a reference directly. A literal or
 vaulted secret is refused with a message that never repeats it.
 """
@@ -42,8 +48,10 @@ _SECRETS: Final = {
     "ansible_enable_pass": "enable",
 }
 _ENV_LOOKUP: Final = re.compile(
-    r"\{\{\s*lookup\(\s*['\"]env['\"]\s*,\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}"
+    r"\{\{\s*lookup\(\s*['\"](?:ansible\.builtin\.)?env['\"]\s*,\s*"
+    r"['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}"
 )
+_WINDOWS_CONNECTIONS: Final = frozenset({"winrm", "psrp", "ansible.builtin.winrm", "ansible.builtin.psrp"})
 _SPECIAL_GROUPS: Final = frozenset({"all", "ungrouped"})
 
 
@@ -148,6 +156,10 @@ def _ini_line(out: _Parsed, section: str, kind: str, line: str, number: int) -> 
 
 
 def _ini_value(value: str) -> Any:
+    """An INI value as Ansible reads it: digits are a number, one pair of matching outer
+    quotes is removed (``"{{ lookup('env', 'X') }}"`` is the lookup itself)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
     return int(value) if re.fullmatch(r"[0-9]{1,10}", value) else value
 
 
@@ -325,7 +337,8 @@ class _Builder:
             if values.get(var) is None:
                 continue
             value = values[var]
-            match = _ENV_LOOKUP.fullmatch(value.strip()) if isinstance(value, str) else None
+            text = _unquote(value.strip()) if isinstance(value, str) else None
+            match = _ENV_LOOKUP.fullmatch(text) if text is not None else None
             if match is None:
                 self._refuse(at.get(var, self.parsed.hosts[host].line), host, var)
             else:
@@ -383,7 +396,16 @@ class _Builder:
         values, at = _host_vars(self.parsed, host, groups)
         named = [g for g in groups if g not in _SPECIAL_GROUPS]
         home = self.parsed.hosts[host].line
-        platform = self._platform(values, at.get("ansible_network_os", home), host)
+        windows = str(values.get("ansible_connection", "")) in _WINDOWS_CONNECTIONS
+        if windows and "isolate_platform" not in values:
+            # a Windows host: worked on by Ansible (host actions), never a network device
+            platform: Any = "ansible"
+            values.setdefault("isolate_role", "server")
+            tags = _tags(values.get("isolate_tags")) or []
+            values["isolate_tags"] = [*tags, "windows"] if "windows" not in tags else tags
+            at.setdefault("isolate_platform", at.get("ansible_connection", home))
+        else:
+            platform = self._platform(values, at.get("ansible_network_os", home), host)
         role = values.get("isolate_role")
         if role is None:
             role = next((g for g in reversed(named) if g in ROLES), None)
@@ -400,23 +422,47 @@ class _Builder:
             "port": values.get("ansible_port", values.get("ansible_ssh_port")),
             "address": values.get("isolate_address"),
             "tags": _tags(values.get("isolate_tags")),
+            "ports": _ports(values.get("isolate_ports")),
             "credentials": values.get("isolate_credentials") or self._credential_set(host, values, at),
         }
         device.update({k: v for k, v in optional.items() if v is not None})
         source = {
             "host": "ansible_host",
             "port": "ansible_port",
-            "platform": "ansible_network_os",
+            "platform": "ansible_connection" if windows else "ansible_network_os",
             "role": "isolate_role",
             "address": "isolate_address",
             "tags": "isolate_tags",
+            "ports": "isolate_ports",
+            "credentials": "ansible_user",
         }
         loc: Loc = ("devices", len(self.devices))
         self._line(loc, home)
         for key in device:
             self._line((*loc, key), at.get(source.get(key, ""), home))
+        for j in range(len(device.get("ports") or [])):
+            for sub in ("", "interface", "host"):
+                self._line((*loc, "ports", j, *((sub,) if sub else ())), at.get("isolate_ports", home))
         self.devices.append(device)
         self.groups.update(named)
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+def _ports(value: Any) -> Any:
+    """``isolate_ports``: ``"Gi1/0/1=fs1,Gi1/0/2=ws-01"`` (INI), a mapping
+    ``{Gi1/0/1: fs1}`` or a list of ``{interface, host}`` (YAML) → ``[{interface, host}]``."""
+    if isinstance(value, str):
+        pairs = [p.strip().partition("=") for p in value.split(",") if p.strip()]
+        return [{"interface": i.strip(), "host": h.strip()} if sep else {"interface": i.strip()}
+                for i, sep, h in pairs]
+    if isinstance(value, dict):
+        return [{"interface": str(k), "host": v} for k, v in value.items()]
+    return value
 
 
 def _tags(value: Any) -> Any:

@@ -75,7 +75,16 @@ def _segments(inv: Inventory, ctx: _Ctx) -> None:
 def _hosts(inv: Inventory, ctx: _Ctx) -> None:
     segments = {s.name: s for s in inv.segments}
     users = {u.name for u in inv.vpn.users}
+    first: dict[object, int] = {}
     for i, host in enumerate(inv.hosts):
+        if host.address in first:
+            j = first[host.address]
+            where = ctx.where(("hosts", j, "address"), ("hosts", i, "address"))
+            ctx.add(
+                ("hosts", i, "address"),
+                f"{host.address} is already the address of host '{inv.hosts[j].name}' ({where})",
+            )
+        first.setdefault(host.address, i)
         seg = segments.get(host.segment)
         if seg is None:
             ctx.ref(("hosts", i, "segment"), "segment", host.segment, segments)

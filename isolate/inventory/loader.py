@@ -165,6 +165,12 @@ def content_sha256(files: list[tuple[str, bytes]]) -> str:
 
 def load_inventory(path: str | Path) -> Inventory:
     """Load, merge and validate an inventory file or directory."""
+    return load_inventory_with_lines(path)[0]
+
+
+def load_inventory_with_lines(path: str | Path) -> tuple[Inventory, LineMap]:
+    """``load_inventory``, and where each value came from (file and line of every field,
+    the Ansible file's for imported devices)."""
     root = user_path(path, InventoryError)
     shown = display_path(path)
     if not root.exists() and not root.is_symlink():  # a symlink loop: the read says so
@@ -186,7 +192,8 @@ def load_inventory(path: str | Path) -> Inventory:
         raise_problems(InventoryError, found, order)
         raise AssertionError("unreachable") from exc
     raise_problems(InventoryError, cross_check(inventory, merged.lines), order)
-    return inventory.model_copy(update={"source_path": str(root), "sha256": content_sha256(merged.files)})
+    done = inventory.model_copy(update={"source_path": str(root), "sha256": content_sha256(merged.files)})
+    return done, merged.lines
 
 
 def base_dir(inventory: Inventory) -> Path:

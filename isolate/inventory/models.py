@@ -8,6 +8,7 @@ loaded, consistent inventory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import suppress
 from functools import cached_property
@@ -33,6 +34,7 @@ from isolate.platforms.ssh import SshAlgorithms
 from isolate.platforms.ssh import algorithms as ssh_algorithms
 from isolate.values import (
     Address,
+    BadValue,
     CredentialRef,
     DeviceName,
     FilePath,
@@ -47,6 +49,8 @@ from isolate.values import (
     UserName,
     VlanId,
     parse_interface,
+    parse_user,
+    safe_repr,
 )
 
 # The platform list derives from the one platform table (isolate/platforms/table.py).
@@ -56,7 +60,7 @@ else:
     Platform = Literal[PLATFORM_NAMES]
 Role = Literal["core", "distribution", "access", "firewall", "edge", "vpn", "router", "switch", "server"]
 Zone = Literal["inside", "management", "vpn", "outside"]
-Criticality = Literal["low", "medium", "high", "critical"]
+Criticality = Literal["low", "medium", "high", "critical", "essential"]
 Proto = Literal["tcp", "udp"]
 
 PLATFORMS: tuple[str, ...] = PLATFORM_NAMES
@@ -73,8 +77,28 @@ class Management(_Model):
     tool_address: Address | None = None
 
 
+_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _account(value: Any) -> str:
+    """A login name: a user name (``svc``, ``svc@city.example``) or a Windows domain
+    account ``DOMAIN\\user`` (used to log in, never written into a configuration)."""
+    try:
+        if isinstance(value, str) and value.count("\\") == 1:
+            domain, user = value.split("\\")
+            if not _DOMAIN.fullmatch(domain):
+                raise BadValue(f"domain must match [A-Za-z0-9][A-Za-z0-9._-]{{0,62}}: {safe_repr(domain)}")
+            return f"{domain}\\{parse_user(user)}"
+        return parse_user(value)
+    except BadValue as exc:
+        raise PydanticCustomError("isolate_value", "{reason}", {"reason": str(exc)}) from None
+
+
+AccountName = Annotated[str, BeforeValidator(_account)]
+
+
 class CredentialSet(_Model):
-    username: UserName
+    username: AccountName
     password: CredentialRef | None = None
     enable: CredentialRef | None = None
     key_file: FilePath | None = None
@@ -177,10 +201,22 @@ class Segment(_Model):
     criticality: Criticality = "medium"
 
 
+_SERVICE_SHORT = re.compile(r"(?P<name>[^:/\s]+):(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?")
+
+
 class Service(_Model):
+    """``{name: dns, port: 53, proto: udp}`` or the short form ``dns:53/udp`` (``https:443``)."""
+
     name: ServiceName
     port: Port
     proto: Proto = "tcp"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, data: Any) -> Any:
+        if isinstance(data, str) and (found := _SERVICE_SHORT.fullmatch(data.strip())):
+            return {k: v for k, v in found.groupdict().items() if v is not None}
+        return data
 
 
 class Host(_Model):

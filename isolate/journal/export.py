@@ -145,6 +145,9 @@ def _header(start: Record | None, run: RunView) -> tuple[tuple[str, str], ...]:
         ("Plan", _text(d.get("plan_sha256"))),
         ("Options", _options(d.get("options"))),
     ]
+    options = d.get("options")
+    if isinstance(options, Mapping) and options.get("host_key_checking") is False:
+        rows.append(("Host keys", "NOT verified for devices missing from known_hosts (--insecure-host-keys)"))
     overrides = d.get("overrides") or []
     if isinstance(overrides, list) and overrides:
         rows.extend((f"Override {i + 1}", _override(o)) for i, o in enumerate(overrides))
@@ -271,7 +274,9 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         dry = " (dry run)" if d.get("dry_run") else ""
         who = f" by {d['user']}@{d.get('host', '?')}" if d.get("user") else ""
         why = f", incident {_text(d.get('incident'))}: {_text(d.get('reason'))}" if "reason" in d else ""
-        return f"restore started{who}, stages {_text(d.get('stages'))}{dry}{why}", ()
+        unverified = d.get("host_key_checking") is False
+        keys = ", SSH host keys NOT verified (--insecure-host-keys)" if unverified else ""
+        return f"restore started{who}, stages {_text(d.get('stages'))}{dry}{why}{keys}", ()
     if k == "restore-intent":
         cmds = _lines(d.get("commands"))
         return f"restore intent, stage {_text(d.get('stage'))}: {len(cmds)} command(s)", (("commands", cmds),)

@@ -106,6 +106,22 @@ class JournalView:
         )
 
 
+ARTIFACT_RE = re.compile(r"plan(\.[a-z-]+)?\.json")
+
+
+def checked_artifact(run_dir: Path, name: str, sha: str, *, where: str) -> str:
+    """A run artifact's text, proven by the digest a record journaled (``where`` names that
+    record); JournalError if it is missing or its bytes changed."""
+    path = run_dir / name
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        raise JournalError(f"{path}: missing; {where} journals it (sha256 {sha[:12]})") from None
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise JournalError(f"{path}: altered since it was journaled ({where} has sha256 {sha[:12]})")
+    return blob.decode("utf-8")
+
+
 def check_state_bytes(directory: Path, sha: str, blob: bytes | None) -> str:
     """``blob`` as the state text of digest ``sha``; JournalError naming the file otherwise."""
     path = directory / f"{sha}.txt"

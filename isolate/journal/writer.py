@@ -26,6 +26,7 @@ from typing import Any
 from isolate.errors import JournalError, LockHeld
 from isolate.journal.heads import SEAL_KIND, head_message, mirror_head, seal_data
 from isolate.journal.reader import (
+    ARTIFACT_RE,
     JOURNAL_NAME,
     LOCK_NAME,
     STATE_SUBDIR,
@@ -46,6 +47,7 @@ from isolate.journal.records import (
     timestamp,
     to_jsonable,
 )
+from isolate.journal.schema import SchemaError, check_data
 from isolate.journal.signing import Signer, load_signer
 from isolate.journal.verify import check_chain
 from isolate.paths import current_user, make_private_dir, run_dir
@@ -285,6 +287,10 @@ class Journal:
         except TypeError as err:
             raise JournalError(f"{self.path}: {kind} record: {err}") from None
         clean: dict[str, Any] = self.scrubber.scrub_data(plain)
+        try:
+            check_data(kind, clean)
+        except SchemaError as err:
+            raise JournalError(f"{self.path}: {err}") from None
         if kind in ("intent", "restore-intent"):
             for key in ("device", "step"):
                 if not isinstance(clean.get(key), str):
@@ -367,6 +373,21 @@ class Journal:
         except OSError as err:
             raise JournalError(f"{path}: cannot store captured state: {err.strerror}") from None
         return sha
+
+    def store_artifact(self, name: str, text: str) -> str:
+        """Store a run artifact (``plan.json``) in the run directory: 0600, fsynced, renamed
+        into place; returns the SHA-256 of its bytes, which a record must then journal (it is
+        checked on every read, see ``reader.checked_artifact``). Not scrubbed: an artifact
+        holds no secret (a plan carries references, never values)."""
+        if not ARTIFACT_RE.fullmatch(name):
+            raise JournalError(f"{name!r} is not a run artifact name")
+        blob = text.encode("utf-8")
+        path = self.run_dir / name
+        try:
+            _write_file_durably(path, blob)
+        except OSError as err:
+            raise JournalError(f"{path}: cannot store: {err.strerror}") from None
+        return hashlib.sha256(blob).hexdigest()
 
     def read_state(self, sha: str) -> str:
         """The stored state text of digest ``sha``; JournalError if missing or altered."""

@@ -86,7 +86,8 @@ class TopoDevice(_Model):
 
 class Access(_Model):
     count: int = Field(default=4, ge=0, le=MAX_ACCESS)
-    prefix: Name = "acc"
+    prefix: Name = "acc"  # generated names: prefix + number (``acc1``; ``acc-01`` with digits: 2)
+    digits: int = Field(default=0, ge=0, le=4)  # zero-pad the number to this width
     model: str = "WS-C2960X-48FPD-L"
     ports: int = Field(default=48, ge=4, le=1024)
     first_address: Address = ipaddress.IPv4Address("10.99.0.21")
@@ -220,7 +221,7 @@ def load_topology(topology: str | Path | None = None, *, devices: int | None = N
 def _cross_check(topo: TopologyFile, problem: Any) -> list[Problem]:
     out: list[Problem] = []
     names = [d.name for d in topo.devices]
-    access = {f"{topo.access.prefix}{i}" for i in range(1, topo.access.count + 1)}
+    access = set(generated_access(topo.access))
     known = set(names) | access
     segments = {s.name for s in topo.segments}
     for i, dev in enumerate(topo.devices):
@@ -267,6 +268,12 @@ def _ios_ports(count: int, kind: str = "GigabitEthernet1/0/") -> tuple[str, ...]
     return tuple(f"{kind}{i}" for i in range(1, count + 1))
 
 
+def generated_access(acc: Access) -> list[str]:
+    """The generated access switches' names, ``acc1``… or ``acc-01``… (``digits``)."""
+    return [f"{acc.prefix}{i:0{acc.digits}d}" if acc.digits else f"{acc.prefix}{i}"
+            for i in range(1, acc.count + 1)]
+
+
 def _switched(topo: TopologyFile) -> list[Segment]:
     return [s for s in topo.segments if s.zone in ("inside", "management")]
 
@@ -280,7 +287,7 @@ def _vlan_lines(topo: TopologyFile) -> list[str]:
 
 def _build(topo: TopologyFile) -> Lab:
     acc = topo.access
-    access_names = [f"{acc.prefix}{i}" for i in range(1, acc.count + 1)]
+    access_names = generated_access(acc)
     placement = _place_hosts(topo, access_names)
     built: list[LabDevice] = []
     uplinks = acc.uplinks or tuple(d.name for d in topo.devices

@@ -25,21 +25,25 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from isolate.errors import LabError
-from isolate.netlab import netns
+from isolate.netlab import netns, openvpn_lab
 from isolate.netlab.state import Ledger, alive, spawn
 
 PREFIX = "iso"
 INSIDE = ipaddress.ip_network("10.77.0.0/24")
 DC_ADDRESS = "10.77.0.2"
 ADMIN_ADDRESS = "10.77.0.10"
+VPN_INSIDE = "10.77.0.1"  # the OpenVPN server's inside address (its management interface)
+VPN_OUTSIDE = "10.78.0.1"  # where VPN clients connect (UDP 1194)
+VPN_POOL = "10.8.77.0/24"
 REALM = "LAB.EXAMPLE"
 DOMAIN = "LAB"
 BASE_DN = "DC=lab,DC=example"
@@ -54,6 +58,7 @@ USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dave", (VPN_GROUP,)),
     ("admin2", (PROTECTED_GROUP,)),
     ("breakglass", ()),
+    ("vpnsvc", ()),  # the OpenVPN server's own search account
 )
 VPN_USERS = ("carol", "dave")
 
@@ -63,6 +68,7 @@ class DirectoryLab:
     dir: Path
     prefix: str
     passwords: dict[str, str]
+    vpn: bool = False
 
     def ns(self, node: str) -> str:
         return f"{self.prefix}-{node}"
@@ -96,36 +102,79 @@ def _password() -> str:
 # ------------------------------------------------------------------------------ network
 
 
-def _network(ledger: Ledger, prefix: str) -> None:
-    names = {n: f"{prefix}-{n}" for n in NODES}
+# (node, its interface, bridge in ``sw``, address/len); routes per node
+LINKS: tuple[tuple[str, str, str, str], ...] = (
+    ("dc", "dc0", "br0", f"{DC_ADDRESS}/24"),
+    ("adm", "adm0", "br0", f"{ADMIN_ADDRESS}/24"),
+)
+VPN_LINKS: tuple[tuple[str, str, str, str], ...] = (
+    ("vpn", "in0", "br0", f"{VPN_INSIDE}/24"),
+    ("vpn", "out0", "br1", f"{VPN_OUTSIDE}/24"),
+    ("c1", "c10", "br1", "10.78.0.11/24"),
+    ("c2", "c20", "br1", "10.78.0.12/24"),
+)
+VPN_ROUTES = {"dc": [f"{VPN_POOL} via {VPN_INSIDE}"]}
+
+
+def _network(ledger: Ledger, prefix: str, *, vpn: bool) -> None:
+    links = LINKS + (VPN_LINKS if vpn else ())
+    nodes = ["sw", *dict.fromkeys(node for node, *_ in links)]
+    names = {n: f"{prefix}-{n}" for n in nodes}
     for name in names.values():
         ledger.add_ns(name)
     netns.ip_batch(None, [f"netns add {n}" for n in names.values()])
     sw = names["sw"]
-    lines = [f"link add br0 netns {sw} type bridge"]
-    for node in ("dc", "adm"):
-        lines.append(f"link add {node}0 netns {names[node]} type veth peer name p-{node} netns {sw}")
+    bridges = sorted({bridge for *_, bridge, _ in links})
+    lines = [f"link add {b} netns {sw} type bridge" for b in bridges]
+    lines += [f"link add {i} netns {names[n]} type veth peer name p-{i} netns {sw}" for n, i, _, _ in links]
     netns.ip_batch(None, lines)
-    netns.ip_batch(
-        sw,
-        ["link set lo up", "link set br0 up"]
-        + [
-            cmd
-            for node in ("dc", "adm")
-            for cmd in (f"link set p-{node} master br0", f"link set p-{node} up")
-        ],
-    )
-    for node, address in (("dc", DC_ADDRESS), ("adm", ADMIN_ADDRESS)):
-        netns.ip_batch(
-            names[node], ["link set lo up", f"addr add {address}/24 dev {node}0", f"link set {node}0 up"]
-        )
+    up = ["link set lo up", *(f"link set {b} up" for b in bridges)]
+    up += [c for _, i, b, _ in links for c in (f"link set p-{i} master {b}", f"link set p-{i} up")]
+    netns.ip_batch(sw, up)
+    for node in nodes[1:]:
+        mine = [(i, a) for n, i, _, a in links if n == node]
+        cmds = [
+            "link set lo up",
+            *(c for i, a in mine for c in (f"addr add {a} dev {i}", f"link set {i} up")),
+        ]
+        if vpn:
+            cmds += [f"route add {r}" for r in VPN_ROUTES.get(node, [])]
+        netns.ip_batch(names[node], cmds)
+    if vpn:
+        netns.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ns=names["vpn"])
 
 
 # ------------------------------------------------------------------------------ TLS
 
 
+def _issue(
+    ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, cn: str, address: str, *, server_auth: bool
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(cn), x509.IPAddress(ipaddress.ip_address(address))]),
+            critical=False,
+        )
+    )
+    if server_auth:  # OpenVPN clients check it (remote-cert-tls server)
+        builder = builder.add_extension(
+            x509.KeyUsage(True, False, True, False, True, False, False, False, False), critical=True
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A lab CA and the DC's certificate and key (ECDSA P-256), files mode 0600."""
+    """A lab CA, the DC's and the VPN server's certificates and keys (ECDSA P-256), files
+    mode 0600 (``dc-*.pem``, ``vpn-*.pem``). Returns the CA, DC certificate and DC key."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "isolate identity lab CA")])
@@ -140,31 +189,17 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dc1.lab.example")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("dc1.lab.example"), x509.IPAddress(ipaddress.ip_address(DC_ADDRESS))]
-            ),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
     pem = serialization.Encoding.PEM
-    files = {
-        "dc-ca.pem": ca.public_bytes(pem),
-        "dc-cert.pem": cert.public_bytes(pem),
-        "dc-key.pem": key.private_bytes(
+    files = {"dc-ca.pem": ca.public_bytes(pem)}
+    for prefix, cn, address in (
+        ("dc", "dc1.lab.example", DC_ADDRESS),
+        ("vpn", "vpn1.lab.example", VPN_OUTSIDE),
+    ):
+        cert, key = _issue(ca_key, ca_name, cn, address, server_auth=prefix == "vpn")
+        files[f"{prefix}-cert.pem"] = cert.public_bytes(pem)
+        files[f"{prefix}-key.pem"] = key.private_bytes(
             pem, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-        ),
-    }
+        )
     for name, data in files.items():
         path = directory / name
         path.write_bytes(data)
@@ -235,7 +270,7 @@ def _write_inventory(lab: DirectoryLab) -> None:
     secrets_path = lab.dir / "secrets.yml"
     secrets_path.write_text(yaml.safe_dump(dict(lab.passwords)))
     secrets_path.chmod(0o600)
-    inventory = {
+    inventory: dict[str, Any] = {
         "version": 1,
         "name": "identity-lab",
         "management": {"tool_address": ADMIN_ADDRESS},
@@ -253,14 +288,25 @@ def _write_inventory(lab: DirectoryLab) -> None:
             "test_credentials": {u: f"file:secrets.yml#{u}" for u in VPN_USERS},
         },
     }  # fmt: skip
+    if lab.vpn:
+        inventory["credentials"]["vpnmgmt"] = {
+            "username": "management",
+            "password": "file:secrets.yml#openvpn-management",
+        }
+        inventory["devices"].append(
+            {"name": "vpn1", "host": VPN_INSIDE, "port": openvpn_lab.MGMT_PORT, "platform": "openvpn",
+             "role": "vpn", "credentials": "vpnmgmt"}
+        )  # fmt: skip
+        inventory["vpn"] = {"concentrators": ["vpn1"], "users": [{"name": u} for u in VPN_USERS]}
     lab.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
 
 
-def up_directory(directory: Path) -> DirectoryLab:
-    """Build the identity lab in ``directory``; on any failure, remove what was built."""
+def up_directory(directory: Path, *, vpn: bool = False) -> DirectoryLab:
+    """Build the identity lab in ``directory`` (with ``vpn``: the OpenVPN server and its
+    clients' namespaces, isolate.netlab.openvpn_lab); on any failure, remove what was built."""
     from isolate.netlab.build import down  # the city lab's ledger-driven removal
 
-    problems = missing()
+    problems = missing() + (openvpn_lab.missing() if vpn else [])
     if problems:
         raise LabError("cannot build the identity lab: " + "; ".join(problems))
     directory = directory.resolve()
@@ -269,10 +315,11 @@ def up_directory(directory: Path) -> DirectoryLab:
     prefix = f"{PREFIX}-{lab_id}"
     ledger = Ledger(dir=directory, lab_id=lab_id, prefix=prefix, topology="identity")
     ledger.save()
-    passwords = {name: _password() for name, _ in USERS} | {"Administrator": _password()}
-    lab = DirectoryLab(directory, prefix, passwords)
+    extra = ("Administrator", "openvpn-management")
+    passwords = {name: _password() for name, _ in USERS} | {name: _password() for name in extra}
+    lab = DirectoryLab(directory, prefix, passwords, vpn)
     try:
-        _network(ledger, prefix)
+        _network(ledger, prefix, vpn=vpn)
         conf = _provision(ledger, lab.ns("dc"), passwords["Administrator"])
         _accounts(conf, lab.ns("dc"), passwords)
         spawn(
@@ -282,6 +329,13 @@ def up_directory(directory: Path) -> DirectoryLab:
             ["ip", "netns", "exec", lab.ns("dc"), "samba", "-s", str(conf), "-i"],
         )
         _wait_ldaps(ledger, lab.ns("adm"))
+        if vpn:
+            openvpn_lab.write_server_files(
+                directory, passwords, dc=DC_ADDRESS, base_dn=f"CN=Users,{BASE_DN}",
+                group_dn=f"CN={VPN_GROUP},CN=Users,{BASE_DN}", outside=VPN_OUTSIDE, inside=VPN_INSIDE,
+                pool=VPN_POOL,
+            )  # fmt: skip
+            openvpn_lab.start_server(ledger, lab.ns("vpn"), inside=VPN_INSIDE)
         _write_inventory(lab)
     except BaseException:
         down(directory)

@@ -34,7 +34,7 @@ from isolate.plan.models import (
 )
 from isolate.plan.reach import Effect, Reach, Topology
 from isolate.plan.targets import MAPPERS
-from isolate.platforms import has_revert
+from isolate.platforms import PLATFORMS, has_revert
 from isolate.playbook.loader import validate_params
 from isolate.playbook.models import Playbook, Step
 from isolate.playbook.params import bind
@@ -93,7 +93,8 @@ def _check_bindings(built: Sequence[tuple[Step, list[DeviceChange]]]) -> None:
     for step, changes in built:
         for change in changes:
             item = change.item
-            if change.platform != "cisco_ios" or not isinstance(item, BlockSmbItem | SegmentAclItem):
+            interface_bound = PLATFORMS[change.platform].acl_binding == "interface"
+            if not interface_bound or not isinstance(item, BlockSmbItem | SegmentAclItem):
                 continue
             direction = "in" if isinstance(item, BlockSmbItem) else "out"
             for svi in item.svis:

@@ -19,6 +19,7 @@ from isolate.actions.host_items import DisableSmbHostItem, FenceHostItem
 from isolate.inventory.models import Inventory
 from isolate.plan.models import DeviceChange
 from isolate.plan.reach import Effect, Endpoint, HostRule, Pair, PrefixSet, RoutedRule, Topology
+from isolate.platforms import PLATFORMS
 
 
 def _subnet_segments(topo: Topology, item: BlockSmbItem | SegmentAclItem) -> frozenset[str]:
@@ -76,7 +77,7 @@ def _filter_rules(
     *,
     direction: str,
 ) -> list[RoutedRule]:
-    if platform == "cisco_ios":
+    if PLATFORMS[platform].acl_binding == "interface":  # bound to the segment's SVI
         if direction == "in":
             return [RoutedRule(device, blocks, svis, selected)]
         return [RoutedRule(device, blocks, selected, svis)]

@@ -9,19 +9,50 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from isolate.plan.models import Plan, PlannedStep, ServiceCut, StepBlast
+from isolate.natsort import natural_key, natural_sorted
+from isolate.plan.models import KeptService, Plan, PlannedStep, ServiceCut, StepBlast
+
+SHOWN = 6  # names listed before "and N more" in the summary and step lines
 
 
-def _service_groups(services: Sequence[ServiceCut]) -> list[str]:
-    """One line per (sources, devices): ``from users [on core2]: fs1 smb 445/tcp, …``."""
-    grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+def names(items: Sequence[str], limit: int = SHOWN) -> str:
+    """``a, b, c`` or ``a, b, c, d, e, f and 12 more`` (natural order kept as given)."""
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+def _service_groups(services: Sequence[ServiceCut], *, detail: bool = True) -> list[str]:
+    """One line per (sources, devices): ``from users [on core2]: fs1 smb 445/tcp, …``;
+    without ``detail``, services grouped by name with a host count."""
+    grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[ServiceCut]] = {}
     for cut in services:
-        key = (cut.sources, cut.devices)
-        grouped.setdefault(key, []).append(f"{cut.host} {cut.service} {cut.port}/{cut.proto}")
-    return [
-        f"from {', '.join(sources)} [on {', '.join(devices)}]: {', '.join(names)}"
-        for (sources, devices), names in sorted(grouped.items())
-    ]
+        grouped.setdefault((cut.sources, cut.devices), []).append(cut)
+    lines = []
+    for (sources, devices), cuts in sorted(grouped.items()):
+        if detail:
+            what = ", ".join(f"{c.host} {c.service} {c.port}/{c.proto}" for c in _natural(cuts))
+            lines.append(f"from {', '.join(sources)} [on {', '.join(devices)}]: {what}")
+        else:
+            lines.append(f"from {names(natural_sorted(sources))} [on {', '.join(devices)}]: {_by_name(cuts)}")
+    return lines
+
+
+def _natural(cuts: Sequence[ServiceCut]) -> list[ServiceCut]:
+    return sorted(cuts, key=lambda c: (natural_key(c.host), c.port, c.proto))
+
+
+def _by_name(cuts: Sequence[ServiceCut], limit: int = 3) -> str:
+    """``smb 445/tcp on 110 hosts (ws-1, …), backup 9102/tcp on bac-1``."""
+    by: dict[tuple[str, int, str], list[str]] = {}
+    for cut in cuts:
+        by.setdefault((cut.service, cut.port, cut.proto), []).append(cut.host)
+    parts = []
+    for (service, port, proto), hosts in sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        ordered = natural_sorted(hosts)
+        where = ordered[0] if len(ordered) == 1 else f"{len(ordered)} hosts ({names(ordered, 3)})"
+        parts.append(f"{service} {port}/{proto} on {where}")
+    return names(parts, limit)
 
 
 def own_service_lines(blast: StepBlast) -> list[str]:
@@ -35,7 +66,7 @@ def own_service_lines(blast: StepBlast) -> list[str]:
         for providers, services in by_providers.items():
             if providers:
                 verb = "serves" if len(providers) == 1 else "serve"
-                parts.append(f"{', '.join(providers)} still {verb} {', '.join(services)} to every client")
+                parts.append(f"{names(providers)} still {verb} {', '.join(services)} to every client")
             else:
                 parts.append(f"no other host serves {', '.join(services)}")
         lines.append("; ".join(parts))
@@ -49,10 +80,10 @@ def _step_head(index: int, total: int, step: PlannedStep) -> str:
     )
 
 
-def _blast_lines(blast: StepBlast) -> list[str]:
+def _blast_lines(blast: StepBlast, *, detail: bool = True) -> list[str]:
     lines = [f"cuts {blast.flows_cut} flow(s), {blast.flows_cut_total} cut in total"]
     if blast.hosts_cut_off:
-        lines.append(f"hosts cut off: {', '.join(blast.hosts_cut_off)}")
+        lines.append(f"hosts cut off: {', '.join(natural_sorted(blast.hosts_cut_off))}")
     if blast.segments_cut_off:
         lines.append(f"segments cut off: {', '.join(blast.segments_cut_off)}")
     for port in blast.ports:
@@ -68,7 +99,7 @@ def _blast_lines(blast: StepBlast) -> list[str]:
     services = [s for s in blast.services if s.host not in own]
     if services:
         lines.append(f"services unreachable ({len(services)}):")
-        lines += [f"  {line}" for line in _service_groups(services)]
+        lines += [f"  {line}" for line in _service_groups(services, detail=detail)]
     return lines
 
 
@@ -120,32 +151,116 @@ def _parameter_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def render_text(plan: Plan) -> str:
-    """The whole plan as plain text: every step, device and command, then the blast radius."""
+def _kept_lines(kept: Sequence[KeptService]) -> list[str]:
+    """Per protected host and service when few, else per service name with totals."""
+    if len(kept) <= 2 * SHOWN:
+        return [
+            f"  {k.host} {k.service} {k.port}/{k.proto}: kept for {k.reachable_from} source(s)"
+            + (f", cut for {k.cut_from}" if k.cut_from else "")
+            for k in kept
+        ]
+    by: dict[str, list[KeptService]] = {}
+    for k in kept:
+        by.setdefault(k.service, []).append(k)
+    return [
+        f"  {service} on {len(items)} host(s): kept for {sum(k.reachable_from for k in items)} "
+        f"source(s)" + (f", cut for {cut}" if (cut := sum(k.cut_from for k in items)) else "")
+        for service, items in sorted(by.items())
+    ]
+
+
+def _step_summary(step: PlannedStep, contained: set[str]) -> str:
+    blast = step.blast
+    what = [f"{blast.flows_cut} flow(s)"]
+    if blast.hosts_cut_off:
+        what.append(f"cuts off {names(natural_sorted(blast.hosts_cut_off))}")
+    if blast.segments_cut_off:
+        what.append(f"segment(s) {names(natural_sorted(blast.segments_cut_off))} cut off")
+    if blast.vpn_users:
+        what.append(f"VPN user(s) {names(natural_sorted(blast.vpn_users))}")
+    own = {o.host for o in blast.own_services}
+    services = [
+        c.model_copy(update={"sources": tuple(s for s in c.sources if s not in contained)})
+        for c in blast.services
+        if c.host not in own
+    ]
+    services = [c for c in services if c.sources]
+    if services:
+        sources = natural_sorted({src for c in services for src in c.sources})
+        what.append(f"{_by_name(services, 2)} cut for {names(sources, 4)}")
+    return f"  {step.id} ({step.action}): " + "; ".join(what)
+
+
+def summary_lines(plan: Plan) -> list[str]:
+    """What is cut, for whom, what stays, what is refused or forced: the plan's first screen."""
+    blast = plan.blast
+    share = f" ({100 * blast.flows_cut // blast.flows_total}%)" if blast.flows_total else ""
+    lines = [f"CUT: {blast.flows_cut} of {blast.flows_total} flows{share}; {blast.ports} switch port(s)"]
+    contained = set(blast.hosts_cut_off)
+    lines += [_step_summary(step, contained) for step in plan.steps]
+    for step in plan.steps:
+        lines += [f"  {line}" for line in own_service_lines(step.blast)]
+    lines.append("STAYS:")
+    lines.append(
+        "  management path: "
+        + ("kept" if blast.management_kept else "CUT (overridden)")
+        + f" (from {plan.tool_address or 'no tool address'} and stations "
+        f"{', '.join(plan.protected.stations) or 'none'} to every device on tcp/22)"
+    )
+    if blast.kept:
+        lines.append("  protected services:")
+        lines += [f"  {line}" for line in _kept_lines(blast.kept)]
+    prot = plan.protected
+    lines.append(
+        "  protected: management "
+        f"{', '.join(prot.management_networks) or '-'}; hosts {names(list(prot.hosts)) or '-'}; "
+        f"services {names(list(prot.services)) or '-'}; segments {', '.join(prot.segments) or '-'}"
+    )
+    refused = [
+        f"  OVERRIDE step {o.step} ({o.guard}): {o.detail} - reason: {o.reason}" for o in plan.overrides
+    ]
+    lines.append("REFUSED: " + ("nothing: every guard passed" if not refused else "forced by override:"))
+    lines += refused
+    notes = [f"  note: {step.id}: {note}" for step in plan.steps for note in step.notes]
+    return lines + notes
+
+
+def render_text(plan: Plan, *, detail: bool = False) -> str:
+    """The plan as plain text: the summary first, then each step with its devices and
+    command counts. ``detail``: every command and every service cut, in full."""
     devices = sorted({c.device for s in plan.steps for c in s.changes})
+    commands = sum(len(c.commands) for s in plan.steps for c in s.changes)
     lines = [
         f"plan {plan.playbook} on inventory {plan.inventory}: {len(plan.steps)} step(s), "
-        f"{len(devices)} device(s)",
+        f"{len(devices)} device(s), {commands} command(s)",
         f"inventory sha256 {plan.inventory_sha256}",
         f"playbook sha256 {plan.playbook_sha256}",
         *_parameter_lines(plan),
+        "",
+        *summary_lines(plan),
     ]
+    if not detail:
+        lines += ["", "(every command and service cut: isolate plan --detail, or --json)"]
     for index, step in enumerate(plan.steps, 1):
         lines += ["", _step_head(index, len(plan.steps), step)]
         for change in step.changes:
             lines.append(f"  {change.device} ({change.platform}): {len(change.commands)} command(s)")
-            lines += [f"    {command}" for command in change.commands]
+            if detail:
+                lines += [f"    {command}" for command in change.commands]
         lines += [f"  note: {note}" for note in step.notes]
-        lines += [f"  {line}" for line in _blast_lines(step.blast)]
-    lines += ["", *_summary_lines(plan)]
+        lines += [f"  {line}" for line in _blast_lines(step.blast, detail=detail)]
+    if detail:
+        lines += ["", *_summary_lines(plan)]
     return "\n".join(lines) + "\n"
 
 
-def render_rich(plan: Plan) -> RenderableType:
-    """Rich tables for a terminal: per step its devices and exact commands, its blast."""
+def render_rich(plan: Plan, *, detail: bool = False) -> RenderableType:
+    """Rich tables for a terminal: the summary, then per step its devices and exact
+    commands, its blast (service lists in full with ``detail``)."""
     parts: list[RenderableType] = [Text(f"plan {plan.playbook} on inventory {plan.inventory}", style="bold")]
     if plan.parameters or plan.skipped or plan.excluded:
         parts.append(Text("\n".join(_parameter_lines(plan))))
+    parts.append(Text("\n".join(summary_lines(plan)), style="bold"))
     for index, step in enumerate(plan.steps, 1):
         table = Table(title=_step_head(index, len(plan.steps), step), title_justify="left")
         table.add_column("device", style="cyan", no_wrap=True)
@@ -155,7 +270,7 @@ def render_rich(plan: Plan) -> RenderableType:
             table.add_row(change.device, change.platform, "\n".join(change.commands))
         parts.append(table)
         notes = [f"note: {n}" for n in step.notes]
-        parts.append(Text("\n".join(notes + _blast_lines(step.blast)), style="yellow"))
+        parts.append(Text("\n".join(notes + _blast_lines(step.blast, detail=detail)), style="yellow"))
     kept = Table(title="protected services", title_justify="left")
     for column in ("host", "service", "port", "kept for", "cut from"):
         kept.add_column(column)

@@ -35,6 +35,7 @@ from isolate.actions.base import (
 )
 from isolate.errors import PlanError
 from isolate.inventory.models import Device, Host, Inventory, Segment
+from isolate.platforms import PLATFORMS
 from isolate.playbook.loader import param_error
 from isolate.playbook.models import Step
 from isolate.playbook.resolve import ResolvedTargets
@@ -149,7 +150,7 @@ def _segment_items(
         device = inv.device(name)
         segs = points[name]
         svis = tuple(Svi(segment=s.name, vlan=s.vlan) for s in segs if s.gateway == name)
-        if device.platform == "cisco_ios" and not svis:
+        if PLATFORMS[device.platform].acl_binding == "interface" and not svis:
             raise PlanError(
                 f"{step.where('targets')}: {name} is a firewall on IOS: "
                 "IOS ACL actions need the segment's gateway"

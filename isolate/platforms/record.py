@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap"]
+Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn"]
 SavePolicy = Literal["never", "on-confirm"]
 
 
@@ -186,6 +186,10 @@ class Platform:
     netmiko_type: str | None = None
     ansible_network_os: tuple[str, ...] = ()  # aliases accepted in Ansible inventories
     lab_kind: str | None = None  # the embedded lab's device kind simulating it
+    # How its filter actions bind: "interface" (one ACL per interface and direction: IOS binds
+    # to the segment's SVI, so it needs the gateway, and two steps must not bind the same one)
+    # or "ruleset" (a firewall filtering whatever crosses it).
+    acl_binding: Literal["interface", "ruleset"] = "ruleset"
 
     @property
     def has_revert(self) -> bool:

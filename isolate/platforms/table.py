@@ -108,6 +108,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         ansible_network_os=("cisco.ios.ios", "cisco.ios", "ios"),
         default_role="switch",
         lab_kind="cisco_ios",
+        acl_binding="interface",
     ),
     "cisco_asa": Platform(
         name="cisco_asa",
@@ -166,5 +167,14 @@ PLATFORMS: Final[dict[str, Platform]] = {
         interfaces=KERNEL_INTERFACES,
         state=State("LDAP search: userAccountControl and memberOf of every account and group"),
         default_role="server",
+    ),
+    "openvpn": Platform(
+        name="openvpn",
+        title="OpenVPN server (management interface)",
+        session="openvpn",
+        interfaces=KERNEL_INTERFACES,
+        state=State("version"),
+        identity=Identity("version", r"(?m)^OpenVPN Version: OpenVPN "),
+        default_role="vpn",
     ),
 }

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from isolate.errors import LabError
+from isolate.natsort import natural_key
 from isolate.reports.model import Check, FlowRow
 
 
@@ -111,12 +112,20 @@ def expectations(plan: Any, inventory: Any, baseline: FlowMap) -> Expect:
 
 
 def flow_rows(
-    baseline: FlowMap | None, during: FlowMap | None, after: FlowMap | None, expect: Expect
+    baseline: FlowMap | None,
+    during: FlowMap | None,
+    after: FlowMap | None,
+    expect: Expect,
+    *,
+    segment_of: Mapping[str, str] | None = None,
 ) -> tuple[FlowRow, ...]:
+    """One row per flow, in natural name order, with each end's segment (management flows
+    end at a device: its segment is empty)."""
     if baseline is None:
         return ()
+    homes = segment_of or {}
     rows = []
-    for key in sorted(baseline):
+    for key in sorted(baseline, key=lambda k: (natural_key(k.src), natural_key(k.dst), k.port, k.proto)):
         rows.append(
             FlowRow(
                 src=key.src,
@@ -124,6 +133,8 @@ def flow_rows(
                 port=key.port,
                 proto=key.proto,
                 service=key.service,
+                src_segment=homes.get(key.src, ""),
+                dst_segment=homes.get(key.dst, ""),
                 expect="block" if expect.get(key) == "block" else "keep" if key in expect else "none",
                 before=baseline[key],
                 during=None if during is None else during.get(key, False),

@@ -5,6 +5,14 @@ from __future__ import annotations
 from html import escape
 
 from isolate.reports.model import DrillResult, FlowRow, fmt_seconds
+from isolate.reports.summary import (
+    HOST_MATRIX_MAX,
+    WRONG_SHOWN,
+    by_segment,
+    counts,
+    segment_service_matrix,
+    wrong_flows,
+)
 from isolate.reports.svg import clock_svg, matrix_svg, timeline_svg
 
 CSS = """
@@ -100,18 +108,46 @@ def _flow_table(flows: tuple[FlowRow, ...]) -> str:
     def word(v: bool | None) -> str:
         return "–" if v is None else ("open" if v else "blocked")
 
-    shown = [f for f in flows if f.noteworthy]
-    rows = "".join(
-        f'<tr class="{"ok" if f.as_expected else "bad"}"><td>{_e(f.label)}</td><td>{_e(f.expect)}</td>'
-        f"<td>{word(f.before)}</td><td>{word(f.during)}</td><td>{word(f.after)}</td></tr>"
-        for f in shown
+    matrix = segment_service_matrix(flows)
+    head = "".join(f"<th>{_e(c)}</th>" for c in matrix.columns)
+    def cell(row: str, column: str) -> str:
+        found = matrix.cells.get((row, column))
+        if found is None:
+            return "<td>–</td>"
+        return f'<td class="{"bad" if found.wrong else "ok"}">{_e(found.text())}</td>'
+
+    body = "".join(
+        f"<tr><th>{_e(row)}</th>" + "".join(cell(row, c) for c in matrix.columns) + "</tr>"
+        for row in matrix.rows
     )
-    opened = sum(1 for f in flows if f.before)
-    cut = sum(1 for f in flows if f.before and f.during is False)
-    return (f"<p>{len(flows)} flows modelled, {opened} open at baseline, {cut} blocked during containment. "
-            "Flows that changed or did not do what was expected:</p>"
-            '<table id="flow-changes"><tr><th>flow</th><th>expected</th><th>before</th><th>during</th>'
-            "<th>after</th></tr>" + rows + "</table>")
+    wrong = wrong_flows(flows)
+    rows = "".join(
+        f'<tr class="bad"><td>{_e(f.label)}</td><td>{_e(f.expect)}</td>'
+        f"<td>{word(f.before)}</td><td>{word(f.during)}</td><td>{word(f.after)}</td></tr>"
+        for f in wrong[:WRONG_SHOWN]
+    )
+    more = f"<p>{len(wrong) - WRONG_SHOWN} more in report.json.</p>" if len(wrong) > WRONG_SHOWN else ""
+    detail = (
+        f"<p>Flows that did not do what was expected ({len(wrong)}):</p>"
+        '<table id="flow-changes"><tr><th>flow</th><th>expected</th><th>before</th><th>during</th>'
+        f"<th>after</th></tr>{rows}</table>{more}"
+        if wrong
+        else '<p id="flow-changes">Every flow did what was expected (report.json lists them all).</p>'
+    )
+    return (
+        f"<p>{_e(counts(flows))}</p>"
+        "<p>Blocked during containment / open at baseline, by source segment (rows) and service "
+        "(columns); <code>!N</code>: N flows did not do what was expected.</p>"
+        f'<table id="flow-summary"><tr><th>from</th>{head}</tr>{body}</table>{detail}'
+    )
+
+
+def _matrix(flows: tuple[FlowRow, ...]) -> str:
+    """Per host when the lab is small, else per segment (one cell per segment pair)."""
+    hosts = {f.src for f in flows} | {f.dst for f in flows}
+    if len(hosts) <= HOST_MATRIX_MAX:
+        return matrix_svg(flows)
+    return f"<p>Per segment (more than {HOST_MATRIX_MAX} hosts).</p>" + matrix_svg(by_segment(flows))
 
 
 def render_html(result: DrillResult) -> str:
@@ -158,7 +194,7 @@ family encrypts ~100k files in about {_e(fmt_seconds(clock.fastest_family_s))}.<
 <h2>Flow matrix: before | during | after</h2>
 <p>Rows are sources, columns destinations; each cell shows before, during and after containment
 (green open, red blocked, amber some). A black outline marks flows that did not do what was expected.</p>
-{matrix_svg(result.flows)}
+{_matrix(result.flows)}
 {_flow_table(result.flows) if result.flows else ''}
 {comparison}
 """

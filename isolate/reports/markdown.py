@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from isolate.reports.model import DrillResult, FlowRow, fmt_seconds
+from isolate.reports.summary import WRONG_SHOWN, counts, segment_service_matrix, wrong_flows
 
 
 def _cell(text: object) -> str:
@@ -79,28 +80,34 @@ def _restore(result: DrillResult) -> list[str]:
 def _flows(flows: tuple[FlowRow, ...]) -> list[str]:
     if not flows:
         return []
-    opened = sum(1 for f in flows if f.before)
-    cut = sum(1 for f in flows if f.before and f.during is False)
-    back = sum(1 for f in flows if f.before and f.after)
+    matrix = segment_service_matrix(flows)
     lines = [
-        "## Flow matrix",
+        "## Flows",
         "",
-        f"{len(flows)} flows modelled; {opened} open at baseline; {cut} blocked during containment; "
-        f"{back} open after restore.",
+        counts(flows),
         "",
-        "| flow | expected | before | during | after |",
-        "|---|---|---|---|---|",
+        "Blocked during containment / open at baseline, by source segment (rows) and service "
+        "(columns); `!N`: N flows did not do what was expected.",
+        "",
+        "| from | " + " | ".join(_cell(c) for c in matrix.columns) + " |",
+        "|---|" + "---|" * len(matrix.columns),
     ]
-    shown = [f for f in flows if f.noteworthy]
-    for flow in shown:
-        flag = "" if flow.during_ok and flow.after_ok else " **(wrong)**"
+    for row in matrix.rows:
+        cells = [matrix.cells[(row, c)].text() if (row, c) in matrix.cells else "–" for c in matrix.columns]
+        lines.append(f"| {_cell(row)} | " + " | ".join(cells) + " |")
+    wrong = wrong_flows(flows)
+    lines.append("")
+    if not wrong:
+        return [*lines, "Every flow did what was expected (report.json lists them all).", ""]
+    lines += [f"### Flows that did not do what was expected ({len(wrong)})", "",
+              "| flow | expected | before | during | after |", "|---|---|---|---|---|"]
+    for flow in wrong[:WRONG_SHOWN]:
         lines.append(
-            f"| {_cell(flow.label)} | {flow.expect}{flag} | {_yn(flow.before)} | {_yn(flow.during)} "
+            f"| {_cell(flow.label)} | {flow.expect} | {_yn(flow.before)} | {_yn(flow.during)} "
             f"| {_yn(flow.after)} |"
         )
-    kept = len(flows) - len(shown)
-    lines.append("")
-    lines.append(f"({kept} flows unchanged throughout are not listed; report.json has them all.)")
+    if len(wrong) > WRONG_SHOWN:
+        lines += ["", f"({len(wrong) - WRONG_SHOWN} more in report.json.)"]
     return [*lines, ""]
 
 
@@ -117,7 +124,8 @@ def render_markdown(result: DrillResult) -> str:
         f"- Started {result.started_at}, finished {result.finished_at}",
         f"- Restored: {result.restored_label}",
         f"- Blast radius: {blast.ports} ports, {blast.hosts} hosts, {blast.vpn_users} VPN users; "
-        f"services down: {', '.join(blast.services_down) or 'none'}",
+        f"services down: {', '.join(blast.services_down) or 'none'}; "
+        f"cut between segments only: {', '.join(blast.services_cut_between) or 'none'}",
         f"- Exit code: {result.exit_code}",
         "",
     ]

@@ -85,6 +85,8 @@ class FlowRow(_Frozen):
     port: int
     proto: str = "tcp"
     service: str = ""
+    src_segment: str = ""
+    dst_segment: str = ""
     expect: Expect = "none"  # what containment must do to it (only flows open at baseline)
     before: bool
     during: bool | None = None
@@ -143,7 +145,8 @@ class Blast(_Frozen):
     ports: int = 0
     hosts: int = 0
     vpn_users: int = 0
-    services_down: tuple[str, ...] = ()
+    services_down: tuple[str, ...] = ()  # unreachable from everywhere (their host contained, …)
+    services_cut_between: tuple[str, ...] = ()  # cut only between segments: ``smb on 24 host(s)``
     protected: tuple[str, ...] = ()
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from html import escape
 
+from isolate.natsort import natural_key
 from isolate.reports.model import Clock, FlowRow, Span, fmt_seconds
 
 PALETTE = ("#2f6fb5", "#2e9e6a", "#b5762f", "#7a4fb5", "#b52f6f", "#2fa3b5", "#6b8e23", "#8b5a2b")
+TIP_FLOWS = 8  # a cell's tooltip lists its flows up to this many, else counts them
 OPEN, BLOCKED, PARTIAL, NONE = "#3a9d5d", "#c8432f", "#e0a030", "#f2f2f2"
 
 
@@ -148,8 +150,8 @@ def matrix_svg(flows: tuple[FlowRow, ...]) -> str:
     if not flows:
         return '<svg id="flow-matrix" xmlns="http://www.w3.org/2000/svg" width="600" height="40">' \
                '<text x="10" y="25">no flow matrix (not a lab drill)</text></svg>'
-    srcs = sorted({f.src for f in flows})
-    dsts = sorted({f.dst for f in flows})
+    srcs = sorted({f.src for f in flows}, key=natural_key)
+    dsts = sorted({f.dst for f in flows}, key=natural_key)
     pairs: dict[tuple[str, str], list[FlowRow]] = {}
     for flow in flows:
         pairs.setdefault((flow.src, flow.dst), []).append(flow)
@@ -179,18 +181,31 @@ def matrix_svg(flows: tuple[FlowRow, ...]) -> str:
                 out.append(f'<rect x="{x0 + i * third:.1f}" y="{y}" width="{third:.1f}" height="{cell - 2}" '
                            f'fill="{colour}"/>')
             wrong = [f for f in group if not f.as_expected]
-            tip = "; ".join(
-                f"{f.port}/{f.proto}{' ' + f.service if f.service else ''}: "
-                f"{'open' if f.before else 'blocked'} → {_word(f.during)} → {_word(f.after)}"
-                f"{' (expected ' + f.expect + ')' if f.expect != 'none' else ''}"
-                for f in group
-            )
+            tip = _tip(group, wrong)
             outline = ' stroke="#000" stroke-width="2.5"' if wrong else ""
             klass = "cell wrong" if wrong else "cell"
             out.append(f'<rect class="{klass}" x="{x0}" y="{y}" width="{cell - 2}" height="{cell - 2}" '
                        f'fill="none"{outline}><title>{_e(src)} → {_e(dst)}: {_e(tip)}</title></rect>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _tip(group: list[FlowRow], wrong: list[FlowRow]) -> str:
+    """Each flow of a small cell; counts for a big one (a segment pair holds thousands)."""
+    if len(group) <= TIP_FLOWS:
+        return "; ".join(
+            f"{f.port}/{f.proto}{' ' + f.service if f.service else ''}: "
+            f"{'open' if f.before else 'blocked'} → {_word(f.during)} → {_word(f.after)}"
+            f"{' (expected ' + f.expect + ')' if f.expect != 'none' else ''}"
+            for f in group
+        )
+    opened = sum(1 for f in group if f.before)
+    cut = sum(1 for f in group if f.before and f.during is False)
+    back = sum(1 for f in group if f.before and f.after)
+    return (
+        f"{len(group)} flows: {opened} open before, {cut} blocked during, {back} open after; "
+        f"{len(wrong)} not as expected"
+    )
 
 
 def _word(value: bool | None) -> str:

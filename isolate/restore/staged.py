@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from isolate.drivers.base import Session
 from isolate.errors import IsolateError, JournalError, RestoreError
-from isolate.execute.events import Event, EventSink, null_sink
+from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import UndoEntry
 from isolate.journal.reader import JournalView
@@ -81,7 +81,7 @@ class Restorer:
         self.journal = journal
         self.run_id = run_id
         self.workers = workers
-        self.sink = sink
+        self.sink = guarded(sink)
 
     def _emit(
         self, kind: str, *, device: str | None = None, ok: bool = True, message: str = "", **data: Any

@@ -11,6 +11,7 @@ One lab is shared by every case; the playbook is two steps on two devices to kee
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -123,6 +124,25 @@ def test_reference_run_writes_every_kind(reference: tuple[list[str], list[str]])
     assert {"restore-intent", "restored", "gate", "restore-end"} <= set(restore_kinds)
 
 
+def test_every_record_of_a_real_run_fits_its_kinds_model(
+    lab: LabHandle, playbook: Path, reference: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    from isolate.journal import read_journal
+    from isolate.journal.schema import RestoreStart, typed
+
+    state = tmp_path / "state"
+    assert _apply(lab, playbook, state).returncode == 0
+    restored = _run(state, "restore", "last", "--yes", "--reason", "all clear", "--incident", "INC-9")
+    assert restored.returncode == 0, restored.stderr
+    run = newest_run(state)
+    assert run is not None
+    view = read_journal(run)
+    models = [typed(record) for record in view.records]  # SchemaError names the first misfit
+    starts = [m for m in models if isinstance(m, RestoreStart)]
+    who = [(s.reason, s.incident, bool(s.user), bool(s.host)) for s in starts]
+    assert who == [("all clear", "INC-9", True, True)]
+
+
 def test_sigkill_at_each_apply_record_boundary(
     lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
     tmp_path: Path,
@@ -216,3 +236,58 @@ def test_sigkill_at_each_restore_record_boundary(
         assert len(_kinds(state)) == n, f"{where}: the journal holds exactly the records before it"
         problems += _restore_until_back(state, lab, baseline, where)
     assert not problems, "\n".join(problems)
+
+
+def test_a_failing_event_sink_never_stops_a_run(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A display that breaks (a broken pipe on stderr) is logged and dropped: every step runs,
+    the journal ends with run-end, and restore (with the same broken display) brings it back."""
+    from isolate import api
+    from isolate.execute.events import Event
+
+    def broken(event: Event) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    state, locks = tmp_path / "state", tmp_path / "locks"
+    inventory, built = api.plan(lab.state_dir / "inventory.yml", playbook)
+    result = api.apply(inventory, built, api.ApplyRequest(reason="sink test"), state_dir=state,
+                       lock_dir=locks, sink=broken)
+    assert result.status == "ok"
+    assert "run-end" in _kinds(state)
+    assert read_all(lab.state_dir, TOUCHED) != baseline
+    dropped = "event sink failed on precheck (BrokenPipeError: [Errno 32] Broken pipe); event dropped"
+    assert dropped in caplog.text
+    restored = api.restore(result.run_id, state_dir=state, lock_dir=locks, sink=broken)
+    assert restored.ok
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_plan_is_stored_through_the_journal_and_checked_on_resume(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    apply_kinds, _ = reference
+    state = tmp_path / "state"
+    killed = _apply(lab, playbook, state, crash_at=apply_kinds.index("intent"))
+    assert _killed(killed), killed.stderr
+    run = newest_run(state)
+    assert run is not None
+    plan = run / "plan.json"
+    assert plan.stat().st_mode & 0o777 == 0o600
+    start = records(run)[0]["data"]
+    assert hashlib.sha256(plan.read_bytes()).hexdigest() == start["plan_sha256"]
+    kept = plan.read_bytes()
+    plan.write_bytes(kept.replace(b'"vlan": 999', b'"vlan": 998', 1))
+    resumed = _run(state, "apply", "--resume", "last")
+    assert resumed.returncode == 7, resumed.stderr
+    assert resumed.stderr.strip().splitlines()[-1] == (
+        f"error: {plan}: altered since it was journaled "
+        f"(run-start (seq 0) has sha256 {start['plan_sha256'][:12]})"
+    )
+    plan.write_bytes(kept)
+    resumed = _run(state, "apply", "--resume", "last")
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_all(lab.state_dir, TOUCHED) != baseline
+    assert _run(state, "restore", "last", "--yes").returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline

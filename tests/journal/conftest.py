@@ -60,7 +60,7 @@ def write_run(
             return journal.run_dir
         journal.append("run-end", status="ok", duration_s=1.25, time_to_contain_s=1.0)
         if restore:
-            journal.append("restore-start", stages=[1], dry_run=False)
+            journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
             for device in ("core1", "fw-int"):
                 journal.append(
                     "restore-intent", device=device, step="cut-smb", stage=1,

@@ -157,7 +157,7 @@ def test_run_view_groups_intents_and_finds_the_unfinished(make_run: RunFactory) 
             inverse=["b"],
             pre_state=None,
         )
-        journal.append("restore-start", stages=[1], dry_run=False)
+        journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
         journal.append("restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"])
     view = RunView.load(crashed)
     assert [(v.device, v.step) for v in view.pending_intents()] == [("core1", "edge")]
@@ -171,7 +171,7 @@ def test_close_pending_answers_what_a_crash_left_open(make_run: RunFactory) -> N
         journal.append(
             "intent", device="core1", step="edge", action="edge-block", forward=["a"], inverse=["b"]
         )
-        journal.append("restore-start", stages=[1], dry_run=False)
+        journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
         journal.append("restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"])
     from isolate.journal import verify_journal
 

@@ -38,7 +38,7 @@ def _two_sessions(make_run: RunFactory) -> Path:
     """An apply (sealed on close), then a restore by another process (sealed again)."""
     run_dir = make_run(restore=False)
     with Journal.open(run_dir) as journal:
-        journal.append("restore-start", stages=[1], dry_run=False)
+        journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
         journal.append("restore-intent", device="core1", step="cut-smb", stage=1, commands=["no x"])
         journal.append("restored", device="core1", step="cut-smb", ok=True, message="")
         journal.append("restore-end", ok=True)

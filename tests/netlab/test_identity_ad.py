@@ -17,13 +17,12 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from idlabkit import can_bind, cli, show, start_cli
 from ldap_proxy import HoldingProxy
 
 from isolate.netlab import build, directory
@@ -48,52 +47,6 @@ def idlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectoryLab]:
             result = build.down(lab_dir)
             assert not result.problems, result.problems
         shutil.rmtree(lab_dir, ignore_errors=True)
-
-
-def cli(lab: DirectoryLab, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
-    argv = ["ip", "netns", "exec", lab.ns("adm"), sys.executable, "-m", "isolate", *args]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
-
-
-def start_cli(lab: DirectoryLab, state: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
-    argv = ["ip", "netns", "exec", lab.ns("adm"), sys.executable, "-m", "isolate", *args]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-def show(lab: DirectoryLab, account: str) -> dict[str, list[str]]:
-    """userAccountControl and memberOf as samba-tool (on the DC) shows them."""
-    conf = lab.dir / "dc" / "etc" / "smb.conf"
-    done = subprocess.run(
-        ["ip", "netns", "exec", lab.ns("dc"), "samba-tool", "user", "show", account,
-         "--attributes=userAccountControl,memberOf", f"--configfile={conf}"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    out: dict[str, list[str]] = {}
-    for line in done.stdout.splitlines():
-        if ": " in line and not line.startswith("dn:"):
-            key, value = line.split(": ", 1)
-            out.setdefault(key, []).append(value)
-    return {k: sorted(v) for k, v in out.items()}
-
-
-def can_bind(lab: DirectoryLab, account: str) -> bool:
-    """A real LDAP simple bind as ``account`` (LDAPS, CA verified), from the admin namespace."""
-    code = (
-        "import ssl,sys\n"
-        "from ldap3 import Server, Connection, Tls, SIMPLE\n"
-        f"tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file={str(lab.ca_file)!r})\n"
-        f"s = Server({DC_ADDRESS!r}, port=636, use_ssl=True, tls=tls)\n"
-        f"c = Connection(s, user={account + '@lab.example'!r}, password=sys.stdin.read(),\n"
-        "               authentication=SIMPLE)\n"
-        "print('bound' if c.bind() else 'refused ' + str(c.result.get('message')))\n"
-    )
-    done = subprocess.run(
-        ["ip", "netns", "exec", lab.ns("adm"), sys.executable, "-c", code],
-        input=lab.passwords[account], capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    return done.stdout.strip() == "bound"
 
 
 def test_disable_account_then_restore_on_a_real_dc(idlab: DirectoryLab, tmp_path: Path) -> None:
@@ -135,7 +88,7 @@ def test_protected_accounts_refused(idlab: DirectoryLab, tmp_path: Path) -> None
     before = show(idlab, "admin2")
     done = cli(idlab, tmp_path, "apply", "-i", inv, book, "--set", "accounts=admin2", "--yes")
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "account admin2 is protected: member of protected group domain admins" in done.stdout + done.stderr
+    assert "account admin2 is protected: member of protected group Domain Admins" in done.stdout + done.stderr
     assert show(idlab, "admin2") == before
 
 

@@ -124,3 +124,15 @@ def test_own_bind_account_is_never_disabled(tmp_path: Path) -> None:
         "error: step 'disable-accounts' refused: ISOLATE is isolate's own bind account on dc1; "
         "disabling it would lock isolate out of the restore (never overridable)"
     )
+
+
+def test_playbook_check_counts_the_accounts(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(INVENTORY, sort_keys=False))
+    argv = [sys.executable, "-m", "isolate", "playbook", "check", str(PLAYBOOK), "-i", str(inv),
+            "--set", "accounts=carol,dave"]  # fmt: skip
+    env = {"ISOLATE_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "  parameter accounts (account, --set): carol, dave\n" in done.stdout
+    assert "  disable-accounts (disable-account): 2 accounts\n" in done.stdout

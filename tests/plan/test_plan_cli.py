@@ -39,8 +39,8 @@ def _inproc(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.Comple
 
 
 def test_plan_text_twice_identical() -> None:
-    first = _isolate("plan", "-i", INVENTORY, str(ROOT / "playbooks" / "ransomware-lateral.yml"))
-    second = _isolate("plan", "-i", INVENTORY, str(ROOT / "playbooks" / "ransomware-lateral.yml"))
+    first = _isolate("plan", "-i", INVENTORY, str(ROOT / "playbooks" / "ransomware-lateral.yml"), "--detail")
+    second = _isolate("plan", "-i", INVENTORY, str(ROOT / "playbooks" / "ransomware-lateral.yml"), "--detail")
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     out = first.stdout

@@ -62,4 +62,7 @@ def test_markdown_tells_the_story() -> None:
     assert text.startswith("# Drill ransomware-lateral: FAILED")
     assert "Time to contain: **1.20 s**" in text
     assert "core1 | **NOT identical**" in text
-    assert "ws1 → fs1:445/tcp (smb)" in text
+    assert "| ws1 | – | 0/1 | 1/1 | – |" in text  # segment × service counts, not one row per flow
+    assert "ws1 → fs1:445/tcp (smb)" not in text  # it did what was expected: report.json has it
+    assert "### Flows that did not do what was expected (1)" in text
+    assert "| admin1 → core1:22/tcp (ssh) | keep | open | open | blocked |" in text

@@ -26,7 +26,7 @@ def write_run(state: Path, *, restored_state: str) -> Path:
                        post_state=journal.store_state(CONTAINED))
     journal.append("step-end", step="cut-smb", ok=True, duration_s=0.2)
     journal.append("run-end", status="ok", duration_s=0.3, time_to_contain_s=0.3)
-    journal.append("restore-start", stages=[1], dry_run=False)
+    journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
     for device, text in (("core1", restored_state), ("fw-int", BEFORE)):
         journal.append("restore-intent", device=device, step="cut-smb", commands=["no x"], stage=1)
         journal.append("restored", device=device, step="cut-smb", ok=True, message="", stage=1)

@@ -1,0 +1,308 @@
+"""One typed model per journal record kind: the ``data`` each kind carries.
+
+The writer checks every record of a kind listed here against its model before it is
+written (no field the model does not name, every value of its type), the reader and
+restore planning read records through them (:func:`typed`), and docs/journal.md's table
+of kinds is generated from them (:func:`kinds_table`; tests/journal/test_journal_schema.py
+fails when the page and the models differ). A new kind or field is added here first.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from isolate.journal.records import Record
+
+Sha = str  # a SHA-256 hex digest: a captured state file (state/<sha>.txt) or an artifact
+
+
+class Data(BaseModel):
+    """A record's ``data``; subclasses say what each kind carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InventoryRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str
+    sha256: Sha
+
+
+class PlaybookRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str | None
+    name: str
+    sha256: Sha
+
+
+class RunStart(Data):
+    user: str
+    host: str
+    pid: int
+    command: str | list[str] = Field(description="the command (apply, drill…) or its argv")
+    incident: str | None = Field(description="incident reference (--incident)")
+    reason: str = Field(description="why (--reason; also the override reason)")
+    tool_version: str
+    inventory: InventoryRef = Field(description="{path, sha256}")
+    playbook: PlaybookRef = Field(description="{path, name, sha256}")
+    plan_sha256: Sha = Field(description="SHA-256 of plan.json, checked by resume")
+    overrides: list[dict[str, Any]] = Field(description="[{step, reason, guard, detail}]")
+    options: dict[str, Any] = Field(
+        description="parameters, workers, confirm_window_s, check, host_key_checking, timeout_s, transport, …"
+    )
+
+
+class Precheck(Data):
+    device: str
+    ok: bool
+    message: str
+    state: Sha | None = Field(description="the captured pre-state (None: not captured)")
+    checks: dict[str, bool] = Field(description="what was tested, each true or false")
+
+
+class Excluded(Data):
+    ok: bool
+    devices: dict[str, str] = Field(description="device → why it was left out")
+    message: str = ""
+    plan_sha256: Sha | None = Field(None, description="the narrowed plan.json, checked by resume")
+    skipped: list[Any] = []
+    left_open: list[str] = []
+
+
+class Intent(Data):
+    device: str
+    step: str
+    action: str
+    platform: str
+    forward: list[str] = Field(description="the commands sent")
+    inverse: list[str] = Field(description="the undo, computed from the captured pre-state")
+    pre_state: Sha | None
+    stage: int = Field(description="restore stage")
+    confirm_window_s: int | None
+    revert: dict[str, Any] | None = Field(None, description="the device-owned revert the push arms")
+
+
+class Applied(Data):
+    device: str
+    step: str
+    ok: bool
+    message: str
+    duration_s: float
+
+
+class Verified(Data):
+    device: str
+    step: str
+    ok: bool
+    problems: list[str]
+    post_state: Sha
+
+
+class Confirmed(Data):
+    device: str
+    step: str
+
+
+class RevertCancelled(Data):
+    device: str
+    steps: list[str]
+    ok: bool
+    cancelled: list[Any]
+    pending: list[Any]
+    message: str
+
+
+class Failed(Data):
+    device: str
+    step: str
+    phase: str = Field(description="precheck, push, in-flight, verify, confirm, restore, interrupted")
+    message: str
+    state: Sha | None = Field(None, description="the device's state read back after the failure")
+    intent_seq: int | None = Field(None, description="phase interrupted: the seq of the intent it answers")
+    outcome: Literal["unknown"] | None = Field(
+        None, description="phase in-flight: the device stopped answering or dropped the connection mid-push"
+    )
+    may_have_run: list[str] | None = Field(None, description="phase in-flight: commands that may have run")
+
+
+class Policy(Data):
+    step: str
+    policy: str
+    decision: str
+
+
+class StepEnd(Data):
+    step: str
+    ok: bool
+    duration_s: float
+
+
+class RestoreStart(Data):
+    stages: list[int]
+    only_stage: int | None = None
+    reason: str = ""
+    incident: str = ""
+    host_key_checking: bool = Field(True, description="false: --insecure-host-keys")
+    user: str
+    host: str
+    pid: int
+    adopted_locks: list[str] = []
+
+
+class RestoreIntent(Data):
+    device: str
+    step: str
+    stage: int
+    commands: list[str]
+    target_state: Sha = Field(description="the pre-state the commands bring back")
+
+
+class Restored(Data):
+    device: str
+    step: str
+    ok: bool
+    stage: int
+    message: str
+
+
+class Gate(Data):
+    stage: int
+    device: str
+    ok: bool
+    check: Literal["reachable", "restore", "equality", "equality-deferred"]
+    problems: list[str]
+    state: Sha | None = Field(description="the read-back")
+    expected: Sha | None = Field(description="the captured pre-state it must equal")
+
+
+class RestoreEnd(Data):
+    ok: bool
+    message: str = ""
+
+
+class RunEnd(Data):
+    status: Literal["ok", "partial", "failed", "aborted", "prechecks-failed", "rolled-back", "checked"]
+    duration_s: float
+    time_to_contain_s: float | None
+
+
+class ResumeStart(Data):
+    host_key_checking: bool = Field(True, description="false: --insecure-host-keys")
+    user: str
+    host: str
+    pid: int
+    done: list[str] = Field(description="step@device verified before the crash")
+    adopted_locks: list[str]
+
+
+class LocksReleased(Data):
+    locks: list[str] = Field(description="the dead process's stale device locks released")
+
+
+class TornTail(Data):
+    line: int
+    bytes: int
+    sha256: Sha
+    file: str = Field(description="journal.torn.<n>, holding the cut bytes")
+
+
+class Seal(Data):
+    alg: str
+    key: str
+    public_key: str
+    sig: str = Field(description="signature of the journal head (docs: Signed heads)")
+
+
+# kind -> (model, when it is written). The order is the order of docs/journal.md's table.
+KIND_MODELS: dict[str, tuple[type[Data], str]] = {
+    "run-start": (RunStart, "first, always"),
+    "precheck": (Precheck, "per device, before any change"),
+    "excluded": (Excluded, "--skip-unreachable left devices out"),
+    "intent": (Intent, "**before** the device is touched"),
+    "applied": (Applied, "after the push"),
+    "verified": (Verified, "after the read-back"),
+    "confirmed": (Confirmed, "after the device-owned revert was cancelled"),
+    "revert-cancelled": (RevertCancelled, "restore/resume cancelled a revert a dead run armed"),
+    "failed": (Failed, "instead of `applied`/`restored`; `interrupted` answers a crash"),
+    "policy": (Policy, "when a step's failure policy acts"),
+    "step-end": (StepEnd, "after each step"),
+    "restore-start": (RestoreStart, "a restore begins"),
+    "restore-intent": (RestoreIntent, "**before** restore touches the device"),
+    "restored": (Restored, "after the inverse was pushed (or found unneeded)"),
+    "gate": (Gate, "per device and stage: reachability, then read-back equality"),
+    "restore-end": (RestoreEnd, "a restore ends"),
+    "run-end": (RunEnd, "the run's steps end"),
+    "resume-start": (ResumeStart, "`isolate apply --resume RUN` begins"),
+    "locks-released": (LocksReleased, "after a crashed run's successful restore"),
+    "torn-tail": (TornTail, "when a crash-cut line was moved aside"),
+    "seal": (Seal, "last, when the process that appended closes the journal"),
+}
+
+
+class SchemaError(ValueError):
+    """A record's data does not match its kind's model; the message names kind and field."""
+
+
+@cache
+def _partial(kind: str) -> type[BaseModel]:
+    """The kind's model with every field optional: what the writer checks (types, no unknown
+    field), so a record may leave out what it does not know."""
+    model = KIND_MODELS[kind][0]
+    # absent: fine (the default is not validated); present: must be of the field's type
+    fields: dict[str, Any] = {name: (info.annotation, None) for name, info in model.model_fields.items()}
+    partial: type[BaseModel] = create_model(
+        f"{model.__name__}Partial", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return partial
+
+
+def check_data(kind: str, data: dict[str, Any]) -> None:
+    """Raise SchemaError unless ``data`` fits ``kind``'s model (unknown kinds are not checked)."""
+    if kind not in KIND_MODELS:
+        return
+    try:
+        _partial(kind).model_validate(data)
+    except ValidationError as exc:
+        raise SchemaError(f"{kind} record: {_first(exc)}") from None
+
+
+def typed(record: Record) -> Data:
+    """The record's data as its kind's model (every required field present); SchemaError if not."""
+    try:
+        model = KIND_MODELS[record.kind][0]
+    except KeyError:
+        raise SchemaError(f"seq {record.seq}: unknown record kind {record.kind!r}") from None
+    try:
+        return model.model_validate(dict(record.data))
+    except ValidationError as exc:
+        raise SchemaError(f"seq {record.seq}: {record.kind} record: {_first(exc)}") from None
+
+
+def _first(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "data"
+    if error["type"] == "extra_forbidden":
+        return f"field {where} is not in its model (isolate/journal/schema.py)"
+    return f"{where}: {error['msg']}"
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
+    text = text or str(annotation).replace("typing.", "").replace("isolate.journal.schema.", "")
+    return text.replace(" | ", " or ").replace("Literal[", "one of [")
+
+
+def kinds_table() -> str:
+    """docs/journal.md's table of kinds, generated from the models."""
+    lines = ["| kind | data | written |", "|---|---|---|"]
+    for kind, (model, when) in KIND_MODELS.items():
+        fields = []
+        for name, info in model.model_fields.items():
+            optional = "" if info.is_required() else "?"
+            note = f" — {info.description}" if info.description else ""
+            fields.append(f"{name}{optional}: {_type_name(info.annotation)}{note}")
+        lines.append(f"| `{kind}` | {'; '.join(fields)} | {when} |")
+    return "\n".join(lines) + "\n"
