@@ -54,10 +54,12 @@ def plan(
     parameters: Mapping[str, Sequence[str]] | None = None,
     exclude: Mapping[str, str] | Sequence[str] = (),
     limit: Sequence[str] = (),
+    baseline: Mapping[str, str] | None = None,
 ) -> tuple[Inventory, Plan]:
     """Load and validate both files, then build the plan (pure). Raises InputError / PlanRefused.
     ``parameters``: the incident parameters' ``--set`` values (isolate.playbook.params);
-    ``exclude``/``limit``: devices left out (isolate.plan.exclude)."""
+    ``exclude``/``limit``: devices left out (isolate.plan.exclude); ``baseline``: device name →
+    its captured or last-known state, so flows the devices already stop are not counted."""
     inventory = load_inventory(inventory_path)
     playbook = load_playbook(playbook_path)
     built = build_plan(
@@ -67,6 +69,7 @@ def plan(
         parameters=parameters,
         exclude=exclude,
         limit=limit,
+        baseline=baseline,
     )
     return inventory, built
 

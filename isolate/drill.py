@@ -33,6 +33,7 @@ from isolate.reports.flows import (
     flow_checks,
     flow_rows,
     is_lab_dir,
+    lab_states,
     playbook_expect_checks,
     read_flows,
 )
@@ -191,7 +192,11 @@ def _drill(
 ) -> None:
     from isolate import api
 
-    inventory, built = api.plan(inventory_path, options.playbook, parameters=options.parameters)
+    lab_dir = inventory_path.parent if lab else None
+    states = lab_states(lab_dir) if lab_dir is not None else None
+    inventory, built = api.plan(
+        inventory_path, options.playbook, parameters=options.parameters, baseline=states
+    )
     acc.playbook = built.playbook
     acc.playbook_expect = _playbook_expect(options.playbook)
     segments = {h.name: h.segment for h in inventory.hosts}
@@ -200,7 +205,6 @@ def _drill(
     acc.devices = frozenset(d.name for d in inventory.devices)
     if options.compare is not None:
         acc.comparison = _compare(inventory_path, built, options.compare, segments)
-    lab_dir = inventory_path.parent if lab else None
     if lab_dir is not None:
         acc.baseline = read_flows(lab_dir)
         acc.expect = expectations(built, inventory, acc.baseline)

@@ -52,6 +52,14 @@ def plan_cmd(
     detail: Annotated[
         bool, typer.Option("--detail", help="Every command and every service cut, in full (text).")
     ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Device states (DIR/<device>.txt, or an embedded lab's dir): flows the devices "
+            "already stop are not counted as cut.",
+        ),
+    ] = None,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
     from isolate.inventory.loader import load_inventory
@@ -82,8 +90,26 @@ def plan_cmd(
         parameters=parameter_values(sets),
         exclude=exclude or (),
         limit=limit or (),
+        baseline=_states(baseline, out),
     )
     _print(built, as_json, out, detail=detail)
+
+
+def _states(directory: Path | None, out: Path | None) -> dict[str, str] | None:
+    """``--baseline DIR``: an embedded lab's devices, else every ``DIR/<device>.txt``."""
+    if directory is None:
+        return None
+    if out is not None:
+        raise InputError("--baseline with --out: a saved plan is re-checked without the device states")
+    from isolate.reports.flows import lab_states
+
+    found = lab_states(directory) if directory.is_dir() else None
+    if found is not None:
+        return found
+    try:
+        return {p.stem: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.txt"))}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--baseline {directory}: cannot read the device states: {exc}") from None
 
 
 def _show(saved: Path, inventory: Path | None, as_json: bool, *, detail: bool = False) -> None:

@@ -19,6 +19,7 @@ from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
 from isolate.inventory.models import Device, Inventory
 from isolate.plan import coverage
+from isolate.plan.baseline import Filters, read_baseline
 from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
 from isolate.plan.exclude import LeftOut, left_out
@@ -160,13 +161,16 @@ def build_plan(
     parameters: Mapping[str, Sequence[str]] | None = None,
     exclude: Mapping[str, str] | Sequence[str] = (),
     limit: Sequence[str] = (),
+    baseline: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan for ``playbook`` on ``inventory``. Raises PlanError (bad input) or
     PlanRefused (a guard refused a step that is not overridden). ``overrides`` maps
     step id → reason (or is a sequence of such pairs); ``parameters`` maps an incident
     parameter to its ``--set`` values (isolate.playbook.params); ``exclude`` (device names,
     or name → reason) and ``limit`` (isolate.plan.exclude) leave devices out: guards and
-    blast radius are computed without them, and the plan says what stays open."""
+    blast radius are computed without them, and the plan says what stays open.
+    ``baseline`` maps device name → its captured or last-known state: what the devices
+    already filter is closed before any step (isolate.plan.baseline)."""
     inv = _with_tool(inventory, tool_address)
     bound = bind(playbook, inv, parameters)
     playbook = bound.playbook
@@ -190,7 +194,9 @@ def build_plan(
             add_effect(effect, change, inv, topo)
         built.append((step, changes, notes, effect))
     _check_bindings([(b[0], b[1]) for b in built])
-    reach = Reach(inv, [b[3] for b in built])
+    read = read_baseline(inv, baseline) if baseline is not None else None
+    passes = Filters(inv, read).passes if read is not None else None
+    reach = Reach(inv, [b[3] for b in built], passes=passes)
     tracker = BlastTracker(reach)
     protection = Protection(inv)
     watched = protection.watched(reach.pairs)
@@ -243,7 +249,13 @@ def build_plan(
         tool_address=str(tool) if tool is not None else None,
         steps=tuple(planned),
         overrides=tuple(recorded),
-        blast=tracker.radius(protection, watched),
+        blast=tracker.radius(protection, watched).model_copy(
+            update={
+                "flows_closed_at_baseline": reach.closed,
+                "baseline_read": tuple(read.read) if read else (),
+                "baseline_unmodelled": tuple(read.unmodelled) if read else (),
+            }
+        ),
         protected=ProtectedSummary(
             management_networks=tuple(str(n) for n in inv.management.networks),
             stations=tuple(inv.management.stations),

@@ -101,6 +101,9 @@ class BlastRadius(_Model):
     accounts_disabled: tuple[str, ...] = ()
     management_kept: bool
     kept: tuple[KeptService, ...]
+    flows_closed_at_baseline: int = 0  # flows the devices already stop (not counted above)
+    baseline_read: tuple[str, ...] = ()  # devices whose current rules the model read
+    baseline_unmodelled: tuple[str, ...] = ()  # devices whose rules it could not model, and why
 
 
 class ProtectedSummary(_Model):

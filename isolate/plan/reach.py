@@ -165,8 +165,14 @@ def special_hosts(inventory: Inventory, effects: Iterable[Effect]) -> set[str]:
 class Reach:
     """Pairs, their baseline, and the cut state as effects are applied one by one."""
 
-    def __init__(self, inventory: Inventory, effects: list[Effect]) -> None:
+    def __init__(
+        self, inventory: Inventory, effects: list[Effect], *, passes: Blocks | None = None
+    ) -> None:
+        """``passes``: the baseline filters (isolate.plan.baseline) — a flow they stop is
+        closed already, not a flow any step could cut; None: every routable flow is open."""
         self.topo = Topology(inventory)
+        self.passes = passes
+        self.closed = 0  # weight of flows the baseline filters already stop
         self.routable = {name: self.topo.routable(name) for name in [*self.topo.segments, None]}
         self.outside = {name: self.topo.zone(name) == "outside" for name in self.routable}
         self.pairs: list[Pair] = []
@@ -251,6 +257,9 @@ class Reach:
         edge = self.outside[s_seg] != self.outside[d_seg]
         pairs = self.pairs
         for name, port, proto in services:
+            if self.passes is not None and not management and not self.passes(src, dst, port, proto):
+                self.closed += weight
+                continue
             pid = len(pairs)
             pairs.append(Pair(pid, src, dst, name, port, proto, weight, management))
             found.append(pid)

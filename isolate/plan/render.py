@@ -196,6 +196,12 @@ def summary_lines(plan: Plan) -> list[str]:
     blast = plan.blast
     share = f" ({100 * blast.flows_cut // blast.flows_total}%)" if blast.flows_total else ""
     lines = [f"CUT: {blast.flows_cut} of {blast.flows_total} flows{share}; {blast.ports} switch port(s)"]
+    if blast.baseline_read or blast.baseline_unmodelled:
+        lines.append(
+            f"  baseline: rules read from {names(list(blast.baseline_read)) or 'no device'}; "
+            f"{blast.flows_closed_at_baseline} flow(s) already closed there, not counted"
+        )
+        lines += [f"  baseline not modelled: {what}" for what in blast.baseline_unmodelled]
     contained = set(blast.hosts_cut_off)
     lines += [_step_summary(step, contained) for step in plan.steps]
     for step in plan.steps:

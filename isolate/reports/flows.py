@@ -80,6 +80,28 @@ def read_flows(lab_dir: Path) -> FlowMap:
     return to_flow_map(flows_from_state_dir(lab_dir).flows)
 
 
+def lab_states(lab_dir: Path) -> dict[str, str] | None:
+    """Each embedded-lab device's state as isolate captures it (IOS running-config, the
+    nft ruleset): the baseline the plan reads what the devices already filter from.
+    None for a network lab (its devices are read over SSH by the run itself)."""
+    if not (lab_dir / "lab.json").is_file():
+        return None
+    from isolate.lab.ios import IosDevice
+    from isolate.lab.ios.show import running_config
+    from isolate.lab.linux import LinuxDevice
+    from isolate.lab.nft import ruleset_text
+    from isolate.lab.process import load_lab
+
+    _, devices = load_lab(lab_dir)
+    states: dict[str, str] = {}
+    for name, device in devices.items():
+        if isinstance(device, IosDevice):
+            states[name] = running_config(device.config)
+        elif isinstance(device, LinuxDevice):
+            states[name] = ruleset_text(device.ruleset)
+    return states
+
+
 def _segment_of(inventory: Any) -> dict[str, str]:
     return {h.name: h.segment for h in inventory.hosts}
 
