@@ -33,9 +33,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from isolate.errors import IsolateError
+from isolate.platforms import PLATFORMS
 from isolate.values import safe_repr
 
 Mode = Literal["config", "read"]
@@ -194,39 +195,79 @@ def _ansible(platform: str, line: str) -> None:
         _nft(platform, script.removesuffix("\n").split("\n"))
 
 
+def _ios_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    for line in lines:
+        _ios(platform, line)
+
+
+def _alphabet(pattern: re.Pattern[str], shape: str) -> _Checker:
+    def check(platform: str, lines: Sequence[str], mode: Mode) -> None:
+        for line in lines:
+            _check_alphabet(platform, line, pattern, shape)
+
+    return check
+
+
+def _shell(config: _Checker) -> _Checker:
+    """A platform whose read is a shell line: reads get the plain read alphabet."""
+
+    def check(platform: str, lines: Sequence[str], mode: Mode) -> None:
+        if mode == "read":
+            _alphabet(_SHELL_READ, "a plain read command [A-Za-z0-9 ._:/=,@+-]")(platform, lines, mode)
+        else:
+            config(platform, lines, mode)
+
+    return check
+
+
+def _nft_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    _nft(platform, lines)
+
+
+def _ansible_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    for line in lines:
+        _ansible(platform, line)
+
+
+def _openvpn_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    pattern = _OPENVPN_READ if mode == "read" else _OPENVPN_LINE
+    for line in lines:
+        _check_alphabet(platform, line, pattern, "status 3 / version" if mode == "read" else "kill USER")
+
+
+def _ldap_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    pattern, shape = (_AD_READ, "bind-test") if mode == "read" else (_AD_LINE, "disable/set-uac/…-member")
+    for line in lines:
+        if not pattern.fullmatch(line):
+            raise _refuse(platform, line, f"not {shape} with a valid account or group name")
+
+
+class _Checker(Protocol):
+    def __call__(self, platform: str, lines: Sequence[str], mode: Mode) -> None: ...
+
+
+# One checker per grammar; a platform names its grammar in its record (isolate/platforms).
+GRAMMARS: Final[dict[str, _Checker]] = {
+    "ios": _ios_lines,
+    "nft": _shell(_nft_lines),
+    "ovs": _shell(_alphabet(_OVS_LINE, "ovs-vsctl ARG…")),
+    "wg": _shell(_alphabet(_WG_LINE, "wg ARG…")),
+    "ansible": _shell(_ansible_lines),
+    "openvpn": _openvpn_lines,
+    "ldap": _ldap_lines,
+}
+
+
 def check_lines(platform: str, lines: Sequence[str], *, mode: Mode = "config") -> None:
     """Refuse the batch (CommandRefused) unless every line fits ``platform``'s grammar."""
     for line in lines:
         if len(line) > MAX_LINE:
             raise _refuse(platform, line, f"line longer than {MAX_LINE} characters")
-    if platform in ("cisco_ios", "cisco_asa"):
-        for line in lines:
-            _ios(platform, line)
-    elif mode == "read" and platform in ("linux", "openvswitch", "wireguard", "ansible"):
-        for line in lines:
-            _check_alphabet(platform, line, _SHELL_READ, "a plain read command [A-Za-z0-9 ._:/=,@+-]")
-    elif platform == "linux":
-        _nft(platform, lines)
-    elif platform == "openvswitch":
-        for line in lines:
-            _check_alphabet(platform, line, _OVS_LINE, "ovs-vsctl ARG…")
-    elif platform == "wireguard":
-        for line in lines:
-            _check_alphabet(platform, line, _WG_LINE, "wg ARG…")
-    elif platform == "ansible":
-        for line in lines:
-            _ansible(platform, line)
-    elif platform == "openvpn":
-        pattern = _OPENVPN_READ if mode == "read" else _OPENVPN_LINE
-        for line in lines:
-            _check_alphabet(platform, line, pattern, "status 3 / version" if mode == "read" else "kill USER")
-    elif platform == "active_directory":
-        pattern, shape = (_AD_READ, "bind-test") if mode == "read" else (_AD_LINE, "disable/set-uac/…-member")
-        for line in lines:
-            if not pattern.fullmatch(line):
-                raise _refuse(platform, line, f"not {shape} with a valid account or group name")
-    else:
+    record = PLATFORMS.get(platform)
+    checker = GRAMMARS.get(record.grammar) if record is not None else None
+    if checker is None:
         raise _refuse(platform, lines[0] if lines else "", "no command grammar for this platform")
+    checker(platform, lines, mode)
 
 
 def check_line(platform: str, line: str, *, mode: Mode = "config") -> None:

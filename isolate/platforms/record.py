@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn"]
+# Which command grammar the last guard before a device checks (isolate/cmdguard.py).
+Grammar = Literal["ios", "nft", "ovs", "wg", "ansible", "openvpn", "ldap"]
 SavePolicy = Literal["never", "on-confirm"]
 
 
@@ -175,6 +177,7 @@ class Platform:
     name: str
     title: str  # for people: "Cisco IOS / IOS-XE"
     session: Session  # which session family speaks to it (drivers/registry.py)
+    grammar: Grammar  # the command grammar cmdguard checks every line against
     interfaces: InterfaceGrammar
     state: State
     default_role: str  # the inventory role when an Ansible inventory gives none

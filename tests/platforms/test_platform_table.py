@@ -124,3 +124,12 @@ def test_everything_derives_from_the_table() -> None:
         parse_interface("Gi1/0/5", "linux")
     with pytest.raises(KeyError, match="unknown platform 'junos'; valid: cisco_ios, cisco_asa"):
         get("junos")
+
+
+def test_every_platform_has_its_session_family_and_grammar() -> None:
+    from isolate.cmdguard import GRAMMARS
+    from isolate.drivers.registry import SESSIONS
+
+    for platform in PLATFORMS.values():
+        assert platform.session in SESSIONS, platform.name
+        assert platform.grammar in GRAMMARS, platform.name
