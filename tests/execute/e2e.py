@@ -110,9 +110,14 @@ def wait_for_record(proc: subprocess.Popen[str], state: Path, predicate: Callabl
     raise AssertionError("the record was never written")
 
 
+ENDS = ("run-end", "restore-end")
+
+
 def kill_when(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dict[str, Any]], bool],
               *, timeout: float = 120) -> dict[str, Any]:
-    """SIGKILL ``proc`` as soon as its journal holds a record matching ``predicate``."""
+    """SIGKILL ``proc`` as soon as its journal holds a record matching ``predicate``, and
+    prove the kill landed in the middle of the work: the process died of SIGKILL and wrote
+    no run-end/restore-end after the matched record (a kill after the end proves nothing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = newest_run(state)
@@ -121,6 +126,10 @@ def kill_when(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dic
                 if predicate(record):
                     os.kill(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=30)
+                    ended = proc.returncode
+                    assert ended == -signal.SIGKILL, f"the process ended by itself first: {ended}"
+                    later = [r["kind"] for r in records(run) if r["seq"] > record["seq"]]
+                    assert not set(later) & set(ENDS), f"killed after the end, not mid-run: {later}"
                     return record
         if proc.poll() is not None:
             raise AssertionError(f"process ended before the kill point: {proc.communicate()}")

@@ -1,6 +1,6 @@
 """--confirm-window: devices keep a change only once isolate confirms it after verification; if
 isolate dies mid-step, IOS (revert timer) and the Linux firewall (revert job) come back by
-themselves. The lab runs with ISOLATE_LAB_TIME_SCALE=20: a 120 s window lasts 6 s."""
+themselves. The windows pass through the lab's clock control (advance_clock), never a sleep."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from e2e import PLAYBOOKS, kill_when, newest_run, read_all, records, run_cli, start_cli
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle, advance_clock, start_lab
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 DEVICES = ["core2", "fw-int"]
@@ -34,7 +34,7 @@ def test_confirmed_changes_stay_after_the_window(lab: LabHandle, tmp_path: Path)
     assert result.returncode == 0, result.stderr
     confirmed = {r["data"]["device"] for r in records(newest_run(state)) if r["kind"] == "confirmed"}  # type: ignore[arg-type]
     assert set(DEVICES) <= confirmed
-    time.sleep(8)  # past the scaled window: an unconfirmed change would have reverted by now
+    advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed change would revert now
     during = read_all(lab.state_dir, DEVICES)
     assert all(during[d] != before[d] for d in DEVICES)
     assert run_cli("restore", "--yes", state=state).returncode == 0
@@ -52,6 +52,7 @@ def test_devices_revert_by_themselves_when_isolate_dies(lab: LabHandle, tmp_path
     confirmed = {r["data"]["device"] for r in journal if r["kind"] == "confirmed"}
     unconfirmed = sorted((applied - confirmed) & set(DEVICES))
     assert unconfirmed, "the kill landed between a push and its confirmation"
+    advance_clock(lab.state_dir, 7200)  # the window passes at once (the lab's clock control)
     deadline = time.monotonic() + 60
     while (now := read_all(lab.state_dir, unconfirmed)) != {d: before[d] for d in unconfirmed}:
         assert time.monotonic() < deadline, f"devices did not revert by themselves: {sorted(now)}"

@@ -52,7 +52,7 @@ def test_the_hand_check_script_agrees_with_verify(make_run: RunFactory, tmp_path
     bad = subprocess.run(
         [sys.executable, str(checker), str(journal)], capture_output=True, text=True, check=False
     )
-    assert bad.returncode != 0 and "line 1: chain broken" in bad.stderr
+    assert (bad.returncode, bad.stderr) == (1, "line 1: chain broken\n")
 
 
 def test_the_hand_signature_check_agrees_with_verify(make_run: RunFactory, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_the_hand_signature_check_agrees_with_verify(make_run: RunFactory, tmp_p
     cut = subprocess.run(
         [sys.executable, str(checker), str(journal), str(public)], capture_output=True, text=True, check=False
     )
-    assert cut.returncode != 0 and "no signed head at the end" in cut.stderr
+    assert cut.returncode == 1 and "no signed head at the end" in cut.stderr
     from isolate.journal.records import make_record, parse_line
 
     forged: list[bytes] = []  # the whole chain rewritten with recomputed hashes (a forger)
@@ -91,4 +91,4 @@ def test_the_hand_signature_check_agrees_with_verify(make_run: RunFactory, tmp_p
     changed = subprocess.run(
         [sys.executable, str(checker), str(journal), str(public)], capture_output=True, text=True, check=False
     )
-    assert changed.returncode != 0 and "InvalidSignature" in changed.stderr  # …the signature can
+    assert changed.returncode == 1 and "InvalidSignature" in changed.stderr  # …the signature can
