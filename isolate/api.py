@@ -60,8 +60,12 @@ def plan(
     ``parameters``: the incident parameters' ``--set`` values (isolate.playbook.params);
     ``exclude``/``limit``: devices left out (isolate.plan.exclude); ``baseline``: device name →
     its captured or last-known state, so flows the devices already stop are not counted."""
+    from isolate.located import augment, locate_parameters
+
     inventory = load_inventory(inventory_path)
     playbook = load_playbook(playbook_path)
+    located = locate_parameters(playbook, inventory, parameters or {}, finder(inventory))
+    inventory = augment(inventory, located)
     built = build_plan(
         inventory,
         playbook,
@@ -71,7 +75,24 @@ def plan(
         limit=limit,
         baseline=baseline,
     )
-    return inventory, built
+    return inventory, built.model_copy(update={"located": located})
+
+
+def finder(inventory: Inventory, *, timeout_s: float = 30.0) -> Callable[[str], Any]:
+    """``locate(inventory, what)`` over the default transport (read-only show commands)."""
+    from isolate.locate import locate
+
+    def find(what: str) -> Any:
+        return locate(
+            inventory,
+            what,
+            targets=lambda names: dict(
+                resolve_targets(inventory, names, timeout_s=timeout_s, work_dir=state_dir_from(None)).targets
+            ),
+            connect=connector(None),
+        )
+
+    return find
 
 
 def load_saved_plan(plan_path: Path, inventory_path: Path | None = None) -> tuple[Inventory, Plan]:
@@ -103,6 +124,9 @@ def load_saved_plan(plan_path: Path, inventory_path: Path | None = None) -> tupl
         raise PlanError(
             f"{plan_path}: the playbook {playbook_path} changed since this plan was made; plan again"
         )
+    from isolate.located import augment
+
+    inventory = augment(inventory, saved.located)
     again = build_plan(
         inventory,
         current,
@@ -111,7 +135,7 @@ def load_saved_plan(plan_path: Path, inventory_path: Path | None = None) -> tupl
         parameters=saved.parameter_values(),
         exclude={e.device: e.reason for e in saved.excluded},
     )
-    if again.to_json() != saved.to_json():
+    if again.model_copy(update={"located": saved.located}).to_json() != saved.to_json():
         raise PlanError(
             f"{plan_path}: is not what {playbook_path} plans on this inventory now; plan again"
         )
@@ -164,6 +188,7 @@ def apply(
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
         plan_sha = journal.store_artifact("plan.json", built.to_json())
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
+        _journal_discovery(journal, built)
         executor = _executor(built, resolved, journal, run_id, request, sink)
         scrub = journal.scrubber.scrub
         try:
@@ -244,11 +269,55 @@ def _executor(
         run_id=run_id,
         connect=connector(request.transport),
         lookup=lookup_action,
-        identify=pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent)),
+        identify=_located_check(
+            built, pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent))
+        ),
         sink=sink,
         done_before=done_before,
         options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
     )
+
+
+def _located_check(built: Plan, identify: Any) -> Any:
+    """``identify`` extended: a switch port that holds a host located at plan time must still
+    hold its MAC (isolate.located.port_check); else the pre-check fails naming the new port."""
+    if not built.located:
+        return identify
+    from isolate.located import port_check
+
+    check = port_check(built.located, lambda what: _find_now(built, what))
+
+    def checked(session: Any) -> str | None:
+        problem = identify(session)
+        if problem is not None:
+            return problem if isinstance(problem, str) else None
+        problems = check(session.target.name, session)
+        return "; ".join(problems) if problems else None
+
+    return checked
+
+
+def _find_now(built: Plan, what: str) -> Any:
+    inventory = load_inventory(Path(built.inventory_path or ""))
+    return finder(inventory)(what)
+
+
+def _journal_discovery(journal: Journal, built: Plan) -> None:
+    """Each host located at plan time: one ``discovery`` record, queries and answers."""
+    for entry in built.located:
+        journal.append(
+            "discovery",
+            parameter=entry.parameter,
+            value=entry.value,
+            host=entry.host,
+            mac=entry.mac,
+            device=entry.device,
+            interface=entry.interface,
+            vlan=entry.vlan,
+            queries=[
+                {"device": d, "command": c, "ok": ok, "output": out} for d, c, ok, out in entry.queries
+            ],
+        )
 
 
 def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_sha: str) -> dict[str, Any]:

@@ -209,10 +209,14 @@ def _edge_filter(asker: _Asker, device: str, rows: list[PortCandidate], found: L
 
 
 def _mac_rows(asker: _Asker, device: str, mac: str) -> list[PortCandidate]:
-    out = asker.ask(device, f"show mac address-table address {mac}") or ""
+    return mac_rows_in(device, asker.ask(device, f"show mac address-table address {mac}") or "", mac)
+
+
+def mac_rows_in(device: str, output: str, mac: str) -> list[PortCandidate]:
+    """The ports of ``show mac address-table`` output that hold ``mac`` (CPU entries left out)."""
     return [
         PortCandidate(device, _iface(port), int(vlan), m)
-        for vlan, m, port in _MAC_ROW_RE.findall(out)
+        for vlan, m, port in _MAC_ROW_RE.findall(output)
         if m == mac and port.upper() != "CPU"
     ]
 

@@ -62,9 +62,7 @@ def plan_cmd(
     ] = None,
 ) -> None:
     """Plan a playbook: every step, device and command, the blast radius, what stays protected."""
-    from isolate.inventory.loader import load_inventory
-    from isolate.plan.builder import build_plan
-    from isolate.playbook.loader import load_playbook
+    from isolate import api
 
     if str(playbook) == "show" and not playbook.is_file():
         if saved is None:
@@ -83,10 +81,10 @@ def plan_cmd(
         raise InputError("--override needs --reason TEXT (why forcing it is safe)")
     if reason and not steps:
         raise InputError("--reason goes with --override STEP")
-    built = build_plan(
-        load_inventory(inventory),
-        load_playbook(playbook),
-        overrides=[(step, reason or "") for step in steps],
+    _, built = api.plan(
+        inventory,
+        playbook,
+        overrides=[api.Override(step, reason or "") for step in steps],
         parameters=parameter_values(sets),
         exclude=exclude or (),
         limit=limit or (),

@@ -35,6 +35,7 @@ TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 KINDS = frozenset(
     {
         "run-start",
+        "discovery",
         "precheck",
         "excluded",
         "intent",

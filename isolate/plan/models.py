@@ -153,6 +153,21 @@ class ExcludedDevice(_Model):
     left_open: tuple[str, ...]  # one line per step: "block-attacker: attacker prefixes not blocked: …"
 
 
+class LocatedHost(_Model):
+    """A host parameter's address that the inventory does not map, located on the network at
+    plan time (isolate.locate): where it was, and the read-only queries that said so."""
+
+    parameter: str
+    value: str  # as given, e.g. 10.10.100.23
+    host: str  # the name the plan gives it (located-10-10-100-23)
+    segment: str
+    mac: str
+    device: str
+    interface: str
+    vlan: int
+    queries: tuple[tuple[str, str, bool, str], ...] = ()  # (device, command, ok, output)
+
+
 class Plan(_Model):
     format: int = PLAN_FORMAT
     inventory: str
@@ -169,6 +184,7 @@ class Plan(_Model):
     parameters: tuple[PlanParameter, ...] = ()
     skipped: tuple[str, ...] = ()  # steps left out (empty parameters, every device excluded)
     excluded: tuple[ExcludedDevice, ...] = ()  # devices left out, and what stays open
+    located: tuple[LocatedHost, ...] = ()  # hosts located on the network at plan time
     # SHA-256 of this plan's canonical JSON with this field null: set by to_json(), checked
     # when a saved plan is applied (a hand-edited plan is refused)
     content_sha256: str | None = None

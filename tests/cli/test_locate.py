@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e import run_cli
+from e2e import PLAYBOOKS, newest_run, read_device, records, run_cli
 
 from isolate.lab.process import LabHandle, start_lab
+
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +80,55 @@ def test_locate_not_found_and_bad_input(lab: LabHandle, tmp_path: Path) -> None:
     unknown = run_cli("locate", "ws-99", "-i", inventory, state=tmp_path)
     assert unknown.returncode == 2
     assert unknown.stderr == "error: isolate locate ws-99: not an IP, a MAC or an inventory host name\n"
+
+
+def _interface_block(config: str, name: str) -> list[str]:
+    lines = config.splitlines()
+    start = lines.index(f"interface {name}")
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return block
+
+
+def test_apply_quarantines_the_located_port_and_refuses_after_a_move(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    inventory = str(lab.state_dir / "inventory.yml")
+    sets = ("--set", "infected=10.10.100.23", "--set", "attacker=203.0.113.0/24")
+    before = read_device(lab.state_dir, "acc1")
+    applied = run_cli("apply", "-i", inventory, LATERAL, *sets, "--yes", state=state)
+    assert applied.returncode == 0, applied.stderr
+    during = read_device(lab.state_dir, "acc1")
+    assert " switchport access vlan 999" in _interface_block(during, "GigabitEthernet1/0/5")
+    ports = [line[len("interface "):] for line in before.splitlines() if line.startswith("interface Gi")]
+    changed = [p for p in ports if _interface_block(during, p) != _interface_block(before, p)]
+    assert changed == ["GigabitEthernet1/0/5"], "exactly the located port is quarantined"
+    run = newest_run(state)
+    assert run is not None
+    found = [r["data"] for r in records(run) if r["kind"] == "discovery"]
+    assert [(d["parameter"], d["value"], d["device"], d["interface"], d["vlan"]) for d in found] == [
+        ("infected", "10.10.100.23", "acc1", "GigabitEthernet1/0/5", 100)
+    ]
+    assert ("core2", "show ip arp 10.10.100.23") in {(q["device"], q["command"]) for q in found[0]["queries"]}
+    assert run_cli("restore", "--yes", state=state).returncode == 0
+    assert read_device(lab.state_dir, "acc1") == before
+
+    saved = tmp_path / "plan.json"
+    made = run_cli("plan", "-i", inventory, LATERAL, *sets, "--out", str(saved), state=state)
+    assert made.returncode == 0, made.stderr
+    _move(lab, "acc2", "Gi1/0/9")
+    try:
+        refused = run_cli("apply", str(saved), "--yes", state=state)
+    finally:
+        _move(lab, "acc1", "Gi1/0/5")
+    assert refused.returncode == 3, refused.stderr
+    mac = found[0]["mac"]
+    message = (f"acc1: host 10.10.100.23 ({mac}) is no longer on GigabitEthernet1/0/5: "
+               "now on acc2 GigabitEthernet1/0/9 (vlan 1); plan again")
+    run = newest_run(state)
+    assert run is not None
+    prechecks = {r["data"]["device"]: r["data"]["message"] for r in records(run) if r["kind"] == "precheck"}
+    assert prechecks["acc1"] == message
+    assert read_device(lab.state_dir, "acc1") == before

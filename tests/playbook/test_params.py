@@ -61,7 +61,11 @@ def test_set_values_reach_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
         ("attacker=10.0.0.1/8", "--set attacker=10.0.0.1/8: host bits set in prefix '10.0.0.1/8'"),
         ("infected=ws-17;reload",
          "--set infected=ws-17;reload: ';' not allowed in host name: 'ws-17;reload'"),
-        ("infected=10.10.100.99", "--set infected=10.10.100.99: no inventory host has address 10.10.100.99"),
+        # an address the inventory does not map is located on the network (tests/cli/test_locate.py);
+        # here the devices' credentials are not set, so locating fails before any connection
+        ("infected=10.10.100.99", "--set infected=10.10.100.99: not in the inventory; locating it failed: "
+         "acc1: credentials 'lab': credential reference 'env:ISOLATE_TEST_PASSWORD': environment "
+         "variable ISOLATE_TEST_PASSWORD is not set"),
         ("infected=tag:nope", "--set infected=tag:nope: no host with tag 'nope' in the inventory"),
         ("quarantine_vlan=5000", "--set quarantine_vlan=5000: must be 1..4094, got 5000"),
         ("vpn_users=mallory", "--set vpn_users=mallory: no VPN user 'mallory' in the inventory (vpn.users)"),
@@ -70,8 +74,9 @@ def test_set_values_reach_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_values_are_one_line_naming_the_parameter(
-    capsys: pytest.CaptureFixture[str], option: str, message: str
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, option: str, message: str
 ) -> None:
+    monkeypatch.delenv("ISOLATE_TEST_PASSWORD", raising=False)
     done = _cli(capsys, "plan", "-i", CITY, LATERAL, "--set", option)
     assert done.returncode == 2
     assert done.stdout == ""
