@@ -131,4 +131,5 @@ def test_apply_quarantines_the_located_port_and_refuses_after_a_move(lab: LabHan
     assert run is not None
     prechecks = {r["data"]["device"]: r["data"]["message"] for r in records(run) if r["kind"] == "precheck"}
     assert prechecks["acc1"] == message
+    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
     assert read_device(lab.state_dir, "acc1") == before
