@@ -63,6 +63,17 @@ class Precheck(Data):
     checks: dict[str, bool] = Field(description="what was tested, each true or false")
 
 
+class Discovery(Data):
+    parameter: str = Field(description="the host parameter (--set NAME=…)")
+    value: str = Field(description="its address as given")
+    host: str = Field(description="the name the plan gives the located host")
+    mac: str
+    device: str = Field(description="the access switch")
+    interface: str = Field(description="the edge port")
+    vlan: int
+    queries: list[dict[str, Any]] = Field(description="[{device, command, ok, output}]: read-only queries")
+
+
 class Excluded(Data):
     ok: bool
     devices: dict[str, str] = Field(description="device → why it was left out")
@@ -219,6 +230,7 @@ class Seal(Data):
 # kind -> (model, when it is written). The order is the order of docs/journal.md's table.
 KIND_MODELS: dict[str, tuple[type[Data], str]] = {
     "run-start": (RunStart, "first, always"),
+    "discovery": (Discovery, "per host parameter located on the network at plan time"),
     "precheck": (Precheck, "per device, before any change"),
     "excluded": (Excluded, "--skip-unreachable left devices out"),
     "intent": (Intent, "**before** the device is touched"),
