@@ -24,7 +24,7 @@ from isolate.plan.blast import BlastTracker, own_services
 from isolate.plan.effects import add_effect
 from isolate.plan.exclude import LeftOut, left_out
 from isolate.plan.guards import GUARDS, Protection, check, refusal
-from isolate.plan.identity_guard import guard_accounts
+from isolate.plan.identity_guard import guard_accounts, without_directory_steps
 from isolate.plan.models import (
     DeviceChange,
     Override,
@@ -173,9 +173,9 @@ def build_plan(
     already filter is closed before any step (isolate.plan.baseline)."""
     inv = _with_tool(inventory, tool_address)
     bound = bind(playbook, inv, parameters)
-    playbook = bound.playbook
+    playbook, no_directory = without_directory_steps(bound.playbook, inv)
     out = LeftOut(left_out(inv, exclude=exclude, limit=limit))
-    skipped = list(bound.skipped)
+    skipped = list(bound.skipped) + no_directory
     forced = _check_overrides(playbook, overrides)
     topo = Topology(inv)
     built: list[tuple[Step, list[DeviceChange], list[str], Effect]] = []

@@ -11,8 +11,26 @@ from isolate.actions.account_targets import bind_account
 from isolate.errors import PlanRefused
 from isolate.inventory.models import Inventory
 from isolate.plan.models import DeviceChange, Override
+from isolate.playbook.models import Playbook
 
 GUARD = "protected-account"
+
+
+def without_directory_steps(playbook: Playbook, inv: Inventory) -> tuple[Playbook, list[str]]:
+    """A ``disable-account`` step that selects no device, on an inventory without a
+    directory, is left out (a note says so): a playbook such as ransomware-lateral disables
+    the compromised accounts where the inventory has a directory, and plans without it."""
+    if inv.directory.devices:
+        return playbook, []
+    kept = [s for s in playbook.steps if not (s.action == "disable-account" and not s.targets.devices)]
+    if len(kept) == len(playbook.steps) or not kept:
+        return playbook, []  # nothing to leave out, or nothing would be left: let it fail clearly
+    notes = [
+        f"step {s.id} left out: the inventory has no directory (directory.devices)"
+        for s in playbook.steps
+        if s not in kept
+    ]
+    return playbook.model_copy(update={"steps": tuple(kept)}), notes
 
 
 def guard_accounts(

@@ -56,7 +56,10 @@ def test_hung_switch_is_left_out_and_the_rest_contained(lab: LabHandle, tmp_path
     excluded = [r for r in records(run) if r["kind"] == "excluded"]
     assert len(excluded) == 1 and excluded[0]["data"]["ok"] is True
     assert list(excluded[0]["data"]["devices"]) == ["acc3"]
-    assert excluded[0]["data"]["skipped"] == ["step quarantine-infected left out: acc3 left out of the plan"]
+    assert excluded[0]["data"]["skipped"] == [
+        "step disable-accounts left out: the inventory has no directory (directory.devices)",
+        "step quarantine-infected left out: acc3 left out of the plan",
+    ]
     end = next(r for r in records(run) if r["kind"] == "run-end")["data"]
     assert end["status"] == "partial" and end["time_to_contain_s"] is not None
     saved = json.loads((run / "plan.json").read_text())

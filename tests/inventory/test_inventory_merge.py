@@ -148,10 +148,12 @@ def test_shipped_inventory_and_playbooks_load() -> None:
     assert books
     for path in books:
         book = load_playbook(path)
-        if any(step.action == "disable-account" for step in book.steps):
-            continue  # needs a directory and accounts given with --set: the city has neither
+        if path.name in ("disable-account.yml", "compromised-account.yml"):
+            continue  # need a directory and accounts given with --set: the city has neither
         book = bind(book, inv).playbook  # parameters at their defaults
         for step in book.steps:
+            if step.action == "disable-account":  # left out of the plan: the city has no directory
+                continue
             # edge-block's targets are prefixes (a parameter bound into params), not inventory objects
             has_work = not resolve_step(step, inv).is_empty() or bool(step.params.get("prefixes"))
             assert has_work, (path.name, step.id)

@@ -136,3 +136,38 @@ def test_playbook_check_counts_the_accounts(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "  parameter accounts (account, --set): carol, dave\n" in done.stdout
     assert "  disable-accounts (disable-account): 2 accounts\n" in done.stdout
+
+
+def test_ransomware_lateral_disables_the_vpn_users_where_there_is_a_directory(tmp_path: Path) -> None:
+    city = yaml.safe_load((ROOT / "inventory" / "city.yml").read_text())
+    city.pop("known_hosts", None)
+    city["credentials"]["ad"] = {"username": "isolate@city.example", "password": "env:AD_PASSWORD"}
+    city["devices"].append(
+        {"name": "dc1", "host": "10.99.0.50", "port": 636, "platform": "active_directory",
+         "role": "server", "credentials": "ad"}
+    )  # fmt: skip
+    city["directory"] = {"devices": ["dc1"], "ca_file": "ca.pem"}
+    inv = tmp_path / "city-ad.yml"
+    inv.write_text(yaml.safe_dump(city, sort_keys=False))
+    lateral = str(ROOT / "playbooks" / "ransomware-lateral.yml")
+    argv = [
+        sys.executable,
+        "-m",
+        "isolate",
+        "plan",
+        "-i",
+        str(inv),
+        lateral,
+        "--set",
+        "vpn_users=carol",
+        "--json",
+    ]
+    env = {"ISOLATE_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    ids = list(steps)
+    assert ids.index("disable-accounts") == ids.index("revoke-vpn") - 1  # disabled before the cut
+    assert steps["disable-accounts"]["changes"][0]["device"] == "dc1"
+    assert steps["disable-accounts"]["changes"][0]["commands"] == ["disable carol"]
+    assert steps["disable-accounts"]["blast"]["accounts_disabled"] == ["carol"]
