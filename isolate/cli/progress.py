@@ -47,10 +47,16 @@ class Progress:
         self._lock = threading.Lock()
         self._live: Live | None = None
         self.console = Console(file=self.stream, highlight=False)
+        self.run_id: str | None = None  # the run the events are about (for an interrupt message)
+        self.prechecks = [0, 0]  # done, failed
+        self.stages: dict[str, list[int]] = {}  # "stage N" -> [devices, identical, failed]
 
     def __enter__(self) -> Progress:
         if self.mode == "rich":
-            self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+            # get_renderable: the table is drawn again at every refresh, so the clock ticks
+            # while a device is slow to answer (pre-checks, a restore gate)
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False,
+                              get_renderable=self._table)
             self._live.__enter__()
         return self
 
@@ -85,6 +91,17 @@ class Progress:
                 self._live.update(self._table())
 
     def _record(self, event: Event) -> None:
+        if event.run and event.run != "drill":
+            self.run_id = event.run
+        if event.kind == "precheck":
+            self.prechecks[0] += 1
+            self.prechecks[1] += 0 if event.ok else 1
+        elif event.kind == "stage-start":
+            devices = event.data.get("devices") or []
+            self.stages[event.message] = [len(devices) if isinstance(devices, list) else int(devices), 0, 0]
+        elif event.kind == "gate" and self.stages and (event.message == "identical" or not event.ok):
+            counts = self.stages[list(self.stages)[-1]]
+            counts[1 if event.ok else 2] += 1
         if event.kind == "step-start" and event.step:
             row = self.steps[event.step]
             row.action = event.message
@@ -114,6 +131,13 @@ class Progress:
         table = Table(title=f"{self.title} — {self._clock()}", expand=False)
         for col in ("step", "action", "done", "failed", "pending", "time"):
             table.add_column(col)
+        if self.prechecks[0] and not self.order:
+            done, failed = self.prechecks
+            table.add_row("pre-checks", "connect, identify, capture", str(done - failed),
+                          f"[red]{failed}[/red]" if failed else "0", "", f"{time.time() - self.started:.1f}s")
+        for stage, (devices, identical, bad) in self.stages.items():
+            table.add_row(stage, "restore, read back", str(identical), f"[red]{bad}[/red]" if bad else "0",
+                          str(max(0, devices - identical - bad)), "")
         for step in self.order:
             row = self.steps[step]
             pending = max(0, row.total - row.ok - row.failed)

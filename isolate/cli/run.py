@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -233,12 +234,41 @@ def apply_cmd(
                 )[1]
     if not yes and not check:
         _confirm_apply(built)
-    with Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}") as progress:
-        result = api.apply(
-            inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink,
-            replan=replan if skip_unreachable else None,
-        )
+    progress = Progress(mode="json" if as_json else "auto", title=f"apply {built.playbook}")
+    try:
+        with progress:
+            result = api.apply(
+                inv, built, request, state_dir=state_dir, lock_dir=lock_dir, sink=progress.sink,
+                replan=replan if skip_unreachable else None,
+            )
+    except KeyboardInterrupt:
+        _interrupted(progress.run_id, state_dir, lock_dir)
     _report(result, as_json)
+
+
+def _interrupted(run_id: str | None, state_dir: Path | None, lock_dir: Path | None) -> NoReturn:
+    """Ctrl-C: the run id, what is contained now (from the journal) and the next command; 130."""
+    import signal
+
+    from isolate import api
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this message
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if run_id is None:
+        console.print("interrupted before anything was sent: nothing changed", markup=False)
+        sys.exit(130)
+    console.print(f"interrupted: run {run_id} stopped; its journal holds every change sent", markup=False)
+    report = api.status(state_dir=state_dir, lock_dir=lock_dir)
+    rows = [r for run in report["contained"] if run["run"] == run_id for r in run["devices"]]
+    if rows:
+        console.print("contained now:", markup=False)
+        for row in rows:
+            console.print(f"  {row['device']} {row['step']}: {row['state']}", markup=False)
+    else:
+        console.print("contained now: nothing (no change was made)", markup=False)
+    console.print(f"next: isolate apply --resume {run_id} --yes   (finish the containment)", markup=False)
+    console.print(f"  or: isolate restore {run_id} --yes   (undo what was applied)", markup=False)
+    sys.exit(130)
 
 
 def _confirm_apply(built: Plan) -> None:
@@ -338,7 +368,9 @@ def restore_cmd(
             err.print("Restore cancelled.")
             raise typer.Exit(int(ExitCode.CANCELLED))
     warn_insecure_host_keys(insecure_host_keys)
-    with Progress(mode="json" if as_json else "auto", title=f"restore {target.run_id}") as progress:
+    with _restore_interrupt(target.run_id), Progress(
+        mode="json" if as_json else "auto", title=f"restore {target.run_id}"
+    ) as progress:
         result = api.restore(
             str(target.path),
             state_dir=state_dir,
@@ -365,6 +397,24 @@ def restore_cmd(
             f"restored run {target.run_id}: stages {list(result.stages)}; identical to pre-state: {devices}",
             markup=False,
         )
+
+
+@contextmanager
+def _restore_interrupt(run_id: str) -> Iterator[None]:
+    """Ctrl-C during a restore: say where it stands and how to go on; exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        typer.echo(
+            f"interrupted: restore of run {run_id} stopped; stages already back stay back.\n"
+            f"next: isolate restore {run_id} --yes   "
+            "(finish it; isolate status shows what is still contained)",
+            err=True,
+        )
+        sys.exit(130)
 
 
 def _say(data: dict[str, object], text: str, as_json: bool) -> None:

@@ -1,0 +1,66 @@
+"""Ctrl-C during apply, with a real SIGINT to the CLI process on the embedded lab: the CLI says
+the run id, what is contained now and the next command, and exits 130; the journal stays valid
+and restore brings every device back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli, start_cli
+
+from isolate.lab.faults import make_fault
+from isolate.lab.process import LabHandle, set_fault, start_lab
+
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
+TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    set_fault(lab.state_dir, "vpn1", make_fault("slow", delay=0.5))
+    proc = start_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    try:
+        deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
+        while time.monotonic() < deadline:
+            run = newest_run(state)
+            if run is not None and any(
+                r["kind"] == "intent" and r["data"]["device"] == "vpn1" for r in records(run)
+            ):
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        set_fault(lab.state_dir, "vpn1", make_fault("clear"))
+    run = newest_run(state)
+    assert run is not None
+    assert proc.returncode == 130, err
+    assert f"interrupted: run {run.name} stopped; its journal holds every change sent\n" in err
+    assert "contained now:\n  acc3 quarantine-infected: contained\n" in err
+    assert "  core2 cut-smb: contained\n" in err
+    assert f"next: isolate apply --resume {run.name} --yes   (finish the containment)\n" in err
+    assert f"  or: isolate restore {run.name} --yes   (undo what was applied)\n" in err
+    assert not any(r["kind"] == "run-end" for r in records(run))
+    restored = run_cli("restore", run.name, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
