@@ -28,7 +28,7 @@ from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from,
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.execute.undo import UndoEntry
-from isolate.inventory.loader import load_inventory
+from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
 from isolate.journal.reader import checked_artifact
@@ -184,7 +184,7 @@ def apply(
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_id_new()
     started = time.time()
-    with DeviceLocks.at(lock_dir, state_dir=state).acquire(devices, run_id):
+    with DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory)).acquire(devices, run_id):
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
         plan_sha = journal.store_artifact("plan.json", built.to_json())
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
@@ -481,7 +481,7 @@ def restore(
         inventory, devices, host_key_checking=host_key_checking, timeout_s=timeout_s, work_dir=state
     )
     run_id = restore_plan.run_id
-    locks = DeviceLocks.at(lock_dir, state_dir=state)
+    locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
     with locks.acquire(devices, run_id) as held:
         # A crash may have torn the last line and left intents without an outcome: both are
         # recorded (torn-tail, failed/interrupted) before restore appends anything else.
@@ -645,7 +645,7 @@ def resume(
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name
     started = time.time()
-    locks = DeviceLocks.at(lock_dir, state_dir=state)
+    locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
     with locks.acquire(devices, run_id) as held:
         journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
         journal.close_pending()

@@ -39,14 +39,17 @@ def run_dir(state_dir: Path, run_id: str) -> Path:
     return runs_dir(state_dir) / run_id
 
 
-def lock_dir_from(option: Path | str | None) -> Path:
-    """The device lock directory: the option if given, else $ISOLATE_LOCK_DIR, else the first
-    usable of DEFAULT_LOCK_DIRS. Never inside a state directory: locks are for every operator."""
+def lock_dir_from(option: Path | str | None, *, site: Path | None = None) -> Path:
+    """The device lock directory: the option if given, else $ISOLATE_LOCK_DIR, else ``site``
+    (the inventory's ``lock_dir``), else the first usable of DEFAULT_LOCK_DIRS. Never inside a
+    state directory: locks are for every operator."""
     if option is not None and str(option) != "":
         return user_path(option)
     env = os.environ.get(LOCK_DIR_ENV, "")
     if env:
         return user_path(env)
+    if site is not None:
+        return site
     for candidate in DEFAULT_LOCK_DIRS:
         if candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK):
             return candidate

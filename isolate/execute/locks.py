@@ -100,10 +100,13 @@ class DeviceLocks:
         self.state_dir = "" if state_dir is None else str(state_dir.resolve())
 
     @classmethod
-    def at(cls, lock_dir: Path | None = None, *, state_dir: Path | None = None) -> DeviceLocks:
-        """The site's locks: ``lock_dir``, else $ISOLATE_LOCK_DIR, else the shared default.
-        ``state_dir`` (where the holder's journal lives) is written into each lock it takes."""
-        return cls(lock_dir_from(lock_dir), state_dir=state_dir)
+    def at(
+        cls, lock_dir: Path | None = None, *, state_dir: Path | None = None, site: Path | None = None
+    ) -> DeviceLocks:
+        """The site's locks: ``lock_dir``, else $ISOLATE_LOCK_DIR, else ``site`` (the inventory's
+        ``lock_dir``), else the shared default. ``state_dir`` (where the holder's journal lives)
+        is written into each lock it takes."""
+        return cls(lock_dir_from(lock_dir, site=site), state_dir=state_dir)
 
     @contextlib.contextmanager
     def acquire(

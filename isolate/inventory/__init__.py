@@ -1,7 +1,7 @@
 """Inventory: typed models and loaders (YAML, Ansible inventory)."""
 
 from isolate.inventory.credentials import Credentials, resolve_credentials
-from isolate.inventory.loader import base_dir, known_hosts_path, load_inventory
+from isolate.inventory.loader import base_dir, known_hosts_path, load_inventory, lock_dir_path
 from isolate.inventory.models import (
     PLATFORMS,
     ROLES,
@@ -42,5 +42,6 @@ __all__ = [
     "base_dir",
     "known_hosts_path",
     "load_inventory",
+    "lock_dir_path",
     "resolve_credentials",
 ]

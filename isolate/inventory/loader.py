@@ -204,6 +204,14 @@ def base_dir(inventory: Inventory) -> Path:
     return source if source.is_dir() else source.parent
 
 
+def lock_dir_path(inventory: Inventory) -> Path | None:
+    """The inventory's ``lock_dir`` (the site's shared device locks), resolved like known_hosts."""
+    if inventory.lock_dir is None:
+        return None
+    path = user_path(inventory.lock_dir, InventoryError)
+    return path if path.is_absolute() else base_dir(inventory) / path
+
+
 def known_hosts_path(inventory: Inventory) -> Path | None:
     """The inventory's known_hosts file, resolved (``~`` expanded)."""
     if inventory.known_hosts is None:

@@ -296,6 +296,7 @@ class Inventory(_Model):
     name: Name
     management: Management = Field(default_factory=Management)
     known_hosts: FilePath | None = None
+    lock_dir: FilePath | None = None  # the site's shared device-lock directory (docs/journal.md, "Locks")
     ansible_inventory: FilePath | None = None
     credentials: dict[Name, CredentialSet] = Field(default_factory=dict)
     devices: tuple[Device, ...] = ()

@@ -184,3 +184,25 @@ def test_the_lock_dir_is_shared_by_default_and_never_inside_a_state_dir(
     monkeypatch.setenv("ISOLATE_LOCK_DIR", str(tmp_path / "site-locks"))
     assert lock_dir_from(None) == tmp_path / "site-locks"
     assert lock_dir_from(tmp_path / "opt") == tmp_path / "opt"
+
+
+def test_the_inventory_may_name_the_sites_lock_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--lock-dir, else $ISOLATE_LOCK_DIR, else the inventory's lock_dir (relative to it)."""
+    from isolate.inventory import load_inventory, lock_dir_path
+    from isolate.paths import lock_dir_from
+
+    inventory_file = tmp_path / "site" / "city.yml"
+    inventory_file.parent.mkdir()
+    inventory_file.write_text("version: 1\nname: city\nlock_dir: shared/locks\n")
+    site = lock_dir_path(load_inventory(inventory_file))
+    assert site == tmp_path / "site" / "shared" / "locks"
+    monkeypatch.delenv("ISOLATE_LOCK_DIR", raising=False)
+    assert lock_dir_from(None, site=site) == site
+    monkeypatch.setenv("ISOLATE_LOCK_DIR", str(tmp_path / "env"))
+    assert lock_dir_from(None, site=site) == tmp_path / "env"
+    assert lock_dir_from(tmp_path / "opt", site=site) == tmp_path / "opt"
+    with DeviceLocks.at(None, site=site).acquire(["core1"], "R1"):
+        assert (tmp_path / "env" / "core1.lock").is_file() and not site.exists()
+    monkeypatch.delenv("ISOLATE_LOCK_DIR")
+    with DeviceLocks.at(None, site=site).acquire(["core1"], "R1"):
+        assert (site / "core1.lock").is_file()
