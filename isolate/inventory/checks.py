@@ -52,10 +52,27 @@ def _names(inv: Inventory, ctx: _Ctx) -> None:
     _unique(ctx, ("vpn", "groups"), "VPN group", [g.name for g in inv.vpn.groups])
 
 
+def _needs_vlan(zone: str, gateway: str | None, plugged: bool) -> str | None:
+    """Why a segment must have a VLAN, or None (outside, a VPN pool: nothing switches them)."""
+    if zone in ("inside", "management"):
+        return f"a switched ({zone}) segment"
+    if gateway is not None:
+        return f"its gateway {gateway} holds its SVI"
+    if plugged:
+        return "a host of it is plugged into an access port"
+    return None
+
+
 def _segments(inv: Inventory, ctx: _Ctx) -> None:
     devices = {d.name for d in inv.devices}
     seen_vlan: dict[int, str] = {}
+    plugged = {inv.host(p.host).segment for d in inv.devices for p in d.ports if inv.has_host(p.host)}
     for i, seg in enumerate(inv.segments):
+        if seg.vlan is None:
+            why = _needs_vlan(seg.zone, seg.gateway, seg.name in plugged)
+            if why:
+                ctx.add(("segments", i), f"segment '{seg.name}' needs a vlan: {why}")
+            continue
         if seg.vlan in seen_vlan:
             used = seen_vlan[seg.vlan]
             ctx.add(("segments", i, "vlan"), f"VLAN {seg.vlan} already used by segment '{used}'")

@@ -193,7 +193,7 @@ class Group(_Model):
 
 class Segment(_Model):
     name: Name
-    vlan: VlanId
+    vlan: VlanId | None = None  # none for segments nothing switches (outside, a VPN pool)
     subnet: Prefix
     gateway: DeviceName | None = None
     firewall: DeviceName | None = None

@@ -119,7 +119,8 @@ def render_text(inv: Inventory, lines: LineMap) -> str:
     out.append(f"segments ({len(data['segments'])}):")
     for seg in data["segments"]:
         via = ", ".join(f"{k} {seg[k]}" for k in ("gateway", "firewall") if seg[k]) or "nothing routes it"
-        head = f"  {seg['name']}: vlan {seg['vlan']} {seg['subnet']} zone {seg['zone']}"
+        vlan = f"vlan {seg['vlan']}" if seg["vlan"] is not None else "no vlan"
+        head = f"  {seg['name']}: {vlan} {seg['subnet']} zone {seg['zone']}"
         out.append(f"{head}; {via}  [{seg['from']}]")
     out.append(f"hosts ({len(data['hosts'])}):")
     for host in data["hosts"]:
@@ -141,7 +142,8 @@ def render_graph(inv: Inventory) -> str:
         out += [f"  |  |--{name}" for name in sorted(groups[group], key=natural_key)]
     out.append("@segments:")
     for seg in inv.segments:
-        out.append(f"  |--@{seg.name} (vlan {seg.vlan}, {seg.subnet}, {seg.zone}):")
+        vlan = f"vlan {seg.vlan}" if seg.vlan is not None else "no vlan"
+        out.append(f"  |--@{seg.name} ({vlan}, {seg.subnet}, {seg.zone}):")
         hosts = sorted(inv.hosts_in(seg.name), key=lambda h: natural_key(h.name))
         out += [f"  |  |--{h.name} ({h.address})" for h in hosts]
     return "\n".join(out) + "\n"

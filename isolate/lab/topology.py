@@ -165,14 +165,14 @@ class Lab:
         for a, a_port, b, b_port in self.links:
             fabric.link(a, a_port, b, b_port)
         hosts = {h.name: h for h in self.topology.hosts}
-        vlans = {s.name: s.vlan for s in self.topology.segments}
+        vlans = {s.name: s.vlan or 0 for s in self.topology.segments}  # plugged hosts' have one
         for dev in self.devices:
             for port, name in dev.access_ports:
                 host = hosts[name]
                 fabric.place(Placed(name, str(host.address), host_mac(name),
                                     vlans[host.segment], dev.name, port))
         for seg in self.topology.segments:
-            if seg.gateway is not None and seg.zone in ("inside", "management"):
+            if seg.gateway is not None and seg.zone in ("inside", "management") and seg.vlan:
                 net = ipaddress.ip_network(str(seg.subnet))
                 fabric.gateways.append(Gateway(seg.gateway, seg.vlan,
                                                str(net.network_address + 1)))
@@ -238,6 +238,8 @@ def _cross_check(topo: TopologyFile, problem: Any) -> list[Problem]:
             if fault.kind == "reject" and not fault.pattern:
                 out.append(problem(("devices", i, "faults", j, "pattern"), "required"))
     for i, seg in enumerate(topo.segments):
+        if seg.vlan is None and (seg.zone in ("inside", "management") or seg.gateway is not None):
+            out.append(problem(("segments", i), f"segment {seg.name!r} needs a vlan (switched or routed)"))
         for key in ("gateway", "firewall"):
             ref = getattr(seg, key)
             if ref is not None and ref not in known:
@@ -275,7 +277,7 @@ def generated_access(acc: Access) -> list[str]:
 
 
 def _switched(topo: TopologyFile) -> list[Segment]:
-    return [s for s in topo.segments if s.zone in ("inside", "management")]
+    return [s for s in topo.segments if s.zone in ("inside", "management") and s.vlan is not None]
 
 
 def _vlan_lines(topo: TopologyFile) -> list[str]:
@@ -320,7 +322,7 @@ def _links(built: list[LabDevice], access: list[str], uplinks: tuple[str, ...]
 
 def _place_hosts(topo: TopologyFile, access: list[str]) -> dict[str, list[tuple[str, int]]]:
     """switch -> [(host, vlan)] for every host of a switched segment."""
-    vlans = {s.name: s.vlan for s in _switched(topo)}
+    vlans = {s.name: s.vlan for s in _switched(topo) if s.vlan is not None}
     out: dict[str, list[tuple[str, int]]] = {}
     spread = 0
     for i, host in enumerate(topo.hosts):

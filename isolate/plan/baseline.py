@@ -113,6 +113,8 @@ class Filters:
     def _svi_acl(self, segment: Segment | None, direction: int) -> tuple[str, str] | None:
         if segment is None or segment.gateway is None or segment.zone not in ("inside", "management"):
             return None
+        if segment.vlan is None:
+            return None
         svi = self.baseline.svis.get(segment.gateway, {}).get(segment.vlan)
         name = svi[direction] if svi else None
         return (segment.gateway, name) if name else None

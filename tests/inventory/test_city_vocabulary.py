@@ -26,7 +26,7 @@ def isolate(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_the_admins_ini_imports_and_passes_check() -> None:
     done = isolate("inventory", "check", "-i", str(CITY / "city.yml"), env=SECRETS)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"{CITY / 'city.yml'}: OK: 4 devices, 3 segments, 3 hosts")
+    assert done.stdout.startswith(f"{CITY / 'city.yml'}: OK: 4 devices, 5 segments, 4 hosts")
 
 
 def test_check_lists_every_credential_reference_that_does_not_resolve() -> None:
@@ -62,6 +62,7 @@ def test_show_says_what_each_host_became_and_where_it_came_from() -> None:
     assert fs1["fields"]["role"]["value"] == "server"
     assert [h["services"] for h in data["hosts"] if h["name"] == "fs1"] == [["smb:445/tcp", "dns:53/udp"]]
     graph = isolate("inventory", "show", "-i", str(CITY / "city.yml"), "--graph").stdout
+    assert "  |--@internet (no vlan, 203.0.113.0/24, outside):\n  |  |--attackers (203.0.113.66)\n" in graph
     assert "  |--@windows:\n  |  |--fs1 (ansible, server)\n  |  |--ws-01 (ansible, server)\n" in graph
 
 
@@ -74,9 +75,22 @@ def test_duplicate_addresses_and_hosts_outside_their_subnet_are_caught(tmp_path:
     assert done.returncode == 2
     where = tmp_path / "city.yml"
     assert done.stderr.splitlines() == [
-        f"error: {where}:12: hosts[2].address: 10.10.10.11 is already the address of host 'fs1' (line 11)",
-        f"error: {where}:12: hosts[2].address: 10.10.10.11 is not in segment 'users' (10.10.100.0/24)",
+        f"error: {where}:14: hosts[2].address: 10.10.10.11 is already the address of host 'fs1' (line 13)",
+        f"error: {where}:14: hosts[2].address: 10.10.10.11 is not in segment 'users' (10.10.100.0/24)",
     ]
+
+
+def test_a_switched_segment_without_a_vlan_is_refused(tmp_path: Path) -> None:
+    shutil.copy(CITY / "hosts.ini", tmp_path / "hosts.ini")
+    text = (CITY / "city.yml").read_text(encoding="utf-8")
+    text = text.replace("{name: users, vlan: 100, ", "{name: users, ")
+    (tmp_path / "city.yml").write_text(text, encoding="utf-8")
+    done = isolate("inventory", "check", "-i", str(tmp_path / "city.yml"), "--no-credentials")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: {tmp_path / 'city.yml'}:8: segments[2]: segment 'users' needs a vlan: "
+        "a switched (inside) segment\n"
+    )
 
 
 def test_lab_topologies_generate_switch_names_as_a_city_names_them(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from isolate.errors import PlanRefused
 from isolate.inventory.loader import load_inventory
-from isolate.inventory.models import Host, Inventory, Protected, Service
+from isolate.inventory.models import Host, Inventory, Service
 from isolate.plan.builder import build_plan
 from isolate.playbook.loader import load_playbook
 from isolate.playbook.models import Playbook
@@ -36,7 +36,9 @@ def _with(city: Inventory, *, services: dict[str, list[tuple[str, int]]], protec
     for host in city.hosts:
         extra = tuple(Service(name=n, port=p) for n, p in services.get(host.name, []))
         hosts.append(Host.model_validate({**host.model_dump(), "services": (*host.services, *extra)}))
-    return city.model_copy(update={"hosts": tuple(hosts), "protected": Protected.model_validate(protected)})
+    # a fresh model: model_copy would keep the original's cached host lookups
+    data = {**city.model_dump(), "hosts": [h.model_dump() for h in hosts], "protected": protected}
+    return Inventory.model_validate(data).model_copy(update={"source_path": city.source_path})
 
 
 LDAP_EVERYWHERE = {"fs1": [("ldap", 389), ("dns", 53)], "fs2": [("ldap", 389), ("dns", 53)]}
