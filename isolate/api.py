@@ -25,6 +25,7 @@ from isolate.execute.inflight import PHASE as IN_FLIGHT_PHASE
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from, pending_revert_check
+from isolate.execute.runner import ThreadRunner
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.execute.undo import UndoEntry
@@ -146,8 +147,7 @@ def _recorded_inventory(plan_path: Path, saved: Plan) -> Path:
     recorded = Path(saved.inventory_path) if saved.inventory_path else None
     if recorded is None or not recorded.exists():
         raise InputError(
-            f"{plan_path}: the inventory it records ({saved.inventory_path}) is not there: "
-            "pass -i INVENTORY"
+            f"{plan_path}: the inventory it records ({saved.inventory_path}) is not there: pass -i INVENTORY"
         )
     return recorded
 
@@ -190,12 +190,9 @@ def apply(
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
         _journal_discovery(journal, built)
         executor = _executor(built, resolved, journal, run_id, request, sink)
-        scrub = journal.scrubber.scrub
         try:
             narrow = _skip_unreachable(replan) if replan is not None else None
-            return run_plan(
-                executor, started=started, undo=lambda ex, done: _undo(ex, done, scrub), narrow=narrow
-            )
+            return run_plan(executor, started=started, undo=_undo, narrow=narrow)
         finally:
             executor.close()
             journal.close()
@@ -217,9 +214,7 @@ def _skip_unreachable(replan: Replan) -> Narrow:
         except IsolateError as exc:
             ex.journal.append("excluded", ok=False, devices=unreachable, message=str(exc))
             return prechecks, (f"the plan without {', '.join(unreachable)} is refused: {exc}",)
-        left = tuple(
-            f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open
-        )
+        left = tuple(f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open)
         before = (ex.journal.run_dir / "plan.json").read_text(encoding="utf-8")
         ex.journal.store_artifact("plan.before-skip.json", before)
         plan_sha = ex.journal.store_artifact("plan.json", narrowed.to_json())
@@ -275,6 +270,8 @@ def _executor(
         sink=sink,
         done_before=done_before,
         options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
+        runner=ThreadRunner(request.workers),
+        scrub=journal.scrubber.scrub,
     )
 
 
@@ -347,19 +344,10 @@ def _run_start(inventory: Inventory, built: Plan, request: ApplyRequest, plan_sh
     }
 
 
-def _undo(executor: Executor, done: list[tuple[int, str]], scrub: Any) -> bool:
+def _undo(executor: Executor, done: list[tuple[int, str]]) -> bool:
+    """A rollback policy's undo work, on the executor that did the apply work."""
     entries = [executor.entries[key] for key in done if key in executor.entries]
-    restorer = Restorer(
-        executor.pool,
-        executor.journal,
-        run_id=executor.run_id,
-        workers=executor.options.workers,
-        sink=executor.sink,
-        scrub=scrub,
-    )
-    return restorer.run(
-        [UndoEntry(e.seq, e.step, e.device, 1, e.inverse, e.pre_sha, e.pre_state) for e in entries]
-    ).ok
+    return executor.undo([replace(e, stage=1) for e in entries]).ok
 
 
 def _cancel_reverts(pool: SessionPool, journal: Journal, run_id: str, devices: list[str], what: str) -> None:
@@ -504,7 +492,12 @@ def restore(
             try:
                 _cancel_reverts(pool, journal, run_id, devices, "restore")
                 result = Restorer(
-                    pool, journal, run_id=run_id, workers=workers, sink=sink, scrub=journal.scrubber.scrub
+                    pool,
+                    journal,
+                    run_id=run_id,
+                    runner=ThreadRunner(workers),
+                    sink=sink,
+                    scrub=journal.scrubber.scrub,
                 ).run(restore_plan.entries, only_stage=only_stage)
             finally:
                 pool.close()
@@ -659,17 +652,14 @@ def resume(
             adopted_locks=[lock.describe() for lock in held.adopted],
         )
         executor = _executor(built, resolved, journal, run_id, request, sink, done_before=done)
-        scrub = journal.scrubber.scrub
         try:
             _cancel_reverts(executor.pool, journal, run_id, devices, "resume")
             unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]
             if unknown:
-                back = Restorer(
-                    executor.pool, journal, run_id=run_id, workers=request.workers, sink=sink, scrub=scrub
-                ).run([replace(e, stage=1) for e in unknown])
+                back = executor.undo([replace(e, stage=1) for e in unknown])
                 if not back.ok:
                     raise RestoreError(f"resume stopped: {back.message}")
-            return run_plan(executor, started=started, undo=lambda ex, d: _undo(ex, d, scrub))
+            return run_plan(executor, started=started, undo=_undo)
         finally:
             executor.close()
             journal.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,8 +30,9 @@ from isolate.execute import inflight
 from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
 from isolate.execute.reverts import revert_identity, revert_tag
+from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
-from isolate.execute.undo import UndoEntry
+from isolate.execute.undo import Restorer, RestoreResult, UndoEntry
 from isolate.platforms import has_revert
 
 
@@ -128,8 +128,12 @@ class Executor:
         options: ApplyOptions,
         sink: EventSink = null_sink,
         done_before: frozenset[tuple[str, str]] = frozenset(),
+        runner: Runner | None = None,
+        scrub: Callable[[str], str] = str,
     ) -> None:
         self.plan = plan
+        self.runner: Runner = runner or ThreadRunner(options.workers)
+        self.scrub = scrub
         self.journal = journal
         self.run_id = run_id
         self.lookup = lookup
@@ -163,9 +167,14 @@ class Executor:
         return sorted({c.device for s in self.plan.steps for c in self._remaining(s)})
 
     def _parallel(self, fn: Callable[[str], Any], devices: Sequence[str]) -> list[Any]:
-        workers = max(1, min(self.options.workers, len(devices)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="isolate") as pool:
-            return list(pool.map(fn, devices))
+        return self.runner.map(fn, devices)
+
+    def undo(self, entries: Sequence[UndoEntry]) -> RestoreResult:
+        """Undo work on this executor's runner, sessions, journal and sink (rollback policies,
+        resume's recovery): the same engine as the apply work."""
+        return Restorer(
+            self.pool, self.journal, run_id=self.run_id, runner=self.runner, sink=self.sink, scrub=self.scrub
+        ).run(entries)
 
     # -- pre-checks -------------------------------------------------------------------------
     def precheck_all(self) -> list[PrecheckResult]:

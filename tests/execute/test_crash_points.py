@@ -291,3 +291,33 @@ def test_plan_is_stored_through_the_journal_and_checked_on_resume(
     assert read_all(lab.state_dir, TOUCHED) != baseline
     assert _run(state, "restore", "last", "--yes").returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_rollback_all_undoes_earlier_steps_on_the_same_engine(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    """A step failing under rollback-all: the executor undoes every change of the run (its
+    undo work: restore-intent, restored, gate by read-back) and the devices read back as
+    before the run."""
+    from isolate.lab.faults import make_fault
+    from isolate.lab.process import set_fault
+
+    rollback = tmp_path / "rollback.yml"
+    rollback.write_text(PLAYBOOK.replace("policy: abort", "policy: rollback-all"), encoding="utf-8")
+    state = tmp_path / "state"
+    set_fault(lab.state_dir, "acc3", make_fault("reject", pattern=r"switchport access vlan 999"))
+    try:
+        result = _apply(lab, rollback, state)
+    finally:
+        set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    assert result.returncode == 1, result.stderr
+    run = newest_run(state)
+    assert run is not None
+    journal = records(run)
+    policy = [r["data"] for r in journal if r["kind"] == "policy"]
+    assert policy == [{"decision": "rolled back every change of this run", "policy": "rollback-all",
+                       "step": "quarantine-infected"}]
+    gates = [r["data"] for r in journal if r["kind"] == "gate" and r["data"]["check"] == "equality"]
+    assert {g["device"] for g in gates if g["ok"]} == {"fw-edge", "acc3"}
+    assert [r["data"]["status"] for r in journal if r["kind"] == "run-end"] == ["rolled-back"]
+    assert read_all(lab.state_dir, TOUCHED) == baseline
