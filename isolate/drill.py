@@ -204,7 +204,7 @@ def _drill(
     acc.blast = _blast(built, segments)
     acc.devices = frozenset(d.name for d in inventory.devices)
     if options.compare is not None:
-        acc.comparison = _compare(inventory_path, built, options.compare, segments)
+        acc.comparison = _compare(inventory_path, built, options.compare, segments, states)
     if lab_dir is not None:
         acc.baseline = read_flows(lab_dir)
         acc.expect = expectations(built, inventory, acc.baseline)
@@ -335,17 +335,24 @@ def _blast(built: Any, segments: Mapping[str, str]) -> Blast:
     )
 
 
-def _compare(inventory_path: Path, built: Any, other_path: Path, segments: Mapping[str, str]) -> Comparison:
-    """The same inventory planned with another playbook (e.g. full isolation): what more it cuts."""
+def _compare(
+    inventory_path: Path,
+    built: Any,
+    other_path: Path,
+    segments: Mapping[str, str],
+    states: Mapping[str, str] | None = None,
+) -> Comparison:
+    """The same inventory planned with another playbook (e.g. full isolation): what more it
+    cuts, on the same device states (``states``) as the drill's own plan."""
     from isolate import api
     from isolate.errors import PlanRefused
 
     try:
-        _, other = api.plan(inventory_path, other_path)
+        _, other = api.plan(inventory_path, other_path, baseline=states)
     except PlanRefused:
         # a Caen-style cut is refused by the guards: plan it as if overridden, to count its cost
         overrides = [api.Override(s, "comparison only: never applied") for s in _step_ids(other_path)]
-        _, other = api.plan(inventory_path, other_path, overrides=overrides)
+        _, other = api.plan(inventory_path, other_path, overrides=overrides, baseline=states)
     mine, theirs = _blast(built, segments), _blast(other, segments)
     return Comparison(
         playbook=built.playbook,
