@@ -1,0 +1,172 @@
+"""`isolate watch` (the alert intake), `isolate watch list`, `isolate approve`, `isolate reject`."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from isolate.cli.options import one_line
+from isolate.cli.run import InventoryOpt, LockDir, StateDir, TransportOpt
+from isolate.errors import InputError
+
+watch_app = typer.Typer(help="Take alerts by webhook and contain by rules (docs/watch.md).")
+
+
+@watch_app.callback(invoke_without_command=True)
+def watch_cmd(
+    ctx: typer.Context,
+    rules: Annotated[Path | None, typer.Option("--rules", help="The rules file (YAML, beside playbooks).")]
+    = None,
+    inventory: InventoryOpt = None,
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on (port 0: any free port).")]
+    = "127.0.0.1:8443",
+    token_ref: Annotated[
+        str | None,
+        typer.Option("--token-ref", help="The shared secret by reference: env:VAR or file:PATH."),
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate chain: serve HTTPS.")]
+    = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
+    max_body: Annotated[int, typer.Option("--max-body", min=256, max=1_048_576, help="Largest body, bytes.")]
+    = 65536,
+    rate: Annotated[int, typer.Option("--rate", min=1, max=10000, help="Requests a minute per address.")]
+    = 60,
+    transport: TransportOpt = None,
+    state_dir: StateDir = None,
+    lock_dir: LockDir = None,
+) -> None:
+    """Listen for alerts (POST /alert) and act on them by the rules: auto-contain or ask.
+
+    Example: isolate watch --rules playbooks/watch-rules.yml -i inventory/city.yml \
+        --token-ref env:ISOLATE_WATCH_TOKEN --listen 127.0.0.1:8443
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if rules is None or inventory is None or token_ref is None:
+        raise InputError("isolate watch needs --rules FILE, -i INVENTORY and --token-ref env:VAR|file:PATH")
+    from isolate.inventory.loader import load_inventory
+    from isolate.secrets import read_ref
+    from isolate.watch.rules import load_rules
+    from isolate.watch.server import make_app, serve, tls_context
+    from isolate.watch.service import Settings, Watcher
+
+    host, port = _listen(listen, tls=tls_cert is not None)
+    if (tls_cert is None) != (tls_key is None):
+        raise InputError("--tls-cert and --tls-key go together")
+    loaded = load_rules(rules)
+    load_inventory(inventory)  # a bad inventory stops here, not at the first alert
+    secret = read_ref(token_ref, Path.cwd()).encode()
+    tls = tls_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
+    settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)
+    watcher = Watcher(settings)
+    app = make_app(watcher, secret=secret, max_body=max_body, per_minute=rate)
+    scheme = "https" if tls else "http"
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        logging.getLogger("isolate.watch").info(
+            "listening on %s://%s:%d/alert (%d rules, incidents in %s)",
+            scheme, bound_host, bound_port, len(loaded.rules), watcher.store.path,
+        )
+
+    serve(app, host, port, tls=tls, ready=ready)
+
+
+def _listen(listen: str, *, tls: bool) -> tuple[str, int]:
+    host, _, port_text = listen.rpartition(":")
+    host = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+        port = int(port_text)
+    except ValueError:
+        raise InputError(f"--listen {listen!r}: HOST:PORT with an IP address, e.g. 127.0.0.1:8443") from None
+    if not 0 <= port <= 65535:
+        raise InputError(f"--listen {listen!r}: port must be 0..65535")
+    if not tls and not address.is_loopback:
+        raise InputError(
+            f"--listen {listen!r}: plain HTTP is for loopback only; "
+            f"give --tls-cert and --tls-key to listen on {host}"
+        )
+    return host, port
+
+
+@watch_app.command("list")
+def list_cmd(
+    state_dir: StateDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per incident.")] = False,
+) -> None:
+    """List the incidents watch opened, newest last, with their state."""
+    from isolate.paths import state_dir_from
+    from isolate.watch.incidents import IncidentStore
+
+    store = IncidentStore(state_dir_from(state_dir))
+    incidents = list(store.load().values())
+    if not incidents:
+        typer.echo(f"no incidents in {store.path}", err=as_json)
+        return
+    for inc in incidents:
+        alert = inc.opened.get("alert", {})
+        last = inc.last
+        detail = last.get("run") or last.get("why") or last.get("message") or last.get("reason") or ""
+        attached = sum(1 for e in inc.events if e["event"] == "attached")
+        row = {"incident": inc.id, "state": inc.state, "rule": inc.opened.get("rule"),
+               "mode": inc.opened.get("mode"), "targets": inc.targets, "signature": alert.get("signature"),
+               "attached": attached, "detail": detail}
+        if as_json:
+            typer.echo(json.dumps(row, sort_keys=True))
+        else:
+            more = f" (+{attached} alerts)" if attached else ""
+            targets = ",".join(inc.targets)
+            typer.echo(f"{inc.id}  {inc.state:<9} {inc.opened.get('rule')} {targets}{more}  {detail}")
+
+
+def approve_cmd(
+    incident: Annotated[str, typer.Argument(help="The incident id (isolate watch list).")],
+    override: Annotated[
+        list[str] | None, typer.Option("--override", help="Step id a guard refused; needs --reason.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (journaled; required with --override).")] = "",
+    state_dir: StateDir = None,
+    lock_dir: LockDir = None,
+) -> None:
+    """Approve a pending incident: plan it again (the guards run again), then contain it."""
+    from isolate import api
+    from isolate.paths import current_user, state_dir_from
+    from isolate.watch.incidents import IncidentStore
+    from isolate.watch.service import approve
+
+    overrides = [api.Override(step, one_line("--reason", reason)) for step in (override or [])]
+    if overrides and not reason:
+        raise InputError("--override needs --reason TEXT (it is journaled)")
+    store = IncidentStore(state_dir_from(state_dir))
+    outcome = approve(store, incident, user=current_user(), overrides=overrides, state_dir=state_dir,
+                      lock_dir=lock_dir)
+    typer.echo(json.dumps(outcome, sort_keys=True))
+    raise typer.Exit(0 if outcome["state"] == "contained" else 1)
+
+
+def reject_cmd(
+    incident: Annotated[str, typer.Argument(help="The incident id (isolate watch list).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    state_dir: StateDir = None,
+) -> None:
+    """Reject a pending incident: nothing is sent to any device."""
+    from isolate.paths import current_user, state_dir_from
+    from isolate.watch.incidents import IncidentStore
+    from isolate.watch.service import reject
+
+    store = IncidentStore(state_dir_from(state_dir))
+    outcome = reject(store, incident, user=current_user(), reason=one_line("--reason", reason))
+    typer.echo(json.dumps(outcome, sort_keys=True))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(watch_app, name="watch")
+    app.command("approve")(approve_cmd)
+    app.command("reject")(reject_cmd)

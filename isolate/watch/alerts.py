@@ -1,0 +1,132 @@
+"""Alert shapes accepted by ``isolate watch``, turned into one :class:`Alert` (pure).
+
+Generic JSON: ``{"source": ip, "destination": ip, "signature": str, "severity": int,
+"sensor": str}`` (``source`` and ``signature`` required). OpenCanary's webhook: its log
+record (``src_host``, ``dst_host``, ``logtype``, ``node_id``), as the JSON body itself, or as
+the string ``message`` of its default ``{"message": "%(message)s"}`` payload (JSON or form).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from isolate.errors import InputError
+
+MAX_TEXT = 200
+
+
+class BadAlert(InputError):
+    """The body is not an alert isolate understands (the HTTP reply is 400)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    source: str
+    destination: str
+    signature: str
+    severity: int
+    sensor: str
+    shape: str  # generic | opencanary
+
+    def fields(self) -> dict[str, str]:
+        """What a rule matches on and a template may use."""
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "signature": self.signature,
+            "severity": str(self.severity),
+            "sensor": self.sensor,
+            "shape": self.shape,
+        }
+
+
+def parse_alert(body: bytes, content_type: str) -> Alert:
+    doc = _document(body, content_type)
+    if isinstance(doc, Mapping) and "message" in doc and "source" not in doc:
+        inner = doc["message"]
+        if isinstance(inner, str):
+            try:
+                inner = json.loads(inner)
+            except ValueError:
+                raise BadAlert("field 'message': not an OpenCanary JSON log record") from None
+        doc = inner
+    if not isinstance(doc, Mapping):
+        raise BadAlert("the body must be a JSON object")
+    if "src_host" in doc:
+        return _opencanary(doc)
+    return _generic(doc)
+
+
+def _document(body: bytes, content_type: str) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadAlert("the body is not UTF-8 text") from None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(text, max_num_fields=20)
+        return {k: v[0] for k, v in form.items()}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadAlert(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _generic(doc: Mapping[str, Any]) -> Alert:
+    unknown = sorted(set(doc) - {"source", "destination", "signature", "severity", "sensor"})
+    if unknown:
+        allowed = "source, destination, signature, severity, sensor"
+        raise BadAlert(f"unknown field {unknown[0]!r} (allowed: {allowed})")
+    return Alert(
+        source=_address(doc, "source", required=True),
+        destination=_address(doc, "destination", required=False),
+        signature=_text(doc, "signature", required=True),
+        severity=_severity(doc.get("severity", 0)),
+        sensor=_text(doc, "sensor", required=False),
+        shape="generic",
+    )
+
+
+def _opencanary(doc: Mapping[str, Any]) -> Alert:
+    logtype = doc.get("logtype")
+    if isinstance(logtype, bool) or not isinstance(logtype, int):
+        raise BadAlert("OpenCanary field 'logtype': must be an integer")
+    return Alert(
+        source=_address(doc, "src_host", required=True),
+        destination=_address(doc, "dst_host", required=False),
+        signature=f"opencanary logtype {logtype}",
+        severity=5,
+        sensor=_text(doc, "node_id", required=False),
+        shape="opencanary",
+    )
+
+
+def _address(doc: Mapping[str, Any], key: str, *, required: bool) -> str:
+    value = doc.get(key)
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str):
+        raise BadAlert(f"field {key!r}: an IP address is required")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise BadAlert(f"field {key!r}: not an IP address: {value[:60]!r}") from None
+
+
+def _text(doc: Mapping[str, Any], key: str, *, required: bool) -> str:
+    value = doc.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadAlert(f"field {key!r}: a non-empty string is required")
+    if len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
+        raise BadAlert(f"field {key!r}: at most {MAX_TEXT} printable characters on one line")
+    return value
+
+
+def _severity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise BadAlert("field 'severity': an integer 0..10 is required")
+    return value

@@ -1,0 +1,105 @@
+"""Incidents of ``isolate watch``: one append-only, fsynced JSON-lines file under the state
+dir (``watch/incidents.jsonl``), written by the watch process and by ``isolate approve`` /
+``reject`` alike (each append holds an exclusive flock). An incident's state is its last
+state-changing event; every event is kept.
+
+States: ``pending`` (waiting for approve/reject), ``applying``, ``contained`` (its run id),
+``failed``, ``rejected``, ``ignored``. Events that change no state: ``opened``, ``attached``
+(a second alert for a target already in an open incident), ``approved``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from isolate.errors import InputError, JournalError
+from isolate.paths import make_private_dir
+
+OPEN = ("pending", "applying", "contained")
+STATES = (*OPEN, "failed", "rejected")
+
+
+@dataclass
+class Incident:
+    id: str
+    opened: dict[str, Any]
+    state: str = "opened"
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.opened.get("targets", []))
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return next((e for e in reversed(self.events) if e["event"] in STATES), self.opened)
+
+
+class IncidentStore:
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir / "watch"
+        self.path = self.dir / "incidents.jsonl"
+
+    def new_id(self) -> str:
+        return time.strftime("W%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
+
+    def append(self, incident: str, event: str, **data: Any) -> dict[str, Any]:
+        make_private_dir(self.dir)
+        record = {"time": round(time.time(), 3), "incident": incident, "event": event, **data}
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise JournalError(f"{self.path}: cannot record incident {incident} {event}: {exc}") from None
+        return record
+
+    def load(self) -> dict[str, Incident]:
+        if not self.path.exists():
+            return {}
+        out: dict[str, Incident] = {}
+        for raw in self.path.read_bytes().splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue  # a torn last line (a crash mid-write)
+            inc_id = record["incident"]
+            if record["event"] == "opened":
+                out[inc_id] = Incident(inc_id, record)
+            elif inc_id in out:
+                out[inc_id].events.append(record)
+                if record["event"] in STATES:
+                    out[inc_id].state = record["event"]
+        return out
+
+    def get(self, incident: str) -> Incident:
+        found = self.load().get(incident)
+        if found is None:
+            raise InputError(f"no incident {incident!r} in {self.path}")
+        return found
+
+    def open_for(self, targets: list[str]) -> Incident | None:
+        """The open incident already holding one of ``targets``, if any."""
+        wanted = set(targets)
+        for incident in self.load().values():
+            if incident.state in OPEN and wanted & set(incident.targets):
+                return incident
+        return None
+
+    def auto_in_last_hour(self, now: float) -> int:
+        return sum(
+            1 for inc in self.load().values() for e in inc.events
+            if e["event"] == "applying" and e.get("by") == "watch" and now - e["time"] < 3600
+        )

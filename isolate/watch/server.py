@@ -1,0 +1,152 @@
+"""The HTTP intake of ``isolate watch`` on aiohttp (a maintained asyncio HTTP server with
+TLS through the standard ``ssl`` module and a request body cap).
+
+``POST /alert``: authenticated by ``Authorization: Bearer TOKEN`` or by
+``X-Isolate-Signature: sha256=HEX`` (HMAC-SHA256 of the raw body with the same secret);
+bounded in size (413) and in requests per source address per minute (429). Every refusal is
+a JSON ``{"error": ...}`` reply and one log line; the secret never appears in either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import ssl
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from isolate.errors import IsolateError
+from isolate.watch.alerts import BadAlert, parse_alert
+from isolate.watch.service import Watcher
+
+log = logging.getLogger("isolate.watch")
+WATCHER: web.AppKey[Watcher] = web.AppKey("watcher", Watcher)
+GATE: web.AppKey[Gate] = web.AppKey("gate", object)  # type: ignore[arg-type]
+
+
+@dataclass
+class Gate:
+    secret: bytes
+    max_body: int
+    per_minute: int
+    seen: dict[str, deque[float]]
+
+    def over_rate(self, peer: str, now: float) -> bool:
+        window = self.seen.setdefault(peer, deque())
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return True
+        window.append(now)
+        return False
+
+    def authentic(self, request: web.Request, body: bytes) -> bool:
+        bearer = request.headers.get("Authorization", "")
+        if bearer.startswith("Bearer "):
+            return hmac.compare_digest(bearer[len("Bearer "):].encode(), self.secret)
+        signature = request.headers.get("X-Isolate-Signature", "")
+        if signature.startswith("sha256="):
+            expected = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(signature[len("sha256="):].encode(), expected.encode())
+        return False
+
+
+def _refuse(status: int, peer: str, message: str) -> web.Response:
+    log.warning("refused %d from %s: %s", status, peer, message)
+    return web.json_response({"error": message}, status=status)
+
+
+async def alert(request: web.Request) -> web.Response:
+    gate: Gate = request.app[GATE]
+    peer = request.remote or "?"
+    if gate.over_rate(peer, time.monotonic()):
+        return _refuse(429, peer, f"more than {gate.per_minute} requests a minute from {peer}")
+    if request.content_length is not None and request.content_length > gate.max_body:
+        return _refuse(413, peer, f"body of {request.content_length} bytes; the limit is {gate.max_body}")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _refuse(413, peer, f"body larger than the limit of {gate.max_body} bytes")
+    if not gate.authentic(request, body):
+        return _refuse(401, peer, "not authenticated: a valid bearer token or X-Isolate-Signature needed")
+    try:
+        parsed = parse_alert(body, request.content_type)
+    except BadAlert as exc:
+        return _refuse(400, peer, f"malformed alert: {exc}")
+    log.info("alert from sensor %s via %s: %s %s -> %s", parsed.sensor or "-", peer, parsed.signature,
+             parsed.source, parsed.destination or "-")
+    loop = asyncio.get_running_loop()
+    try:
+        outcome = await loop.run_in_executor(request.app[POOL], request.app[WATCHER].handle, parsed)
+    except IsolateError as exc:
+        log.error("alert from %s: %s", parsed.source, exc)
+        return web.json_response({"error": str(exc)}, status=500)
+    return web.json_response(outcome, status=200)
+
+
+POOL: web.AppKey[ThreadPoolExecutor] = web.AppKey("pool", ThreadPoolExecutor)
+
+
+@web.middleware
+async def _no_traceback(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Any error a handler did not expect becomes a JSON 500 and one log line, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        return _refuse(exc.status, request.remote or "?", exc.reason)
+    except Exception as exc:
+        log.error("internal error on %s %s: %s", request.method, request.path, type(exc).__name__)
+        return web.json_response({"error": "internal error (see the watch log)"}, status=500)
+
+
+def make_app(watcher: Watcher, *, secret: bytes, max_body: int, per_minute: int) -> web.Application:
+    app = web.Application(client_max_size=max_body, middlewares=[_no_traceback])
+    app[WATCHER] = watcher
+    app[GATE] = Gate(secret, max_body, per_minute, {})
+    app[POOL] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watch")
+    app.router.add_post("/alert", alert)
+    app.router.add_get("/health", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def serve(app: web.Application, host: str, port: int, *, tls: ssl.SSLContext | None,
+          ready: Callable[[str, int], Any]) -> None:
+    """Run until SIGINT/SIGTERM; ``ready(host, port)`` once listening (port 0: the one bound)."""
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None, handle_signals=True)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, ssl_context=tls)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        bound = int(sockets[0].getsockname()[1]) if sockets else port
+        ready(host, bound)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt, web.GracefulExit):
+        asyncio.run(main())

@@ -1,0 +1,182 @@
+"""What an alert becomes: an incident, then a containment (``auto``) or a question (``ask``).
+
+One alert at a time (a lock): the dedup check, the hourly limit and the apply of one alert
+never interleave with another's. Auto runs the same code path as ``isolate apply --yes``
+(isolate.api.plan, its guards, isolate.api.apply, journaled with the incident id); it never
+overrides a guard: a refused plan, a deny-listed target or a spent hourly budget make the
+incident ``pending`` with the reason, for ``isolate approve`` / ``reject``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from isolate import api
+from isolate.errors import IsolateError, PlanRefused
+from isolate.inventory.models import Inventory
+from isolate.paths import state_dir_from
+from isolate.plan.models import Plan
+from isolate.watch.alerts import Alert
+from isolate.watch.incidents import IncidentStore
+from isolate.watch.rules import Rule, Rules
+
+log = logging.getLogger("isolate.watch")
+
+
+@dataclass(frozen=True)
+class Settings:
+    rules: Rules
+    inventory_path: Path
+    state_dir: Path | None = None
+    lock_dir: Path | None = None
+    transport: str | None = None
+    timeout_s: float = 30.0
+
+
+class Watcher:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = IncidentStore(state_dir_from(settings.state_dir))
+        self._lock = threading.Lock()
+
+    def handle(self, alert: Alert) -> dict[str, Any]:
+        with self._lock:
+            return self._handle(alert)
+
+    def _handle(self, alert: Alert) -> dict[str, Any]:
+        rule = self.settings.rules.first_match(alert)
+        if rule is None:
+            log.info("alert from %s (%s): no rule matches; ignored", alert.source, alert.signature)
+            return {"state": "ignored", "message": "no rule matches this alert"}
+        values = rule.values(alert)
+        targets = sorted({v for items in values.values() for v in items})
+        existing = self.store.open_for(targets)
+        if existing is not None:
+            self.store.append(existing.id, "attached", alert=asdict(alert))
+            log.info("incident %s: alert from %s attached (%s)", existing.id, alert.source, existing.state)
+            return {"incident": existing.id, "state": existing.state, "attached": True}
+        incident = self.store.new_id()
+        self.store.append(
+            incident, "opened", rule=rule.name, mode=rule.mode, alert=asdict(alert), targets=targets,
+            playbook=str(self.settings.rules.playbook_path(rule)), parameters=values,
+            inventory=str(self.settings.inventory_path.resolve()),
+        )
+        return self._decide(incident, rule, alert, values)
+
+    def _decide(
+        self, incident: str, rule: Rule, alert: Alert, values: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        why = self._no_auto(rule, values)
+        try:
+            inventory, built = api.plan(
+                self.settings.inventory_path, self.settings.rules.playbook_path(rule), parameters=values
+            )
+        except PlanRefused as exc:
+            return self._pending(incident, f"the guards refused the plan: {exc}")
+        except IsolateError as exc:
+            return self._failed(incident, f"cannot plan: {exc}")
+        if why:
+            return self._pending(incident, why)
+        reason = f"watch: rule {rule.name}: {alert.signature} from {alert.source}"
+        return contain(self.store, incident, inventory, built, by="watch", reason=reason,
+                       state_dir=self.settings.state_dir, lock_dir=self.settings.lock_dir,
+                       transport=self.settings.transport, timeout_s=self.settings.timeout_s)
+
+    def _no_auto(self, rule: Rule, values: Mapping[str, Sequence[str]]) -> str:
+        if rule.mode == "ask":
+            return "rule mode is ask"
+        denied = self.settings.rules.denied({k: list(v) for k, v in values.items()})
+        if denied:
+            return f"auto-mode never touches it: {denied}"
+        budget = self.settings.rules.limits.auto_per_hour
+        if self.store.auto_in_last_hour(time.time()) >= budget:
+            return f"the limit of {budget} automatic containments per hour is reached"
+        return ""
+
+    def _pending(self, incident: str, why: str) -> dict[str, Any]:
+        self.store.append(incident, "pending", why=why)
+        log.info("incident %s: pending approval: %s (isolate approve %s)", incident, why, incident)
+        return {"incident": incident, "state": "pending", "why": why}
+
+    def _failed(self, incident: str, message: str) -> dict[str, Any]:
+        self.store.append(incident, "failed", message=message)
+        log.warning("incident %s: failed: %s", incident, message)
+        return {"incident": incident, "state": "failed", "message": message}
+
+
+def contain(
+    store: IncidentStore,
+    incident: str,
+    inventory: Inventory,
+    built: Plan,
+    *,
+    by: str,
+    reason: str,
+    state_dir: Path | None,
+    lock_dir: Path | None,
+    transport: str | None = None,
+    timeout_s: float = 30.0,
+) -> dict[str, Any]:
+    """Apply ``built`` for ``incident`` exactly as ``isolate apply --yes`` does, and record it."""
+    store.append(incident, "applying", by=by)
+    request = api.ApplyRequest(incident=incident, reason=reason, transport=transport, timeout_s=timeout_s,
+                               extra={"via": "watch", "by": by})
+    try:
+        result = api.apply(inventory, built, request, state_dir=state_dir, lock_dir=lock_dir)
+    except IsolateError as exc:
+        store.append(incident, "failed", message=str(exc))
+        log.warning("incident %s: apply failed: %s", incident, exc)
+        return {"incident": incident, "state": "failed", "message": str(exc)}
+    if result.status == "ok":
+        store.append(incident, "contained", run=result.run_id)
+        log.info("incident %s: contained by run %s", incident, result.run_id)
+        return {"incident": incident, "state": "contained", "run": result.run_id}
+    message = f"run {result.run_id} ended {result.status} (isolate restore {result.run_id} undoes it)"
+    store.append(incident, "failed", run=result.run_id, message=message)
+    log.warning("incident %s: %s", incident, message)
+    return {"incident": incident, "state": "failed", "run": result.run_id, "message": message}
+
+
+def approve(
+    store: IncidentStore,
+    incident: str,
+    *,
+    user: str,
+    overrides: Sequence[api.Override] = (),
+    state_dir: Path | None = None,
+    lock_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Plan the pending incident again (guards re-run; ``overrides`` as ``apply --override``)
+    and contain it. Raises InputError if it is not pending, PlanRefused if the guards refuse."""
+    found = store.get(incident)
+    if found.state != "pending":
+        from isolate.errors import InputError
+
+        raise InputError(f"incident {incident} is {found.state}, not pending: nothing to approve")
+    opened = found.opened
+    inventory, built = api.plan(
+        Path(opened["inventory"]), Path(opened["playbook"]),
+        parameters=opened["parameters"], overrides=overrides,
+    )
+    store.append(incident, "approved", by=user)
+    reason = f"watch: incident {incident} approved by {user}"
+    if overrides:
+        reason += "; " + "; ".join(f"override {o.step}: {o.reason}" for o in overrides)
+    return contain(store, incident, inventory, built, by=user, reason=reason, state_dir=state_dir,
+                   lock_dir=lock_dir)
+
+
+def reject(store: IncidentStore, incident: str, *, user: str, reason: str) -> dict[str, Any]:
+    found = store.get(incident)
+    if found.state != "pending":
+        from isolate.errors import InputError
+
+        raise InputError(f"incident {incident} is {found.state}, not pending: nothing to reject")
+    store.append(incident, "rejected", by=user, reason=reason)
+    return {"incident": incident, "state": "rejected"}

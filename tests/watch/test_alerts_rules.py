@@ -1,0 +1,89 @@
+"""Alert shapes and rules files: what is accepted, and the one-line error for what is not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from isolate.watch.alerts import BadAlert, parse_alert
+from isolate.watch.rules import RulesError, load_rules
+
+PLAYBOOK = """\
+version: 1
+name: quarantine-host
+description: Quarantine one infected host.
+parameters:
+  infected: {type: host, description: The infected host., default: tag:infected}
+steps:
+  - id: quarantine-infected
+    action: quarantine
+    targets: {parameters: [infected]}
+    params: {vlan: 999}
+"""
+
+
+def test_generic_alert() -> None:
+    body = json.dumps({"source": "10.10.100.17", "destination": "10.10.10.11", "signature": "smb-scan",
+                       "severity": 8, "sensor": "ids-1"}).encode()
+    alert = parse_alert(body, "application/json")
+    assert (alert.source, alert.destination, alert.severity, alert.shape) == (
+        "10.10.100.17", "10.10.10.11", 8, "generic")
+
+
+def test_opencanary_default_payload_as_form_and_json() -> None:
+    record = {"src_host": "10.10.100.17", "dst_host": "10.10.10.50", "dst_port": 445, "logtype": 5001,
+              "node_id": "decoy-1", "logdata": {}}
+    form = parse_alert(b"message=" + json.dumps(record).replace(" ", "+").encode(),
+                       "application/x-www-form-urlencoded")
+    inline = parse_alert(json.dumps({"message": json.dumps(record)}).encode(), "application/json")
+    assert form == inline
+    assert (form.source, form.signature, form.sensor, form.shape) == (
+        "10.10.100.17", "opencanary logtype 5001", "decoy-1", "opencanary")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"{", "the body is not JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
+    (b"[1]", "the body must be a JSON object"),
+    (b'{"source": "10.1.1", "signature": "x"}', "field 'source': not an IP address: '10.1.1'"),
+    (b'{"source": "10.1.1.1"}', "field 'signature': a non-empty string is required"),
+    (b'{"source": "10.1.1.1", "signature": "x", "sev": 1}', "unknown field 'sev' (allowed: source, "
+     "destination, signature, severity, sensor)"),
+    (b'{"source": "10.1.1.1", "signature": "x", "severity": 11}',
+     "field 'severity': an integer 0..10 is required"),
+])
+def test_malformed_alerts_name_the_field(body: bytes, message: str) -> None:
+    with pytest.raises(BadAlert) as caught:
+        parse_alert(body, "application/json")
+    assert str(caught.value) == message
+
+
+def test_rules_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - name: smb\n"
+        "    playbook: quarantine.yml\n"
+        "    parameters: {infected: \"{src}\"}\n"
+        "    mode: auto\n"
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules)
+    assert str(caught.value).startswith(f"{rules}:5: rules[0].parameters")
+    assert "{src} is not an alert field" in str(caught.value)
+    rules.write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - name: smb\n"
+        "    playbook: quarantine.yml\n"
+        "    parameters: {attacker: \"{source}\"}\n"
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(rules)
+    assert str(caught.value) == (
+        f"{rules}:5: rules[0].parameters.attacker: quarantine.yml declares no parameter 'attacker' "
+        "(it has: infected)"
+    )

@@ -1,0 +1,224 @@
+"""`isolate watch` as a real process on 127.0.0.1 (an ephemeral port) against the small
+embedded lab; alerts posted with urllib; the switches read back with netmiko; `isolate
+approve` run as a user would. Nothing here waits on time: the watch answers once an alert is
+decided, and its start is awaited by polling its log with a bounded loop."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e import isolate_cmd, read_device, records, run_cli
+from labkit import SMALL
+
+from isolate.lab.process import LabHandle, start_lab
+
+TOKEN = "watch-test-token-0f9d"
+PLAYBOOK = """\
+version: 1
+name: quarantine-host
+description: Quarantine one infected host.
+parameters:
+  infected: {type: host, description: The infected host., default: tag:infected}
+steps:
+  - id: quarantine-infected
+    action: quarantine
+    targets: {parameters: [infected]}
+    params: {vlan: 999}
+"""
+RULES = """\
+version: 1
+limits: {auto_per_hour: 5, deny: [10.10.10.0/24]}
+rules:
+  - name: smb-decoy
+    match: {signature: [smb-scan, opencanary logtype 5001]}
+    playbook: quarantine.yml
+    parameters: {infected: "{source}"}
+    mode: auto
+"""
+
+
+@dataclass
+class Watch:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    state: Path
+
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def alert(self, **fields: Any) -> tuple[int, dict[str, Any]]:
+        return self.post(json.dumps(fields).encode(),
+                         {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+
+    def incidents(self) -> list[dict[str, Any]]:
+        proc = run_cli("watch", "list", "--json", state=self.state)
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def start_watch(tmp: Path, lab: LabHandle, *extra: str) -> Watch:
+    (tmp / "quarantine.yml").write_text(PLAYBOOK)
+    (tmp / "rules.yml").write_text(RULES)
+    state, log = tmp / "state", tmp / "watch.log"
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state), "WATCH_TOKEN": TOKEN}
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            isolate_cmd("watch", "--rules", str(tmp / "rules.yml"), "-i", str(lab.inventory),
+                        "--listen", "127.0.0.1:0", "--token-ref", "env:WATCH_TOKEN", "--max-body", "4096",
+                        *extra),
+            stdout=sink, stderr=sink, env=env, stdin=subprocess.DEVNULL,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/alert)", log.read_text())
+        if found:
+            return Watch(proc, found.group(1), log, state)
+        if proc.poll() is not None:
+            raise AssertionError(f"watch ended before listening: {log.read_text()}")
+        time.sleep(0.01)
+    proc.kill()
+    raise AssertionError(f"watch never listened: {log.read_text()}")
+
+
+def stop(watch: Watch) -> None:
+    watch.proc.terminate()
+    try:
+        watch.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        watch.proc.kill()
+        watch.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = start_lab(tmp_path_factory.mktemp("lab"), SMALL)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def watch(tmp_path_factory: pytest.TempPathFactory, lab: LabHandle) -> Iterator[Watch]:
+    started = start_watch(tmp_path_factory.mktemp("watch"), lab)
+    try:
+        yield started
+    finally:
+        stop(started)
+        assert TOKEN not in started.log.read_text(), "the token must never be logged"
+        assert "Traceback" not in started.log.read_text()
+
+
+def test_refusals_change_nothing(watch: Watch, lab: LabHandle) -> None:
+    before = read_device(lab.state_dir, "acc1")
+    body = json.dumps({"source": "10.10.100.17", "signature": "smb-scan"}).encode()
+    status, reply = watch.post(body, {"Content-Type": "application/json", "Authorization": "Bearer wrong"})
+    assert (status, reply) == (401, {"error": "not authenticated: a valid bearer token or "
+                                               "X-Isolate-Signature needed"})
+    forged = "sha256=" + hmac.new(b"not-the-secret", body, hashlib.sha256).hexdigest()
+    status, _ = watch.post(body, {"Content-Type": "application/json", "X-Isolate-Signature": forged})
+    assert status == 401
+    status, reply = watch.post(b"x" * 5000, {"Content-Type": "application/json",
+                                             "Authorization": f"Bearer {TOKEN}"})
+    assert (status, reply) == (413, {"error": "body of 5000 bytes; the limit is 4096"})
+    status, reply = watch.alert(source="10.10.100", signature="smb-scan")
+    assert (status, reply) == (
+        400, {"error": "malformed alert: field 'source': not an IP address: '10.10.100'"})
+    assert watch.incidents() == []
+    assert read_device(lab.state_dir, "acc1") == before
+    log = watch.log.read_text()
+    assert log.count("refused 401 from 127.0.0.1") == 2
+    assert log.count("refused 413 from 127.0.0.1") == 1
+    assert log.count("refused 400 from 127.0.0.1") == 1
+
+
+def test_valid_alert_contains_and_a_second_alert_attaches(watch: Watch, lab: LabHandle) -> None:
+    assert "switchport access vlan 999" not in read_device(lab.state_dir, "acc1")
+    status, reply = watch.alert(source="10.10.100.17", destination="10.10.10.11", signature="smb-scan",
+                                severity=8, sensor="ids-1")
+    assert status == 200, reply
+    assert reply["state"] == "contained", reply
+    config = read_device(lab.state_dir, "acc1")
+    assert "switchport access vlan 999" in config
+    assert "ip access-group ISOLATE-QUARANTINE-INFECTED in" in config
+    run_dir = watch.state / "runs" / reply["run"]
+    start = records(run_dir)[0]["data"]
+    assert start["incident"] == reply["incident"]
+    assert start["reason"] == "watch: rule smb-decoy: smb-scan from 10.10.100.17"
+    # OpenCanary's default payload, signed with HMAC: the same host attaches to the open incident.
+    record = {"src_host": "10.10.100.17", "dst_host": "10.10.10.50", "logtype": 5001, "node_id": "decoy-1"}
+    body = json.dumps({"message": json.dumps(record)}).encode()
+    signature = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+    status, again = watch.post(body, {"Content-Type": "application/json", "X-Isolate-Signature": signature})
+    assert (status, again) == (200, {"incident": reply["incident"], "state": "contained", "attached": True})
+    [listed] = [i for i in watch.incidents() if i["incident"] == reply["incident"]]
+    assert (listed["state"], listed["attached"], listed["detail"]) == ("contained", 1, reply["run"])
+    assert len(list((watch.state / "runs").iterdir())) == 1, "never the same host twice"
+
+
+def test_deny_listed_host_waits_for_approval(watch: Watch, lab: LabHandle) -> None:
+    before = read_device(lab.state_dir, "acc2")
+    status, reply = watch.alert(source="10.10.10.11", signature="smb-scan")
+    assert status == 200
+    assert reply["state"] == "pending"
+    assert reply["why"] == "auto-mode never touches it: 10.10.10.11 is in the deny-list (10.10.10.0/24)"
+    assert read_device(lab.state_dir, "acc2") == before
+    approved = run_cli("approve", reply["incident"], state=watch.state)
+    assert approved.returncode == 0, approved.stderr
+    outcome = json.loads(approved.stdout)
+    assert outcome["state"] == "contained"
+    assert "switchport access vlan 999" in read_device(lab.state_dir, "acc2")
+    start = records(watch.state / "runs" / outcome["run"])[0]["data"]
+    assert start["incident"] == reply["incident"]
+    assert start["reason"].startswith(f"watch: incident {reply['incident']} approved by ")
+    again = run_cli("approve", reply["incident"], state=watch.state)
+    assert again.returncode == 2
+    assert again.stderr.strip() == (
+        f"error: incident {reply['incident']} is contained, not pending: nothing to approve")
+
+
+def test_guard_refusal_becomes_ask_and_approve_still_refuses(watch: Watch, lab: LabHandle) -> None:
+    before = read_device(lab.state_dir, "acc1")
+    status, reply = watch.alert(source="10.99.0.10", signature="smb-scan")
+    assert status == 200
+    assert reply["state"] == "pending"
+    assert reply["why"].startswith("the guards refused the plan: step 'quarantine-infected' refused: "
+                                   "on acc1 it would cut the management path admin1")
+    approved = run_cli("approve", reply["incident"], state=watch.state)
+    assert approved.returncode == 6, approved.stderr
+    assert "refused" in approved.stderr
+    rejected = run_cli("reject", reply["incident"], "--reason", "the admin station", state=watch.state)
+    assert rejected.returncode == 0, rejected.stderr
+    assert json.loads(rejected.stdout) == {"incident": reply["incident"], "state": "rejected"}
+    assert read_device(lab.state_dir, "acc1") == before
+
+
+def test_flood_gets_429(tmp_path: Path, lab: LabHandle) -> None:
+    flood = start_watch(tmp_path, lab, "--rate", "3")
+    try:
+        codes = [flood.post(b"{}", {"Authorization": "Bearer wrong"})[0] for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        status, reply = flood.alert(source="10.10.100.17", signature="smb-scan")
+        assert (status, reply) == (429, {"error": "more than 3 requests a minute from 127.0.0.1"})
+        assert flood.incidents() == []
+    finally:
+        stop(flood)
