@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from isolate import __version__
-from isolate.errors import ExitCode, InputError, IsolateError
+from isolate.errors import ExitCode, InputError, IsolateError, PlanRefused
 from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import RunResult
 from isolate.journal.verify import head_line as journal_head
@@ -84,6 +84,8 @@ class DrillOptions:
     settle_s: float = 30.0  # after restore, how long flows may take to come back (VPN clients reconnect)
     check_only: bool = False  # plan and pre-check every device; change nothing (a real network)
     parameters: dict[str, list[str]] = field(default_factory=dict)  # incident parameters (--set)
+    overrides: tuple[tuple[str, str], ...] = ()  # (STEP or STEP:GUARD, reason): --override … --reason
+    topology: Path | None = None  # with lab=True: the lab's topology file (default: city)
 
 
 @dataclass
@@ -141,7 +143,7 @@ def _lab(options: DrillOptions, drill_dir: Path) -> Iterator[Path | None]:
         scratch = lab_dir = Path(tempfile.mkdtemp(prefix="isolate-drill-lab-"))
     make_private_dir(lab_dir)
     try:
-        with start_lab(lab_dir, devices=options.devices) as handle:
+        with start_lab(lab_dir, options.topology or "city", devices=options.devices) as handle:
             yield handle.inventory
     finally:
         if scratch is not None:
@@ -155,6 +157,8 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         raise InputError("isolate drill: give either -i INVENTORY or --lab, not both")
     if not options.lab and options.inventory is None:
         raise InputError("isolate drill PLAYBOOK needs -i INVENTORY or --lab")
+    if options.topology is not None and not options.lab:
+        raise InputError("--topology needs --lab (the topology of the lab the drill starts)")
     if options.faults_before_restore and not options.lab:
         raise InputError("--fault-before-restore needs --lab (faults are a lab feature)")
     if options.faults_before_restore and options.check_only:
@@ -169,7 +173,12 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         inventory_path = lab_inventory or options.inventory
         assert inventory_path is not None
         acc.inventory_path = str(inventory_path)
-        _drill(options, acc, inventory_path, lab_inventory is not None or _is_lab(inventory_path), emit, sink)
+        lab = lab_inventory is not None or _is_lab(inventory_path)
+        try:
+            _drill(options, acc, inventory_path, lab, emit, sink)
+        except (InputError, PlanRefused) as err:  # invalid or refused: nothing was changed
+            acc.fail(err)
+            emit("drill-refused", str(err), ok=False)
     return _result(options, acc)
 
 
@@ -195,7 +204,11 @@ def _drill(
     lab_dir = inventory_path.parent if lab else None
     states = lab_states(lab_dir) if lab_dir is not None else None
     inventory, built = api.plan(
-        inventory_path, options.playbook, parameters=options.parameters, baseline=states
+        inventory_path,
+        options.playbook,
+        parameters=options.parameters,
+        baseline=states,
+        overrides=[api.Override(step, reason) for step, reason in options.overrides],
     )
     acc.playbook = built.playbook
     acc.playbook_expect = _playbook_expect(options.playbook)
@@ -214,7 +227,8 @@ def _drill(
     request = api.ApplyRequest(
         command="drill",
         incident=f"DRILL-{datetime.now(UTC):%Y-%m-%d}",
-        reason=f"scheduled drill of {built.playbook} (isolate drill)",
+        reason=f"scheduled drill of {built.playbook} (isolate drill)"
+        + "".join(f"; override {step}: {why}" for step, why in options.overrides),
         workers=options.workers,
         timeout_s=options.timeout_s,
         check_only=options.check_only,
@@ -457,6 +471,11 @@ def _result(options: DrillOptions, acc: _Acc) -> DrillResult:
         time_to_restore_s=restore_s,
     )
     checks: list[Check] = []
+    if run is None and acc.errors:
+        checks.append(
+            Check(id="drill.plan", group="drill", name="the playbook plans (inputs, guards)",
+                  ok=False, message=acc.errors[0])
+        )
     if run is not None:
         checks.append(
             Check(

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
+from isolate.errors import InputError
 from isolate.reports.model import DrillResult, fmt_seconds
 
 
@@ -66,6 +67,14 @@ def drill_cmd(
         bool, typer.Option("--json", help="Events as JSON lines on stderr; report.json on stdout.")
     ] = False,
     sets: SetOpt = None,
+    override: Annotated[
+        list[str] | None,
+        typer.Option("--override", help="Let STEP (or STEP:GUARD) pass a safety guard; needs --reason."),
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why the override is safe (journaled).")] = "",
+    topology: Annotated[
+        Path | None, typer.Option("--topology", help="With --lab: the lab's topology file (default: city).")
+    ] = None,
 ) -> None:
     """Rehearse containment unattended and write reports; never prompts.
 
@@ -99,13 +108,19 @@ def drill_cmd(
         timeout_s=timeout,
         drill_dir=drill_dir,
         parameters=parameter_values(sets),
+        overrides=tuple((step, reason) for step in (override or [])),
+        topology=topology,
     )
+    if override and not reason:
+        raise InputError("--override needs --reason TEXT (it is journaled)")
     # cron and systemd stop a drill with SIGTERM: unwind, so that the lab is stopped by its pid
     signal.signal(signal.SIGTERM, _terminated)
     mode = "json" if as_json else "auto"
     with Progress(mode=mode, budget_s=budget_s, title=f"drill {playbook.stem}") as progress:
         result = run_drill(options, sink=progress.sink)
     paths = write_reports(result, report_dir or drill_dir)
+    for error in result.errors if not result.run_id else ():
+        typer.echo(f"error: {error}", err=True)  # refused or invalid: the reports say it too
     if as_json:
         typer.echo(json.dumps(to_dict(result), sort_keys=True))
     else:
