@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session, Target
 from isolate.errors import (
+    AuthError,
     ConnectError,
     DeviceError,
     DeviceTimeout,
@@ -181,48 +182,50 @@ class Executor:
         results: list[PrecheckResult] = self._parallel(self._precheck, self._devices())
         return results
 
-    def _first_change(self, device: str) -> tuple[StepLike, ChangeLike] | None:
-        for step in self.plan.steps:
-            for change in self._remaining(step):
-                if change.device == device:
-                    return step, change
-        return None
+    def _changes_of(self, device: str) -> list[tuple[StepLike, ChangeLike]]:
+        """Every remaining change of ``device``, in step order (each is pre-checked)."""
+        return [(s, c) for s in self.plan.steps for c in self._remaining(s) if c.device == device]
 
     def _precheck(self, device: str) -> PrecheckResult:
+        """Pre-check one device. ``checks`` records only what was tested, when it was tested:
+        the device answered a read through an authenticated session (reachable,
+        authenticated, state_captured), the declared platform (when the platform has an
+        identity check), the revert prerequisites (with --confirm-window), and the action
+        pre-check of every step the device takes part in (steps)."""
         checks: dict[str, bool] = {}
         try:
             session = self.pool.get(device)
-            checks.update(reachable=True, authenticated=True, privileged=True)
             problem = self.identify(session)
-            checks["platform"] = problem is None
             if problem:
+                checks["platform"] = False
                 raise DeviceError(problem, device=device)
             state = session.read_state()
+            checks.update(reachable=True, authenticated=True, state_captured=True)
             self.states[device] = state
             sha = self.journal.store_state(state)
-            checks["state_captured"] = True
             if self.options.confirm_window_s is not None and isinstance(session, ConfirmPrerequisites):
                 missing = session.confirm_ready(state)
                 checks["confirm_window"] = missing is None
                 if missing:
                     raise PrecheckFailed(f"{device}: {missing}")
-            first = self._first_change(device)
-            problems: list[str] = []
-            if first is not None:
-                step, change = first
-                problems = self.lookup(step.action, change.platform).precheck(change.item, state)
+            problems = [
+                f"step '{step.id}': {problem}"
+                for step, change in self._changes_of(device)
+                for problem in self.lookup(step.action, change.platform).precheck(change.item, state)
+            ]
+            checks["steps"] = not problems
             ok = not problems
             weaker = bool(session.target.ssh.legacy)
             ready = "ready (legacy SSH algorithms allowed: a weaker channel)" if weaker else "ready"
-            message = "; ".join(problems) if problems else ready
-            if problems:
-                message = f"{device}: step '{first[0].id if first else '?'}': {message}"
+            message = f"{device}: {'; '.join(problems)}" if problems else ready
         except JournalError:
             raise
         except IsolateError as exc:
             ok, message, sha = False, str(exc), None
             if isinstance(exc, ConnectError | DeviceTimeout):
                 checks["reachable"] = False
+            if isinstance(exc, AuthError):
+                checks.update(reachable=True, authenticated=False)
         self.journal.append("precheck", device=device, ok=ok, message=message, state=sha, checks=checks)
         self._emit("precheck", device=device, ok=ok, message=message)
         return PrecheckResult(device, ok, message, sha, reachable=checks.get("reachable", True))

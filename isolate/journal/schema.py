@@ -60,7 +60,11 @@ class Precheck(Data):
     ok: bool
     message: str
     state: Sha | None = Field(description="the captured pre-state (None: not captured)")
-    checks: dict[str, bool] = Field(description="what was tested, each true or false")
+    checks: dict[str, bool] = Field(
+        description="only what was tested: reachable, authenticated, state_captured (the device answered "
+        "a read), platform (false: not what the inventory says), confirm_window, steps (every step's "
+        "action pre-check)"
+    )
 
 
 class Discovery(Data):

@@ -321,3 +321,51 @@ def test_rollback_all_undoes_earlier_steps_on_the_same_engine(
     assert {g["device"] for g in gates if g["ok"]} == {"fw-edge", "acc3"}
     assert [r["data"]["status"] for r in journal if r["kind"] == "run-end"] == ["rolled-back"]
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def _on_linux(lab: LabHandle, name: str, command: str) -> str:
+    """Run one command on a lab Linux device as an admin would (paramiko exec)."""
+    import paramiko
+    from e2e import lab_inventory
+
+    inventory, secrets = lab_inventory(lab.state_dir)
+    device = next(d for d in inventory["devices"] if d["name"] == name)
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(lab.state_dir / "known_hosts"))
+    client.connect("127.0.0.1", port=device["port"], username=secrets["username"],
+                   password=secrets["password"], look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        _, stdout, _ = client.exec_command(command)
+        return str(stdout.read().decode())
+    finally:
+        client.close()
+
+
+def test_every_step_a_device_takes_part_in_is_prechecked(
+    lab: LabHandle, baseline: dict[str, str], tmp_path: Path
+) -> None:
+    """fw-edge takes part in two steps; the second one's pre-check fails (its table exists):
+    exit 3 before anything is sent, and the pre-check record says only what was tested."""
+    two = tmp_path / "two.yml"
+    two.write_text(
+        "version: 1\nname: two-steps\ndefaults: {policy: abort, timeout: 60}\nsteps:\n"
+        "  - id: block-attacker\n    action: edge-block\n    targets: {tags: [attacker]}\n"
+        "  - id: block-again\n    action: edge-block\n    targets: {tags: [attacker]}\n",
+        encoding="utf-8",
+    )
+    _on_linux(lab, "fw-edge", "sudo -n nft add table inet isolate_block_again")
+    state = tmp_path / "state"
+    try:
+        result = _apply(lab, two, state)
+    finally:
+        _on_linux(lab, "fw-edge", "sudo -n nft delete table inet isolate_block_again")
+    assert result.returncode == 3, result.stderr
+    assert "fw-edge: step 'block-again': nft table inet isolate_block_again already exists" in result.stderr
+    run = newest_run(state)
+    assert run is not None
+    journal = records(run)
+    assert "intent" not in {r["kind"] for r in journal}
+    (precheck,) = [r["data"] for r in journal if r["kind"] == "precheck"]
+    assert precheck["checks"] == {"reachable": True, "authenticated": True, "state_captured": True,
+                                  "steps": False}
+    assert read_all(lab.state_dir, TOUCHED) == baseline
