@@ -47,7 +47,7 @@ from ldap3 import (
     Server,
     Tls,
 )
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPCertificateError, LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from isolate.drivers.base import CommandResult, Target
@@ -107,6 +107,16 @@ def open_connection(target: Target, user: str, password: str) -> Connection:
     return conn
 
 
+def _why(exc: BaseException, target: Target) -> str:
+    """One short line for a failed connection (ldap3 puts whole certificates in messages)."""
+    if isinstance(exc, LDAPCertificateError):
+        return f"the server certificate does not name {target.host} (TLS, verified against {target.ca_file})"
+    text = " ".join(str(exc).split())
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return f"the server certificate is not signed by the CA in {target.ca_file} (TLS verification failed)"
+    return text[:200]
+
+
 def _one(entry: dict[str, Any], name: str) -> str:
     """An attribute's single value as text ('' when absent); without schema, ldap3 gives lists."""
     value = entry.get("attributes", {}).get(name)
@@ -135,10 +145,10 @@ class ActiveDirectorySession:
             )
         try:
             self._conn = open_connection(target, target.username, target.password)
-        except LDAPException as exc:
-            raise ConnectError(f"{target.name}: LDAP connection failed: {exc}", device=target.name) from None
-        except OSError as exc:
-            raise ConnectError(f"{target.name}: LDAP connection failed: {exc}", device=target.name) from None
+        except (LDAPException, OSError) as exc:
+            raise ConnectError(
+                f"{target.name}: LDAP connection failed: {_why(exc, target)}", device=target.name
+            ) from None
         if not self._conn.bound:
             why = _result(self._conn)
             self._conn.unbind()

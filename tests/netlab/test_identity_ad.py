@@ -17,13 +17,14 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from idlabkit import can_bind, cli, show, start_cli
-from ldap_proxy import HoldingProxy
+from ldap_proxy import HoldingProxy, _certs
 
 from isolate.netlab import build, directory
 from isolate.netlab.directory import DC_ADDRESS, DirectoryLab
@@ -141,3 +142,43 @@ def test_sigkill_between_modify_and_outcome_then_restore(idlab: DirectoryLab, tm
         assert done.returncode == 0, done.stdout + done.stderr
     assert {u: show(idlab, u) for u in ("carol", "dave")} == before
     assert can_bind(idlab, "carol")
+
+
+def test_the_dc_certificate_is_verified(idlab: DirectoryLab, tmp_path: Path) -> None:
+    """A CA that did not sign the DC's certificate, or an address the certificate does not
+    name, stops the pre-check (exit 3) in one line; nothing is sent."""
+    inventory = yaml.safe_load(idlab.inventory.read_text())
+    shutil.copy(idlab.dir / "secrets.yml", tmp_path / "secrets.yml")
+    other_ca = _certs(tmp_path)[0]
+    wrong_ca = {**inventory, "directory": {**inventory["directory"], "ca_file": str(other_ca)}}
+    (tmp_path / "wrong-ca.yml").write_text(yaml.safe_dump(wrong_ca, sort_keys=False))
+    done = cli(idlab, tmp_path / "s1", "apply", "-i", str(tmp_path / "wrong-ca.yml"), str(PLAYBOOK),
+               "--set", "accounts=carol", "--check")  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert (
+        "precheck dc1 FAILED: dc1: LDAP connection failed: the server certificate is not signed by the CA"
+        in done.stderr
+    ), done.stderr
+    # the DC also answers on 10.77.0.3 (an address its certificate does not name): DNAT to it
+    dc = idlab.ns("dc")
+    subprocess.run(["ip", "-n", dc, "addr", "add", "10.77.0.3/24", "dev", "dc0"], check=True)
+    nat = (
+        "table ip idtest {\n chain pre {\n  type nat hook prerouting priority -100;\n"
+        f"  ip daddr 10.77.0.3 tcp dport 636 dnat to {DC_ADDRESS}\n }}\n}}\n"
+    )
+    subprocess.run(["ip", "netns", "exec", dc, "nft", "-f", "-"], input=nat, text=True, check=True)
+    try:
+        inventory["devices"][0]["host"] = "10.77.0.3"
+        inventory["directory"]["ca_file"] = str(idlab.ca_file)
+        (tmp_path / "other-name.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
+        done = cli(idlab, tmp_path / "s2", "apply", "-i", str(tmp_path / "other-name.yml"), str(PLAYBOOK),
+                   "--set", "accounts=carol", "--check")  # fmt: skip
+    finally:
+        subprocess.run(["ip", "netns", "exec", dc, "nft", "delete", "table", "ip", "idtest"], check=True)
+        subprocess.run(["ip", "-n", dc, "addr", "del", "10.77.0.3/24", "dev", "dc0"], check=True)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert (
+        "precheck dc1 FAILED: dc1: LDAP connection failed: the server certificate does not name 10.77.0.3"
+        in done.stderr
+    ), done.stderr
+    assert show(idlab, "carol")["userAccountControl"] == ["512"]
