@@ -109,7 +109,8 @@ def inventory_data(lab: Lab, *, base_port: int, secrets_path: str, known_hosts: 
             "concentrators": [c for c in topo.vpn.concentrators if c in hosted],
             "groups": [g.model_dump(mode="json", exclude_defaults=True)
                        for g in topo.vpn.groups],
-            "users": [u.model_dump(mode="json", exclude_none=True) for u in topo.vpn.users],
+            "users": [u.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+                      for u in topo.vpn.users],
         },
         "edge": {"devices": [d for d in topo.edge.devices if d in hosted]},
     }

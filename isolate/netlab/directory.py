@@ -47,6 +47,8 @@ VPN_POOL = "10.8.77.0/24"
 REALM = "LAB.EXAMPLE"
 DOMAIN = "LAB"
 BASE_DN = "DC=lab,DC=example"
+# samba-tool is a heavy Python program: tens of seconds per call on a loaded 2-core machine
+SAMBA_TOOL_TIMEOUT_S = 300.0
 VPN_GROUP = "VPN Users"
 PROTECTED_GROUP = "Domain Admins"
 READY_TIMEOUT_S = 60.0
@@ -235,19 +237,29 @@ def _provision(ledger: Ledger, ns: str, admin_password: str) -> Path:
         "--host-name=dc1", f"--host-ip={DC_ADDRESS}", f"--adminpass={admin_password}",
         *(f"--option={k}={v}" for k, v in options.items()),
     ]  # fmt: skip
-    netns.run(argv, ns=ns)
+    netns.run(argv, ns=ns, timeout_s=SAMBA_TOOL_TIMEOUT_S)
     run_dir.mkdir(mode=0o755, exist_ok=True)
     return target / "etc" / "smb.conf"
 
 
 def _accounts(conf: Path, ns: str, passwords: dict[str, str]) -> None:
     conf_option = f"--configfile={conf}"
-    netns.run(["samba-tool", "group", "add", VPN_GROUP, conf_option], ns=ns)
+    netns.run(
+        ["samba-tool", "group", "add", VPN_GROUP, conf_option], ns=ns, timeout_s=SAMBA_TOOL_TIMEOUT_S
+    )
     for name, _ in USERS:
-        netns.run(["samba-tool", "user", "create", name, passwords[name], conf_option], ns=ns)
+        netns.run(
+            ["samba-tool", "user", "create", name, passwords[name], conf_option],
+            ns=ns,
+            timeout_s=SAMBA_TOOL_TIMEOUT_S,
+        )
     for group in sorted({g for _, groups in USERS for g in groups}):
         members = ",".join(name for name, groups in USERS if group in groups)
-        netns.run(["samba-tool", "group", "addmembers", group, members, conf_option], ns=ns)
+        netns.run(
+            ["samba-tool", "group", "addmembers", group, members, conf_option],
+            ns=ns,
+            timeout_s=SAMBA_TOOL_TIMEOUT_S,
+        )
 
 
 def _wait_ldaps(ledger: Ledger, ns: str) -> None:

@@ -70,12 +70,19 @@ def connect_in(ns: str, address: str, port: int, *, timeout_s: float) -> socket.
 
 
 def run(
-    argv: Sequence[str], *, stdin: str | None = None, check: bool = True, ns: str | None = None
+    argv: Sequence[str],
+    *,
+    stdin: str | None = None,
+    check: bool = True,
+    ns: str | None = None,
+    timeout_s: float = 30,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (inside ``ns`` via ``ip netns exec`` when given); LabError on failure."""
     full = ["ip", "netns", "exec", ns, *argv] if ns else list(argv)
     try:
-        done = subprocess.run(full, input=stdin, capture_output=True, text=True, check=False, timeout=30)
+        done = subprocess.run(
+            full, input=stdin, capture_output=True, text=True, check=False, timeout=timeout_s
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LabError(f"{' '.join(full)}: {exc}") from None
     if check and done.returncode != 0:
