@@ -608,8 +608,13 @@ def resume(
     inventory_path: Path | None = None,
     lock_dir: Path | None = None,
     sink: EventSink = null_sink,
+    retry_failed: bool = False,
 ) -> RunResult:
     """Continue a run whose process died, from its journal and its saved plan.
+
+    ``retry_failed`` (``apply --retry-failed RUN``): the run ended (partial, aborted) and is
+    continued the same way: what it verified is kept, each change that failed is first brought
+    back to its captured pre-state, then done again; devices it never reached are done too.
 
     Changes verified before the crash are kept. A change whose outcome the crash left
     unknown is first brought back to the state captured before it (its journaled inverse,
@@ -620,10 +625,17 @@ def resume(
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
     view = read_journal(run_path / "journal.jsonl")
-    if any(r.kind == "run-end" for r in view.records):
+    ended = [r for r in view.records if r.kind == "run-end"]
+    if ended and not retry_failed:
         raise InputError(
-            f"run {run_path.name} ended; nothing to resume (see isolate status, isolate restore)"
+            f"run {run_path.name} ended; nothing to resume (see isolate status, isolate restore; "
+            f"isolate apply --retry-failed {run_path.name} redoes its failed devices)"
         )
+    if retry_failed and any(r.kind == "restore-start" for r in view.records):
+        raise InputError(f"run {run_path.name} was restored: nothing to retry; apply the playbook again")
+    if retry_failed and ended and ended[-1].data.get("status") in ("ok", "checked"):
+        status = ended[-1].data.get("status")
+        raise InputError(f"run {run_path.name} ended {status}: no failed device to retry")
     if not view.records:
         nothing = _nothing_written(run_path, state, lock_dir)
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")

@@ -153,6 +153,14 @@ def apply_cmd(
             "--resume", help="Continue the run RUN (id or 'last') whose process died, from its journal."
         ),
     ] = None,
+    retry_failed: Annotated[
+        str | None,
+        typer.Option(
+            "--retry-failed",
+            help="Redo the failed devices of RUN (id or 'last'), which ended partial: what it verified is "
+            "kept, each failed change is first brought back to its pre-state, then done again.",
+        ),
+    ] = None,
     sets: SetOpt = None,
     exclude: ExcludeOpt = None,
     limit: LimitOpt = None,
@@ -190,6 +198,15 @@ def apply_cmd(
         transport=transport,
     )
     warn_insecure_host_keys(insecure_host_keys)
+    if retry_failed is not None:
+        if target is not None or resume is not None:
+            raise InputError("isolate apply --retry-failed RUN takes no playbook and no --resume")
+        with Progress(mode="json" if as_json else "auto", title=f"retry {retry_failed}") as progress:
+            result = api.resume(
+                retry_failed, request, state_dir=state_dir, inventory_path=inventory, lock_dir=lock_dir,
+                sink=progress.sink, retry_failed=True,
+            )
+        _report(result, as_json)
     if resume is not None:
         if target is not None:
             raise InputError("isolate apply --resume RUN takes no playbook: the run's saved plan is used")

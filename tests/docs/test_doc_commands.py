@@ -52,6 +52,9 @@ EXPECT_EXIT: dict[str, int] = {
     # resume) with one line and exit 2. Resuming a run that really died is tested end to end in
     # tests/execute/test_apply_restore.py.
     "isolate apply --resume last --yes": 2,
+    # ...and the retry of a run that ended ok: nothing to retry, one line, exit 2 (a real partial
+    # run retried: tests/cli/test_retry_failed.py)
+    "isolate apply --retry-failed last --yes": 2,
 }
 # What a page assumes exists before its first command (run first, in the same sandbox).
 SETUP: dict[str, list[str]] = {
