@@ -96,6 +96,24 @@ def _listen(listen: str, *, tls: bool) -> tuple[str, int]:
     return host, port
 
 
+@watch_app.command("check")
+def check_cmd(
+    rules: Annotated[Path, typer.Option("--rules", help="The rules file to check (and its playbooks).")],
+) -> None:
+    """Check a rules file and the playbooks it names, without listening: file:line errors, exit 2.
+
+    Example: isolate watch check --rules playbooks/watch/rules.yml
+    """
+    from isolate.watch.rules import load_rules
+
+    loaded = load_rules(rules)
+    for rule in loaded.rules:
+        values = ", ".join(f"{k}={v}" for k, v in rule.parameters.items())
+        typer.echo(f"rule {rule.name}: {rule.mode} {loaded.playbook_path(rule).name} {values}")
+    deny = ", ".join(loaded.limits.deny) or "none"
+    typer.echo(f"limits: {loaded.limits.auto_per_hour} automatic containments per hour; deny-list: {deny}")
+
+
 @watch_app.command("list")
 def list_cmd(
     state_dir: StateDir = None,

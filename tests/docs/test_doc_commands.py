@@ -43,6 +43,14 @@ FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
 # Command lines not run in the page's sequence, and where they are covered instead.
 COVERED: dict[str, str] = {
     "bash scripts/test": "the command that runs this test suite (.ci/run)",
+    # isolate watch runs until stopped; approve/reject need an incident a running watch opened.
+    "isolate watch --rules playbooks/watch/rules.yml -i inventory/city.yml "
+    "--token-ref env:ISOLATE_WATCH_TOKEN --listen 127.0.0.1:8443":
+        "tests/watch/test_watch_e2e.py (a real watch process)",
+    "isolate approve W20261202-110223-694c":
+        "tests/watch/test_watch_e2e.py::test_deny_listed_host_waits_for_approval",
+    'isolate reject W20261202-110223-694c --reason "known scanner"':
+        "tests/watch/test_watch_e2e.py::test_guard_refusal_becomes_ask_and_approve_still_refuses",
 }
 # Command lines expected to exit non-zero (they show a failure on purpose).
 EXPECT_EXIT: dict[str, int] = {
@@ -134,6 +142,8 @@ def parse_cli(root: Any, argv: list[str]) -> list[str]:
     path: list[str] = []
     while hasattr(command, "resolve_command"):
         rest = [*(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])), *ctx.args]
+        if not rest and getattr(command, "invoke_without_command", False):
+            break  # a group that runs by itself (isolate watch)
         name, command, rest = command.resolve_command(ctx, rest)
         path.append(name)
         ctx = command.make_context(name, rest, parent=ctx)

@@ -89,7 +89,7 @@ def start_watch(tmp: Path, lab: LabHandle, *extra: str) -> Watch:
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/alert)", log.read_text())
+        found = re.search(r"listening on (https?://127\.0\.0\.1:\d+/alert)", log.read_text())
         if found:
             return Watch(proc, found.group(1), log, state)
         if proc.poll() is not None:
@@ -222,3 +222,66 @@ def test_flood_gets_429(tmp_path: Path, lab: LabHandle) -> None:
         assert flood.incidents() == []
     finally:
         stop(flood)
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "isolate-watch-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "watch.crt", tmp / "watch.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_with_tls_cert_and_key(tmp_path: Path, lab: LabHandle) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    tls = start_watch(tmp_path, lab, "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        assert tls.url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=str(cert))
+        body = json.dumps({"source": "10.10.100", "signature": "smb-scan"}).encode()
+        request = urllib.request.Request(tls.url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=60, context=trusted)
+        assert caught.value.code == 400
+        assert json.loads(caught.value.read()) == {
+            "error": "malformed alert: field 'source': not an IP address: '10.10.100'"}
+        with pytest.raises(ConnectionError):  # plain HTTP to the HTTPS port: closed, no alert
+            urllib.request.urlopen(tls.url.replace("https:", "http:"), data=body, timeout=60)
+    finally:
+        stop(tls)
+    log = tls.log.read_text()
+    assert "refused 400 from 127.0.0.1" in log
+    assert "Traceback" not in log, log
+
+
+def test_plain_http_beyond_loopback_is_refused(tmp_path: Path, lab: LabHandle) -> None:
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    (tmp_path / "rules.yml").write_text(RULES)
+    proc = run_cli("watch", "--rules", str(tmp_path / "rules.yml"), "-i", str(lab.inventory),
+                   "--listen", "10.0.0.1:8443", "--token-ref", "env:WATCH_TOKEN", state=tmp_path / "state")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: --listen '10.0.0.1:8443': plain HTTP is for loopback only; "
+        "give --tls-cert and --tls-key to listen on 10.0.0.1")
