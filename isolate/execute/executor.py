@@ -33,7 +33,7 @@ from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, Ste
 from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
-from isolate.execute.undo import Restorer, RestoreResult, UndoEntry
+from isolate.execute.undo import Restorer, RestoreResult, UndoEntry, answers_of, rejected
 from isolate.platforms import has_revert
 
 
@@ -282,9 +282,11 @@ class Executor:
             sent = True
             if confirmable:
                 assert isinstance(session, ConfirmCapable) and window is not None
-                session.push_confirmed(change.commands, window_s=window, tag=revert_tag(self.run_id, step.id))
+                answers = session.push_confirmed(
+                    change.commands, window_s=window, tag=revert_tag(self.run_id, step.id)
+                )
             else:
-                session.push(change.commands)
+                answers = session.push(change.commands)
         except JournalError:
             raise
         except IsolateError as exc:
@@ -298,6 +300,9 @@ class Executor:
                 )  # fmt: skip
             return self._fail(step, device, "push", str(exc), started)
         self.done.append((index, device))
+        refused = rejected(device, answers)
+        if refused:
+            return self._fail(step, device, "push", refused, started)
         self.journal.append(
             "applied",
             device=device,
@@ -305,6 +310,7 @@ class Executor:
             ok=True,
             message="",
             duration_s=round(time.time() - started, 6),
+            answers=answers_of(answers),
         )
         return self._verify(step, change, action, session, started, confirmable)
 

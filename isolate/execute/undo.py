@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from isolate.drivers.base import Session
+from isolate.drivers.base import CommandResult, Session
 from isolate.errors import IsolateError, JournalError, RestoreError
 from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.runner import Runner, ThreadRunner
@@ -75,6 +75,23 @@ def first_difference(expected: str, actual: str) -> str:
     shown = ", ".join(repr(line) for line in diff[:3])
     more = f" (+{len(diff) - 3} more)" if len(diff) > 3 else ""
     return f"differs from its captured pre-state: {shown}{more}"
+
+
+ANSWER_CAP = 4000  # characters of one command's answer kept in the journal
+
+
+def answers_of(results: Sequence[CommandResult]) -> list[dict[str, str]]:
+    """What the device answered to a push, for the journal (scrubbed by the writer like every
+    string): each command that printed something, its output capped at ANSWER_CAP."""
+    return [
+        {"command": r.command, "output": r.output[:ANSWER_CAP]} for r in results if r.output.strip()
+    ]
+
+
+def rejected(device: str, results: Sequence[CommandResult]) -> str:
+    """The first command a driver marked not ok, as the one-line failure; "" if none."""
+    bad = next((r for r in results if not r.ok), None)
+    return "" if bad is None else f"{device}: '{bad.command}' rejected: {bad.output.strip()[:200]}"
 
 
 class Restorer:
@@ -187,15 +204,23 @@ class Restorer:
                     target_state=entry.pre_sha,
                 )
                 message = ""
+                results: list[CommandResult] = []
                 try:
-                    session.push(entry.inverse)
+                    results = session.push(entry.inverse)
+                    message = rejected(device, results)
                 except JournalError:
                     raise
                 except IsolateError as exc:
                     message = str(exc)
                 current = self._read_back(session, device, entry.step, stage, message)
                 self.journal.append(
-                    "restored", device=device, step=entry.step, ok=not message, stage=stage, message=message
+                    "restored",
+                    device=device,
+                    step=entry.step,
+                    ok=not message,
+                    stage=stage,
+                    message=message,
+                    answers=answers_of(results),
                 )
             return self._equality_gate(stage, device, mine, everything, undone, current)
         except JournalError:

@@ -106,6 +106,9 @@ class Applied(Data):
     ok: bool
     message: str
     duration_s: float
+    answers: list[dict[str, str]] = Field(
+        [], description="what the device answered: [{command, output}] (scrubbed, output capped)"
+    )
 
 
 class Verified(Data):
@@ -181,6 +184,9 @@ class Restored(Data):
     ok: bool
     stage: int
     message: str
+    answers: list[dict[str, str]] = Field(
+        [], description="what the device answered to the inverse: [{command, output}]"
+    )
 
 
 class Gate(Data):

@@ -138,6 +138,8 @@ def test_every_record_of_a_real_run_fits_its_kinds_model(
     assert run is not None
     view = read_journal(run)
     models = [typed(record) for record in view.records]  # SchemaError names the first misfit
+    pushes = [r.data for r in view.records if r.kind in ("applied", "restored")]
+    assert pushes and all(isinstance(p.get("answers"), list) for p in pushes), "device answers journaled"
     starts = [m for m in models if isinstance(m, RestoreStart)]
     who = [(s.reason, s.incident, bool(s.user), bool(s.host)) for s in starts]
     assert who == [("all clear", "INC-9", True, True)]
