@@ -121,10 +121,13 @@ def list_cmd(
 ) -> None:
     """List the incidents watch opened, newest last, with their state."""
     from isolate.paths import state_dir_from
-    from isolate.watch.incidents import IncidentStore
+    from isolate.watch.incidents import IncidentStore, run_restored
 
     store = IncidentStore(state_dir_from(state_dir))
     incidents = list(store.load().values())
+    for inc in incidents:  # shown as restored; recorded so by watch at the host's next alert
+        if inc.state == "contained" and run_restored(store.dir.parent, inc.last["run"]):
+            inc.state = "restored"
     if not incidents:
         typer.echo(f"no incidents in {store.path}", err=as_json)
         return

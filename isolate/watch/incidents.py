@@ -4,17 +4,20 @@ dir (``watch/incidents.jsonl``), written by the watch process and by ``isolate a
 state-changing event; every event is kept.
 
 States: ``pending`` (waiting for approve/reject), ``applying``, ``contained`` (its run id),
-``failed``, ``rejected``, ``ignored``. Events that change no state: ``opened``, ``attached``
+``restored`` (its run was restored since: the host may be contained again), ``failed``,
+``rejected``. Events that change no state: ``opened``, ``attached``
 (a second alert for a target already in an open incident), ``approved``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from isolate.errors import InputError, JournalError
 from isolate.paths import make_private_dir
 
 OPEN = ("pending", "applying", "contained")
-STATES = (*OPEN, "failed", "rejected")
+STATES = (*OPEN, "restored", "failed", "rejected")
 
 
 @dataclass
@@ -40,6 +43,14 @@ class Incident:
     @property
     def last(self) -> dict[str, Any]:
         return next((e for e in reversed(self.events) if e["event"] in STATES), self.opened)
+
+
+def run_restored(state_dir: Path, run_id: str) -> bool:
+    """The run has no change left on the devices (``isolate restore`` undid it)."""
+    from isolate.reopen import load_run
+
+    path = state_dir / "runs" / run_id
+    return path.is_dir() and not load_run(path).needs_restore
 
 
 class IncidentStore:
@@ -84,6 +95,18 @@ class IncidentStore:
                     out[inc_id].state = record["event"]
         return out
 
+    @contextlib.contextmanager
+    def deciding(self, incident: str) -> Iterator[Incident]:
+        """Hold ``incident`` for one decision (approve, reject): a second ``isolate approve``
+        of the same incident waits, then finds it no longer pending."""
+        make_private_dir(self.dir)
+        fd = os.open(self.dir / "decide.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield self.get(incident)
+        finally:
+            os.close(fd)
+
     def get(self, incident: str) -> Incident:
         found = self.load().get(incident)
         if found is None:
@@ -91,11 +114,16 @@ class IncidentStore:
         return found
 
     def open_for(self, targets: list[str]) -> Incident | None:
-        """The open incident already holding one of ``targets``, if any."""
+        """The open incident already holding one of ``targets``, if any. A contained
+        incident whose run was restored since is closed here (a ``restored`` event)."""
         wanted = set(targets)
         for incident in self.load().values():
-            if incident.state in OPEN and wanted & set(incident.targets):
-                return incident
+            if incident.state not in OPEN or not wanted & set(incident.targets):
+                continue
+            if incident.state == "contained" and run_restored(self.dir.parent, incident.last["run"]):
+                self.append(incident.id, "restored", run=incident.last["run"])
+                continue
+            return incident
         return None
 
     def auto_in_last_hour(self, now: float) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from isolate import api
-from isolate.errors import IsolateError, PlanRefused
+from isolate.errors import InputError, IsolateError, PlanRefused
 from isolate.inventory.models import Inventory
 from isolate.paths import state_dir_from
 from isolate.plan.models import Plan
@@ -154,12 +154,23 @@ def approve(
 ) -> dict[str, Any]:
     """Plan the pending incident again (guards re-run; ``overrides`` as ``apply --override``)
     and contain it. Raises InputError if it is not pending, PlanRefused if the guards refuse."""
-    found = store.get(incident)
-    if found.state != "pending":
-        from isolate.errors import InputError
+    with store.deciding(incident) as found:
+        if found.state != "pending":
+            raise InputError(f"incident {incident} is {found.state}, not pending: nothing to approve")
+        return _approve(store, incident, found.opened, user=user, overrides=overrides,
+                        state_dir=state_dir, lock_dir=lock_dir)
 
-        raise InputError(f"incident {incident} is {found.state}, not pending: nothing to approve")
-    opened = found.opened
+
+def _approve(
+    store: IncidentStore,
+    incident: str,
+    opened: dict[str, Any],
+    *,
+    user: str,
+    overrides: Sequence[api.Override],
+    state_dir: Path | None,
+    lock_dir: Path | None,
+) -> dict[str, Any]:
     inventory, built = api.plan(
         Path(opened["inventory"]), Path(opened["playbook"]),
         parameters=opened["parameters"], overrides=overrides,
@@ -173,10 +184,8 @@ def approve(
 
 
 def reject(store: IncidentStore, incident: str, *, user: str, reason: str) -> dict[str, Any]:
-    found = store.get(incident)
-    if found.state != "pending":
-        from isolate.errors import InputError
-
-        raise InputError(f"incident {incident} is {found.state}, not pending: nothing to reject")
-    store.append(incident, "rejected", by=user, reason=reason)
+    with store.deciding(incident) as found:
+        if found.state != "pending":
+            raise InputError(f"incident {incident} is {found.state}, not pending: nothing to reject")
+        store.append(incident, "rejected", by=user, reason=reason)
     return {"incident": incident, "state": "rejected"}

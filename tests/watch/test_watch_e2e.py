@@ -75,9 +75,9 @@ class Watch:
         return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-def start_watch(tmp: Path, lab: LabHandle, *extra: str) -> Watch:
+def start_watch(tmp: Path, lab: LabHandle, *extra: str, rules: str = RULES) -> Watch:
     (tmp / "quarantine.yml").write_text(PLAYBOOK)
-    (tmp / "rules.yml").write_text(RULES)
+    (tmp / "rules.yml").write_text(rules)
     state, log = tmp / "state", tmp / "watch.log"
     env = {**os.environ, "ISOLATE_STATE_DIR": str(state), "WATCH_TOKEN": TOKEN}
     with log.open("wb") as sink:
@@ -175,6 +175,24 @@ def test_valid_alert_contains_and_a_second_alert_attaches(watch: Watch, lab: Lab
     assert len(list((watch.state / "runs").iterdir())) == 1, "never the same host twice"
 
 
+def test_after_restore_the_host_is_contained_again(watch: Watch, lab: LabHandle) -> None:
+    [first] = [i for i in watch.incidents() if i["targets"] == ["10.10.100.17"]]
+    restored = run_cli("restore", first["detail"], "--yes", state=watch.state)
+    assert restored.returncode == 0, restored.stderr
+    assert "switchport access vlan 999" not in read_device(lab.state_dir, "acc1")
+    [listed] = [i for i in watch.incidents() if i["incident"] == first["incident"]]
+    assert listed["state"] == "restored"
+    status, reply = watch.alert(source="10.10.100.17", signature="smb-scan")
+    assert status == 200
+    assert reply["state"] == "contained", reply
+    assert reply["incident"] != first["incident"]
+    assert "switchport access vlan 999" in read_device(lab.state_dir, "acc1")
+    lines = (watch.state / "watch" / "incidents.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["event"] for e in events if e["incident"] == first["incident"]] == [
+        "opened", "applying", "contained", "attached", "restored"]
+
+
 def test_deny_listed_host_waits_for_approval(watch: Watch, lab: LabHandle) -> None:
     before = read_device(lab.state_dir, "acc2")
     status, reply = watch.alert(source="10.10.10.11", signature="smb-scan")
@@ -210,6 +228,18 @@ def test_guard_refusal_becomes_ask_and_approve_still_refuses(watch: Watch, lab: 
     assert rejected.returncode == 0, rejected.stderr
     assert json.loads(rejected.stdout) == {"incident": reply["incident"], "state": "rejected"}
     assert read_device(lab.state_dir, "acc1") == before
+
+
+def test_hourly_limit_downgrades_auto_to_ask(tmp_path: Path, lab: LabHandle) -> None:
+    limited = start_watch(tmp_path, lab, rules=RULES.replace("auto_per_hour: 5", "auto_per_hour: 0"))
+    try:
+        status, reply = limited.alert(source="10.10.100.17", signature="smb-scan")
+        assert status == 200
+        assert (reply["state"], reply["why"]) == (
+            "pending", "the limit of 0 automatic containments per hour is reached")
+        assert not (limited.state / "runs").exists(), "nothing was applied"
+    finally:
+        stop(limited)
 
 
 def test_flood_gets_429(tmp_path: Path, lab: LabHandle) -> None:
