@@ -255,7 +255,7 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         return summary, (("forward", fwd), ("inverse", inv))
     if k == "applied":
         msg = f": {d['message']}" if d.get("message") else ""
-        return f"applied {_ok(d.get('ok'))} in {_secs(d.get('duration_s'))}{msg}", ()
+        return f"applied {_ok(d.get('ok'))} in {_secs(d.get('duration_s'))}{msg}", _answers(d)
     if k == "verified":
         problems = _lines(d.get("problems"))
         summary = f"verification {_ok(d.get('ok'))}; post-state {_short(d.get('post_state'))}"
@@ -282,7 +282,14 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
         return f"restore intent, stage {_text(d.get('stage'))}: {len(cmds)} command(s)", (("commands", cmds),)
     if k == "restored":
         msg = f": {d['message']}" if d.get("message") else ""
-        return f"restored {_ok(d.get('ok'))}{msg}", ()
+        return f"restored {_ok(d.get('ok'))}{msg}", _answers(d)
+    if k == "resume-start":
+        who = f"{d.get('user', '?')}@{d.get('host', '?')} (pid {_text(d.get('pid'))})"
+        kept = _lines(d.get("done"))
+        summary = f"run resumed by {who}; {len(kept)} change(s) verified before the crash kept"
+        return summary, (("kept", kept),)
+    if k == "locks-released":
+        return "stale device locks of the dead process released", (("locks", _lines(d.get("locks"))),)
     if k == "gate":
         problems = _lines(d.get("problems"))
         summary = (
@@ -309,6 +316,19 @@ def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]
             (),
         )
     return json.dumps(dict(d), sort_keys=True, ensure_ascii=False), ()
+
+
+def _answers(d: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """What the device answered to a push, one line per command that printed something."""
+    answers = d.get("answers")
+    if not isinstance(answers, list) or not answers:
+        return ()
+    lines = tuple(
+        f"{a.get('command')}: {' '.join(str(a.get('output', '')).split())[:200]}"
+        for a in answers
+        if isinstance(a, dict)
+    )
+    return (("answers", lines),)
 
 
 def _short(value: object) -> str:

@@ -290,6 +290,9 @@ def test_plan_is_stored_through_the_journal_and_checked_on_resume(
     plan.write_bytes(kept)
     resumed = _run(state, "apply", "--resume", "last")
     assert resumed.returncode == 0, resumed.stderr
+    shown = _run(state, "journal", "show", "last")
+    assert shown.returncode == 0, shown.stderr
+    assert "run resumed by " in shown.stdout and "change(s) verified before the crash kept" in shown.stdout
     assert read_all(lab.state_dir, TOUCHED) != baseline
     assert _run(state, "restore", "last", "--yes").returncode == 0
     assert read_all(lab.state_dir, TOUCHED) == baseline
