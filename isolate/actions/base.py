@@ -103,6 +103,7 @@ class AllowService(_Model):
 
 class SegmentAclParams(_Model):
     allow: tuple[AllowService, ...] = ()
+    allow_from: tuple[Name, ...] = ()  # segments whose own connections still pass (e.g. management)
     enforce: Enforce = "auto"
 
 
@@ -181,6 +182,7 @@ class SegmentAclItem(_Model):
     segments: tuple[Name, ...]
     subnets: tuple[Prefix, ...]
     allow: tuple[AllowEntry, ...] = ()
+    allow_from: tuple[Prefix, ...] = ()  # sources whose connections pass (and their replies)
 
 
 class EdgeBlockItem(_Model):

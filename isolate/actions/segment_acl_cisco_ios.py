@@ -17,6 +17,9 @@ def entries(item: SegmentAclItem) -> list[str]:
         host = ios_address(allow.address) if allow.address is not None else "any"
         lines.append(f"permit {allow.proto} any {host} eq {allow.port}")
         lines.append(f"permit {allow.proto} {host} eq {allow.port} any")
+    for source in sorted(item.allow_from, key=network_key):
+        lines.append(f"permit ip {ios_address(source)} any")
+        lines.append(f"permit tcp any {ios_address(source)} established")
     lines += [f"deny ip {ios_address(s)} any" for s in sorted(item.subnets, key=network_key)]
     lines.append("permit ip any any")
     return lines

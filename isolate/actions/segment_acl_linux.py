@@ -33,6 +33,9 @@ def rules(item: SegmentAclItem) -> list[str]:
     out: list[str] = []
     for allow in item.allow:
         out += _allow_rules(allow)
+    for family, sources in family_sets(item.allow_from):
+        out.append(f"{family} saddr {sources} accept")
+        out.append(f"{family} daddr {sources} ct state established accept")
     for family, subnets in family_sets(item.subnets):
         out.append(f"{family} saddr {subnets} {family} daddr {subnets} drop")
     return out

@@ -143,9 +143,12 @@ def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo:
     elif isinstance(item, SegmentAclItem):
         selected = _subnet_segments(topo, item)
         allowed = _Allowed(item.allow)
+        sources = PrefixSet(item.allow_from)
 
         def acl_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
-            return src.segment in selected and dst.segment in selected and not allowed(dst, port, proto)
+            if src.segment not in selected or dst.segment not in selected or src in sources:
+                return False
+            return not allowed(dst, port, proto)
 
         svis = frozenset(s.segment for s in item.svis)
         effect.rules += _filter_rules(

@@ -205,13 +205,19 @@ def segment_acl(
 ) -> tuple[Items, Notes]:
     assert isinstance(params, SegmentAclParams)
     allow = _allow_entries(step, params, inv)
+    sources = []
+    for index, name in enumerate(params.allow_from):
+        if not inv.has_segment(name):
+            raise PlanError(param_error(step, ("allow_from", index), f"no segment '{name}'"))
+        sources.append(inv.segment(name).subnet)
+    allow_from = tuple(sorted(set(sources), key=_net_key))
     return _segment_items(
         step,
         targets,
         inv,
         params.enforce,
         lambda svis, segs, nets: SegmentAclItem(
-            step=step.id, svis=svis, segments=segs, subnets=nets, allow=allow
+            step=step.id, svis=svis, segments=segs, subnets=nets, allow=allow, allow_from=allow_from
         ),
     )
 

@@ -79,6 +79,7 @@ class Ace:
     dport: PortMatch | None = None
     log: bool = False
     remark: str = ""
+    established: bool = False  # tcp only: matches packets with ACK or RST (replies)
 
     def body(self) -> str:
         """The entry as typed after the action word (canonical form)."""
@@ -90,6 +91,8 @@ class Ace:
         parts.append(self.dst.render())
         if self.dport:
             parts.append(self.dport.render(self.proto))
+        if self.established:
+            parts.append("established")
         if self.log:
             parts.append("log")
         return " ".join(parts)
@@ -110,8 +113,8 @@ class Ace:
             return False
         if not (self.src.matches(src_ip) and self.dst.matches(dst_ip)):
             return False
-        if self.sport is not None:
-            return False  # flows model an ephemeral, unknown source port
+        if self.sport is not None or self.established:
+            return False  # flows model a connection's first packet: unknown source port, no ACK
         if self.dport is not None:
             return dport is not None and self.dport.matches(dport)
         return True
@@ -179,13 +182,16 @@ def parse_ace(tokens: Tokens, index: int, seq: int) -> Ace:
     sport, at = _port_match(tokens, at, proto)
     dst, at = _address(tokens, at)
     dport, at = _port_match(tokens, at, proto)
+    established = False
+    if at < len(tokens) and proto == "tcp" and tokens.word(at).lower() == "established":
+        established, at = True, at + 1
     log = False
     if at < len(tokens):
         tokens.keyword(at, ("log",))
         log, at = True, at + 1
     if at < len(tokens):
         raise CliError.invalid(at)
-    return Ace(seq, action, proto, src, sport, dst, dport, log)
+    return Ace(seq, action, proto, src, sport, dst, dport, log, established=established)
 
 
 def ace_from_json(item: list[object]) -> Ace:
