@@ -51,7 +51,9 @@ def watch_cmd(
     if rules is None or inventory is None or token_ref is None:
         raise InputError("isolate watch needs --rules FILE, -i INVENTORY and --token-ref env:VAR|file:PATH")
     from isolate.inventory.loader import load_inventory
+    from isolate.paths import state_dir_from
     from isolate.secrets import read_ref
+    from isolate.watch.recover import settle_interrupted
     from isolate.watch.rules import load_rules
     from isolate.watch.server import make_app, serve, tls_context
     from isolate.watch.service import Settings, Watcher
@@ -66,6 +68,8 @@ def watch_cmd(
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
     settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)
     watcher = Watcher(settings)
+    for line in settle_interrupted(watcher.store, state_dir_from(state_dir)):
+        logging.getLogger("isolate.watch").warning("%s", line)
     app = make_app(watcher, secret=secret, max_body=max_body, per_minute=rate)
     scheme = "https" if tls else "http"
 
@@ -134,7 +138,7 @@ def list_cmd(
     for inc in incidents:
         alert = inc.opened.get("alert", {})
         last = inc.last
-        detail = last.get("run") or last.get("why") or last.get("message") or last.get("reason") or ""
+        detail = last.get("why") or last.get("message") or last.get("run") or last.get("reason") or ""
         attached = sum(1 for e in inc.events if e["event"] == "attached")
         row = {"incident": inc.id, "state": inc.state, "rule": inc.opened.get("rule"),
                "mode": inc.opened.get("mode"), "targets": inc.targets, "signature": alert.get("signature"),

@@ -24,6 +24,7 @@ from isolate.paths import state_dir_from
 from isolate.plan.models import Plan
 from isolate.watch.alerts import Alert
 from isolate.watch.incidents import IncidentStore
+from isolate.watch.recover import here
 from isolate.watch.rules import Rule, Rules
 
 log = logging.getLogger("isolate.watch")
@@ -124,7 +125,7 @@ def contain(
     timeout_s: float = 30.0,
 ) -> dict[str, Any]:
     """Apply ``built`` for ``incident`` exactly as ``isolate apply --yes`` does, and record it."""
-    store.append(incident, "applying", by=by)
+    store.append(incident, "applying", by=by, **here())
     request = api.ApplyRequest(incident=incident, reason=reason, transport=transport, timeout_s=timeout_s,
                                extra={"via": "watch", "by": by})
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import isolate_cmd, read_device, records, run_cli
+from e2e import isolate_cmd, kill_when, read_device, records, run_cli
 from labkit import SMALL
 
 from isolate.lab.process import LabHandle, start_lab
@@ -76,6 +76,7 @@ class Watch:
 
 
 def start_watch(tmp: Path, lab: LabHandle, *extra: str, rules: str = RULES) -> Watch:
+    tmp.mkdir(exist_ok=True)
     (tmp / "quarantine.yml").write_text(PLAYBOOK)
     (tmp / "rules.yml").write_text(rules)
     state, log = tmp / "state", tmp / "watch.log"
@@ -315,3 +316,44 @@ def test_plain_http_beyond_loopback_is_refused(tmp_path: Path, lab: LabHandle) -
     assert proc.stderr.strip() == (
         "error: --listen '10.0.0.1:8443': plain HTTP is for loopback only; "
         "give --tls-cert and --tls-key to listen on 10.0.0.1")
+
+
+def test_watch_killed_mid_containment_is_settled_at_restart(tmp_path: Path) -> None:
+    """SIGKILL the watch after its run journaled an intent; the restarted watch reads the run
+    journal, marks the incident failed with the way out, and that way out works."""
+    import threading
+
+    own = start_lab(tmp_path / "lab", SMALL)
+    try:
+        first = start_watch(tmp_path / "w", own)
+        posted = threading.Thread(target=_post_ignoring_errors, args=(first,))
+        posted.start()
+        try:
+            kill_when(first.proc, first.state, lambda r: r["kind"] == "intent")  # type: ignore[arg-type]
+        finally:
+            posted.join(timeout=120)
+        [incident] = first.incidents()
+        assert incident["state"] == "applying"
+        again = start_watch(tmp_path / "w", own)
+        try:
+            [settled] = again.incidents()
+            run = settled["detail"].split("during run ")[1].split(":")[0]
+            assert (settled["incident"], settled["state"]) == (incident["incident"], "failed")
+            assert settled["detail"] == (
+                f"the process applying it died during run {run}: "
+                f"isolate apply --resume {run} --yes, or isolate restore {run} --yes")
+            assert f"incident {incident['incident']}: the process applying it died" in again.log.read_text()
+        finally:
+            stop(again)
+        resumed = run_cli("apply", "--resume", run, "--yes", state=again.state)
+        assert resumed.returncode == 0, resumed.stderr
+        assert "switchport access vlan 999" in read_device(own.state_dir, "acc1")
+    finally:
+        own.stop()
+
+
+def _post_ignoring_errors(watch: Watch) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):  # the watch was killed before it answered
+        watch.alert(source="10.10.100.17", signature="smb-scan")
