@@ -15,6 +15,7 @@ from isolate.cli.options import one_line
 from isolate.cli.run import InventoryOpt, LockDir, StateDir, TransportOpt
 from isolate.errors import InputError
 
+MIN_SECRET = 16  # a shared secret shorter than this is refused (a guessable token is no auth)
 watch_app = typer.Typer(help="Take alerts by webhook and contain by rules (docs/watch.md).")
 
 
@@ -64,6 +65,8 @@ def watch_cmd(
     loaded = load_rules(rules)
     load_inventory(inventory)  # a bad inventory stops here, not at the first alert
     secret = read_ref(token_ref, Path.cwd()).encode()
+    if len(secret) < MIN_SECRET:
+        raise InputError(f"--token-ref {token_ref}: the secret must be at least {MIN_SECRET} bytes long")
     tls = tls_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
     settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)

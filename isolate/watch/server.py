@@ -29,6 +29,7 @@ from isolate.watch.alerts import BadAlert, parse_alert
 from isolate.watch.service import Watcher
 
 log = logging.getLogger("isolate.watch")
+MAX_PEERS = 4096
 WATCHER: web.AppKey[Watcher] = web.AppKey("watcher", Watcher)
 GATE: web.AppKey[Gate] = web.AppKey("gate", object)  # type: ignore[arg-type]
 
@@ -41,6 +42,8 @@ class Gate:
     seen: dict[str, deque[float]]
 
     def over_rate(self, peer: str, now: float) -> bool:
+        if len(self.seen) > MAX_PEERS:  # bounded memory: forget addresses idle for a minute
+            self.seen = {p: w for p, w in self.seen.items() if w and now - w[-1] < 60}
         window = self.seen.setdefault(peer, deque())
         while window and now - window[0] >= 60:
             window.popleft()

@@ -243,6 +243,19 @@ def test_hourly_limit_downgrades_auto_to_ask(tmp_path: Path, lab: LabHandle) -> 
         stop(limited)
 
 
+def test_a_short_secret_is_refused(tmp_path: Path, lab: LabHandle) -> None:
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    (tmp_path / "rules.yml").write_text(RULES)
+    (tmp_path / "token").write_text("hunter2\n")
+    proc = run_cli("watch", "--rules", str(tmp_path / "rules.yml"), "-i", str(lab.inventory),
+                   "--listen", "127.0.0.1:0", "--token-ref", f"file:{tmp_path / 'token'}",
+                   state=tmp_path / "s")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: --token-ref file:{tmp_path / 'token'}: the secret must be at least 16 bytes long")
+    assert "hunter2" not in proc.stderr
+
+
 def test_flood_gets_429(tmp_path: Path, lab: LabHandle) -> None:
     flood = start_watch(tmp_path, lab, "--rate", "3")
     try:
