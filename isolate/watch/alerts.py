@@ -4,6 +4,9 @@ Generic JSON: ``{"source": ip, "destination": ip, "signature": str, "severity": 
 "sensor": str}`` (``source`` and ``signature`` required). OpenCanary's webhook: its log
 record (``src_host``, ``dst_host``, ``logtype``, ``node_id``), as the JSON body itself, or as
 the string ``message`` of its default ``{"message": "%(message)s"}`` payload (JSON or form).
+Suricata EVE: an ``event_type: alert`` record (``src_ip``, ``dest_ip``, ``alert.signature``,
+``alert.severity`` 1 (high) .. 4). Wazuh: an alert as its integrations send it (``rule.id``,
+``rule.level`` 0..15, ``agent.ip``/``agent.name``, ``data.srcip`` when the event has one).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class Alert:
     signature: str
     severity: int
     sensor: str
-    shape: str  # generic | opencanary
+    shape: str  # generic | opencanary | suricata | wazuh
 
     def fields(self) -> dict[str, str]:
         """What a rule matches on and a template may use."""
@@ -59,6 +62,10 @@ def parse_alert(body: bytes, content_type: str) -> Alert:
         raise BadAlert("the body must be a JSON object")
     if "src_host" in doc:
         return _opencanary(doc)
+    if "event_type" in doc:
+        return _suricata(doc)
+    if "rule" in doc and "agent" in doc:
+        return _wazuh(doc)
     return _generic(doc)
 
 
@@ -103,6 +110,52 @@ def _opencanary(doc: Mapping[str, Any]) -> Alert:
         sensor=_text(doc, "node_id", required=False),
         shape="opencanary",
     )
+
+
+SURICATA_SEVERITY = {1: 9, 2: 6, 3: 3, 4: 1}
+
+
+def _suricata(doc: Mapping[str, Any]) -> Alert:
+    if doc.get("event_type") != "alert":
+        raise BadAlert(f"Suricata EVE event_type {str(doc.get('event_type'))[:40]!r}: only 'alert' records")
+    alert = _mapping(doc, "alert")
+    severity = alert.get("severity", 3)
+    if severity not in SURICATA_SEVERITY or isinstance(severity, bool):
+        raise BadAlert("Suricata field 'alert.severity': must be 1..4")
+    return Alert(
+        source=_address(doc, "src_ip", required=True),
+        destination=_address(doc, "dest_ip", required=False),
+        signature=_text(alert, "signature", required=True),
+        severity=SURICATA_SEVERITY[severity],
+        sensor=_text(doc, "host", required=False),
+        shape="suricata",
+    )
+
+
+def _wazuh(doc: Mapping[str, Any]) -> Alert:
+    rule, agent = _mapping(doc, "rule"), _mapping(doc, "agent")
+    raw_data = doc.get("data")
+    data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
+    level = rule.get("level")
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 15:
+        raise BadAlert("Wazuh field 'rule.level': an integer 0..15 is required")
+    rule_id = _text(rule, "id", required=True)
+    has_source = bool(data.get("srcip"))
+    return Alert(
+        source=_address(data, "srcip", required=True) if has_source else _address(agent, "ip", required=True),
+        destination=_address(agent, "ip", required=False) if has_source else "",
+        signature=f"wazuh rule {rule_id}",
+        severity=round(level * 10 / 15),
+        sensor=_text(agent, "name", required=False),
+        shape="wazuh",
+    )
+
+
+def _mapping(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key)
+    if not isinstance(value, Mapping):
+        raise BadAlert(f"field {key!r}: an object is required")
+    return value
 
 
 def _address(doc: Mapping[str, Any], key: str, *, required: bool) -> str:

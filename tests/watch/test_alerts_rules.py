@@ -87,3 +87,33 @@ def test_rules_errors_name_file_line_and_field(tmp_path: Path) -> None:
         f"{rules}:5: rules[0].parameters.attacker: quarantine.yml declares no parameter 'attacker' "
         "(it has: infected)"
     )
+
+
+def test_suricata_eve_alert() -> None:
+    record = {"timestamp": "2026-12-02T11:00:00.000000+0000", "event_type": "alert", "src_ip": "10.10.100.17",
+              "src_port": 50123, "dest_ip": "10.10.10.11", "dest_port": 445, "proto": "TCP", "host": "ids-1",
+              "alert": {"action": "allowed", "gid": 1, "signature_id": 2024217, "rev": 3, "severity": 1,
+                        "signature": "ET EXPLOIT Possible ETERNALBLUE MS17-010", "category": "Attempted"}}
+    alert = parse_alert(json.dumps(record).encode(), "application/json")
+    assert (alert.source, alert.destination, alert.signature, alert.severity, alert.sensor, alert.shape) == (
+        "10.10.100.17", "10.10.10.11", "ET EXPLOIT Possible ETERNALBLUE MS17-010", 9, "ids-1", "suricata")
+    record["event_type"] = "flow"
+    with pytest.raises(BadAlert) as caught:
+        parse_alert(json.dumps(record).encode(), "application/json")
+    assert str(caught.value) == "Suricata EVE event_type 'flow': only 'alert' records"
+
+
+def test_wazuh_alert_agent_or_event_source() -> None:
+    record = {"timestamp": "2026-12-02T11:00:00.000+0000",
+              "rule": {"level": 12, "description": "Ransomware note created", "id": "100200"},
+              "agent": {"id": "017", "name": "ws-17", "ip": "10.10.100.17"}, "manager": {"name": "wazuh"}}
+    alert = parse_alert(json.dumps(record).encode(), "application/json")
+    assert (alert.source, alert.destination, alert.signature, alert.severity, alert.sensor, alert.shape) == (
+        "10.10.100.17", "", "wazuh rule 100200", 8, "ws-17", "wazuh")
+    record["data"] = {"srcip": "203.0.113.9"}
+    alert = parse_alert(json.dumps(record).encode(), "application/json")
+    assert (alert.source, alert.destination) == ("203.0.113.9", "10.10.100.17")
+    record["rule"] = {"level": 16, "id": "1"}
+    with pytest.raises(BadAlert) as caught:
+        parse_alert(json.dumps(record).encode(), "application/json")
+    assert str(caught.value) == "Wazuh field 'rule.level': an integer 0..15 is required"
