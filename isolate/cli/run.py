@@ -479,8 +479,12 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
     Example: isolate status --json
     """
     from isolate import api
+    from isolate.cli.watch import incident_rows
+    from isolate.paths import state_dir_from
 
     report = api.status(state_dir=state_dir, lock_dir=lock_dir)
+    waiting = [r for r in incident_rows(state_dir_from(state_dir)) if r["state"] in ("pending", "applying")]
+    report["incidents"] = waiting  # isolate watch incidents not settled yet (docs/watch.md)
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True, indent=2))
         return
@@ -499,6 +503,12 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
         console.print(table)
     for lock in report["locks"]:
         console.print(f"lock: {lock}")
+    for row in waiting:
+        console.print(f"watch incident {row['incident']} {row['state']}: {row['detail']}", markup=False,
+                      soft_wrap=True)
+        if row["state"] == "pending":
+            console.print(f"  isolate approve {row['incident']}, or isolate reject {row['incident']}",
+                          markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -128,30 +128,39 @@ def list_cmd(
 ) -> None:
     """List the incidents watch opened, newest last, with their state."""
     from isolate.paths import state_dir_from
-    from isolate.watch.incidents import IncidentStore, run_restored
+    from isolate.watch.incidents import IncidentStore
 
     store = IncidentStore(state_dir_from(state_dir))
-    incidents = list(store.load().values())
-    for inc in incidents:  # shown as restored; recorded so by watch at the host's next alert
-        if inc.state == "contained" and run_restored(store.dir.parent, inc.last["run"]):
-            inc.state = "restored"
-    if not incidents:
+    rows = incident_rows(store.dir.parent)
+    if not rows:
         typer.echo(f"no incidents in {store.path}", err=as_json)
         return
-    for inc in incidents:
-        alert = inc.opened.get("alert", {})
-        last = inc.last
-        detail = last.get("why") or last.get("message") or last.get("run") or last.get("reason") or ""
-        attached = sum(1 for e in inc.events if e["event"] == "attached")
-        row = {"incident": inc.id, "state": inc.state, "rule": inc.opened.get("rule"),
-               "mode": inc.opened.get("mode"), "targets": inc.targets, "signature": alert.get("signature"),
-               "attached": attached, "detail": detail}
+    for row in rows:
         if as_json:
             typer.echo(json.dumps(row, sort_keys=True))
         else:
-            more = f" (+{attached} alerts)" if attached else ""
-            targets = ",".join(inc.targets)
-            typer.echo(f"{inc.id}  {inc.state:<9} {inc.opened.get('rule')} {targets}{more}  {detail}")
+            more = f" (+{row['attached']} alerts)" if row["attached"] else ""
+            targets = ",".join(row["targets"])
+            typer.echo(f"{row['incident']}  {row['state']:<9} {row['rule']} {targets}{more}  {row['detail']}")
+
+
+def incident_rows(state: Path) -> list[dict[str, Any]]:
+    """Every incident of ``state`` (a state directory), oldest first, as watch list shows it."""
+    from isolate.watch.incidents import IncidentStore, run_restored
+
+    rows = []
+    for inc in IncidentStore(state).load().values():
+        alert = inc.opened.get("alert", {})
+        last = inc.last
+        state_now = inc.state
+        if state_now == "contained" and run_restored(state, last["run"]):
+            state_now = "restored"  # recorded so by watch at the host's next alert
+        detail = last.get("why") or last.get("message") or last.get("run") or last.get("reason") or ""
+        rows.append({"incident": inc.id, "state": state_now, "rule": inc.opened.get("rule"),
+                     "mode": inc.opened.get("mode"), "targets": inc.targets,
+                     "signature": alert.get("signature"),
+                     "attached": sum(1 for e in inc.events if e["event"] == "attached"), "detail": detail})
+    return rows
 
 
 def approve_cmd(
