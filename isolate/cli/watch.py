@@ -28,8 +28,9 @@ def watch_cmd(
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on (port 0: any free port).")]
     = "127.0.0.1:8443",
     token_ref: Annotated[
-        str | None,
-        typer.Option("--token-ref", help="The shared secret by reference: env:VAR or file:PATH."),
+        list[str] | None,
+        typer.Option("--token-ref", help="The shared secret by reference: env:VAR or file:PATH; "
+                     "repeat it while rotating (any of them is accepted)."),
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate chain: serve HTTPS.")]
     = None,
@@ -49,7 +50,7 @@ def watch_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if rules is None or inventory is None or token_ref is None:
+    if rules is None or inventory is None or not token_ref:
         raise InputError("isolate watch needs --rules FILE, -i INVENTORY and --token-ref env:VAR|file:PATH")
     from isolate.inventory.loader import load_inventory
     from isolate.paths import state_dir_from
@@ -64,16 +65,17 @@ def watch_cmd(
         raise InputError("--tls-cert and --tls-key go together")
     loaded = load_rules(rules)
     load_inventory(inventory)  # a bad inventory stops here, not at the first alert
-    secret = read_ref(token_ref, Path.cwd()).encode()
-    if len(secret) < MIN_SECRET:
-        raise InputError(f"--token-ref {token_ref}: the secret must be at least {MIN_SECRET} bytes long")
+    secrets = [read_ref(ref, Path.cwd()).encode() for ref in token_ref]
+    for ref, secret in zip(token_ref, secrets, strict=True):
+        if len(secret) < MIN_SECRET:
+            raise InputError(f"--token-ref {ref}: the secret must be at least {MIN_SECRET} bytes long")
     tls = tls_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
     settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)
     watcher = Watcher(settings)
     for line in settle_interrupted(watcher.store, state_dir_from(state_dir)):
         logging.getLogger("isolate.watch").warning("%s", line)
-    app = make_app(watcher, secret=secret, max_body=max_body, per_minute=rate)
+    app = make_app(watcher, secrets=secrets, max_body=max_body, per_minute=rate)
     scheme = "https" if tls else "http"
 
     def ready(bound_host: str, bound_port: int) -> None:

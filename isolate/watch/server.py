@@ -36,7 +36,7 @@ GATE: web.AppKey[Gate] = web.AppKey("gate", object)  # type: ignore[arg-type]
 
 @dataclass
 class Gate:
-    secret: bytes
+    secrets: list[bytes]  # more than one while a secret is being rotated
     max_body: int
     per_minute: int
     seen: dict[str, deque[float]]
@@ -54,12 +54,14 @@ class Gate:
 
     def authentic(self, request: web.Request, body: bytes) -> bool:
         bearer = request.headers.get("Authorization", "")
-        if bearer.startswith("Bearer "):
-            return hmac.compare_digest(bearer[len("Bearer "):].encode(), self.secret)
         signature = request.headers.get("X-Isolate-Signature", "")
+        if bearer.startswith("Bearer "):
+            given = bearer[len("Bearer "):].encode()
+            return any([hmac.compare_digest(given, secret) for secret in self.secrets])
         if signature.startswith("sha256="):
-            expected = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-            return hmac.compare_digest(signature[len("sha256="):].encode(), expected.encode())
+            given = signature[len("sha256="):].encode()
+            expected = [hmac.new(key, body, hashlib.sha256).hexdigest().encode() for key in self.secrets]
+            return any([hmac.compare_digest(given, e) for e in expected])
         return False
 
 
@@ -113,10 +115,12 @@ async def _no_traceback(
         return web.json_response({"error": "internal error (see the watch log)"}, status=500)
 
 
-def make_app(watcher: Watcher, *, secret: bytes, max_body: int, per_minute: int) -> web.Application:
+def make_app(
+    watcher: Watcher, *, secrets: list[bytes], max_body: int, per_minute: int
+) -> web.Application:
     app = web.Application(client_max_size=max_body, middlewares=[_no_traceback])
     app[WATCHER] = watcher
-    app[GATE] = Gate(secret, max_body, per_minute, {})
+    app[GATE] = Gate(secrets, max_body, per_minute, {})
     app[POOL] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watch")
     app.router.add_post("/alert", alert)
     app.router.add_get("/health", _health)

@@ -178,6 +178,12 @@ def _unit_exec(page: Path, unit: str) -> str:
     return match.group(2)
 
 
+def test_watch_unit_parses() -> None:
+    """docs/watch.md's systemd unit runs a command line the CLI accepts."""
+    argv = shlex.split(_unit_exec(ROOT / "docs" / "watch.md", "isolate-watch.service"))
+    assert parse_cli(_cli(), argv) == ["watch"]
+
+
 def test_cron_and_systemd_lines_parse() -> None:
     page = ROOT / "docs" / "drills.md"
     text = page.read_text(encoding="utf-8")

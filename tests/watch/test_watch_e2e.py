@@ -263,6 +263,21 @@ def test_a_short_secret_is_refused(tmp_path: Path, lab: LabHandle) -> None:
     assert "hunter2" not in proc.stderr
 
 
+def test_two_secrets_while_rotating(tmp_path: Path, lab: LabHandle) -> None:
+    (tmp_path / "new-token").write_text("the-new-secret-of-2026\n")
+    rotating = start_watch(tmp_path, lab, "--token-ref", f"file:{tmp_path / 'new-token'}")
+    try:
+        body = b'{"source": "10.10.100", "signature": "smb-scan"}'  # malformed: a 400 means authenticated
+        for key in (TOKEN, "the-new-secret-of-2026"):
+            assert rotating.post(body, {"Authorization": f"Bearer {key}"})[0] == 400
+            signature = "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+            assert rotating.post(body, {"X-Isolate-Signature": signature})[0] == 400
+        assert rotating.post(body, {"Authorization": "Bearer the-old-secret-of-2025"})[0] == 401
+    finally:
+        stop(rotating)
+    assert "the-new-secret-of-2026" not in rotating.log.read_text()
+
+
 def test_flood_gets_429(tmp_path: Path, lab: LabHandle) -> None:
     flood = start_watch(tmp_path, lab, "--rate", "3")
     try:
