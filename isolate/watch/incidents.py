@@ -17,7 +17,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,10 @@ def run_restored(state_dir: Path, run_id: str) -> bool:
 
 
 class IncidentStore:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.dir = state_dir / "watch"
         self.path = self.dir / "incidents.jsonl"
+        self.on_event = on_event  # called after each event is durably recorded (notifications)
 
     def new_id(self) -> str:
         return time.strftime("W%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
@@ -75,6 +76,8 @@ class IncidentStore:
                 os.close(fd)
         except OSError as exc:
             raise JournalError(f"{self.path}: cannot record incident {incident} {event}: {exc}") from None
+        if self.on_event is not None:
+            self.on_event(record)
         return record
 
     def load(self) -> dict[str, Incident]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,11 @@ class Settings:
 
 
 class Watcher:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.settings = settings
-        self.store = IncidentStore(state_dir_from(settings.state_dir))
+        self.store = IncidentStore(state_dir_from(settings.state_dir), on_event=on_event)
         self._lock = threading.Lock()
 
     def handle(self, alert: Alert) -> dict[str, Any]:

@@ -392,3 +392,60 @@ def _post_ignoring_errors(watch: Watch) -> None:
 
     with contextlib.suppress(OSError, ValueError):  # the watch was killed before it answered
         watch.alert(source="10.10.100.17", signature="smb-scan")
+
+
+def test_incident_events_are_notified(
+    tmp_path: Path, lab: LabHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event is posted to the --notify-ref URL (a real HTTP receiver on 127.0.0.1); a dead
+    receiver is one log line naming it by position, never by its URL."""
+    import http.server
+    import socket
+    import threading
+
+    received: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("NOTIFY_URL", f"http://127.0.0.1:{server.server_address[1]}/hook?token=s3cr3t")
+    monkeypatch.setenv("DEAD_URL", f"http://127.0.0.1:{dead}/hook?token=d3ad")
+    notified = start_watch(tmp_path, lab, "--notify-ref", "env:NOTIFY_URL", "--notify-ref", "env:DEAD_URL",
+                           rules=RULES.replace("auto_per_hour: 5", "auto_per_hour: 0"))
+    try:
+        status, reply = notified.alert(source="10.10.100.17", signature="smb-scan")
+        assert (status, reply["state"]) == (200, "pending")
+        deadline = time.monotonic() + 60
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [(r["incident"], r["event"]) for r in received] == [
+            (reply["incident"], "opened"), (reply["incident"], "pending")]
+        assert received[1]["text"] == (f"isolate watch: incident {reply['incident']} pending: "
+                                       "the limit of 0 automatic containments per hour is reached")
+        while "notification 2 of incident" not in notified.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert f"notification 2 of incident {reply['incident']} opened failed" in notified.log.read_text()
+    finally:
+        stop(notified)
+        server.shutdown()
+    assert "s3cr3t" not in notified.log.read_text() and "d3ad" not in notified.log.read_text()
+
+
+def test_slack_shape_is_text_only() -> None:
+    from isolate.watch.notify import Notifier
+
+    record = {"incident": "W1", "event": "contained", "run": "R1", "time": 1.0}
+    text = "isolate watch: incident W1 contained: R1"
+    assert json.loads(Notifier([], "slack")._body(record)) == {"text": text}
+    assert json.loads(Notifier([], "generic")._body(record)) == {**record, "text": text}
