@@ -281,7 +281,8 @@ def _switched(topo: TopologyFile) -> list[Segment]:
 
 
 def _vlan_lines(topo: TopologyFile) -> list[str]:
-    lines = ["lldp run", "archive", " path flash:archive", " maximum 14"]
+    lines = [f"ip domain-name {topo.name}.local", "lldp run", "archive", " path flash:archive",
+             " maximum 14"]
     for seg in _switched(topo):
         lines += [f"vlan {seg.vlan}", f" name {seg.name}"]
     return lines

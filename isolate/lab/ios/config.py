@@ -108,6 +108,7 @@ class IosConfig:
     archive_maximum: int | None = None
     archive_enabled: bool = False
     lldp: bool = False
+    domain: str | None = None  # ip domain-name
 
     def vlan_name(self, vid: int) -> str:
         if vid == 1:
@@ -125,7 +126,10 @@ class IosConfig:
                "boot-start-marker", "boot-end-marker", "!"]
         if self.enable_secret:
             out += [f"enable secret 9 {secret_hash(self.enable_secret)}", "!"]
-        out += ["no aaa new-model", "!", "no ip domain-lookup", "!", "vtp mode transparent", "!"]
+        out += ["no aaa new-model", "!", "no ip domain-lookup"]
+        if self.domain is not None:
+            out.append(f"ip domain-name {self.domain}")
+        out += ["!", "vtp mode transparent", "!"]
         if self.archive_enabled:
             out.append("archive")
             if self.archive_path is not None:
@@ -165,6 +169,7 @@ class IosConfig:
             "routes": [[r.prefix, r.mask, r.target] for r in self.routes],
             "archive": [self.archive_enabled, self.archive_path, self.archive_maximum],
             "lldp": self.lldp,
+            "domain": self.domain,
         }
 
     @classmethod
@@ -183,6 +188,7 @@ class IosConfig:
             archive_path=path,
             archive_maximum=maximum,
             lldp=bool(data.get("lldp", False)),
+            domain=data.get("domain"),
         )
 
     def copy(self) -> IosConfig:

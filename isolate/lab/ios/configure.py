@@ -24,8 +24,8 @@ GLOBAL_WORDS = ("aaa", "access-list", "archive", "banner", "boot", "cdp", "class
                 "privilege", "router", "service", "snmp-server", "spanning-tree", "username",
                 "vlan", "vtp")
 IP_WORDS = ("access-list", "access-group", "address", "default-gateway", "dhcp", "domain",
-            "domain-lookup", "forward-protocol", "ftp", "http", "name-server", "route", "routing",
-            "scp", "ssh", "tftp")
+            "domain-lookup", "domain-name", "forward-protocol", "ftp", "http", "name-server",
+            "route", "routing", "scp", "ssh", "tftp")
 IF_WORDS = ("arp", "bandwidth", "cdp", "channel-group", "default", "delay", "description", "do",
             "duplex", "end", "exit", "help", "ip", "ipv6", "load-interval", "logging", "mtu", "no",
             "shutdown", "spanning-tree", "speed", "switchport", "vrf")
@@ -140,6 +140,17 @@ def _global_ip(sh: IosShell, t: Tokens) -> str:
             config.acls[name] = []
             sh.device.touch()
         sh.enter("config-ext-nacl", name)
+        return ""
+    if sub in ("domain", "domain-name"):
+        at = 2
+        if sub == "domain":
+            if t.keyword(2, ("list", "lookup", "name", "timeout")) != "name":
+                raise CliError.invalid(2)
+            at = 3
+        name = t.word(at)
+        t.done(at + 1)
+        config.domain = name
+        sh.device.touch()
         return ""
     if sub == "route":
         route = _route(t, 2)

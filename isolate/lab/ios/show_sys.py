@@ -66,8 +66,9 @@ MEMORY = ("                Head    Total(b)     Used(b)     Free(b)   Lowest(b) 
 CPU = "CPU utilization for five seconds: 5%/0%; one minute: 6%; five minutes: 6%\n"
 
 
-def hosts() -> str:
-    return ("Default domain is not set\nName/address lookup uses static mappings\n\n"
+def hosts(domain: str | None) -> str:
+    return (f"Default domain is {domain or 'not set'}\n"
+            "Name/address lookup uses static mappings\n\n"
             "Codes: UN - unknown, EX - expired, OK - OK, ?? - revalidate\n"
             "       temp - temporary, perm - permanent\n"
             "       NA - Not Applicable None - Not defined\n\n"

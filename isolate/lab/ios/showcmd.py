@@ -47,7 +47,7 @@ def run(sh: IosShell, t: Tokens) -> str:
         return show_sys.inventory(sh.device.spec.model, sh.device.spec.serial)
     if what == "hosts":
         t.done(2)
-        return show_sys.hosts()
+        return show_sys.hosts(config.domain)
     if what == "arp":
         return _arp(sh, t, 2)
     if len(t) == 2:
