@@ -2,7 +2,13 @@
 quarantine VLAN that has no SVI, so they reach nothing outside it, and each port gets a
 port ACL (``ip access-group ISOLATE-<STEP> in``, ``deny ip any any``) so that quarantined
 hosts do not reach each other inside that VLAN either — on one switch or across trunks,
-where ``switchport protected`` alone would not isolate them."""
+where ``switchport protected`` alone would not isolate them.
+
+VTP: the VLAN database is read from the device state (``show vlan brief``, ``show vtp
+status``), not from the running configuration, where a VTP server or client does not
+show VLANs. A VLAN that exists under another name is never renamed or deleted: the
+pre-check refuses (isolate only deletes, on restore, the VLAN it created). A VTP client
+cannot create the VLAN: the pre-check refuses in one line."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from isolate.actions.ios_config import (
     child_value,
     has_child,
 )
+from isolate.actions.ios_vlans import vlan_database, vtp_mode
 
 ENTRIES = ("deny ip any any",)
 
@@ -38,12 +45,18 @@ class QuarantineCiscoIos:
 
     def precheck(self, item: QuarantineItem, state: str) -> list[str]:
         config = RunningConfig(state)
+        mode = vtp_mode(state)
+        if mode == "client":
+            return [
+                f"VTP client: VLAN {item.vlan} cannot be created here (the VTP server owns the "
+                "VLAN database); quarantine on this switch refused"
+            ]
         problems: list[str] = []
-        vlan = config.vlan(item.vlan)
-        name = child_value(vlan, "name") if vlan is not None else None
-        if vlan is not None and name != item.vlan_name:
+        name = vlan_database(state).get(item.vlan)
+        if name is not None and name != item.vlan_name:
             problems.append(
-                f"VLAN {item.vlan} already exists as '{name or 'unnamed'}': not a safe quarantine VLAN"
+                f"VLAN {item.vlan} already exists as '{name}' in the VLAN database: not a safe "
+                "quarantine VLAN (isolate never renames or deletes a VLAN it did not create)"
             )
         if config.interface(f"Vlan{item.vlan}") is not None:
             problems.append(f"interface Vlan{item.vlan} exists: quarantine VLAN would be routed")
@@ -86,19 +99,15 @@ class QuarantineCiscoIos:
         previous = config.acl(acl)
         if previous is not None:
             commands += [f"ip access-list extended {acl}", *previous.children]
-        vlan = config.vlan(item.vlan)
-        if vlan is None:
-            commands.append(f"no vlan {item.vlan}")
-        else:
-            name = child_value(vlan, "name")
-            commands += [f"vlan {item.vlan}", f"name {name}" if name else "no name"]
+        if item.vlan not in vlan_database(state):
+            commands.append(f"no vlan {item.vlan}")  # isolate created it: delete it again
         return commands
 
     def verify(self, item: QuarantineItem, state: str, extra: dict[str, str]) -> list[str]:
         config = RunningConfig(state)
         problems: list[str] = []
-        if config.vlan(item.vlan) is None:
-            problems.append(f"VLAN {item.vlan} missing")
+        if vlan_database(state).get(item.vlan) != item.vlan_name:
+            problems.append(f"VLAN {item.vlan} '{item.vlan_name}' missing from the VLAN database")
         acl = acl_name(item.step)
         block = config.acl(acl)
         if block is None or acl_entries(block) != [canonical_ace(e) for e in ENTRIES]:

@@ -182,7 +182,17 @@ class CliSession:
         return self._push(as_batch(commands), enter=self.dialect.config_enter)
 
     def read_state(self) -> str:
-        return self.platform.state.normalise(self.run(self.platform.state.command).output)
+        state = self.platform.state
+        main = self.run(state.command).output
+        if not state.also:
+            return state.normalise(main)
+        also: dict[str, str] = {}
+        for command in state.also:
+            try:
+                also[command] = self.run(command).output
+            except CommandRejected as exc:  # a router without the feature: said, not fatal
+                also[command] = f"(not available: {exc})"
+        return state.combine(main, also)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

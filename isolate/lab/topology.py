@@ -59,6 +59,10 @@ DEVICE_KINDS: dict[str, type[SimDevice] | None] = {
 # ---------------------------------------------------------------- file format
 
 
+VtpMode = Literal["server", "client", "transparent"]
+VTP_MODES = ("server", "client", "transparent")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -93,6 +97,7 @@ class Access(_Model):
     first_address: Address = ipaddress.IPv4Address("10.99.0.21")
     uplinks: tuple[DeviceName, ...] = ()  # core switches each access switch trunks to
     groups: tuple[Name, ...] = ("access",)
+    vtp: VtpMode = "server"  # IOS's default; client/transparent as in many networks
 
 
 class TopoHost(Host):
@@ -237,6 +242,10 @@ def _cross_check(topo: TopologyFile, problem: Any) -> list[Problem]:
                 out.append(problem(("devices", i, "faults", j, "delay"), "required"))
             if fault.kind == "reject" and not fault.pattern:
                 out.append(problem(("devices", i, "faults", j, "pattern"), "required"))
+        vtp = dev.options.get("vtp")
+        if vtp is not None and (dev.kind != "cisco_ios" or vtp not in VTP_MODES):
+            out.append(problem(("devices", i, "options", "vtp"),
+                               f"must be one of {', '.join(VTP_MODES)} (cisco_ios only)"))
     for i, seg in enumerate(topo.segments):
         if seg.vlan is None and (seg.zone in ("inside", "management") or seg.gateway is not None):
             out.append(problem(("segments", i), f"segment {seg.name!r} needs a vlan (switched or routed)"))
@@ -371,7 +380,13 @@ def _fixed_device(topo: TopologyFile, dev: TopoDevice, index: int, access: list[
                                ("devices", index))
     return LabDevice(dev.name, dev.kind, dev.role, index, address, dev.groups, dev.tags,
                      access_ports, dev.model or "WS-C3750X-48P", ports, tuple(connected),
-                     (*lines, *dev.config), dict(dev.options), faults)
+                     (*lines, *dev.config, *_vtp_lines(str(dev.options.get("vtp", "server")))),
+                     dict(dev.options), faults)
+
+
+def _vtp_lines(mode: str) -> list[str]:
+    """Last, so that the VLANs are in vlan.dat before a client stops accepting them."""
+    return [] if mode == "server" else [f"vtp mode {mode}"]
 
 
 def _host_ports(switch: str, free: tuple[str, ...], placement: dict[str, list[tuple[str, int]]],
@@ -402,7 +417,8 @@ def _access_device(topo: TopologyFile, name: str, index: int, address: str,
     access_ports = _host_ports(name, ports[: acc.ports - 2], {name: hosts}, lines, connected,
                                ("access",))
     return LabDevice(name, "cisco_ios", "access", index, address, acc.groups, (),
-                     access_ports, acc.model, ports, tuple(connected), tuple(lines))
+                     access_ports, acc.model, ports, tuple(connected),
+                     (*lines, *_vtp_lines(acc.vtp)))
 
 
 def make_device(device: LabDevice, lab: Lab, creds: LabCredentials) -> SimDevice:

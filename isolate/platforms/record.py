@@ -89,6 +89,9 @@ class Markers:
         return None
 
 
+ALSO_MARK = "! state: "
+
+
 @dataclass(frozen=True)
 class State:
     """The device's whole comparable state: what is read and what of it is not configuration.
@@ -102,10 +105,19 @@ class State:
     command: str
     header: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()  # read-only commands whose output is part of the state
     _dropped: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_dropped", tuple(re.compile(p) for p in self.header + self.volatile))
+
+    def combine(self, main: str, also: dict[str, str]) -> str:
+        """The state: the main command's output, then each ``also`` command's output under a
+        ``! <command>`` line (IOS: the VLAN database and VTP status, kept in vlan.dat and not
+        in the running configuration), normalised as one text."""
+        parts = [main.rstrip("\n")]
+        parts += [f"{ALSO_MARK}{command}\n{also[command].rstrip()}" for command in self.also]
+        return self.normalise("\n".join(parts))
 
     def normalise(self, text: str) -> str:
         """Line endings unified, trailing spaces and leading/trailing blank lines dropped,

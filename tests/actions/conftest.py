@@ -58,7 +58,12 @@ class CliSim:
         return self.feed(command)
 
     def state(self) -> str:
-        return self.platform.state.normalise(self.feed(self.platform.state.command))
+        """As the CLI driver reads it: the state command, then the ``also`` commands."""
+        state = self.platform.state
+        main = self.feed(state.command)
+        if not state.also:
+            return state.normalise(main)
+        return state.combine(main, {command: self.feed(command) for command in state.also})
 
 
 class LinuxSim:

@@ -87,15 +87,14 @@ def test_quarantine_inverse_restores_each_port_and_keeps_an_existing_vlan() -> N
         "no switchport access vlan",
         "no ip access-group ISOLATE-Q in",
         "no ip access-list extended ISOLATE-Q",
-        "vlan 999",
-        "name ISOLATE-QUARANTINE",
-    ]
+    ]  # VLAN 999 existed before: neither renamed nor deleted
 
 
 def test_quarantine_refuses_a_vlan_in_use() -> None:
     item = QuarantineItem(step="q", vlan=100, vlan_name="ISOLATE-QUARANTINE", ports=())
     assert lookup("quarantine", "cisco_ios").precheck(item, IOS) == [
-        "VLAN 100 already exists as 'users': not a safe quarantine VLAN",
+        "VLAN 100 already exists as 'users' in the VLAN database: not a safe quarantine VLAN "
+        "(isolate never renames or deletes a VLAN it did not create)",
         "interface Vlan100 exists: quarantine VLAN would be routed",
     ]
 

@@ -129,8 +129,8 @@ def test_exec_channel_obeys_faults(lab: LabHandle, acc2: str) -> None:
 
 def test_faults_set_at_start_from_topology_and_option(tmp_path: Path) -> None:
     text = SMALL.read_text().replace(
-        "groups: [core]}",
-        'groups: [core],\n     faults: [{kind: reject, pattern: "^vlan"}]}',
+        "options: {vtp: transparent}}",
+        'options: {vtp: transparent}, faults: [{kind: reject, pattern: "^vlan"}]}',
     )
     topo = tmp_path / "faulty.yml"
     topo.write_text(text)

@@ -109,6 +109,14 @@ class IosConfig:
     archive_enabled: bool = False
     lldp: bool = False
     domain: str | None = None  # ip domain-name
+    vtp_mode: str = "server"  # server | client | transparent (vlan.dat, not running-config)
+    vtp_domain: str = ""
+    vtp_revision: int = 0
+
+    def vlan_db_changed(self) -> None:
+        """A VTP server counts every change of its VLAN database (``Configuration Revision``)."""
+        if self.vtp_mode == "server":
+            self.vtp_revision += 1
 
     def vlan_name(self, vid: int) -> str:
         if vid == 1:
@@ -129,7 +137,11 @@ class IosConfig:
         out += ["no aaa new-model", "!", "no ip domain-lookup"]
         if self.domain is not None:
             out.append(f"ip domain-name {self.domain}")
-        out += ["!", "vtp mode transparent", "!"]
+        out.append("!")
+        if self.vtp_mode == "transparent":  # else VTP lives in vlan.dat, not in the config
+            if self.vtp_domain:
+                out.append(f"vtp domain {self.vtp_domain}")
+            out += ["vtp mode transparent", "!"]
         if self.archive_enabled:
             out.append("archive")
             if self.archive_path is not None:
@@ -140,7 +152,7 @@ class IosConfig:
         if self.lldp:
             out += ["lldp run", "!"]
         out += ["spanning-tree mode rapid-pvst", "spanning-tree extend system-id", "!"]
-        for vid in sorted(self.vlans):
+        for vid in sorted(self.vlans) if self.vtp_mode == "transparent" else ():
             out.append(f"vlan {vid}")
             if self.vlans[vid] is not None:
                 out.append(f" name {self.vlans[vid]}")
@@ -170,11 +182,13 @@ class IosConfig:
             "archive": [self.archive_enabled, self.archive_path, self.archive_maximum],
             "lldp": self.lldp,
             "domain": self.domain,
+            "vtp": [self.vtp_mode, self.vtp_domain, self.vtp_revision],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IosConfig:
         enabled, path, maximum = data.get("archive", [False, None, None])
+        vtp = data.get("vtp", ["transparent", "", 0])  # snapshots from before VTP modelling
         return cls(
             hostname=str(data["hostname"]),
             enable_secret=str(data.get("enable_secret", "")),
@@ -189,6 +203,7 @@ class IosConfig:
             archive_maximum=maximum,
             lldp=bool(data.get("lldp", False)),
             domain=data.get("domain"),
+            vtp_mode=str(vtp[0]), vtp_domain=str(vtp[1]), vtp_revision=int(vtp[2]),
         )
 
     def copy(self) -> IosConfig:

@@ -38,6 +38,8 @@ NACL_WORDS = ("deny", "do", "dynamic", "end", "evaluate", "exit", "no", "permit"
 ARCHIVE_WORDS = ("do", "end", "exit", "log", "maximum", "no", "path", "rollback", "time-period",
                  "write-memory")
 L2_ONLY = "% IP addresses may not be configured on L2 links.\n"
+VTP_CLIENT = "VTP VLAN configuration not allowed when device is in CLIENT mode.\n"
+VTP_MODES = ("client", "off", "server", "transparent")
 
 
 def _ip(tokens: Tokens, index: int) -> str:
@@ -91,11 +93,18 @@ def global_command(sh: IosShell, t: Tokens) -> str:
     if word == "vlan":
         vids = parse_vlan_list(t, 1)
         t.done(2)
+        config = sh.device.config
+        if config.vtp_mode == "client":
+            return VTP_CLIENT
+        if any(vid not in config.vlans for vid in vids):
+            config.vlan_db_changed()
         for vid in vids:
-            sh.device.config.vlans.setdefault(vid, None)
+            config.vlans.setdefault(vid, None)
         sh.device.touch()
         sh.enter("config-vlan", vids)
         return ""
+    if word == "vtp":
+        return _vtp(sh, t)
     if word == "interface":
         name, at = interface_name(sh, t, 1)
         t.done(at)
@@ -123,6 +132,34 @@ def global_command(sh: IosShell, t: Tokens) -> str:
         return ""
     if len(t) == 1:
         raise CliError.incomplete()
+    raise CliError.invalid(1)
+
+
+def _vtp(sh: IosShell, t: Tokens) -> str:
+    config = sh.device.config
+    what = t.keyword(1, ("domain", "file", "interface", "mode", "password", "pruning",
+                         "version"))
+    if what == "mode":
+        mode = t.keyword(2, VTP_MODES)
+        t.done(3)
+        if mode == "off":
+            raise CliError.invalid(2)  # VTP version 3 only
+        label = mode.capitalize()
+        if config.vtp_mode == mode:
+            return f"Device mode already VTP {label} for VLANS.\n"
+        config.vtp_mode = mode
+        sh.device.touch()
+        return f"Setting device to VTP {label} mode for VLANS.\n"
+    if what == "domain":
+        name = t.word(2)
+        t.done(3)
+        before, config.vtp_domain = config.vtp_domain or "NULL", name
+        sh.device.touch()
+        return f"Changing VTP domain name from {before} to {name}\n"
+    if what in ("password", "version"):
+        t.word(2)
+        t.done(3)
+        return ""
     raise CliError.invalid(1)
 
 
@@ -191,6 +228,10 @@ def _global_no(sh: IosShell, t: Tokens) -> str:
         t.done(3)
         if 1 in vids:
             return "Default VLAN 1 may not be deleted.\n"
+        if config.vtp_mode == "client":
+            return VTP_CLIENT
+        if any(vid in config.vlans for vid in vids):
+            config.vlan_db_changed()
         for vid in vids:
             config.vlans.pop(vid, None)
         sh.device.touch()
@@ -255,15 +296,17 @@ def vlan_command(sh: IosShell, t: Tokens) -> str:
     if word != "name":
         raise CliError.invalid(at)
     vids: list[int] = sh.context
+    config = sh.device.config
+    name: str | None = None
     if negate:
         t.done(at + 1)
-        for vid in vids:
-            sh.device.config.vlans[vid] = None
     else:
         name = t.word(at + 1)
         t.done(at + 2)
-        for vid in vids:
-            sh.device.config.vlans[vid] = name
+    if any(config.vlans.get(vid) != name for vid in vids):
+        config.vlan_db_changed()
+    for vid in vids:
+        config.vlans[vid] = name
     sh.device.touch()
     return ""
 
@@ -338,8 +381,10 @@ def _switchport(sh: IosShell, iface: Interface, t: Tokens, at: int, negate: bool
         vid = parse_int(t, at + 3, 1, 4094)
         t.done(at + 4)
         iface.access_vlan = vid
-        if vid not in sh.device.config.vlans and vid != 1:
-            sh.device.config.vlans[vid] = None
+        config = sh.device.config
+        if vid not in config.vlans and vid != 1 and config.vtp_mode != "client":
+            config.vlans[vid] = None
+            config.vlan_db_changed()
             return f"% Access VLAN does not exist. Creating vlan {vid}\n"
         return ""
     if sub == "trunk":

@@ -73,3 +73,29 @@ def hosts(domain: str | None) -> str:
             "       temp - temporary, perm - permanent\n"
             "       NA - Not Applicable None - Not defined\n\n"
             "Host                      Port  Flags      Age Type   Address(es)\n")
+
+
+def vtp_status(config: IosConfig, device_id: str) -> str:
+    """``show vtp status`` of a Catalyst running VTP version 1 (IOS 15.2)."""
+    svis = sorted((int(name[4:]), iface.ip_address) for name, iface in config.interfaces.items()
+                  if name.startswith("Vlan") and iface.ip_address and not iface.shutdown)
+    updater = (f"Local updater ID is {svis[0][1]} on interface Vl{svis[0][0]} "
+               "(lowest numbered VLAN interface found)" if svis
+               else "Local updater ID is 0.0.0.0 (no valid interface found)")
+    mode = config.vtp_mode.capitalize()
+    revision = 0 if config.vtp_mode == "transparent" else config.vtp_revision
+    lines = ["VTP Version capable             : 1 to 3",
+             "VTP version running             : 1",
+             f"VTP Domain Name                 : {config.vtp_domain}",
+             "VTP Pruning Mode                : Disabled",
+             "VTP Traps Generation            : Disabled",
+             f"Device ID                       : {device_id}",
+             "Configuration last modified by 0.0.0.0 at 3-1-93 00:03:36",
+             updater, "", "Feature VLAN:", "--------------",
+             f"VTP Operating Mode                : {mode}",
+             "Maximum VLANs supported locally   : 255",
+             f"Number of existing VLANs          : {len(set(config.vlans) - {1}) + 5}",
+             f"Configuration Revision            : {revision}",
+             "MD5 digest                        : 0x6C 0x2B 0x83 0xE9 0xB8 0x5E 0x05 0xA5 ",
+             "                                    0xCE 0x0A 0x57 0x8C 0xEA 0xA3 0xFD 0x30 "]
+    return "\n".join(lines) + "\n"

@@ -220,8 +220,15 @@ def _switch(sh: IosShell, t: Tokens) -> str:
             + sh.device.base_mac_dotted() + "\n")
 
 
+def _vtp(sh: IosShell, t: Tokens) -> str:
+    if t.keyword(2, ("counters", "devices", "interface", "password", "status")) != "status":
+        raise CliError.invalid(2)
+    t.done(3)
+    return show_sys.vtp_status(sh.device.config, sh.device.base_mac_dotted())
+
+
 _HANDLERS = {
     "running-config": _running, "vlan": _vlan, "interfaces": _interfaces, "ip": _ip,
     "mac": _mac, "cdp": _cdp, "lldp": _lldp, "archive": _archive, "ipv6": _ipv6,
-    "memory": _memory, "processes": _processes, "switch": _switch,
+    "memory": _memory, "processes": _processes, "switch": _switch, "vtp": _vtp,
 }
