@@ -21,7 +21,7 @@ def session(*lines: str) -> tuple[IosShell, list[str]]:
 
 
 def test_server_keeps_vlans_out_of_the_running_config() -> None:
-    shell, out = session("configure terminal", "vlan 50", "name printers", "end",
+    _, out = session("configure terminal", "vlan 50", "name printers", "end",
                          "show running-config", "show vlan brief", "show vtp status")
     running, brief, vtp = out[4], out[5], out[6]
     assert "vlan 50" not in running and "vtp mode" not in running
