@@ -151,7 +151,8 @@ def fault(
     delay: Annotated[float | None, typer.Option("--delay", help="Seconds per reply (slow).",
                                                 show_default=False)] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help="Regex of commands to "
-                                                "reject (reject), hang on (hang-on) or drop on (drop-on).",
+                                                "reject (reject), hang on (hang-on), drop on (drop-on) or "
+                                                "deny as TACACS+ would (authz-fail).",
                                                 show_default=False)] = None,
 ) -> None:
     """Set a fault on a device of the running lab (clear removes them all)."""

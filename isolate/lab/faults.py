@@ -6,8 +6,9 @@ answering), ``drop-after`` (after ``after`` commands the next command's connecti
 is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
 ``% Invalid input detected at '^' marker.``), ``hang-on`` (a command matching the regex
 ``pattern`` gets no answer: the device stops answering that session there), ``drop-on``
-(a command matching ``pattern`` has its connection closed mid-reply), ``clear`` (remove every
-fault).
+(a command matching ``pattern`` has its connection closed mid-reply), ``authz-fail`` (a
+command matching ``pattern`` is refused by the TACACS+ server: ``Command authorization
+failed.``, no ``%``), ``clear`` (remove every fault).
 Commands are counted per device, non-empty lines only, from the moment the fault
 is set.
 
@@ -31,7 +32,9 @@ from typing import Any
 
 from isolate.errors import InputError, LabError
 
-FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "drop-on", "clear")
+FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "drop-on",
+               "authz-fail", "clear")
+AUTHZ_FAILED = "Command authorization failed."
 CONTROL_SOCKET = "control.sock"
 
 
@@ -56,7 +59,7 @@ def make_fault(kind: str, *, after: int | None = None, delay: float | None = Non
         raise InputError(f"fault {kind}: --after N (N >= 0) is required")
     if kind == "slow" and (delay is None or not 0 < delay <= 600):
         raise InputError("fault slow: --delay S (0 < S <= 600 seconds) is required")
-    if kind in ("reject", "hang-on", "drop-on"):
+    if kind in ("reject", "hang-on", "drop-on", "authz-fail"):
         if not pattern:
             raise InputError(f"fault {kind}: --pattern REGEX is required")
         try:
@@ -109,7 +112,7 @@ class DeviceFaults:
         return slow.delay if slow else 0.0
 
     def on_command(self, line: str) -> str:
-        """What to do with this line: ``answer``, ``hang``, ``drop`` or ``reject``."""
+        """What to do with this line: ``answer``, ``hang``, ``drop``, ``reject`` or ``deny``."""
         if not self.active or not line.strip():
             return "hang" if self._over("hang-after") else "answer"
         if self._over("hang-after"):
@@ -126,6 +129,9 @@ class DeviceFaults:
         reject = self.active.get("reject")
         if reject and re.search(reject.pattern, line):
             return "reject"
+        authz = self.active.get("authz-fail")
+        if authz and re.search(authz.pattern, line):
+            return "deny"
         return "answer"
 
     def _over(self, kind: str) -> bool:

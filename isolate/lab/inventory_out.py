@@ -72,6 +72,8 @@ def inventory_data(lab: Lab, *, base_port: int, secrets_path: str, known_hosts: 
             groups += [g for g in dev.groups if g not in groups]
         if dev.tags:
             entry["tags"] = list(dev.tags)
+        if dev.options.get("ssh") == "ios15":
+            entry["ssh"] = {"legacy": True}  # the lab offers it IOS 15's algorithms only
         ports = [{"interface": i, "host": h} for i, h in dev.access_ports if h not in unlisted]
         if ports:
             entry["ports"] = ports
@@ -135,10 +137,15 @@ def shipped_inventory(lab: Lab, base_port: int) -> str:
                             origin="inventory")
 
 
-def write_lab_files(state_dir: Path, lab: Lab, *, base_port: int, host_key_line: str) -> Path:
-    """Write ``known_hosts`` and ``inventory.yml`` for a lab served from ``base_port``."""
+def write_lab_files(state_dir: Path, lab: Lab, *, base_port: int, host_key_line: str,
+                    rsa_key_line: str = "", rsa_devices: set[str] | None = None) -> Path:
+    """Write ``known_hosts`` and ``inventory.yml`` for a lab served from ``base_port``
+    (``rsa_devices`` present the RSA host key: the legacy SSH profile)."""
     hosted = [d for d in lab.devices if DEVICE_KINDS.get(d.kind) is not None]
-    known = "".join(f"[127.0.0.1]:{base_port + d.index} {host_key_line}\n" for d in hosted)
+    rsa = rsa_devices or set()
+    known = "".join(
+        f"[127.0.0.1]:{base_port + d.index} {rsa_key_line if d.name in rsa else host_key_line}\n"
+        for d in hosted)
     write_atomic(state_dir / "known_hosts", known.encode(), mode=0o644)
     text = render_inventory(lab, base_port=base_port, secrets_path="secrets.yml",
                             known_hosts="known_hosts", origin="up")

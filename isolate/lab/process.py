@@ -38,6 +38,7 @@ from isolate.lab.inventory_out import ensure_secrets, write_lab_files
 from isolate.lab.ios import IosDevice
 from isolate.lab.ios.device import TIME_SCALE_ENV
 from isolate.lab.server import Hosted, LabServer, write_atomic
+from isolate.lab.ssh_profiles import needs_rsa
 from isolate.lab.topology import (
     DEVICE_KINDS,
     Lab,
@@ -320,18 +321,25 @@ def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any
 # ---------------------------------------------------------------- the lab process
 
 
+def _key(path: Path, kind: str) -> asyncssh.SSHKey:
+    if path.exists():
+        return asyncssh.read_private_key(str(path))
+    options = {"key_size": 2048} if kind == "ssh-rsa" else {}
+    key = asyncssh.generate_private_key(kind, comment=f"isolate-lab-{path.name}", **options)
+    write_atomic(path, key.export_private_key())
+    return key
+
+
 def _keys(state: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
-    host_path, client_path = state / "ssh_host_ed25519_key", state / "lab_key"
-    keys = []
-    for path in (host_path, client_path):
-        if path.exists():
-            keys.append(asyncssh.read_private_key(str(path)))
-        else:
-            key = asyncssh.generate_private_key("ssh-ed25519", comment=f"isolate-lab-{path.name}")
-            write_atomic(path, key.export_private_key())
-            keys.append(key)
-    write_atomic(state / "lab_key.pub", keys[1].export_public_key(), mode=0o644)
-    return keys[0], keys[1]
+    host, client = _key(state / "ssh_host_ed25519_key", "ssh-ed25519"), _key(
+        state / "lab_key", "ssh-ed25519")
+    write_atomic(state / "lab_key.pub", client.export_public_key(), mode=0o644)
+    return host, client
+
+
+def _key_line(key: asyncssh.SSHKey) -> str:
+    kind, data = key.export_public_key().decode().split()[:2]
+    return f"{kind} {data}"
 
 
 def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -> list[Hosted]:
@@ -351,7 +359,8 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
                     raise LabError(f"{snap}: bad {dev.kind} snapshot: {err!r}") from None
         if device is None:
             device = make_device(dev, lab, creds)
-        entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password)
+        entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password,
+                       ssh=str(dev.options.get("ssh", "modern")))
         for fault in dev.faults:
             entry.faults.set(fault)
         hosted.append(entry)
@@ -382,11 +391,12 @@ async def _serve(state: Path) -> None:
             raise LabError(f"--fault {name}: no such device in the lab")
         by_name[name].faults.set(fault_from_json(data))
     fabric = wire(state, lab, hosted)
-    host_line = host_key.export_public_key().decode().split()
-    write_lab_files(state, lab, base_port=base_port,
-                    host_key_line=f"{host_line[0]} {host_line[1]}")
+    legacy = {h.name for h in hosted if needs_rsa(h.ssh)}
+    rsa_key = _key(state / "ssh_host_rsa_key", "ssh-rsa") if legacy else None
+    write_lab_files(state, lab, base_port=base_port, host_key_line=_key_line(host_key),
+                    rsa_key_line=_key_line(rsa_key) if rsa_key else "", rsa_devices=legacy)
     server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state,
-                       fabric=fabric)
+                       fabric=fabric, rsa_key=rsa_key)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

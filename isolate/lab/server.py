@@ -36,9 +36,10 @@ import asyncssh
 
 from isolate.lab.device import Reply, SimDevice
 from isolate.lab.fabric import Fabric, MoveError, save_moves
-from isolate.lab.faults import DeviceFaults, fault_from_json, socket_path
+from isolate.lab.faults import AUTHZ_FAILED, DeviceFaults, fault_from_json, socket_path
 from isolate.lab.ios import IosDevice, names
 from isolate.lab.ios.cli import INVALID
+from isolate.lab.ssh_profiles import needs_rsa, server_options
 
 TICK_S = 0.5
 LISTEN_HOST = "127.0.0.1"
@@ -55,6 +56,7 @@ class Hosted:
     password: str
     faults: DeviceFaults = field(default_factory=DeviceFaults)
     sessions: int = 0
+    ssh: str = "modern"  # SSH algorithm profile (isolate.lab.ssh_profiles)
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -68,10 +70,11 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 class LabServer:
     def __init__(self, hosted: list[Hosted], *, host_key: asyncssh.SSHKey,
                  authorized: list[asyncssh.SSHKey], state_dir: Path | None,
-                 fabric: Fabric | None = None) -> None:
+                 fabric: Fabric | None = None, rsa_key: asyncssh.SSHKey | None = None) -> None:
         self.hosted = {h.name: h for h in hosted}
         self.fabric = fabric
         self.host_key = host_key
+        self.rsa_key = rsa_key
         self.authorized = {k.public_data for k in authorized}
         self.state_dir = state_dir
         self._servers: list[asyncssh.SSHAcceptor] = []
@@ -84,8 +87,8 @@ class LabServer:
         for hosted in self.hosted.values():
             server = await asyncssh.create_server(
                 _factory(self, hosted), LISTEN_HOST, hosted.port,
-                server_host_keys=[self.host_key], line_editor=False, encoding=None,
-                keepalive_interval=0,
+                server_host_keys=[self._host_key(hosted)], line_editor=False, encoding=None,
+                keepalive_interval=0, **server_options(hosted.ssh),
             )
             self._servers.append(server)
         if self.state_dir is not None:
@@ -96,6 +99,14 @@ class LabServer:
                 self._control = await asyncio.start_unix_server(self._on_control, path=address)
             os.chmod(sock, 0o600)
         self._ticker = asyncio.create_task(self._tick_loop())
+
+    def _host_key(self, hosted: Hosted) -> asyncssh.SSHKey | asyncssh.SSHKeyPair:
+        """ed25519, or for the legacy profile the RSA key signing ``ssh-rsa`` only."""
+        if not (needs_rsa(hosted.ssh) and self.rsa_key is not None):
+            return self.host_key
+        pair = asyncssh.load_keypairs([self.rsa_key])[0]
+        pair.host_key_algorithms = [b"ssh-rsa"]
+        return pair
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -313,6 +324,10 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             self.chan.write(f"{INVALID}\n".encode())
             self.chan.exit(1)
             return
+        if action == "deny":
+            self.chan.write(f"{AUTHZ_FAILED}\n".encode())
+            self.chan.exit(1)
+            return
         hosted.device.tick(time.time())
         result = hosted.device.exec(self.chan.get_extra_info("username"), self.command, stdin)
         if result is None:
@@ -386,6 +401,9 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         if action == "reject":
             caret = " " * len(shell.prompt()) + "^"
             self._write(f"{echoed}\r\n{caret}\r\n{INVALID}\r\n{shell.prompt()}")
+            return True
+        if action == "deny":
+            self._write(f"{echoed}\r\n{AUTHZ_FAILED}\r\n{shell.prompt()}")
             return True
         if hosted.device.tick(time.time()):
             self.lab.persist(hosted)

@@ -32,6 +32,7 @@ from isolate.lab.device import SimDevice
 from isolate.lab.fabric import DeviceInfo, Fabric, Gateway, Placed, host_mac
 from isolate.lab.faults import Fault, make_fault
 from isolate.lab.ios import IosDevice, IosSpec
+from isolate.lab.ssh_profiles import SSH_PROFILES
 from isolate.values import Address, DeviceName, Name
 from isolate.yamlsrc import Problem, load_yaml, raise_problems, validation_problems
 
@@ -68,7 +69,8 @@ class _Model(BaseModel):
 
 
 class TopoFault(_Model):
-    kind: Literal["auth-fail", "slow", "hang-after", "drop-after", "reject"]
+    kind: Literal["auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "drop-on",
+                  "authz-fail"]
     after: int | None = Field(default=None, ge=0)
     delay: float | None = Field(default=None, gt=0, le=600)
     pattern: str | None = None
@@ -240,8 +242,12 @@ def _cross_check(topo: TopologyFile, problem: Any) -> list[Problem]:
                 out.append(problem(("devices", i, "faults", j, "after"), "required"))
             if fault.kind == "slow" and fault.delay is None:
                 out.append(problem(("devices", i, "faults", j, "delay"), "required"))
-            if fault.kind == "reject" and not fault.pattern:
+            if fault.kind in ("reject", "hang-on", "drop-on", "authz-fail") and not fault.pattern:
                 out.append(problem(("devices", i, "faults", j, "pattern"), "required"))
+        ssh = dev.options.get("ssh")
+        if ssh is not None and ssh not in SSH_PROFILES:
+            out.append(problem(("devices", i, "options", "ssh"),
+                               f"must be one of {', '.join(SSH_PROFILES)}"))
         vtp = dev.options.get("vtp")
         if vtp is not None and (dev.kind != "cisco_ios" or vtp not in VTP_MODES):
             out.append(problem(("devices", i, "options", "vtp"),

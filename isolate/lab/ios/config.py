@@ -112,6 +112,9 @@ class IosConfig:
     vtp_mode: str = "server"  # server | client | transparent (vlan.dat, not running-config)
     vtp_domain: str = ""
     vtp_revision: int = 0
+    banner_motd: str | None = None  # the text between the delimiters
+    ntp_servers: list[str] = field(default_factory=list)
+    ntp_period: int | None = None  # written by IOS itself once NTP runs (churns)
 
     def vlan_db_changed(self) -> None:
         """A VTP server counts every change of its VLAN database (``Configuration Revision``)."""
@@ -167,8 +170,14 @@ class IosConfig:
             out.append(f"ip access-list extended {name}")
             out += [ace.running_line() for ace in self.acls[name]]
             out.append("!")
+        if self.banner_motd is not None:
+            out += ["banner motd ^C", *self.banner_motd.split("\n"), "^C", "!"]
         out += ["line con 0", "line vty 0 4", " login local", " transport input ssh",
-                "line vty 5 15", " login local", " transport input ssh", "!", "end"]
+                "line vty 5 15", " login local", " transport input ssh", "!"]
+        if self.ntp_period is not None:
+            out.append(f"ntp clock-period {self.ntp_period}")
+        out += [f"ntp server {server}" for server in self.ntp_servers]
+        out.append("end")
         return "\n".join(out) + "\n"
 
     def to_json(self) -> dict[str, Any]:
@@ -183,12 +192,15 @@ class IosConfig:
             "lldp": self.lldp,
             "domain": self.domain,
             "vtp": [self.vtp_mode, self.vtp_domain, self.vtp_revision],
+            "banner": self.banner_motd,
+            "ntp": [list(self.ntp_servers), self.ntp_period],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IosConfig:
         enabled, path, maximum = data.get("archive", [False, None, None])
         vtp = data.get("vtp", ["transparent", "", 0])  # snapshots from before VTP modelling
+        ntp = data.get("ntp", [[], None])
         return cls(
             hostname=str(data["hostname"]),
             enable_secret=str(data.get("enable_secret", "")),
@@ -204,6 +216,8 @@ class IosConfig:
             lldp=bool(data.get("lldp", False)),
             domain=data.get("domain"),
             vtp_mode=str(vtp[0]), vtp_domain=str(vtp[1]), vtp_revision=int(vtp[2]),
+            banner_motd=data.get("banner"),
+            ntp_servers=list(ntp[0]), ntp_period=ntp[1],
         )
 
     def copy(self) -> IosConfig:

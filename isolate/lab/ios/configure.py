@@ -105,6 +105,10 @@ def global_command(sh: IosShell, t: Tokens) -> str:
         return ""
     if word == "vtp":
         return _vtp(sh, t)
+    if word == "ntp":
+        return _ntp(sh, t)
+    if word == "banner":
+        return _banner(sh, t)
     if word == "interface":
         name, at = interface_name(sh, t, 1)
         t.done(at)
@@ -133,6 +137,49 @@ def global_command(sh: IosShell, t: Tokens) -> str:
     if len(t) == 1:
         raise CliError.incomplete()
     raise CliError.invalid(1)
+
+
+NTP_PERIOD = 36028797  # what a Catalyst writes first (IOS 15.2)
+
+
+def _ntp(sh: IosShell, t: Tokens) -> str:
+    config = sh.device.config
+    what = t.keyword(1, ("access-group", "authenticate", "clock-period", "logging", "master",
+                         "peer", "server", "source", "update-calendar"))
+    if what == "server":
+        address = _ip(t, 2)
+        if len(t) > 3:
+            t.keyword(3, ("key", "prefer", "source", "version"))
+        if address not in config.ntp_servers:
+            config.ntp_servers.append(address)
+            if config.ntp_period is None:
+                config.ntp_period = NTP_PERIOD
+        sh.device.touch()
+        return ""
+    if what == "clock-period":
+        config.ntp_period = parse_int(t, 2, 0, 4294967295)
+        t.done(3)
+        sh.device.touch()
+        return ""
+    raise CliError.invalid(1)
+
+
+def _banner(sh: IosShell, t: Tokens) -> str:
+    """``banner motd ^C`` then lines up to the delimiter, or ``banner motd #text#``."""
+    kind = t.keyword(1, ("exec", "incoming", "login", "motd", "prompt-timeout", "slip-ppp"))
+    if kind != "motd":
+        raise CliError.invalid(1)
+    rest = t.rest(2)
+    if not rest:
+        raise CliError.incomplete()
+    delim = "^C" if rest.startswith("^C") else rest[0]
+    body = rest[len(delim) :]
+    if delim in body:
+        sh.device.config.banner_motd = body[: body.index(delim)]
+        sh.device.touch()
+        return ""
+    sh.collect_banner(delim, body)
+    return f"Enter TEXT message.  End with the character '{delim}'.\n"
 
 
 def _vtp(sh: IosShell, t: Tokens) -> str:
@@ -273,6 +320,24 @@ def _global_no(sh: IosShell, t: Tokens) -> str:
             raise CliError.invalid(2)
         t.done(3)
         config.lldp = False
+        sh.device.touch()
+        return ""
+    if word == "ntp":
+        what = t.keyword(2, ("clock-period", "server"))
+        if what == "server":
+            address = _ip(t, 3)
+            t.done(4)
+            if address in config.ntp_servers:
+                config.ntp_servers.remove(address)
+        else:
+            t.done(3)
+            config.ntp_period = None
+        sh.device.touch()
+        return ""
+    if word == "banner":
+        t.keyword(2, ("motd",))
+        t.done(3)
+        config.banner_motd = None
         sh.device.touch()
         return ""
     if word == "hostname":

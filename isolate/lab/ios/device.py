@@ -17,6 +17,7 @@ from isolate.lab.ios.config import Interface, IosConfig, Route
 if TYPE_CHECKING:
     from isolate.lab.ios.show_net import Where
 
+NTP_ADJUST_S = 300.0
 TIME_SCALE_ENV = "ISOLATE_LAB_TIME_SCALE"
 
 
@@ -72,6 +73,7 @@ class IosDevice(SimDevice):
         self.version = 0
         self.booted = time.time()
         self.fabric: Fabric | None = None  # the lab's wiring (set by the lab process)
+        self.ntp_next: float | None = None  # when the clock period is adjusted next
         self.archives: list[str] = list((state or {}).get("archives", []))
 
     # ------------------------------------------------------------ state
@@ -191,7 +193,26 @@ class IosDevice(SimDevice):
             _ = self.config
         if self.revert is not None and now >= self.revert.deadline:
             return self.revert_now()
-        return False
+        return self._ntp_tick(now)
+
+    def _ntp_tick(self, now: float) -> bool:
+        """Once NTP runs, IOS rewrites ``ntp clock-period`` as it disciplines the clock: the
+        lab changes it every NTP_ADJUST_S of its clock (``isolate lab advance`` moves it)."""
+        config = self.config
+        if not config.ntp_servers or config.ntp_period is None:
+            self.ntp_next = None
+            return False
+        if self.ntp_next is None:
+            self.ntp_next = now + NTP_ADJUST_S
+            return False
+        if now < self.ntp_next:
+            return False
+        steps = int((now - self.ntp_next) // NTP_ADJUST_S) + 1
+        # From the real clock: a lab clock advance is "as if that much later", once.
+        self.ntp_next = time.time() + NTP_ADJUST_S
+        config.ntp_period += 7 * steps if config.ntp_period % 2 else -5 * steps
+        self.touch()
+        return True
 
     # ------------------------------------------------------------ SimDevice
 

@@ -40,13 +40,34 @@ class IosShell(Shell):
         self.mode = "exec" if privileged else "user"
         self.context: Any = None
         self.pending: str | None = None
+        self.banner_text: tuple[str, list[str]] | None = None  # delimiter, lines so far
 
     # ------------------------------------------------------------ Shell contract
 
     def banner(self) -> str:
-        return "\n"
+        motd = self.device.config.banner_motd
+        return "\n" if motd is None else f"\n{motd}\n\n"
+
+    def collect_banner(self, delim: str, first: str) -> None:
+        self.banner_text = (delim, [first] if first else [])
+
+    def _banner_line(self, line: str) -> Reply:
+        assert self.banner_text is not None
+        delim, lines = self.banner_text
+        if delim not in line:
+            lines.append(line)
+            return Reply()
+        lines.append(line[: line.index(delim)])
+        while lines and not lines[-1]:
+            lines.pop()
+        self.banner_text = None
+        self.device.config.banner_motd = "\n".join(lines)
+        self.device.touch()
+        return Reply(changed=True)
 
     def prompt(self) -> str:
+        if self.banner_text is not None:
+            return ""
         if self.pending == "enable":
             return "Password: "
         if self.pending == "copy":
@@ -63,6 +84,8 @@ class IosShell(Shell):
         prompt_len = len(self.prompt())
         if self.pending is not None:
             return self._answer_pending(line, before)
+        if self.banner_text is not None:
+            return self._banner_line(line)
         tokens = Tokens(line)
         if not tokens.words or (self.mode.startswith("config") and line.lstrip()[:1] == "!"):
             return Reply()
