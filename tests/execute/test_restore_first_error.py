@@ -29,9 +29,10 @@ def test_restore_reports_the_inverse_line_that_hung(lab: LabHandle, tmp_path: Pa
     before = read_all(lab.state_dir, ["core2"])
     applied = run_cli("apply", "-i", inv, LATERAL, "--yes", state=tmp_path)
     assert applied.returncode == 0, applied.stderr
-    # login + escalation + paging + state read + configure terminal: the device hangs on
+    # login + escalation + paging + state read (running-config, VLAN database, VTP status)
+    # + configure terminal: the device hangs on
     # the first inverse lines, and the state read after them gets no answer either.
-    set_fault(lab.state_dir, "core2", make_fault("hang-after", after=6))
+    set_fault(lab.state_dir, "core2", make_fault("hang-after", after=8))
     try:
         failed = run_cli("restore", "--yes", "--timeout", "3", state=tmp_path)
     finally:
