@@ -228,7 +228,9 @@ def test_rejected_command_names_device_and_command(lab: LabHandle, state: Path) 
 def test_connection_dropped_mid_batch_is_flagged_and_restorable(
     lab: LabHandle, baseline: dict[str, str], state: Path
 ) -> None:
-    set_fault(lab.state_dir, "acc3", make_fault("drop-after", after=8))
+    # login, paging, the state read (running-config, VLAN database, VTP status), configure
+    # terminal: the 10th line is the first of the batch
+    set_fault(lab.state_dir, "acc3", make_fault("drop-after", after=10))
     result = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
     assert result.returncode == 1, result.stderr
     flagged = [line for line in result.stderr.splitlines() if line.startswith("✗ acc3: ")]
