@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import socket
 import ssl
 import time
 from collections import deque
@@ -24,14 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
-from isolate.errors import IsolateError
+from isolate.errors import InputError, IsolateError
 from isolate.watch.alerts import BadAlert, parse_alert
 from isolate.watch.service import Watcher
 
 log = logging.getLogger("isolate.watch")
 MAX_PEERS = 4096
-WATCHER: web.AppKey[Watcher] = web.AppKey("watcher", Watcher)
-GATE: web.AppKey[Gate] = web.AppKey("gate", object)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -65,6 +64,11 @@ class Gate:
         return False
 
 
+WATCHER = web.AppKey("watcher", Watcher)
+GATE = web.AppKey("gate", Gate)
+POOL = web.AppKey("pool", ThreadPoolExecutor)
+
+
 def _refuse(status: int, peer: str, message: str) -> web.Response:
     log.warning("refused %d from %s: %s", status, peer, message)
     return web.json_response({"error": message}, status=status)
@@ -96,9 +100,6 @@ async def alert(request: web.Request) -> web.Response:
         log.error("alert from %s: %s", parsed.source, exc)
         return web.json_response({"error": str(exc)}, status=500)
     return web.json_response(outcome, status=200)
-
-
-POOL: web.AppKey[ThreadPoolExecutor] = web.AppKey("pool", ThreadPoolExecutor)
 
 
 @web.middleware
@@ -145,11 +146,16 @@ def serve(app: web.Application, host: str, port: int, *, tls: ssl.SSLContext | N
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None, handle_signals=True)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=tls)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        bound = int(sockets[0].getsockname()[1]) if sockets else port
-        ready(host, bound)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, port))
+        except OSError as exc:
+            listener.close()
+            raise InputError(f"--listen {host}:{port}: cannot listen: {exc.strerror}") from None
+        await web.SockSite(runner, listener, ssl_context=tls).start()
+        ready(host, int(listener.getsockname()[1]))
         try:
             await asyncio.Event().wait()
         finally:

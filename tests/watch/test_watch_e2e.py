@@ -250,6 +250,25 @@ def test_hourly_limit_downgrades_auto_to_ask(tmp_path: Path, lab: LabHandle) -> 
         stop(limited)
 
 
+def test_a_busy_port_is_one_line(tmp_path: Path, lab: LabHandle) -> None:
+    import socket
+
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    (tmp_path / "rules.yml").write_text(RULES)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            isolate_cmd("watch", "--rules", str(tmp_path / "rules.yml"), "-i", str(lab.inventory),
+                        "--listen", f"127.0.0.1:{port}", "--token-ref", "env:WATCH_TOKEN"),
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False,
+            env={**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "s"), "WATCH_TOKEN": TOKEN})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"error: --listen 127.0.0.1:{port}: cannot listen: Address already in use"
+    assert "Traceback" not in proc.stderr
+
+
 def test_a_short_secret_is_refused(tmp_path: Path, lab: LabHandle) -> None:
     (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
     (tmp_path / "rules.yml").write_text(RULES)
