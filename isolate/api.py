@@ -181,6 +181,13 @@ def apply(
     ``replan(device -> reason)`` builds the plan without them (guards and blast radius
     re-checked), the run goes on with it and says what stayed open."""
     state = state_dir_from(state_dir)
+    from isolate.earlier import adopted, left_on_devices
+
+    done_before = adopted(state, built)  # re-apply converges: what an earlier run already made
+    if done_before:
+        kept = {f"{step}@{device}": run for (step, device), run in sorted(done_before.items())}
+        request = replace(request, extra={**request.extra, "adopted": kept})
+    left = left_on_devices(state)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_id_new()
     started = time.time()
@@ -189,7 +196,9 @@ def apply(
         plan_sha = journal.store_artifact("plan.json", built.to_json())
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
         _journal_discovery(journal, built)
-        executor = _executor(built, resolved, journal, run_id, request, sink)
+        executor = _executor(
+            built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left
+        )
         try:
             narrow = _skip_unreachable(replan) if replan is not None else None
             return run_plan(executor, started=started, undo=_undo, narrow=narrow)
@@ -256,14 +265,17 @@ def _executor(
     sink: EventSink,
     *,
     done_before: frozenset[tuple[str, str]] = frozenset(),
+    left: list[Any] | None = None,
 ) -> Executor:
+    from isolate.earlier import naming_lookup
+
     return Executor(
         built,
         resolved.targets,
         journal,
         run_id=run_id,
         connect=connector(request.transport),
-        lookup=lookup_action,
+        lookup=naming_lookup(lookup_action, left or []),
         identify=_located_check(
             built, pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent))
         ),

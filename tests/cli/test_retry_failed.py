@@ -46,6 +46,18 @@ def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Pa
     assert ended.returncode == 2
     assert f"isolate apply --retry-failed {run.name} redoes its failed devices" in ended.stderr
 
+    again = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    assert again.returncode == 3, again.stderr
+    newest = newest_run(state)
+    assert newest is not None
+    core2 = next(r["data"]["message"] for r in records(newest) if r["kind"] == "precheck"
+                 and r["data"]["device"] == "core2")
+    assert core2 == (
+        f"core2: step 'cut-smb': ACL ISOLATE-CUT-SMB already exists (left by run {run.name} (partial): "
+        f"restore it (isolate restore {run.name} --yes) or finish it (isolate apply --retry-failed "
+        f"{run.name} --yes))"
+    )
+
     first = len(records(run))
     retried = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
     assert retried.returncode == 0, retried.stderr

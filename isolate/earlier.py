@@ -1,0 +1,120 @@
+"""What earlier runs left on the devices, from their journals (read-only).
+
+Two uses at apply time:
+- re-apply converges: a change of this plan that an earlier, unrestored run of the same
+  playbook already made and verified, with the very same commands, is not made again
+  (:func:`adopted`, handed to the executor as done); the run journals which run made it;
+- a pre-check that finds this playbook's object already on a device names the run that
+  left it and what to do (:func:`naming_lookup`), instead of "left by another run?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from isolate.execute.executor import ActionLookup, PlatformActionLike
+from isolate.journal import read_journal
+from isolate.journal.reader import run_dirs
+from isolate.reopen import load_run
+
+
+@dataclass(frozen=True)
+class Left:
+    """A change an earlier run made and that is not restored."""
+
+    run: str
+    status: str
+    step: str
+    device: str
+    verified: bool
+    forward: tuple[str, ...]
+
+
+def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[str] = ()) -> list[Left]:
+    """Every unrestored change of the earlier runs (of ``playbook`` when given), newest run first."""
+    skipped = set(skip)
+    found: list[Left] = []
+    for path in reversed(run_dirs(state)):
+        if path.name in skipped:
+            continue
+        view = read_journal(path / "journal.jsonl")
+        if not view.records:
+            continue
+        name = str((view.records[0].data.get("playbook") or {}).get("name", ""))
+        if playbook is not None and name != playbook:
+            continue
+        pending = {(e.step, e.device) for e in load_run(path).entries}
+        if not pending:
+            continue
+        verified = {
+            (str(r.data["step"]), str(r.data["device"]))
+            for r in view.records
+            if r.kind == "verified" and r.data.get("ok")
+        }
+        forward = {
+            (str(r.data["step"]), str(r.data["device"])): tuple(r.data.get("forward") or ())
+            for r in view.records
+            if r.kind == "intent"
+        }
+        end = [r for r in view.records if r.kind == "run-end"]
+        status = str(end[-1].data.get("status")) if end else "open"
+        for step, device in sorted(pending):
+            key = (step, device)
+            found.append(Left(path.name, status, step, device, key in verified, forward.get(key, ())))
+    return found
+
+
+def adopted(state: Path, plan: Any) -> dict[tuple[str, str], str]:
+    """(step, device) of ``plan`` already made and verified by an earlier unrestored run of the
+    same playbook with the same commands → that run's id."""
+    done: dict[tuple[str, str], str] = {}
+    earlier = {(x.step, x.device): x for x in reversed(left_on_devices(state, playbook=plan.playbook))}
+    for step in plan.steps:
+        for change in step.changes:
+            found = earlier.get((step.id, change.device))
+            if found is not None and found.verified and found.forward == tuple(change.commands):
+                done[(step.id, change.device)] = found.run
+    return done
+
+
+class _Naming:
+    """An action whose pre-check names the run that left an object of the step."""
+
+    def __init__(self, inner: PlatformActionLike, owners: dict[str, list[Left]]) -> None:
+        self.inner = inner
+        self.owners = owners
+        self.verify_commands = inner.verify_commands
+
+    def precheck(self, item: Any, state: str) -> list[str]:
+        problems = self.inner.precheck(item, state)
+        runs = self.owners.get(str(getattr(item, "step", "")), [])
+        if not runs:
+            return problems
+        first = runs[0]
+        more = f" (and run {', '.join(sorted({r.run for r in runs[1:]}))})" if len(runs) > 1 else ""
+        hint = f"left by run {first.run} ({first.status}){more}: "
+        hint += f"restore it (isolate restore {first.run} --yes)"
+        if first.status != "ok":
+            hint += f" or finish it (isolate apply --retry-failed {first.run} --yes)"
+        return [p.replace("(left by another run?)", f"({hint})") for p in problems]
+
+    def inverse(self, item: Any, state: str) -> list[str]:
+        return self.inner.inverse(item, state)
+
+    def verify(self, item: Any, state: str, extra: dict[str, str]) -> list[str]:
+        return self.inner.verify(item, state, extra)
+
+
+def naming_lookup(lookup: ActionLookup, left: list[Left]) -> Callable[[str, str], PlatformActionLike]:
+    owners: dict[str, list[Left]] = {}
+    for entry in left:
+        if all(o.run != entry.run for o in owners.get(entry.step, [])):
+            owners.setdefault(entry.step, []).append(entry)
+
+    def find(action: str, platform: str) -> PlatformActionLike:
+        return _Naming(lookup(action, platform), owners)
+
+    return find
