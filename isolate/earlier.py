@@ -2,7 +2,9 @@
 
 Two uses at apply time:
 - re-apply converges: a change of this plan that an earlier, unrestored run of the same
-  playbook already made and verified, with the very same commands, is not made again
+  playbook on the same inventory already made and verified, with the very same commands (in a
+  run that ended, with no device-side revert left armed and no restore attempted on it since),
+  is not made again
   (:func:`adopted`, handed to the executor as done); the run journals which run made it;
 - a pre-check that finds this playbook's object already on a device names the run that
   left it and what to do (:func:`naming_lookup`), instead of "left by another run?".
@@ -29,8 +31,9 @@ class Left:
     status: str
     step: str
     device: str
-    verified: bool
+    verified: bool  # verified, in a run that ended, and no device-side revert left armed
     forward: tuple[str, ...]
+    inventory_sha256: str = ""
 
 
 def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[str] = ()) -> list[Left]:
@@ -59,11 +62,21 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
             for r in view.records
             if r.kind == "intent"
         }
+        armed = {  # changes made under a device-side revert that was never confirmed
+            (str(r.data["step"]), str(r.data["device"]))
+            for r in view.records
+            if r.kind == "intent" and r.data.get("confirm_window_s")
+        } - {(str(r.data["step"]), str(r.data["device"])) for r in view.records if r.kind == "confirmed"}
+        touched = {  # a restore went there since: the journal no longer says what the device holds
+            (str(r.data["step"]), str(r.data["device"])) for r in view.records if r.kind == "restore-intent"
+        }
+        inventory = str((view.records[0].data.get("inventory") or {}).get("sha256", ""))
         end = [r for r in view.records if r.kind == "run-end"]
         status = str(end[-1].data.get("status")) if end else "open"
         for step, device in sorted(pending):
             key = (step, device)
-            found.append(Left(path.name, status, step, device, key in verified, forward.get(key, ())))
+            settled = key in verified and key not in armed | touched and status != "open"
+            found.append(Left(path.name, status, step, device, settled, forward.get(key, ()), inventory))
     return found
 
 
@@ -75,7 +88,12 @@ def adopted(state: Path, plan: Any) -> dict[tuple[str, str], str]:
     for step in plan.steps:
         for change in step.changes:
             found = earlier.get((step.id, change.device))
-            if found is not None and found.verified and found.forward == tuple(change.commands):
+            if (
+                found is not None
+                and found.verified
+                and found.inventory_sha256 == plan.inventory_sha256
+                and found.forward == tuple(change.commands)
+            ):
                 done[(step.id, change.device)] = found.run
     return done
 
