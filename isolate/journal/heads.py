@@ -172,7 +172,7 @@ def mirror_head(rec: Record) -> str | None:
             finally:
                 os.close(fd)
             return None
-    except (OSError, subprocess.SubprocessError) as err:
+    except (OSError, subprocess.SubprocessError, RuntimeError) as err:  # RuntimeError: unknown ~user
         return f"cannot mirror the head to {target}: {err}"
     return f"{MIRROR_ENV}={target!r}: expected file:PATH or syslog"
 

@@ -212,3 +212,17 @@ def test_the_mirror_of_heads_catches_a_cut_at_a_session_boundary(
     assert result.exit_code == 7  # …the mirror can
     assert f"has head seq {records[-1].seq}" in result.output
     assert "records were cut from its end" in result.output
+
+
+def test_a_mirror_under_an_unknown_user_is_one_line_not_a_crash(
+    make_run: RunFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from isolate.journal.heads import mirror_head
+
+    monkeypatch.setenv("ISOLATE_HEAD_MIRROR", "file:~no-such-user-isolate/heads.log")
+    run_dir = _two_sessions(make_run)  # sealing still works: the mirror is best effort
+    seal = next(r for r in reversed(_records(run_dir)) if r.kind == "seal")
+    error = mirror_head(seal)
+    assert error is not None and error.startswith("cannot mirror the head to file:~no-such-user-isolate/")
+    assert "\n" not in error
+    assert verify_journal(run_dir).ok
