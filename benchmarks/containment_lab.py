@@ -168,13 +168,24 @@ class BenchLab:
         return data
 
     def configs(self) -> dict[str, str]:
-        """Every device's running-config as the lab persisted it (read from disk, not SSH)."""
+        """Every device's running-config as the lab persisted it (read from disk, not SSH), followed
+        by its VLAN database (vlan.dat: a VTP server keeps its VLANs there, not in the config)."""
         out: dict[str, str] = {}
         for state in self.shard_dirs():
             _, devices = load_lab(state)
-            out.update({name: str(d.config.render()) for name, d in devices.items()
+            out.update({name: str(d.config.render()) + _vlan_database(d) for name, d in devices.items()
                         if isinstance(d, IosDevice)})
         return out
+
+
+def _vlan_database(device: IosDevice) -> str:
+    """The VLAN database as ``vlan N`` / `` name X`` lines (what a pushed ``vlan N`` created)."""
+    lines = []
+    for vid in sorted(device.config.vlans):
+        lines.append(f"vlan {vid}")
+        if device.config.vlans[vid] is not None:
+            lines.append(f" name {device.config.vlans[vid]}")
+    return "\n" + "\n".join(lines) + "\n"
 
 
 PORT_NAMES = {"netbios-ns": "137", "netbios-dgm": "138", "netbios-ss": "139", "netbios-ssn": "139",
