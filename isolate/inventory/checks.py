@@ -48,6 +48,11 @@ def _names(inv: Inventory, ctx: _Ctx) -> None:
     _unique(ctx, ("hosts",), "host", [h.name for h in inv.hosts])
     _unique(ctx, ("segments",), "segment", [s.name for s in inv.segments])
     _unique(ctx, ("groups",), "group", [g.name for g in inv.groups])
+    _unique(ctx, ("sources",), "source", [s.name for s in inv.sources])
+    taken = {**{s.name: "segment" for s in inv.segments}, **{h.name: "host" for h in inv.hosts}}
+    for i, src in enumerate(inv.sources):
+        if src.name in taken:
+            ctx.add(("sources", i, "name"), f"source '{src.name}' is already the name of a {taken[src.name]}")
     _unique(ctx, ("vpn", "users"), "VPN user", [u.name for u in inv.vpn.users])
     _unique(ctx, ("vpn", "groups"), "VPN group", [g.name for g in inv.vpn.groups])
 

@@ -287,6 +287,20 @@ class Vpn(_Model):
     users: tuple[VpnUser, ...] = ()
 
 
+class Source(_Model):
+    """A source of flows that is a prefix, not hosts: the Internet, an attacker's range.
+    Outside only: its flows cross the edge (docs/inventory.md, "sources")."""
+
+    name: Name
+    prefix: Prefix
+    zone: Literal["outside"] = "outside"
+    description: Text = ""
+
+    def as_segment(self) -> Segment:
+        """The source as the reachability model sees it: an outside segment of no host."""
+        return Segment(name=self.name, subnet=self.prefix, zone="outside", criticality="low")
+
+
 class Edge(_Model):
     devices: tuple[DeviceName, ...] = ()
 
@@ -303,6 +317,7 @@ class Inventory(_Model):
     groups: tuple[Group, ...] = ()
     segments: tuple[Segment, ...] = ()
     hosts: tuple[Host, ...] = ()
+    sources: tuple[Source, ...] = ()
     protected: Protected = Field(default_factory=Protected)
     vpn: Vpn = Field(default_factory=Vpn)
     edge: Edge = Field(default_factory=Edge)
@@ -348,6 +363,16 @@ class Inventory(_Model):
 
     def has_host(self, name: str) -> bool:
         return name in self._hosts
+
+    def has_source(self, name: str) -> bool:
+        return any(s.name == name for s in self.sources)
+
+    def source(self, name: str) -> Source:
+        """The source called ``name``; KeyError if there is none."""
+        found = next((s for s in self.sources if s.name == name), None)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     def has_segment(self, name: str) -> bool:
         return name in self._segments

@@ -107,7 +107,8 @@ class Filters:
 
     def __init__(self, inventory: Inventory, baseline: Baseline) -> None:
         self.baseline = baseline
-        self.segments: dict[str, Segment] = {s.name: s for s in inventory.segments}
+        every = [*inventory.segments, *(x.as_segment() for x in inventory.sources)]
+        self.segments: dict[str, Segment] = {s.name: s for s in every}
         self.edge = [d for d in inventory.edge.devices if d in baseline.nft]
 
     def _svi_acl(self, segment: Segment | None, direction: int) -> tuple[str, str] | None:

@@ -302,4 +302,8 @@ def _prefix_contained(inv: Inventory, topo: Topology, effect: Effect) -> set[str
                 continue
             if seg is None or prefix.prefixlen > seg.subnet.prefixlen:
                 found.add(host.name)
+    for source in inv.sources:  # an attacker range blocked is a suspect; the Internet never
+        net = source.prefix
+        if net.prefixlen and any(p.version == net.version and net.subnet_of(p) for p in effect.prefixes):  # type: ignore[arg-type]
+            found.add(source.name)
     return found

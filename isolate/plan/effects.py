@@ -119,9 +119,7 @@ def add_effect(effect: Effect, change: DeviceChange, inventory: Inventory, topo:
         effect.prefixes += prefixes
 
         def edge_blocks(src: Endpoint, dst: Endpoint, port: int, proto: str) -> bool:
-            return any(
-                end.address.version == p.version and end.address in p for end in (src, dst) for p in prefixes
-            )
+            return any(end.within(p) for end in (src, dst) for p in prefixes)
 
         effect.rules.append(RoutedRule(device, edge_blocks, edge=True))
     elif isinstance(item, BlockSmbItem):

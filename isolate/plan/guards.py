@@ -135,6 +135,8 @@ class Protection:
 def _source(endpoint: Endpoint) -> str:
     if endpoint.kind == "tool":
         return endpoint.name
+    if endpoint.net is not None:  # an inventory source: the Internet, an attacker range
+        return f"source {endpoint.name} ({endpoint.net})"
     if endpoint.kind == "class":
         return endpoint.name if len(endpoint.members) != 1 else endpoint.members[0]
     return f"{endpoint.name} ({endpoint.address})"

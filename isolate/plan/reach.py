@@ -1,7 +1,9 @@
 """The reachability model (docs/design.md), evaluated on the inventory, step by step.
 
 A flow is (src host, dst host, port, proto) for every host × every service of another
-host, plus management flows (station or tool address → device address, tcp/22). Hosts
+host, one per (inventory source, service) for the outside sources (the Internet, an
+attacker range: kind ``source``, weight 1, crossing the edge), plus management flows
+(station or tool address → device address, tcp/22). Hosts
 of one segment that no step names individually behave alike, so they form one *source
 class*; every other host (stations, hosts a step moves, shuts, revokes or edge-blocks)
 is its own class. A *pair* is (source class, destination service); its weight is the
@@ -35,6 +37,15 @@ class Endpoint:
     members: tuple[str, ...] = ()  # source class: the hosts it stands for
     ip: int = 0  # int(address), for fast prefix tests
     version: int = 4
+    net: IPNetwork | None = None  # a source (inventory ``sources``): the prefix it stands for
+
+    def within(self, prefix: IPNetwork) -> bool:
+        """Whether the endpoint lies inside ``prefix`` (a source: its whole prefix does)."""
+        if self.version != prefix.version:
+            return False
+        if self.net is not None:
+            return self.net.subnet_of(prefix)  # type: ignore[arg-type]
+        return self.address in prefix
 
 
 def endpoint(
@@ -114,7 +125,10 @@ class Topology:
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self.segments = {s.name: s for s in inventory.segments}
+        # sources (the Internet, an attacker range) are outside segments of no host; they
+        # never own an address (segment_at), so a host is never placed in one
+        every = [*inventory.segments, *(x.as_segment() for x in inventory.sources)]
+        self.segments = {s.name: s for s in every}
         self._nets = [(s.subnet, s.name) for s in inventory.segments]
         self.management = next((s.name for s in inventory.segments if s.zone == "management"), None)
 
@@ -224,6 +238,12 @@ class Reach:
                 weight = size - (dst.name in members)
                 if weight > 0:
                     self._add(src, dst, services, weight, False)
+        for source in inventory.sources:  # one flow per service each source reaches
+            net = source.prefix
+            src = Endpoint(source.name, "source", net.network_address, source.name, (source.name,),
+                           int(net.network_address), net.version, net)
+            for dst, services in servers:
+                self._add(src, dst, services, 1, False)
         sources = [c for c in classes if c.name in stations]
         tool = inventory.tool_address()
         if tool is not None and not any(c.address == tool for c in sources):

@@ -12,7 +12,8 @@ out of the plan, with a note saying how to set them.
 Value forms, per type:
 - ``host``: an inventory host name, an IP address of an inventory host, or ``tag:NAME``;
 - ``address``/``prefix``: an IP address (a prefix for ``prefix``), a host name (its
-  address) or ``tag:NAME`` (the addresses of the hosts with the tag);
+  address) or ``tag:NAME`` (the addresses of the hosts with the tag); a ``prefix`` also
+  takes the name of an inventory source (``attacker-range``: its prefix);
 - ``user``: a VPN user name of the inventory or ``group:NAME`` (its users);
 - ``vlan``: one VLAN id 1..4094;
 - ``account``: a directory account name (``sAMAccountName``), taken as given (the
@@ -80,7 +81,7 @@ def _shape(kind: str, text: str) -> str:
     shapes = {
         "host": "a host name, an IP address or tag:NAME",
         "address": "an IP address, a host name or tag:NAME",
-        "prefix": "an IP prefix or address, a host name or tag:NAME",
+        "prefix": "an IP prefix or address, a source or host name, or tag:NAME",
     }
     return f"must be {shapes[kind]}, got {safe_repr(text)}"
 
@@ -152,8 +153,11 @@ def _resolve_value(kind: str, value: str | int, inv: Inventory, strict: bool) ->
     except ValueError:
         address = None
     if address is None and "/" not in text:
+        if kind == "prefix" and inv.has_source(text):  # an inventory source: its prefix
+            return [str(inv.source(text).prefix)]
         if not inv.has_host(text):
-            raise BadValue(f"no host '{text}' in the inventory")
+            what = "host or source" if kind == "prefix" else "host"
+            raise BadValue(f"no {what} '{text}' in the inventory")
         return [text if kind == "host" else _net(str(inv.host(text).address))]
     if kind != "host":
         return [_net(text)]
