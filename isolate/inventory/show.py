@@ -83,6 +83,10 @@ def describe(inv: Inventory, lines: LineMap) -> dict[str, Any]:
         }
         for i, h in enumerate(inv.hosts)
     ]
+    sources = [
+        {"name": x.name, "prefix": str(x.prefix), "zone": x.zone, "from": _where(lines, ("sources", i))}
+        for i, x in enumerate(inv.sources)
+    ]
     return {
         "name": inv.name,
         "source": inv.source_path,
@@ -93,6 +97,7 @@ def describe(inv: Inventory, lines: LineMap) -> dict[str, Any]:
         "segments": segments,
         "hosts": sorted(hosts, key=lambda h: natural_key(h["name"])),
         "protected": inv.protected.model_dump(mode="json"),
+        **({"sources": sources} if sources else {}),
     }
 
 
@@ -127,6 +132,9 @@ def render_text(inv: Inventory, lines: LineMap) -> str:
         services = ", ".join(host["services"]) or "no services"
         head = f"  {host['name']}: {host['address']} in {host['segment']}"
         out.append(f"{head}; {services}  [{host['from']}]")
+    if "sources" in data:
+        out.append(f"sources ({len(data['sources'])}):")
+        out += [f"  {x['name']}: {x['prefix']} zone {x['zone']}  [{x['from']}]" for x in data["sources"]]
     return "\n".join(out) + "\n"
 
 
@@ -146,6 +154,9 @@ def render_graph(inv: Inventory) -> str:
         out.append(f"  |--@{seg.name} ({vlan}, {seg.subnet}, {seg.zone}):")
         hosts = sorted(inv.hosts_in(seg.name), key=lambda h: natural_key(h.name))
         out += [f"  |  |--{h.name} ({h.address})" for h in hosts]
+    if inv.sources:
+        out.append("@sources:")
+        out += [f"  |--{x.name} ({x.prefix}, {x.zone})" for x in inv.sources]
     return "\n".join(out) + "\n"
 
 

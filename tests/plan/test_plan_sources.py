@@ -159,3 +159,25 @@ def test_inventory_check_refuses_a_bad_source_in_one_line(
 def test_inventory_check_passes_sources(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     done = _cli(capsys, "inventory", "check", "-i", _inventory(tmp_path), "--no-credentials")
     assert done.returncode == 0, done.stderr
+
+
+def test_inventory_show_lists_the_sources_with_their_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    inv = _inventory(tmp_path)
+    last = len(Path(inv).read_text(encoding="utf-8").splitlines())
+    text = _cli(capsys, "inventory", "show", "-i", inv)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.endswith(
+        f"sources (2):\n  internet: 0.0.0.0/0 zone outside  [{inv}:{last - 1}]\n"
+        f"  attacker-range: 203.0.113.0/24 zone outside  [{inv}:{last}]\n"
+    )
+    graph = _cli(capsys, "inventory", "show", "-i", inv, "--graph")
+    assert graph.stdout.endswith(
+        "@sources:\n  |--internet (0.0.0.0/0, outside)\n  |--attacker-range (203.0.113.0/24, outside)\n"
+    )
+    data = json.loads(_cli(capsys, "inventory", "show", "-i", inv, "--json").stdout)
+    assert [(x["name"], x["prefix"]) for x in data["sources"]] == [
+        ("internet", "0.0.0.0/0"),
+        ("attacker-range", "203.0.113.0/24"),
+    ]
