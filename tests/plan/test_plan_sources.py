@@ -181,3 +181,46 @@ def test_inventory_show_lists_the_sources_with_their_lines(
         ("internet", "0.0.0.0/0"),
         ("attacker-range", "203.0.113.0/24"),
     ]
+
+
+EDGE_RULESET = """\
+table inet edge {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tip daddr 10.10.40.0/24 tcp dport { 80, 443 } accept
+\t\tip daddr 10.0.0.0/8 drop
+\t}
+}
+"""
+
+
+def test_baseline_of_the_edge_closes_what_the_sources_never_reached(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The edge already lets the outside reach only the websites: blocking the attacker
+    range cuts its 2 open flows (https, http on web1), not 20."""
+    states = tmp_path / "states"
+    states.mkdir()
+    (states / "fw-edge.txt").write_text(EDGE_RULESET, encoding="utf-8")
+    inv, book = _inventory(tmp_path), _playbook(tmp_path)
+    done = _cli(
+        capsys, "plan", "-i", inv, book, "--set", "attacker=attacker-range", "--baseline", str(states)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "block-attacker (edge-block): 2 flow(s); segment(s) attacker-range cut off;" in done.stdout
+    data = json.loads(
+        _cli(
+            capsys,
+            "plan",
+            "-i",
+            inv,
+            book,
+            "--set",
+            "attacker=attacker-range",
+            "--baseline",
+            str(states),
+            "--json",
+        ).stdout
+    )
+    # 18 services per source (internet, attacker-range) closed by the edge already
+    assert (data["blast"]["flows_cut"], data["blast"]["flows_closed_at_baseline"]) == (2, 36)
