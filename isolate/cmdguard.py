@@ -15,7 +15,7 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   ``[A-Za-z0-9 ._:/,=+@[]-]`` (base64 keys, ``[v6]:port`` endpoints).
 - ``active_directory``: ``disable A``, ``set-uac A N``, ``add-member A G``,
   ``remove-member A G`` (account and group grammars of ``isolate.values_directory``);
-  read: ``bind-test`` only. ``openvpn`` (management interface): ``kill USER``; read:
+  read: ``bind-test``, ``root-dse``. ``openvpn`` (management interface): ``kill USER``; read:
   ``status 3``, ``version``.
 - ``ansible``: each line one JSON object of printable ASCII whose strings hold no
   control character but newline and tab, and no bidi or line-separator character; an
@@ -50,7 +50,7 @@ _AD_LINE: Final = re.compile(
     rf"|(?:add|remove)-member {_AD_ACCOUNT} [A-Za-z0-9][A-Za-z0-9 ._-]{{0,63}})",
     re.ASCII,
 )
-_AD_READ: Final = re.compile(r"bind-test", re.ASCII)
+_AD_READ: Final = re.compile(r"bind-test|root-dse", re.ASCII)
 _OPENVPN_LINE: Final = re.compile(r"kill [A-Za-z0-9._@-]{1,64}", re.ASCII)
 _OPENVPN_READ: Final = re.compile(r"status 3|version", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
@@ -236,7 +236,8 @@ def _openvpn_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
 
 
 def _ldap_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
-    pattern, shape = (_AD_READ, "bind-test") if mode == "read" else (_AD_LINE, "disable/set-uac/…-member")
+    read = mode == "read"
+    pattern, shape = (_AD_READ, "bind-test / root-dse") if read else (_AD_LINE, "disable/set-uac/…-member")
     for line in lines:
         if not pattern.fullmatch(line):
             raise _refuse(platform, line, f"not {shape} with a valid account or group name")

@@ -59,6 +59,8 @@ PLATFORM = "active_directory"
 LDAPS_PORT = 636
 ACCOUNTDISABLE = 0x2
 BIND_TEST = "bind-test"
+ROOT_DSE = "root-dse"  # read: the RootDSE's identity attributes (the platform's identity check)
+_DSE_ATTRIBUTES = ("supportedCapabilities", "domainFunctionality", "dnsHostName")
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)(sAMAccountName={}))"
 GROUP_FILTER = "(&(objectClass=group)(sAMAccountName={}))"
 _COMMAND = re.compile(r"(disable|set-uac|remove-member|add-member) (\S+)(?: (.+))?")
@@ -230,15 +232,26 @@ class ActiveDirectorySession:
 
     def run(self, command: str) -> CommandResult:
         started = time.time()
-        if command != BIND_TEST:
+        if command == ROOT_DSE:
+            lines = self._root_dse()
+        elif command == BIND_TEST:
+            lines = [self._bind_test(user, password) for user, password in self.target.test_credentials]
+        else:
             raise CommandRejected(
-                f"{self.target.name}: {command[:80]!r} refused: only '{BIND_TEST}' is a read command here",
+                f"{self.target.name}: {command[:80]!r} refused: only '{BIND_TEST}' and '{ROOT_DSE}' "
+                "are read commands here",
                 device=self.target.name,
                 command=command,
             )
-        lines = [self._bind_test(user, password) for user, password in self.target.test_credentials]
         output = "".join(f"{line}\n" for line in lines)
         return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+
+    def _root_dse(self) -> list[str]:
+        """``attribute: value`` lines of the RootDSE's identity attributes, as the server answers."""
+        with self._ldap("reading the RootDSE"):
+            self._conn.search("", "(objectClass=*)", BASE, attributes=list(_DSE_ATTRIBUTES))
+        entries = [e for e in (self._conn.response or []) if e.get("type") == "searchResEntry"]
+        return [f"{name}: {value}" for e in entries for name in _DSE_ATTRIBUTES for value in _many(e, name)]
 
     def _bind_test(self, account: str, password: str) -> str:
         entry = self._find(BIND_TEST, USER_FILTER, account, ["sAMAccountName"])

@@ -121,6 +121,9 @@ def identify(session: Session) -> str | None:
     identity = platform_of(target).identity
     if identity is None:
         return None
-    if identity.matches(session.run(identity.command).output):
+    output = session.run(identity.command).output
+    if identity.matches(output):
         return None
-    return f"{target.name}: declared {target.platform} but '{identity.command}' does not show it"
+    first = next((line.strip() for line in output.splitlines() if any(c.isalnum() for c in line)), "")
+    answered = f"answered {first[:80]!r}" if first else "answered nothing"
+    return f"{target.name}: declared {target.platform} but '{identity.command}' does not show it ({answered})"

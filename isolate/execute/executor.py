@@ -34,7 +34,7 @@ from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import Restorer, RestoreResult, UndoEntry, answers_of, rejected
-from isolate.platforms import has_revert
+from isolate.platforms import has_identity, has_revert
 
 
 class ChangeLike(Protocol):
@@ -199,6 +199,8 @@ class Executor:
             if problem:
                 checks["platform"] = False
                 raise DeviceError(problem, device=device)
+            if has_identity(session.target.platform):
+                checks["platform"] = True  # its identity probe ran and matched
             state = session.read_state()
             checks.update(reachable=True, authenticated=True, state_captured=True)
             self.states[device] = state

@@ -41,6 +41,12 @@ def has_revert(name: str) -> bool:
     return record is not None and record.confirm is not None
 
 
+def has_identity(name: str) -> bool:
+    """Whether ``name`` declares an identity probe (the pre-check's "platform" check)."""
+    record = PLATFORMS.get(name)
+    return record is not None and record.identity is not None
+
+
 def network_os_map() -> dict[str, str]:
     """Ansible ``ansible_network_os`` alias → platform name."""
     return {alias: p.name for p in PLATFORMS.values() for alias in p.ansible_network_os}
@@ -60,6 +66,7 @@ __all__ = [
     "ScheduledRevert",
     "State",
     "get",
+    "has_identity",
     "has_revert",
     "network_os_map",
 ]

@@ -151,6 +151,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         grammar="ovs",
         interfaces=KERNEL_INTERFACES,
         state=State("ovs-vsctl --format=json list port"),
+        identity=Identity("ovs-vsctl --version", r"(?m)^ovs-vsctl \(Open vSwitch\) \d"),
         ansible_network_os=("openvswitch.openvswitch.openvswitch", "openvswitch"),
         default_role="switch",
     ),
@@ -161,6 +162,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         grammar="wg",
         interfaces=KERNEL_INTERFACES,
         state=State("wg show wg0 dump"),
+        identity=Identity("wg show interfaces", r"(?:^|\s)wg0(?:\s|$)"),  # the interface driven
         default_role="vpn",
     ),
     "ansible": Platform(
@@ -170,6 +172,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         grammar="ansible",
         interfaces=KERNEL_INTERFACES,
         state=State("ansible facts: smbd/nmbd states, isolate's host nft table"),
+        identity=Identity("uname -s", r"^Linux\s*$"),  # answered through an Ansible task on the host
         default_role="server",
     ),
     "active_directory": Platform(
@@ -179,6 +182,8 @@ PLATFORMS: Final[dict[str, Platform]] = {
         grammar="ldap",
         interfaces=KERNEL_INTERFACES,
         state=State("LDAP search: userAccountControl and memberOf of every account and group"),
+        # the RootDSE names LDAP_CAP_ACTIVE_DIRECTORY_OID among its supportedCapabilities
+        identity=Identity("root-dse", r"(?m)^supportedCapabilities: 1\.2\.840\.113556\.1\.4\.800$"),
         default_role="server",
     ),
     "openvpn": Platform(

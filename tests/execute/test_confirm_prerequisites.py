@@ -1,6 +1,7 @@
 """Confirm-window prerequisites are pre-checked before anything is sent: an IOS device
 without the archive feature refuses ``apply --check --confirm-window`` in one line, and a
-platform without a device-owned revert (ASA) is never journaled as having a window."""
+platform without a device-owned revert (ASA) is never journaled as having a window; a device
+that answers its identity probe as another platform fails its pre-check."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
 
 from isolate.drivers.registry import connect
@@ -69,3 +71,23 @@ def test_a_platform_without_revert_is_not_journaled_with_a_window(lab: LabHandle
     assert intents["vpn1"]["confirm_window_s"] is None
     assert intents["core2"]["confirm_window_s"] == 120
     assert run_cli("restore", "--yes", state=tmp_path).returncode == 0
+
+
+def test_a_device_answering_as_another_platform_fails_its_precheck(lab: LabHandle, tmp_path: Path) -> None:
+    """The identity probe runs through the driver: core2 (IOS) declared as a Linux firewall
+    answers 'uname -s' like IOS, so its pre-check fails (exit 3) in one line naming the
+    device and what answered; the journal records the platform check only where it ran."""
+    inventory = yaml.safe_load((lab.state_dir / "inventory.yml").read_text())
+    for device in inventory["devices"]:
+        if device["name"] == "core2":
+            device["platform"] = "linux"
+    wrong = lab.state_dir / "inventory-wrong-platform.yml"  # beside the lab's secrets file
+    wrong.write_text(yaml.safe_dump(inventory))
+    result = run_cli("apply", "-i", str(wrong), LATERAL, "--check", state=tmp_path / "state")
+    assert result.returncode == 3, result.stdout + result.stderr
+    line = "core2: declared linux but 'uname -s' does not show it"
+    assert line + " (answered \"% Invalid input detected at '^' marker.\")" in result.stdout + result.stderr
+    journal = records(newest_run(tmp_path / "state"))  # type: ignore[arg-type]
+    checks = {r["data"]["device"]: r["data"]["checks"] for r in journal if r["kind"] == "precheck"}
+    assert checks["core2"] == {"platform": False}  # nothing else was tested on it
+    assert all(checks[d]["platform"] is True for d in ("vpn1", "acc3", "fw-int")), checks  # ASA, IOS, Linux

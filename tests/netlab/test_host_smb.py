@@ -166,6 +166,9 @@ def test_disable_smb_host_cuts_smb_inside_the_segment_and_restore_brings_it_back
         kinds = [r["kind"] for r in records if r["data"].get("device") == host]
         for kind in ("precheck", "intent", "applied", "verified", "restore-intent", "restored", "gate"):
             assert kind in kinds, (host, kind, kinds)
+        prechecks = [r["data"] for r in records if r["kind"] == "precheck"]
+        checks = [d["checks"] for d in prechecks if d["device"] == host]
+        assert checks[0]["platform"] is True, (host, checks)  # 'uname -s' answered through an Ansible task
 
 
 def test_a_failing_task_is_one_line_naming_host_and_task(file_servers: Lab, tmp_path: Path) -> None:

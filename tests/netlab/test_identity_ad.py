@@ -59,6 +59,11 @@ def test_disable_account_then_restore_on_a_real_dc(idlab: DirectoryLab, tmp_path
     done = cli(idlab, tmp_path, "apply", "-i", str(idlab.inventory), str(PLAYBOOK), "--set", "accounts=carol",
                "--yes", "--incident", "INC-AD-1")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    journal = next((tmp_path / "runs").iterdir()) / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    prechecks = [r["data"] for r in records if r["kind"] == "precheck"]
+    checks = [d["checks"] for d in prechecks if d["device"] == "dc1"]
+    assert checks and checks[0]["platform"] is True, checks  # the RootDSE answered as Active Directory
     after = show(idlab, "carol")
     assert after["userAccountControl"] == ["514"]  # NORMAL_ACCOUNT | ACCOUNTDISABLE
     assert "memberOf" not in after

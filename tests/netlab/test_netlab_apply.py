@@ -62,6 +62,8 @@ def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
             state,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+        identified = _identified(Path(state))  # sw1: Open vSwitch, vpn1: WireGuard, fw-int: Linux
+        assert all(identified.get(d) is True for d in ("sw1", "vpn1", "fw-int")), identified
         during = netlab.flows()
         expected = {f.key: not _must_cut(f) for f in flows(load_topology())}
         measured = {key: r.ok for key, r in during.items()}
@@ -74,6 +76,16 @@ def test_apply_cuts_what_it_must_keeps_the_rest_and_restore_brings_all_back(
     assert "identical to pre-state: fw-edge, fw-int, sw1, vpn1" in restored.stdout + restored.stderr
     after = netlab.flows(settle_s=15)  # a re-added VPN peer handshakes again first
     assert [k for k, r in after.items() if not r.ok] == []
+
+
+def _identified(state: Path) -> dict[str, object]:
+    """Each pre-checked device's "platform" check (its identity probe ran and matched)."""
+    found: dict[str, object] = {}
+    for record in _journal(state):
+        data = record["data"]
+        if record["kind"] == "precheck" and isinstance(data, dict):
+            found[str(data["device"])] = data["checks"].get("platform")
+    return found
 
 
 def _journal(state: Path) -> list[dict[str, object]]:
