@@ -12,6 +12,7 @@ from isolate.actions import quarantine_openvswitch, revoke_vpn_wireguard
 from isolate.actions.base import PortMove, QuarantineItem, RevokeVpnItem
 from isolate.drivers.linux import LinuxSession
 from isolate.drivers.openvswitch import OpenvswitchSession, port_protected, port_tags
+from isolate.drivers.registry import identify
 from isolate.drivers.wireguard import WireguardSession, peers_in_state
 from isolate.errors import CommandRejected
 
@@ -72,6 +73,21 @@ def test_openvswitch_push_refuses_anything_but_ovs_vsctl(netlab: Lab, admin_ns: 
             session.push(["ovs-vsctl set port nosuch tag=5"])
     finally:
         session.close()
+
+
+def test_identity_probes_answer_on_the_right_device_only(netlab: Lab, admin_ns: str) -> None:
+    """The pre-check's identity probe, through the driver: sw1 answers as Open vSwitch, vpn1
+    as a WireGuard concentrator with wg0; sw1 declared as WireGuard has no wg0 to show."""
+    sw1 = OpenvswitchSession(netlab.target("sw1", "10.99.99.2", "openvswitch"))
+    vpn1 = WireguardSession(netlab.target("vpn1", "10.99.99.4", "wireguard"))
+    wrong = WireguardSession(netlab.target("sw1", "10.99.99.2", "wireguard"))
+    try:
+        assert identify(sw1) is None and identify(vpn1) is None
+        declared = "sw1: declared wireguard but 'wg show interfaces' does not show it (answered nothing)"
+        assert identify(wrong) == declared
+    finally:
+        for session in (sw1, vpn1, wrong):
+            session.close()
 
 
 def test_wireguard_revoke_action_cuts_one_user_and_inverse_restores_byte_identical(
