@@ -371,6 +371,6 @@ def test_every_step_a_device_takes_part_in_is_prechecked(
     journal = records(run)
     assert "intent" not in {r["kind"] for r in journal}
     (precheck,) = [r["data"] for r in journal if r["kind"] == "precheck"]
-    assert precheck["checks"] == {"reachable": True, "authenticated": True, "state_captured": True,
-                                  "steps": False}
+    assert precheck["checks"] == {"platform": True, "reachable": True, "authenticated": True,
+                                  "state_captured": True, "steps": False}
     assert read_all(lab.state_dir, TOUCHED) == baseline
