@@ -39,6 +39,7 @@ from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
 from isolate.restore.staged import Restorer, RestoreResult, checked_state_reader, entries_from_records
 from isolate.secrets import Scrubber
+from isolate.takeover import taken_over
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,17 @@ def apply(
     ``replan(device -> reason)`` builds the plan without them (guards and blast radius
     re-checked), the run goes on with it and says what stayed open."""
     state = state_dir_from(state_dir)
-    from isolate.earlier import adopted, left_on_devices
+    from isolate.earlier import adopted, half_made, left_on_devices
 
     done_before = adopted(state, built)  # re-apply converges: what an earlier run already made
     if done_before:
         kept = {f"{step}@{device}": run for (step, device), run in sorted(done_before.items())}
         request = replace(request, extra={**request.extra, "adopted": kept})
+    # ... and what it left half-made is first brought back to that run's captured pre-state
+    takeover = {} if request.check_only else half_made(state, built)
+    if takeover:
+        claims = {f"{step}@{device}": run for (step, device), (run, _) in sorted(takeover.items())}
+        request = replace(request, extra={**request.extra, "taken_over": claims})
     left = left_on_devices(state)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_id_new()
@@ -200,6 +206,7 @@ def apply(
             built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left
         )
         try:
+            _take_over(executor, [entry for _, entry in takeover.values()])
             narrow = _skip_unreachable(replan) if replan is not None else None
             return run_plan(executor, started=started, undo=_undo, narrow=narrow)
         finally:
@@ -208,6 +215,17 @@ def apply(
 
 
 Replan = Callable[[Mapping[str, str]], Plan]
+
+
+def _take_over(executor: Executor, entries: list[UndoEntry]) -> None:
+    """Changes an earlier run left half-made: each device brought back to that run's captured
+    pre-state (copied into this run's journal first), by the undo path resume uses."""
+    if not entries:
+        return
+    mine = [replace(e, stage=1, pre_sha=executor.journal.store_state(e.pre_state)) for e in entries]
+    back = executor.undo(mine)
+    if not back.ok:
+        raise RestoreError(f"re-apply stopped undoing what an earlier run left half-made: {back.message}")
 
 
 def _skip_unreachable(replan: Replan) -> Narrow:
@@ -414,9 +432,9 @@ def plan_restore(run_path: Path) -> RestorePlan:
     """What restoring ``run_path`` would undo, from its journal; every captured pre-state is
     read through its hash (JournalError, exit 7, if one is missing or altered)."""
     view = read_journal(run_path / "journal.jsonl")
-    return RestorePlan(
-        run_path.name, run_path, tuple(entries_from_records(view.records, checked_state_reader(view)))
-    )
+    entries = entries_from_records(view.records, checked_state_reader(view))
+    taken = taken_over(run_path) if entries else set()  # a later re-apply took them over
+    return RestorePlan(run_path.name, run_path, tuple(e for e in entries if (e.device, e.step) not in taken))
 
 
 def _first_record(run_path: Path) -> Record | None:
@@ -571,6 +589,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
             elif r.kind == "run-end":
                 ended = str(r.data.get("status"))
         pending = {(e.device, e.step) for e in entries_from_records(view.records, lambda *_: "")}
+        pending -= taken_over(run_path) if pending else set()
         rows = [
             {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
             | ({"may_have_run": may_run.get((d, s), [])} if outcome[(d, s)] == IN_FLIGHT else {})

@@ -13,11 +13,12 @@ Two uses at apply time:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from isolate.execute.executor import ActionLookup, PlatformActionLike
+from isolate.execute.undo import UndoEntry
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
 from isolate.reopen import load_run
@@ -34,6 +35,7 @@ class Left:
     verified: bool  # verified, in a run that ended, and no device-side revert left armed
     forward: tuple[str, ...]
     inventory_sha256: str = ""
+    half_made: UndoEntry | None = None  # not verified, in a run that ended, never restored, no revert armed
 
 
 def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[str] = ()) -> list[Left]:
@@ -49,7 +51,8 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         name = str((view.records[0].data.get("playbook") or {}).get("name", ""))
         if playbook is not None and name != playbook:
             continue
-        pending = {(e.step, e.device) for e in load_run(path).entries}
+        entries = {(e.step, e.device): e for e in load_run(path).entries}
+        pending = set(entries)
         if not pending:
             continue
         verified = {
@@ -73,10 +76,13 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         inventory = str((view.records[0].data.get("inventory") or {}).get("sha256", ""))
         end = [r for r in view.records if r.kind == "run-end"]
         status = str(end[-1].data.get("status")) if end else "open"
+        restored = any(r.kind == "restore-start" for r in view.records)
         for step, device in sorted(pending):
             key = (step, device)
             settled = key in verified and key not in armed | touched and status != "open"
-            found.append(Left(path.name, status, step, device, settled, forward.get(key, ()), inventory))
+            half = not restored and status != "open" and key not in verified | armed
+            left = Left(path.name, status, step, device, settled, forward.get(key, ()), inventory)
+            found.append(replace(left, half_made=entries[key] if half else None))
     return found
 
 
@@ -96,6 +102,21 @@ def adopted(state: Path, plan: Any) -> dict[tuple[str, str], str]:
             ):
                 done[(step.id, change.device)] = found.run
     return done
+
+
+def half_made(state: Path, plan: Any) -> dict[tuple[str, str], tuple[str, UndoEntry]]:
+    """(step, device) of ``plan`` whose change the newest earlier unrestored run of the same
+    playbook on the same inventory left without a verified outcome (a refused line, a failed
+    verification) → (that run, its undo entry: the captured pre-state and the inverse)."""
+    found: dict[tuple[str, str], tuple[str, UndoEntry]] = {}
+    earlier = {(x.step, x.device): x for x in reversed(left_on_devices(state, playbook=plan.playbook))}
+    for step in plan.steps:
+        for change in step.changes:
+            left = earlier.get((step.id, change.device))
+            same = left is not None and left.inventory_sha256 == plan.inventory_sha256
+            if left is not None and same and left.half_made is not None:
+                found[(step.id, change.device)] = (left.run, left.half_made)
+    return found
 
 
 class _Naming:

@@ -68,10 +68,17 @@ def load_run(path: Path) -> RunToRestore:
         incident=str(start.get("incident") or ""),
         status=str(end[-1].data.get("status")) if end else "open",
         intents=sum(1 for r in view.records if r.kind == "intent"),
-        entries=tuple(entries_from_records(view.records, checked_state_reader(view))),
+        entries=_not_taken_over(path, entries_from_records(view.records, checked_state_reader(view))),
         restore_ended_ok=bool(restore_end and restore_end[-1].data.get("ok")),
         restore_died=_restore_died(view.records),
     )
+
+
+def _not_taken_over(path: Path, entries: list[UndoEntry]) -> tuple[UndoEntry, ...]:
+    from isolate.takeover import taken_over
+
+    taken = taken_over(path) if entries else set()
+    return tuple(e for e in entries if (e.device, e.step) not in taken)
 
 
 def _restore_died(records: Sequence[Record]) -> bool:

@@ -1,7 +1,9 @@
 """Finishing a partial apply, through the real CLI on the embedded lab: one device refuses a
 line (lab fault), the run ends partial (exit 1); `apply --retry-failed RUN` brings that change
 back to its pre-state and redoes only it (the devices the run verified are not touched again);
-restore then brings every device back identical; the journal verifies."""
+restore then brings every device back identical; the journal verifies. Or the same playbook is
+applied again: the new run first brings that device back to the earlier run's captured
+pre-state (journaled in the new run), then makes the change; each run restores its own."""
 
 from __future__ import annotations
 
@@ -46,18 +48,6 @@ def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Pa
     assert ended.returncode == 2
     assert f"isolate apply --retry-failed {run.name} redoes its failed devices" in ended.stderr
 
-    again = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
-    assert again.returncode == 3, again.stderr
-    newest = newest_run(state)
-    assert newest is not None
-    core2 = next(r["data"]["message"] for r in records(newest) if r["kind"] == "precheck"
-                 and r["data"]["device"] == "core2")
-    assert core2 == (
-        f"core2: step 'cut-smb': ACL ISOLATE-CUT-SMB already exists (left by run {run.name} (partial): "
-        f"restore it (isolate restore {run.name} --yes) or finish it (isolate apply --retry-failed "
-        f"{run.name} --yes))"
-    )
-
     first = len(records(run))
     retried = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
     assert retried.returncode == 0, retried.stderr
@@ -77,3 +67,78 @@ def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Pa
     restored = run_cli("restore", run.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def _partial(lab: LabHandle, state: Path) -> Path:
+    set_fault(lab.state_dir, "core2", make_fault("reject", pattern="^ip access-group ISOLATE-CUT-SMB"))
+    try:
+        partial = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    finally:
+        set_fault(lab.state_dir, "core2", make_fault("clear"))
+    assert partial.returncode == 1, partial.stderr
+    assert "core2: 'ip access-group ISOLATE-CUT-SMB in' rejected" in partial.stderr
+    run = newest_run(state)
+    assert run is not None
+    return run
+
+
+def test_reapply_after_a_refused_line_converges(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    first = _partial(lab, state)
+    during = read_all(lab.state_dir, TOUCHED)
+    assert "ip access-list extended ISOLATE-CUT-SMB" in during["core2"]  # half-made
+
+    again = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    assert again.returncode == 0, again.stderr
+    second = newest_run(state)
+    assert second is not None and second != first
+    mine = records(second)
+    assert mine[0]["data"]["options"]["taken_over"] == {"cut-smb@core2": first.name}
+    assert "cut-smb@fw-int" in mine[0]["data"]["options"]["adopted"]
+    kinds = [(r["kind"], r["data"].get("device")) for r in mine]
+    # the earlier run's inverse, journaled here before it is sent, then this run's own change
+    assert kinds.index(("restore-intent", "core2")) < kinds.index(("intent", "core2"))
+    back = next(r["data"] for r in mine if r["kind"] == "restore-intent")
+    inverse = next(r["data"]["inverse"] for r in records(first) if r["kind"] == "intent"
+                   and r["data"]["device"] == "core2" and r["data"]["step"] == "cut-smb")
+    assert back["commands"] == inverse
+    assert (second / "state" / f"{back['target_state']}.txt").is_file()
+    assert {r["data"]["device"] for r in mine if r["kind"] == "intent"} == {"core2"}
+    now = read_all(lab.state_dir, TOUCHED)
+    assert "ip access-group ISOLATE-CUT-SMB in" in now["core2"]
+    assert all(now[d] == during[d] for d in TOUCHED if d != "core2"), "adopted devices untouched"
+    for run in (first, second):
+        assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+
+    # restoring the earlier run first leaves core2 (now the re-apply's) alone
+    older = run_cli("restore", first.name, "--yes", state=state)
+    assert older.returncode == 0, older.stderr
+    assert not [r for r in records(first) if r["kind"] == "restore-intent" and r["data"]["device"] == "core2"]
+    rest = read_all(lab.state_dir, TOUCHED)
+    assert rest["core2"] == now["core2"]
+    assert all(rest[d] == baseline[d] for d in TOUCHED if d != "core2")
+    last = run_cli("restore", "last", "--yes", state=state)
+    assert last.returncode == 0, last.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    done = run_cli("restore", "last", "--yes", state=state)
+    assert done.returncode == 0, done.stderr
+    assert "nothing to restore" in done.stdout + done.stderr
+    for run in (first, second):
+        assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+
+
+def test_reapply_then_restore_last_twice_is_the_baseline(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    first = _partial(lab, state)
+    again = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    assert again.returncode == 0, again.stderr
+    second = newest_run(state)
+    assert second is not None
+    for run in (second, first):  # newest first: each undoes its own changes
+        restored = run_cli("restore", "--yes", state=state)
+        assert restored.returncode == 0, restored.stderr
+        assert run.name in restored.stdout + restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
+    assert not [r for r in records(first) if r["kind"] == "restore-intent" and r["data"]["device"] == "core2"]
