@@ -77,13 +77,24 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         end = [r for r in view.records if r.kind == "run-end"]
         status = str(end[-1].data.get("status")) if end else "open"
         restored = any(r.kind == "restore-start" for r in view.records)
+        unsettled = set() if restored or status == "open" else pending - verified - armed
         for step, device in sorted(pending):
             key = (step, device)
             settled = key in verified and key not in armed | touched and status != "open"
-            half = not restored and status != "open" and key not in verified | armed
             left = Left(path.name, status, step, device, settled, forward.get(key, ()), inventory)
-            found.append(replace(left, half_made=entries[key] if half else None))
+            found.append(replace(left, half_made=_undoable(entries, unsettled, key)))
     return found
+
+
+Key = tuple[str, str]
+
+
+def _undoable(entries: dict[Key, UndoEntry], unsettled: set[Key], key: Key) -> UndoEntry | None:
+    """The entry of a half-made change when bringing it back to its pre-state takes nothing
+    else with it: no later change of the same run on that device that is kept."""
+    entry = entries[key]
+    later = [k for k, e in entries.items() if e.device == entry.device and e.seq > entry.seq]
+    return entry if key in unsettled and all(k in unsettled for k in later) else None
 
 
 def adopted(state: Path, plan: Any) -> dict[tuple[str, str], str]:
