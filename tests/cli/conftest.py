@@ -7,3 +7,5 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execute"))
+
+from e2e import lab  # noqa: F401  (the city-lab fixture, one per module)

@@ -8,24 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, newest_run, read_device, records, run_cli
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def _move(lab: LabHandle, *where: str) -> None:

@@ -6,26 +6,15 @@ cancels (exit 8), --incident/--reason reach the journal's timeline, devices come
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, read_all, run_cli
 from ttykit import run_on_tty
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def _apply(lab: LabHandle, state: Path, *extra: str) -> str:

@@ -7,26 +7,15 @@ pre-state (journaled in the new run), then makes the change; each run restores i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
 
 from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, set_fault, start_lab
+from isolate.lab.process import LabHandle, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Path) -> None:

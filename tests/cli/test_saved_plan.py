@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, read_all, run_cli
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def _rehash(data: dict[str, object]) -> str:

@@ -6,26 +6,15 @@ option the same apply changes nothing (exit 3). --exclude and --limit plan witho
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
 
 from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, set_fault, start_lab
+from isolate.lab.process import LabHandle, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 OTHERS = ["core2", "fw-edge", "fw-int", "vpn1"]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def test_hung_switch_is_left_out_and_the_rest_contained(lab: LabHandle, tmp_path: Path) -> None:

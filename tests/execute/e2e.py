@@ -9,13 +9,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import paramiko
+import pytest
 import yaml
 from netmiko import ConnectHandler
+
+from isolate.lab.process import LabHandle, start_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
@@ -137,3 +140,14 @@ def kill_when(proc: subprocess.Popen[str], state: Path, predicate: Callable[[dic
     proc.kill()
     proc.wait()
     raise AssertionError("kill point never reached")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    """The shipped city topology on the embedded lab, one per test module (tests/cli and
+    tests/execute take it through their conftest; a module may define its own ``lab``)."""
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -23,19 +23,10 @@ from e2e import (
 )
 
 from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, set_fault, start_lab
+from isolate.lab.process import LabHandle, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ refused before the driver sees it, and the device, read back over real SSH, is u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from isolate.drivers.registry import connector
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle
 
 INJECTIONS = {
     "core1": [
@@ -30,15 +29,6 @@ INJECTIONS = {
     ],
     "vpn1": ["username alice attributes", "vpn-simultaneous-logins 0 \u202e"],
 }
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.mark.parametrize("device", sorted(INJECTIONS))

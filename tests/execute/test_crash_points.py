@@ -15,13 +15,12 @@ import hashlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e import isolate_cmd, newest_run, read_all, records
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle
 
 TOUCHED = ["acc3", "fw-edge"]
 PLAYBOOK = """\
@@ -37,15 +36,6 @@ steps:
     targets: {tags: [infected]}
     params: {vlan: 999}
 """
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture(scope="module")

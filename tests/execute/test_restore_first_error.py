@@ -3,25 +3,14 @@ fails too, the operator is told which inverse line failed (then that the read fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
 
 from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, set_fault, start_lab
+from isolate.lab.process import LabHandle, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def test_restore_reports_the_inverse_line_that_hung(lab: LabHandle, tmp_path: Path) -> None:

@@ -18,22 +18,13 @@ import pytest
 from e2e import PLAYBOOKS, kill_when, read_all, records, run_cli, start_cli
 
 from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, advance_clock, set_fault, start_lab
+from isolate.lab.process import LabHandle, advance_clock, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
 HUNG_CONFIRM = {"core2": r"^configure confirm", "fw-int": r"kill \d+"}
 PAST_ANY_WINDOW = 4 * 3600.0  # --confirm-window is at most 3600 s
 CONTAINED = {"core2": "ip access-group ISOLATE-CUT-SMB in", "fw-int": "table inet isolate_cut_smb"}
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("lab"), "city")
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture(scope="module")
