@@ -21,7 +21,7 @@ import asyncssh
 
 from isolate.drivers.base import Target
 from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
-from isolate.drivers.ssh_algorithms import no_common_algorithm
+from isolate.drivers.ssh_algorithms import no_common_algorithm, probe_unmatched
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms.ssh import MODERN_CIPHERS
 
@@ -170,6 +170,12 @@ async def _guard_connect(t: Target) -> AsyncsshChannel:
     except TimeoutError as exc:
         raise DeviceTimeout(
             f"{t.name}: no answer from {t.host}:{t.port} within {t.timeout_s:g} s", device=t.name
+        ) from exc
+    except asyncssh.ConnectionLost as exc:
+        # the device hung up during the handshake: if it was over algorithms, its offer says so
+        unmatched = await asyncio.get_running_loop().run_in_executor(None, probe_unmatched, t)
+        raise unmatched or ConnectError(
+            f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name
         ) from exc
     except asyncssh.Error as exc:
         raise no_common_algorithm(t, str(exc)) or ConnectError(

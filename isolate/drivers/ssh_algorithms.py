@@ -83,9 +83,10 @@ _NO_COMMON = (
 def no_common_algorithm(target: Target, text: str) -> ConnectError | None:
     """One line when ``text`` (a library's error) says negotiation found nothing in common."""
     what = next((label for pattern, label in _NO_COMMON if pattern.search(text)), None)
-    if what is None:
-        return None
-    t = target
+    return None if what is None else _no_common(target, what)
+
+
+def _no_common(t: Target, what: str) -> ConnectError:
     if t.ssh.legacy:
         return ConnectError(
             f"{t.name}: no SSH {what} in common with {t.host}:{t.port}, "
@@ -98,3 +99,76 @@ def no_common_algorithm(target: Target, text: str) -> ConnectError | None:
         "on this device in the inventory (a weaker channel)",
         device=t.name,
     )
+
+
+# -- what the device offers, read from its KEXINIT (RFC 4253 §7.1) ------------------------------
+#
+# A device that finds nothing in common sends SSH_MSG_DISCONNECT and hangs up at once (IOS and
+# OpenSSH both do). asyncssh handles the device's KEXINIT in a task, so the hang-up can reach it
+# first and the only error left is "Connection lost". The device's offer is sent in clear before
+# any key exchange, so reading it settles what was missing, whatever the race.
+
+KEXINIT = 20
+_MAX_PACKET = 35000  # RFC 4253 §6.1: the largest packet an implementation must accept
+_LISTS = ("kex", "host_keys", "ciphers", "ciphers_sc", "macs", "macs_sc")
+_LABELS = {"kex": "key exchange algorithm", "host_keys": "host key algorithm",
+           "ciphers": "cipher", "macs": "MAC algorithm"}  # fmt: skip
+
+
+def parse_kexinit(payload: bytes) -> dict[str, tuple[str, ...]] | None:
+    """The client-to-server name-lists of a KEXINIT payload; None if it is not one."""
+    if len(payload) < 17 or payload[0] != KEXINIT:
+        return None
+    offset, lists = 17, {}
+    for kind in _LISTS:
+        if offset + 4 > len(payload):
+            return None
+        size = int.from_bytes(payload[offset : offset + 4], "big")
+        raw = payload[offset + 4 : offset + 4 + size]
+        if len(raw) != size:
+            return None
+        lists[kind] = tuple(name for name in raw.decode("ascii", "replace").split(",") if name)
+        offset += 4 + size
+    return lists
+
+
+def unmatched_by_offer(target: Target, offer: dict[str, tuple[str, ...]]) -> ConnectError | None:
+    """The one line for the first algorithm kind ``target`` and the device's offer do not share."""
+    for kind, label in _LABELS.items():
+        ours = getattr(target.ssh, kind)
+        if not set(ours) & set(offer.get(kind, ())):
+            return _no_common(target, label)
+    return None
+
+
+def read_offer(sock: socket.socket) -> dict[str, tuple[str, ...]] | None:
+    """Send a version line on a connected socket and read the device's KEXINIT name-lists."""
+    sock.sendall(b"SSH-2.0-isolate_probe\r\n")
+    stream = sock.makefile("rb")
+    for _ in range(50):  # RFC 4253 §4.2: other lines may precede the version line
+        line = stream.readline(256)
+        if not line:
+            return None
+        if line.startswith(b"SSH-"):
+            break
+    else:
+        return None
+    header = stream.read(5)
+    if len(header) != 5:
+        return None
+    length, padding = int.from_bytes(header[:4], "big"), header[4]
+    if not padding < length <= _MAX_PACKET:
+        return None
+    body = stream.read(length - 1)
+    return parse_kexinit(body[: length - 1 - padding]) if len(body) == length - 1 else None
+
+
+def probe_unmatched(target: Target) -> ConnectError | None:
+    """Connect once more and tell, from the device's own offer, which algorithm kind we lack
+    (None: the offer shares every kind, or could not be read)."""
+    try:
+        with socket.create_connection((target.host, target.port), timeout=min(target.timeout_s, 5.0)) as sock:
+            offer = read_offer(sock)
+    except OSError:
+        return None
+    return None if offer is None else unmatched_by_offer(target, offer)
