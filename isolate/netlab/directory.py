@@ -237,7 +237,7 @@ def _provision(ledger: Ledger, ns: str, admin_password: str) -> Path:
         "--host-name=dc1", f"--host-ip={DC_ADDRESS}", f"--adminpass={admin_password}",
         *(f"--option={k}={v}" for k, v in options.items()),
     ]  # fmt: skip
-    netns.run(argv, ns=ns, timeout_s=SAMBA_TOOL_TIMEOUT_S)
+    netns.run(argv, ns=ns, timeout_s=SAMBA_TOOL_TIMEOUT_S, secrets=[admin_password])
     run_dir.mkdir(mode=0o755, exist_ok=True)
     return target / "etc" / "smb.conf"
 
@@ -252,6 +252,7 @@ def _accounts(conf: Path, ns: str, passwords: dict[str, str]) -> None:
             ["samba-tool", "user", "create", name, passwords[name], conf_option],
             ns=ns,
             timeout_s=SAMBA_TOOL_TIMEOUT_S,
+            secrets=[passwords[name]],
         )
     for group in sorted({g for _, groups in USERS for g in groups}):
         members = ",".join(name for name, groups in USERS if group in groups)

@@ -76,18 +76,26 @@ def run(
     check: bool = True,
     ns: str | None = None,
     timeout_s: float = 30,
+    secrets: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command (inside ``ns`` via ``ip netns exec`` when given); LabError on failure."""
+    """Run a command (inside ``ns`` via ``ip netns exec`` when given); LabError on failure,
+    whose message shows each of ``secrets`` (passwords in ``argv``) as ``***``."""
     full = ["ip", "netns", "exec", ns, *argv] if ns else list(argv)
+
+    def shown(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***") if secret else text
+        return text
+
     try:
         done = subprocess.run(
             full, input=stdin, capture_output=True, text=True, check=False, timeout=timeout_s
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LabError(f"{' '.join(full)}: {exc}") from None
+        raise LabError(shown(f"{' '.join(full)}: {exc}")) from None
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        raise LabError(f"{' '.join(full)}: exit {done.returncode}: {' | '.join(detail[:3])}")
+        raise LabError(shown(f"{' '.join(full)}: exit {done.returncode}: {' | '.join(detail[:3])}"))
     return done
 
 

@@ -111,3 +111,12 @@ def test_a_lab_whose_directory_is_lost_is_listed_and_removed_by_id(tmp_path: Pat
     assert done.problems == ()
     assert result.lab_id not in build.labs_present()
     assert [p.name for p in procs if alive(p)] == []
+
+
+def test_a_failed_lab_command_never_shows_its_password() -> None:
+    """samba-tool takes the lab's passwords on its command line: a failure message must not."""
+    with pytest.raises(LabError) as info:
+        netns.run([sys.executable, "-c", "import sys; sys.exit(3)", "--adminpass=Lab-S3cret!"],
+                  secrets=["Lab-S3cret!"])
+    assert "Lab-S3cret!" not in str(info.value)
+    assert str(info.value).endswith("--adminpass=***: exit 3: ")
