@@ -45,8 +45,9 @@ def watch_cmd(
                      "(env:VAR or file:PATH: such URLs carry a token); repeatable."),
     ] = None,
     notify_shape: Annotated[
-        str, typer.Option("--notify-shape", help="generic (the event as JSON, plus text) or slack "
-                          "({\"text\"}: Slack, Mattermost).")
+        str, typer.Option("--notify-shape", help="generic (the event as JSON, plus text), slack "
+                          "({\"text\"}: Slack, Mattermost), teams (an Adaptive Card message: Teams "
+                          "Workflows and incoming webhooks) or teams-messagecard (legacy MessageCard).")
     ] = "generic",
     transport: TransportOpt = None,
     state_dir: StateDir = None,
@@ -64,7 +65,7 @@ def watch_cmd(
     from isolate.inventory.loader import load_inventory
     from isolate.paths import state_dir_from
     from isolate.secrets import read_ref
-    from isolate.watch.notify import Notifier
+    from isolate.watch.notify import SHAPES, Notifier
     from isolate.watch.recover import settle_interrupted
     from isolate.watch.rules import load_rules
     from isolate.watch.server import make_app, serve, tls_context
@@ -82,13 +83,14 @@ def watch_cmd(
     tls = tls_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
     settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)
-    if notify_shape not in ("generic", "slack"):
-        raise InputError(f"--notify-shape {notify_shape!r}: generic or slack")
+    shape = next((s for s in SHAPES if s == notify_shape), None)
+    if shape is None:
+        raise InputError(f"--notify-shape {notify_shape!r}: one of {', '.join(SHAPES)}")
     urls = [read_ref(ref, Path.cwd()) for ref in notify_ref or []]
     for ref, url in zip(notify_ref or [], urls, strict=True):
         if not url.startswith(("https://", "http://")):
             raise InputError(f"--notify-ref {ref}: not an http(s):// URL")
-    notifier = Notifier(urls, "slack" if notify_shape == "slack" else "generic") if urls else None
+    notifier = Notifier(urls, shape) if urls else None
     watcher = Watcher(settings, on_event=notifier)
     for line in settle_interrupted(watcher.store, state_dir_from(state_dir)):
         logging.getLogger("isolate.watch").warning("%s", line)

@@ -3,8 +3,11 @@ background (a queue and one thread: a slow or dead receiver never delays a conta
 each ``--notify-ref`` URL. The URL is a secret (Slack/Mattermost URLs carry their token): it
 is read by reference and never logged.
 
-Shapes: ``generic`` (the incident record as JSON, plus ``text``) and ``slack`` (``{"text":
-...}`` only: Slack, Mattermost and Rocket.Chat incoming webhooks).
+Shapes: ``generic`` (the incident record as JSON, plus ``text``), ``slack`` (``{"text":
+...}`` only: Slack, Mattermost and Rocket.Chat incoming webhooks), ``teams`` (a ``message``
+with one Adaptive Card attachment: what a Microsoft Teams Workflows "when a Teams webhook
+request is received" flow and a Teams incoming webhook take) and ``teams-messagecard`` (the
+legacy Office 365 connector ``MessageCard``, for incoming webhooks that refuse Adaptive Cards).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 log = logging.getLogger("isolate.watch")
-Shape = Literal["generic", "slack"]
+Shape = Literal["generic", "slack", "teams", "teams-messagecard"]
+SHAPES: tuple[Shape, ...] = ("generic", "slack", "teams", "teams-messagecard")
+ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+ATTENTION = ("pending", "failed", "expired", "released")  # events a person must look at
 
 
 def text_of(record: dict[str, Any]) -> str:
@@ -50,7 +56,15 @@ class Notifier:
 
     def _body(self, record: dict[str, Any]) -> bytes:
         text = text_of(record)
-        payload = {"text": text} if self.shape == "slack" else {**record, "text": text}
+        payload: dict[str, Any]
+        if self.shape == "slack":
+            payload = {"text": text}
+        elif self.shape == "teams":
+            payload = teams_card(record, text)
+        elif self.shape == "teams-messagecard":
+            payload = teams_messagecard(record, text)
+        else:
+            payload = {**record, "text": text}
         return json.dumps(payload, sort_keys=True).encode()
 
     def _run(self) -> None:
@@ -69,3 +83,43 @@ class Notifier:
             reason = getattr(exc, "code", None) or type(exc).__name__
             log.warning("notification %d of incident %s %s failed: %s", index, record["incident"],
                         record["event"], reason)
+
+
+def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a card lists under its line: the incident, the event, and its run or reason."""
+    facts = [("incident", str(record["incident"])), ("event", str(record["event"]))]
+    facts += [(key, str(record[key])) for key in ("rule", "run", "by", "why", "message") if record.get(key)]
+    alert = record.get("alert") or {}
+    facts += [(f"alert {k}", str(alert[k])) for k in ("signature", "source", "sensor") if alert.get(k)]
+    return facts
+
+
+def teams_card(record: dict[str, Any], text: str) -> dict[str, Any]:
+    """A Teams ``message`` with one Adaptive Card (1.4): a bold title, the line, the facts."""
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": ADAPTIVE_CARD_SCHEMA,
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": f"isolate watch: incident {record['incident']} {record['event']}",
+             "weight": "Bolder", "size": "Medium", "wrap": True,
+             "color": "Attention" if record["event"] in ATTENTION else "Default"},
+            {"type": "TextBlock", "text": text, "wrap": True},
+            {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in _facts(record)]},
+        ],
+    }
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+
+
+def teams_messagecard(record: dict[str, Any], text: str) -> dict[str, Any]:
+    """The legacy connector card: ``summary`` and ``text`` (one of them is required), facts."""
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": text[:150],
+        "themeColor": "D13438" if record["event"] in ATTENTION else "0078D7",
+        "title": f"isolate watch: incident {record['incident']} {record['event']}",
+        "text": text,
+        "sections": [{"facts": [{"name": k, "value": v} for k, v in _facts(record)]}],
+    }

@@ -6,5 +6,5 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-for _dir in ("execute", "lab"):
+for _dir in ("execute", "lab", "watch"):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _dir))

@@ -9,104 +9,19 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from e2e import isolate_cmd, kill_when, read_device, records, run_cli
 from labkit import SMALL
+from watchkit import PLAYBOOK, RULES, TOKEN, Receiver, Watch, start_watch, stop
 
 from isolate.lab.process import LabHandle, start_lab
-
-TOKEN = "watch-test-token-0f9d"
-PLAYBOOK = """\
-version: 1
-name: quarantine-host
-description: Quarantine one infected host.
-parameters:
-  infected: {type: host, description: The infected host., default: tag:infected}
-steps:
-  - id: quarantine-infected
-    action: quarantine
-    targets: {parameters: [infected]}
-    params: {vlan: 999}
-"""
-RULES = """\
-version: 1
-limits: {auto_per_hour: 5, deny: [10.10.10.0/24]}
-rules:
-  - name: smb-decoy
-    match: {signature: [smb-scan, opencanary logtype 5001]}
-    playbook: quarantine.yml
-    parameters: {infected: "{source}"}
-    mode: auto
-"""
-
-
-@dataclass
-class Watch:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    state: Path
-
-    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=120) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
-
-    def alert(self, **fields: Any) -> tuple[int, dict[str, Any]]:
-        return self.post(json.dumps(fields).encode(),
-                         {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
-
-    def incidents(self) -> list[dict[str, Any]]:
-        proc = run_cli("watch", "list", "--json", state=self.state)
-        assert proc.returncode == 0, proc.stderr
-        return [json.loads(line) for line in proc.stdout.splitlines()]
-
-
-def start_watch(tmp: Path, lab: LabHandle, *extra: str, rules: str = RULES) -> Watch:
-    tmp.mkdir(exist_ok=True)
-    (tmp / "quarantine.yml").write_text(PLAYBOOK)
-    (tmp / "rules.yml").write_text(rules)
-    state, log = tmp / "state", tmp / "watch.log"
-    env = {**os.environ, "ISOLATE_STATE_DIR": str(state), "WATCH_TOKEN": TOKEN}
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            isolate_cmd("watch", "--rules", str(tmp / "rules.yml"), "-i", str(lab.inventory),
-                        "--listen", "127.0.0.1:0", "--token-ref", "env:WATCH_TOKEN", "--max-body", "4096",
-                        *extra),
-            stdout=sink, stderr=sink, env=env, stdin=subprocess.DEVNULL,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"listening on (https?://127\.0\.0\.1:\d+/alert)", log.read_text())
-        if found:
-            return Watch(proc, found.group(1), log, state)
-        if proc.poll() is not None:
-            raise AssertionError(f"watch ended before listening: {log.read_text()}")
-        time.sleep(0.01)
-    proc.kill()
-    raise AssertionError(f"watch never listened: {log.read_text()}")
-
-
-def stop(watch: Watch) -> None:
-    watch.proc.terminate()
-    try:
-        watch.proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        watch.proc.kill()
-        watch.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -418,46 +333,31 @@ def test_incident_events_are_notified(
 ) -> None:
     """Every event is posted to the --notify-ref URL (a real HTTP receiver on 127.0.0.1); a dead
     receiver is one log line naming it by position, never by its URL."""
-    import http.server
     import socket
-    import threading
 
-    received: list[dict[str, Any]] = []
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver = Receiver()
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
-    monkeypatch.setenv("NOTIFY_URL", f"http://127.0.0.1:{server.server_address[1]}/hook?token=s3cr3t")
+    monkeypatch.setenv("NOTIFY_URL", receiver.url + "?token=s3cr3t")
     monkeypatch.setenv("DEAD_URL", f"http://127.0.0.1:{dead}/hook?token=d3ad")
     notified = start_watch(tmp_path, lab, "--notify-ref", "env:NOTIFY_URL", "--notify-ref", "env:DEAD_URL",
                            rules=RULES.replace("auto_per_hour: 5", "auto_per_hour: 0"))
     try:
         status, reply = notified.alert(source="10.10.100.17", signature="smb-scan")
         assert (status, reply["state"]) == (200, "pending")
-        deadline = time.monotonic() + 60
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        received = receiver.wait_for(2)
         assert [(r["incident"], r["event"]) for r in received] == [
             (reply["incident"], "opened"), (reply["incident"], "pending")]
         assert received[1]["text"] == (f"isolate watch: incident {reply['incident']} pending: "
                                        "the limit of 0 automatic containments per hour is reached")
+        deadline = time.monotonic() + 60
         while "notification 2 of incident" not in notified.log.read_text() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert f"notification 2 of incident {reply['incident']} opened failed" in notified.log.read_text()
     finally:
         stop(notified)
-        server.shutdown()
+        receiver.close()
     assert "s3cr3t" not in notified.log.read_text() and "d3ad" not in notified.log.read_text()
 
 
