@@ -17,6 +17,11 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   ``remove-member A G`` (account and group grammars of ``isolate.values_directory``);
   read: ``bind-test``, ``root-dse``. ``openvpn`` (management interface): ``kill USER``; read:
   ``status 3``, ``version``.
+- ``fortios`` (REST requests, ``isolate/drivers/fortios.py``): ``create TABLE {JSON}``,
+  ``set TABLE NAME {JSON}``, ``delete TABLE NAME`` (TABLE one of the six isolate changes),
+  ``move NAME top|after NAME``, ``leave-groups USER``, ``logoff USER``; names
+  ``[A-Za-z0-9][A-Za-z0-9._-]{0,78}``; every JSON string printable ASCII; read:
+  ``system-status``, ``vpn-sessions``.
 - ``ansible``: each line one JSON object of printable ASCII whose strings hold no
   control character but newline and tab, and no bidi or line-separator character; an
   ``nft -f -`` task's script is checked as ``linux``.
@@ -53,6 +58,17 @@ _AD_LINE: Final = re.compile(
 _AD_READ: Final = re.compile(r"bind-test|root-dse", re.ASCII)
 _OPENVPN_LINE: Final = re.compile(r"kill [A-Za-z0-9._@-]{1,64}", re.ASCII)
 _OPENVPN_READ: Final = re.compile(r"status 3|version", re.ASCII)
+_FORTIOS_NAME: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,78}"
+_FORTIOS_TABLE: Final = (
+    r"(?:firewall/address|firewall/addrgrp|firewall\.service/custom|firewall/policy|user/local|user/group)"
+)
+_FORTIOS_LINE: Final = re.compile(
+    rf"create {_FORTIOS_TABLE} (?P<json>\{{.*\}})|set {_FORTIOS_TABLE} {_FORTIOS_NAME} (?P<json2>\{{.*\}})"
+    rf"|delete {_FORTIOS_TABLE} {_FORTIOS_NAME}|move {_FORTIOS_NAME} (?:top|after {_FORTIOS_NAME})"
+    rf"|(?:leave-groups|logoff) {_FORTIOS_NAME}",
+    re.ASCII,
+)
+_FORTIOS_READ: Final = re.compile(r"system-status|vpn-sessions", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
 _SHELL_READ: Final = re.compile(r"[A-Za-z0-9 ._:/=,@+-]+", re.ASCII)
 _NFT_UNQUOTED_BAD: Final = frozenset("#$%\\`'?")
@@ -243,6 +259,30 @@ def _ldap_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
             raise _refuse(platform, line, f"not {shape} with a valid account or group name")
 
 
+def _fortios_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    for line in lines:
+        if mode == "read":
+            _check_alphabet(platform, line, _FORTIOS_READ, "system-status / vpn-sessions")
+            continue
+        bad = _first_bad(line, _PRINTABLE_ASCII)
+        if bad is not None:
+            raise _refuse(platform, line, f"character {_char_name(bad)}")
+        match = _FORTIOS_LINE.fullmatch(line)
+        if match is None:
+            raise _refuse(platform, line, "not create/set/delete TABLE …, move, leave-groups or logoff")
+        body = match.group("json") or match.group("json2")
+        if body is not None:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise _refuse(platform, line, "the object is not JSON") from None
+            if not isinstance(data, dict):
+                raise _refuse(platform, line, "the object is not a JSON object")
+            for text in _strings(data):
+                if not _PRINTABLE_ASCII.fullmatch(text or " "):
+                    raise _refuse(platform, line, "a value holds a character outside printable ASCII")
+
+
 class _Checker(Protocol):
     def __call__(self, platform: str, lines: Sequence[str], mode: Mode) -> None: ...
 
@@ -256,6 +296,7 @@ GRAMMARS: Final[dict[str, _Checker]] = {
     "ansible": _shell(_ansible_lines),
     "openvpn": _openvpn_lines,
     "ldap": _ldap_lines,
+    "fortios": _fortios_lines,
 }
 
 

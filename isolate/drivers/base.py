@@ -35,7 +35,9 @@ class Target:
     host_key_checking: bool = True
     timeout_s: float = 30.0
     work_dir: Path | None = None  # where a driver may keep working files (the run's state dir)
-    ca_file: Path | None = None  # TLS: the CA that signed the device's certificate (directory)
+    ca_file: Path | None = None  # TLS: the CA that signed the device's certificate (directory, REST)
+    tls_fingerprint: str | None = None  # TLS: the pinned SHA-256 of the certificate (REST)
+    token: str | None = field(default=None, repr=False)  # REST API token
     # directory: (account, password) a verification bind may use (lab test credentials)
     test_credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     ssh: SshAlgorithms = MODERN  # offered algorithms; legacy ones only if the inventory allows

@@ -68,6 +68,13 @@ def _openvpn(target: Target, platform: Platform, transport: str | None) -> Sessi
     return session
 
 
+def _fortios(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.fortios import connect as connect_fortios
+
+    session: Session = connect_fortios(target)
+    return session
+
+
 def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
     return LinuxSession(target)
 
@@ -92,6 +99,7 @@ SESSIONS: dict[str, Callable[[Target, Platform, str | None], Session]] = {
     "ansible": _ansible,
     "ldap": _active_directory,
     "openvpn": _openvpn,
+    "fortios": _fortios,
 }
 
 

@@ -46,11 +46,14 @@ def resolve_targets(
         try:
             password = read_ref(creds.password, base) if creds.password else None
             secret = read_ref(creds.enable, base) if creds.enable else None
+            token = read_ref(creds.token, base) if creds.token else None
         except InventoryError as exc:
             raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
-        secrets.extend(v for v in (password, secret) if v)
+        secrets.extend(v for v in (password, secret, token) if v)
         key_file = (base / user_path(creds.key_file, InventoryError)) if creds.key_file else None
         ca_file, tests = directory_extras(inventory, name, base)
+        if device.tls is not None and device.tls.ca_file:
+            ca_file = base / user_path(device.tls.ca_file, InventoryError)
         secrets.extend(password for _, password in tests)
         targets[name] = Target(
             name=name,
@@ -67,6 +70,8 @@ def resolve_targets(
             timeout_s=timeout_s,
             work_dir=work_dir,
             ca_file=ca_file,
+            tls_fingerprint=device.tls.fingerprint if device.tls is not None else None,
+            token=token,
             test_credentials=tests,
             ssh=device.ssh_algorithms,
         )

@@ -101,6 +101,7 @@ class CredentialSet(_Model):
     username: AccountName
     password: CredentialRef | None = None
     enable: CredentialRef | None = None
+    token: CredentialRef | None = None  # a REST API token (FortiOS), by reference only
     key_file: FilePath | None = None
     agent: bool = False
 
@@ -138,6 +139,32 @@ class SshOptions(_Model):
         )
 
 
+_FINGERPRINT = re.compile(r"(?:sha256:)?((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{64})")
+
+
+def _fingerprint(value: Any) -> str:
+    """A certificate's SHA-256 fingerprint, ``AA:BB:…`` (32 bytes) or 64 hex digits, with an
+    optional ``sha256:`` prefix; kept as upper-case colon-separated bytes."""
+    match = _FINGERPRINT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        reason = "must be a SHA-256 fingerprint (32 hex bytes, AA:BB:… or 64 hex digits)"
+        raise PydanticCustomError("isolate_value", "{reason}", {"reason": reason})
+    digits = match.group(1).replace(":", "").upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 64, 2))
+
+
+Fingerprint = Annotated[str, BeforeValidator(_fingerprint)]
+
+
+class TlsOptions(_Model):
+    """How a device's HTTPS certificate is verified (REST platforms): against a CA file, or
+    pinned by its SHA-256 fingerprint (a self-signed certificate). Verified always: a device
+    with neither is refused."""
+
+    ca_file: FilePath | None = None
+    fingerprint: Fingerprint | None = None
+
+
 class AccessPort(_Model):
     interface: InterfaceName
     host: Name
@@ -155,6 +182,7 @@ class Device(_Model):
     tags: tuple[Name, ...] = ()
     ports: tuple[AccessPort, ...] = ()
     ssh: SshOptions | None = None
+    tls: TlsOptions | None = None  # REST platforms: how the HTTPS certificate is verified
 
     @model_validator(mode="before")
     @classmethod

@@ -17,9 +17,10 @@ A flow passes when, in order:
    destination SVI's ``ip access-group Y out`` must permit; an ``ip route P Null0`` on a
    gateway (or on an IOS edge device) covering either end's address drops the flow —
    no TCP session completes when either direction is dropped;
-3. the ``firewall`` of either end's segment: its nftables ``forward`` hook must accept;
+3. the ``firewall`` of either end's segment: its nftables ``forward`` hook must accept
+   (a FortiGate: its first matching policy, ``FortiGateDevice.permits``);
 4. between the ``outside`` zone and any other zone, every edge firewall's ``forward``
-   hook must accept.
+   hook (or FortiGate policy) must accept.
 Ends in ``vpn`` and ``outside`` zones are routed by the concentrator and the edge, not by
 an SVI. Devices sit in the management segment. Pure: no I/O except
 ``flows_from_state_dir``.
@@ -37,6 +38,7 @@ from typing import Any
 from isolate.inventory.models import Device, Host, Inventory, Segment
 from isolate.lab.asa import AsaDevice
 from isolate.lab.device import SimDevice
+from isolate.lab.fortios import FortiGateDevice
 from isolate.lab.ios import IosDevice
 from isolate.lab.linux import LinuxDevice
 from isolate.lab.nft import Packet, evaluate
@@ -179,7 +181,7 @@ class _Model:
             return f"{end.name} is a VPN host without a vpn_user"
         for name in self.inv.vpn.concentrators:
             device = self.devices.get(name)
-            if isinstance(device, AsaDevice) and str(user) in device.active_users():
+            if isinstance(device, AsaDevice | FortiGateDevice) and str(user) in device.active_users():
                 return None
         where = ", ".join(self.inv.vpn.concentrators) or "no concentrator"
         return f"VPN user {user} ({end.name}) has no active session on {where}"
@@ -235,6 +237,11 @@ class _Model:
         packet = Packet(proto, src.address, dst.address, dport=port)
         for name in names:
             device = self.devices.get(name)
+            if isinstance(device, FortiGateDevice):
+                accepted, why = device.permits(proto, src.address, dst.address, port)
+                if not accepted:
+                    return f"{name} {why} denies"
+                continue
             if not isinstance(device, LinuxDevice):
                 continue
             decision = evaluate(device.ruleset, "forward", packet)

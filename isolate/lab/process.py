@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -34,6 +35,8 @@ import asyncssh
 from isolate.errors import IsolateError, LabError
 from isolate.lab.fabric import Fabric, load_moves
 from isolate.lab.faults import Fault, control, fault_from_json
+from isolate.lab.fortios import FortiGateDevice
+from isolate.lab.fortios_http import HttpsDevices, ensure_certificate, server_context
 from isolate.lab.inventory_out import ensure_secrets, write_lab_files
 from isolate.lab.ios import IosDevice
 from isolate.lab.ios.device import TIME_SCALE_ENV
@@ -393,11 +396,19 @@ async def _serve(state: Path) -> None:
     fabric = wire(state, lab, hosted)
     legacy = {h.name for h in hosted if needs_rsa(h.ssh)}
     rsa_key = _key(state / "ssh_host_rsa_key", "ssh-rsa") if legacy else None
+    cert, key, tls_fingerprint = ensure_certificate(state)
     write_lab_files(state, lab, base_port=base_port, host_key_line=_key_line(host_key),
-                    rsa_key_line=_key_line(rsa_key) if rsa_key else "", rsa_devices=legacy)
+                    rsa_key_line=_key_line(rsa_key) if rsa_key else "", rsa_devices=legacy,
+                    tls_fingerprint=tls_fingerprint)
     server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state,
                        fabric=fabric, rsa_key=rsa_key)
     await server.start()
+    https = HttpsDevices()
+    context = server_context(cert, key)
+    for entry in hosted:
+        if isinstance(entry.device, FortiGateDevice):
+            await https.add(entry.device, entry.port, creds.token, context,
+                            functools.partial(server.persist, entry))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -409,6 +420,7 @@ async def _serve(state: Path) -> None:
           + (f" (kinds not available, not served: {', '.join(missing)})" if missing else ""),
           flush=True)
     await stop.wait()
+    await https.stop()
     await server.stop()
     for name in ("lab.ready", "lab.pid"):
         with contextlib.suppress(FileNotFoundError):

@@ -85,6 +85,8 @@ class LabServer:
 
     async def start(self) -> None:
         for hosted in self.hosted.values():
+            if getattr(hosted.device, "listens", "ssh") != "ssh":
+                continue  # served by its own listener (isolate.lab.process: HTTPS devices)
             server = await asyncssh.create_server(
                 _factory(self, hosted), LISTEN_HOST, hosted.port,
                 server_host_keys=[self._host_key(hosted)], line_editor=False, encoding=None,

@@ -54,6 +54,7 @@ DEVICE_KINDS: dict[str, type[SimDevice] | None] = {
     "cisco_ios": IosDevice,
     "linux": _optional_kind("isolate.lab.linux", "LinuxDevice"),
     "cisco_asa": _optional_kind("isolate.lab.asa", "AsaDevice"),
+    "fortios": _optional_kind("isolate.lab.fortios", "FortiGateDevice"),  # served over HTTPS
 }
 
 
@@ -78,7 +79,7 @@ class TopoFault(_Model):
 
 class TopoDevice(_Model):
     name: DeviceName
-    kind: Literal["cisco_ios", "linux", "cisco_asa"]
+    kind: Literal["cisco_ios", "linux", "cisco_asa", "fortios"]
     role: Role
     address: Address | None = None
     model: str | None = None
@@ -128,6 +129,7 @@ class LabCredentials:
     username: str
     password: str = field(repr=False)
     enable: str = field(repr=False)
+    token: str = field(default="", repr=False)  # REST API token (lab FortiGates)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn"]
+Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn", "fortios"]
 # Which command grammar the last guard before a device checks (isolate/cmdguard.py).
-Grammar = Literal["ios", "nft", "ovs", "wg", "ansible", "openvpn", "ldap"]
+Grammar = Literal["ios", "nft", "ovs", "wg", "ansible", "openvpn", "ldap", "fortios"]
 SavePolicy = Literal["never", "on-confirm"]
 
 

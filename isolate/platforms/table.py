@@ -186,6 +186,20 @@ PLATFORMS: Final[dict[str, Platform]] = {
         identity=Identity("root-dse", r"(?m)^supportedCapabilities: 1\.2\.840\.113556\.1\.4\.800$"),
         default_role="server",
     ),
+    "fortios": Platform(
+        name="fortios",
+        title="Fortinet FortiGate (FortiOS REST API)",
+        session="fortios",
+        grammar="fortios",
+        interfaces=KERNEL_INTERFACES,
+        # GET /api/v2/cmdb/TABLE of each table, normalised (isolate/drivers/fortios_state.py)
+        state=State("GET /api/v2/cmdb: firewall/address, firewall/addrgrp, "
+                    "firewall.service/custom, firewall/policy, user/local, user/group"),
+        identity=Identity("system-status", r"(?m)^model_name: FortiGate$"),
+        ansible_network_os=("fortinet.fortios.fortios", "fortios"),
+        default_role="firewall",
+        lab_kind="fortios",
+    ),
     "openvpn": Platform(
         name="openvpn",
         title="OpenVPN server (management interface)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,13 @@ class Probe:
     undo: tuple[str, ...]  # ... and what undoes it
     seen: str  # what the state shows while the change is in
     refused: str  # a line the device refuses
+    topology: str = "city"  # the lab topology holding the device (TOPOLOGIES)
+
+
+TOPOLOGIES: dict[str, str | Path] = {
+    "city": "city",
+    "fortigate": Path(__file__).parents[1] / "lab" / "fortigate.yml",
+}
 
 
 PROBES = {
@@ -46,6 +54,12 @@ PROBES = {
     "linux": Probe("fw-edge", "uname -s", ("add table inet isolate_conformance",),
                    ("delete table inet isolate_conformance",),
                    "table inet isolate_conformance", "add rule inet no_such_table c drop"),
+    "fortios": Probe("fgt1", "vpn-sessions",
+                     ('create firewall/address {"name": "isolate-conformance", "subnet": "192.0.2.0/24"}',),
+                     ("delete firewall/address isolate-conformance",),
+                     '"name": "isolate-conformance"',
+                     'create firewall/addrgrp {"name": "isolate-bad", "member": [{"name": "no-such"}]}',
+                     topology="fortigate"),
 }  # fmt: skip
 LAB_PLATFORMS = [p for p in PLATFORMS.values() if p.lab_kind is not None]
 CASES = [
@@ -56,19 +70,27 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("conformance"), "city")
+def labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LabHandle]]:
+    """One lab per topology the probes need, stopped by pid in the finalizer."""
+    started: dict[str, LabHandle] = {}
     try:
-        yield handle
+        for name in sorted({PROBES[p.name].topology for p in LAB_PLATFORMS if p.name in PROBES}):
+            started[name] = start_lab(tmp_path_factory.mktemp(f"conformance-{name}"), TOPOLOGIES[name])
+        yield started
     finally:
-        handle.stop()
+        for handle in started.values():
+            handle.stop()
 
 
 @pytest.fixture(scope="module")
-def targets(lab: LabHandle) -> dict[str, Target]:
-    inventory = load_inventory(lab.inventory)
-    devices = [PROBES[p.name].device for p in LAB_PLATFORMS if p.name in PROBES]
-    return resolve_targets(inventory, devices, timeout_s=10.0).targets
+def targets(labs: dict[str, LabHandle]) -> dict[str, Target]:
+    found: dict[str, Target] = {}
+    for name, lab in labs.items():
+        inventory = load_inventory(lab.inventory)
+        devices = [PROBES[p.name].device for p in LAB_PLATFORMS
+                   if p.name in PROBES and PROBES[p.name].topology == name]
+        found.update(resolve_targets(inventory, devices, timeout_s=10.0).targets)
+    return found
 
 
 def test_every_lab_platform_has_a_probe() -> None:
