@@ -261,6 +261,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         self.echo = True
         self.skip_lf = False
         self.dead = False
+        self.netconf: Any = None  # a NETCONF subsystem channel (Junos)
 
     # ------------------------------------------------------------ asyncssh callbacks
 
@@ -271,6 +272,10 @@ class _Session(asyncssh.SSHServerSession[bytes]):
     def connection_lost(self, exc: Exception | None) -> None:
         self.hosted.sessions -= 1
         self.dead = True
+        if self.netconf is not None:
+            self.netconf.lost()
+            if self.netconf.changed:
+                self.lab.persist(self.hosted)
         if self.task is not None:
             self.task.cancel()
 
@@ -279,6 +284,13 @@ class _Session(asyncssh.SSHServerSession[bytes]):
 
     def shell_requested(self) -> bool:
         self.kind = "shell"
+        return True
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        """NETCONF over SSH (RFC 6242) on devices that speak it (``open_netconf``)."""
+        if subsystem != "netconf" or not hasattr(self.hosted.device, "open_netconf"):
+            return False
+        self.kind = "netconf"
         return True
 
     def exec_requested(self, command: str) -> bool:
@@ -290,10 +302,17 @@ class _Session(asyncssh.SSHServerSession[bytes]):
     def session_started(self) -> None:
         if self.kind == "shell":
             self.task = asyncio.create_task(self._shell())
+        elif self.kind == "netconf":
+            open_netconf = getattr(self.hosted.device, "open_netconf")  # noqa: B009
+            self.netconf = open_netconf(self.chan.get_extra_info("username") if self.chan else "")
+            self._send(self.netconf.hello())
         elif self.kind == "exec" and not self._reads_stdin():
             self.task = asyncio.create_task(self._exec(""))
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
+        if self.kind == "netconf" and self.netconf is not None:
+            self._netconf(data)
+            return
         if self.kind == "shell":
             self.queue.put_nowait(data)
         else:
@@ -304,6 +323,30 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             stdin = self.stdin.decode("utf-8", "replace")
             self.task = asyncio.create_task(self._exec(stdin))
         return True
+
+    # ------------------------------------------------------------ netconf
+
+    def _netconf(self, data: bytes) -> None:
+        hosted = self.hosted
+        if hosted.device.tick(time.time()):
+            self.lab.persist(hosted)
+        try:
+            out = self.netconf.feed(data)
+        except Exception as err:  # a simulator bug must not leave the client hanging
+            print(f"{hosted.name}: NETCONF simulator error: {err!r}", file=sys.stderr, flush=True)
+            assert self.chan is not None
+            self.chan.get_connection().abort()
+            return
+        if self.netconf.changed:
+            self.netconf.changed = False
+            self.lab.persist(hosted)
+        self._send(out)
+        if self.netconf.closed and self.chan is not None:
+            self.chan.exit(0)
+
+    def _send(self, data: bytes) -> None:
+        if data and self.chan is not None and not self.dead:
+            self.chan.write(data)
 
     # ------------------------------------------------------------ exec
 

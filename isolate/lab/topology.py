@@ -38,6 +38,7 @@ from isolate.yamlsrc import Problem, load_yaml, raise_problems, validation_probl
 
 TOPOLOGIES_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = "city"
+SWITCH_KINDS = ("cisco_ios", "junos")  # kinds the topology wires as core/access switches
 MAX_ACCESS = 2000
 
 
@@ -55,6 +56,7 @@ DEVICE_KINDS: dict[str, type[SimDevice] | None] = {
     "linux": _optional_kind("isolate.lab.linux", "LinuxDevice"),
     "cisco_asa": _optional_kind("isolate.lab.asa", "AsaDevice"),
     "fortios": _optional_kind("isolate.lab.fortios", "FortiGateDevice"),  # served over HTTPS
+    "junos": _optional_kind("isolate.lab.junos", "JunosDevice"),
 }
 
 
@@ -79,7 +81,7 @@ class TopoFault(_Model):
 
 class TopoDevice(_Model):
     name: DeviceName
-    kind: Literal["cisco_ios", "linux", "cisco_asa", "fortios"]
+    kind: Literal["cisco_ios", "linux", "cisco_asa", "fortios", "junos"]
     role: Role
     address: Address | None = None
     model: str | None = None
@@ -311,7 +313,7 @@ def _build(topo: TopologyFile) -> Lab:
     placement = _place_hosts(topo, access_names)
     built: list[LabDevice] = []
     uplinks = acc.uplinks or tuple(d.name for d in topo.devices
-                                   if d.kind == "cisco_ios" and d.role == "core")
+                                   if d.kind in SWITCH_KINDS and d.role == "core")
     for i, dev in enumerate(topo.devices):
         built.append(_fixed_device(topo, dev, i, access_names, uplinks, placement))
     first = int(ipaddress.IPv4Address(str(acc.first_address)))
@@ -326,7 +328,7 @@ def _links(built: list[LabDevice], access: list[str], uplinks: tuple[str, ...]
            ) -> tuple[tuple[str, str, str, str], ...]:
     """The trunks the build wired: core port k to access switch k, core to core."""
     by_name = {d.name: d for d in built}
-    cores = [by_name[u] for u in uplinks if u in by_name and by_name[u].kind == "cisco_ios"]
+    cores = [by_name[u] for u in uplinks if u in by_name and by_name[u].kind in SWITCH_KINDS]
     out: list[tuple[str, str, str, str]] = []
     for k, name in enumerate(access):
         acc = by_name[name]
@@ -362,6 +364,8 @@ def _fixed_device(topo: TopologyFile, dev: TopoDevice, index: int, access: list[
     faults = tuple(make_fault(f.kind, after=f.after, delay=f.delay, pattern=f.pattern)
                    for f in dev.faults)
     address = str(dev.address) if dev.address is not None else "127.0.0.1"
+    if dev.kind == "junos":
+        return _junos_device(topo, dev, index, address, access, uplinks, placement, faults)
     if dev.kind != "cisco_ios":
         return LabDevice(dev.name, dev.kind, dev.role, index, address, dev.groups, dev.tags,
                          options=dict(dev.options), faults=faults, model=dev.model or "")
@@ -390,6 +394,43 @@ def _fixed_device(topo: TopologyFile, dev: TopoDevice, index: int, access: list[
                      access_ports, dev.model or "WS-C3750X-48P", ports, tuple(connected),
                      (*lines, *dev.config, *_vtp_lines(str(dev.options.get("vtp", "server")))),
                      dict(dev.options), faults)
+
+
+def _junos_device(topo: TopologyFile, dev: TopoDevice, index: int, address: str,
+                  access: list[str], uplinks: tuple[str, ...],
+                  placement: dict[str, list[tuple[str, int]]], faults: tuple[Fault, ...]
+                  ) -> LabDevice:
+    """A Junos switch: ports ``ge-0/0/0``…, trunks like an IOS core's, IRBs for the
+    segments it routes (isolate.lab.junos.build)."""
+    from isolate.lab.junos import build
+
+    ports = build.junos_ports(dev.ports)
+    switched = _switched(topo)
+    lines = [*build.base_lines(dev.name, switched, f"{topo.name}.local"),
+             *build.gateway_lines(dev.name, switched)]
+    connected: list[str] = []
+    if dev.name in uplinks:
+        for k, name in enumerate(access[: dev.ports - 2]):
+            connected.append(ports[k])
+            lines += build.trunk_lines(ports[k], name)
+        for other in uplinks:
+            if other != dev.name:
+                connected.append(ports[-1])
+                lines += build.trunk_lines(ports[-1], other)
+    names = {s.vlan: s.name for s in switched}
+    access_ports: list[tuple[str, str]] = []
+    hosts = placement.get(dev.name, [])
+    free = ports[len(access) if dev.name in uplinks else 0: dev.ports - 2]
+    if len(hosts) > len(free):
+        raise _BuildError(("devices", index), f"{dev.name}: {len(hosts)} hosts but "
+                                              f"{len(free)} free ports")
+    for (host, vlan), port in zip(hosts, free, strict=False):
+        connected.append(port)
+        access_ports.append((port, host))
+        lines += build.access_lines(port, host, names[vlan])
+    return LabDevice(dev.name, dev.kind, dev.role, index, address, dev.groups, dev.tags,
+                     tuple(access_ports), dev.model or "ex4300-48p", ports, tuple(connected),
+                     (*lines, *dev.config), dict(dev.options), faults)
 
 
 def _vtp_lines(mode: str) -> list[str]:
