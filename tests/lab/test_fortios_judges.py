@@ -1,9 +1,14 @@
-"""The lab FortiGate judged by the published Python client ``fortigate-api`` (PyPI): token
-login, addresses, address groups and policies read, created, moved, updated and deleted over
-HTTPS, the certificate verified against the lab's own (self-signed) certificate."""
+"""The lab FortiGate judged by the published Python client ``fortigate-api`` (PyPI) and by
+Ansible's ``fortinet.fortios`` modules (httpapi): token login, addresses, address groups and
+policies read, created, moved, updated and deleted over HTTPS, the certificate verified
+against the lab's own (self-signed) certificate."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +93,74 @@ def test_a_reference_to_a_missing_object_is_refused(api: object) -> None:
     response = fw.addrgrp.create({"name": "judge-bad", "member": [{"name": "no-such-address"}]})
     assert response.status_code == 500
     assert response.json()["status"] == "error" and response.json()["error"] == -3
+
+
+ANSIBLE_PLAY = """
+- hosts: fgt
+  gather_facts: false
+  vars: {vdom: root}
+  tasks:
+    - fortinet.fortios.fortios_firewall_address:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        state: present
+        firewall_address: {name: ansible-a, subnet: 198.51.100.0/24, comment: judge}
+    - fortinet.fortios.fortios_firewall_policy:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        state: present
+        firewall_policy:
+          policyid: 90
+          name: ansible-deny
+          srcintf: [{name: any}]
+          dstintf: [{name: any}]
+          srcaddr: [{name: ansible-a}]
+          dstaddr: [{name: all}]
+          service: [{name: ALL}]
+          action: deny
+          schedule: always
+    - fortinet.fortios.fortios_firewall_policy:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        action: move
+        self: "90"
+        before: "1"
+    - fortinet.fortios.fortios_configuration_fact:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selectors:
+          - {selector: firewall_address, params: {name: ansible-a}}
+          - {selector: firewall_policy}
+      register: facts
+    - ansible.builtin.assert:
+        that:
+          - facts.meta[0].results[0].subnet == "198.51.100.0 255.255.255.0"
+          - facts.meta[1].results[0].name == "ansible-deny"
+          - facts.meta[1].results[0].action == "deny"
+"""
+
+
+@pytest.mark.slow
+def test_ansible_fortios_modules_configure_move_and_read(lab: LabHandle, tmp_path: Path) -> None:
+    playbook_bin = Path(sys.executable).with_name("ansible-playbook")
+    if not playbook_bin.exists() and shutil.which("ansible-playbook") is None:
+        pytest.skip("ansible-playbook is not installed")
+    port = lab.port("fgt1")
+    (tmp_path / "inventory.ini").write_text(
+        "[fgt]\n"
+        f"fgt1 ansible_host=127.0.0.1 ansible_httpapi_port={port}\n"
+        "[fgt:vars]\n"
+        "ansible_connection=httpapi\nansible_network_os=fortinet.fortios.fortios\n"
+        "ansible_httpapi_use_ssl=yes\nansible_httpapi_validate_certs=yes\n"
+    )
+    (tmp_path / "play.yml").write_text(ANSIBLE_PLAY)
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+           "ANSIBLE_HOME": str(tmp_path), "SSL_CERT_FILE": str(lab.state_dir / "fortios_cert.pem")}
+    result = subprocess.run(
+        [str(playbook_bin if playbook_bin.exists() else "ansible-playbook"), "-i",
+         str(tmp_path / "inventory.ini"), str(tmp_path / "play.yml"),
+         "-e", f"token={lab.credentials.token}"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "failed=0" in result.stdout
