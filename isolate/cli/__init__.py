@@ -58,9 +58,9 @@ def debug_enabled() -> bool:
 
 
 def _register_all() -> None:
-    from isolate.cli import checks, drill, journal, lab, locate, netlab, plan, run, watch
+    from isolate.cli import checks, drill, expiry, journal, lab, locate, netlab, plan, run, watch
 
-    for module in (checks, plan, run, locate, drill, journal, lab, netlab, watch):
+    for module in (checks, plan, run, locate, drill, journal, lab, netlab, watch, expiry):
         module.register(app)
 
 

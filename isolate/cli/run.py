@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -164,6 +165,13 @@ def apply_cmd(
     sets: SetOpt = None,
     exclude: ExcludeOpt = None,
     limit: LimitOpt = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", metavar="DURATION",
+                     help="The containment expires after DURATION (30m, 4h, 2d) into the staged restore, "
+                     "unless extended (isolate extend RUN --by 4h) or kept; fired by isolate watch "
+                     "or isolate expire (docs/watch.md)."),
+    ] = None,
     skip_unreachable: Annotated[
         bool,
         typer.Option(
@@ -197,6 +205,13 @@ def apply_cmd(
         timeout_s=timeout,
         transport=transport,
     )
+    if expires is not None:
+        from isolate.expiry import run_options
+
+        if check or resume is not None or retry_failed is not None:
+            raise InputError("--expires goes with a new containment, not with --check, --resume or "
+                             "--retry-failed")
+        request = replace(request, extra=run_options(expires))
     warn_insecure_host_keys(insecure_host_keys)
     if retry_failed is not None:
         if target is not None or resume is not None:
@@ -480,11 +495,16 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
     """
     from isolate import api
     from isolate.cli.watch import incident_rows
+    from isolate.expiry import expiries
     from isolate.paths import state_dir_from
 
     report = api.status(state_dir=state_dir, lock_dir=lock_dir)
     waiting = [r for r in incident_rows(state_dir_from(state_dir)) if r["state"] in ("pending", "applying")]
     report["incidents"] = waiting  # isolate watch incidents not settled yet (docs/watch.md)
+    expiring = {e.run_id: e for e in expiries(state_dir_from(state_dir))}
+    for run in report["contained"]:  # containments that expire (apply --expires, docs/watch.md)
+        if run["run"] in expiring:
+            run["expires_at"], run["expiry"] = expiring[run["run"]].at, expiring[run["run"]].describe()
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True, indent=2))
         return
@@ -495,6 +515,9 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
         console.print(
             f"run {run['run']} ({run['playbook']}, incident {run['incident'] or '-'}, {run['status']})"
         )
+        if "expiry" in run:
+            console.print(f"  {run['expiry']}; isolate extend {run['run']} --by 4h, or --keep",
+                          markup=False, soft_wrap=True)
         table = Table()
         for col in ("device", "step", "state", "restore stage"):
             table.add_column(col)

@@ -49,6 +49,10 @@ def watch_cmd(
                           "({\"text\"}: Slack, Mattermost), teams (an Adaptive Card message: Teams "
                           "Workflows and incoming webhooks) or teams-messagecard (legacy MessageCard).")
     ] = "generic",
+    expiry_check: Annotated[
+        float, typer.Option("--expiry-check", min=1, max=3600,
+                            help="Seconds between two looks for containments whose expiry passed.")
+    ] = 30.0,
     transport: TransportOpt = None,
     state_dir: StateDir = None,
     lock_dir: LockDir = None,
@@ -92,7 +96,7 @@ def watch_cmd(
             raise InputError(f"--notify-ref {ref}: not an http(s):// URL")
     notifier = Notifier(urls, shape) if urls else None
     watcher = Watcher(settings, on_event=notifier)
-    for line in settle_interrupted(watcher.store, state_dir_from(state_dir)):
+    for line in [*settle_interrupted(watcher.store, state_dir_from(state_dir)), *watcher.sweep()]:
         logging.getLogger("isolate.watch").warning("%s", line)
     app = make_app(watcher, secrets=secrets, max_body=max_body, per_minute=rate)
     scheme = "https" if tls else "http"
@@ -103,7 +107,7 @@ def watch_cmd(
             scheme, bound_host, bound_port, len(loaded.rules), watcher.store.path,
         )
 
-    serve(app, host, port, tls=tls, ready=ready)
+    serve(app, host, port, tls=tls, ready=ready, tick=(expiry_check, watcher.sweep))
 
 
 def _listen(listen: str, *, tls: bool) -> tuple[str, int]:

@@ -4,7 +4,8 @@ dir (``watch/incidents.jsonl``), written by the watch process and by ``isolate a
 state-changing event; every event is kept.
 
 States: ``pending`` (waiting for approve/reject), ``applying``, ``contained`` (its run id),
-``restored`` (its run was restored since: the host may be contained again), ``failed``,
+``restored`` (its run was restored since: the host may be contained again), ``expired``
+(its run was restored when its expiry passed), ``failed``,
 ``rejected``. Events that change no state: ``opened``, ``attached``
 (a second alert for a target already in an open incident), ``approved``.
 """
@@ -26,7 +27,7 @@ from isolate.errors import InputError, JournalError
 from isolate.paths import make_private_dir
 
 OPEN = ("pending", "applying", "contained")
-STATES = (*OPEN, "restored", "failed", "rejected")
+STATES = (*OPEN, "restored", "expired", "failed", "rejected")
 
 
 @dataclass

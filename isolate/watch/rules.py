@@ -9,6 +9,7 @@ incident parameters, pre-approved (``auto``) or not (``ask``); and the limits au
         playbook: ransomware-lateral.yml        # relative to this file
         parameters: {infected: "{source}"}
         mode: auto
+        expires: 4h                             # optional: restored after 4 h unless extended
 
 Loading is pure apart from reading the files; every problem is ``file:line: field: message``.
 """
@@ -63,6 +64,20 @@ class Rule(_Model):
     playbook: str = Field(min_length=1)
     parameters: dict[str, str] = Field(default_factory=dict)
     mode: Literal["auto", "ask"] = "ask"
+    expires: str | None = None  # the containment expires into a staged restore (docs/watch.md)
+    release: bool = False  # a release alert for this rule's host restores its containment
+
+    @field_validator("expires")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        from isolate.expiry import parse_duration
+
+        if value is not None:
+            try:
+                parse_duration("expires", value)
+            except InputError as exc:
+                raise ValueError(str(exc).removeprefix("expires ")) from None
+        return value
 
     @field_validator("parameters")
     @classmethod

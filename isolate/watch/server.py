@@ -139,9 +139,24 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
+async def _every(app: web.Application, seconds: float, tick: Callable[[], list[str]]) -> None:
+    """``tick`` (the expiry sweep) every ``seconds``, on the alerts' one worker: it never runs
+    beside an alert's decision; a failure is one log line, and the next tick comes."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            for line in await loop.run_in_executor(app[POOL], tick):
+                log.warning("%s", line)
+        except IsolateError as exc:
+            log.error("expiry sweep: %s", exc)
+
+
 def serve(app: web.Application, host: str, port: int, *, tls: ssl.SSLContext | None,
-          ready: Callable[[str, int], Any]) -> None:
-    """Run until SIGINT/SIGTERM; ``ready(host, port)`` once listening (port 0: the one bound)."""
+          ready: Callable[[str, int], Any],
+          tick: tuple[float, Callable[[], list[str]]] | None = None) -> None:
+    """Run until SIGINT/SIGTERM; ``ready(host, port)`` once listening (port 0: the one bound);
+    ``tick`` = (seconds, callable) runs in the background while listening."""
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None, handle_signals=True)
@@ -156,9 +171,12 @@ def serve(app: web.Application, host: str, port: int, *, tls: ssl.SSLContext | N
             raise InputError(f"--listen {host}:{port}: cannot listen: {exc.strerror}") from None
         await web.SockSite(runner, listener, ssl_context=tls).start()
         ready(host, int(listener.getsockname()[1]))
+        ticking = asyncio.create_task(_every(app, *tick)) if tick else None
         try:
             await asyncio.Event().wait()
         finally:
+            if ticking is not None:
+                ticking.cancel()
             await runner.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt, web.GracefulExit):

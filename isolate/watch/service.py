@@ -19,6 +19,7 @@ from typing import Any
 
 from isolate import api
 from isolate.errors import InputError, IsolateError, PlanRefused
+from isolate.expiry import Fired, fire_due, run_options
 from isolate.inventory.models import Inventory
 from isolate.paths import state_dir_from
 from isolate.plan.models import Plan
@@ -69,6 +70,7 @@ class Watcher:
             incident, "opened", rule=rule.name, mode=rule.mode, alert=asdict(alert), targets=targets,
             playbook=str(self.settings.rules.playbook_path(rule)), parameters=values,
             inventory=str(self.settings.inventory_path.resolve()),
+            **({"expires": rule.expires} if rule.expires else {}),
         )
         return self._decide(incident, rule, alert, values)
 
@@ -89,7 +91,15 @@ class Watcher:
         reason = f"watch: rule {rule.name}: {alert.signature} from {alert.source}"
         return contain(self.store, incident, inventory, built, by="watch", reason=reason,
                        state_dir=self.settings.state_dir, lock_dir=self.settings.lock_dir,
-                       transport=self.settings.transport, timeout_s=self.settings.timeout_s)
+                       transport=self.settings.transport, timeout_s=self.settings.timeout_s,
+                       expires=rule.expires)
+
+    def sweep(self) -> list[str]:
+        """Restore every containment whose expiry passed (isolate.expiry); one line each."""
+        with self._lock:
+            fired = sweep(self.store, state_dir_from(self.settings.state_dir), by="watch",
+                          lock_dir=self.settings.lock_dir, transport=self.settings.transport)
+        return [line_of(f) for f in fired]
 
     def _no_auto(self, rule: Rule, values: Mapping[str, Sequence[str]]) -> str:
         if rule.mode == "ask":
@@ -125,11 +135,14 @@ def contain(
     lock_dir: Path | None,
     transport: str | None = None,
     timeout_s: float = 30.0,
+    expires: str | None = None,
 ) -> dict[str, Any]:
-    """Apply ``built`` for ``incident`` exactly as ``isolate apply --yes`` does, and record it."""
+    """Apply ``built`` for ``incident`` exactly as ``isolate apply --yes`` does (with
+    ``--expires`` when the rule says so), and record it."""
     store.append(incident, "applying", by=by, **here())
+    extra: dict[str, Any] = {"via": "watch", "by": by, **(run_options(expires) if expires else {})}
     request = api.ApplyRequest(incident=incident, reason=reason, transport=transport, timeout_s=timeout_s,
-                               extra={"via": "watch", "by": by})
+                               extra=extra)
     try:
         result = api.apply(inventory, built, request, state_dir=state_dir, lock_dir=lock_dir)
     except IsolateError as exc:
@@ -183,7 +196,7 @@ def _approve(
     if overrides:
         reason += "; " + "; ".join(f"override {o.step}: {o.reason}" for o in overrides)
     return contain(store, incident, inventory, built, by=user, reason=reason, state_dir=state_dir,
-                   lock_dir=lock_dir)
+                   lock_dir=lock_dir, expires=opened.get("expires"))
 
 
 def reject(store: IncidentStore, incident: str, *, user: str, reason: str) -> dict[str, Any]:
@@ -192,3 +205,25 @@ def reject(store: IncidentStore, incident: str, *, user: str, reason: str) -> di
             raise InputError(f"incident {incident} is {found.state}, not pending: nothing to reject")
         store.append(incident, "rejected", by=user, reason=reason)
     return {"incident": incident, "state": "rejected"}
+
+
+def sweep(
+    store: IncidentStore, state: Path, *, by: str, lock_dir: Path | None = None, transport: str | None = None
+) -> list[Fired]:
+    """Fire every due expiry (isolate.expiry.fire_due); a watch incident whose run it restored
+    becomes ``expired`` (or ``failed``)."""
+    known = store.load()
+
+    def record(fired: Fired) -> None:
+        if fired.incident in known:
+            if fired.ok:
+                store.append(fired.incident, "expired", run=fired.run_id, message=fired.message)
+            else:
+                store.append(fired.incident, "failed", run=fired.run_id, message=f"expiry: {fired.message}")
+
+    return fire_due(state, by=by, lock_dir=lock_dir, transport=transport, on_fired=record)
+
+
+def line_of(fired: Fired) -> str:
+    incident = f" (incident {fired.incident})" if fired.incident else ""
+    return f"run {fired.run_id}{incident}: expiry: {fired.message}"

@@ -51,6 +51,13 @@ COVERED: dict[str, str] = {
         "tests/watch/test_watch_e2e.py::test_deny_listed_host_waits_for_approval",
     'isolate reject W20261202-110223-694c --reason "known scanner"':
         "tests/watch/test_watch_e2e.py::test_guard_refusal_becomes_ask_and_approve_still_refuses",
+    # Containment that expires (docs/watch.md): run on the small lab, with the test clock.
+    "isolate apply -i inventory/city.yml playbooks/ransomware-lateral.yml --set infected=10.10.100.17 "
+    "--expires 4h --yes": "tests/watch/test_expiry.py::test_apply_expires_extend_then_expire",
+    'isolate extend last --by 4h --reason "forensics still imaging ws-17"':
+        "tests/watch/test_expiry.py::test_apply_expires_extend_then_expire",
+    'isolate extend last --keep --reason "confirmed by the incident lead"':
+        "tests/watch/test_expiry.py::test_kept_never_expires",
 }
 # Command lines expected to exit non-zero (they show a failure on purpose).
 EXPECT_EXIT: dict[str, int] = {
