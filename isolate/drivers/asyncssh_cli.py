@@ -21,6 +21,7 @@ import asyncssh
 
 from isolate.drivers.base import Target
 from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
+from isolate.drivers.jump import forward_refused, hop_error, hop_target
 from isolate.drivers.ssh_algorithms import no_common_algorithm, probe_unmatched
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms.ssh import MODERN_CIPHERS
@@ -101,6 +102,7 @@ class AsyncsshChannel:
         self.conn = conn
         self.process = process
         self.buffer = ""
+        self.hops: list[Any] = []  # jump-host connections, first hop first
 
     def send_line(self, line: str) -> None:
         LOOP.loop().call_soon_threadsafe(self.process.stdin.write, line + "\n")
@@ -146,18 +148,52 @@ class AsyncsshChannel:
         """Send the disconnect and drop the connection; do not wait for the device's answer."""
         with contextlib.suppress(Exception):
             LOOP.loop().call_soon_threadsafe(self.conn.close)
+            for hop in reversed(self.hops):
+                LOOP.loop().call_soon_threadsafe(hop.close)
 
 
 def open_channel(target: Target) -> AsyncsshChannel:
-    """An SSH shell on ``target``; every failure becomes a one-line DeviceError."""
-    return LOOP.run(_guard_connect(target))
+    """An SSH shell on ``target`` (through its jump hosts, if any); every failure becomes a
+    one-line DeviceError (a hop's names the hop)."""
+    return LOOP.run(_connect_via(target))
 
 
-async def _guard_connect(t: Target) -> AsyncsshChannel:
+async def _connect_via(t: Target) -> AsyncsshChannel:
+    """Each jump host in turn over the previous one's ``tunnel=``, then the device's shell."""
+    hops: list[Any] = []
     try:
-        return await asyncio.wait_for(_connect(t), t.timeout_s)
+        for index, hop in enumerate(t.via):
+            tunnel = hops[-1] if hops else None
+            hop_t = hop_target(t, hop)
+            try:
+                hops.append(await _guard(hop_t, _open_connection(hop_t, tunnel), tunneled=tunnel is not None))
+            except asyncssh.ChannelOpenError as exc:
+                raise forward_refused(t, index - 1, hop.host, hop.port, exc.code, exc.reason) from exc
+            except DeviceError as exc:
+                raise hop_error(t, index, exc) from exc
+        try:
+            channel = await _guard(t, _connect(t, hops[-1] if hops else None), tunneled=bool(hops))
+        except asyncssh.ChannelOpenError as exc:
+            raise forward_refused(t, len(hops) - 1, t.host, t.port, exc.code, exc.reason) from exc
+    except BaseException:
+        for conn in reversed(hops):
+            conn.close()
+        raise
+    channel.hops = hops
+    return channel
+
+
+async def _guard(t: Target, coro: Coroutine[Any, Any, T], *, tunneled: bool = False) -> T:
+    """Await ``coro`` (a connection to ``t``) within ``t``'s timeout, errors said in one line.
+    Through a tunnel, a refused forward (ChannelOpenError) is the previous hop's: re-raised."""
+    try:
+        return await asyncio.wait_for(coro, t.timeout_s)
     except DeviceError:
         raise
+    except asyncssh.ChannelOpenError as exc:
+        if tunneled:
+            raise
+        raise ConnectError(f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name) from exc
     except asyncssh.PermissionDenied as exc:
         raise AuthError(
             f"{t.name}: authentication failed for user {t.username!r} at {t.host}:{t.port}",
@@ -173,7 +209,10 @@ async def _guard_connect(t: Target) -> AsyncsshChannel:
         ) from exc
     except asyncssh.ConnectionLost as exc:
         # the device hung up during the handshake: if it was over algorithms, its offer says so
-        unmatched = await asyncio.get_running_loop().run_in_executor(None, probe_unmatched, t)
+        # (read directly; never around the jump hosts of a device reached through a tunnel)
+        unmatched = None if tunneled else await asyncio.get_running_loop().run_in_executor(
+            None, probe_unmatched, t
+        )
         raise unmatched or ConnectError(
             f"{t.name}: SSH error at {t.host}:{t.port}: {exc}", device=t.name
         ) from exc
@@ -185,10 +224,11 @@ async def _guard_connect(t: Target) -> AsyncsshChannel:
         raise ConnectError(f"{t.name}: cannot connect to {t.host}:{t.port}: {exc}", device=t.name) from exc
 
 
-async def _connect(t: Target) -> AsyncsshChannel:
-    conn = await asyncssh.connect(
+async def _open_connection(t: Target, tunnel: Any) -> Any:
+    return await asyncssh.connect(
         t.host,
         t.port,
+        tunnel=tunnel,
         username=t.username,
         password=t.password,
         client_keys=[str(t.key_file)] if t.key_file else None,
@@ -203,6 +243,10 @@ async def _connect(t: Target) -> AsyncsshChannel:
         server_host_key_algs=t.ssh.host_keys,
         mac_algs=t.ssh.macs,
     )
+
+
+async def _connect(t: Target, tunnel: Any = None) -> AsyncsshChannel:
+    conn = await _open_connection(t, tunnel)
     try:
         process = await conn.create_process(term_type="vt100", term_size=(511, 24), encoding="utf-8")
     except BaseException:

@@ -19,6 +19,24 @@ from isolate.platforms.ssh import MODERN, SshAlgorithms
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One SSH jump host on the way to a device (inventory ``via:``). Its host key is always
+    checked against the inventory's known_hosts (``--insecure-host-keys`` never covers a hop)."""
+
+    name: str
+    host: str
+    port: int
+    username: str
+    password: str | None = field(default=None, repr=False)
+    key_file: Path | None = None
+    use_agent: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Target:
     """Everything a driver needs to reach one device. Secrets live only here, in memory."""
 
@@ -41,6 +59,12 @@ class Target:
     # directory: (account, password) a verification bind may use (lab test credentials)
     test_credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     ssh: SshAlgorithms = MODERN  # offered algorithms; legacy ones only if the inventory allows
+    via: tuple[Hop, ...] = ()  # SSH jump hosts, first hop first (inventory ``via:``)
+
+    @property
+    def path(self) -> str:
+        """How the device is reached: ``direct`` or ``via bastion1 → bastion2``."""
+        return "via " + " → ".join(h.name for h in self.via) if self.via else "direct"
 
 
 EXEC_PREFIX = "@exec "  # the journal's spelling of an exec-mode line inside a command list

@@ -13,6 +13,9 @@ import paramiko
 
 from isolate.drivers.base import Target
 
+INSECURE_ADVICE = ", or pass --insecure-host-keys (journaled)"
+HOP_ADVICE = " (--insecure-host-keys never covers a jump host)"
+
 
 def unknown_key_message(t: Target) -> str:
     """One line for a host key that known_hosts does not list (or no known_hosts at all)."""
@@ -22,11 +25,11 @@ def unknown_key_message(t: Target) -> str:
             f"{t.name}: SSH host key of {where} cannot be checked: the inventory names no "
             "known_hosts file; set 'known_hosts: FILE' in the inventory and add the device's key "
             f"(ssh-keyscan -p {t.port} {t.host} >> FILE, after checking its fingerprint on the "
-            "console), or pass --insecure-host-keys (journaled)"
+            "console)" + INSECURE_ADVICE
         )
     return (
-        f"{t.name}: SSH host key of {where} is not in known_hosts ({t.known_hosts}); add it, "
-        "or pass --insecure-host-keys (journaled)"
+        f"{t.name}: SSH host key of {where} is not in known_hosts ({t.known_hosts}); add it"
+        + INSECURE_ADVICE
     )
 
 

@@ -17,7 +17,9 @@ from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from isolate.drivers.base import Target
 from isolate.drivers.hostkeys import changed_key_message, paramiko_policy, unknown_key_message
+from isolate.drivers.jump import HopChain, open_hops
 from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
+from isolate.drivers.ssh_exec import connect_direct
 from isolate.errors import AuthError, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import Platform
 
@@ -25,9 +27,10 @@ from isolate.platforms import Platform
 class NetmikoChannel:
     """The interactive shell of one netmiko connection (the ``cli.Channel`` contract)."""
 
-    def __init__(self, target: Target, conn: Any) -> None:
+    def __init__(self, target: Target, conn: Any, hops: HopChain | None = None) -> None:
         self.target = target
         self.conn = conn
+        self.hops = hops
 
     def send_line(self, line: str) -> None:
         try:
@@ -49,14 +52,32 @@ class NetmikoChannel:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.conn.disconnect()
+        if self.hops is not None:
+            self.hops.close()
 
 
 def open_channel(target: Target, platform: Platform) -> NetmikoChannel:
     """An SSH shell on ``target`` opened by netmiko (no session preparation: ``cli.py`` does
-    it); every failure becomes a one-line DeviceError."""
-    t = target
+    it), through its jump hosts if any (paramiko ``direct-tcpip`` channels given to netmiko as
+    ``sock``); every failure becomes a one-line DeviceError."""
     if platform.netmiko_type is None:
-        raise ConnectError(f"{t.name}: platform {platform.name} has no netmiko device type", device=t.name)
+        raise ConnectError(
+            f"{target.name}: platform {platform.name} has no netmiko device type", device=target.name
+        )
+    if not target.via:
+        return _open(target, platform, None)
+    hops, sock = open_hops(target, connect_direct)
+    try:
+        channel = _open(target, platform, sock)
+    except BaseException:
+        hops.close()
+        raise
+    channel.hops = hops
+    return channel
+
+
+def _open(t: Target, platform: Platform, sock: Any) -> NetmikoChannel:
+    assert platform.netmiko_type is not None  # checked by open_channel
     params: dict[str, Any] = {
         "device_type": platform.netmiko_type,
         "host": t.host,
@@ -77,6 +98,7 @@ def open_channel(target: Target, platform: Platform) -> NetmikoChannel:
         "alt_host_keys": t.known_hosts is not None,
         "alt_key_file": str(t.known_hosts) if t.known_hosts else "",
         "auto_connect": False,
+        "sock": sock,
     }
     try:
         conn = _with_algorithms(CLASS_MAPPER[platform.netmiko_type], t)(**params)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import paramiko
 
 from isolate.drivers.base import Target
 from isolate.drivers.hostkeys import changed_key_message, paramiko_policy, unknown_key_message
+from isolate.drivers.jump import HopChain, open_hops
 from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
 from isolate.errors import AuthError, ConnectError, DeviceTimeout
 
@@ -27,9 +29,37 @@ class ExecOutput:
     duration_s: float
 
 
+class JumpedClient(paramiko.SSHClient):
+    """A client reached through jump hosts: closing it closes the hops too."""
+
+    hops: HopChain | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.hops is not None:
+            self.hops.close()
+
+
 def connect_client(target: Target) -> paramiko.SSHClient:
-    """Open an SSH client to ``target``; every failure becomes a one-line DeviceError."""
-    client = paramiko.SSHClient()
+    """Open an SSH client to ``target`` (through its jump hosts, if any); every failure
+    becomes a one-line DeviceError (a hop's names the hop)."""
+    if not target.via:
+        return connect_direct(target)
+    hops, channel = open_hops(target, connect_direct)
+    client = JumpedClient()
+    client.hops = hops
+    try:
+        return connect_direct(target, channel, client=client)
+    except BaseException:
+        hops.close()
+        raise
+
+
+def connect_direct(
+    target: Target, sock: Any = None, *, client: paramiko.SSHClient | None = None
+) -> paramiko.SSHClient:
+    """Open an SSH client to ``target`` over ``sock`` (a jump host's channel) or TCP."""
+    client = client or paramiko.SSHClient()
     if target.known_hosts is not None and target.known_hosts.is_file():
         client.load_host_keys(str(target.known_hosts))
     client.set_missing_host_key_policy(paramiko_policy(target))
@@ -47,6 +77,7 @@ def connect_client(target: Target) -> paramiko.SSHClient:
             auth_timeout=min(target.timeout_s, 15.0),
             banner_timeout=min(target.timeout_s, 15.0),
             transport_factory=transport_factory(target.ssh),
+            sock=sock,
         )
     except paramiko.AuthenticationException as exc:
         raise AuthError(

@@ -217,8 +217,7 @@ class Executor:
             ]
             checks["steps"] = not problems
             ok = not problems
-            weaker = bool(session.target.ssh.legacy)
-            ready = "ready (legacy SSH algorithms allowed: a weaker channel)" if weaker else "ready"
+            ready = _ready(session.target)
             message = f"{device}: {'; '.join(problems)}" if problems else ready
         except JournalError:
             raise
@@ -470,3 +469,12 @@ def _end(ex: Executor, result: RunResult, started: float, contain: float | None)
     )
     ex._emit("run-end", ok=result.ok, message=result.status, duration_s=duration, time_to_contain_s=contain)
     return replace(result, duration_s=duration, time_to_contain_s=contain)
+
+
+def _ready(target: Target) -> str:
+    """A passed pre-check's message: ``ready``, with how the device is reached when it is not
+    plainly (legacy SSH algorithms, jump hosts)."""
+    notes = ["legacy SSH algorithms allowed: a weaker channel"] if target.ssh.legacy else []
+    if target.via:
+        notes.append(target.path)
+    return f"ready ({'; '.join(notes)})" if notes else "ready"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from isolate.drivers.base import Target
+from isolate.drivers.base import Hop, Target
 from isolate.errors import InventoryError
 from isolate.files import user_path
 from isolate.inventory.models import Inventory
@@ -74,8 +74,33 @@ def resolve_targets(
             token=token,
             test_credentials=tests,
             ssh=device.ssh_algorithms,
+            via=tuple(_hop(inventory, name, hop, base, secrets) for hop in inventory.via_of(device)),
         )
     return ResolvedTargets(targets, tuple(secrets))
+
+
+def _hop(inventory: Inventory, device: str, name: str, base: Path, secrets: list[str]) -> Hop:
+    """Jump host ``name`` on ``device``'s path, its credentials read now (secrets collected)."""
+    jump = inventory.jump_host(name)
+    creds = inventory.credentials[jump.credentials]
+    try:
+        password = read_ref(creds.password, base) if creds.password else None
+    except InventoryError as exc:
+        raise InventoryError(
+            f"{device}: jump host {name}: credentials '{jump.credentials}': {exc}"
+        ) from None
+    if password:
+        secrets.append(password)
+    key_file = (base / user_path(creds.key_file, InventoryError)) if creds.key_file else None
+    return Hop(
+        name=name,
+        host=jump.host,
+        port=int(jump.port),
+        username=creds.username,
+        password=password,
+        key_file=key_file,
+        use_agent=creds.agent,
+    )
 
 
 def directory_extras(

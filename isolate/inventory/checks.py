@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from isolate.inventory.models import Inventory
+from isolate.platforms import PLATFORMS as PLATFORM_TABLE
 from isolate.values import BadValue, parse_interface
 from isolate.yamlsrc import LineMap, Loc, Problem, did_you_mean
 
@@ -169,7 +170,50 @@ def _refs(inv: Inventory, ctx: _Ctx) -> None:
             ctx.ref(("vpn", "users", j, "group"), "VPN group", user.group, vpn_groups)
 
 
-_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs)
+# session families whose transports open jump-host chains (isolate/drivers/jump.py)
+JUMP_FAMILIES = ("cli", "nft", "ovs", "wireguard")
+
+
+def _jumps(inv: Inventory, ctx: _Ctx) -> None:
+    _unique(ctx, ("jump_hosts",), "jump host", [j.name for j in inv.jump_hosts])
+    devices = {d.name for d in inv.devices}
+    jumps = {j.name for j in inv.jump_hosts}
+    for i, jump in enumerate(inv.jump_hosts):
+        if jump.name in devices:
+            ctx.add(("jump_hosts", i, "name"), f"jump host '{jump.name}' is already the name of a device")
+        ctx.ref(("jump_hosts", i, "credentials"), "credential set", jump.credentials, inv.credentials)
+    paths: list[tuple[str, int, tuple[str, ...]]] = [
+        *(("devices", i, d.via or ()) for i, d in enumerate(inv.devices)),
+        *(("groups", i, g.via or ()) for i, g in enumerate(inv.groups)),
+        *(("segments", i, s.via or ()) for i, s in enumerate(inv.segments)),
+    ]
+    for section, i, via in paths:
+        for j, hop in enumerate(via):
+            ctx.ref((section, i, "via", j), "jump host", hop, jumps)
+            if hop in via[:j]:
+                ctx.add((section, i, "via", j), f"jump host '{hop}' twice in one path")
+    for i in range(len(inv.devices)):
+        _device_path(inv, ctx, i)
+
+
+def _device_path(inv: Inventory, ctx: _Ctx, i: int) -> None:
+    """A device's path: one answer from its groups, and a platform whose transport can jump."""
+    dev = inv.devices[i]
+    if dev.via is None:
+        paths = {g.via for g in inv.groups if g.name in dev.groups and g.via is not None}
+        if len(paths) > 1:
+            given = "; ".join(sorted(" → ".join(p) for p in paths))
+            ctx.add(
+                ("devices", i, "groups"),
+                f"{dev.name}: its groups give different jump paths ({given}); set 'via' on the device",
+            )
+    family = PLATFORM_TABLE[dev.platform].session
+    if inv.via_of(dev) and family not in JUMP_FAMILIES:
+        loc = ("devices", i, "via") if dev.via else ("devices", i, "platform")
+        ctx.add(loc, f"{dev.name}: platform {dev.platform} cannot be reached through jump hosts (via)")
+
+
+_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs, _jumps)
 
 
 def cross_check(inventory: Inventory, lines: LineMap) -> list[Problem]:

@@ -8,6 +8,7 @@ loaded, consistent inventory.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from contextlib import suppress
@@ -165,6 +166,16 @@ class TlsOptions(_Model):
     fingerprint: Fingerprint | None = None
 
 
+class JumpHost(_Model):
+    """An SSH jump host (bastion) devices are reached through (``via:``). Its host key must be
+    in the inventory's known_hosts under ``[host]:port``; credentials by reference."""
+
+    name: DeviceName
+    host: Hostname
+    port: Port = 22
+    credentials: Name
+
+
 class AccessPort(_Model):
     interface: InterfaceName
     host: Name
@@ -183,6 +194,7 @@ class Device(_Model):
     ports: tuple[AccessPort, ...] = ()
     ssh: SshOptions | None = None
     tls: TlsOptions | None = None  # REST platforms: how the HTTPS certificate is verified
+    via: tuple[DeviceName, ...] | None = None  # jump hosts, first hop first; [] = direct
 
     @model_validator(mode="before")
     @classmethod
@@ -217,6 +229,7 @@ class Device(_Model):
 class Group(_Model):
     name: Name
     description: Text = ""
+    via: tuple[DeviceName, ...] | None = None  # jump hosts for the group's devices
 
 
 class Segment(_Model):
@@ -227,6 +240,7 @@ class Segment(_Model):
     firewall: DeviceName | None = None
     zone: Zone = "inside"
     criticality: Criticality = "medium"
+    via: tuple[DeviceName, ...] | None = None  # jump hosts for devices whose address is in it
 
 
 _SERVICE_SHORT = re.compile(r"(?P<name>[^:/\s]+):(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?")
@@ -333,6 +347,13 @@ class Edge(_Model):
     devices: tuple[DeviceName, ...] = ()
 
 
+def _in_subnet(address: str, subnet: Any) -> bool:
+    try:
+        return ipaddress.ip_address(address) in subnet
+    except ValueError:
+        return False  # a host name: no segment claims it
+
+
 class Inventory(_Model):
     version: Literal[1]
     name: Name
@@ -341,6 +362,7 @@ class Inventory(_Model):
     lock_dir: FilePath | None = None  # the site's shared device-lock directory (docs/journal.md, "Locks")
     ansible_inventory: FilePath | None = None
     credentials: dict[Name, CredentialSet] = Field(default_factory=dict)
+    jump_hosts: tuple[JumpHost, ...] = ()
     devices: tuple[Device, ...] = ()
     groups: tuple[Group, ...] = ()
     segments: tuple[Segment, ...] = ()
@@ -382,6 +404,28 @@ class Inventory(_Model):
 
     def host(self, name: str) -> Host:
         return self._hosts[name]
+
+    def jump_host(self, name: str) -> JumpHost:
+        """The jump host called ``name``; KeyError if there is none."""
+        found = next((j for j in self.jump_hosts if j.name == name), None)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def via_of(self, device: str | Device) -> tuple[str, ...]:
+        """The jump hosts ``device`` is reached through, first hop first (docs/inventory.md,
+        "Jump hosts"): its own ``via``, else its first group's that has one, else the
+        ``via`` of the segment holding its management address; () = direct."""
+        dev = self.device(device) if isinstance(device, str) else device
+        if dev.via is not None:
+            return dev.via
+        for group in self.groups:
+            if group.name in dev.groups and group.via is not None:
+                return group.via
+        for segment in self.segments:
+            if segment.via is not None and _in_subnet(dev.mgmt_address, segment.subnet):
+                return segment.via
+        return ()
 
     def segment(self, name: str) -> Segment:
         return self._segments[name]

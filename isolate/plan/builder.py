@@ -54,7 +54,21 @@ def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list
     for device, item in items:
         changes.append(_change(step, device, item))
     weaker = sorted({d.name for d, _ in items if d.ssh_algorithms.legacy})
-    return changes, [*notes, *_no_revert_notes(changes), *_weaker_channel_notes(weaker)]
+    paths = _path_notes([d for d, _ in items], inventory)
+    return changes, [*notes, *_no_revert_notes(changes), *_weaker_channel_notes(weaker), *paths]
+
+
+def _path_notes(devices: list[Device], inventory: Inventory) -> list[str]:
+    """Said at plan time: devices reached through SSH jump hosts, and through which."""
+    by_path: dict[tuple[str, ...], set[str]] = {}
+    for device in devices:
+        via = inventory.via_of(device)
+        if via:
+            by_path.setdefault(via, set()).add(device.name)
+    return [
+        f"{', '.join(sorted(names))} reached via jump hosts {' → '.join(via)}"
+        for via, names in sorted(by_path.items())
+    ]
 
 
 def _weaker_channel_notes(devices: list[str]) -> list[str]:
