@@ -55,10 +55,17 @@ class Objects:
                                               "comment": f"isolate step {self.step}"}))
         return name
 
-    def group(self, name: str, prefixes: Sequence[IPNetwork]) -> str:
+    def group(self, name: str, prefixes: Sequence[IPNetwork], *,
+              exclude: Sequence[IPNetwork] = ()) -> str:
+        """An address group of ``prefixes``; with ``exclude``, less those (FortiOS 6.4+
+        ``exclude enable`` and ``exclude-member``)."""
         members = [self.address(p) for p in prefixes]
-        self.made.append((ADDRGRP, name, {"name": name, "member": _members(members),
-                                          "comment": f"isolate step {self.step}"}))
+        body: dict[str, Any] = {"name": name, "member": _members(members),
+                                "comment": f"isolate step {self.step}"}
+        if exclude:
+            body["exclude"] = "enable"
+            body["exclude-member"] = _members([self.address(p) for p in exclude])
+        self.made.append((ADDRGRP, name, body))
         return name
 
     def service(self, name: str, *, tcp: str = "", udp: str = "") -> str:
@@ -71,11 +78,16 @@ class Objects:
         self.made.append((SERVICE, name, body))
         return name
 
-    def policy(self, name: str, *, src: str, dst: str, service: str, action: str = "deny") -> str:
-        body = {"name": name, "srcintf": ANY, "dstintf": ANY, "srcaddr": _members([src]),
-                "dstaddr": _members([dst]), "service": _members([service]), "action": action,
-                "schedule": "always", "logtraffic": "all",
-                "comments": f"isolate step {self.step}"}
+    def policy(self, name: str, *, src: str, dst: str, service: str | Sequence[str],
+               negate_service: bool = False) -> str:
+        """A deny policy; ``negate_service``: every service but those (``service-negate``)."""
+        services = [service] if isinstance(service, str) else list(service)
+        body: dict[str, Any] = {
+            "name": name, "srcintf": ANY, "dstintf": ANY, "srcaddr": _members([src]),
+            "dstaddr": _members([dst]), "service": _members(services), "action": "deny",
+            "schedule": "always", "logtraffic": "all", "comments": f"isolate step {self.step}"}
+        if negate_service:
+            body["service-negate"] = "enable"
         self.made.append((POLICY, name, body))
         return name
 

@@ -20,6 +20,7 @@ from isolate.actions import (
     revoke_vpn_openvpn,
     revoke_vpn_wireguard,
     segment_acl_cisco_ios,
+    segment_acl_fortios,
     segment_acl_linux,
     shut_port_cisco_ios,
 )
@@ -35,6 +36,7 @@ ACTIONS: dict[tuple[str, str], AnyAction] = {
     ("block-smb", "fortios"): block_smb_fortios.ACTION,
     ("segment-acl", "cisco_ios"): segment_acl_cisco_ios.ACTION,
     ("segment-acl", "linux"): segment_acl_linux.ACTION,
+    ("segment-acl", "fortios"): segment_acl_fortios.ACTION,
     ("edge-block", "cisco_ios"): edge_block_cisco_ios.ACTION,
     ("edge-block", "linux"): edge_block_linux.ACTION,
     ("edge-block", "fortios"): edge_block_fortios.ACTION,

@@ -127,6 +127,10 @@ MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
 ENUMS: dict[str, frozenset[str]] = {
     "action": frozenset({"accept", "deny", "ipsec"}),
     "status": frozenset({"enable", "disable"}),
+    "exclude": frozenset({"enable", "disable"}),
+    "srcaddr-negate": frozenset({"enable", "disable"}),
+    "dstaddr-negate": frozenset({"enable", "disable"}),
+    "service-negate": frozenset({"enable", "disable"}),
     "nat": frozenset({"enable", "disable"}),
     "logtraffic": frozenset({"all", "utm", "disable"}),
     "protocol": frozenset({"TCP/UDP/SCTP", "ICMP", "ICMP6", "IP"}),
@@ -495,19 +499,28 @@ class FortiGateDevice(SimDevice):
                  "expires": b["expires"] or 0} for ip, b in sorted(self.state.banned.items())]
 
     # -- the traffic model ----------------------------------------------------------------
-    def _addresses(self, names: list[dict[str, Any]], seen: frozenset[str] = frozenset()
-                   ) -> list[ipaddress.IPv4Network]:
-        out: list[ipaddress.IPv4Network] = []
+    def _contains(self, names: list[dict[str, Any]], ip: Any, seen: frozenset[str] = frozenset()
+                  ) -> bool:
+        """Whether ``ip`` is in one of the named addresses or groups (a group with ``exclude
+        enable`` holds its members less its ``exclude-member`` addresses)."""
         for member in names:
             name = member["name"]
             row = self.find(ADDRESS, name)
             if row is not None:
-                out.append(subnet_network(row["subnet"]))
+                if ip in subnet_network(row["subnet"]):
+                    return True
                 continue
             group = self.find(ADDRGRP, name)
-            if group is not None and name not in seen:
-                out += self._addresses(group.get("member", []), seen | {name})
-        return out
+            if group is None or name in seen:
+                continue
+            inner = seen | {name}
+            if not self._contains(group.get("member", []), ip, inner):
+                continue
+            if group.get("exclude") == "enable" and self._contains(
+                    group.get("exclude-member", []), ip, inner):
+                continue
+            return True
+        return False
 
     def _service_matches(self, names: list[dict[str, Any]], proto: str, port: int) -> bool:
         for member in names:
@@ -523,16 +536,18 @@ class FortiGateDevice(SimDevice):
 
     def permits(self, proto: str, src: str, dst: str, port: int) -> tuple[bool, str]:
         """First matching enabled policy decides (interfaces are not modelled: a policy
-        matches on addresses and services); no match: the implicit deny (policy 0)."""
+        matches on addresses and services, each possibly negated); no match: the implicit
+        deny (policy 0)."""
         s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
         for row in self.rows(POLICY):
             if row.get("status") != "enable":
                 continue
-            if not any(s in n for n in self._addresses(row.get("srcaddr", []))):
+            if self._contains(row.get("srcaddr", []), s) == (row.get("srcaddr-negate") == "enable"):
                 continue
-            if not any(d in n for n in self._addresses(row.get("dstaddr", []))):
+            if self._contains(row.get("dstaddr", []), d) == (row.get("dstaddr-negate") == "enable"):
                 continue
-            if not self._service_matches(row.get("service", []), proto, port):
+            service = self._service_matches(row.get("service", []), proto, port)
+            if service == (row.get("service-negate") == "enable"):
                 continue
             return row.get("action") == "accept", f"policy {row['policyid']} ({row.get('name', '')})"
         return False, "implicit deny (policy 0)"

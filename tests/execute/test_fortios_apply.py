@@ -106,3 +106,41 @@ def test_contain_and_restore_a_fortigate(lab: LabHandle, tmp_path: Path) -> None
     assert sessions(lab) == {"alice", "bob", "dave"}
     verify = run_cli("journal", "verify", "last", state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+SEGMENT_ACL = """
+version: 1
+name: fortigate-segments
+steps:
+  - id: seal
+    action: segment-acl
+    targets: {segments: [servers, users]}
+    params: {allow: [{service: https}], allow_from: [management]}
+"""
+
+
+def test_segment_acl_denies_all_but_the_allowed_services_then_restores(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    playbook = tmp_path / "segments.yml"
+    playbook.write_text(SEGMENT_ACL)
+    before = read_all(lab)
+    applied = run_cli("apply", "-i", str(lab.inventory), str(playbook), "--yes", state=state)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
+    policies = {p["name"]: p for p in rest(lab, "/api/v2/cmdb/firewall/policy")}
+    names = list(policies)
+    assert names[:2] == ["isolate-seal", "isolate-seal-h1"]
+    seal = policies["isolate-seal"]
+    assert seal["action"] == "deny" and [s["name"] for s in seal["service"]] == ["ALL"]
+    host = policies["isolate-seal-h1"]
+    assert host["service-negate"] == "enable"
+    assert [s["name"] for s in host["service"]] == ["isolate-seal-tcp-443"]
+    assert [a["name"] for a in host["dstaddr"]] == ["isolate-seal-10.10.10.11-32"]
+    flows = flows_from_state_dir(lab.state_dir)
+    assert not flows.allowed("ws-17", "fs1", 445) and not flows.allowed("fs1", "ws-17", 445)
+    assert flows.allowed("ws-17", "fs1", 443)  # the allowed service, left to the allow policy
+    assert flows.allowed("admin1", "fs1", 445)  # management is not one of the segments
+    restored = run_cli("restore", "--yes", state=state)
+    assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr
+    assert read_all(lab) == before
