@@ -86,6 +86,7 @@ def watch_cmd(
             raise InputError(f"--token-ref {ref}: the secret must be at least {MIN_SECRET} bytes long")
     tls = tls_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s watch: %(message)s")
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # not a line per SSH connection step
     settings = Settings(loaded, inventory, state_dir=state_dir, lock_dir=lock_dir, transport=transport)
     shape = next((s for s in SHAPES if s == notify_shape), None)
     if shape is None:

@@ -1,7 +1,8 @@
 """Alert shapes accepted by ``isolate watch``, turned into one :class:`Alert` (pure).
 
 Generic JSON: ``{"source": ip, "destination": ip, "signature": str, "severity": int,
-"sensor": str}`` (``source`` and ``signature`` required). OpenCanary's webhook: its log
+"sensor": str, "action": "contain" | "release"}`` (``source`` and ``signature`` required;
+``action`` defaults to contain; release asks to undo the source's containment). OpenCanary's webhook: its log
 record (``src_host``, ``dst_host``, ``logtype``, ``node_id``), as the JSON body itself, or as
 the string ``message`` of its default ``{"message": "%(message)s"}`` payload (JSON or form).
 Suricata EVE: an ``event_type: alert`` record (``src_ip``, ``dest_ip``, ``alert.signature``,
@@ -35,6 +36,7 @@ class Alert:
     severity: int
     sensor: str
     shape: str  # generic | opencanary | suricata | wazuh
+    action: str = "contain"  # contain | release (generic shape only)
 
     def fields(self) -> dict[str, str]:
         """What a rule matches on and a template may use."""
@@ -45,6 +47,7 @@ class Alert:
             "severity": str(self.severity),
             "sensor": self.sensor,
             "shape": self.shape,
+            "action": self.action,
         }
 
 
@@ -84,10 +87,13 @@ def _document(body: bytes, content_type: str) -> Any:
 
 
 def _generic(doc: Mapping[str, Any]) -> Alert:
-    unknown = sorted(set(doc) - {"source", "destination", "signature", "severity", "sensor"})
+    unknown = sorted(set(doc) - {"source", "destination", "signature", "severity", "sensor", "action"})
     if unknown:
-        allowed = "source, destination, signature, severity, sensor"
+        allowed = "source, destination, signature, severity, sensor, action"
         raise BadAlert(f"unknown field {unknown[0]!r} (allowed: {allowed})")
+    action = doc.get("action", "contain")
+    if action not in ("contain", "release"):
+        raise BadAlert("field 'action': contain or release")
     return Alert(
         source=_address(doc, "source", required=True),
         destination=_address(doc, "destination", required=False),
@@ -95,6 +101,7 @@ def _generic(doc: Mapping[str, Any]) -> Alert:
         severity=_severity(doc.get("severity", 0)),
         sensor=_text(doc, "sensor", required=False),
         shape="generic",
+        action=str(action),
     )
 
 

@@ -5,7 +5,8 @@ state-changing event; every event is kept.
 
 States: ``pending`` (waiting for approve/reject), ``applying``, ``contained`` (its run id),
 ``restored`` (its run was restored since: the host may be contained again), ``expired``
-(its run was restored when its expiry passed), ``failed``,
+(its run was restored when its expiry passed), ``released`` (a release alert closed it:
+its run restored, or nothing had been sent), ``failed``,
 ``rejected``. Events that change no state: ``opened``, ``attached``
 (a second alert for a target already in an open incident), ``approved``.
 """
@@ -27,7 +28,7 @@ from isolate.errors import InputError, JournalError
 from isolate.paths import make_private_dir
 
 OPEN = ("pending", "applying", "contained")
-STATES = (*OPEN, "restored", "expired", "failed", "rejected")
+STATES = (*OPEN, "restored", "expired", "released", "failed", "rejected")
 
 
 @dataclass

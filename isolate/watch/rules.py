@@ -10,6 +10,7 @@ incident parameters, pre-approved (``auto``) or not (``ask``); and the limits au
         parameters: {infected: "{source}"}
         mode: auto
         expires: 4h                             # optional: restored after 4 h unless extended
+        release: true                           # optional: a release alert restores it
 
 Loading is pure apart from reading the files; every problem is ``file:line: field: message``.
 """
@@ -30,7 +31,7 @@ from isolate.playbook.loader import load_playbook
 from isolate.watch.alerts import Alert
 from isolate.yamlsrc import LineMap, load_yaml, raise_problems, validation_problems
 
-FIELDS = ("source", "destination", "signature", "severity", "sensor", "shape")
+FIELDS = ("source", "destination", "signature", "severity", "sensor", "shape", "action")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -59,7 +60,7 @@ class Limits(_Model):
 
 class Rule(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
-    match: dict[Literal["source", "destination", "signature", "severity", "sensor", "shape"],
+    match: dict[Literal["source", "destination", "signature", "severity", "sensor", "shape", "action"],
                 str | list[str]] = Field(default_factory=dict)
     playbook: str = Field(min_length=1)
     parameters: dict[str, str] = Field(default_factory=dict)

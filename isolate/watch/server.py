@@ -91,8 +91,8 @@ async def alert(request: web.Request) -> web.Response:
         parsed = parse_alert(body, request.content_type)
     except BadAlert as exc:
         return _refuse(400, peer, f"malformed alert: {exc}")
-    log.info("alert from sensor %s via %s: %s %s -> %s", parsed.sensor or "-", peer, parsed.signature,
-             parsed.source, parsed.destination or "-")
+    log.info("%s alert from sensor %s via %s: %s %s -> %s", parsed.action, parsed.sensor or "-", peer,
+             parsed.signature, parsed.source, parsed.destination or "-")
     loop = asyncio.get_running_loop()
     try:
         outcome = await loop.run_in_executor(request.app[POOL], request.app[WATCHER].handle, parsed)

@@ -24,7 +24,7 @@ from isolate.inventory.models import Inventory
 from isolate.paths import state_dir_from
 from isolate.plan.models import Plan
 from isolate.watch.alerts import Alert
-from isolate.watch.incidents import IncidentStore
+from isolate.watch.incidents import Incident, IncidentStore
 from isolate.watch.recover import here
 from isolate.watch.rules import Rule, Rules
 
@@ -61,6 +61,8 @@ class Watcher:
         values = rule.values(alert)
         targets = sorted({v for items in values.values() for v in items})
         existing = self.store.open_for(targets)
+        if alert.action == "release":
+            return self._release(rule, alert, existing, targets)
         if existing is not None:
             self.store.append(existing.id, "attached", alert=asdict(alert))
             log.info("incident %s: alert from %s attached (%s)", existing.id, alert.source, existing.state)
@@ -100,6 +102,40 @@ class Watcher:
             fired = sweep(self.store, state_dir_from(self.settings.state_dir), by="watch",
                           lock_dir=self.settings.lock_dir, transport=self.settings.transport)
         return [line_of(f) for f in fired]
+
+    def _release(
+        self, rule: Rule, alert: Alert, existing: Incident | None, targets: list[str]
+    ) -> dict[str, Any]:
+        """A release alert: the host's open incident is closed — its run restored through the
+        ordinary staged restore (``contained``), or nothing to undo (``pending``)."""
+        if existing is None:
+            log.info("release alert for %s: no open incident; nothing to release", ",".join(targets))
+            message = f"no open incident for {', '.join(targets)}: nothing to release"
+            return {"state": "none", "message": message}
+        if not rule.release:
+            self.store.append(existing.id, "attached", alert=asdict(alert))
+            why = f"rule {rule.name} does not let an alert release a containment (release: true)"
+            if existing.state == "contained":
+                why += f": isolate restore {existing.last['run']} --yes"
+            return {"incident": existing.id, "state": existing.state, "attached": True, "why": why}
+        if existing.state != "contained":  # pending: nothing was sent
+            self.store.append(existing.id, "released", alert=asdict(alert), message="nothing had been sent")
+            return {"incident": existing.id, "state": "released", "message": "nothing had been sent"}
+        run = existing.last["run"]
+        sender = alert.sensor or alert.source
+        reason = f"watch: rule {rule.name}: release alert {alert.signature} from {sender}"
+        try:
+            result = api.restore(run, state_dir=self.settings.state_dir, lock_dir=self.settings.lock_dir,
+                                 transport=self.settings.transport, reason=reason, incident=existing.id)
+        except IsolateError as exc:
+            message = f"release: restore of run {run} failed: {exc}; isolate restore {run} --yes once fixed"
+            self.store.append(existing.id, "failed", run=run, alert=asdict(alert), message=message)
+            return {"incident": existing.id, "state": "failed", "run": run, "message": message}
+        back = ", ".join(result.restored) or "nothing to undo"
+        message = f"run {run} restored: identical to pre-state: {back}"
+        self.store.append(existing.id, "released", run=run, alert=asdict(alert), message=message)
+        log.info("incident %s: released: %s", existing.id, message)
+        return {"incident": existing.id, "state": "released", "run": run, "message": message}
 
     def _no_auto(self, rule: Rule, values: Mapping[str, Sequence[str]]) -> str:
         if rule.mode == "ask":

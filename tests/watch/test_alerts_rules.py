@@ -49,7 +49,7 @@ def test_opencanary_default_payload_as_form_and_json() -> None:
     (b'{"source": "10.1.1", "signature": "x"}', "field 'source': not an IP address: '10.1.1'"),
     (b'{"source": "10.1.1.1"}', "field 'signature': a non-empty string is required"),
     (b'{"source": "10.1.1.1", "signature": "x", "sev": 1}', "unknown field 'sev' (allowed: source, "
-     "destination, signature, severity, sensor)"),
+     "destination, signature, severity, sensor, action)"),
     (b'{"source": "10.1.1.1", "signature": "x", "severity": 11}',
      "field 'severity': an integer 0..10 is required"),
 ])
