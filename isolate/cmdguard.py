@@ -22,6 +22,9 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   ``move NAME top|after NAME``, ``leave-groups USER``, ``logoff USER``; names
   ``[A-Za-z0-9][A-Za-z0-9._-]{0,78}``; every JSON string printable ASCII; read:
   ``system-status``, ``vpn-sessions``.
+- ``junos`` (``load-configuration action="set"``, isolate/drivers/junos.py): ``set WORD…`` or
+  ``delete WORD…``, words of ``[A-Za-z0-9._:/-]`` (no quotes, no ``;``, braces, brackets,
+  ``#`` or ``|``); read: ``show`` then the same words (a CLI command through ``<command>``).
 - ``ansible``: each line one JSON object of printable ASCII whose strings hold no
   control character but newline and tab, and no bidi or line-separator character; an
   ``nft -f -`` task's script is checked as ``linux``.
@@ -69,6 +72,8 @@ _FORTIOS_LINE: Final = re.compile(
     re.ASCII,
 )
 _FORTIOS_READ: Final = re.compile(r"system-status|vpn-sessions", re.ASCII)
+_JUNOS_LINE: Final = re.compile(r"(?:set|delete)( [A-Za-z0-9._:/-]+)+", re.ASCII)
+_JUNOS_READ: Final = re.compile(r"show( [A-Za-z0-9._:/-]+)+", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
 _SHELL_READ: Final = re.compile(r"[A-Za-z0-9 ._:/=,@+-]+", re.ASCII)
 _NFT_UNQUOTED_BAD: Final = frozenset("#$%\\`'?")
@@ -283,6 +288,12 @@ def _fortios_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
                     raise _refuse(platform, line, "a value holds a character outside printable ASCII")
 
 
+def _junos_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
+    pattern, shape = (_JUNOS_READ, "show WORD…") if mode == "read" else (_JUNOS_LINE, "set/delete WORD…")
+    for line in lines:
+        _check_alphabet(platform, line, pattern, f"{shape} of [A-Za-z0-9._:/-]")
+
+
 class _Checker(Protocol):
     def __call__(self, platform: str, lines: Sequence[str], mode: Mode) -> None: ...
 
@@ -297,6 +308,7 @@ GRAMMARS: Final[dict[str, _Checker]] = {
     "openvpn": _openvpn_lines,
     "ldap": _ldap_lines,
     "fortios": _fortios_lines,
+    "junos": _junos_lines,
 }
 
 

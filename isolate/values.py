@@ -318,6 +318,10 @@ def parse_interface(value: object, platform: str | None = None) -> str:
     record = PLATFORMS.get(platform) if platform is not None else None
     if record is not None and record.interfaces.style == "typed":
         return parse_ios_interface(value, record.interfaces)
+    if record is not None and record.interfaces.style == "pattern":
+        text = _text(value, "interface name")
+        return _check_alphabet(text, "interface name", re.compile(record.interfaces.pattern, re.ASCII),
+                               f"a {record.title} interface name")
     if platform is not None:
         return parse_linux_interface(value)
     text = _text(value, "interface name")
@@ -325,7 +329,12 @@ def parse_interface(value: object, platform: str | None = None) -> str:
         parse_ios_interface(text)
         return text
     except BadValue:
-        return parse_linux_interface(text)
+        pass
+    for other in PLATFORMS.values():  # a name of a platform with a pattern grammar (Junos)
+        if other.interfaces.style == "pattern" and re.fullmatch(other.interfaces.pattern, text, re.ASCII):
+            return _check_alphabet(text, "interface name", re.compile(other.interfaces.pattern, re.ASCII),
+                                   other.title)
+    return parse_linux_interface(text)
 
 
 def parse_path(value: object) -> str:

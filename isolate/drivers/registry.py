@@ -75,6 +75,13 @@ def _fortios(target: Target, platform: Platform, transport: str | None) -> Sessi
     return session
 
 
+def _netconf(target: Target, platform: Platform, transport: str | None) -> Session:
+    from isolate.drivers.junos import connect as connect_junos
+
+    session: Session = connect_junos(target)
+    return session
+
+
 def _nft(target: Target, platform: Platform, transport: str | None) -> Session:
     return LinuxSession(target)
 
@@ -100,6 +107,7 @@ SESSIONS: dict[str, Callable[[Target, Platform, str | None], Session]] = {
     "ldap": _active_directory,
     "openvpn": _openvpn,
     "fortios": _fortios,
+    "netconf": _netconf,
 }
 
 

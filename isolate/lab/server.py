@@ -306,12 +306,13 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             open_netconf = getattr(self.hosted.device, "open_netconf")  # noqa: B009
             self.netconf = open_netconf(self.chan.get_extra_info("username") if self.chan else "")
             self._send(self.netconf.hello())
+            self.task = asyncio.create_task(self._netconf_loop())
         elif self.kind == "exec" and not self._reads_stdin():
             self.task = asyncio.create_task(self._exec(""))
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
-        if self.kind == "netconf" and self.netconf is not None:
-            self._netconf(data)
+        if self.kind == "netconf":
+            self.queue.put_nowait(data)
             return
         if self.kind == "shell":
             self.queue.put_nowait(data)
@@ -325,6 +326,17 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     # ------------------------------------------------------------ netconf
+
+    async def _netconf_loop(self) -> None:
+        """Client bytes in order; a ``slow`` fault delays each chunk as it would a command."""
+        while True:
+            data = await self.queue.get()
+            if data is None or self.dead:
+                return
+            delay = self.hosted.faults.delay()
+            if delay:
+                await asyncio.sleep(delay)
+            self._netconf(data)
 
     def _netconf(self, data: bytes) -> None:
         hosted = self.hosted

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from isolate.platforms.record import (
+    CommitConfirmed,
     ConfirmStrategy,
     Dialect,
     Identity,
@@ -55,6 +56,7 @@ def network_os_map() -> dict[str, str]:
 __all__ = [
     "NAMES",
     "PLATFORMS",
+    "CommitConfirmed",
     "ConfirmStrategy",
     "Dialect",
     "Identity",

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn", "fortios"]
+Session = Literal["cli", "nft", "ovs", "wireguard", "ansible", "ldap", "openvpn", "fortios", "netconf"]
 # Which command grammar the last guard before a device checks (isolate/cmdguard.py).
-Grammar = Literal["ios", "nft", "ovs", "wg", "ansible", "openvpn", "ldap", "fortios"]
+Grammar = Literal["ios", "nft", "ovs", "wg", "ansible", "openvpn", "ldap", "fortios", "junos"]
 SavePolicy = Literal["never", "on-confirm"]
 
 
@@ -26,12 +26,14 @@ class InterfaceGrammar:
     ``typed`` (IOS family): a type word from ``types`` (canonical spelling; an abbreviation is
     any unique case-insensitive prefix of at least two characters) followed by a number such
     as ``1/0/5`` or ``0/1.10``; ``logical`` types take a single integer. ``kernel``: a Linux
-    interface name ``[A-Za-z0-9_.-]{1,15}``.
+    interface name ``[A-Za-z0-9_.-]{1,15}``. ``pattern``: names matching ``pattern`` (Junos
+    ``ge-0/0/5``, ``ae0``, ``irb``).
     """
 
-    style: Literal["typed", "kernel"]
+    style: Literal["typed", "kernel", "pattern"]
     types: tuple[str, ...] = ()
     logical: frozenset[str] = frozenset()
+    pattern: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,17 @@ class ScheduledRevert:
     kind: Literal["scheduled-revert"] = "scheduled-revert"
 
 
-ConfirmStrategy = RevertOnEnter | ScheduledRevert
+@dataclass(frozen=True)
+class CommitConfirmed:
+    """Commit-confirm by the device's own ``commit confirmed N`` (Junos): the change is
+    committed with a rollback the device fires after ``N`` units unless a plain commit
+    confirms it first. ``unit_s``: the timer's unit (Junos: minutes)."""
+
+    unit_s: int = 60
+    kind: Literal["commit-confirmed"] = "commit-confirmed"
+
+
+ConfirmStrategy = RevertOnEnter | ScheduledRevert | CommitConfirmed
 
 
 @dataclass(frozen=True)

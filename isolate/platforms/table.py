@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from isolate.platforms.record import (
+    CommitConfirmed,
     Dialect,
     Identity,
     InterfaceGrammar,
@@ -40,6 +41,13 @@ ASA_INTERFACES: Final = InterfaceGrammar(
     logical=IOS_INTERFACES.logical | {"Redundant"},
 )
 KERNEL_INTERFACES: Final = InterfaceGrammar(style="kernel")
+# Junos: physical ports TYPE-FPC/PIC/PORT (ge, xe, et, mge…), aggregates aeN, irb, lo0, vme,
+# me0, emN; a logical unit as .N
+JUNOS_INTERFACES: Final = InterfaceGrammar(
+    style="pattern",
+    pattern=r"(?:(?:ge|xe|et|mge|fe|xle|sxe|gr)-\d{1,2}/\d{1,2}/\d{1,3}(?::\d)?|ae\d{1,3}|irb|lo0|vme|me0"
+    r"|em\d)(?:\.\d{1,5})?",
+)
 
 # IOS answers a refused or failed configuration command with a line starting with '%'
 # (Invalid input, Incomplete, Ambiguous, Unknown command, Access denied, No Rollback Confirmed
@@ -199,6 +207,25 @@ PLATFORMS: Final[dict[str, Platform]] = {
         ansible_network_os=("fortinet.fortios.fortios", "fortios"),
         default_role="firewall",
         lab_kind="fortios",
+    ),
+    "junos": Platform(
+        name="junos",
+        title="Juniper Junos (EX/QFX/MX over NETCONF)",
+        session="netconf",
+        grammar="junos",
+        interfaces=JUNOS_INTERFACES,
+        # <get-configuration database="committed" format="text"/>: show configuration
+        state=State(
+            "show configuration",
+            volatile=(r"## Last commit: ", r"## Last changed: "),
+        ),
+        identity=Identity("show version", r"(?m)^Junos: \d"),
+        confirm=CommitConfirmed(),
+        netmiko_type="juniper_junos",
+        ansible_network_os=("junipernetworks.junos.junos", "junos"),
+        default_role="switch",
+        lab_kind="junos",
+        acl_binding="interface",
     ),
     "openvpn": Platform(
         name="openvpn",

@@ -209,7 +209,7 @@ NFT_TASK = '{"name":"x","ansible.builtin.command":{"argv":["nft","-f","-"],"stdi
         ("wireguard", "wg set wg0 peer @alice remove\u0085"),
         ("ansible", NFT_TASK % "flush ruleset # x\\n"),
         ("ansible", '{"name":"x\\u202e"}'),
-        ("junos", "set system root-authentication"),
+        ("junos", "set interfaces ge-0/0/1 description x; delete system"),
     ],
 )
 def test_guard_refuses_lines_outside_the_grammar(platform: str, line: str) -> None:

@@ -40,6 +40,7 @@ class Probe:
 TOPOLOGIES: dict[str, str | Path] = {
     "city": "city",
     "fortigate": Path(__file__).parents[1] / "lab" / "fortigate.yml",
+    "junos": Path(__file__).parents[1] / "lab" / "junos.yml",
 }
 
 
@@ -60,6 +61,10 @@ PROBES = {
                      '"name": "isolate-conformance"',
                      'create firewall/addrgrp {"name": "isolate-bad", "member": [{"name": "no-such"}]}',
                      topology="fortigate"),
+    "junos": Probe("core1", "show version", ("set vlans isolate-conformance vlan-id 3999",),
+                   ("delete vlans isolate-conformance",), "isolate-conformance {",
+                   "set interfaces ge-0/0/9 unit 0 family ethernet-switching vlan members no-such-vlan",
+                   topology="junos"),
 }  # fmt: skip
 LAB_PLATFORMS = [p for p in PLATFORMS.values() if p.lab_kind is not None]
 CASES = [

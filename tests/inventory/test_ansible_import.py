@@ -96,7 +96,7 @@ def test_injection_in_ansible_host_refused(tmp_path: Path) -> None:
 
 
 def test_unsupported_network_os(tmp_path: Path) -> None:
-    text = "[core]\ncore1 ansible_network_os=junipernetworks.junos.junos\n"
+    text = "[core]\ncore1 ansible_network_os=arista.eos.eos\n"
     with pytest.raises(InventoryError) as info:
         load_inventory(load_with(tmp_path, "hosts.ini", text))
     assert info.value.problems[0].startswith(

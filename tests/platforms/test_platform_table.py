@@ -122,8 +122,8 @@ def test_everything_derives_from_the_table() -> None:
     assert parse_interface("Ma0/0", "cisco_asa") == "Management0/0"
     with pytest.raises(BadValue):
         parse_interface("Gi1/0/5", "linux")
-    with pytest.raises(KeyError, match="unknown platform 'junos'; valid: cisco_ios, cisco_asa"):
-        get("junos")
+    with pytest.raises(KeyError, match="unknown platform 'arista_eos'; valid: cisco_ios, cisco_asa"):
+        get("arista_eos")
 
 
 def test_every_platform_has_its_session_family_and_grammar() -> None:

@@ -38,7 +38,8 @@ class Commit:
     user: str
     at: float
     client: str
-    log: str = ""
+    log: str = ""  # the committer's <log>
+    comment: str = ""  # what Junos notes itself: "commit confirmed, rollback in 2mins"
 
 
 @dataclass
@@ -121,19 +122,19 @@ class JunosDevice(SimDevice):
             return False
         self.state.pending = None
         self.install(pending.rollback, user="root", client="other",
-                     log=f"automatic rollback: commit confirmed not confirmed within "
-                         f"{pending.minutes} minutes")
+                     comment="automatic rollback of an unconfirmed commit confirmed")
         self.state.candidate = self.state.running.copy()
         return True
 
     # ------------------------------------------------------------ datastores
 
-    def install(self, new: cfg.Node, *, user: str, client: str, log: str = "") -> None:
+    def install(self, new: cfg.Node, *, user: str, client: str, log: str = "",
+                comment: str = "") -> None:
         """Make ``new`` the running configuration (a commit), keeping the rollback history."""
         self.state.history.insert(0, self.state.running)
         del self.state.history[49:]
         self.state.running = new.copy()
-        self.state.commits.insert(0, Commit(user, time.time(), client, log))
+        self.state.commits.insert(0, Commit(user, time.time(), client, log, comment))
         del self.state.commits[50:]
 
     def rollback(self, number: int) -> cfg.Node | None:

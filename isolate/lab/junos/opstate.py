@@ -55,6 +55,14 @@ def software_information(device: JunosDevice) -> etree._Element:
     return root
 
 
+def show_version_text(device: JunosDevice) -> str:
+    """``show version`` as an EX4300 prints it (the ``<output>`` of a text ``<command>``)."""
+    return (f"fpc0:\n{'-' * 76}\nHostname: {hostname(device)}\nModel: {device.state.model}\n"
+            f"Junos: {JUNOS_VERSION}\nJUNOS OS Kernel 64-bit  [20190517.f0321c3_builder_stable_11]\n"
+            f"JUNOS OS libs [20190517.f0321c3_builder_stable_11]\n"
+            f"JUNOS EX  Software Suite [{JUNOS_VERSION}]\n")
+
+
 def hostname(device: JunosDevice) -> str:
     node = device.state.running.find("system", "host-name")
     return node.values[0] if node is not None and node.values else device.state.hostname
@@ -178,6 +186,8 @@ def commit_information(device: JunosDevice) -> etree._Element:
         _seconds(_sub(entry, "date-time", _stamp(commit.at)), int(commit.at))
         if commit.log:
             _sub(entry, "log", commit.log)
+        if commit.comment:
+            _sub(entry, "comment", commit.comment)
     return root
 
 
@@ -188,6 +198,6 @@ def commit_revision(device: JunosDevice) -> etree._Element:
     at = int(last.at) if last is not None else int(device.state.booted)
     _sub(root, "date-time").set("seconds", str(at))
     _sub(root, "revision", f"re0-{at}-{len(device.state.commits)}")
-    if last is not None and last.log and device.state.pending is not None:
-        _sub(root, "comment", last.log)
+    if last is not None and last.comment and device.state.pending is not None:
+        _sub(root, "comment", last.comment)
     return root

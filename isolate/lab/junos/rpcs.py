@@ -23,6 +23,7 @@ from isolate.lab.junos.opstate import (
     commit_revision,
     interface_information,
     route_engine_information,
+    show_version_text,
     software_information,
     uptime_information,
 )
@@ -307,9 +308,9 @@ class NetconfSession:
         log_elem = _child(op, "log")
         log = (log_elem.text or "") if log_elem is not None else ""
         previous = state.running
-        if confirmed:
-            log = f"commit confirmed, rollback in {minutes}mins" + (f" ({log})" if log else "")
-        self.device.install(state.candidate, user=self.user, client="netconf", log=log)
+        comment = f"commit confirmed, rollback in {minutes}mins" if confirmed else ""
+        self.device.install(state.candidate, user=self.user, client="netconf", log=log,
+                            comment=comment)
         if confirmed:
             self.device.arm(minutes, previous)
         else:
@@ -336,6 +337,8 @@ class NetconfSession:
                 return [_el("configuration-output", "\n".join(cfg.set_lines(tree)) + "\n")]
             return [_el("configuration-text", self._text_header(tree, None) + cfg.render_text(tree))]
         if line == "show version":
+            if op.get("format", "xml") == "text":
+                return [_el("output", show_version_text(self.device))]
             return [software_information(self.device)]
         if line == "show system uptime":
             return [uptime_information(self.device)]

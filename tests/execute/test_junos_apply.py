@@ -1,0 +1,102 @@
+"""Junos end to end through the CLI on the embedded lab (tests/lab/junos.yml: Junos core1
+routes servers and users and is the edge, ws-17 is plugged into Junos core2): ransomware-lateral
+applies block-smb and edge-block on core1 and quarantine on core2 under ``commit confirmed``,
+restore brings both back identical; and killing isolate (SIGKILL) inside the confirm window
+leaves Junos rolling back by itself once the lab clock passes N minutes. Devices are read
+back through PyEZ, never through the simulator; the clock moves through the lab's control
+socket, never a sleep."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e import PLAYBOOKS, kill_when, lab_inventory, newest_run, records, run_cli, start_cli
+
+from isolate.lab.faults import make_fault
+from isolate.lab.process import LabHandle, advance_clock, start_lab
+
+jnpr = pytest.importorskip("jnpr.junos")
+
+from jnpr.junos import Device  # noqa: E402
+
+JLAB = Path(__file__).parents[1] / "lab" / "junos.yml"
+LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
+DEVICES = ["core1", "core2"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    # every NETCONF exchange takes 0.2 s on core1, so a kill after its push lands before the
+    # confirming commit (the journal is polled every 5 ms)
+    handle = start_lab(tmp_path_factory.mktemp("lab"), JLAB,
+                       faults=[("core1", make_fault("slow", delay=0.2))])
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def read_junos(lab_dir: Path, name: str) -> str:
+    """The committed configuration as an admin's PyEZ script reads it, without the
+    ``## Last commit`` line (docs/platforms.md, Normalisation)."""
+    inventory, secrets = lab_inventory(lab_dir)
+    device = next(d for d in inventory["devices"] if d["name"] == name)
+    dev = Device(host="127.0.0.1", port=device["port"], user=secrets["username"],
+                 password=secrets["password"], gather_facts=False, look_for_keys=False,
+                 allow_agent=False)
+    dev.open()
+    try:
+        reply: Any = dev.rpc.get_config(options={"format": "text", "database": "committed"})
+        text = str(reply.text)
+    finally:
+        dev.close()
+    return "\n".join(line for line in text.splitlines() if not line.startswith("## "))
+
+
+def read_both(lab_dir: Path) -> dict[str, str]:
+    return {name: read_junos(lab_dir, name) for name in DEVICES}
+
+
+def test_apply_commit_confirmed_then_restore_identical(lab: LabHandle, tmp_path: Path) -> None:
+    before = read_both(lab.state_dir)
+    state = tmp_path / "state"
+    inv = str(lab.inventory)
+    result = run_cli("apply", "-i", inv, LATERAL, "--yes", "--confirm-window", "120", state=state)
+    assert result.returncode == 0, result.stderr
+    journal = records(newest_run(state))  # type: ignore[arg-type]
+    confirmed = {(r["data"]["device"], r["data"]["step"]) for r in journal if r["kind"] == "confirmed"}
+    assert confirmed == {("core1", "cut-smb"), ("core1", "block-attacker"), ("core2", "quarantine-infected")}
+    advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed commit would roll back now
+    during = read_both(lab.state_dir)
+    assert "input ISOLATE-CUT-SMB;" in during["core1"]
+    assert "route 100.64.0.66/32 discard;" in during["core1"]
+    assert "members ISOLATE-QUARANTINE;" in during["core2"]
+    restored = run_cli("restore", "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert "identical to pre-state: core1, core2" in restored.stderr
+    assert read_both(lab.state_dir) == before
+
+
+def test_junos_rolls_back_by_itself_when_isolate_dies(lab: LabHandle, tmp_path: Path) -> None:
+    before = read_both(lab.state_dir)
+    state = tmp_path / "state"
+    proc = start_cli("apply", "-i", str(lab.inventory), LATERAL, "--yes", "--confirm-window", "120",
+                     state=state)
+    kill_when(proc, state, lambda r: r["kind"] == "applied" and r["data"]["device"] == "core1")
+    journal = records(newest_run(state))  # type: ignore[arg-type]
+    assert not [r for r in journal if r["kind"] == "confirmed"], "killed after the confirming commit"
+    assert read_junos(lab.state_dir, "core1") != before["core1"]  # committed, not confirmed
+    advance_clock(lab.state_dir, 60)  # one minute of two: Junos still waits
+    assert "ISOLATE-CUT-SMB" in read_junos(lab.state_dir, "core1")
+    advance_clock(lab.state_dir, 121)  # past commit confirmed 2: Junos rolls back by itself
+    deadline = time.monotonic() + 30
+    while read_junos(lab.state_dir, "core1") != before["core1"]:
+        assert time.monotonic() < deadline, "core1 did not roll back by itself"
+        time.sleep(0.2)
+    restored = run_cli("restore", "--yes", state=state)  # harmless now: the device is back
+    assert restored.returncode == 0, restored.stderr
+    assert read_both(lab.state_dir) == before
