@@ -61,7 +61,7 @@ PROBES = {
                      '"name": "isolate-conformance"',
                      'create firewall/addrgrp {"name": "isolate-bad", "member": [{"name": "no-such"}]}',
                      topology="fortigate"),
-    "junos": Probe("core1", "show version", ("set vlans isolate-conformance vlan-id 3999",),
+    "junos": Probe("jcore1", "show version", ("set vlans isolate-conformance vlan-id 3999",),
                    ("delete vlans isolate-conformance",), "isolate-conformance {",
                    "set interfaces ge-0/0/9 unit 0 family ethernet-switching vlan members no-such-vlan",
                    topology="junos"),

@@ -1,6 +1,6 @@
-"""Junos end to end through the CLI on the embedded lab (tests/lab/junos.yml: Junos core1
-routes servers and users and is the edge, ws-17 is plugged into Junos core2): ransomware-lateral
-applies block-smb and edge-block on core1 and quarantine on core2 under ``commit confirmed``,
+"""Junos end to end through the CLI on the embedded lab (tests/lab/junos.yml: Junos jcore1
+routes servers and users and is the edge, ws-17 is plugged into Junos jcore2): ransomware-lateral
+applies block-smb and edge-block on jcore1 and quarantine on jcore2 under ``commit confirmed``,
 restore brings both back identical; and killing isolate (SIGKILL) inside the confirm window
 leaves Junos rolling back by itself once the lab clock passes N minutes. Devices are read
 back through PyEZ, never through the simulator; the clock moves through the lab's control
@@ -25,15 +25,15 @@ from jnpr.junos import Device  # noqa: E402
 
 JLAB = Path(__file__).parents[1] / "lab" / "junos.yml"
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
-DEVICES = ["core1", "core2"]
+DEVICES = ["jcore1", "jcore2"]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    # every NETCONF exchange takes 0.2 s on core1, so a kill after its push lands before the
+    # every NETCONF exchange takes 0.2 s on jcore1, so a kill after its push lands before the
     # confirming commit (the journal is polled every 5 ms)
     handle = start_lab(tmp_path_factory.mktemp("lab"), JLAB,
-                       faults=[("core1", make_fault("slow", delay=0.2))])
+                       faults=[("jcore1", make_fault("slow", delay=0.2))])
     try:
         yield handle
     finally:
@@ -69,15 +69,15 @@ def test_apply_commit_confirmed_then_restore_identical(lab: LabHandle, tmp_path:
     assert result.returncode == 0, result.stderr
     journal = records(newest_run(state))  # type: ignore[arg-type]
     confirmed = {(r["data"]["device"], r["data"]["step"]) for r in journal if r["kind"] == "confirmed"}
-    assert confirmed == {("core1", "cut-smb"), ("core1", "block-attacker"), ("core2", "quarantine-infected")}
+    assert confirmed == {("jcore1", "cut-smb"), ("jcore1", "block-attacker"), ("jcore2", "quarantine-infected")}
     advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed commit would roll back now
     during = read_both(lab.state_dir)
-    assert "input ISOLATE-CUT-SMB;" in during["core1"]
-    assert "route 100.64.0.66/32 discard;" in during["core1"]
-    assert "members ISOLATE-QUARANTINE;" in during["core2"]
+    assert "input ISOLATE-CUT-SMB;" in during["jcore1"]
+    assert "route 100.64.0.66/32 discard;" in during["jcore1"]
+    assert "members ISOLATE-QUARANTINE;" in during["jcore2"]
     restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
-    assert "identical to pre-state: core1, core2" in restored.stderr
+    assert "identical to pre-state: jcore1, jcore2" in restored.stderr
     assert read_both(lab.state_dir) == before
 
 
@@ -86,16 +86,16 @@ def test_junos_rolls_back_by_itself_when_isolate_dies(lab: LabHandle, tmp_path: 
     state = tmp_path / "state"
     proc = start_cli("apply", "-i", str(lab.inventory), LATERAL, "--yes", "--confirm-window", "120",
                      state=state)
-    kill_when(proc, state, lambda r: r["kind"] == "applied" and r["data"]["device"] == "core1")
+    kill_when(proc, state, lambda r: r["kind"] == "applied" and r["data"]["device"] == "jcore1")
     journal = records(newest_run(state))  # type: ignore[arg-type]
     assert not [r for r in journal if r["kind"] == "confirmed"], "killed after the confirming commit"
-    assert read_junos(lab.state_dir, "core1") != before["core1"]  # committed, not confirmed
+    assert read_junos(lab.state_dir, "jcore1") != before["jcore1"]  # committed, not confirmed
     advance_clock(lab.state_dir, 60)  # one minute of two: Junos still waits
-    assert "ISOLATE-CUT-SMB" in read_junos(lab.state_dir, "core1")
+    assert "ISOLATE-CUT-SMB" in read_junos(lab.state_dir, "jcore1")
     advance_clock(lab.state_dir, 121)  # past commit confirmed 2: Junos rolls back by itself
     deadline = time.monotonic() + 30
-    while read_junos(lab.state_dir, "core1") != before["core1"]:
-        assert time.monotonic() < deadline, "core1 did not roll back by itself"
+    while read_junos(lab.state_dir, "jcore1") != before["jcore1"]:
+        assert time.monotonic() < deadline, "jcore1 did not roll back by itself"
         time.sleep(0.2)
     restored = run_cli("restore", "--yes", state=state)  # harmless now: the device is back
     assert restored.returncode == 0, restored.stderr

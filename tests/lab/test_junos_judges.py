@@ -34,7 +34,7 @@ def junos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
         handle.stop()
 
 
-def pyez(lab: LabHandle, device: str = "core1") -> Any:
+def pyez(lab: LabHandle, device: str = "jcore1") -> Any:
     creds = lab.credentials
     dev = Device(host="127.0.0.1", port=lab.port(device), user=creds.username,
                  password=creds.password, gather_facts=False, look_for_keys=False,
@@ -52,12 +52,12 @@ def test_pyez_facts_match_the_topology(lab: LabHandle) -> None:
     dev = pyez(lab)
     try:
         facts = dict(dev.facts)
-        assert facts["hostname"] == "core1"
+        assert facts["hostname"] == "jcore1"
         assert facts["model"] == "EX4300-48P"
         assert facts["version"] == "18.4R2.7"
         assert facts["serialnumber"].startswith("PE37")
         assert facts["domain"] == "jlab.local"
-        assert facts["fqdn"] == "core1.jlab.local"
+        assert facts["fqdn"] == "jcore1.jlab.local"
         assert facts["personality"] == "SWITCH"
         assert dev.uptime is not None and dev.uptime > 0
     finally:
@@ -159,7 +159,7 @@ def napalm_core(lab: LabHandle) -> Iterator[Any]:
     creds = lab.credentials
     driver = napalm.get_network_driver("junos")(
         hostname="127.0.0.1", username=creds.username, password=creds.password, timeout=30,
-        optional_args={"port": lab.port("core2"), "auto_probe": 0})
+        optional_args={"port": lab.port("jcore2"), "auto_probe": 0})
     driver.open()
     try:
         yield driver
@@ -170,10 +170,10 @@ def napalm_core(lab: LabHandle) -> Iterator[Any]:
 def test_napalm_getters(napalm_core: Any) -> None:
     facts = napalm_core.get_facts()
     assert facts["vendor"] == "Juniper"
-    assert facts["hostname"] == "core2"
+    assert facts["hostname"] == "jcore2"
     assert facts["model"] == "EX4300-48P"
     assert facts["os_version"] == "18.4R2.7"
-    assert facts["fqdn"] == "core2.jlab.local"
+    assert facts["fqdn"] == "jcore2.jlab.local"
     assert facts["uptime"] > 0
     assert "ge-0/0/0" in facts["interface_list"] and "irb" in facts["interface_list"]
     interfaces = napalm_core.get_interfaces()
@@ -214,13 +214,13 @@ def _body(text: str) -> str:
 
 def test_ncclient_standard_operations_over_both_framings(lab: LabHandle) -> None:
     """RFC 6241 operations (lock, edit-config, commit confirmed in seconds, discard) over
-    NETCONF 1.0 (core1 offers base:1.0 only) and 1.1 chunked framing (core2 offers 1.1)."""
+    NETCONF 1.0 (jcore1 offers base:1.0 only) and 1.1 chunked framing (jcore2 offers 1.1)."""
     from ncclient import manager
     from ncclient.operations import RPCError
     from ncclient.transport.session import NetconfBase
 
     creds = lab.credentials
-    for device, base in (("core1", NetconfBase.BASE_10), ("core2", NetconfBase.BASE_11)):
+    for device, base in (("jcore1", NetconfBase.BASE_10), ("jcore2", NetconfBase.BASE_11)):
         with manager.connect(host="127.0.0.1", port=lab.port(device), username=creds.username,
                              password=creds.password, hostkey_verify=False, look_for_keys=False,
                              allow_agent=False, device_params={"name": "junos"}, timeout=20) as m:
