@@ -84,7 +84,10 @@ def _no_revert_notes(changes: list[DeviceChange]) -> list[str]:
     if not bare:
         return []
     named = ", ".join(f"{device} ({platform})" for device, platform in bare)
-    return [f"no device-owned revert on {named}: --confirm-window does not cover it; restore undoes it"]
+    return [
+        f"no device-owned revert on {named}: --confirm-window does not cover it; restore undoes it "
+        "(isolate's own window: apply --expires DURATION restores it unless 'isolate extend RUN --keep')"
+    ]
 
 
 def _change(step: Step, device: Device, item: BaseModel) -> DeviceChange:

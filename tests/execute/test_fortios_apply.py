@@ -102,7 +102,7 @@ def test_contain_and_restore_a_fortigate(lab: LabHandle, tmp_path: Path) -> None
         assert after[table] == rows, table  # the same objects, ids, uuids and policy order
     again = run_cli("restore", "--yes", state=state)
     assert again.returncode == 0, again.stderr
-    advance_clock(lab.state_dir, 120)
+    advance_clock(lab.state_dir, 600)  # past the refused clients' next retry (due 125 s ahead)
     assert sessions(lab) == {"alice", "bob", "dave"}
     verify = run_cli("journal", "verify", "last", state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -143,4 +143,29 @@ def test_segment_acl_denies_all_but_the_allowed_services_then_restores(
     assert flows.allowed("admin1", "fs1", 445)  # management is not one of the segments
     restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr
+    assert read_all(lab) == before
+
+
+def test_isolates_own_window_restores_the_fortigate_when_not_kept(
+    lab: LabHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No device-owned revert on FortiOS: --expires is the window; time moved by the test
+    clock hook (ISOLATE_TEST_CLOCK), never by sleeping."""
+    clock = tmp_path / "clock"
+    clock.write_text("0")
+    monkeypatch.setenv("ISOLATE_TEST_CLOCK", str(clock))
+    state = tmp_path / "state"
+    playbook = tmp_path / "fortigate.yml"
+    playbook.write_text(PLAYBOOK)
+    before = read_all(lab)
+    applied = run_cli("apply", "-i", str(lab.inventory), str(playbook), "--expires", "10m", "--yes",
+                      state=state)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
+    assert read_all(lab) != before
+    early = run_cli("expire", state=state)
+    assert early.returncode == 0, early.stderr
+    assert read_all(lab) != before  # not due yet
+    clock.write_text("660")
+    fired = run_cli("expire", state=state)
+    assert fired.returncode == 0, fired.stdout + fired.stderr
     assert read_all(lab) == before
