@@ -241,6 +241,38 @@ class Fabric:
         return sorted(out, key=lambda e: tuple(int(p) for p in e.address.split(".")))
 
 
+    def neighbour_table(self, interfaces: list[tuple[str, str]]) -> list[Neighbour]:
+        """What a Linux router/firewall with ``interfaces`` ((name, address/prefix)) has in
+        its neighbour cache: every plugged host and every gateway SVI of its subnets, STALE
+        (learned, not confirmed lately: an entry that does not change as the lab runs)."""
+        import ipaddress
+
+        out: list[Neighbour] = []
+        learned = [(h.address, h.mac) for h in self.hosts.values()]
+        learned += [(gw.address, svi_mac(gw.device)) for gw in self.gateways]
+        for name, cidr in interfaces:
+            iface = ipaddress.ip_interface(cidr)
+            for address, mac in learned:
+                ip = ipaddress.ip_address(address)
+                if ip.version == iface.version and ip in iface.network and ip != iface.ip:
+                    out.append(Neighbour(address, name, colons(mac), "STALE"))
+        return sorted(out, key=lambda e: (e.dev, ipaddress.ip_address(e.address)))
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    address: str
+    dev: str
+    lladdr: str  # aa:bb:cc:dd:ee:ff
+    state: str
+
+
+def colons(mac: str) -> str:
+    """``0050.5612.3456`` -> ``00:50:56:12:34:56`` (iproute2 notation)."""
+    digits = mac.replace(".", "")
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
 def load_moves(state_dir: Path) -> dict[str, list[str]]:
     try:
         data = json.loads((state_dir / FABRIC_FILE).read_text())

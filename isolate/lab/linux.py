@@ -3,6 +3,8 @@
 A login shell (``admin@fw-edge:~$``; ``sudo -s``/``sudo su``/``sudo -i`` give the root
 ``#`` prompt netmiko's ``linux`` type looks for) and exec channels share one small
 command set: ``nft`` (the simulator in :mod:`isolate.lab.nft`), ``ip [-j] addr|route``,
+``ip [-4|-6] [-j] neigh show [[to] PREFIX] [dev IFACE] [nud STATE]`` (the lab's wiring: the
+hosts and gateways of its subnets, as iproute2 6.1 prints them),
 ``hostname``, ``id``, ``whoami``, ``uname``, ``echo``, ``cat``, ``tee``, ``rm``,
 ``mkdir -p``, ``ls``, ``pwd``, ``kill``, ``true``/``false``, ``sudo [-n]``, pipes, ``;``/``&&``/``||``
 and ``>``/``>>``/``2>/dev/null`` redirections.
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from isolate.lab.device import ExecResult, Reply, Shell, SimDevice
+from isolate.lab.fabric import Fabric, Neighbour
 from isolate.lab.ios import time_scale
 from isolate.lab.nft import Ruleset, load_ruleset, ruleset_from_dict, ruleset_to_dict, run_nft
 
@@ -114,6 +117,7 @@ class LinuxDevice(SimDevice):
         self.dirs: set[str] = set(BASE_DIRS)
         self.jobs: dict[int, Job] = {}
         self.next_pid = 4100
+        self.fabric: Fabric | None = None  # the lab's wiring (set by the lab process): ip neigh
 
     @classmethod
     def from_lab(cls, device: Any, lab: Any, creds: Any) -> LinuxDevice:
@@ -343,11 +347,14 @@ def _sudo(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
 
 
 def _ip(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
-    as_json = False
+    as_json, family = False, 0
     while args and args[0].startswith("-"):
         as_json = as_json or args[0] in ("-j", "-json")
+        family = {"-4": 4, "-6": 6}.get(args[0], family)
         args = args[1:]
     obj = args[0] if args else ""
+    if obj and ("neighbour".startswith(obj) or "neighbor".startswith(obj)):
+        return _neigh(dev, args[1:], as_json=as_json, family=family)
     if "address".startswith(obj) and obj:
         return _Out(_addr_json(dev) if as_json else _addr_text(dev))
     if "route".startswith(obj) and obj:
@@ -355,6 +362,46 @@ def _ip(dev: LinuxDevice, ctx: _Ctx, args: list[str], stdin: str) -> _Out:
     if "link".startswith(obj) and obj:
         return _Out(_addr_text(dev, links_only=True))
     return _Out(stderr=f'Object "{obj}" is unknown, try "ip help".\n', status=1)
+
+
+def _neigh(dev: LinuxDevice, args: list[str], *, as_json: bool, family: int) -> _Out:
+    """``ip neigh [show|list] [[to] PREFIX] [dev IFACE] [nud STATE] [proxy]``, as iproute2 6.1."""
+    if args and args[0] not in ("show", "list", "lst", "ls"):
+        return _Out(stderr=f'Command "{args[0]}" is unknown, try "ip neigh help".\n', status=255)
+    prefix: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    device, nud, words = None, None, list(args[1:])
+    while words:
+        word = words.pop(0)
+        if word in ("dev", "nud") and words:
+            device, nud = (words.pop(0), nud) if word == "dev" else (device, words.pop(0).upper())
+            continue
+        if word == "proxy":
+            return _Out()
+        if word == "to" and words:
+            word = words.pop(0)
+        try:
+            prefix = ipaddress.ip_network(word, strict=False)
+        except ValueError:
+            return _Out(stderr=f'Error: any valid prefix is expected rather than "{word}".\n', status=1)
+    names = [name for _, name, _ in _interfaces(dev)]
+    if device is not None and device not in names:
+        return _Out(stderr=f'Cannot find device "{device}"\n', status=1)
+    rows = [n for n in _neighbours(dev)
+            if (device is None or n.dev == device) and (nud is None or nud in (n.state, "ALL"))
+            and (prefix is None or ipaddress.ip_address(n.address) in prefix)
+            and family in (0, ipaddress.ip_address(n.address).version)]
+    if as_json:
+        return _Out(json.dumps([{"dst": n.address, **({} if device else {"dev": n.dev}), "lladdr": n.lladdr,
+                                 "state": [n.state]} for n in rows], separators=(",", ":")) + "\n")
+    return _Out("".join(f"{n.address}{'' if device else f' dev {n.dev}'} lladdr {n.lladdr} {n.state} \n"
+                        for n in rows))
+
+
+def _neighbours(dev: LinuxDevice) -> list[Neighbour]:
+    if dev.fabric is None:
+        return []
+    mine = [(name, addr) for _, name, addr in _interfaces(dev) if addr and name != "lo"]
+    return dev.fabric.neighbour_table(mine)
 
 
 def _interfaces(dev: LinuxDevice) -> list[tuple[int, str, str | None]]:

@@ -40,6 +40,7 @@ from isolate.lab.fortios_http import HttpsDevices, ensure_certificate, server_co
 from isolate.lab.inventory_out import ensure_secrets, write_lab_files
 from isolate.lab.ios import IosDevice
 from isolate.lab.ios.device import TIME_SCALE_ENV
+from isolate.lab.linux import LinuxDevice
 from isolate.lab.server import Hosted, LabServer, write_atomic
 from isolate.lab.ssh_profiles import needs_rsa
 from isolate.lab.topology import (
@@ -378,6 +379,8 @@ def wire(state: Path, lab: Lab, hosted: list[Hosted]) -> Fabric:
         if isinstance(entry.device, IosDevice):
             entry.device.fabric = fabric
             fabric.attach(entry.name, entry.device)
+        elif isinstance(entry.device, LinuxDevice):
+            entry.device.fabric = fabric  # its neighbour table (ip neigh)
     return fabric
 
 
