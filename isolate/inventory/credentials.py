@@ -23,6 +23,7 @@ class Credentials:
     secret: str | None = field(default=None, repr=False)
     key_file: Path | None = None
     agent: bool = False
+    token: str | None = field(default=None, repr=False)  # REST API token (FortiOS)
 
     def __iter__(self) -> Iterator[object]:
         return iter((self.username, self.password, self.secret, self.key_file, self.agent))
@@ -43,10 +44,11 @@ def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentia
     try:
         password = read_ref(creds.password, base) if creds.password else None
         secret = read_ref(creds.enable, base) if creds.enable else None
+        token = read_ref(creds.token, base) if creds.token else None
     except InventoryError as exc:
         raise InventoryError(f"{dev.name}: credentials '{dev.credentials}': {exc}") from None
     key_file = None
     if creds.key_file is not None:
         key_path = user_path(creds.key_file, InventoryError)
         key_file = key_path if key_path.is_absolute() else base / key_path
-    return Credentials(creds.username, password, secret or password, key_file, creds.agent)
+    return Credentials(creds.username, password, secret or password, key_file, creds.agent, token)

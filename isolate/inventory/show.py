@@ -55,6 +55,7 @@ def describe(inv: Inventory, lines: LineMap) -> dict[str, Any]:
             "username": c.username,
             "password": c.password,
             "enable": c.enable,
+            "token": c.token,
             "key_file": c.key_file,
             "from": _where(lines, ("credentials", name)),
         }
@@ -171,7 +172,7 @@ def credential_problems(inv: Inventory, lines: LineMap) -> list[Problem]:
     for name, cred in sorted(inv.credentials.items()):
         if name not in used:
             continue
-        for slot in ("password", "enable"):
+        for slot in ("password", "enable", "token"):
             ref = getattr(cred, slot)
             if ref is None:
                 continue

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from e2e import run_cli
 
 from isolate.lab.flows import flows_from_state_dir
@@ -169,3 +170,65 @@ def test_isolates_own_window_restores_the_fortigate_when_not_kept(
     fired = run_cli("expire", state=state)
     assert fired.returncode == 0, fired.stdout + fired.stderr
     assert read_all(lab) == before
+
+
+def variant(lab: LabHandle, tmp_path: Path, *, token_key: str = "token",
+            tls: dict[str, str] | None = None) -> str:
+    """The lab inventory with its references made absolute and the FortiGate's TLS or token
+    reference changed."""
+    data = yaml.safe_load(lab.inventory.read_text())
+    secrets = lab.state_dir / "secrets.yml"
+    data["known_hosts"] = str(lab.state_dir / "known_hosts")
+    for creds in data["credentials"].values():
+        for slot in ("password", "enable", "token"):
+            if slot in creds:
+                creds[slot] = f"file:{secrets}#{slot}"
+    data["credentials"]["lab-api"]["token"] = f"file:{secrets}#{token_key}"
+    fgt = next(d for d in data["devices"] if d["name"] == "fgt1")
+    if tls is None:
+        fgt.pop("tls")
+    else:
+        fgt["tls"] = tls
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def test_the_certificate_and_the_token_are_checked_in_one_line(lab: LabHandle, tmp_path: Path) -> None:
+    playbook = tmp_path / "fortigate.yml"
+    playbook.write_text(PLAYBOOK)
+    fingerprint = yaml.safe_load(lab.inventory.read_text())["devices"][1]["tls"]["fingerprint"]
+    assert len(fingerprint) == 95
+    wrong = ":".join(["00"] * 32)
+    cases = [
+        ({"fingerprint": wrong}, "token",
+         "fgt1: GET /api/v2/monitor/system/status: the HTTPS certificate does not match the pinned "
+         "fingerprint (possible impersonation; check the device, then tls.fingerprint)"),
+        (None, "token", "fgt1: no way to verify its HTTPS certificate: set 'tls: {fingerprint: …}' or "
+         "'tls: {ca_file: …}' on the device in the inventory"),
+        ({"fingerprint": fingerprint}, "password",
+         "fgt1: GET /api/v2/monitor/system/status: HTTP 401, the API token was refused"),
+    ]
+    for index, (tls, token_key, message) in enumerate(cases):
+        where = tmp_path / f"case{index}"
+        where.mkdir()
+        inventory = variant(lab, where, token_key=token_key, tls=tls)
+        result = run_cli("apply", "-i", inventory, str(playbook), "--yes", state=where / "state")
+        assert result.returncode == 3, result.stdout[-1500:] + result.stderr
+        assert message in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+    ca = variant(lab, tmp_path, tls={"ca_file": str(lab.state_dir / "fortios_cert.pem")})
+    checked = run_cli("apply", "-i", ca, str(playbook), "--check", state=tmp_path / "state")
+    assert checked.returncode == 0, checked.stdout[-1500:] + checked.stderr
+
+
+def test_inventory_check_resolves_the_token_reference(lab: LabHandle, tmp_path: Path) -> None:
+    inventory = variant(lab, tmp_path, token_key="no_such_key",
+                        tls={"fingerprint": "sha256:" + "ab" * 32})
+    result = run_cli("inventory", "check", "-i", inventory, state=tmp_path / "state")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "credentials.lab-api.token" in result.stderr and "no_such_key" in result.stderr
+    bad = variant(lab, tmp_path, tls={"fingerprint": "12:34"})
+    loaded = run_cli("inventory", "check", "-i", bad, "--no-credentials", state=tmp_path / "state")
+    assert loaded.returncode == 2
+    assert "devices[1].tls.fingerprint: must be a SHA-256 fingerprint" in loaded.stderr
