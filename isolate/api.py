@@ -6,6 +6,7 @@ restore reads the journal and feeds the same sessions and drivers.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -20,8 +21,6 @@ from isolate.drivers.registry import connector, identify, transport_from
 from isolate.errors import InputError, IsolateError, JournalError, LockHeld, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
 from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, run_plan
-from isolate.execute.inflight import LABEL as IN_FLIGHT
-from isolate.execute.inflight import PHASE as IN_FLIGHT_PHASE
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from, pending_revert_check
@@ -37,6 +36,7 @@ from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
+from isolate.restore.contained import contained
 from isolate.restore.staged import Restorer, RestoreResult, checked_state_reader, entries_from_records
 from isolate.secrets import Scrubber
 from isolate.takeover import taken_over
@@ -432,7 +432,7 @@ def plan_restore(run_path: Path) -> RestorePlan:
     """What restoring ``run_path`` would undo, from its journal; every captured pre-state is
     read through its hash (JournalError, exit 7, if one is missing or altered)."""
     view = read_journal(run_path / "journal.jsonl")
-    entries = entries_from_records(view.records, checked_state_reader(view))
+    entries = entries_from_records(view, checked_state_reader(view))
     taken = taken_over(run_path) if entries else set()  # a later re-apply took them over
     return RestorePlan(run_path.name, run_path, tuple(e for e in entries if (e.device, e.step) not in taken))
 
@@ -559,7 +559,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
     """What is contained now: every run with changes not yet restored, per device, and locks."""
     state = state_dir_from(state_dir)
     runs_root = state / "runs"
-    contained: list[dict[str, Any]] = []
+    contained_runs: list[dict[str, Any]] = []
     for run_path in sorted(runs_root.glob("*")) if runs_root.is_dir() else []:
         journal_path = run_path / "journal.jsonl"
         if not journal_path.is_file():
@@ -567,51 +567,22 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
         view = read_journal(journal_path)
         if not view.records:
             continue
-        outcome: dict[tuple[str, str], str] = {}
-        stage: dict[tuple[str, str], int] = {}
-        may_run: dict[tuple[str, str], list[str]] = {}  # unknown outcomes: what may be on the device
-        ended = ""
-        for r in view.records:
-            key = (str(r.data.get("device")), str(r.data.get("step")))
-            if r.kind == "intent":
-                outcome[key], stage[key] = IN_FLIGHT, int(r.data.get("stage") or 1)
-                may_run[key] = [str(c) for c in r.data.get("forward") or []]
-            elif r.kind == "applied" and key in outcome:
-                outcome[key] = "applied, not verified"
-            elif r.kind == "verified" and key in outcome:
-                outcome[key] = "contained" if r.data.get("ok") else "applied, verification failed"
-            elif r.kind == "failed" and key in outcome:
-                if r.data.get("phase") in (IN_FLIGHT_PHASE, "interrupted"):
-                    outcome[key] = IN_FLIGHT
-                    may_run[key] = [str(c) for c in r.data.get("may_have_run") or may_run.get(key, [])]
-                else:
-                    outcome[key] = f"failed ({r.data.get('phase')})"
-            elif r.kind == "run-end":
-                ended = str(r.data.get("status"))
-        pending = {(e.device, e.step) for e in entries_from_records(view.records, lambda *_: "")}
-        pending -= taken_over(run_path) if pending else set()
-        rows = [
-            {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
-            | ({"may_have_run": may_run.get((d, s), [])} if outcome[(d, s)] == IN_FLIGHT else {})
-            for (d, s) in sorted(pending)
-            if (d, s) in outcome
-        ]
-        if rows:
-            first = view.records[0].data
-            contained.append(
+        held = contained(view, functools.partial(taken_over, run_path))
+        if held.rows:
+            contained_runs.append(
                 {
                     "run": run_path.name,
-                    "playbook": (first.get("playbook") or {}).get("name", ""),
-                    "incident": first.get("incident", ""),
-                    "status": ended or "open (no run-end: the run is going on or died)",
-                    "devices": rows,
+                    "playbook": held.playbook,
+                    "incident": held.incident,
+                    "status": held.ended or "open (no run-end: the run is going on or died)",
+                    "devices": list(held.rows),
                 }
             )
     locks = [lock.describe() for lock in DeviceLocks.at(lock_dir).held()]
     return {
         "state_dir": str(state),
         "lock_dir": str(lock_dir_from(lock_dir)),
-        "contained": contained,
+        "contained": contained_runs,
         "locks": locks,
     }
 

@@ -68,7 +68,7 @@ def load_run(path: Path) -> RunToRestore:
         incident=str(start.get("incident") or ""),
         status=str(end[-1].data.get("status")) if end else "open",
         intents=sum(1 for r in view.records if r.kind == "intent"),
-        entries=_not_taken_over(path, entries_from_records(view.records, checked_state_reader(view))),
+        entries=_not_taken_over(path, entries_from_records(view, checked_state_reader(view))),
         restore_ended_ok=bool(restore_end and restore_end[-1].data.get("ok")),
         restore_died=_restore_died(view.records),
     )

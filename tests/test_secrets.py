@@ -152,19 +152,28 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
             incident="INC-9",
             reason="enable was EnableMe!2026",
             options={"password": "Tr0ub4dor&3-lab", "psk": "x1"},
+            tool_version="0.1.0",
+            inventory={"path": "inventory/city.yml", "sha256": "a" * 64},
+            playbook={"path": "playbooks/p.yml", "name": "p", "sha256": "b" * 64},
+            plan_sha256="c" * 64,
+            overrides=[],
         )
         sha = journal.store_state(CONFIG + ASA + WIREGUARD + PEM + "banner Tr0ub4dor&3-lab\n")
         journal.append(
-            "precheck", device="core1", ok=False, message="login with EnableMe!2026 refused", state=sha
+            "precheck", device="core1", ok=False, message="login with EnableMe!2026 refused", state=sha,
+            checks={},
         )
         journal.append(
             "intent",
             device="core1",
             step="s",
             action="shut-port",
+            platform="cisco_ios",
             forward=["x"],
             inverse=["y"],
             pre_state=sha,
+            stage=1,
+            confirm_window_s=None,
         )
         journal.append(
             "failed", device="core1", step="s", phase="push", message="% bad secret Tr0ub4dor&3-lab"

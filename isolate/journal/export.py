@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from isolate import __version__
+from isolate.journal import schema
 from isolate.journal.heads import sign_export
 from isolate.journal.reader import EXPORT_FORMAT, JournalView, RunView
 from isolate.journal.records import Record, parse_ts, timestamp
@@ -88,36 +89,48 @@ class Timeline:
 
 
 def build_timeline(view: JournalView, report: VerifyReport | None = None, *, alive: bool = False) -> Timeline:
-    """The timeline of a journal; ``alive``: a live process still writes it."""
+    """The timeline of a journal; ``alive``: a live process still writes it. Every record is
+    read through its kind's model (a record that does not fit is a JournalError naming the
+    journal, its seq and the field)."""
     run = RunView(view.records, alive=alive)
-    start = view.records[0] if view.records else None
-    t0 = parse_ts(start.ts) if start else None
+    typed = [(rec, view.typed(rec)) for rec in view.records]
+    start = typed[0][1] if typed and isinstance(typed[0][1], schema.RunStart) else None
+    t0 = parse_ts(view.records[0].ts) if start else None
     stages: dict[tuple[str | None, str | None], str] = {}
     restoring = False
     events: list[Event] = []
-    for rec in view.records:
-        if rec.kind == "restore-start":
+    for rec, data in typed:
+        if isinstance(data, schema.RestoreStart):
             restoring = True
-        if rec.kind == "restore-intent":
-            stages[(rec.device, rec.step)] = _text(rec.data.get("stage"))
-        section = _section(rec, restoring, stages)
+        if isinstance(data, schema.RestoreIntent):
+            stages[(rec.device, rec.step)] = str(data.stage)
+        section = _section(rec, data, restoring, stages)
         elapsed = (parse_ts(rec.ts) - t0).total_seconds() if t0 else 0.0
-        events.append(_event(rec, elapsed, section))
+        events.append(_event(rec, data, elapsed, section))
     verification = report.summary() if report else "not verified"
     if report is not None and report.ok and report.head:
         verification += f"; head: seq {report.records - 1} hash {report.head}"
+    end = _typed_end(view, run)
     return Timeline(
         run=run.run_id or "?",
         status=run.status,
-        header=_header(start, run),
+        header=_header(view.records[0].ts if start else None, start, run),
         events=tuple(events),
         verification=verification,
         warnings=report.warnings if report else (),
-        end=_end_line(run),
+        end=_end_line(end, run),
     )
 
 
-def _section(rec: Record, restoring: bool, stages: Mapping[tuple[str | None, str | None], str]) -> str:
+def _typed_end(view: JournalView, run: RunView) -> schema.RunEnd | None:
+    record = run.end
+    data = view.typed(record) if record is not None else None
+    return data if isinstance(data, schema.RunEnd) else None
+
+
+def _section(
+    rec: Record, data: schema.Data, restoring: bool, stages: Mapping[tuple[str | None, str | None], str]
+) -> str:
     if rec.kind in ("run-start", "run-end", "torn-tail", "seal"):
         return "run"
     if rec.kind == "precheck":
@@ -125,32 +138,35 @@ def _section(rec: Record, restoring: bool, stages: Mapping[tuple[str | None, str
     if restoring:
         if rec.kind in ("restore-start", "restore-end"):
             return "restore"
-        stage = rec.data.get("stage") if rec.kind == "gate" else stages.get((rec.device, rec.step))
+        stage = str(data.stage) if isinstance(data, schema.Gate) else stages.get((rec.device, rec.step))
         return f"restore stage {stage}" if stage is not None else "restore"
     return f"step {rec.step}" if rec.step else "run"
 
 
-def _header(start: Record | None, run: RunView) -> tuple[tuple[str, str], ...]:
-    d: Mapping[str, Any] = start.data if start else {}
+def _header(started: str | None, d: schema.RunStart | None, run: RunView) -> tuple[tuple[str, str], ...]:
+    if d is None:
+        rows = [("Run", run.run_id or "?"), ("Started", "?"), ("Who", "?@? (pid ?)")]
+        rows += [(label, "-") for label in ("Command", "Incident", "Reason", "Tool version")]
+        rows += [(label, "-") for label in ("Inventory", "Playbook", "Plan", "Options")]
+        rows += [("Overrides", "none"), ("Status", run.status)]
+        return tuple((label, escape_line(value)) for label, value in rows)
     rows = [
         ("Run", run.run_id or "?"),
-        ("Started", start.ts if start else "?"),
-        ("Who", f"{d.get('user', '?')}@{d.get('host', '?')} (pid {d.get('pid', '?')})"),
-        ("Command", _command(d.get("command"))),
-        ("Incident", _text(d.get("incident"))),
-        ("Reason", _text(d.get("reason"))),
-        ("Tool version", _text(d.get("tool_version"))),
-        ("Inventory", _file_ref(d.get("inventory"))),
-        ("Playbook", _file_ref(d.get("playbook"))),
-        ("Plan", _text(d.get("plan_sha256"))),
-        ("Options", _options(d.get("options"))),
+        ("Started", started or "?"),
+        ("Who", f"{d.user}@{d.host} (pid {d.pid})"),
+        ("Command", _command(d.command)),
+        ("Incident", _text(d.incident)),
+        ("Reason", _text(d.reason)),
+        ("Tool version", _text(d.tool_version)),
+        ("Inventory", _file_ref(d.inventory.model_dump())),
+        ("Playbook", _file_ref(d.playbook.model_dump())),
+        ("Plan", _text(d.plan_sha256)),
+        ("Options", _options(d.options)),
     ]
-    options = d.get("options")
-    if isinstance(options, Mapping) and options.get("host_key_checking") is False:
+    if d.options.get("host_key_checking") is False:
         rows.append(("Host keys", "NOT verified for devices missing from known_hosts (--insecure-host-keys)"))
-    overrides = d.get("overrides") or []
-    if isinstance(overrides, list) and overrides:
-        rows.extend((f"Override {i + 1}", _override(o)) for i, o in enumerate(overrides))
+    if d.overrides:
+        rows.extend((f"Override {i + 1}", _override(o)) for i, o in enumerate(d.overrides))
     else:
         rows.append(("Overrides", "none"))
     rows.append(("Status", run.status))
@@ -190,15 +206,13 @@ def _override(value: object) -> str:
     return f"step {step}: guard {guard} overridden: {value.get('reason', '?')}{detail}"
 
 
-def _end_line(run: RunView) -> str:
-    end = run.end
+def _end_line(end: schema.RunEnd | None, run: RunView) -> str:
     if end is None:
         return f"no run-end record: {run.status}"
-    d = end.data
-    text = f"{d.get('status', '?')} in {_secs(d.get('duration_s'))}"
-    if d.get("time_to_contain_s") is not None:
-        text += f"; time to contain {_secs(d.get('time_to_contain_s'))}"
-    if run.status != d.get("status"):
+    text = f"{end.status} in {_secs(end.duration_s)}"
+    if end.time_to_contain_s is not None:
+        text += f"; time to contain {_secs(end.time_to_contain_s)}"
+    if run.status != end.status:
         text += f"; now {run.status}"
     return text
 
@@ -207,127 +221,131 @@ def _secs(value: object) -> str:
     return f"{value:.3f}s" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
 
 
-def _lines(value: object) -> tuple[str, ...]:
-    if isinstance(value, list | tuple):
-        return tuple(str(v) for v in value)
-    return () if value is None else (str(value),)
-
-
 def _ok(value: object, yes: str = "ok", no: str = "FAILED") -> str:
     return yes if value is True else no
 
 
-def _event(rec: Record, elapsed: float, section: str) -> Event:
-    d = rec.data
-    summary, details = _describe(rec)
-    ok = d.get("ok") if isinstance(d.get("ok"), bool) else None
-    if rec.kind == "failed":
+def _event(rec: Record, data: schema.Data, elapsed: float, section: str) -> Event:
+    summary, details = _describe(data)
+    ok = getattr(data, "ok", None)
+    if isinstance(data, schema.Failed):
         ok = False
-    duration = d.get("duration_s")
+    duration = getattr(data, "duration_s", None)
     return Event(
         seq=rec.seq, ts=rec.ts, elapsed_s=elapsed, kind=rec.kind, section=section,
-        step=rec.step, device=rec.device, ok=ok,
-        duration_s=_opt_float(duration),
+        step=rec.step, device=rec.device, ok=ok if isinstance(ok, bool) else None,
+        duration_s=None if duration is None else float(duration),
         summary=summary, details=details, hash=rec.hash,
     )  # fmt: skip
 
 
-def _opt_float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+Details = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-def _describe(rec: Record) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    d = rec.data
-    k = rec.kind
-    if k == "run-start":
-        who = f"{d.get('user', '?')}@{d.get('host', '?')}"
-        return f"run started by {who}, incident {_text(d.get('incident'))}: {_text(d.get('reason'))}", ()
-    if k == "precheck":
-        msg = f": {d['message']}" if d.get("message") else ""
-        return f"pre-check {_ok(d.get('ok'))}{msg}; state {_short(d.get('state'))}", ()
-    if k == "intent":
-        fwd, inv = _lines(d.get("forward")), _lines(d.get("inverse"))
-        window = f", confirm window {d['confirm_window_s']}s" if d.get("confirm_window_s") else ""
-        summary = (
-            f"intent {_text(d.get('action'))}: {len(fwd)} forward, {len(inv)} inverse command(s); "
-            f"pre-state {_short(d.get('pre_state'))}{window}"
-        )
-        return summary, (("forward", fwd), ("inverse", inv))
-    if k == "applied":
-        msg = f": {d['message']}" if d.get("message") else ""
-        return f"applied {_ok(d.get('ok'))} in {_secs(d.get('duration_s'))}{msg}", _answers(d)
-    if k == "verified":
-        problems = _lines(d.get("problems"))
-        summary = f"verification {_ok(d.get('ok'))}; post-state {_short(d.get('post_state'))}"
-        return summary, (("problems", problems),) if problems else ()
-    if k == "confirmed":
-        return "confirmed (device-owned revert cancelled)", ()
-    if k == "failed":
-        if d.get("outcome") == "unknown":  # already reads "in flight (unknown): …"
-            return _text(d.get("message")), (("may have run", _lines(d.get("may_have_run"))),)
-        return f"FAILED during {_text(d.get('phase'))}: {_text(d.get('message'))}", ()
-    if k == "policy":
-        return f"policy {_text(d.get('policy'))}: {_text(d.get('decision'))}", ()
-    if k == "step-end":
-        return f"step {_ok(d.get('ok'), 'done', 'FAILED')} in {_secs(d.get('duration_s'))}", ()
-    if k == "restore-start":
-        dry = " (dry run)" if d.get("dry_run") else ""
-        who = f" by {d['user']}@{d.get('host', '?')}" if d.get("user") else ""
-        why = f", incident {_text(d.get('incident'))}: {_text(d.get('reason'))}" if "reason" in d else ""
-        unverified = d.get("host_key_checking") is False
-        keys = ", SSH host keys NOT verified (--insecure-host-keys)" if unverified else ""
-        return f"restore started{who}, stages {_text(d.get('stages'))}{dry}{why}{keys}", ()
-    if k == "restore-intent":
-        cmds = _lines(d.get("commands"))
-        return f"restore intent, stage {_text(d.get('stage'))}: {len(cmds)} command(s)", (("commands", cmds),)
-    if k == "restored":
-        msg = f": {d['message']}" if d.get("message") else ""
-        return f"restored {_ok(d.get('ok'))}{msg}", _answers(d)
-    if k == "resume-start":
-        who = f"{d.get('user', '?')}@{d.get('host', '?')} (pid {_text(d.get('pid'))})"
-        kept = _lines(d.get("done"))
-        summary = f"run resumed by {who}; {len(kept)} change(s) verified before the crash kept"
-        return summary, (("kept", kept),)
-    if k == "locks-released":
-        return "stale device locks of the dead process released", (("locks", _lines(d.get("locks"))),)
-    if k == "gate":
-        problems = _lines(d.get("problems"))
-        summary = (
-            f"gate of stage {_text(d.get('stage'))} {_ok(d.get('ok'), 'passed', 'FAILED')}: "
-            f"read-back {_short(d.get('state'))}, expected {_short(d.get('expected'))}"
-        )
-        return summary, (("problems", problems),) if problems else ()
-    if k == "restore-end":
-        return f"restore ended {_ok(d.get('ok'))}", ()
-    if k == "run-end":
-        ttc = d.get("time_to_contain_s")
+def _describe(d: schema.Data) -> tuple[str, Details]:
+    """The event's summary and detail lines, from the record's typed data."""
+    for describe in (_start_records, _apply_records, _restore_records, _journal_records):
+        found = describe(d)
+        if found is not None:
+            return found
+    return json.dumps(d.model_dump(mode="json"), sort_keys=True, ensure_ascii=False), ()
+
+
+def _start_records(d: schema.Data) -> tuple[str, Details] | None:
+    if isinstance(d, schema.RunStart):
+        return f"run started by {d.user}@{d.host}, incident {_text(d.incident)}: {_text(d.reason)}", ()
+    if isinstance(d, schema.ResumeStart):
+        kept = f"{len(d.done)} change(s) verified before the crash kept"
+        return f"run resumed by {d.user}@{d.host} (pid {d.pid}); {kept}", (("kept", tuple(d.done)),)
+    if isinstance(d, schema.RunEnd):
+        ttc = d.time_to_contain_s
         extra = f"; time to contain {_secs(ttc)}" if ttc is not None else ""
-        return f"run ended {_text(d.get('status'))} in {_secs(d.get('duration_s'))}{extra}", ()
-    if k == "revert-cancelled":
-        gone = _lines(d.get("cancelled")) or ("none pending",)
-        verdict = "cancelled, proven gone" if d.get("ok") else f"NOT cancelled: {_text(d.get('message'))}"
-        return f"device-side revert of step(s) {_text(d.get('steps'))} {verdict}", (("cancelled", gone),)
-    if k == "seal":
-        return f"signed head ({_text(d.get('alg'))}, key {_text(d.get('key'))})", ()
-    if k == "torn-tail":
+        return f"run ended {d.status} in {_secs(d.duration_s)}{extra}", ()
+    return None
+
+
+def _apply_records(d: schema.Data) -> tuple[str, Details] | None:
+    if isinstance(d, schema.Precheck):
+        return f"pre-check {_ok(d.ok)}{_msg(d.message)}; state {_short(d.state)}", ()
+    if isinstance(d, schema.Intent):
+        return _intent(d)
+    if isinstance(d, schema.Applied):
+        return f"applied {_ok(d.ok)} in {_secs(d.duration_s)}{_msg(d.message)}", _answers(d.answers)
+    if isinstance(d, schema.Verified):
+        summary = f"verification {_ok(d.ok)}; post-state {_short(d.post_state)}"
+        return summary, (("problems", tuple(d.problems)),) if d.problems else ()
+    if isinstance(d, schema.Confirmed):
+        return "confirmed (device-owned revert cancelled)", ()
+    if isinstance(d, schema.Failed):
+        if d.outcome == "unknown":  # already reads "in flight (unknown): …"
+            return _text(d.message), (("may have run", tuple(d.may_have_run or ())),)
+        return f"FAILED during {_text(d.phase)}: {_text(d.message)}", ()
+    if isinstance(d, schema.Policy):
+        return f"policy {_text(d.policy)}: {_text(d.decision)}", ()
+    if isinstance(d, schema.StepEnd):
+        return f"step {_ok(d.ok, 'done', 'FAILED')} in {_secs(d.duration_s)}", ()
+    return None
+
+
+def _restore_records(d: schema.Data) -> tuple[str, Details] | None:
+    if isinstance(d, schema.RestoreStart):
+        keys = ", SSH host keys NOT verified (--insecure-host-keys)" if d.host_key_checking is False else ""
+        why = f", incident {_text(d.incident)}: {_text(d.reason)}"
+        return f"restore started by {d.user}@{d.host}, stages {_text(d.stages)}{why}{keys}", ()
+    if isinstance(d, schema.RestoreIntent):
+        return f"restore intent, stage {d.stage}: {len(d.commands)} command(s)", (
+            ("commands", tuple(d.commands)),
+        )
+    if isinstance(d, schema.Restored):
+        return f"restored {_ok(d.ok)}{_msg(d.message)}", _answers(d.answers)
+    if isinstance(d, schema.Gate):
+        summary = (
+            f"gate of stage {d.stage} {_ok(d.ok, 'passed', 'FAILED')}: "
+            f"read-back {_short(d.state)}, expected {_short(d.expected)}"
+        )
+        return summary, (("problems", tuple(d.problems)),) if d.problems else ()
+    if isinstance(d, schema.RestoreEnd):
+        return f"restore ended {_ok(d.ok)}", ()
+    if isinstance(d, schema.RevertCancelled):
+        gone = tuple(str(c) for c in d.cancelled) or ("none pending",)
+        verdict = "cancelled, proven gone" if d.ok else f"NOT cancelled: {_text(d.message)}"
+        return f"device-side revert of step(s) {_text(d.steps)} {verdict}", (("cancelled", gone),)
+    if isinstance(d, schema.LocksReleased):
+        return "stale device locks of the dead process released", (("locks", tuple(d.locks)),)
+    return None
+
+
+def _journal_records(d: schema.Data) -> tuple[str, Details] | None:
+    if isinstance(d, schema.Seal):
+        return f"signed head ({_text(d.alg)}, key {_text(d.key)})", ()
+    if isinstance(d, schema.TornTail):
         return (
-            f"torn tail of {_text(d.get('bytes'))} bytes (line {_text(d.get('line'))}, crash mid-append) "
-            f"moved to {_text(d.get('file'))}, sha256 {_short(d.get('sha256'))}",
+            f"torn tail of {d.bytes} bytes (line {d.line}, crash mid-append) "
+            f"moved to {_text(d.file)}, sha256 {_short(d.sha256)}",
             (),
         )
-    return json.dumps(dict(d), sort_keys=True, ensure_ascii=False), ()
+    return None
 
 
-def _answers(d: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """What the device answered to a push, one line per command that printed something."""
-    answers = d.get("answers")
-    if not isinstance(answers, list) or not answers:
-        return ()
-    lines = tuple(
-        f"{a.get('command')}: {' '.join(str(a.get('output', '')).split())[:200]}"
-        for a in answers
-        if isinstance(a, dict)
+def _msg(message: str) -> str:
+    return f": {message}" if message else ""
+
+
+def _intent(d: schema.Intent) -> tuple[str, Details]:
+    fwd, inv = tuple(d.forward), tuple(d.inverse)
+    window = f", confirm window {d.confirm_window_s}s" if d.confirm_window_s else ""
+    summary = (
+        f"intent {_text(d.action)}: {len(fwd)} forward, {len(inv)} inverse command(s); "
+        f"pre-state {_short(d.pre_state)}{window}"
     )
+    return summary, (("forward", fwd), ("inverse", inv))
+
+
+def _answers(answers: list[dict[str, str]]) -> Details:
+    """What the device answered to a push, one line per command that printed something."""
+    if not answers:
+        return ()
+    lines = tuple(f"{a.get('command')}: {' '.join(str(a.get('output', '')).split())[:200]}" for a in answers)
     return (("answers", lines),)
 
 

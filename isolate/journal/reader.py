@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from isolate.errors import InputError, JournalError
 from isolate.files import user_path
@@ -30,7 +30,10 @@ from isolate.journal.records import (
     parse_line,
     record_from_obj,
 )
+from isolate.journal.schema import KIND_MODELS, Data, SchemaError, typed
 from isolate.paths import process_alive, runs_dir
+
+D = TypeVar("D", bound=Data)
 
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = "journal.lock"
@@ -92,6 +95,22 @@ class JournalView:
     def run_id(self) -> str | None:
         return self.records[0].run if self.records else None
 
+    def typed(self, record: Record) -> Data:
+        """The record's data as its kind's model (isolate/journal/schema.py); a record that
+        does not fit it is a JournalError naming this journal, the record's seq and the field."""
+        return typed_data(record, self.path)
+
+    def of_kind(self, model: type[D]) -> list[tuple[Record, D]]:
+        """Every record whose kind ``model`` describes, with its typed data, in journal order."""
+        kinds = {kind for kind, (m, _) in KIND_MODELS.items() if m is model}
+        out: list[tuple[Record, D]] = []
+        for record in self.records:
+            if record.kind in kinds:
+                data = self.typed(record)
+                assert isinstance(data, model)
+                out.append((record, data))
+        return out
+
     def read_state(self, sha: str) -> str | None:
         data = self.source.state_bytes(sha) if SHA256_RE.fullmatch(sha) else None
         return None if data is None else data.decode("utf-8", errors="replace")
@@ -104,6 +123,19 @@ class JournalView:
             sha,
             self.source.state_bytes(sha) if SHA256_RE.fullmatch(sha) else None,
         )
+
+
+def typed_data(record: Record, journal: Path) -> Data:
+    """``record``'s data as its kind's model; JournalError (exit 7) in one line naming the
+    journal file, the seq and the field when it does not fit (hand-edited, or not written by
+    isolate). Fields the model does not name are left out: another version may have added them."""
+    try:
+        return typed(record)
+    except SchemaError as exc:
+        raise JournalError(
+            f"{journal}: {exc}; the record does not fit its kind's model (isolate/journal/schema.py): "
+            f"the journal was edited or not written by isolate (isolate journal verify checks it)"
+        ) from None
 
 
 ARTIFACT_RE = re.compile(r"plan(\.[a-z-]+)?\.json")

@@ -30,34 +30,8 @@ RUN_ID_RE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
-# The kinds docs/design.md defines, plus torn-tail (a crash-cut line moved aside) and seal
-# (the signed head that closes each writing session, isolate/journal/heads.py).
-KINDS = frozenset(
-    {
-        "run-start",
-        "discovery",
-        "precheck",
-        "excluded",
-        "intent",
-        "applied",
-        "verified",
-        "confirmed",
-        "failed",
-        "policy",
-        "step-end",
-        "restore-start",
-        "restore-intent",
-        "restored",
-        "gate",
-        "restore-end",
-        "run-end",
-        "resume-start",
-        "locks-released",
-        "torn-tail",
-        "seal",
-        "revert-cancelled",
-    }
-)
+# The record kinds, what each carries and when it is written: one table,
+# isolate.journal.schema.KIND_MODELS (docs/journal.md's table is generated from it).
 # data keys that name a captured state file (state/<sha256>.txt) when they hold a digest
 STATE_KEYS = ("state", "pre_state", "post_state", "expected")
 

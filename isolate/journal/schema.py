@@ -292,13 +292,16 @@ def check_data(kind: str, data: dict[str, Any]) -> None:
 
 
 def typed(record: Record) -> Data:
-    """The record's data as its kind's model (every required field present); SchemaError if not."""
+    """The record's data as its kind's model (every required field present, each of its
+    type); SchemaError if not. A field the model does not name is left out (readers ignore
+    what another version of isolate added; the writer refuses it)."""
     try:
         model = KIND_MODELS[record.kind][0]
     except KeyError:
         raise SchemaError(f"seq {record.seq}: unknown record kind {record.kind!r}") from None
+    known = {k: v for k, v in record.data.items() if k in model.model_fields}
     try:
-        return model.model_validate(dict(record.data))
+        return model.model_validate(known)
     except ValidationError as exc:
         raise SchemaError(f"seq {record.seq}: {record.kind} record: {_first(exc)}") from None
 

@@ -11,12 +11,12 @@ runner, session pool, journal and guarded event sink as apply and its rollback p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from isolate.errors import JournalError
 from isolate.execute.undo import GateResult, Restorer, RestoreResult, UndoEntry, first_difference
 from isolate.journal.reader import JournalView
-from isolate.journal.records import Record
+from isolate.journal.schema import Gate, Intent, Restored
 
 __all__ = [
     "GateResult",
@@ -29,47 +29,51 @@ __all__ = [
 ]
 
 
-def entries_from_records(
-    records: Iterable[Record], read_state: Callable[[str, str, str], str]
-) -> list[UndoEntry]:
+def entries_from_records(view: JournalView, read_state: Callable[[str, str, str], str]) -> list[UndoEntry]:
     """Every intent that reached or may have reached its device, and is not yet restored.
 
     An intent counts unless its outcome is a failure in the pre-check phase (nothing sent).
     An intent with no outcome at all (a crash between intent and effect) counts: the
     device may or may not have the change, and restore reads it back to find out.
-    ``read_state(sha, device, step)`` gives a captured pre-state's text.
+    ``read_state(sha, device, step)`` gives a captured pre-state's text. Records are read
+    through their models (a record that does not fit is a JournalError naming its seq).
     """
-    intents: dict[tuple[str, str], Record] = {}
+    intents: dict[tuple[str, str], tuple[int, Intent]] = {}
     restored_at: dict[tuple[str, str], int] = {}
     gate_ok_at: dict[str, int] = {}
-    for record in records:
-        kind, data, seq = record.kind, record.data, record.seq
-        key = (str(data.get("device")), str(data.get("step")))
-        if kind == "intent":
-            intents[key] = record
+    for record in view.records:
+        if record.kind not in _PLANNING_KINDS:
+            continue
+        data = view.typed(record)
+        if isinstance(data, Intent):
+            key = (data.device, data.step)
+            intents[key] = (record.seq, data)
             restored_at.pop(key, None)
-        elif kind == "restored" and data.get("ok"):
-            restored_at[key] = seq
-        elif kind == "gate" and data.get("ok") and str(data.get("check", "")).startswith("equality"):
-            gate_ok_at[key[0]] = seq
+        elif isinstance(data, Restored) and data.ok:
+            restored_at[(data.device, data.step)] = record.seq
+        elif isinstance(data, Gate) and data.ok and data.check.startswith("equality"):
+            gate_ok_at[data.device] = record.seq
     done = {key for key, seq in restored_at.items() if gate_ok_at.get(key[0], -1) > seq}
     entries = []
-    for key, intent in intents.items():
+    for key, (seq, intent) in intents.items():
         if key in done:
             continue
-        data = intent.data
+        pre_sha = str(intent.pre_state)
         entries.append(
             UndoEntry(
-                seq=intent.seq,
-                step=key[1],
-                device=key[0],
-                stage=int(data.get("stage") or 1),
-                inverse=tuple(data.get("inverse") or ()),
-                pre_sha=str(data["pre_state"]),
-                pre_state=read_state(str(data["pre_state"]), key[0], key[1]),
+                seq=seq,
+                step=intent.step,
+                device=intent.device,
+                stage=intent.stage or 1,
+                inverse=tuple(intent.inverse),
+                pre_sha=pre_sha,
+                pre_state=read_state(pre_sha, intent.device, intent.step),
             )
         )
     return sorted(entries, key=lambda e: e.seq)
+
+
+_PLANNING_KINDS = frozenset({"intent", "restored", "gate"})
 
 
 def checked_state_reader(view: JournalView) -> Callable[[str, str, str], str]:

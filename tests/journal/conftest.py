@@ -46,7 +46,7 @@ def write_run(
             journal.append("precheck", device=device, ok=True, message=message, state=pre, checks={})
         for device in ("core1", "fw-int"):
             journal.append(
-                "intent", device=device, step="cut-smb", action="block-smb",
+                "intent", device=device, step="cut-smb", action="block-smb", platform="cisco_ios", stage=1,
                 forward=["ip access-list extended ISOLATE-SMB", " deny tcp any any eq 445"],
                 inverse=["no ip access-list extended ISOLATE-SMB"], pre_state=pre, confirm_window_s=120,
             )  # fmt: skip
@@ -64,10 +64,13 @@ def write_run(
             for device in ("core1", "fw-int"):
                 journal.append(
                     "restore-intent", device=device, step="cut-smb", stage=1,
-                    commands=["no ip access-list extended ISOLATE-SMB"],
+                    commands=["no ip access-list extended ISOLATE-SMB"], target_state=pre,
                 )  # fmt: skip
-                journal.append("restored", device=device, step="cut-smb", ok=True, message=message)
-                journal.append("gate", stage=1, device=device, ok=True, state=pre, expected=pre, problems=[])
+                journal.append("restored", device=device, step="cut-smb", ok=True, stage=1, message=message)
+                journal.append(
+                    "gate", stage=1, device=device, ok=True, check="equality",
+                    state=pre, expected=pre, problems=[],
+                )  # fmt: skip
             journal.append("restore-end", ok=True)
     return journal.run_dir
 
