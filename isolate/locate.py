@@ -5,9 +5,12 @@ network is the truth:
 
 1. an IP (or an inventory host name, for its address) is looked up in the ARP/neighbour
    tables of the L3 gateways and firewalls of its segment (all of them when no segment
-   holds it): IOS ``show ip arp ADDRESS``, Linux ``ip neigh show ADDRESS``;
-2. the MAC is looked up in the MAC table of every access switch (``show mac address-table
-   address H.H.H``);
+   holds it), with the command their platform record names (``Platform.locate``: IOS
+   ``show ip arp ADDRESS``, Linux ``ip neigh show ADDRESS``; a platform without one is not
+   asked);
+2. the MAC is looked up in the MAC table of every access switch — a device whose platform
+   record names a MAC-table command (IOS ``show mac address-table address H.H.H``) with
+   role ``access`` or a port map;
 3. only edge ports are kept: not trunks (``show interfaces status`` VLAN ``trunk``), not
    ports with a CDP or LLDP neighbour (``show cdp neighbors``, ``show lldp neighbors``), not
    port-channels. Every candidate is answered when more than one remains.
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from isolate.drivers.base import Session, Target
 from isolate.errors import InputError, IsolateError
 from isolate.inventory.models import Device, Inventory
+from isolate.platforms import PLATFORMS, Locate
 from isolate.values import BadValue, parse_ios_interface, parse_name
 
 _DOTTED = r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"
@@ -166,16 +170,28 @@ def arp_devices(inv: Inventory, address: str) -> list[Device]:
     return [d for d in inv.devices if d.name in wanted]
 
 
+def _reads(device: Device) -> Locate | None:
+    """What locate reads on the device's platform (its platform record), None: nothing."""
+    return PLATFORMS[device.platform].locate if device.platform in PLATFORMS else None
+
+
 def access_switches(inv: Inventory) -> list[Device]:
-    return [d for d in inv.devices if d.platform == "cisco_ios" and (d.role == "access" or d.ports)]
+    """Access switches: devices whose platform has a MAC table to read, with role access or
+    a port map."""
+    return [
+        d for d in inv.devices
+        if (reads := _reads(d)) is not None and reads.mac_table and (d.role == "access" or d.ports)
+    ]  # fmt: skip
 
 
 def _arp(asker: _Asker, device: Device, address: str) -> list[ArpEntry]:
-    if device.platform == "linux":
-        out = asker.ask(device.name, f"ip neigh show {address}")
+    reads = _reads(device)
+    if reads is None:
+        return []
+    out = asker.ask(device.name, reads.arp.format(address=address))
+    if reads.arp_format == "ip-neigh":
         rows = _NEIGH_RE.findall(out or "")
         return [ArpEntry(device.name, a, normalise_mac(m), i) for a, i, m in rows if a == address]
-    out = asker.ask(device.name, f"show ip arp {address}")
     return [ArpEntry(device.name, a, m, i) for a, m, i in _ARP_RE.findall(out or "") if a == address]
 
 
@@ -208,8 +224,12 @@ def _edge_filter(asker: _Asker, device: str, rows: list[PortCandidate], found: L
             found.candidates.append(row)
 
 
-def _mac_rows(asker: _Asker, device: str, mac: str) -> list[PortCandidate]:
-    return mac_rows_in(device, asker.ask(device, f"show mac address-table address {mac}") or "", mac)
+def _mac_rows(asker: _Asker, device: Device, mac: str) -> list[PortCandidate]:
+    reads = _reads(device)
+    command = reads.mac_table if reads is not None else None
+    if command is None:
+        return []
+    return mac_rows_in(device.name, asker.ask(device.name, command.format(mac=mac)) or "", mac)
 
 
 def mac_rows_in(device: str, output: str, mac: str) -> list[PortCandidate]:
@@ -247,7 +267,7 @@ def locate(
         else:
             macs = [mac] if mac else []
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(switches) or 1))) as pool:
-            per_switch = list(pool.map(lambda d: [r for m in macs for r in _mac_rows(asker, d.name, m)],
+            per_switch = list(pool.map(lambda d: [r for m in macs for r in _mac_rows(asker, d, m)],
                                        switches))
         for device, rows in zip(switches, per_switch, strict=True):
             if rows:

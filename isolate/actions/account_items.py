@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict
 from isolate.values import StepId
 from isolate.values_directory import AccountName, GroupName
 
-DIRECTORY_PLATFORM = "active_directory"
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -10,13 +10,17 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from isolate.actions.account_items import DIRECTORY_PLATFORM, DisableAccountItem, DisableAccountParams
+from isolate.actions.account_items import DisableAccountItem, DisableAccountParams
 from isolate.errors import PlanError
 from isolate.inventory.models import Device, Inventory
+from isolate.platforms import PLATFORMS
 from isolate.playbook.models import Step
 from isolate.playbook.resolve import ResolvedTargets
 from isolate.values import BadValue
 from isolate.values_directory import parse_account
+
+# Directories: the platforms whose session speaks LDAP (their platform record).
+DIRECTORY_PLATFORMS = tuple(p.name for p in PLATFORMS.values() if p.session == "ldap")
 
 Items = list[tuple[Device, BaseModel]]
 Mapped = tuple[Items, list[str]]
@@ -36,10 +40,10 @@ def bind_account(device: Device, inv: Inventory) -> str | None:
 def _directories(step: Step, targets: ResolvedTargets, inv: Inventory) -> list[Device]:
     chosen = list(targets.devices) or [inv.device(n) for n in inv.directory.devices]
     for device in chosen:
-        if device.platform != DIRECTORY_PLATFORM:
+        if device.platform not in DIRECTORY_PLATFORMS:
             raise PlanError(
                 f"{step.where('targets')}: {device.name} is not a directory "
-                f"(platform {device.platform}; disable-account needs {DIRECTORY_PLATFORM})"
+                f"(platform {device.platform}; disable-account needs {' or '.join(DIRECTORY_PLATFORMS)})"
             )
     if not chosen:
         raise PlanError(

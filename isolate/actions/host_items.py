@@ -15,7 +15,6 @@ from isolate.values import Name, Port, Prefix, ServiceName, StepId
 
 HostOs = Literal["linux", "windows"]
 WINDOWS_TAG = "windows"
-HOST_PLATFORM = "ansible"
 
 
 class _Model(BaseModel):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from isolate.actions.host_items import (
-    HOST_PLATFORM,
     WINDOWS_TAG,
     DisableSmbHostItem,
     DisableSmbHostParams,
@@ -24,9 +23,14 @@ from isolate.actions.host_items import (
 )
 from isolate.errors import PlanError
 from isolate.inventory.models import Device, Inventory
+from isolate.platforms import PLATFORMS
 from isolate.playbook.loader import param_error
 from isolate.playbook.models import Step
 from isolate.playbook.resolve import ResolvedTargets
+
+# Hosts are reached through the platforms whose session is Ansible (their platform record).
+HOST_PLATFORMS = tuple(p.name for p in PLATFORMS.values() if p.session == "ansible")
+_HOSTS_BY = " or ".join(HOST_PLATFORMS)
 
 Items = list[tuple[Device, BaseModel]]
 Mapped = tuple[Items, list[str]]
@@ -38,18 +42,18 @@ def host_os(device: Device) -> HostOs:
 
 def _host_devices(step: Step, targets: ResolvedTargets, inv: Inventory, notes: list[str]) -> list[Device]:
     """The ``ansible`` devices behind the selected hosts/segments, plus selected ansible devices."""
-    ansible = [d for d in inv.devices if d.platform == HOST_PLATFORM]
+    ansible = [d for d in inv.devices if d.platform in HOST_PLATFORMS]
     by_name = {d.name: d for d in ansible}
     by_address = {str(d.address): d for d in ansible if d.address is not None}
     hosts = {h.name: h for h in targets.hosts}
     for seg in targets.segments:
         hosts.update({h.name: h for h in inv.hosts_in(seg.name)})
-    chosen: dict[str, Device] = {d.name: d for d in targets.devices if d.platform == HOST_PLATFORM}
+    chosen: dict[str, Device] = {d.name: d for d in targets.devices if d.platform in HOST_PLATFORMS}
     for device in targets.devices:
-        if device.platform != HOST_PLATFORM:
+        if device.platform not in HOST_PLATFORMS:
             raise PlanError(
                 f"{step.where('targets')}: {device.name} is a {device.platform} device: "
-                f"{step.action} acts on hosts reached by Ansible (platform ansible)"
+                f"{step.action} acts on hosts reached by Ansible (platform {_HOSTS_BY})"
             )
     for name, host in hosts.items():
         found = by_name.get(name) or by_address.get(str(host.address))
@@ -57,7 +61,7 @@ def _host_devices(step: Step, targets: ResolvedTargets, inv: Inventory, notes: l
             chosen[found.name] = found
         elif name in step.targets.hosts:  # named explicitly (not by tag, segment or '*')
             raise PlanError(
-                f"{step.where('targets')}: host {name} has no device with platform ansible "
+                f"{step.where('targets')}: host {name} has no device with platform {_HOSTS_BY} "
                 "(same name or address) in the inventory"
             )
         else:

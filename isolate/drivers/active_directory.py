@@ -55,7 +55,6 @@ from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError
 from isolate.values import BadValue
 from isolate.values_directory import parse_account, parse_group
 
-PLATFORM = "active_directory"
 LDAPS_PORT = 636
 ACCOUNTDISABLE = 0x2
 BIND_TEST = "bind-test"

@@ -35,7 +35,6 @@ from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
 from isolate.errors import CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.paths import state_dir_from
 
-PLATFORM = "ansible"
 REMOTE_TMP = "/tmp/.isolate-ansible"
 HOST = "target"
 

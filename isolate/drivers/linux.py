@@ -26,7 +26,6 @@ from isolate.errors import CommandRejected, DeviceError
 REVERT_DIR = "/var/lib/isolate"
 REVERT_PREFIX = "revert-"
 REVERT_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
-PLATFORM = "linux"
 
 
 def _first_error_line(text: str) -> str:

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from isolate.drivers.base import CommandResult, Target
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 
-PLATFORM = "openvpn"
 STATUS = "status 3"
 _KILL = re.compile(r"kill ([A-Za-z0-9._@-]{1,64})")
 _READS = ("status 3", "version")

@@ -24,7 +24,6 @@ from isolate.drivers.base import CommandResult, Target
 from isolate.drivers.ssh_exec import ExecOutput, connect_client, run_exec, sudo
 from isolate.errors import CommandRejected, DeviceError
 
-PLATFORM = "openvswitch"
 CAPTURE = "ovs-vsctl --format=json --columns=name,tag,trunks,vlan_mode,protected list port"
 _ARG = re.compile(r"[A-Za-z0-9_.:=,/-]{1,64}")
 

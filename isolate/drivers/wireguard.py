@@ -34,7 +34,6 @@ from isolate.drivers.base import CommandResult, Target
 from isolate.drivers.ssh_exec import ExecOutput, connect_client, run_exec, sudo
 from isolate.errors import CommandRejected, DeviceError
 
-PLATFORM = "wireguard"
 IFACE = "wg0"
 REDACTED = "(redacted)"
 STASH_DIR = "/run/isolate"

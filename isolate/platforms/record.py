@@ -157,6 +157,21 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class Locate:
+    """What ``isolate locate`` reads on the platform (read-only; isolate/locate.py).
+
+    ``arp`` (with ``{address}``) asks the device's ARP/neighbour table, answered in
+    ``arp_format``: ``ios`` (``show ip arp`` rows) or ``ip-neigh`` (Linux ``ip neigh``).
+    ``mac_table`` (with ``{mac}``, dotted ``H.H.H``) makes the platform an access switch
+    whose MAC table and edge ports (``show interfaces status``, CDP, LLDP) are read.
+    """
+
+    arp: str
+    arp_format: Literal["ios", "ip-neigh"]
+    mac_table: str | None = None
+
+
+@dataclass(frozen=True)
 class RevertOnEnter:
     """Commit-confirm where the device arms its revert when configuration mode is entered
     (IOS ``configure terminal revert timer N`` … ``configure confirm``).
@@ -217,6 +232,7 @@ class Platform:
     # to the segment's SVI, so it needs the gateway, and two steps must not bind the same one)
     # or "ruleset" (a firewall filtering whatever crosses it).
     acl_binding: Literal["interface", "ruleset"] = "ruleset"
+    locate: Locate | None = None  # None: locate does not ask devices of this platform
 
     @property
     def has_revert(self) -> bool:

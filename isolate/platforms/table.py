@@ -10,6 +10,7 @@ from isolate.platforms.record import (
     Dialect,
     Identity,
     InterfaceGrammar,
+    Locate,
     Markers,
     Platform,
     Probe,
@@ -124,6 +125,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         default_role="switch",
         lab_kind="cisco_ios",
         acl_binding="interface",
+        locate=Locate("show ip arp {address}", "ios", mac_table="show mac address-table address {mac}"),
     ),
     "cisco_asa": Platform(
         name="cisco_asa",
@@ -151,6 +153,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         confirm=ScheduledRevert(),
         default_role="server",
         lab_kind="linux",
+        locate=Locate("ip neigh show {address}", "ip-neigh"),
     ),
     "openvswitch": Platform(
         name="openvswitch",
