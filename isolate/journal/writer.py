@@ -60,7 +60,10 @@ _tmp_counter = itertools.count()
 # ISOLATE_CRASH_AT_RECORD=N the process SIGKILLs itself instead of writing record seq N, every
 # earlier record being durable; with ISOLATE_CRASH_TORN=1 it first writes half of that line
 # (a crash mid-append). The kill happens under the append mutex, so no later record is written.
+# ISOLATE_CRASH_AT_KIND=KIND does the same instead of writing the first record of that kind
+# this process appends (a kind whose position varies with the scenario: confirmed, policy…).
 CRASH_AT_ENV = "ISOLATE_CRASH_AT_RECORD"
+CRASH_KIND_ENV = "ISOLATE_CRASH_AT_KIND"
 CRASH_TORN_ENV = "ISOLATE_CRASH_TORN"
 
 
@@ -100,6 +103,7 @@ class Journal:
         self._appended = False  # by this process: close() then seals the journal
         self.mirror_error: str | None = None  # why the last head could not be mirrored, if so
         self._crash_at = _crash_point()
+        self._crash_kind = os.environ.get(CRASH_KIND_ENV) or None
 
     # --- opening ---------------------------------------------------------------------
 
@@ -309,7 +313,7 @@ class Journal:
 
     def _write(self, record: Record, line: bytes) -> None:
         """Write one line (under the mutex); a failed write cuts it back and breaks the journal."""
-        if record.seq == self._crash_at:
+        if record.seq == self._crash_at or record.kind == self._crash_kind:
             self._crash(line)
         try:
             view = memoryview(line)

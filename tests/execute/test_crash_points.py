@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e import isolate_cmd, newest_run, read_all, records
@@ -51,21 +52,27 @@ def playbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(
-    state: Path, *args: str, crash_at: int | None = None, torn: bool = False
+    state: Path, *args: str, crash_at: int | None = None, torn: bool = False, crash_kind: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ISOLATE_STATE_DIR": str(state), "ISOLATE_LOCK_DIR": str(state / "locks")}
     env.pop("ISOLATE_CRASH_AT_RECORD", None)
+    env.pop("ISOLATE_CRASH_AT_KIND", None)
     if crash_at is not None:
         env["ISOLATE_CRASH_AT_RECORD"] = str(crash_at)
         env["ISOLATE_CRASH_TORN"] = "1" if torn else "0"
+    if crash_kind is not None:
+        env["ISOLATE_CRASH_AT_KIND"] = crash_kind
+        env["ISOLATE_CRASH_TORN"] = "0"
     return subprocess.run(isolate_cmd(*args), capture_output=True, text=True, env=env, timeout=300,
                           stdin=subprocess.DEVNULL, check=False)
 
 
-def _apply(lab: LabHandle, playbook: Path, state: Path, **crash: object) -> subprocess.CompletedProcess[str]:
+def _apply(
+    lab: LabHandle, playbook: Path, state: Path, *options: str, **crash: object
+) -> subprocess.CompletedProcess[str]:
     inventory = str(lab.state_dir / "inventory.yml")
     return _run(state, "apply", "-i", inventory, str(playbook), "--yes", "--reason", "crash test",
-                **crash)  # type: ignore[arg-type]
+                *options, **crash)  # type: ignore[arg-type]
 
 
 def _kinds(state: Path) -> list[str]:
@@ -364,3 +371,100 @@ def test_every_step_a_device_takes_part_in_is_prechecked(
     assert precheck["checks"] == {"platform": True, "reachable": True, "authenticated": True,
                                   "state_captured": True, "steps": False}
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+# --- the kinds a plain apply + restore does not write: confirmed, revert-cancelled, policy,
+# excluded. Each scenario SIGKILLs instead of writing the first record of the kind
+# (ISOLATE_CRASH_AT_KIND), then `isolate restore last` must bring every device back.
+
+
+def _records(state: Path) -> list[dict[str, Any]]:
+    run = newest_run(state)
+    assert run is not None
+    return records(run)
+
+
+def _killed_before(state: Path, result: subprocess.CompletedProcess[str], kind: str) -> list[str]:
+    """The run was SIGKILLed by the hook, before any record of ``kind``; its kinds."""
+    assert _killed(result), f"exit {result.returncode}: {result.stderr}"
+    kinds = _kinds(state)
+    assert kind not in kinds[kinds.index("restore-start") if "restore-start" in kinds else 0:], kinds
+    return kinds
+
+
+def test_sigkill_before_confirmed(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    """The first step's change verified and confirmed on the device, the kill before its
+    ``confirmed`` record: restore proves the revert gone (revert-cancelled) and undoes it."""
+    state = tmp_path / "state"
+    killed = _apply(lab, playbook, state, "--confirm-window", "120", crash_kind="confirmed")
+    kinds = _killed_before(state, killed, "confirmed")
+    assert kinds[-1] == "verified" and kinds.count("intent") == 1
+    problems = _restore_until_back(state, lab, baseline, "apply killed before confirmed")
+    assert not problems, "\n".join(problems)
+    cancelled = [r["data"] for r in _records(state) if r["kind"] == "revert-cancelled"]
+    assert [(c["device"], c["ok"], c["pending"]) for c in cancelled] == [("fw-edge", True, [])]
+
+
+def test_sigkill_before_revert_cancelled_of_a_restore(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    """An apply killed with a revert armed and unconfirmed (before its ``verified`` record);
+    its restore killed before ``revert-cancelled``; the next restore cancels what is left,
+    proves it gone and brings every device back."""
+    state = tmp_path / "state"
+    killed = _apply(lab, playbook, state, "--confirm-window", "120", crash_kind="verified")
+    kinds = _killed_before(state, killed, "verified")
+    assert kinds[-1] == "applied"
+    killed = _run(state, "restore", "last", "--yes", crash_kind="revert-cancelled")
+    restore_kinds = _killed_before(state, killed, "revert-cancelled")[len(kinds):]
+    assert restore_kinds[-1] == "restore-start", restore_kinds
+    problems = _restore_until_back(state, lab, baseline, "restore killed before revert-cancelled")
+    assert not problems, "\n".join(problems)
+    after = _records(state)
+    assert [r["data"]["ok"] for r in after if r["kind"] == "revert-cancelled"] == [True]
+    assert [r["data"]["ok"] for r in after if r["kind"] == "restore-end"] == [True]
+
+
+def test_sigkill_before_policy(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    """The second step refused on acc3 (a lab fault), the kill before the ``policy`` record
+    its failure policy (continue) writes: restore undoes the first step and the half-made
+    second one."""
+    from isolate.lab.faults import make_fault
+    from isolate.lab.process import set_fault
+
+    go_on = tmp_path / "continue.yml"
+    go_on.write_text(PLAYBOOK.replace("policy: abort", "policy: continue"), encoding="utf-8")
+    state = tmp_path / "state"
+    set_fault(lab.state_dir, "acc3", make_fault("reject", pattern=r"switchport access vlan 999"))
+    try:
+        killed = _apply(lab, go_on, state, crash_kind="policy")
+    finally:
+        set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    kinds = _killed_before(state, killed, "policy")
+    assert kinds[-2:] == ["failed", "step-end"], kinds
+    problems = _restore_until_back(state, lab, baseline, "apply killed before policy")
+    assert not problems, "\n".join(problems)
+
+
+def test_sigkill_before_excluded(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, tmp_path: Path
+) -> None:
+    """acc3 hangs at pre-check; ``--skip-unreachable`` is killed before its ``excluded``
+    record (nothing sent yet): restore exits 0, nothing changed, the dead run's locks freed."""
+    from isolate.lab.faults import make_fault
+    from isolate.lab.process import set_fault
+
+    state = tmp_path / "state"
+    set_fault(lab.state_dir, "acc3", make_fault("hang-after", after=0))
+    try:
+        killed = _apply(lab, playbook, state, "--timeout", "3", "--skip-unreachable", crash_kind="excluded")
+    finally:
+        set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    kinds = _killed_before(state, killed, "excluded")
+    assert kinds == ["run-start", "precheck", "precheck"], kinds
+    problems = _restore_until_back(state, lab, baseline, "apply killed before excluded")
+    assert not problems, "\n".join(problems)
