@@ -16,7 +16,10 @@ A flow passes when, in order:
    address, not shut) on a gateway; the source SVI's ``ip access-group X in`` and the
    destination SVI's ``ip access-group Y out`` must permit; an ``ip route P Null0`` on a
    gateway (or on an IOS edge device) covering either end's address drops the flow —
-   no TCP session completes when either direction is dropped;
+   no TCP session completes when either direction is dropped. A Junos switch answers the
+   same questions (``isolate.lab.junos.model``): the VLAN's IRB unit and its ``family inet
+   filter input``/``output``, an access port's ethernet-switching ``filter input``, a
+   ``discard`` static route;
 3. the ``firewall`` of either end's segment: its nftables ``forward`` hook must accept
    (a FortiGate: its first matching policy, ``FortiGateDevice.permits``);
 4. between the ``outside`` zone and any other zone, every edge firewall's ``forward``
@@ -40,10 +43,12 @@ from isolate.lab.asa import AsaDevice
 from isolate.lab.device import SimDevice
 from isolate.lab.fortios import FortiGateDevice
 from isolate.lab.ios import IosDevice
+from isolate.lab.junos import JunosDevice
 from isolate.lab.linux import LinuxDevice
 from isolate.lab.nft import Packet, evaluate
 
 MGMT_SERVICE = "ssh-mgmt"
+Switch = IosDevice | JunosDevice  # what switches and routes: the same questions of both
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class _End:
     vlan: int | None
     port_problem: str | None  # its access port is shut
     host: Host | None
-    pacl: tuple[IosDevice, str, str] | None = None  # (switch, interface, ACL bound in on its port)
+    pacl: tuple[Switch, str, str] | None = None  # (switch, interface, ACL bound in on its port)
 
 
 class _Model:
@@ -102,7 +107,7 @@ class _Model:
         self.devices = devices
         self.segments = {s.name: s for s in inventory.segments}
         self.gateways = sorted({str(s.gateway) for s in inventory.segments if s.gateway})
-        self.svis: dict[int, tuple[IosDevice, Any] | None] = {}
+        self.svis: dict[int, tuple[Switch, Any] | None] = {}
         self.ports: dict[str, tuple[str, str]] = {}
         for device in inventory.devices:
             for port in device.ports:
@@ -117,8 +122,8 @@ class _Model:
         placed = self.ports.get(host.name)
         if placed is not None:
             switch = self.devices.get(placed[0])
-            iface = switch.interface(placed[1]) if isinstance(switch, IosDevice) else None
-            if iface is not None and isinstance(switch, IosDevice):
+            iface = switch.interface(placed[1]) if isinstance(switch, Switch) else None
+            if iface is not None and isinstance(switch, Switch):
                 if iface.shutdown:
                     problem = f"{placed[0]} {placed[1]} (port of {host.name}) is shut down"
                 if iface.switchport and iface.mode != "trunk":
@@ -188,7 +193,7 @@ class _Model:
 
     def _routed(self, src: _End, dst: _End, port: int, proto: str) -> tuple[str | None, str]:
         hops: list[str] = []
-        gateways: list[IosDevice] = []
+        gateways: list[Switch] = []
         for end, direction in ((src, "in"), (dst, "out")):
             if self._zone(end) in ("vpn", "outside"):
                 hops.append(f"{self._zone(end)} {end.name}")
@@ -198,21 +203,25 @@ class _Model:
                 return f"no SVI for VLAN {end.vlan} ({end.name}): not routed", ""
             gateway, svi = found
             gateways.append(gateway)
-            hops.append(f"{gateway.name} Vlan{end.vlan}")
+            junos = isinstance(gateway, JunosDevice)
+            hops.append(f"{gateway.name} {svi.name if junos else f'Vlan{end.vlan}'}")
             acl = svi.acl_in if direction == "in" else svi.acl_out
             if acl and not gateway.acl_permits(acl, proto, src.address, dst.address, port):
+                if junos:
+                    way = "input" if direction == "in" else "output"
+                    return f"{gateway.name} {svi.name} filter {way} {acl} discards", ""
                 return f"{gateway.name} Vlan{end.vlan} ip access-group {acl} {direction} denies", ""
         for name in self.inv.edge.devices:
             edge = self.devices.get(name)
-            if isinstance(edge, IosDevice):
+            if isinstance(edge, Switch):
                 gateways.append(edge)
         for gateway in gateways:
             for end in (src, dst):
                 if ipaddress.ip_address(end.address).version == 4 and gateway.drops_to(end.address):
-                    return f"{gateway.name} routes {end.address} ({end.name}) to Null0", ""
+                    return f"{gateway.name} routes {end.address} ({end.name}) to {_drop(gateway)}", ""
         return None, "routed " + " -> ".join(hops)
 
-    def _svi(self, vlan: int | None) -> tuple[IosDevice, Any] | None:
+    def _svi(self, vlan: int | None) -> tuple[Switch, Any] | None:
         """The SVI of ``vlan`` on its segment's gateway, else on any gateway of the inventory."""
         if vlan is None:
             return None
@@ -221,8 +230,8 @@ class _Model:
             self.svis[vlan] = None
             for name in [*own, *self.gateways]:
                 device = self.devices.get(name)
-                svi = device.svi(vlan) if isinstance(device, IosDevice) else None
-                if isinstance(device, IosDevice) and svi is not None:
+                svi = device.svi(vlan) if isinstance(device, Switch) else None
+                if isinstance(device, Switch) and svi is not None:
                     self.svis[vlan] = (device, svi)
                     break
         return self.svis[vlan]
@@ -248,6 +257,10 @@ class _Model:
             if not decision.accepted:
                 return f"{name} nft {decision.describe()}"
         return None
+
+
+def _drop(gateway: Switch) -> str:
+    return "a discard route" if isinstance(gateway, JunosDevice) else "Null0"
 
 
 def compute_flows(inventory: Inventory, devices: Mapping[str, SimDevice]) -> FlowMatrix:

@@ -69,7 +69,8 @@ def test_apply_commit_confirmed_then_restore_identical(lab: LabHandle, tmp_path:
     assert result.returncode == 0, result.stderr
     journal = records(newest_run(state))  # type: ignore[arg-type]
     confirmed = {(r["data"]["device"], r["data"]["step"]) for r in journal if r["kind"] == "confirmed"}
-    assert confirmed == {("jcore1", "cut-smb"), ("jcore1", "block-attacker"), ("jcore2", "quarantine-infected")}
+    assert confirmed == {("jcore1", "cut-smb"), ("jcore1", "block-attacker"),
+                         ("jcore2", "quarantine-infected")}
     advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed commit would roll back now
     during = read_both(lab.state_dir)
     assert "input ISOLATE-CUT-SMB;" in during["jcore1"]

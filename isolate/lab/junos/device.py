@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from isolate.lab.device import Shell, SimDevice
 from isolate.lab.ios import time_scale
 from isolate.lab.junos import config as cfg
+from isolate.lab.junos import model
 
 JUNOS_VERSION = "18.4R2.7"
 MODEL = "ex4300-48p"
@@ -155,6 +156,21 @@ class JunosDevice(SimDevice):
 
     def touch(self) -> None:
         """Nothing cached to invalidate (the traffic model reads the tree directly)."""
+
+    # ------------------------------------------------------------ traffic model (flows)
+
+    def interface(self, name: str) -> model.JunosPort | None:
+        return model.port(self.state.running, name, name in self.state.connected)
+
+    def svi(self, vlan: int) -> model.JunosPort | None:
+        return model.irb(self.state.running, vlan)
+
+    def acl_permits(self, name: str, proto: str, src_ip: str, dst_ip: str,
+                    dport: int | None) -> bool:
+        return model.filter_permits(self.state.running, name, proto, src_ip, dst_ip, dport)
+
+    def drops_to(self, address: str) -> bool:
+        return model.drops_to(self.state.running, address)
 
     # ------------------------------------------------------------ persistence
 
