@@ -123,6 +123,16 @@ class Session(Protocol):
 
 
 @runtime_checkable
+class ReadsAhead(Protocol):
+    """A session that can read several read-only commands in one round trip (CLI sessions)."""
+
+    def read_ahead(self, commands: Sequence[str]) -> None:
+        """Read ``commands`` now, in one write; the next ``run`` of each gets its answer (once).
+        Answers are dropped by any configuration change."""
+        ...
+
+
+@runtime_checkable
 class ConfirmCapable(Protocol):
     """A session whose device can revert a change by itself unless confirmed."""
 

@@ -6,9 +6,15 @@ commit-confirm strategy. A ``Channel`` (asyncssh or netmiko/paramiko) only sends
 reads up to a prompt; everything else (login, escalation, refusals, batches, confirm windows,
 error messages) is here, once.
 
-Each configuration line is sent on its own and its answer read up to the next prompt before
-the next line goes out, so a refused line stops the batch where it is (a refused
-``interface X`` must never let the following lines land on the previous interface).
+Fewer round trips, every answer still attributed to its line (docs/benchmarks.md,
+"Round trips"): read-only commands are sent in one write and their answers split at the
+prompts the device prints before echoing the next command (``_pipelined``); configuration
+lines are sent in one write up to the next mode boundary (a line entering a sub-mode, from the
+platform's ``Dialect.contexts``, is the last of its write, and its answer is read before its
+children go out), so a refused ``interface X`` never lets the following lines land on the
+previous interface. A refused line is named; the lines sent after it in the same write (up to
+and including the next context line, never beyond) ran on the device and are named in the error
+too; the lines after that write were never sent.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar, runtime_checkable
 
 from isolate.drivers.base import Batch, CommandResult, Target, as_batch
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import Dialect, Markers, Platform, RevertOnEnter
+
+T = TypeVar("T")
 
 FIRST_PROMPT = re.compile(r"(?:^|\n)[^\r\n]*?[>#][ \t]*$")
 PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
@@ -82,6 +90,11 @@ class Prompts:
     def in_config(self, answer: str) -> bool:
         return self.config.search(_last_line(answer)) is not None
 
+    def before(self, line: str) -> re.Pattern[str]:
+        """The prompt that ends one answer when ``line`` was typed ahead: the device prints
+        its prompt, then echoes the next line it reads (matched without consuming the echo)."""
+        return re.compile(rf"{self.start.pattern}(?=[ \t]*{re.escape(line.strip())}[ \t]*\r?\n)")
+
 
 class CliSession:
     """One CLI device, in privileged exec, reused across steps (the ``Session`` contract)."""
@@ -95,6 +108,7 @@ class CliSession:
         self.markers: Markers = platform.markers
         self.channel = channel
         self.prompts = Prompts(self.dialect, "")
+        self._ahead: dict[str, str] = {}  # answers read ahead (read_ahead), each handed out once
         try:
             self._login()
         except BaseException:
@@ -148,22 +162,54 @@ class CliSession:
 
         return self._guarded(shown or line, send_and_read)
 
-    def _guarded(self, command: str, work: _Work) -> str:
+    def _guarded(self, command: str, work: Callable[[], T], *, sent: str | None = None, note: str = "") -> T:
+        """``work`` with its transport errors as one-line DeviceErrors naming ``command``;
+        ``sent`` is the last line written with it (what may have run: ``inflight``)."""
         name = self.target.name
+        last = sent or command
         try:
             return work()
         except DeviceError:
             raise
         except TimeoutError as exc:
             raise DeviceTimeout(
-                f"{name}: {command!r} got no answer within {self.target.timeout_s:g} s",
+                f"{name}: {command!r} got no answer within {self.target.timeout_s:g} s{note}",
                 device=name,
-                command=command,
+                command=last,
             ) from exc
         except (OSError, EOFError) as exc:
             raise ConnectError(
-                f"{name}: connection lost during {command!r}: {exc}", device=name, command=command
+                f"{name}: connection lost during {command!r}{note}: {exc}", device=name, command=last
             ) from exc
+
+    def _pipelined(self, lines: Sequence[str]) -> list[str]:
+        """Send ``lines`` in one write and read one answer per line, attributed to it: each ends
+        at the prompt the device printed before echoing the next line, the last at the final
+        prompt. A missing answer names the first line without one."""
+        if len(lines) == 1:
+            return [self._exchange(lines[0])]
+        answers: list[str] = []
+        channel = self.channel
+
+        def send_and_read() -> list[str]:
+            channel.send_line("\n".join(lines))
+            for k in range(len(lines)):
+                until = self.prompts.before(lines[k + 1]) if k + 1 < len(lines) else self.prompts.any
+                answers.append(channel.read_to_prompt(until))
+            return answers
+
+        try:
+            return self._guarded(lines[0], send_and_read, sent=lines[-1])
+        except (DeviceTimeout, ConnectError) as exc:
+            if not answers:
+                raise
+            waiting = lines[len(answers)]
+            note = f" (sent in one write with {len(lines) - 1} other line(s), up to {lines[-1]!r})"
+            what = f"{waiting!r} got no answer within {self.target.timeout_s:g} s"
+            if isinstance(exc, ConnectError):
+                what = f"connection lost during {waiting!r}"
+            error = type(exc)(f"{self.target.name}: {what}{note}", device=self.target.name, command=lines[-1])
+            raise error from exc
 
     def _rejected(self, command: str, why: str) -> CommandRejected:
         name = self.target.name
@@ -172,7 +218,8 @@ class CliSession:
     # -- Session protocol ---------------------------------------------------------------
     def run(self, command: str) -> CommandResult:
         started = time.time()
-        output = strip_echo(self._exchange(command), command)
+        ahead = self._ahead.pop(command, None)
+        output = ahead if ahead is not None else strip_echo(self._exchange(command), command)
         refusal = self.markers.exec_refusal(output)
         if refusal:
             raise self._rejected(command, refusal)
@@ -181,8 +228,19 @@ class CliSession:
     def push(self, commands: Batch | Sequence[str]) -> list[CommandResult]:
         return self._push(as_batch(commands), enter=self.dialect.config_enter)
 
+    def read_ahead(self, commands: Sequence[str]) -> None:
+        """Read these read-only commands now, in one write; each answer is handed to the next
+        ``run`` of the same command, once. Nothing is kept across a configuration change."""
+        todo = [c for c in dict.fromkeys(commands) if c not in self._ahead]
+        if todo:
+            answers = self._pipelined(todo)
+            self._ahead.update((c, strip_echo(a, c)) for c, a in zip(todo, answers, strict=True))
+
     def read_state(self) -> str:
+        """The state, its commands read in one write (``state.command`` and ``state.also``)."""
         state = self.platform.state
+        if state.also:
+            self.read_ahead((state.command, *state.also))
         main = self.run(state.command).output
         if not state.also:
             return state.normalise(main)
@@ -200,12 +258,25 @@ class CliSession:
 
     # -- configuration batches ----------------------------------------------------------
     def _push(self, batch: Batch, *, enter: str) -> list[CommandResult]:
+        self._ahead.clear()  # answers read before a change describe the device before it
         results: list[CommandResult] = []
         if batch.config:
             results.append(self._send_config(batch.config, enter))
         for command in batch.exec_after:
             results.append(self.run(command))
         return results
+
+    def writes(self, config: Sequence[str]) -> list[list[str]]:
+        """``config`` cut at its mode boundaries: each write ends with a line that enters a
+        sub-mode (``Dialect.contexts``), whose answer is read before its children are sent;
+        the last write ends with the configuration exit line."""
+        groups: list[list[str]] = [[]]
+        for line in config:
+            groups[-1].append(line)
+            if self.dialect.enters_mode(line):
+                groups.append([])
+        groups[-1].append(self.dialect.config_exit)
+        return groups
 
     def _send_config(self, config: Sequence[str], enter: str) -> CommandResult:
         started = time.time()
@@ -215,24 +286,38 @@ class CliSession:
             body = strip_echo(answer, enter)
             why = self.markers.config_refusal(body) or _first_line(body, "no configuration-mode prompt")
             raise self._rejected(enter, f"did not enter configuration mode: {why}")
-        for line in config:
-            answer = self._exchange(line)
-            outputs.append(answer)
-            refusal = self.markers.config_refusal(strip_echo(answer, line))
-            if refusal:
-                self._leave_config_mode()
-                raise self._rejected(line, refusal)
-        self._exit_config_mode(outputs)
+        for group in self.writes(config):
+            answers = self._pipelined(group)
+            outputs += answers
+            self._check_group(group, answers)
+        self._check_left_config(outputs[-1])
         output = "".join(outputs).replace("\r\n", "\n")
         took = time.time() - started
         return CommandResult(self.target.name, "\n".join(config), output, True, started, took)
 
-    def _exit_config_mode(self, outputs: list[str]) -> None:
-        """Leave configuration mode after an applied batch; if the device stays there, say
-        exactly that (the change itself was applied)."""
+    def _check_group(self, group: Sequence[str], answers: Sequence[str]) -> None:
+        """Raise for the first refused line of one write, naming the lines written after it
+        (they ran: the device reads typed-ahead lines whatever it answered before)."""
+        left = group[-1] == self.dialect.config_exit  # this write ended configuration mode
+        lines = group[:-1] if left else group
+        refused = self.markers.config_refusal
+        refusals = [refused(strip_echo(a, line)) for line, a in zip(lines, answers, strict=False)]
+        first = next((k for k, why in enumerate(refusals) if why), None)
+        if first is None:
+            return
+        if not left:
+            self._leave_config_mode()
+        after = [
+            f"{line!r} ({'refused: ' + why if why else 'accepted'})"
+            for line, why in zip(lines[first + 1 :], refusals[first + 1 :], strict=True)
+        ]
+        ran = f"; sent in the same write after it, and run: {', '.join(after)}" if after else ""
+        raise self._rejected(lines[first], f"{refusals[first]}{ran}")
+
+    def _check_left_config(self, answer: str) -> None:
+        """After an applied batch the device must be back in exec mode; if it stays in
+        configuration mode, say exactly that (the change itself was applied)."""
         exit_line = self.dialect.config_exit
-        answer = self._exchange(exit_line)
-        outputs.append(answer)
         if self.prompts.in_config(answer):
             body = strip_echo(answer, exit_line)
             why = self.markers.config_refusal(body) or _first_line(body, "still at a configuration prompt")
@@ -246,10 +331,6 @@ class CliSession:
     def _leave_config_mode(self) -> None:
         with contextlib.suppress(DeviceError):
             self._exchange(self.dialect.config_exit)
-
-
-class _Work(Protocol):
-    def __call__(self) -> str: ...
 
 
 class RevertOnEnterSession(CliSession):
@@ -328,6 +409,7 @@ class RevertOnEnterSession(CliSession):
         if not self._pending_confirm:
             return
         command = self.strategy.confirm
+        self._ahead.clear()
         answer = self._exchange(command)
         self._pending_confirm = False
         refusal = self.markers.exec_refusal(strip_echo(answer, command))

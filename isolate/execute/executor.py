@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session, Target
+from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, ReadsAhead, Session, Target
 from isolate.errors import (
     AuthError,
     ConnectError,
@@ -34,7 +34,7 @@ from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
 from isolate.execute.undo import Restorer, RestoreResult, UndoEntry, answers_of, rejected
-from isolate.platforms import has_identity, has_revert
+from isolate.platforms import has_identity, has_revert, precheck_reads, state_reads
 
 
 class ChangeLike(Protocol):
@@ -195,6 +195,8 @@ class Executor:
         checks: dict[str, bool] = {}
         try:
             session = self.pool.get(device)
+            if isinstance(session, ReadsAhead):  # identity, revert probe, state: one round trip
+                session.read_ahead(precheck_reads(session.target.platform))
             problem = self.identify(session)
             if problem:
                 checks["platform"] = False
@@ -326,6 +328,8 @@ class Executor:
     ) -> DeviceResult:
         device = change.device
         try:
+            if isinstance(session, ReadsAhead):  # the state and the action's reads: one round trip
+                session.read_ahead((*state_reads(session.target.platform), *action.verify_commands))
             state = session.read_state()
             extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
         except JournalError:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from isolate.cmdguard import check_line, check_lines
-from isolate.drivers.base import CommandResult, ConfirmCapable, Session, Target
+from isolate.drivers.base import CommandResult, ConfirmCapable, ReadsAhead, Session, Target
 
 
 class GuardedSession:
@@ -33,6 +33,13 @@ class GuardedSession:
 
     def read_state(self) -> str:
         return self.inner.read_state()
+
+    def read_ahead(self, commands: Sequence[str]) -> None:
+        """Read-only commands in one round trip where the driver can (else each ``run`` reads)."""
+        for command in commands:
+            check_line(self.target.platform, command, mode="read")
+        if isinstance(self.inner, ReadsAhead):
+            self.inner.read_ahead(commands)
 
     def close(self) -> None:
         self.inner.close()

@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -97,6 +98,7 @@ class Journal:
         self._synced_seq = len(records)  # records known durable
         self._mutex = threading.Lock()
         self._sync_mutex = threading.Lock()
+        self._states_synced = _GroupSync()  # one directory fsync for concurrent state files
         self._broken: str | None = None
         self._closed = False
         self._signer = signer
@@ -373,7 +375,7 @@ class Journal:
         if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha:
             return sha
         try:
-            _write_file_durably(path, blob)
+            _write_file_durably(path, blob, sync_dir=self._states_synced.sync)
         except OSError as err:
             raise JournalError(f"{path}: cannot store captured state: {err.strerror}") from None
         return sha
@@ -473,8 +475,31 @@ def _release_run_lock(fd: int) -> None:
         os.close(fd)
 
 
-def _write_file_durably(path: Path, blob: bytes) -> None:
-    """temp file (0600) + fsync + rename + fsync of the directory."""
+class _GroupSync:
+    """Group commit of a directory's entries: ``sync(directory)`` returns once an fsync of the
+    directory that started after the call has completed; threads waiting together share one."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()  # guards the counters
+        self._sync_mutex = threading.Lock()  # one fsync at a time
+        self._requested = 0
+        self._synced = 0
+
+    def sync(self, directory: Path) -> None:
+        with self._mutex:
+            self._requested += 1
+            ticket = self._requested
+        with self._sync_mutex:
+            if self._synced >= ticket:
+                return  # an fsync that started after our rename covered it
+            with self._mutex:
+                target = self._requested
+            _fsync_dir(directory)
+            self._synced = target
+
+
+def _write_file_durably(path: Path, blob: bytes, *, sync_dir: Callable[[Path], None] | None = None) -> None:
+    """temp file (0600) + fsync + rename + fsync of the directory (``sync_dir``: shared)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -485,7 +510,7 @@ def _write_file_durably(path: Path, blob: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    (sync_dir or _fsync_dir)(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

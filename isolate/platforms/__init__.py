@@ -49,6 +49,23 @@ def has_identity(name: str) -> bool:
     return record is not None and record.identity is not None
 
 
+def precheck_reads(name: str) -> tuple[str, ...]:
+    """The read-only commands a pre-check of ``name`` runs, in its order: the identity probe,
+    the pending-revert probe (revert-on-enter platforms), the state commands."""
+    record = PLATFORMS.get(name)
+    if record is None:
+        return ()
+    probe = (record.confirm.armed.command,) if isinstance(record.confirm, RevertOnEnter) else ()
+    identity = (record.identity.command,) if record.identity else ()
+    return (*identity, *probe, *state_reads(name))
+
+
+def state_reads(name: str) -> tuple[str, ...]:
+    """The read-only commands whose answers make the state of ``name``."""
+    record = PLATFORMS.get(name)
+    return () if record is None else (record.state.command, *record.state.also)
+
+
 def network_os_map() -> dict[str, str]:
     """Ansible ``ansible_network_os`` alias → platform name."""
     return {alias: p.name for p in PLATFORMS.values() for alias in p.ansible_network_os}
@@ -73,4 +90,6 @@ __all__ = [
     "has_identity",
     "has_revert",
     "network_os_map",
+    "precheck_reads",
+    "state_reads",
 ]

@@ -48,6 +48,27 @@ class Dialect:
     config_exit: str = "end"
     prepare: tuple[str, ...] = ()  # sent after login: no paging, wide lines (read-only)
     prompt_host_chars: int = 16  # IOS truncates the hostname in configuration prompts
+    # Lines that enter (or leave) a configuration sub-mode, as keyword phrases; each word of a
+    # line may be abbreviated (two letters at least). Configuration lines go to the device in
+    # one write up to and including such a line, whose answer is read before anything after it
+    # is sent (isolate/drivers/cli.py). None: every line is its own write.
+    contexts: tuple[str, ...] | None = None
+
+    def enters_mode(self, line: str) -> bool:
+        """Whether ``line`` may change the configuration mode (a mode boundary)."""
+        if self.contexts is None:
+            return True
+        words = line.lower().split()
+        if not words or words[0] == "no":
+            return False
+        return any(_abbreviates(words, phrase.split()) for phrase in self.contexts)
+
+
+def _abbreviates(words: list[str], phrase: list[str]) -> bool:
+    """Whether ``words`` start with ``phrase``, each word possibly abbreviated (2+ letters)."""
+    if len(words) < len(phrase):
+        return False
+    return all(p.startswith(w) and (len(w) >= 2 or w == p) for w, p in zip(words, phrase, strict=False))
 
 
 @dataclass(frozen=True)

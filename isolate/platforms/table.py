@@ -80,6 +80,22 @@ ASA_MARKERS: Final = Markers(
     informational=(r"WARNING:", r"INFO:"),
 )
 
+# Configuration lines that enter or leave a sub-mode (Dialect.contexts): a pipelined write ends
+# with one of them. Listing a line that is not a context costs a round trip; missing one means a
+# refused context line lets the lines written after it run in the previous mode (docs/platforms.md).
+IOS_CONTEXTS: Final = (
+    "interface", "vlan", "ip access-list", "ipv6 access-list", "mac access-list", "router",
+    "line", "archive", "class-map", "policy-map", "ip dhcp pool", "ipv6 dhcp pool", "key chain",
+    "crypto", "control-plane", "aaa", "vrf", "ip vrf", "object-group", "track", "redundancy",
+    "spanning-tree mst", "monitor", "banner", "event", "flow", "parameter-map", "zone",
+    "zone-pair", "ip sla", "route-map", "template", "username", "exit", "end",
+)  # fmt: skip
+ASA_CONTEXTS: Final = (
+    "interface", "username", "group-policy", "tunnel-group", "object", "object-group", "router",
+    "crypto", "webvpn", "class-map", "policy-map", "aaa-server", "ldap", "dynamic-access-policy-record",
+    "exit", "end",
+)  # fmt: skip
+
 IOS_REVERT: Final = RevertOnEnter(
     enter="configure terminal revert timer {units}",
     confirm="configure confirm",
@@ -100,7 +116,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         session="cli",
         grammar="ios",
         interfaces=IOS_INTERFACES,
-        dialect=Dialect(prepare=("terminal length 0", "terminal width 511")),
+        dialect=Dialect(prepare=("terminal length 0", "terminal width 511"), contexts=IOS_CONTEXTS),
         markers=IOS_MARKERS,
         state=State(
             "show running-config",
@@ -133,7 +149,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         session="cli",
         grammar="ios",
         interfaces=ASA_INTERFACES,
-        dialect=Dialect(prepare=("terminal pager 0",)),
+        dialect=Dialect(prepare=("terminal pager 0",), contexts=ASA_CONTEXTS),
         markers=ASA_MARKERS,
         state=State("show running-config", header=(r": ", r":$", r"Cryptochecksum:")),
         identity=Identity("show version", r"Adaptive Security Appliance"),

@@ -118,6 +118,49 @@ def test_rejected_line_is_named_and_stops_the_batch(
     session.push([f"no vlan {vlan}"])
 
 
+def test_a_line_refused_mid_write_names_the_lines_that_ran_after_it(
+    open_session: Callable[[str], Session], transport: str
+) -> None:
+    """Lines go in one write up to the next mode boundary: a refused line's answer is told
+    apart from the others, the lines after it in that write ran (named), the next write never
+    went out."""
+    vlan = 640 if transport == "asyncssh" else 641
+    session = open_session("acc2")
+    assert isinstance(session, CliSession)
+    batch = [f"vlan {vlan}", "interface GigabitEthernet1/0/3", "switchport access vlan 5000",
+             f"description t{vlan}", "interface GigabitEthernet1/0/5", f"description never{vlan}"]
+    assert session.writes(batch) == [
+        [f"vlan {vlan}"], ["interface GigabitEthernet1/0/3"],
+        ["switchport access vlan 5000", f"description t{vlan}", "interface GigabitEthernet1/0/5"],
+        [f"description never{vlan}", "end"],
+    ]
+    with pytest.raises(CommandRejected) as caught:
+        session.push(batch)
+    assert str(caught.value) == (
+        "acc2: 'switchport access vlan 5000' rejected: % Invalid input detected at '^' marker.; "
+        f"sent in the same write after it, and run: 'description t{vlan}' (accepted), "
+        "'interface GigabitEthernet1/0/5' (accepted)"
+    )
+    assert caught.value.command == "switchport access vlan 5000"
+    state = session.read_state()  # back in privileged exec
+    assert f"interface GigabitEthernet1/0/3\n description t{vlan}\n" in state
+    assert f"never{vlan}" not in state
+    session.push([f"no vlan {vlan}", "interface GigabitEthernet1/0/3", "no description"])
+    assert f"t{vlan}" not in session.read_state()
+
+
+def test_read_ahead_answers_once_and_never_across_a_change(open_session: Callable[[str], Session]) -> None:
+    session = open_session("acc1")
+    assert isinstance(session, CliSession)
+    session.read_ahead(["show version", "show vlan brief", "show bogus"])
+    assert "Cisco IOS" in session.run("show version").output
+    with pytest.raises(CommandRejected, match=r"^acc1: 'show bogus' rejected: % Invalid input"):
+        session.run("show bogus")  # a refused read, read ahead, is refused when it is run
+    session.push(["vlan 650"])  # a change drops what was read before it
+    assert "650" in session.run("show vlan brief").output
+    session.push(["no vlan 650"])
+
+
 def test_rejected_show(open_session: Callable[[str], Session]) -> None:
     session = open_session("acc1")
     with pytest.raises(CommandRejected, match=r"^acc1: 'show bogus' rejected: % Invalid input"):

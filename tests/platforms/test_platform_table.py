@@ -10,7 +10,7 @@ import pytest
 from isolate.inventory.ansible import DEFAULT_ROLE, NETWORK_OS
 from isolate.inventory.models import PLATFORMS as INVENTORY_PLATFORMS
 from isolate.inventory.models import Platform as InventoryPlatform
-from isolate.platforms import NAMES, PLATFORMS, RevertOnEnter, get, has_revert
+from isolate.platforms import NAMES, PLATFORMS, Dialect, RevertOnEnter, get, has_revert
 from isolate.values import BadValue, parse_interface
 
 IOS = PLATFORMS["cisco_ios"]
@@ -133,3 +133,16 @@ def test_every_platform_has_its_session_family_and_grammar() -> None:
     for platform in PLATFORMS.values():
         assert platform.session in SESSIONS, platform.name
         assert platform.grammar in GRAMMARS, platform.name
+
+
+def test_mode_boundaries_are_context_lines_abbreviated_or_not() -> None:
+    """A pipelined write ends at a line that may change the configuration mode (cli.py)."""
+    ios = PLATFORMS["cisco_ios"].dialect
+    assert ios is not None
+    for line in ("interface Vlan10", "int Gi1/0/1", "vlan 999", "ip access-list extended X",
+                 "ip acc extended X", "router ospf 1", "exit", "end", "line vty 0 4"):
+        assert ios.enters_mode(line), line
+    for line in ("ip access-group X in", "no vlan 999", "no ip access-list extended X", "name Q",
+                 "switchport access vlan 999", "deny ip any any", "description vlan 5", "i"):
+        assert not ios.enters_mode(line), line
+    assert Dialect().enters_mode("anything")  # no contexts declared: every line its own write
