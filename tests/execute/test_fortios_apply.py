@@ -107,6 +107,8 @@ def test_contain_and_restore_a_fortigate(lab: LabHandle, tmp_path: Path) -> None
     assert sessions(lab) == {"alice", "bob", "dave"}
     verify = run_cli("journal", "verify", "last", state=state)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    token = lab.credentials.token.encode()
+    assert not [p for p in state.rglob("*") if p.is_file() and token in p.read_bytes()]
 
 
 SEGMENT_ACL = """
