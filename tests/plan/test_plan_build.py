@@ -81,7 +81,7 @@ def test_plan_is_deterministic(city: Inventory) -> None:
             "  - id: e\n    action: edge-block\n    targets: {devices: [vpn1]}\n"
             "    params: {prefixes: [100.64.0.0/24]}\n",
             "p.yml:6: steps[0].targets: vpn1: action edge-block is not supported on platform "
-            "cisco_asa (supported: cisco_ios, linux)",
+            "cisco_asa (supported: cisco_ios, fortios, junos, linux)",
         ),
         (
             "  - id: v\n    action: revoke-vpn\n    targets: {hosts: [fs1]}\n",
