@@ -17,6 +17,7 @@ from typing import Any
 
 from isolate import __version__
 from isolate.actions.table import lookup as lookup_action
+from isolate.drivers.base import Session, Target
 from isolate.drivers.registry import connector, identify, transport_from
 from isolate.errors import InputError, IsolateError, JournalError, LockHeld, PlanError, RestoreError
 from isolate.execute.events import EventSink, null_sink
@@ -203,8 +204,9 @@ def apply(
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
         _journal_discovery(journal, built)
         executor = _executor(
-            built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left
-        )
+            built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left,
+            inventory=inventory,
+        )  # fmt: skip
         try:
             _take_over(executor, [entry for _, entry in takeover.values()])
             narrow = _skip_unreachable(replan) if replan is not None else None
@@ -274,6 +276,19 @@ def _targets(
     return devices, resolved
 
 
+def site_connect(
+    connect: Callable[[Target], Session], inventory: Inventory | None
+) -> Callable[[Target], Session]:
+    """``connect``, with devices that carry a ``site`` opened through that site's worker
+    (isolate/sites; Celery is imported only when the inventory has a broker)."""
+    if inventory is None or inventory.broker is None:
+        return connect
+    from isolate.sites.client import with_sites
+    from isolate.sites.resolve import broker_of
+
+    return with_sites(connect, broker_of(inventory))
+
+
 def _executor(
     built: Plan,
     resolved: ResolvedTargets,
@@ -284,6 +299,7 @@ def _executor(
     *,
     done_before: frozenset[tuple[str, str]] = frozenset(),
     left: list[Any] | None = None,
+    inventory: Inventory | None = None,
 ) -> Executor:
     from isolate.earlier import naming_lookup
 
@@ -292,7 +308,7 @@ def _executor(
         resolved.targets,
         journal,
         run_id=run_id,
-        connect=connector(request.transport),
+        connect=site_connect(connector(request.transport), inventory),
         lookup=naming_lookup(lookup_action, left or []),
         identify=_located_check(
             built, pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent))
@@ -518,7 +534,7 @@ def restore(
                 pid=os.getpid(),
                 adopted_locks=[lock.describe() for lock in held.adopted],
             )
-            pool = SessionPool(resolved.targets, connector(transport))
+            pool = SessionPool(resolved.targets, site_connect(connector(transport), inventory))
             try:
                 _cancel_reverts(pool, journal, run_id, devices, "restore")
                 result = Restorer(
@@ -665,7 +681,9 @@ def resume(
             done=[f"{step}@{device}" for step, device in sorted(done)],
             adopted_locks=[lock.describe() for lock in held.adopted],
         )
-        executor = _executor(built, resolved, journal, run_id, request, sink, done_before=done)
+        executor = _executor(
+            built, resolved, journal, run_id, request, sink, done_before=done, inventory=inventory
+        )
         try:
             _cancel_reverts(executor.pool, journal, run_id, devices, "resume")
             unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]

@@ -26,6 +26,7 @@ PACKAGES=(
   samba-ad-provision # identity lab: samba-tool domain provision needs its setup files
   openvpn            # identity lab: OpenVPN server and clients
   openvpn-auth-ldap  # identity lab: the server asks the directory (Auth-LDAP plugin)
+  redis-server       # site workers: the Celery broker between controller and sites (docs/scale.md)
 )
 
 # command -> package that provides it
@@ -46,6 +47,7 @@ declare -A NEEDED=(
   [ethtool]=ethtool
   [openvpn]=openvpn
   [samba-tool]=samba-common-bin
+  [redis-server]=redis-server
 )
 
 # file -> package that provides it (identity lab)

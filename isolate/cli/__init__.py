@@ -58,9 +58,9 @@ def debug_enabled() -> bool:
 
 
 def _register_all() -> None:
-    from isolate.cli import checks, drill, expiry, journal, lab, locate, netlab, plan, run, watch
+    from isolate.cli import checks, drill, expiry, journal, lab, locate, netlab, plan, run, watch, worker
 
-    for module in (checks, plan, run, locate, drill, journal, lab, netlab, watch, expiry):
+    for module in (checks, plan, run, locate, drill, journal, lab, netlab, watch, expiry, worker):
         module.register(app)
 
 

@@ -60,6 +60,7 @@ class Target:
     test_credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     ssh: SshAlgorithms = MODERN  # offered algorithms; legacy ones only if the inventory allows
     via: tuple[Hop, ...] = ()  # SSH jump hosts, first hop first (inventory ``via:``)
+    site: str | None = None  # driven by this site's worker (isolate/sites), not from here
 
     @property
     def path(self) -> str:

@@ -31,9 +31,12 @@ def resolve_targets(
     host_key_checking: bool = True,
     timeout_s: float = 30.0,
     work_dir: Path | None = None,
+    serving_site: str | None = None,
 ) -> ResolvedTargets:
     """Targets for ``devices``. Every reference is read now, before anything is sent, so a
-    missing secret fails the run at once with a message naming device and reference."""
+    missing secret fails the run at once with a message naming device and reference.
+    A device with a ``site`` is driven by that site's worker: the controller's target only
+    names the site (no secret is read here; the worker reads them, ``serving_site``)."""
     base = inventory_dir(inventory)
     known_hosts = (base / user_path(inventory.known_hosts, InventoryError)) if inventory.known_hosts else None
     targets: dict[str, Target] = {}
@@ -42,6 +45,13 @@ def resolve_targets(
         device = inventory.device(name)
         if device.credentials is None:
             raise InventoryError(f"{name}: no credentials set (devices[].credentials)")
+        if device.site is not None and device.site != serving_site:
+            targets[name] = Target(
+                name=name, host=device.host, port=int(device.port), platform=device.platform,
+                username="", timeout_s=timeout_s, work_dir=work_dir, site=device.site,
+                host_key_checking=host_key_checking,
+            )  # fmt: skip
+            continue
         creds = inventory.credentials[device.credentials]
         try:
             password = read_ref(creds.password, base) if creds.password else None

@@ -213,7 +213,19 @@ def _device_path(inv: Inventory, ctx: _Ctx, i: int) -> None:
         ctx.add(loc, f"{dev.name}: platform {dev.platform} cannot be reached through jump hosts (via)")
 
 
-_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs, _jumps)
+def _sites(inv: Inventory, ctx: _Ctx) -> None:
+    for i, dev in enumerate(inv.devices):
+        loc = ("devices", i, "site")
+        if dev.site is not None and inv.broker is None:
+            ctx.add(loc, f"{dev.name}: site '{dev.site}' needs a broker (top-level 'broker')")
+        if dev.site is not None and PLATFORM_TABLE[dev.platform].session not in SITE_FAMILIES:
+            ctx.add(loc, f"{dev.name}: platform {dev.platform} cannot be driven by a site worker")
+
+
+# session families a site worker drives (isolate/sites/worker.py)
+SITE_FAMILIES = ("cli", "nft", "ovs", "wireguard")
+
+_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs, _jumps, _sites)
 
 
 def cross_check(inventory: Inventory, lines: LineMap) -> list[Problem]:

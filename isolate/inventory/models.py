@@ -176,6 +176,26 @@ class JumpHost(_Model):
     credentials: Name
 
 
+_BROKER_URL = re.compile(r"(redis|rediss)://[A-Za-z0-9][A-Za-z0-9._-]{0,252}(:[0-9]{1,5})?(/[0-9]{1,2})?")
+
+
+def _broker_url(value: Any) -> str:
+    """``redis://HOST[:PORT][/DB]`` or ``rediss://…`` (TLS); never a password in the URL."""
+    if not isinstance(value, str) or not _BROKER_URL.fullmatch(value):
+        reason = "must be redis://HOST[:PORT][/DB] or rediss://… (the password goes in 'password')"
+        raise PydanticCustomError("isolate_value", "{reason}", {"reason": reason})
+    return value
+
+
+class Broker(_Model):
+    """Where the controller and the site workers meet (docs/scale.md): a Redis broker, its
+    password by reference, and for ``rediss://`` the CA its certificate is checked against."""
+
+    url: Annotated[str, BeforeValidator(_broker_url)]
+    password: CredentialRef | None = None
+    ca_file: FilePath | None = None
+
+
 class AccessPort(_Model):
     interface: InterfaceName
     host: Name
@@ -195,6 +215,7 @@ class Device(_Model):
     ssh: SshOptions | None = None
     tls: TlsOptions | None = None  # REST platforms: how the HTTPS certificate is verified
     via: tuple[DeviceName, ...] | None = None  # jump hosts, first hop first; [] = direct
+    site: Name | None = None  # driven by the site worker `isolate worker --site NAME` (docs/scale.md)
 
     @model_validator(mode="before")
     @classmethod
@@ -363,6 +384,7 @@ class Inventory(_Model):
     ansible_inventory: FilePath | None = None
     credentials: dict[Name, CredentialSet] = Field(default_factory=dict)
     jump_hosts: tuple[JumpHost, ...] = ()
+    broker: Broker | None = None  # site workers' broker (devices with a site)
     devices: tuple[Device, ...] = ()
     groups: tuple[Group, ...] = ()
     segments: tuple[Segment, ...] = ()

@@ -11,11 +11,14 @@ from test_inventory_errors import BASE, one_problem
 from isolate.errors import ExitCode, InventoryError
 from isolate.inventory import load_inventory
 
-JUMPS = BASE + """\
+JUMPS = (
+    BASE
+    + """\
 jump_hosts:
   - {name: bastion1, host: 127.0.0.2, port: 2201, credentials: lab}
   - {name: bastion2, host: 127.0.0.3, credentials: lab}
 """
+)
 MORE = """\
   - {name: core2, host: 127.0.0.1, port: 20002, platform: cisco_ios, role: core, credentials: lab,
      address: 10.99.0.3, groups: [site-b]}
@@ -33,8 +36,11 @@ def _load(tmp_path: Path, text: str) -> object:
 
 def test_path_from_device_then_group_then_segment(tmp_path: Path) -> None:
     text = JUMPS.replace("    ports:\n", "    via: [bastion1, bastion2]\n    ports:\n", 1)
-    text = text.replace("segments:\n", MORE + "segments:\n  - {name: mgmt, vlan: 99, subnet: 10.99.0.0/24, "
-                        "zone: management, via: [bastion2]}\n")
+    text = text.replace(
+        "segments:\n",
+        MORE + "segments:\n  - {name: mgmt, vlan: 99, subnet: 10.99.0.0/24, "
+        "zone: management, via: [bastion2]}\n",
+    )
     text += "groups:\n  - {name: site-b, via: [bastion1]}\n"
     inv = _load(tmp_path, text)
     assert inv.via_of("core1") == ("bastion1", "bastion2")  # type: ignore[attr-defined]
@@ -72,8 +78,11 @@ def test_groups_giving_two_paths(tmp_path: Path) -> None:
 
 
 def test_platform_that_cannot_jump(tmp_path: Path) -> None:
-    text = JUMPS.replace("segments:\n", "  - {name: ws1, host: 127.0.0.1, platform: ansible, role: server, "
-                         "credentials: lab, via: [bastion1]}\nsegments:\n")
+    text = JUMPS.replace(
+        "segments:\n",
+        "  - {name: ws1, host: 127.0.0.1, platform: ansible, role: server, "
+        "credentials: lab, via: [bastion1]}\nsegments:\n",
+    )
     problem = one_problem(tmp_path, text)
     assert problem.endswith("ws1: platform ansible cannot be reached through jump hosts (via)"), problem
     assert ".via: " in problem
@@ -85,3 +94,27 @@ def test_bad_input_exit_code(tmp_path: Path) -> None:
         load_inventory(tmp_path / "city.yml")
     assert info.value.exit_code == ExitCode.BAD_INPUT
     assert any("already the name of a device" in p for p in info.value.problems)
+
+
+def test_site_needs_a_broker(tmp_path: Path) -> None:
+    text = BASE.replace("    ports:\n", "    site: north\n    ports:\n", 1)
+    assert (
+        one_problem(tmp_path, text)
+        == "city.yml:12: devices[0].site: core1: site 'north' needs a broker (top-level 'broker')"
+    )
+
+
+def test_broker_url_never_carries_the_password(tmp_path: Path) -> None:
+    text = BASE + "broker: {url: 'redis://:hunter2@10.0.0.5:6379/0'}\n"
+    problem = one_problem(tmp_path, text)
+    assert problem.startswith("city.yml:18: broker.url: must be redis://HOST[:PORT][/DB] or rediss://…"), (
+        problem
+    )
+    assert "hunter2" not in problem
+
+
+def test_site_and_broker_load(tmp_path: Path) -> None:
+    text = BASE.replace("    ports:\n", "    site: north\n    ports:\n", 1)
+    text += "broker: {url: 'rediss://broker.example.org:6380/0', password: env:B_PW, ca_file: ca.pem}\n"
+    inv = _load(tmp_path, text)
+    assert inv.device("core1").site == "north"  # type: ignore[attr-defined]

@@ -1,0 +1,227 @@
+"""``isolate worker --site NAME``: isolate's own drivers, run near the devices of one site.
+
+The worker consumes two queues: the site's (``open`` calls, taken by any worker of the site)
+and its own (every later call of a session it opened). It serves only the devices of its site
+(credentials read here, from the site's copy of the inventory), checks every line against the
+platform's grammar before its driver sees it (a broker is not trusted to speak for the
+controller's guards), scrubs its secrets from every answer, and takes each push once: the
+push's key is claimed in Redis (SET NX) before anything is sent, so a redelivered task answers
+"already taken" instead of applying twice. A heartbeat key says it is alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session
+from isolate.drivers.registry import connector
+from isolate.errors import CommandRejected, ConnectError, InputError, IsolateError
+from isolate.execute.sessions import guarded
+from isolate.execute.targets import resolve_targets
+from isolate.inventory.models import Inventory
+from isolate.secrets import Scrubber
+from isolate.sites.app import celery_app, redis_client
+from isolate.sites.config import ALIVE_KEY, CALL_TASK, REPLY_KEY, SITE_QUEUE, TAKEN_KEY, BrokerTarget
+from isolate.sites.resolve import broker_of
+from isolate.sites.wire import error_out, result_out
+
+log = logging.getLogger("isolate.sites.worker")
+HEARTBEAT_S = 1.0
+ALIVE_TTL_S = 4
+REPLY_TTL_S = 3600
+TAKEN_TTL_S = 7 * 24 * 3600
+
+
+class SiteWorker:
+    def __init__(
+        self,
+        inventory: Inventory,
+        site: str,
+        broker: BrokerTarget,
+        *,
+        transport: str | None = None,
+        work_dir: Path | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.inventory = inventory
+        self.site = site
+        self.devices = tuple(d.name for d in inventory.devices if d.site == site)
+        if not self.devices:
+            raise InputError(f"site '{site}': no device of the inventory has 'site: {site}'")
+        resolved = resolve_targets(
+            inventory, self.devices, timeout_s=timeout_s, work_dir=work_dir, serving_site=site
+        )
+        self.targets = resolved.targets
+        self.scrubber = Scrubber.of([*resolved.secrets, broker.password])
+        self.connect = connector(transport)
+        self.broker = broker
+        self.redis = redis_client(broker)
+        self.name = f"{site}-{socket.gethostname()}-{os.getpid()}"
+        self.queue = f"isolate.worker.{site}.{self.name}"
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    # -- one call -------------------------------------------------------------------------------
+    def call(self, op: str, device: str, sid: str, args: dict[str, Any], call_id: str) -> None:
+        try:
+            reply: dict[str, Any] = {"ok": self._do(op, device, sid, args)}
+        except IsolateError as exc:
+            reply = {"error": error_out(exc, device)}
+        except Exception as exc:  # a bug or a library error the driver did not wrap: outcome unknown
+            log.exception("site worker call %s on %s", op, device)
+            reply = {
+                "error": {
+                    "kind": "ConnectError",
+                    "device": device,
+                    "command": None,
+                    "message": f"{device}: site worker {self.name}: {type(exc).__name__}: {exc}",
+                }
+            }
+        if op == "close":
+            return
+        key = REPLY_KEY.format(call=call_id)
+        pipe = self.redis.pipeline()
+        pipe.rpush(key, json.dumps(self.scrubber.scrub_data(reply)))
+        pipe.expire(key, REPLY_TTL_S)
+        pipe.execute()
+
+    def _do(self, op: str, device: str, sid: str, args: dict[str, Any]) -> Any:
+        if device not in self.targets:
+            raise CommandRejected(
+                f"{device}: not a device of site {self.site}; refused by worker {self.name}", device=device
+            )
+        if op == "open":
+            return self._open(device, sid, args)
+        session = self._session(device, sid)
+        handler = self._ops().get(op)
+        if handler is None:
+            raise CommandRejected(
+                f"{device}: unknown call {op!r}; refused by worker {self.name}", device=device
+            )
+        return handler(session, args)
+
+    def _ops(self) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
+        return {
+            "run": lambda s, a: result_out(s.run(str(a["command"]))),
+            "read_state": lambda s, a: s.read_state(),
+            "push": lambda s, a: self._push(s, a, confirmed=False),
+            "push_confirmed": lambda s, a: self._push(s, a, confirmed=True),
+            "confirm": lambda s, a: s.confirm(),
+            "pending_reverts": lambda s, a: list(s.pending_reverts()),
+            "cancel_reverts": lambda s, a: list(s.cancel_reverts(str(a["prefix"]))),
+            "confirm_ready": lambda s, a: s.confirm_ready(str(a["state"])),
+            "close": lambda s, a: self._close(a, s),
+        }
+
+    def _open(self, device: str, sid: str, args: dict[str, Any]) -> dict[str, Any]:
+        target = self.targets[device]
+        session = guarded(self.connect(target))
+        with self.lock:
+            self.sessions[sid] = session
+        return {
+            "queue": self.queue,
+            "worker": self.name,
+            "confirm": isinstance(session, ConfirmCapable),
+            "prereq": isinstance(session, ConfirmPrerequisites),
+        }
+
+    def _session(self, device: str, sid: str) -> Any:
+        with self.lock:
+            session = self.sessions.get(sid)
+        if session is None or session.target.name != device:
+            raise ConnectError(
+                f"{device}: no open session on site worker {self.name} (restarted?)", device=device
+            )
+        return session
+
+    def _push(self, session: Any, args: dict[str, Any], *, confirmed: bool) -> list[dict[str, Any]]:
+        device = session.target.name
+        taken = self.redis.set(TAKEN_KEY.format(key=str(args["key"])), self.name, nx=True, ex=TAKEN_TTL_S)
+        if not taken:  # a redelivered push: never sent twice
+            raise ConnectError(
+                f"{device}: push already taken by a delivery before this one (not sent again); "
+                "the outcome is unknown",
+                device=device,
+            )
+        commands = [str(c) for c in args["commands"]]
+        if confirmed:
+            answers = session.push_confirmed(commands, window_s=int(args["window_s"]), tag=str(args["tag"]))
+        else:
+            answers = session.push(commands)
+        return [result_out(a) for a in answers]
+
+    def _close(self, args: dict[str, Any], session: Any) -> None:
+        with self.lock:
+            for sid, open_session in list(self.sessions.items()):
+                if open_session is session:
+                    del self.sessions[sid]
+        session.close()
+
+    # -- life -----------------------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        key = ALIVE_KEY.format(worker=self.name)
+        while not self.stopping.is_set():
+            try:
+                self.redis.set(key, self.site, ex=ALIVE_TTL_S)
+            except Exception as exc:  # the broker is away: keep trying, the controller sees us gone
+                log.warning("heartbeat to broker failed: %s", exc)
+            self.stopping.wait(HEARTBEAT_S)
+
+    def close_all(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            session.close()
+
+
+def run_worker(
+    inventory: Inventory,
+    site: str,
+    *,
+    concurrency: int = 32,
+    transport: str | None = None,
+    work_dir: Path | None = None,
+    timeout_s: float = 30.0,
+    ready: Callable[[SiteWorker], None] | None = None,
+) -> None:
+    """Serve ``site`` until stopped (SIGTERM/SIGINT: Celery's warm shutdown)."""
+    broker = broker_of(inventory)
+    if broker is None:
+        raise InputError("the inventory has no 'broker': site workers need one (docs/scale.md)")
+    worker = SiteWorker(inventory, site, broker, transport=transport, work_dir=work_dir, timeout_s=timeout_s)
+    app = celery_app(broker)
+
+    @app.task(name=CALL_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def call(op: str, device: str, sid: str, args: dict[str, Any], call_id: str) -> None:
+        worker.call(op, device, sid, args, call_id)
+
+    beat = threading.Thread(target=worker.heartbeat, name="isolate-worker-heartbeat", daemon=True)
+    beat.start()
+    if ready is not None:
+        ready(worker)
+    try:
+        app.Worker(
+            hostname=f"{worker.name}@{socket.gethostname()}",
+            queues=[SITE_QUEUE.format(site=site), worker.queue],
+            pool="threads",
+            concurrency=concurrency,
+            loglevel="WARNING",
+            without_gossip=True,
+            without_mingle=True,
+            without_heartbeat=True,
+            quiet=True,
+        ).start()
+    finally:
+        worker.close_all()
+        with contextlib.suppress(Exception):
+            worker.redis.delete(ALIVE_KEY.format(worker=worker.name))
