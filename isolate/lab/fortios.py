@@ -86,10 +86,10 @@ def _subnet(value: Any) -> str:
         raise CmdbError(E_INVALID, 500, "subnet must be text")
     text = value.strip().replace(" ", "/", 1) if " " in value.strip() else value.strip()
     try:
-        net = ipaddress.IPv4Network(text, strict=False)
+        given = ipaddress.IPv4Interface(text)
     except ValueError:
         raise CmdbError(-8, 500, f"invalid subnet {value!r}") from None  # -8: invalid IP address
-    return f"{net.network_address} {net.netmask}"
+    return f"{given.ip} {given.netmask}"  # FortiOS keeps the address as given (host bits too)
 
 
 def subnet_network(value: str) -> ipaddress.IPv4Network:

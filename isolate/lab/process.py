@@ -7,7 +7,8 @@ manager that stops the lab by pid). State dir files: ``lab.json`` (how the lab
 was started), ``lab.pid``, ``lab.ready``, ``lab.log``, ``control.sock``,
 ``secrets.yml`` (0600), ``ssh_host_ed25519_key``, ``lab_key``/``lab_key.pub``
 (the lab's authorized client key), ``known_hosts``, ``inventory.yml``,
-``devices/<name>.json``.
+``devices/<name>.json``, ``fortios_cert.pem``/``fortios_key.pem`` (the HTTPS certificate of
+the lab's FortiGates, served by ``isolate.lab.fortios_http``).
 """
 
 from __future__ import annotations
