@@ -208,7 +208,7 @@ def apply(
             inventory=inventory,
         )  # fmt: skip
         try:
-            _take_over(executor, [entry for _, entry in takeover.values()])
+            _take_over(executor, takeover, started=started)
             narrow = _skip_unreachable(replan) if replan is not None else None
             return run_plan(executor, started=started, undo=_undo, narrow=narrow)
         finally:
@@ -219,15 +219,28 @@ def apply(
 Replan = Callable[[Mapping[str, str]], Plan]
 
 
-def _take_over(executor: Executor, entries: list[UndoEntry]) -> None:
+def _take_over(
+    executor: Executor, takeover: Mapping[tuple[str, str], tuple[str, UndoEntry]], *, started: float
+) -> None:
     """Changes an earlier run left half-made: each device brought back to that run's captured
-    pre-state (copied into this run's journal first), by the undo path resume uses."""
-    if not entries:
+    pre-state (copied into this run's journal first), by the undo path resume uses. If that
+    fails, this run ends ``failed`` (its run-end journaled: nothing of its own was sent) and
+    the change stays the earlier run's."""
+    if not takeover:
         return
+    entries = [entry for _, entry in takeover.values()]
     mine = [replace(e, stage=1, pre_sha=executor.journal.store_state(e.pre_state)) for e in entries]
     back = executor.undo(mine)
-    if not back.ok:
-        raise RestoreError(f"re-apply stopped undoing what an earlier run left half-made: {back.message}")
+    if back.ok:
+        return
+    executor.journal.append("run-end", status="failed", duration_s=round(time.time() - started, 6),
+                            time_to_contain_s=None)
+    earlier = sorted({run for run, _ in takeover.values()})
+    raise RestoreError(
+        f"re-apply stopped undoing what an earlier run left half-made: {back.message}; nothing else "
+        f"was sent: run {executor.run_id} ended failed and the change is still run {', '.join(earlier)}'s "
+        f"(fix the cause, then apply again, or isolate restore {earlier[-1]} --yes)"
+    )
 
 
 def _skip_unreachable(replan: Replan) -> Narrow:

@@ -5,6 +5,10 @@ intent without a verified outcome) first brings that device back to the earlier 
 captured pre-state, in its own journal (``run-start`` ``options.taken_over``, then the
 ``restore-intent``/``restored``/``gate`` records), and then makes the change itself. From
 then on that change is the later run's: restoring the earlier run leaves it alone.
+
+``isolate restore`` of such a re-apply continues with the earlier runs it continued
+(:func:`continued`), newest first, so that one command brings every device back to its
+state before the first of them (``--only-this-run`` restores the re-apply alone).
 """
 
 from __future__ import annotations
@@ -36,3 +40,20 @@ def taken_over(run_path: Path) -> set[tuple[str, str]]:
                 device = str(r.data.get("device"))
                 taken |= {(d, s) for (s, d), seq in restored.items() if d == device and seq < r.seq}
     return taken
+
+
+def continued(run_path: Path) -> list[str]:
+    """The earlier runs ``run_path`` continued — a re-apply of the same playbook that kept
+    (``options.adopted``) or took over (``options.taken_over``) their changes — and the runs
+    those continued in turn; newest first."""
+    runs: set[str] = set()
+    todo = [run_path]
+    while todo:
+        records = read_journal(todo.pop() / "journal.jsonl").records
+        options = (records[0].data.get("options") or {}) if records else {}
+        for key in ("adopted", "taken_over"):
+            for run in (options.get(key) or {}).values():
+                if run not in runs and (run_path.parent / str(run)).is_dir():
+                    runs.add(str(run))
+                    todo.append(run_path.parent / str(run))
+    return sorted(runs, reverse=True)

@@ -17,8 +17,9 @@ from rich.table import Table
 
 from isolate.cli.options import ExcludeOpt, LimitOpt, SetOpt, one_line, parameter_values
 from isolate.cli.progress import Progress
-from isolate.errors import ExitCode, InputError
+from isolate.errors import ExitCode, InputError, IsolateError
 from isolate.execute.records import RunResult
+from isolate.execute.undo import RestoreResult
 from isolate.journal.verify import head_line
 from isolate.plan.models import Plan
 from isolate.reopen import RunToRestore
@@ -346,6 +347,11 @@ def restore_cmd(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; for scripts.")] = False,
     reason: Annotated[str, typer.Option("--reason", help="Why restore now (journaled).")] = "",
     incident: Annotated[str, typer.Option("--incident", help="Incident reference (journaled).")] = "",
+    only_this_run: Annotated[
+        bool,
+        typer.Option("--only-this-run", help="Restore this run alone, not the earlier runs it continued "
+                     "(a re-apply of the same playbook: options.adopted / taken_over)."),
+    ] = False,
     workers: WorkersOpt = 32,
     insecure_host_keys: Annotated[
         bool, typer.Option("--insecure-host-keys", help=INSECURE_HELP)
@@ -378,12 +384,13 @@ def restore_cmd(
             message += f"; {freed}" if freed else ""
         _say({"run": target.run_id if target else None, "restored": [], "message": message}, message, as_json)
         raise typer.Exit(0)
+    chain = [] if stage is not None or only_this_run else _continued(target)
     heading = (
         f"restore run {target.run_id} ({target.playbook}, incident {target.incident or '-'}, {target.status})"
     )
     opened = reopens(target)
     if dry_run:
-        _dry_run(target, heading, opened, as_json)
+        _dry_run(target, heading, opened, as_json, chain=chain)
         raise typer.Exit(0)
     if not yes and not sys.stdin.isatty():
         raise InputError(
@@ -396,39 +403,77 @@ def restore_cmd(
         err.print(f"{heading} re-opens:", markup=False)
         for line in opened:
             err.print(f"  {line}", markup=False)
+        for earlier in chain:
+            err.print(f"then {_continued_heading(earlier, target)} re-opens:", markup=False)
+            for line in reopens(earlier):
+                err.print(f"  {line}", markup=False)
         if not typer.confirm("Restore now?", default=False):
             err.print("Restore cancelled.")
             raise typer.Exit(int(ExitCode.CANCELLED))
     warn_insecure_host_keys(insecure_host_keys)
-    with _restore_interrupt(target.run_id), Progress(
-        mode="json" if as_json else "auto", title=f"restore {target.run_id}"
-    ) as progress:
-        result = api.restore(
-            str(target.path),
-            state_dir=state_dir,
-            inventory_path=inventory,
-            only_stage=stage,
-            workers=workers,
-            host_key_checking=not insecure_host_keys,
-            timeout_s=timeout,
-            transport=transport,
-            lock_dir=lock_dir,
-            sink=progress.sink,
-            reason=reason,
-            incident=incident,
-        )
-    if as_json:
-        from dataclasses import asdict
+    done: list[tuple[RunToRestore, RestoreResult]] = []
+    for one in [target, *chain]:
+        with _restore_interrupt(one.run_id), Progress(
+            mode="json" if as_json else "auto", title=f"restore {one.run_id}"
+        ) as progress:
+            try:
+                result = api.restore(
+                    str(one.path),
+                    state_dir=state_dir,
+                    inventory_path=inventory,
+                    only_stage=stage,
+                    workers=workers,
+                    host_key_checking=not insecure_host_keys,
+                    timeout_s=timeout,
+                    transport=transport,
+                    lock_dir=lock_dir,
+                    sink=progress.sink,
+                    reason=reason,
+                    incident=incident,
+                )
+            except IsolateError as exc:
+                if one is target:
+                    raise
+                exc.args = (f"run {one.run_id} (continued by run {target.run_id}, restored): {exc}",)
+                raise
+        done.append((one, result))
+    _restored(done, as_json, err)
 
-        typer.echo(json.dumps({"run": target.run_id, **asdict(result)}, sort_keys=True))
-    elif result.message:
-        err.print(result.message, markup=False)
-    else:
-        devices = ", ".join(result.restored) or "none needed"
-        err.print(
-            f"restored run {target.run_id}: stages {list(result.stages)}; identical to pre-state: {devices}",
-            markup=False,
-        )
+
+def _continued(target: RunToRestore) -> list[RunToRestore]:
+    """The earlier runs ``target`` continued (isolate.takeover.continued) that still have
+    changes on devices, newest first: restoring ``target`` goes on with them."""
+    from isolate.reopen import load_run
+    from isolate.takeover import continued
+
+    found = [load_run(target.path.parent / run) for run in continued(target.path)]
+    return [run for run in found if run.needs_restore]
+
+
+def _continued_heading(earlier: RunToRestore, target: RunToRestore) -> str:
+    return (f"restore run {earlier.run_id} ({earlier.playbook}, incident {earlier.incident or '-'}, "
+            f"{earlier.status}), which run {target.run_id} continued,")
+
+
+def _restored(done: list[tuple[RunToRestore, RestoreResult]], as_json: bool, err: Console) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        [(first, result), *rest] = done
+        data: dict[str, object] = {"run": first.run_id, **asdict(result)}
+        if rest:
+            data["continued"] = [{"run": run.run_id, **asdict(r)} for run, r in rest]
+        typer.echo(json.dumps(data, sort_keys=True))
+        return
+    for run, result in done:
+        if result.message:
+            err.print(result.message, markup=False)
+        else:
+            devices = ", ".join(result.restored) or "none needed"
+            err.print(
+                f"restored run {run.run_id}: stages {list(result.stages)}; identical to pre-state: {devices}",
+                markup=False,
+            )
 
 
 @contextmanager
@@ -453,39 +498,57 @@ def _say(data: dict[str, object], text: str, as_json: bool) -> None:
     typer.echo(json.dumps(data, sort_keys=True) if as_json else text)
 
 
-def _dry_run(target: RunToRestore, heading: str, opened: list[str], as_json: bool) -> None:
-    """What restore would do, on stdout: the run, what it re-opens, each stage's commands."""
-    stages = sorted({e.stage for e in target.entries})
-    ordered = sorted(target.entries, key=lambda e: (e.stage, -e.seq))
+def _dry_run(
+    target: RunToRestore, heading: str, opened: list[str], as_json: bool, *, chain: list[RunToRestore]
+) -> None:
+    """What restore would do, on stdout: the run, what it re-opens, each stage's commands; then
+    the same for each earlier run it continued (``chain``)."""
+    from isolate.reopen import reopens
+
     if as_json:
-        data = {
-            "run": target.run_id,
-            "playbook": target.playbook,
-            "incident": target.incident,
-            "status": target.status,
-            "dry_run": True,
-            "reopens": opened,
-            "stages": [
-                {
-                    "stage": n,
-                    "undo": [
-                        {"device": e.device, "step": e.step, "commands": list(e.inverse)}
-                        for e in ordered
-                        if e.stage == n
-                    ],
-                }
-                for n in stages
-            ],
-        }
+        data = _dry_run_json(target, opened)
+        if chain:
+            data["continued"] = [_dry_run_json(run, reopens(run)) for run in chain]
         typer.echo(json.dumps(data, sort_keys=True))
         return
-    lines = [f"{heading} (dry run: nothing is sent)", "re-opens:", *(f"  {line}" for line in opened)]
-    for n in stages:
+    lines = _dry_run_lines(target, f"{heading} (dry run: nothing is sent)", opened)
+    for run in chain:
+        lines += _dry_run_lines(run, f"then {_continued_heading(run, target)} (dry run)", reopens(run))
+    typer.echo("\n".join(lines))
+
+
+def _dry_run_json(target: RunToRestore, opened: list[str]) -> dict[str, object]:
+    ordered = sorted(target.entries, key=lambda e: (e.stage, -e.seq))
+    return {
+        "run": target.run_id,
+        "playbook": target.playbook,
+        "incident": target.incident,
+        "status": target.status,
+        "dry_run": True,
+        "reopens": opened,
+        "stages": [
+            {
+                "stage": n,
+                "undo": [
+                    {"device": e.device, "step": e.step, "commands": list(e.inverse)}
+                    for e in ordered
+                    if e.stage == n
+                ],
+            }
+            for n in sorted({e.stage for e in target.entries})
+        ],
+    }
+
+
+def _dry_run_lines(target: RunToRestore, heading: str, opened: list[str]) -> list[str]:
+    ordered = sorted(target.entries, key=lambda e: (e.stage, -e.seq))
+    lines = [heading, "re-opens:", *(f"  {line}" for line in opened)]
+    for n in sorted({e.stage for e in target.entries}):
         lines.append(f"stage {n}:")
         for e in (e for e in ordered if e.stage == n):
             lines.append(f"  {e.device} (undo step {e.step}):")
             lines += [f"    {command}" for command in e.inverse]
-    typer.echo("\n".join(lines))
+    return lines
 
 
 def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: JsonOpt = False) -> None:

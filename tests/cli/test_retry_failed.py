@@ -126,7 +126,7 @@ def test_reapply_then_restore_last_twice_is_the_baseline(lab: LabHandle, tmp_pat
     second = newest_run(state)
     assert second is not None
     for run in (second, first):  # newest first: each undoes its own changes
-        restored = run_cli("restore", "--yes", state=state)
+        restored = run_cli("restore", "--only-this-run", "--yes", state=state)
         assert restored.returncode == 0, restored.stderr
         assert run.name in restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
