@@ -21,7 +21,7 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   ``set TABLE NAME {JSON}``, ``delete TABLE NAME`` (TABLE one of the six isolate changes),
   ``move NAME top|after NAME``, ``leave-groups USER``, ``logoff USER``; names
   ``[A-Za-z0-9][A-Za-z0-9._-]{0,78}``; every JSON string printable ASCII; read:
-  ``system-status``, ``vpn-sessions``.
+  ``system-status``, ``vpn-sessions``, ``cmdb-tables``.
 - ``junos`` (``load-configuration action="set"``, isolate/drivers/junos.py): ``set WORD…`` or
   ``delete WORD…``, words of ``[A-Za-z0-9._:/-]`` (no quotes, no ``;``, braces, brackets,
   ``#`` or ``|``); read: ``show`` then the same words (a CLI command through ``<command>``).
@@ -71,7 +71,7 @@ _FORTIOS_LINE: Final = re.compile(
     rf"|(?:leave-groups|logoff) {_FORTIOS_NAME}",
     re.ASCII,
 )
-_FORTIOS_READ: Final = re.compile(r"system-status|vpn-sessions", re.ASCII)
+_FORTIOS_READ: Final = re.compile(r"system-status|vpn-sessions|cmdb-tables", re.ASCII)
 _JUNOS_LINE: Final = re.compile(r"(?:set|delete)( [A-Za-z0-9._:/-]+)+", re.ASCII)
 _JUNOS_READ: Final = re.compile(r"show( [A-Za-z0-9._:/-]+)+", re.ASCII)
 _PRINTABLE_ASCII: Final = re.compile(r"[\x20-\x7e]+")
@@ -267,7 +267,7 @@ def _ldap_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
 def _fortios_lines(platform: str, lines: Sequence[str], mode: Mode) -> None:
     for line in lines:
         if mode == "read":
-            _check_alphabet(platform, line, _FORTIOS_READ, "system-status / vpn-sessions")
+            _check_alphabet(platform, line, _FORTIOS_READ, "system-status / vpn-sessions / cmdb-tables")
             continue
         bad = _first_bad(line, _PRINTABLE_ASCII)
         if bad is not None:

@@ -27,7 +27,8 @@ already exists)``).
   ``{"type": "websession", "index": N}`` for each of USER's sessions.
 
 Reads (``run``): ``system-status`` (``key: value`` lines of the system status: the identity
-probe), ``vpn-sessions`` (one ``USER INDEX REMOTE_HOST TUNNEL_IP`` line per SSL-VPN session).
+probe), ``vpn-sessions`` (one ``USER INDEX REMOTE_HOST TUNNEL_IP`` line per SSL-VPN session),
+``cmdb-tables`` (the state, as ``read_state``).
 State (``read_state``): ``isolate.drivers.fortios_state``.
 """
 
@@ -52,7 +53,8 @@ from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError
 PLATFORM = "fortios"
 SYSTEM_STATUS: Final = "system-status"
 VPN_SESSIONS: Final = "vpn-sessions"
-READS: Final = (SYSTEM_STATUS, VPN_SESSIONS)
+CMDB_TABLES: Final = "cmdb-tables"  # the state (the platform record's state command)
+READS: Final = (SYSTEM_STATUS, VPN_SESSIONS, CMDB_TABLES)
 NAME: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,78}"
 _LINE = re.compile(
     rf"(?P<verb>create) (?P<table>\S+) (?P<json>\{{.*\}})"
@@ -200,6 +202,8 @@ class FortiosSession:
             results = answer.get("results") if isinstance(answer.get("results"), dict) else {}
             fields = {**(results or {}), "version": answer.get("version"), "serial": answer.get("serial")}
             output = "".join(f"{k}: {v}\n" for k, v in fields.items() if v is not None)
+        elif command == CMDB_TABLES:
+            output = self.read_state()
         elif command == VPN_SESSIONS:
             output = "".join(
                 f"{s.get('user_name')} {s.get('index')} {s.get('remote_host')} "

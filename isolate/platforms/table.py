@@ -219,9 +219,10 @@ PLATFORMS: Final[dict[str, Platform]] = {
         session="fortios",
         grammar="fortios",
         interfaces=KERNEL_INTERFACES,
-        # GET /api/v2/cmdb/TABLE of each table, normalised (isolate/drivers/fortios_state.py)
-        state=State("GET /api/v2/cmdb: firewall/address, firewall/addrgrp, "
-                    "firewall.service/custom, firewall/policy, user/local, user/group"),
+        # the driver's read of GET /api/v2/cmdb/TABLE for firewall/address, firewall/addrgrp,
+        # firewall.service/custom, firewall/policy, user/local, user/group, normalised
+        # (isolate/drivers/fortios_state.py)
+        state=State("cmdb-tables"),
         identity=Identity("system-status", r"(?m)^model_name: FortiGate$"),
         ansible_network_os=("fortinet.fortios.fortios", "fortios"),
         default_role="firewall",
