@@ -15,6 +15,8 @@ timeout>`` (N minutes, the window rounded up) and the candidate kept locked unti
 so no other tool interleaves; the commit history is read back to prove the rollback armed.
 If isolate dies, the session's lock goes with it and Junos rolls back by itself after N
 minutes. ``read_state``: ``<get-configuration database="committed" format="text"/>``.
+Through jump hosts (``via``) the SSH transport runs over the last hop's ``direct-tcpip``
+channel (isolate/drivers/jump.py), each hop checked like any SSH device.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from ncclient.transport.errors import AuthenticationError, SSHError, SSHUnknownH
 
 from isolate.drivers.base import CommandResult, Target
 from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
+from isolate.drivers.jump import HopChain, open_hops
+from isolate.drivers.ssh_exec import connect_direct
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import PLATFORMS
 
@@ -49,11 +53,23 @@ def _listed_key(target: Target) -> paramiko.PKey | None:
     return None
 
 
-def _connect(target: Target) -> Any:
-    name = target.name
+def _connect(target: Target) -> tuple[Any, HopChain | None]:
+    """The NETCONF session, and the jump-host chain it runs through (``via``), if any."""
     key = _listed_key(target)
     if key is None and target.host_key_checking:
-        raise ConnectError(unknown_key_message(target), device=name)
+        raise ConnectError(unknown_key_message(target), device=target.name)
+    if not target.via:
+        return _manager(target, key, None), None
+    hops, channel = open_hops(target, connect_direct)
+    try:
+        return _manager(target, key, channel), hops
+    except BaseException:
+        hops.close()
+        raise
+
+
+def _manager(target: Target, key: paramiko.PKey | None, sock: Any) -> Any:
+    name = target.name
     try:
         session = manager.connect(
             host=target.host, port=target.port, username=target.username,
@@ -61,7 +77,7 @@ def _connect(target: Target) -> Any:
             allow_agent=target.use_agent, look_for_keys=False, ssh_config=None,
             hostkey_verify=key is not None, hostkey_b64=key.get_base64() if key is not None else None,
             unknown_host_cb=lambda host, fingerprint: False,
-            timeout=min(target.timeout_s, 15.0), device_params={"name": "junos"},
+            timeout=min(target.timeout_s, 15.0), device_params={"name": "junos"}, sock=sock,
             manager_params={"timeout": target.timeout_s},
         )
     except AuthenticationError as exc:
@@ -93,7 +109,7 @@ class JunosSession:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._nc = _connect(target)
+        self._nc, self._hops = _connect(target)
         self._locked = False
         self._pending_confirm = False
         self._state = PLATFORMS[target.platform].state
@@ -250,6 +266,8 @@ class JunosSession:
             self._nc.close_session()
         except Exception:  # closing a session that is already gone
             pass
+        if self._hops is not None:
+            self._hops.close()
 
 
 def _lock_rpc(op: str) -> Any:

@@ -171,7 +171,7 @@ def _refs(inv: Inventory, ctx: _Ctx) -> None:
 
 
 # session families whose transports open jump-host chains (isolate/drivers/jump.py)
-JUMP_FAMILIES = ("cli", "nft", "ovs", "wireguard")
+JUMP_FAMILIES = ("cli", "nft", "ovs", "wireguard", "netconf")
 
 
 def _jumps(inv: Inventory, ctx: _Ctx) -> None:

@@ -101,3 +101,39 @@ def test_junos_rolls_back_by_itself_when_isolate_dies(lab: LabHandle, tmp_path: 
     restored = run_cli("restore", "--yes", state=state)  # harmless now: the device is back
     assert restored.returncode == 0, restored.stderr
     assert read_both(lab.state_dir) == before
+
+
+def test_junos_behind_a_jump_host(lab: LabHandle, tmp_path: Path) -> None:
+    """NETCONF through a real OpenSSH jump host: the SSH transport runs over its direct-tcpip
+    channel, the jump host's key is checked like any device's, and a read-back works."""
+    import yaml
+    from jumphosts import forwarded_to, needs_sshd, start_jump
+
+    from isolate.drivers.registry import connect
+    from isolate.execute.targets import resolve_targets
+    from isolate.inventory.loader import load_inventory
+
+    needs_sshd()
+    jump = start_jump("j1", "127.0.0.2", tmp_path, [("127.0.0.1", lab.port("jcore2"))])
+    try:
+        data = yaml.safe_load(lab.inventory.read_text())
+        data["credentials"]["jump1"] = {"username": "root", "key_file": str(jump.key_file)}
+        data["jump_hosts"] = [{"name": "j1", "host": jump.address, "port": jump.port,
+                               "credentials": "jump1"}]
+        for device in data["devices"]:
+            if device["name"] == "jcore2":
+                device["via"] = ["j1"]
+        (tmp_path / "inventory.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+        (tmp_path / "secrets.yml").write_bytes((lab.state_dir / "secrets.yml").read_bytes())
+        (tmp_path / "known_hosts").write_text((lab.state_dir / "known_hosts").read_text()
+                                              + jump.known_hosts_line())
+        inventory = load_inventory(tmp_path / "inventory.yml")
+        target = resolve_targets(inventory, ["jcore2"], timeout_s=10.0).targets["jcore2"]
+        session = connect(target)
+        try:
+            assert "host-name jcore2;" in session.read_state()
+        finally:
+            session.close()
+        assert forwarded_to(jump) == [("127.0.0.1", lab.port("jcore2"))]
+    finally:
+        jump.stop()

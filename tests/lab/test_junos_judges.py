@@ -120,6 +120,14 @@ def test_pyez_xml_load_and_rpc_errors(lab: LabHandle) -> None:
         assert "description from-xml;" in (cu.diff() or "")
         cu.rollback(0)
         assert cu.diff() is None
+        cu.load("firewall { family inet { filter JUDGE { term t { from { protocol tcp; } "
+                "then accept; } } } }", format="text")
+        shown = dev.rpc.get_config(options={"format": "set", "database": "candidate"})
+        assert "set firewall family inet filter JUDGE term t from protocol tcp" in str(shown.text)
+        xml = dev.rpc.get_config(filter_xml="<firewall/>", options={"database": "candidate"})
+        assert xml.findtext("firewall/family/inet/filter/name") == "JUDGE"
+        assert xml.findtext("firewall/family/inet/filter/term/then/accept") == ""
+        cu.rollback(0)
         with pytest.raises(ConfigLoadError, match="syntax error"):
             cu.load("interfaces { ge-0/0/7 { description x; }", format="text")
         cu.load("set interfaces ge-0/0/7 unit 0 family ethernet-switching vlan members nosuch",

@@ -151,18 +151,26 @@ def _step(parent: Node, path: tuple[str, ...], words: list[str], i: int, *, open
     return parent.child(word), i + 1
 
 
-def place(root: Node, words: list[str], *, opening: bool = False) -> Node:
+def place(root: Node, words: list[str], *, opening: bool = False,
+          at: tuple[str, ...] = ()) -> Node:
     """Create the statement ``words`` under ``root`` (``set``); return its last node.
-    ``opening``: the statement opens a block (``… {``), so its last word is a container."""
+    ``opening``: the statement opens a block (``… {``), so its last word is a container.
+    ``at``: the keys from the configuration's top to ``root`` (the schema is contextual)."""
+    return place_at(root, words, opening=opening, at=at)[0]
+
+
+def place_at(root: Node, words: list[str], *, opening: bool = False,
+             at: tuple[str, ...] = ()) -> tuple[Node, tuple[str, ...]]:
+    """``place``, also returning the keys from the top to the node placed."""
     if not words:
         raise ConfigSyntaxError("empty statement")
-    node, i, path = root, 0, tuple[str, ...]()
+    node, i, path = root, 0, at
     while i < len(words):
         node, i = _step(node, path, words, i, opening=opening)
         path = (*path, node.key)
     if not opening:
         node.presence = True
-    return node
+    return node, path
 
 
 def locate(root: Node, words: list[str]) -> tuple[Node, Node] | None:
@@ -306,7 +314,7 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\[|\]|[{};]|[^\s{};\[\]"]+')
 def parse_text(text: str, root: Node | None = None) -> Node:
     """Load curly-brace configuration text (merged into ``root``)."""
     root = root if root is not None else empty()
-    stack: list[Node] = [root]
+    stack: list[tuple[Node, tuple[str, ...]]] = [(root, ())]
     words: list[str] = []
     bracket: list[str] | None = None
     body = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
@@ -326,11 +334,12 @@ def parse_text(text: str, root: Node | None = None) -> Node:
             elif token == "{":
                 if not words:
                     raise ConfigSyntaxError("syntax error: '{' without a statement", line)
-                stack.append(place(stack[-1], _strip_tags(words), opening=True))
+                node, at = stack[-1]
+                stack.append(place_at(node, _strip_tags(words), opening=True, at=at))
                 words = []
             elif token == ";":
                 if words:
-                    place(stack[-1], _strip_tags(words))
+                    place(stack[-1][0], _strip_tags(words), at=stack[-1][1])
                 words = []
             elif token == "}":
                 if words or len(stack) == 1:
