@@ -140,8 +140,59 @@ ANSIBLE_PLAY = """
 """
 
 
-@pytest.mark.slow
-def test_ansible_fortios_modules_configure_move_and_read(lab: LabHandle, tmp_path: Path) -> None:
+MONITOR_PLAY = """
+- hosts: fgt
+  gather_facts: false
+  vars: {vdom: root}
+  tasks:
+    - fortinet.fortios.fortios_monitor_fact:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: vpn_ssl
+      register: before
+    - ansible.builtin.set_fact:
+        bob: "{{ before.meta.results | selectattr('user_name', 'equalto', 'bob') | first }}"
+    - fortinet.fortios.fortios_monitor:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: delete.vpn.ssl
+        params: {type: websession, index: "{{ bob.index }}"}
+    - fortinet.fortios.fortios_monitor_fact:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: vpn_ssl
+      register: after
+    - fortinet.fortios.fortios_monitor:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: add_users.user.banned
+        params: {ip_addresses: [203.0.113.9], expiry: 3600}
+    - fortinet.fortios.fortios_monitor_fact:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: user_banned
+      register: banned
+    - fortinet.fortios.fortios_monitor:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: clear_users.user.banned
+        params: {ip_addresses: [203.0.113.9]}
+    - fortinet.fortios.fortios_monitor_fact:
+        vdom: "{{ vdom }}"
+        access_token: "{{ token }}"
+        selector: system_status
+      register: status
+    - ansible.builtin.assert:
+        that:
+          - "'alice' in (after.meta.results | map(attribute='user_name'))"
+          - "'bob' not in (after.meta.results | map(attribute='user_name'))"
+          - banned.meta.results[0].ip_address == "203.0.113.9"
+          - banned.meta.results[0].expires > banned.meta.results[0].created
+          - status.meta.results.model_name == "FortiGate"
+"""
+
+
+def run_playbook(lab: LabHandle, tmp_path: Path, play: str) -> subprocess.CompletedProcess[str]:
     playbook_bin = Path(sys.executable).with_name("ansible-playbook")
     if not playbook_bin.exists() and shutil.which("ansible-playbook") is None:
         pytest.skip("ansible-playbook is not installed")
@@ -153,14 +204,27 @@ def test_ansible_fortios_modules_configure_move_and_read(lab: LabHandle, tmp_pat
         "ansible_connection=httpapi\nansible_network_os=fortinet.fortios.fortios\n"
         "ansible_httpapi_use_ssl=yes\nansible_httpapi_validate_certs=yes\n"
     )
-    (tmp_path / "play.yml").write_text(ANSIBLE_PLAY)
+    (tmp_path / "play.yml").write_text(play)
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
            "ANSIBLE_HOME": str(tmp_path), "SSL_CERT_FILE": str(lab.state_dir / "fortios_cert.pem")}
-    result = subprocess.run(
+    return subprocess.run(
         [str(playbook_bin if playbook_bin.exists() else "ansible-playbook"), "-i",
          str(tmp_path / "inventory.ini"), str(tmp_path / "play.yml"),
          "-e", f"token={lab.credentials.token}"],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False,
     )
+
+
+@pytest.mark.slow
+def test_ansible_fortios_monitor_modules_end_a_session_and_ban(lab: LabHandle, tmp_path: Path) -> None:
+    result = run_playbook(lab, tmp_path, MONITOR_PLAY)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "failed=0" in result.stdout
+
+
+@pytest.mark.slow
+def test_ansible_fortios_modules_configure_move_and_read(lab: LabHandle, tmp_path: Path) -> None:
+    result = run_playbook(lab, tmp_path, ANSIBLE_PLAY)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "failed=0" in result.stdout
+
