@@ -97,6 +97,13 @@ class SiteClient:
                 device=target.name,
             ) from exc
 
+    def ping(self, site: str, *, wait_s: float = OPEN_WAIT_S) -> dict[str, Any]:
+        """One round trip to a worker of ``site`` that touches no device (health, latency)."""
+        probe = Target(name=f"site-{site}", host="", port=0, platform="", username="", site=site)
+        answer: dict[str, Any] = self.call(probe, SITE_QUEUE.format(site=site), "ping", "", {}, worker=None,
+                                           wait_s=wait_s)  # fmt: skip
+        return answer
+
     def open(self, target: Target) -> Session:
         sid = uuid.uuid4().hex
         queue = SITE_QUEUE.format(site=target.site)

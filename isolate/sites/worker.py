@@ -95,6 +95,8 @@ class SiteWorker:
         pipe.execute()
 
     def _do(self, op: str, device: str, sid: str, args: dict[str, Any]) -> Any:
+        if op == "ping":  # no device touched: the site's worker is there and the broker carries
+            return {"worker": self.name, "site": self.site, "devices": len(self.devices)}
         if device not in self.targets:
             raise CommandRejected(
                 f"{device}: not a device of site {self.site}; refused by worker {self.name}", device=device
