@@ -13,6 +13,7 @@ of the list keeping its order and ids. Only IPv4 prefixes (``firewall/address``)
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from collections.abc import Sequence
@@ -27,8 +28,20 @@ DELETE_ORDER = (POLICY, ADDRGRP, SERVICE, ADDRESS)
 ANY = [{"name": "any"}]
 
 
+POLICY_NAME_MAX = 35  # FortiOS: a policy name is at most 35 characters (addresses, groups, services: 79)
+
+
 def owned(step: str, suffix: str = "") -> str:
     return f"isolate-{step}" + (f"-{suffix}" if suffix else "")
+
+
+def policy_name(name: str) -> str:
+    """``name`` if it fits FortiOS's 35 characters, else its first characters and a digest
+    of the whole (``isolate-a-long-step-i-3f9c2a``): deterministic, distinct per step."""
+    if len(name) <= POLICY_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[: POLICY_NAME_MAX - 7].rstrip('-.')}-{digest}"
 
 
 def address_name(step: str, prefix: IPNetwork) -> str:
@@ -80,7 +93,9 @@ class Objects:
 
     def policy(self, name: str, *, src: str, dst: str, service: str | Sequence[str],
                negate_service: bool = False) -> str:
-        """A deny policy; ``negate_service``: every service but those (``service-negate``)."""
+        """A deny policy; ``negate_service``: every service but those (``service-negate``).
+        Its name is shortened to FortiOS's limit (``policy_name``); the name used is returned."""
+        name = policy_name(name)
         services = [service] if isinstance(service, str) else list(service)
         body: dict[str, Any] = {
             "name": name, "srcintf": ANY, "dstintf": ANY, "srcaddr": _members([src]),

@@ -9,8 +9,9 @@ Each object is stored as FortiOS returns it: every field with its default filled
 ``[{"name": N, "q_origin_key": N}]``, subnets as ``"ADDR MASK"``. FortiOS's rules on
 writes: a duplicate mkey is error -5 (HTTP 500), a missing entry -3 (HTTP 404), a
 reference to an object that does not exist -3 (HTTP 500), deleting an object another one
-uses -23 (HTTP 500), a value of the wrong shape -651 (HTTP 500). Every successful write
-bumps the configuration revision.
+uses -23 (HTTP 500), a value of the wrong shape -651 (HTTP 500), a name longer than FortiOS
+allows (policies 35, user groups 35, local users 64, addresses, groups and services 79) -1.
+Every successful write bumps the configuration revision.
 
 SSL-VPN: the clients of the topology's hosts with a ``vpn_user`` keep a tunnel while their
 user may log in (a ``user/local`` entry with ``status`` enable, member of a group the
@@ -48,9 +49,12 @@ ADDRESS, ADDRGRP, SERVICE, POLICY, USER, GROUP = (
 TABLES: tuple[str, ...] = (ADDRESS, ADDRGRP, SERVICE, POLICY, USER, GROUP)
 MKEYS: dict[str, str] = {POLICY: "policyid"}  # every other table: "name"
 HAS_UUID = frozenset({ADDRESS, ADDRGRP, POLICY})
+# FortiOS's maximum name lengths (CLI reference: "Maximum length").
+NAME_MAX: dict[str, int] = {ADDRESS: 79, ADDRGRP: 79, SERVICE: 79, POLICY: 35, USER: 64, GROUP: 35}
 INTERFACES = ("any", "port1", "port2", "port3", "wan1", "ssl.root")
 
 # FortiOS error codes the lab answers with (the CLI's own numbers).
+E_LENGTH = -1
 E_NOT_FOUND = -3
 E_DUPLICATE = -5
 E_IN_USE = -23
@@ -340,12 +344,16 @@ class FortiGateDevice(SimDevice):
                 given = max((int(r["policyid"]) for r in rows), default=0) + 1
             key: Any = given
             name = body.get("name", "")
+            if not isinstance(name, str) or len(name) > NAME_MAX[POLICY]:
+                raise CmdbError(E_LENGTH, 500, f"policy name longer than {NAME_MAX[POLICY]}")
             if name and any(r.get("name") == name for r in rows):
                 raise CmdbError(E_DUPLICATE, 500, f"policy name {name} is used")
         else:
             key = body.get("name")
-            if not isinstance(key, str) or not key or len(key) > 79:
+            if not isinstance(key, str) or not key:
                 raise CmdbError(E_INVALID, 500, "name is required")
+            if len(key) > NAME_MAX[table]:
+                raise CmdbError(E_LENGTH, 500, f"name longer than {NAME_MAX[table]}")
         if self.find(table, str(key)) is not None:
             raise CmdbError(E_DUPLICATE, 500, f"{key} exists")
         base: dict[str, Any] = {mkey: key, "q_origin_key": key}
@@ -367,6 +375,8 @@ class FortiGateDevice(SimDevice):
         if mkey in body and str(body[mkey]) != key:
             raise CmdbError(E_INVALID, 500, "the mkey cannot change")
         new = self._normalise(table, {k: v for k, v in body.items() if k != mkey}, row)
+        if table == POLICY and len(str(new.get("name", ""))) > NAME_MAX[POLICY]:
+            raise CmdbError(E_LENGTH, 500, f"policy name longer than {NAME_MAX[POLICY]}")
         if table == POLICY and new.get("name") and any(
             r is not row and r.get("name") == new["name"] for r in self.rows(table)
         ):

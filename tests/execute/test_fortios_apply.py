@@ -234,3 +234,28 @@ def test_inventory_check_resolves_the_token_reference(lab: LabHandle, tmp_path: 
     loaded = run_cli("inventory", "check", "-i", bad, "--no-credentials", state=tmp_path / "state")
     assert loaded.returncode == 2
     assert "devices[1].tls.fingerprint: must be a SHA-256 fingerprint" in loaded.stderr
+
+
+LONG_STEP = """
+version: 1
+name: fortigate-long-step
+steps:
+  - id: block-the-attacker-at-the-city-edge-now
+    action: edge-block
+    targets: {hosts: [attacker]}
+"""
+
+
+def test_policy_names_fit_fortios_limit(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    playbook = tmp_path / "long.yml"
+    playbook.write_text(LONG_STEP)
+    before = read_all(lab)
+    applied = run_cli("apply", "-i", str(lab.inventory), str(playbook), "--yes", state=state)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
+    names = [p["name"] for p in rest(lab, "/api/v2/cmdb/firewall/policy")][:2]
+    assert all(n.startswith("isolate-block-the-attacker") and len(n) == 35 for n in names), names
+    assert len(set(names)) == 2
+    restored = run_cli("restore", "--yes", state=state)
+    assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr
+    assert read_all(lab) == before

@@ -228,3 +228,13 @@ def test_ansible_fortios_modules_configure_move_and_read(lab: LabHandle, tmp_pat
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "failed=0" in result.stdout
 
+
+
+def test_names_longer_than_fortios_allows_are_refused(api: object) -> None:
+    fw = api.cmdb.firewall  # type: ignore[attr-defined]
+    policy = {"name": "p" * 36, "srcintf": [{"name": "any"}], "dstintf": [{"name": "any"}],
+              "srcaddr": [{"name": "all"}], "dstaddr": [{"name": "all"}],
+              "service": [{"name": "ALL"}], "action": "deny"}
+    response = fw.policy.create(policy)
+    assert response.status_code == 500 and response.json()["error"] == -1
+    assert fw.address.create({"name": "a" * 80, "subnet": "192.0.2.0/24"}).json()["error"] == -1
