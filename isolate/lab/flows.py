@@ -172,6 +172,8 @@ class _Model:
                 continue
             switch, interface, acl = end.pacl
             if not switch.acl_permits(acl, proto, end.address, other.address, dport):
+                if isinstance(switch, JunosDevice):
+                    return f"{switch.name} {interface} filter input {acl} discards ({end.name})"
                 return f"{switch.name} {interface} ip access-group {acl} in denies ({end.name})"
         return None
 

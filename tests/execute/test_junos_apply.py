@@ -17,6 +17,7 @@ import pytest
 from e2e import PLAYBOOKS, kill_when, lab_inventory, newest_run, records, run_cli, start_cli
 
 from isolate.lab.faults import make_fault
+from isolate.lab.flows import flows_from_state_dir
 from isolate.lab.process import LabHandle, advance_clock, start_lab
 
 jnpr = pytest.importorskip("jnpr.junos")
@@ -73,6 +74,13 @@ def test_apply_commit_confirmed_then_restore_identical(lab: LabHandle, tmp_path:
                          ("jcore2", "quarantine-infected")}
     advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed commit would roll back now
     during = read_both(lab.state_dir)
+    flows = flows_from_state_dir(lab.state_dir)  # the lab's traffic model reads the Junos configs
+    assert not flows.allowed("ws-17", "fs1", 445) and not flows.allowed("fs1", "ws-17", 445)
+    assert (flows.find("ws-17", "fs1", 445) or _none()).reason == \
+        "jcore2 ge-0/0/0 filter input ISOLATE-QUARANTINE-INFECTED discards (ws-17)"
+    assert not flows.allowed("attacker", "fs1", 445)
+    assert "discard route" in (flows.find("attacker", "fs1", 445) or _none()).reason
+    assert all(f.allowed for f in flows.flows if f.management)
     assert "input ISOLATE-CUT-SMB;" in during["jcore1"]
     assert "route 100.64.0.66/32 discard;" in during["jcore1"]
     assert "members ISOLATE-QUARANTINE;" in during["jcore2"]
@@ -80,6 +88,11 @@ def test_apply_commit_confirmed_then_restore_identical(lab: LabHandle, tmp_path:
     assert restored.returncode == 0, restored.stderr
     assert "identical to pre-state: jcore1, jcore2" in restored.stderr
     assert read_both(lab.state_dir) == before
+    assert flows_from_state_dir(lab.state_dir).allowed("ws-17", "fs1", 445)
+
+
+def _none() -> Any:
+    raise AssertionError("no such flow")
 
 
 def test_junos_rolls_back_by_itself_when_isolate_dies(lab: LabHandle, tmp_path: Path) -> None:
