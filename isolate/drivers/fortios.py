@@ -111,7 +111,7 @@ class FortiosSession:
         self._base = f"https://{target.host}:{target.port}"
         self._http: aiohttp.ClientSession | None = None
         try:
-            self.status = self._call("GET", "/api/v2/monitor/system/status")
+            self._call("GET", "/api/v2/monitor/system/status")  # the token is checked here
         except DeviceError:
             self.close()
             raise

@@ -50,6 +50,7 @@ from isolate.lab.fortios import (
     CmdbError,
     FortiGateDevice,
 )
+from isolate.lab.server import write_atomic
 
 CERT_FILE = "fortios_cert.pem"
 KEY_FILE = "fortios_key.pem"
@@ -79,8 +80,6 @@ def ensure_certificate(state_dir: Path) -> tuple[Path, Path, str]:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
         )
-        from isolate.lab.server import write_atomic
-
         write_atomic(key_path, key.private_bytes(serialization.Encoding.PEM,
                                                  serialization.PrivateFormat.PKCS8,
                                                  serialization.NoEncryption()))
