@@ -27,6 +27,7 @@ PACKAGES=(
   openvpn            # identity lab: OpenVPN server and clients
   openvpn-auth-ldap  # identity lab: the server asks the directory (Auth-LDAP plugin)
   redis-server       # site workers: the Celery broker between controller and sites (docs/scale.md)
+  nmap               # the decoy scenario: the infected host scans SMB (docs/watch.md)
 )
 
 # command -> package that provides it
@@ -48,6 +49,7 @@ declare -A NEEDED=(
   [openvpn]=openvpn
   [samba-tool]=samba-common-bin
   [redis-server]=redis-server
+  [nmap]=nmap
 )
 
 # file -> package that provides it (identity lab)
@@ -81,7 +83,20 @@ if [[ "${1:-}" != "--check" ]]; then
   fi
 fi
 
+# OpenCanary (PyPI) for the decoy scenario, in its own venv: it pins Twisted and friends
+# that isolate's .venv need not share (isolate/netlab/canary.py).
+OPENCANARY_VERSION=0.9.10
+canary_venv="${ISOLATE_OPENCANARY_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv-opencanary}"
+if [[ "${1:-}" != "--check" && ! -x "$canary_venv/bin/twistd" ]]; then
+  { python3 -m venv "$canary_venv" && "$canary_venv/bin/pip" install -q "opencanary==$OPENCANARY_VERSION"; } \
+    || echo "netlab-deps: WARNING: could not install opencanary $OPENCANARY_VERSION in $canary_venv" >&2
+fi
+
 status=0
+if [[ ! -x "$canary_venv/bin/twistd" || ! -f "$canary_venv/bin/opencanary.tac" ]]; then
+  echo "netlab-deps: MISSING OpenCanary in $canary_venv (pip opencanary==$OPENCANARY_VERSION)" >&2
+  status=1
+fi
 for c in $(missing_cmds | sort); do
   echo "netlab-deps: MISSING '$c' (Debian package ${NEEDED[$c]:-${NEEDED_FILES[$c]:-?}})" >&2
   status=1

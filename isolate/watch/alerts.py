@@ -28,6 +28,11 @@ class BadAlert(InputError):
     """The body is not an alert isolate understands (the HTTP reply is 400)."""
 
 
+class NotAnAlert(InputError):
+    """A well-formed sensor record that names no source host (OpenCanary's own start-up and
+    status records, logtype 1001..): the reply is 200 ``ignored``, nothing is decided."""
+
+
 @dataclass(frozen=True)
 class Alert:
     source: str
@@ -109,6 +114,9 @@ def _opencanary(doc: Mapping[str, Any]) -> Alert:
     logtype = doc.get("logtype")
     if isinstance(logtype, bool) or not isinstance(logtype, int):
         raise BadAlert("OpenCanary field 'logtype': must be an integer")
+    if doc.get("src_host") in ("", None):
+        node = _text(doc, "node_id", required=False) or "-"
+        raise NotAnAlert(f"OpenCanary logtype {logtype} from {node}: no source host (a status record)")
     return Alert(
         source=_address(doc, "src_host", required=True),
         destination=_address(doc, "dst_host", required=False),

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from isolate.errors import InputError, IsolateError
-from isolate.watch.alerts import BadAlert, parse_alert
+from isolate.watch.alerts import BadAlert, NotAnAlert, parse_alert
 from isolate.watch.service import Watcher
 
 log = logging.getLogger("isolate.watch")
@@ -89,6 +89,9 @@ async def alert(request: web.Request) -> web.Response:
         return _refuse(401, peer, "not authenticated: a valid bearer token or X-Isolate-Signature needed")
     try:
         parsed = parse_alert(body, request.content_type)
+    except NotAnAlert as exc:
+        log.info("record from %s ignored: %s", peer, exc)
+        return web.json_response({"state": "ignored", "message": str(exc)}, status=200)
     except BadAlert as exc:
         return _refuse(400, peer, f"malformed alert: {exc}")
     log.info("%s alert from sensor %s via %s: %s %s -> %s", parsed.action, parsed.sensor or "-", peer,

@@ -44,6 +44,16 @@ def watch(tmp_path_factory: pytest.TempPathFactory, lab: LabHandle) -> Iterator[
         assert "Traceback" not in started.log.read_text()
 
 
+def test_opencanary_status_records_are_ignored(watch: Watch) -> None:
+    """OpenCanary posts its own start-up records (no src_host) to the same webhook."""
+    record = {"dst_host": "", "dst_port": -1, "logdata": {"msg": {"logdata": "Canary running!!!"}},
+              "logtype": 1001, "node_id": "decoy1-canary", "src_host": "", "src_port": -1}
+    status, reply = watch.alert(message=json.dumps(record))
+    assert (status, reply) == (200, {"state": "ignored", "message": "OpenCanary logtype 1001 from "
+                                     "decoy1-canary: no source host (a status record)"})
+    assert "record from 127.0.0.1 ignored: OpenCanary logtype 1001" in watch.log.read_text()
+
+
 def test_refusals_change_nothing(watch: Watch, lab: LabHandle) -> None:
     before = read_device(lab.state_dir, "acc1")
     body = json.dumps({"source": "10.10.100.17", "signature": "smb-scan"}).encode()
