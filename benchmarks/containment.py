@@ -49,7 +49,7 @@ from benchmarks.containment_report import goals, render_table  # noqa: E402
 
 PLAYBOOK = ROOT / "benchmarks" / "playbooks" / "containment.yml"
 RESULTS = ROOT / "benchmarks" / "results" / "containment.json"
-TOOLS = ("isolate", "nornir", "floor", "ansible")
+TOOLS = ("isolate", "nornir", "scrapli", "floor", "ansible")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,14 @@ class Options:
     workers: int
     transport: str
     nornir_workers: int
+    scrapli_workers: int
     ansible_forks: int
     ports: int
     journal_cost: bool
+    journal_repeats: int
+    config: str
+    latency_ms: float
+    per_kb_ms: float
     root: Path
     timeout_s: float
     out: Path
@@ -80,9 +85,16 @@ def parse(argv: list[str] | None) -> Options:
     p.add_argument("--workers", type=int, default=200, help="isolate --workers")
     p.add_argument("--transport", default="asyncssh", choices=["asyncssh", "netmiko"])
     p.add_argument("--nornir-workers", type=int, default=100)
+    p.add_argument("--scrapli-workers", type=int, default=200, help="scrapli: devices at a time")
     p.add_argument("--ansible-forks", type=int, default=50)
     p.add_argument("--ports", type=int, default=2, help="infected ports per access switch")
     p.add_argument("--no-journal-cost", action="store_true", help="skip the fsync-off isolate run")
+    p.add_argument("--journal-repeats", type=int, default=1,
+                   help="isolate with and without fsync, this many times each (overhead: of the medians)")
+    p.add_argument("--config", default="realistic", choices=["realistic", "small"],
+                   help="devices' running-configs: field-sized (~380-780 lines) or the lab's bare ones")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="lab latency: ms added to every reply")
+    p.add_argument("--per-kb-ms", type=float, default=0.0, help="lab latency: ms per KiB of output")
     p.add_argument("--root", type=Path, default=None, help="work directory (default: a temp dir)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per tool run")
     p.add_argument("--out", type=Path, default=RESULTS)
@@ -93,8 +105,9 @@ def parse(argv: list[str] | None) -> Options:
         p.error(f"unknown tools: {', '.join(unknown)} (valid: {', '.join(TOOLS)})")
     root = ns.root or Path(tempfile.mkdtemp(prefix="isolate-bench-"))
     opts = Options([int(s) for s in ns.sizes.split(",")], tools, ns.full, ns.ansible_max, ns.shards,
-                   ns.workers, ns.transport, ns.nornir_workers, ns.ansible_forks, ns.ports,
-                   not ns.no_journal_cost, root, ns.timeout, ns.out)
+                   ns.workers, ns.transport, ns.nornir_workers, ns.scrapli_workers, ns.ansible_forks,
+                   ns.ports, not ns.no_journal_cost, max(1, ns.journal_repeats), ns.config, ns.latency_ms,
+                   ns.per_kb_ms, root, ns.timeout, ns.out)
     return opts
 
 
@@ -150,7 +163,7 @@ def _check(lab: BenchLab, lines: dict[str, list[str]]) -> list[str]:
 def _row(n: int, devices: int, tool: str, run: ToolRun, checked: list[str] | None,
          **extra: Any) -> dict[str, Any]:
     wall = run.result.get("wall_s")
-    return {
+    return {"load_1m_before": run.load_before,
         "n": n, "devices": devices, "tool": tool, "wall_s": None if wall is None else round(wall, 3),
         "devices_per_s": None if not wall else round(devices / wall, 2),
         "peak_rss_mb": run.peak_rss_mb, "lab_cpu_s": run.lab_cpu_s, "tool_cpu_s": run.tool_cpu_s,
@@ -165,7 +178,8 @@ def _row(n: int, devices: int, tool: str, run: ToolRun, checked: list[str] | Non
 def _bench_size(opts: Options, n: int, log: Any) -> list[dict[str, Any]]:
     directory = opts.root / f"n{n}"
     shards = opts.shards or max(1, (n + 499) // 500)
-    lab = BenchLab(directory, n, ports=opts.ports, shards=shards)
+    lab = BenchLab(directory, n, ports=opts.ports, shards=shards, config=opts.config,
+                   latency=(opts.latency_ms, opts.per_kb_ms))
     rows: list[dict[str, Any]] = []
     log(f"N={n}: starting {shards} lab process(es)")
     lab.start()
@@ -175,6 +189,7 @@ def _bench_size(opts: Options, n: int, log: Any) -> list[dict[str, Any]]:
         common = ["--work", str(work)]
         log(f"N={n}: planned {devices} devices in {plan_s:.2f} s")
         baseline = lab.configs()
+        rows.append(_config_sizes(n, baseline))
         for tool in opts.tools:
             if tool == "ansible" and n > opts.ansible_max and not opts.full:
                 continue
@@ -182,7 +197,8 @@ def _bench_size(opts: Options, n: int, log: Any) -> list[dict[str, Any]]:
             if tool == "isolate":
                 rows += _isolate(opts, n, devices, lab, common, lines, baseline, log)
                 continue
-            workers = {"nornir": opts.nornir_workers, "ansible": opts.ansible_forks}.get(tool, 0)
+            workers = {"nornir": opts.nornir_workers, "ansible": opts.ansible_forks,
+                       "scrapli": opts.scrapli_workers}.get(tool, 0)
             args = [tool, *common, "--workers", str(workers), "--state-dir", str(directory)]
             run = run_tool(args, lab.pids(), timeout_s=opts.timeout_s)
             rows.append(_row(n, devices, tool, run, _check(lab, lines),
@@ -216,13 +232,33 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, common: list[st
         log(f"N={n}: isolate restore: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
     lab.reset()
     if opts.journal_cost:
-        nofsync = run_tool(["isolate-apply", *common, *env_args, "--no-fsync"], lab.pids(),
-                           timeout_s=opts.timeout_s)
-        rows.append(_row(n, devices, "isolate-nofsync", nofsync, _check(lab, lines),
-                         workers=opts.workers, transport=opts.transport))
-        log(f"N={n}: isolate apply without fsync: {rows[-1]['wall_s']} s")
-        lab.reset()
+        with_fsync = [rows[0]["wall_s"]]
+        without: list[float] = []
+        for k in range(opts.journal_repeats):
+            nofsync = run_tool(["isolate-apply", *common, *env_args, "--no-fsync"], lab.pids(),
+                               timeout_s=opts.timeout_s)
+            lab_ok = _check(lab, lines)
+            lab.reset()
+            if k == 0:
+                rows.append(_row(n, devices, "isolate-nofsync", nofsync, lab_ok,
+                                 workers=opts.workers, transport=opts.transport))
+            without.append(nofsync.result.get("wall_s") or 0.0)
+            log(f"N={n}: isolate apply without fsync: {without[-1]:.2f} s")
+            if k + 1 < opts.journal_repeats:  # the next pair's run with fsync
+                again = run_tool(["isolate-apply", *common, *env_args], lab.pids(), timeout_s=opts.timeout_s)
+                with_fsync.append(again.result.get("wall_s") or 0.0)
+                log(f"N={n}: isolate apply again: {with_fsync[-1]:.2f} s")
+                lab.reset()
+        rows[0]["journal_runs"] = {"with_fsync_s": [round(x, 3) for x in with_fsync],
+                                   "without_fsync_s": [round(x, 3) for x in without]}
     return rows
+
+
+def _config_sizes(n: int, configs: dict[str, str]) -> dict[str, Any]:
+    """The generated running-configs' sizes (lines), as a pseudo-row the report keeps apart."""
+    sizes = sorted(len(text.splitlines()) for text in configs.values())
+    return {"n": n, "tool": "_configs", "lines_min": sizes[0], "lines_median": sizes[len(sizes) // 2],
+            "lines_max": sizes[-1], "bytes_median": sorted(len(t) for t in configs.values())[len(sizes) // 2]}
 
 
 def _extrapolate(rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str, Any]]:
@@ -258,7 +294,7 @@ def _ratios(rows: list[dict[str, Any]]) -> None:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("asyncssh", "netmiko", "paramiko", "nornir", "nornir_netmiko", "ansible-core",
+    for dist in ("asyncssh", "netmiko", "paramiko", "nornir", "nornir_netmiko", "scrapli", "ansible-core",
                  "ansible-runner", "ansible-pylibssh"):
         try:
             out[dist] = metadata.version(dist)
@@ -279,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for n in opts.sizes:
         rows += _bench_size(opts, n, log)
+    configs = [r for r in rows if r["tool"] == "_configs"]
+    rows = [r for r in rows if r["tool"] != "_configs"]
     rows += _extrapolate(rows, opts.sizes)
     rows.sort(key=lambda r: (r["n"], TOOLS.index(r["tool"].split("-")[0]), r["tool"]))
     _ratios(rows)
@@ -293,10 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         "options": {"workers": opts.workers, "transport": opts.transport,
                     "nornir_workers": opts.nornir_workers, "ansible_forks": opts.ansible_forks,
                     "ports_per_switch": opts.ports, "ansible_max": opts.ansible_max, "full": opts.full,
-                    "shards": opts.shards or "1 per 500 devices"},
+                    "shards": opts.shards or "1 per 500 devices", "scrapli_workers": opts.scrapli_workers,
+                    "config": opts.config, "latency_reply_ms": opts.latency_ms,
+                    "latency_per_kb_ms": opts.per_kb_ms, "journal_repeats": opts.journal_repeats},
+        "running_configs": configs,
         "duration_s": round(time.perf_counter() - started, 1),
         "rows": rows,
         "goals": goals(rows),
+        "goals_by_n": {str(n): goals(rows, at=n) for n in opts.sizes},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

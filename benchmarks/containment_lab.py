@@ -7,6 +7,11 @@ where the SMB ACL goes). The devices are split over ``shards`` lab processes (ea
 and one host key, and their inventories are merged into one ``inventory.yml``.
 ``reset()`` stops every shard, forgets the devices' persisted state and starts again, so
 every tool meets the same fresh configuration.
+
+``config="realistic"`` gives every device a running-config of field size (about 380 to 780
+lines: 48 described access ports, a trunk uplink, management and user ACLs whose length
+varies per switch, static routes, a login banner, NTP); ``latency`` (reply ms, ms per KiB of
+output) is the topology's ``latency`` (docs/lab.md, "Latency").
 """
 
 from __future__ import annotations
@@ -35,13 +40,45 @@ def _address(base: str, n: int) -> str:
     return f"{base}.{n // 250}.{n % 250 + 2}"
 
 
-def topology(name: str, switches: list[int], ports: int, *, with_core: bool) -> dict[str, Any]:
+ACCESS_PORTS = 48  # a realistic access switch
+
+
+def field_config(i: int, ports: int) -> list[str]:
+    """Initial configuration lines that make a field-sized running-config for switch ``i``
+    (deterministic; the ACL length varies with ``i`` so configs range over ~380-780 lines)."""
+    lines = ["ip domain-name city.example", "lldp run"]
+    for port in range(1, ports + 1):
+        lines += [f"interface GigabitEthernet1/0/{port}", f"description desk-{i}-{port:02d} user access",
+                  "switchport access vlan 100", "switchport mode access"]
+    lines += ["interface GigabitEthernet1/0/48", "description uplink to core1",
+              "switchport mode trunk"] if ports >= 48 else []
+    lines.append("ip access-list extended MGMT-IN")
+    lines += [f"permit tcp 10.99.{k}.0 0.0.0.255 any eq 22" for k in range(12)]
+    lines += ["deny ip any any log"]
+    entries = 40 + (i * 37) % 360
+    lines.append("ip access-list extended USERS-IN")
+    for k in range(entries):
+        verb = "deny" if k % 7 == 0 else "permit"
+        lines.append(f"{verb} tcp 10.100.{k % 250}.0 0.0.0.255 host 10.10.10.{k % 200 + 10} eq {1024 + k}")
+    lines.append("permit ip any any")
+    lines += [f"ip route 10.{50 + k}.0.0 255.255.0.0 10.99.0.1" for k in range(8)]
+    lines += ["banner motd ^C", "Authorised access only. This device belongs to the city of Caen.",
+              "Every session is logged and reviewed. Disconnect now if you are not authorised.",
+              "Network operations: +33 2 31 00 00 00 (24/7)", "^C"]
+    lines += [f"ntp server 10.99.0.{k}" for k in (5, 6, 7)]
+    return lines
+
+
+def topology(name: str, switches: list[int], ports: int, *, with_core: bool, config: str = "small",
+             latency: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
     """One shard's topology: the given switches (and the core, on the first shard)."""
+    realistic = config == "realistic"
     devices: list[dict[str, Any]] = []
     hosts: list[dict[str, Any]] = []
     if with_core:
         devices.append({"name": "core1", "kind": "cisco_ios", "role": "core", "address": "10.99.0.2",
-                        "groups": ["core"], "tags": ["l3"]})
+                        "groups": ["core"], "tags": ["l3"],
+                        "config": field_config(0, 0) if realistic else []})
         hosts += [
             {"name": "admin1", "address": "10.99.0.10", "segment": "management", "switch": "core1",
              "tags": ["admin"]},
@@ -49,9 +86,10 @@ def topology(name: str, switches: list[int], ports: int, *, with_core: bool) -> 
              "services": [{"name": "smb", "port": 445}, {"name": "netbios-ssn", "port": 139}]},
         ]
     for i in switches:
+        size = ACCESS_PORTS if realistic else max(8, ports + 2)
         devices.append({"name": f"sw{i}", "kind": "cisco_ios", "role": "access",
-                        "address": _address("10.99", i + 10), "ports": max(8, ports + 2),
-                        "groups": ["access"]})
+                        "address": _address("10.99", i + 10), "ports": size, "groups": ["access"],
+                        "config": field_config(i, size - 1) if realistic else []})
         for j in range(1, ports + 1):
             n = (i - 1) * ports + j
             hosts.append({"name": f"ws-{i}-{j}", "address": _address("10.100", n), "segment": "users",
@@ -67,6 +105,7 @@ def topology(name: str, switches: list[int], ports: int, *, with_core: bool) -> 
         "segments": segments,
         "hosts": hosts,
         "protected": {"hosts": ["admin1"], "segments": ["management"]} if with_core else {},
+        "latency": {"reply_ms": latency[0], "per_kb_ms": latency[1]},
     }
 
 
@@ -90,6 +129,8 @@ class BenchLab:
     devices: int
     ports: int = 2
     shards: int = 1
+    config: str = "small"  # or "realistic" (field_config)
+    latency: tuple[float, float] = (0.0, 0.0)  # reply ms, ms per KiB of output
     handles: list[LabHandle] = field(default_factory=list)
     base_ports: dict[int, int] = field(default_factory=dict)  # shard -> its first base port
 
@@ -106,7 +147,8 @@ class BenchLab:
             state = self.root / f"shard{k}"
             state.mkdir(parents=True, exist_ok=True)
             topo = state.parent / f"topology{k}.yml"
-            topo.write_text(yaml.safe_dump(topology(f"bench{k}", switches, self.ports, with_core=k == 0)))
+            topo.write_text(yaml.safe_dump(topology(f"bench{k}", switches, self.ports, with_core=k == 0,
+                                                    config=self.config, latency=self.latency)))
             if k > 0:  # one credential set and one host key for every shard
                 for name in ("secrets.yml", "ssh_host_ed25519_key", "lab_key"):
                     if not (state / name).exists():

@@ -81,11 +81,13 @@ class ToolRun:
     lab_cpu_s: float
     tool_cpu_s: float  # user + system CPU of the tool's whole process tree, start-up included
     elapsed_s: float  # the child's whole life (start-up and imports included)
+    load_before: float = 0.0  # the machine's 1-minute load average when the tool started
 
 
 def run_tool(args: list[str], lab_pids: list[int], *, timeout_s: float) -> ToolRun:
     """Run ``containment_tools.py`` with ``args`` in a child; measure it and the lab."""
     script = Path(__file__).with_name("containment_tools.py")
+    load = os.getloadavg()[0]
     before = sum(cpu_s(pid) for pid in lab_pids)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -109,4 +111,5 @@ def run_tool(args: list[str], lab_pids: list[int], *, timeout_s: float) -> ToolR
         result: dict[str, Any] = {"status": "crashed", "wall_s": None, "failed": [], "error": tail[:500]}
     else:
         result = json.loads(lines[-1])
-    return ToolRun(result, round(peak / 2**20, 1), round(lab_cpu, 2), round(tool_cpu, 2), round(elapsed, 2))
+    return ToolRun(result, round(peak / 2**20, 1), round(lab_cpu, 2), round(tool_cpu, 2), round(elapsed, 2),
+                   round(load, 2))

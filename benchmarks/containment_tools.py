@@ -5,11 +5,12 @@
 TOOL: ``isolate-apply`` (plan, then the full apply: pre-checks, journal with fsync,
 push, read-back verification), ``isolate-restore`` (restore that run from its journal),
 ``floor`` (asyncssh, one connection per device, the lines in one batch, all at once),
-``nornir`` (threaded runner, ``netmiko_send_config``), ``ansible`` (ansible-runner,
-network_cli, ``ansible.netcommon.cli_config``). WORK.json (written by containment.py)
-holds the devices, their address and port, the lines each must get, and the lab's
-credentials. Prints one JSON object on its last stdout line: ``wall_s`` (the work only,
-imports and start-up excluded) and what was done.
+``nornir`` (threaded runner, ``netmiko_send_config``), ``scrapli`` (scrapli's async
+``Cli`` over its libssh2 transport, ``send_inputs_async`` in configuration mode, ``--workers``
+devices at a time), ``ansible`` (ansible-runner, network_cli, ``ansible.netcommon.cli_config``).
+WORK.json (written by containment.py) holds the devices, their address and port, the lines
+each must get, and the lab's credentials. Prints one JSON object on its last stdout line:
+``wall_s`` (the work only, imports and start-up excluded) and what was done.
 """
 
 from __future__ import annotations
@@ -129,6 +130,38 @@ def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
             "status": "ok" if not failed else "failed"}
 
 
+async def _scrapli_one(device: dict[str, Any], work: Work, gate: asyncio.Semaphore) -> str | None:
+    from scrapli.auth import LookupKeyValue
+    from scrapli.auth import Options as AuthOptions
+    from scrapli.cli import Cli
+    from scrapli.transport import Ssh2Options
+
+    auth = AuthOptions(username=work["username"], password=work["password"],
+                       lookups=[LookupKeyValue(key="enable", value=work["enable"])])
+    async with gate:
+        try:
+            cli = Cli(work["host"], port=device["port"], definition_file_or_name="cisco_iosxe",
+                      auth_options=auth, transport_options=Ssh2Options())
+            async with cli:
+                result = await cli.send_inputs_async(device["lines"], requested_mode="configuration")
+                await cli.enter_mode_async("privileged_exec")
+        except Exception as err:  # scrapli raises its own tree; the row names the device
+            return f"{device['name']}: {type(err).__name__}: {err}"
+    return f"{device['name']}: a line failed" if result.failed else None
+
+
+def _scrapli(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    async def run_all() -> list[str | None]:
+        gate = asyncio.Semaphore(ns.workers)
+        return list(await asyncio.gather(*(_scrapli_one(d, work, gate) for d in work["devices"])))
+
+    started = time.perf_counter()
+    problems = asyncio.run(run_all())
+    failed = [p for p in problems if p]
+    return {"wall_s": time.perf_counter() - started, "failed": failed[:20],
+            "status": "ok" if not failed else "failed"}
+
+
 def _indented(lines: list[str]) -> str:
     """IOS text: a context line at the left margin, the lines under it indented by one."""
     out: list[str] = []
@@ -186,6 +219,7 @@ TOOLS: dict[str, Callable[[Work, argparse.Namespace], dict[str, Any]]] = {
     "isolate-restore": _isolate_restore,
     "floor": _floor,
     "nornir": _nornir,
+    "scrapli": _scrapli,
     "ansible": _ansible,
 }
 

@@ -364,8 +364,10 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
                     raise LabError(f"{snap}: bad {dev.kind} snapshot: {err!r}") from None
         if device is None:
             device = make_device(dev, lab, creds)
+        latency = lab.topology.latency
         entry = Hosted(dev.name, base_port + dev.index, device, creds.username, creds.password,
-                       ssh=str(dev.options.get("ssh", "modern")))
+                       ssh=str(dev.options.get("ssh", "modern")), reply_s=latency.reply_ms / 1000,
+                       per_kb_s=latency.per_kb_ms / 1000)
         for fault in dev.faults:
             entry.faults.set(fault)
         hosted.append(entry)

@@ -57,6 +57,12 @@ class Hosted:
     faults: DeviceFaults = field(default_factory=DeviceFaults)
     sessions: int = 0
     ssh: str = "modern"  # SSH algorithm profile (isolate.lab.ssh_profiles)
+    reply_s: float = 0.0  # latency: added to every reply on its way (topology ``latency``)
+    per_kb_s: float = 0.0  # latency: spent per KiB of output before answering
+
+    def output_cost(self, text: str) -> float:
+        """Seconds the device spends producing ``text`` (``per_kb_s`` per KiB)."""
+        return self.per_kb_s * len(text) / 1024 if self.per_kb_s else 0.0
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -387,6 +393,8 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             return
         hosted.device.tick(time.time())
         result = hosted.device.exec(self.chan.get_extra_info("username"), self.command, stdin)
+        if hosted.reply_s or hosted.per_kb_s:  # one reply: its round trip, then its output
+            await asyncio.sleep(hosted.reply_s + hosted.output_cost(result.stdout if result else ""))
         if result is None:
             self.chan.write_stderr(f"sh: 1: {self.command.split()[0]}: not found\n".encode())
             self.chan.exit(127)
@@ -473,17 +481,30 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         if reply.changed:
             self.lab.persist(hosted)
         self.echo = reply.echo_next
+        cost = hosted.output_cost(reply.output)
+        if cost:
+            await asyncio.sleep(cost)
         if reply.close:
             self._write(echoed + "\r\n" + _crlf(reply.output))
-            assert self.chan is not None
-            self.chan.exit(0)
+            self._later(self._exit)
             return False
         self._write(echoed + "\r\n" + _crlf(reply.output) + shell.prompt())
         return True
 
+    def _exit(self) -> None:
+        if self.chan is not None:
+            self.chan.exit(0)
+
+    def _later(self, send: Callable[[], None]) -> None:
+        """``send`` now, or after the lab's reply latency (in order: every reply waits as long)."""
+        if self.hosted.reply_s:
+            asyncio.get_running_loop().call_later(self.hosted.reply_s, send)
+        else:
+            send()
+
     def _write(self, text: str) -> None:
-        if self.chan is not None and not self.dead:
-            self.chan.write(text.encode())
+        data = text.encode()
+        self._later(lambda: self._send(data))
 
 
 def _crlf(text: str) -> str:

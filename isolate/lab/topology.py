@@ -110,6 +110,16 @@ class TopoHost(Host):
     listed: bool = True  # False: plugged in, but absent from the generated inventory
 
 
+class Latency(_Model):
+    """How long every device of the lab takes to answer, like devices across a network
+    (docs/lab.md, "Latency"): ``reply_ms`` is added to each reply on its way (a round trip;
+    replies to lines typed ahead overlap, as on a real link), ``per_kb_ms`` is spent per KiB
+    of output before answering (serial, like a device's CPU rendering ``show running-config``)."""
+
+    reply_ms: float = Field(default=0.0, ge=0, le=10_000)
+    per_kb_ms: float = Field(default=0.0, ge=0, le=10_000)
+
+
 class TopologyFile(_Model):
     version: Literal[1]
     name: Name
@@ -121,6 +131,7 @@ class TopologyFile(_Model):
     protected: Protected = Field(default_factory=Protected)
     vpn: Vpn = Field(default_factory=Vpn)
     edge: Edge = Field(default_factory=Edge)
+    latency: Latency = Field(default_factory=Latency)
 
 
 # ---------------------------------------------------------------- built lab

@@ -1,6 +1,8 @@
-"""A tiny run of the containment benchmark (N=5, isolate and the raw floor): the script
-starts its lab, every tool's work is checked in the lab's configurations, isolate's
-restore brings every device back, the JSON has every figure, and no lab is left behind."""
+"""A tiny run of the containment benchmark (N=5: isolate, scrapli and the raw floor, on
+field-sized running-configs with 20 ms added to every reply and 1 ms per KiB of output): the
+script starts its lab, every tool's work is checked in the lab's configurations, isolate's
+restore brings every device back, the JSON has every figure, and no lab is left behind.
+Speed is never asserted."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "containment.py"
 FIGURES = {"n", "devices", "tool", "wall_s", "devices_per_s", "ratio_to_isolate", "ratio_to_floor",
-           "peak_rss_mb", "lab_cpu_s", "verified", "extrapolated"}
+           "peak_rss_mb", "lab_cpu_s", "tool_cpu_s", "load_1m_before", "verified", "extrapolated"}
 
 
 def _lab_pids(root: Path) -> list[int]:
@@ -32,15 +34,16 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
     work = tmp_path / "work"
     env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "state")}
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,floor", "--root", str(work),
-         "--out", str(out), "--timeout", "300"],
+        [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,scrapli,floor",
+         "--latency-ms", "20", "--per-kb-ms", "1", "--root", str(work), "--out", str(out),
+         "--timeout", "300"],
         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False,
     )
     try:
         assert proc.returncode == 0, proc.stderr[-2000:]
         report = json.loads(out.read_text())
         tools = {r["tool"]: r for r in report["rows"]}
-        assert set(tools) == {"isolate", "isolate-restore", "isolate-nofsync", "floor"}
+        assert set(tools) == {"isolate", "isolate-restore", "isolate-nofsync", "scrapli", "floor"}
         for row in report["rows"]:
             assert set(row) >= FIGURES, row
             assert row["verified"], row
@@ -49,7 +52,13 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
         assert tools["isolate"]["status"] == "ok" and tools["isolate"]["plan_s"] >= 0
         assert tools["isolate"]["ratio_to_isolate"] == 1.0
         assert report["command"].startswith("python benchmarks/containment.py --sizes 5")
-        assert "isolate_over_floor" in report["goals"]
+        assert "isolate_over_floor" in report["goals"] and "isolate_vs_scrapli" in report["goals"]
+        assert report["goals_by_n"]["5"]["at_n"] == 5
+        options = report["options"]
+        assert (options["config"], options["latency_reply_ms"], options["latency_per_kb_ms"]) == (
+            "realistic", 20.0, 1.0)
+        (sizes,) = report["running_configs"]  # the five switches' and the core's running-configs
+        assert sizes["n"] == 5 and sizes["lines_min"] >= 200 and 300 <= sizes["lines_median"] <= 800
         assert "journal_overhead_pct" in report["goals"]
         assert "isolate    " in proc.stdout or "isolate " in proc.stdout
     finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from isolate.errors import TopologyError
 from isolate.lab.ios import IosDevice, IosSpec
-from isolate.lab.topology import load_topology
+from isolate.lab.process import build_hosted
+from isolate.lab.topology import LabCredentials, load_topology
 
 
 def test_city_builds_every_segment_gateway_and_host_port() -> None:
@@ -57,3 +61,18 @@ def test_snapshot_round_trip_keeps_the_running_config() -> None:
     show = "show running-config"
     assert again.exec("admin", show, "") == dev.exec("admin", show, "")
     assert again.interface("GigabitEthernet1/0/2") is not None
+
+
+def test_latency_reaches_every_hosted_device_and_is_checked(tmp_path: Path) -> None:
+    """``latency`` (docs/lab.md): milliseconds per reply and per KiB of output, for every device."""
+    small = Path(__file__).with_name("small.yml").read_text()
+    good = tmp_path / "slow.yml"
+    good.write_text(small + "latency: {reply_ms: 20, per_kb_ms: 1.5}\n")
+    lab = load_topology(good)
+    hosted = build_hosted(tmp_path, lab, LabCredentials("u", "p", "e"), 20000)
+    assert {(h.reply_s, h.per_kb_s) for h in hosted} == {(0.02, 0.0015)}
+    assert hosted[0].output_cost("x" * 2048) == pytest.approx(0.003)
+    bad = tmp_path / "bad.yml"
+    bad.write_text(small + "latency: {reply_ms: -5}\n")
+    with pytest.raises(TopologyError, match=r"bad.yml:\d+: latency.reply_ms: "):
+        load_topology(bad)
