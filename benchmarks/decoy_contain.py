@@ -92,10 +92,11 @@ def certificate(directory: Path) -> tuple[Path, Path]:
 class Scenario:
     """One lab (its directory and namespaces), one watch, one OpenCanary; stop() ends them."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, rules: str = RULES) -> None:
         from isolate.netlab import build
 
         self.work = work
+        self.rules = rules
         self.lab_dir = work / "lab"
         self.state = work / "state"
         self.watch: subprocess.Popen[bytes] | None = None
@@ -111,20 +112,20 @@ class Scenario:
         env = {**os.environ, "ISOLATE_STATE_DIR": str(self.state)}
         return subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
 
-    def start(self) -> None:
+    def start(self, *watch_args: str, env: dict[str, str] | None = None) -> None:
         from isolate.netlab import canary
 
         shutil.copy(ROOT / "playbooks" / "watch" / "quarantine-host.yml", self.work / "quarantine-host.yml")
-        (self.work / "rules.yml").write_text(RULES)
+        (self.work / "rules.yml").write_text(self.rules)
         cert, key = certificate(self.work)
         log = self.work / "watch.log"
-        env = {**os.environ, "ISOLATE_STATE_DIR": str(self.state), "DECOY_TOKEN": TOKEN}
+        env = {**os.environ, "ISOLATE_STATE_DIR": str(self.state), "DECOY_TOKEN": TOKEN, **(env or {})}
         with log.open("wb") as sink:
             self.watch = subprocess.Popen(
                 ["ip", "netns", "exec", self.ns("admin1"), sys.executable, "-m", "isolate", "watch",
                  "--rules", str(self.work / "rules.yml"), "-i", str(self.lab_dir / "inventory.yml"),
                  "--listen", f"{WATCH_ADDRESS}:{WATCH_PORT}", "--tls-cert", str(cert), "--tls-key", str(key),
-                 "--token-ref", "env:DECOY_TOKEN"],
+                 "--token-ref", "env:DECOY_TOKEN", *watch_args],
                 stdout=sink, stderr=sink, env=env, stdin=subprocess.DEVNULL)
         self.wait_log("listening on https://", 120)
         doc = canary.config(node_id="decoy1-canary", address=DECOY_ADDRESS, ports=[445, 139],
@@ -153,8 +154,8 @@ class Scenario:
         except OSError:
             return False
 
-    def once(self, index: int) -> Run:
-        """Scan, wait for containment, measure, check what stays open, restore."""
+    def once(self, index: int, *, restore: bool = True) -> Run:
+        """Scan, wait for containment, measure, check what stays open, restore (unless told not)."""
         if not self.connects(INFECTED, "10.99.10.11", 445):
             raise RuntimeError("fs1:445 must answer ws-17 before the scan")
         alerts_before = (self.work / "watch.log").read_text().count("alert from sensor decoy1-canary")
@@ -174,7 +175,8 @@ class Scenario:
         runs = re.findall(r": contained by run (\S+)", (self.work / "watch.log").read_text())
         kept = self.connects("ws-01", "10.99.10.11", 445) and all(
             self.connects("admin1", address, 22) for address in ("10.99.99.1", "10.99.99.2", "10.99.99.3"))
-        restored = self.isolate("restore", runs[-1], "--yes", "--reason", f"decoy benchmark run {index}")
+        restored = self.isolate("restore", runs[-1], "--yes", "--reason", f"decoy benchmark run {index}") \
+            if restore else subprocess.CompletedProcess([], 0)
         if restored.returncode != 0:
             raise RuntimeError(f"restore failed: {restored.stderr[-800:]}")
         return Run(round(alert, 3), round(contained, 3), round(cut[0] - started, 3), runs[-1], kept)

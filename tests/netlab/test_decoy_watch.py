@@ -19,7 +19,7 @@ import pytest
 from isolate.netlab import canary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from decoy_contain import INFECTED, Scenario
+from decoy_contain import INFECTED, RULES, Scenario
 
 pytestmark = [
     pytest.mark.netlab,
@@ -65,3 +65,27 @@ def test_decoy_hit_contains_the_scanner(scenario: Scenario) -> None:
     canary_log = canary.records(scenario.canary) if scenario.canary else []
     hits = [r for r in canary_log if r.get("logtype") == canary.CONNECTION_MADE]
     assert hits and all(r["src_host"] == "10.99.100.17" for r in hits)
+
+
+def test_expiry_brings_every_flow_back(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The rule says `expires: 1m`; once the (test) clock passes it, the running watch
+    restores the containment by itself and ws-17's flows come back, measured by connects."""
+    work = tmp_path_factory.mktemp("decoy-expiry")
+    clock = work / "clock"
+    clock.write_text("0")
+    made = Scenario(work, rules=RULES.replace("    mode: auto\n", "    mode: auto\n    expires: 1m\n"))
+    try:
+        made.start("--expiry-check", "1", env={"ISOLATE_TEST_CLOCK": str(clock)})
+        run = made.once(1, restore=False)
+        assert run.kept_open
+        assert not made.connects(INFECTED, "10.99.10.11", 445)
+        assert not made.connects(INFECTED, "10.99.40.11", 443)
+        clock.write_text("61")
+        made.wait_log(f"run {run.run} (incident ", 120)
+        assert ": expiry: restored: identical to pre-state: sw1" in (work / "watch.log").read_text()
+        assert made.connects(INFECTED, "10.99.10.11", 445)
+        assert made.connects(INFECTED, "10.99.40.11", 443)
+        lines = (made.state / "watch" / "incidents.jsonl").read_text().splitlines()
+        assert [json.loads(line)["event"] for line in lines][-1] == "expired"
+    finally:
+        made.stop()
