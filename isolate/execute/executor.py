@@ -477,8 +477,10 @@ def _end(ex: Executor, result: RunResult, started: float, contain: float | None)
 
 def _ready(target: Target) -> str:
     """A passed pre-check's message: ``ready``, with how the device is reached when it is not
-    plainly (legacy SSH algorithms, jump hosts)."""
+    plainly (legacy SSH algorithms, jump hosts, a site worker)."""
     notes = ["legacy SSH algorithms allowed: a weaker channel"] if target.ssh.legacy else []
     if target.via:
         notes.append(target.path)
+    if target.site:
+        notes.append(f"by site {target.site}'s worker")
     return f"ready ({'; '.join(notes)})" if notes else "ready"

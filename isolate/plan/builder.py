@@ -59,16 +59,22 @@ def _changes(step: Step, inventory: Inventory) -> tuple[list[DeviceChange], list
 
 
 def _path_notes(devices: list[Device], inventory: Inventory) -> list[str]:
-    """Said at plan time: devices reached through SSH jump hosts, and through which."""
+    """Said at plan time: devices reached through SSH jump hosts (and which), or driven by a
+    site worker (and which site)."""
     by_path: dict[tuple[str, ...], set[str]] = {}
     for device in devices:
         via = inventory.via_of(device)
         if via:
             by_path.setdefault(via, set()).add(device.name)
-    return [
-        f"{', '.join(sorted(names))} reached via jump hosts {' → '.join(via)}"
-        for via, names in sorted(by_path.items())
+    by_site: dict[str, set[str]] = {}
+    for device in devices:
+        if device.site is not None:
+            by_site.setdefault(device.site, set()).add(device.name)
+    jumped = [
+        f"{', '.join(sorted(n))} reached via jump hosts {' → '.join(v)}" for v, n in sorted(by_path.items())
     ]
+    sited = [f"{', '.join(sorted(n))} driven by site {s}'s worker" for s, n in sorted(by_site.items())]
+    return jumped + sited
 
 
 def _weaker_channel_notes(devices: list[str]) -> list[str]:

@@ -1,0 +1,125 @@
+"""A real redis-server for tests on 127.0.0.1: password required, TLS with a CA made here
+(``cryptography``), stopped by pid."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+REDIS = shutil.which("redis-server") or "/usr/sbin/redis-server"
+
+
+@dataclass
+class Broker:
+    port: int
+    dir: Path
+    ca_file: Path
+    password: str = field(repr=False)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def needs_redis() -> None:
+    if not Path(REDIS).exists():
+        pytest.skip("SITE TESTS SKIPPED: redis-server missing (bash scripts/netlab-deps.sh installs it)")
+
+
+def _name(text: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+
+def make_ca(where: Path, tag: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(f"isolate test CA {tag}"))
+        .issuer_name(_name(f"isolate test CA {tag}"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path = where / f"ca-{tag}.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert, path
+
+
+def _server_cert(where: Path, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(san, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path, key_path = where / "broker.pem", where / "broker.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def start_broker(where: Path) -> Broker:
+    """redis-server with TLS only (no plain port) and a password, on 127.0.0.1."""
+    where.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, ca_file = make_ca(where, "broker")
+    cert, key = _server_cert(where, ca_key, ca)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    broker = Broker(port, where, ca_file, secrets.token_urlsafe(18))
+    conf = where / "redis.conf"
+    conf.write_text(
+        f"bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {cert}\ntls-key-file {key}\n"
+        f"tls-ca-cert-file {ca_file}\ntls-auth-clients no\nrequirepass {broker.password}\n"
+        f'save ""\nappendonly no\ndaemonize no\ndir {where}\nlogfile {where / "redis.log"}\n'
+    )
+    conf.chmod(0o600)
+    broker.proc = subprocess.Popen([REDIS, str(conf)], stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return broker
+        except OSError:
+            if broker.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    broker.stop()
+    log = (where / "redis.log").read_text() if (where / "redis.log").exists() else ""
+    raise AssertionError(f"redis-server did not start: {log}")
