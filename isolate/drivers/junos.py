@@ -218,11 +218,18 @@ class JunosSession:
         return results
 
     def confirm(self) -> None:
-        """Keep the change: a plain commit confirms a ``commit confirmed``; then unlock."""
+        """Keep the change: a plain commit confirms a ``commit confirmed``; then unlock. The
+        commit history is read first: if the window already ran out, Junos has rolled the
+        change back and a plain commit would only commit nothing — that is a refusal."""
         if not self._pending_confirm:
             return
         self._pending_confirm = False
         self._lock()
+        if not self.pending_reverts():
+            self._unlock()
+            raise CommandRejected(f"{self.target.name}: 'commit' rejected: no commit confirmed is "
+                                  "pending any more (the window ran out and Junos rolled the change "
+                                  "back)", device=self.target.name, command="commit")
         self._commit()
         self._unlock()
 

@@ -125,3 +125,20 @@ def test_host_keys_are_checked_on_netconf_too(target: Target, tmp_path: Path) ->
         connect(Target(**{**target.__dict__, "known_hosts": tmp_path / "wrong"}))
     session = connect(Target(**{**target.__dict__, "known_hosts": empty, "host_key_checking": False}))
     session.close()
+
+
+def test_confirming_after_the_window_ran_out_is_a_refusal(lab: LabHandle, target: Target) -> None:
+    session = connect(target)
+    assert isinstance(session, JunosSession)
+    try:
+        before = session.read_state()
+        session.push_confirmed(["set vlans isolate-late vlan-id 3004"], window_s=60, tag="r3-step")
+        advance_clock(lab.state_dir, 61)  # Junos rolls back by itself
+        with pytest.raises(CommandRejected, match=r"^jcore1: 'commit' rejected: no commit confirmed is "
+                                                  r"pending any more"):
+            session.confirm()
+        assert session.read_state() == before
+        session.push(["set vlans isolate-late vlan-id 3004"])  # the lock was released
+        session.push(["delete vlans isolate-late"])
+    finally:
+        session.close()

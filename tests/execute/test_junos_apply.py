@@ -150,3 +150,27 @@ def test_junos_behind_a_jump_host(lab: LabHandle, tmp_path: Path) -> None:
         assert forwarded_to(jump) == [("127.0.0.1", lab.port("jcore2"))]
     finally:
         jump.stop()
+
+
+def test_a_pending_commit_confirmed_fails_the_next_runs_precheck(lab: LabHandle, tmp_path: Path) -> None:
+    """Someone's ``commit confirmed`` still pending on jcore1: it would roll back whatever is
+    there when it fires, so a new run refuses the device (exit 3) and sends nothing."""
+    from isolate.drivers.junos import JunosSession
+    from isolate.drivers.registry import connect
+    from isolate.execute.targets import resolve_targets
+    from isolate.inventory.loader import load_inventory
+
+    target = resolve_targets(load_inventory(lab.inventory), ["jcore1"], timeout_s=10.0).targets["jcore1"]
+    other = connect(target)
+    assert isinstance(other, JunosSession)
+    try:
+        other.push_confirmed(["set vlans by-hand vlan-id 3005"], window_s=600)
+    finally:
+        other._nc.close_session()  # walks away without confirming
+    before = read_both(lab.state_dir)
+    result = run_cli("apply", "-i", str(lab.inventory), LATERAL, "--yes", state=tmp_path / "state")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "jcore1: a device-side revert is pending (commit confirmed, rollback in 10mins" in result.stderr
+    assert read_both(lab.state_dir) == before
+    advance_clock(lab.state_dir, 601)  # it fires: by-hand is gone again
+    assert "by-hand" not in read_junos(lab.state_dir, "jcore1")
