@@ -142,3 +142,23 @@ def test_confirming_after_the_window_ran_out_is_a_refusal(lab: LabHandle, target
         session.push(["delete vlans isolate-late"])
     finally:
         session.close()
+
+
+def test_another_tool_holding_the_lock_is_one_line_and_nothing_is_sent(lab: LabHandle,
+                                                                      target: Target) -> None:
+    dev = other_tool(lab)
+    session = connect(target)
+    try:
+        before = session.read_state()
+        cu = Config(dev)
+        cu.lock()
+        with pytest.raises(CommandRejected) as caught:
+            session.push(["set vlans isolate-blocked vlan-id 3006"])
+        message = str(caught.value)
+        assert message.startswith("jcore1: <lock> rejected: configuration database locked by: admin "
+                                  "terminal p0 (pid ") and "\n" not in message
+        cu.unlock()
+        assert session.read_state() == before
+    finally:
+        dev.close()
+        session.close()

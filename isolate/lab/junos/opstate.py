@@ -196,7 +196,7 @@ def commit_revision(device: JunosDevice) -> etree._Element:
     root = etree.Element("commit-revision-information")
     last = device.state.commits[0] if device.state.commits else None
     at = int(last.at) if last is not None else int(device.state.booted)
-    _sub(root, "date-time").set("seconds", str(at))
+    _seconds(_sub(root, "date-time", _stamp(at)), at)
     _sub(root, "revision", f"re0-{at}-{len(device.state.commits)}")
     if last is not None and last.comment and device.state.pending is not None:
         _sub(root, "comment", last.comment)
