@@ -215,32 +215,33 @@ def fire_due(
 ) -> list[Fired]:
     """Restore every run whose expiry has passed, through ``isolate.api.restore``; each
     outcome is recorded in ``expiries.jsonl`` (and the run journal's restore records)."""
-    from isolate import api
-
     out = []
     moment = now()
-    with ExpiryBook(state).deciding():
-        due = [e for e in expiries(state) if e.due(moment)]
-    for expiry in due:
-        assert expiry.at is not None
-        reason = f"expired: apply --expires {expiry.given}, due {when(expiry.at)}"
-        if any(e["event"] == "extended" for e in expiry.events):
-            reason += " (extended)"
-        try:
-            result = api.restore(str(expiry.path), state_dir=state, lock_dir=lock_dir, transport=transport,
-                                 reason=f"{reason}, by {by}", incident=expiry.incident)
-        except LockHeld as exc:  # the run is still being applied or restored: next time
-            out.append(Fired(expiry.run_id, expiry.incident, False, f"not yet: {exc}", retry=True))
-            continue
-        except IsolateError as exc:
-            message = f"restore failed: {exc}; isolate restore {expiry.run_id} --yes once fixed"
-            ExpiryBook(state).append(expiry.run_id, "failed", by=by, message=message)
-            fired = Fired(expiry.run_id, expiry.incident, False, message)
-        else:
-            message = f"restored: identical to pre-state: {', '.join(result.restored) or 'nothing to undo'}"
-            ExpiryBook(state).append(expiry.run_id, "fired", by=by, message=message)
-            fired = Fired(expiry.run_id, expiry.incident, True, message)
-        out.append(fired)
-        if on_fired is not None:
-            on_fired(fired)
+    with ExpiryBook(state).deciding():  # held to the end: two sweeps never fire one run twice
+        for expiry in [e for e in expiries(state) if e.due(moment)]:
+            fired = _fire(state, expiry, by=by, lock_dir=lock_dir, transport=transport)
+            out.append(fired)
+            if on_fired is not None and not fired.retry:
+                on_fired(fired)
     return out
+
+
+def _fire(state: Path, expiry: Expiry, *, by: str, lock_dir: Path | None, transport: str | None) -> Fired:
+    from isolate import api
+
+    assert expiry.at is not None
+    reason = f"expired: apply --expires {expiry.given}, due {when(expiry.at)}"
+    if any(e["event"] == "extended" for e in expiry.events):
+        reason += " (extended)"
+    try:
+        result = api.restore(str(expiry.path), state_dir=state, lock_dir=lock_dir, transport=transport,
+                             reason=f"{reason}, by {by}", incident=expiry.incident)
+    except LockHeld as exc:  # the run is still being applied or restored: next time
+        return Fired(expiry.run_id, expiry.incident, False, f"not yet: {exc}", retry=True)
+    except IsolateError as exc:
+        message = f"restore failed: {exc}; isolate restore {expiry.run_id} --yes once fixed"
+        ExpiryBook(state).append(expiry.run_id, "failed", by=by, message=message)
+        return Fired(expiry.run_id, expiry.incident, False, message)
+    message = f"restored: identical to pre-state: {', '.join(result.restored) or 'nothing to undo'}"
+    ExpiryBook(state).append(expiry.run_id, "fired", by=by, message=message)
+    return Fired(expiry.run_id, expiry.incident, True, message)

@@ -118,6 +118,10 @@ class Watcher:
             if existing.state == "contained":
                 why += f": isolate restore {existing.last['run']} --yes"
             return {"incident": existing.id, "state": existing.state, "attached": True, "why": why}
+        if existing.state == "applying":  # an approve in a terminal is applying it right now
+            self.store.append(existing.id, "attached", alert=asdict(alert))
+            why = f"being applied by {existing.last.get('by')}: send the release again once it is contained"
+            return {"incident": existing.id, "state": "applying", "attached": True, "why": why}
         if existing.state != "contained":  # pending: nothing was sent
             self.store.append(existing.id, "released", alert=asdict(alert), message="nothing had been sent")
             return {"incident": existing.id, "state": "released", "message": "nothing had been sent"}

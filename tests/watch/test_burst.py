@@ -110,3 +110,23 @@ def test_release_without_release_rule_is_attached(tmp_path: Path, lab: LabHandle
     from e2e import run_cli
 
     assert run_cli("restore", first["run"], "--yes", state=watch.state).returncode == 0
+
+
+def test_release_while_an_approve_is_applying_is_attached(tmp_path: Path, lab: LabHandle) -> None:
+    """An `isolate approve` in a terminal is applying the incident (another process): a
+    release alert then is attached and says to send it again, nothing is restored."""
+    from watchkit import PLAYBOOK
+
+    from isolate.watch.alerts import Alert
+    from isolate.watch.rules import load_rules
+    from isolate.watch.service import Settings, Watcher
+
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    (tmp_path / "rules.yml").write_text(RELEASING)
+    watcher = Watcher(Settings(load_rules(tmp_path / "rules.yml"), lab.inventory, state_dir=tmp_path / "s"))
+    watcher.store.append("W1", "opened", rule="smb-decoy", targets=["10.10.100.17"], alert={})
+    watcher.store.append("W1", "applying", by="alice", pid=1, host="elsewhere")
+    reply = watcher.handle(Alert("10.10.100.17", "", "smb-scan", 0, "edr-1", "generic", action="release"))
+    assert reply == {"incident": "W1", "state": "applying", "attached": True,
+                     "why": "being applied by alice: send the release again once it is contained"}
+    assert [e["event"] for e in watcher.store.get("W1").events] == ["applying", "attached"]
