@@ -24,7 +24,7 @@ from isolate.errors import ConnectError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
-from isolate.lab.process import LabHandle
+from isolate.lab.process import LabHandle, advance_clock
 from isolate.sites.client import RemoteSession, SiteClient
 from isolate.sites.resolve import broker_of
 
@@ -210,3 +210,41 @@ def test_wrong_ca_is_one_line(lab: LabHandle, north: tuple[Broker, Path], tmp_pa
     assert applied.returncode == 3, applied.stdout + applied.stderr
     said = applied.stdout + applied.stderr
     assert f"core2: broker {broker.url} unreachable: " in said and "certificate verify failed" in said, said
+
+
+def test_confirm_window_through_the_worker(
+    lab: LabHandle, north: tuple[Broker, Path], tmp_path: Path
+) -> None:
+    """--confirm-window on site devices: the worker arms IOS's revert timer and the Linux
+    firewall's revert job, the controller confirms after verification (remote calls), the
+    changes stay past the window (the lab's clock, no sleep), and restore brings them back."""
+    broker, inventory = north
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(PLAYBOOK)
+    state = tmp_path / "state"
+    before = read_all(lab.state_dir, list(SITE))
+    applied = _cli(
+        "apply",
+        "-i",
+        str(inventory),
+        str(playbook),
+        "--yes",
+        "--confirm-window",
+        "120",
+        state=state,
+        password=broker.password,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    journal = records(newest_run(state))  # type: ignore[arg-type]
+    assert {r["data"]["device"]: r["data"]["confirm_window_s"] for r in journal if r["kind"] == "intent"} == {
+        "core2": 120,
+        "fw-int": 120,
+    }
+    prechecks = {r["data"]["device"]: r["data"]["checks"] for r in journal if r["kind"] == "precheck"}
+    assert prechecks["core2"]["confirm_window"] is True  # the IOS archive prerequisite, asked remotely
+    assert {r["data"]["device"] for r in journal if r["kind"] == "confirmed"} == set(SITE)
+    advance_clock(lab.state_dir, 7200)  # past any window: an unconfirmed change would revert now
+    assert all(v != before[d] for d, v in read_all(lab.state_dir, list(SITE)).items())
+    restored = _cli("restore", "--yes", state=state, password=broker.password)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert read_all(lab.state_dir, list(SITE)) == before
