@@ -64,7 +64,20 @@ def exit_code_for(result: RunResult) -> ExitCode:
     return ExitCode.PARTIAL
 
 
+def _paths(result: RunResult, console: Console) -> None:
+    """--check: how the devices whose pre-check said more than ``ready`` are reached (jump hosts,
+    a site's worker, legacy SSH), one line per way: ``ready (via j1 → j2): core2, fw-int``."""
+    by_message: dict[str, list[str]] = {}
+    for p in result.prechecks:
+        if p.ok and p.message != "ready":
+            by_message.setdefault(p.message, []).append(p.device)
+    for message, devices in sorted(by_message.items()):
+        console.print(f"pre-check {message}: {', '.join(sorted(devices))}", markup=False)
+
+
 def _summary(result: RunResult, console: Console) -> None:
+    if result.status == "checked":
+        _paths(result, console)
     if result.status == "prechecks-failed":
         table = Table(title="pre-checks failed — nothing was changed")
         table.add_column("device")

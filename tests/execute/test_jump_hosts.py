@@ -90,6 +90,10 @@ def test_devices_behind_two_jump_hosts_planned_applied_and_restored(
     assert "note: cut-smb: core2, fw-int reached via jump hosts j1 → j2" in plan.stdout
     assert "note: block-attacker: fw-edge reached via jump hosts j1 → j2" in plan.stdout
 
+    checked = run_cli("apply", "-i", inv, playbook, "--check", "--transport", transport, state=state)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "pre-check ready (via j1 → j2): core2, fw-edge, fw-int" in checked.stderr
+
     applied = run_cli("apply", "-i", inv, playbook, "--yes", "--transport", transport, state=state)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     journal = records(newest_run(state))  # type: ignore[arg-type]
