@@ -19,6 +19,9 @@ def worker_cmd(
         int, typer.Option("--concurrency", min=1, max=1000, help="Calls served in parallel (threads).")
     ] = 32,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per device operation.")] = 30.0,
+    idle_close: Annotated[
+        float, typer.Option("--idle-close", min=1, help="Close a session no call used for this many seconds.")
+    ] = 900.0,
     transport: Annotated[
         str | None, typer.Option("--transport", help="SSH transport for CLI devices: asyncssh or netmiko.")
     ] = None,
@@ -52,6 +55,7 @@ def worker_cmd(
         transport=transport_from(transport),
         work_dir=state_dir_from(state_dir),
         timeout_s=timeout,
+        idle_close_s=idle_close,
         ready=lambda w: typer.echo(
             f"worker {w.name}: site {w.site}, {len(w.devices)} device(s), "
             f"queues {w.queue} and isolate.site.{w.site}",

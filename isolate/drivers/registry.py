@@ -24,7 +24,7 @@ from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession
 from isolate.drivers.linux import LinuxSession
 from isolate.drivers.openvswitch import OpenvswitchSession
 from isolate.drivers.wireguard import WireguardSession
-from isolate.errors import PlanError
+from isolate.errors import ConnectError, PlanError
 from isolate.platforms import PLATFORMS, Platform, RevertOnEnter
 
 TRANSPORTS = ("asyncssh", "netmiko")
@@ -120,7 +120,15 @@ def platform_of(target: Target) -> Platform:
 
 
 def connect(target: Target, transport: str | None = None) -> Session:
-    """A session to ``target``; CLI platforms over ``transport`` (see ``transport_from``)."""
+    """A session to ``target``; CLI platforms over ``transport`` (see ``transport_from``).
+    A target driven by a site worker is never connected to from here (its site's network is
+    not this machine's): only ``isolate.api.site_connect`` opens it, through the worker."""
+    if target.site is not None:
+        raise ConnectError(
+            f"{target.name}: driven by site {target.site}'s worker; this command does not go through "
+            "site workers (run it at the site)",
+            device=target.name,
+        )
     platform = platform_of(target)
     return SESSIONS[platform.session](target, platform, transport)
 

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ HEARTBEAT_S = 1.0
 ALIVE_TTL_S = 4
 REPLY_TTL_S = 3600
 TAKEN_TTL_S = 7 * 24 * 3600
+IDLE_CLOSE_S = 900.0  # a session no call used for this long is closed (its controller is gone)
 
 
 class SiteWorker:
@@ -50,6 +52,7 @@ class SiteWorker:
         transport: str | None = None,
         work_dir: Path | None = None,
         timeout_s: float = 30.0,
+        idle_close_s: float = IDLE_CLOSE_S,
     ) -> None:
         self.inventory = inventory
         self.site = site
@@ -67,6 +70,8 @@ class SiteWorker:
         self.name = f"{site}-{socket.gethostname()}-{os.getpid()}"
         self.queue = f"isolate.worker.{site}.{self.name}"
         self.sessions: dict[str, Session] = {}
+        self.used: dict[str, float] = {}  # sid -> when a call last used it (time.monotonic)
+        self.idle_close_s = idle_close_s
         self.lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -129,6 +134,7 @@ class SiteWorker:
         session = guarded(self.connect(target))
         with self.lock:
             self.sessions[sid] = session
+            self.used[sid] = time.monotonic()
         return {
             "queue": self.queue,
             "worker": self.name,
@@ -139,6 +145,8 @@ class SiteWorker:
     def _session(self, device: str, sid: str) -> Any:
         with self.lock:
             session = self.sessions.get(sid)
+            if session is not None:
+                self.used[sid] = time.monotonic()
         if session is None or session.target.name != device:
             raise ConnectError(
                 f"{device}: no open session on site worker {self.name} (restarted?)", device=device
@@ -166,7 +174,23 @@ class SiteWorker:
             for sid, open_session in list(self.sessions.items()):
                 if open_session is session:
                     del self.sessions[sid]
+                    self.used.pop(sid, None)
         session.close()
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """Close the sessions no call used for ``idle_close_s`` (a controller killed mid-run
+        never sends its closes); returns the devices whose session was closed."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            idle = [sid for sid, used in self.used.items() if now - used > self.idle_close_s]
+            closing = [(sid, self.sessions.pop(sid)) for sid in idle if sid in self.sessions]
+            for sid in idle:
+                self.used.pop(sid, None)
+        for sid, session in closing:
+            name = session.target.name
+            log.warning("closing %s's session %s: idle over %g s", name, sid, self.idle_close_s)
+            session.close()
+        return [session.target.name for _, session in closing]
 
     # -- life -----------------------------------------------------------------------------------
     def heartbeat(self) -> None:
@@ -176,12 +200,13 @@ class SiteWorker:
                 self.redis.set(key, self.site, ex=ALIVE_TTL_S)
             except Exception as exc:  # the broker is away: keep trying, the controller sees us gone
                 log.warning("heartbeat to broker failed: %s", exc)
+            self.reap()
             self.stopping.wait(HEARTBEAT_S)
 
     def close_all(self) -> None:
         self.stopping.set()
         with self.lock:
-            sessions, self.sessions = list(self.sessions.values()), {}
+            sessions, self.sessions, self.used = list(self.sessions.values()), {}, {}
         for session in sessions:
             session.close()
 
@@ -194,13 +219,17 @@ def run_worker(
     transport: str | None = None,
     work_dir: Path | None = None,
     timeout_s: float = 30.0,
+    idle_close_s: float = IDLE_CLOSE_S,
     ready: Callable[[SiteWorker], None] | None = None,
 ) -> None:
     """Serve ``site`` until stopped (SIGTERM/SIGINT: Celery's warm shutdown)."""
     broker = broker_of(inventory)
     if broker is None:
         raise InputError("the inventory has no 'broker': site workers need one (docs/scale.md)")
-    worker = SiteWorker(inventory, site, broker, transport=transport, work_dir=work_dir, timeout_s=timeout_s)
+    worker = SiteWorker(
+        inventory, site, broker, transport=transport, work_dir=work_dir, timeout_s=timeout_s,
+        idle_close_s=idle_close_s,
+    )  # fmt: skip
     app = celery_app(broker)
 
     @app.task(name=CALL_TASK, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -20,6 +20,7 @@ from brokerkit import Broker, make_ca, needs_redis, start_broker
 from e2e import newest_run, read_all, records
 
 from isolate.drivers.base import Target
+from isolate.drivers.registry import connect
 from isolate.errors import ConnectError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
@@ -27,6 +28,7 @@ from isolate.inventory.models import Inventory
 from isolate.lab.process import LabHandle, advance_clock
 from isolate.sites.client import RemoteSession, SiteClient
 from isolate.sites.resolve import broker_of
+from isolate.sites.worker import SiteWorker
 
 SITE = ("core2", "fw-int")
 PLAYBOOK = """version: 1
@@ -248,3 +250,36 @@ def test_confirm_window_through_the_worker(
     restored = _cli("restore", "--yes", state=state, password=broker.password)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert read_all(lab.state_dir, list(SITE)) == before
+
+
+def test_a_site_device_is_never_connected_to_directly(lab: LabHandle, north: tuple[Broker, Path]) -> None:
+    """A command that does not go through site workers (locate, a script using the driver API)
+    is refused for a site device, rather than trying the device from this machine's network."""
+    broker, inventory = north
+    _, inv = _client(inventory, broker.password)
+    target = resolve_targets(inv, ["core2"]).targets["core2"]
+    with pytest.raises(ConnectError) as refused:
+        connect(target)
+    assert str(refused.value) == (
+        "core2: driven by site north's worker; "
+        "this command does not go through site workers (run it at the site)"
+    )
+
+
+def test_worker_closes_sessions_left_idle_by_a_dead_controller(
+    lab: LabHandle, north: tuple[Broker, Path]
+) -> None:
+    """A controller killed mid-run never sends its closes: the worker closes a session no call
+    used for --idle-close seconds (the clock is passed in, no sleep)."""
+    broker, inventory = north
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ISOLATE_BROKER_PASSWORD", broker.password)
+        inv = load_inventory(inventory)
+        worker = SiteWorker(inv, "north", broker_of(inv), idle_close_s=600)  # type: ignore[arg-type]
+    opened = worker._do("open", "fw-int", "sid-1", {})
+    assert opened["worker"] == worker.name
+    assert worker._do("read_state", "fw-int", "sid-1", {})
+    assert worker.reap(now=time.monotonic() + 60) == []  # used a minute ago: kept
+    assert worker.reap(now=time.monotonic() + 601) == ["fw-int"]
+    with pytest.raises(ConnectError, match="no open session on site worker"):
+        worker._do("read_state", "fw-int", "sid-1", {})
