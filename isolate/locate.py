@@ -38,6 +38,7 @@ _DOTTED = r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"
 _MAC_RE = re.compile(rf"^(?:{_DOTTED}|(?:[0-9a-f]{{2}}[:-]){{5}}[0-9a-f]{{2}}|[0-9a-f]{{12}})$")
 _ARP_RE = re.compile(r"^Internet\s+(\S+)\s+\S+\s+([0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})\s+\S+\s*(\S*)", re.M)
 _NEIGH_RE = re.compile(r"^(\S+)\s+dev\s+(\S+)\s+lladdr\s+([0-9a-f:]{17})", re.M)
+_JUNOS_ARP_RE = re.compile(r"^([0-9a-f:]{17})\s+(\S+)\s+(\S+)", re.M)  # show arp no-resolve
 _MAC_ROW_RE = re.compile(r"^\s*(\d+)\s+([0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})\s+\S+\s+(\S+)\s*$", re.M)
 _STATUS_ROW_RE = re.compile(r"^(\S+)\s.*?\s(trunk|routed|\d+)\s+\S+\s+\S+\s+\S+\s*$", re.M)
 _CDP_ROW_RE = re.compile(
@@ -192,6 +193,9 @@ def _arp(asker: _Asker, device: Device, address: str) -> list[ArpEntry]:
     if reads.arp_format == "ip-neigh":
         rows = _NEIGH_RE.findall(out or "")
         return [ArpEntry(device.name, a, normalise_mac(m), i) for a, i, m in rows if a == address]
+    if reads.arp_format == "junos":
+        rows = _JUNOS_ARP_RE.findall(out or "")
+        return [ArpEntry(device.name, a, normalise_mac(m), i) for m, a, i in rows if a == address]
     return [ArpEntry(device.name, a, m, i) for a, m, i in _ARP_RE.findall(out or "") if a == address]
 
 

@@ -79,3 +79,22 @@ def test_ransomware_lateral_drill_passes_on_mixed(state: Path, tmp_path: Path) -
     verified = subprocess.run([*ISOLATE, "journal", "verify", str(run_dir)], capture_output=True, text=True,
                               timeout=120, env=env, cwd=ROOT, check=False)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_locate_on_mixed_reads_the_junos_core_arp_and_the_ios_access_switch(state: Path) -> None:
+    """The runbook's first step on the mixed network: the Junos core answers the ARP read
+    (``show arp no-resolve hostname A``), the IOS access switch its MAC table, and its LLDP
+    neighbours include the Junos cores (which speak LLDP, not CDP)."""
+    from isolate.lab.process import start_lab
+
+    lab = start_lab(state / "lab", "mixed")
+    try:
+        env = {**os.environ, "ISOLATE_STATE_DIR": str(state / "st")}
+        found = subprocess.run([*ISOLATE, "locate", "-i", str(lab.inventory), "10.10.100.17"],
+                               capture_output=True, text=True, timeout=120, env=env, cwd=ROOT, check=False)
+        assert found.returncode == 0, found.stdout + found.stderr
+        lines = found.stdout.splitlines()
+        assert lines[0].startswith("10.10.100.17 is at ") and lines[0].endswith("(ARP on core2 irb.100)")
+        assert lines[1].startswith("acc3 GigabitEthernet1/0/4 vlan 100 mac ")
+    finally:
+        lab.stop()

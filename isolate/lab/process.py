@@ -41,6 +41,7 @@ from isolate.lab.fortios_http import HttpsDevices, ensure_certificate, server_co
 from isolate.lab.inventory_out import ensure_secrets, write_lab_files
 from isolate.lab.ios import IosDevice
 from isolate.lab.ios.device import TIME_SCALE_ENV
+from isolate.lab.junos import JunosDevice
 from isolate.lab.linux import LinuxDevice
 from isolate.lab.server import Hosted, LabServer, write_atomic
 from isolate.lab.ssh_profiles import needs_rsa
@@ -384,6 +385,8 @@ def wire(state: Path, lab: Lab, hosted: list[Hosted]) -> Fabric:
             fabric.attach(entry.name, entry.device)
         elif isinstance(entry.device, LinuxDevice):
             entry.device.fabric = fabric  # its neighbour table (ip neigh)
+        elif isinstance(entry.device, JunosDevice):
+            entry.device.fabric = fabric  # its ARP table (show arp)
     return fabric
 
 

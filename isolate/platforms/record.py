@@ -182,13 +182,14 @@ class Locate:
     """What ``isolate locate`` reads on the platform (read-only; isolate/locate.py).
 
     ``arp`` (with ``{address}``) asks the device's ARP/neighbour table, answered in
-    ``arp_format``: ``ios`` (``show ip arp`` rows) or ``ip-neigh`` (Linux ``ip neigh``).
+    ``arp_format``: ``ios`` (``show ip arp`` rows), ``ip-neigh`` (Linux ``ip neigh``) or
+    ``junos`` (``show arp no-resolve`` rows: MAC, address, interface).
     ``mac_table`` (with ``{mac}``, dotted ``H.H.H``) makes the platform an access switch
     whose MAC table and edge ports (``show interfaces status``, CDP, LLDP) are read.
     """
 
     arp: str
-    arp_format: Literal["ios", "ip-neigh"]
+    arp_format: Literal["ios", "ip-neigh", "junos"]
     mac_table: str | None = None
 
 

@@ -246,6 +246,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         default_role="switch",
         lab_kind="junos",
         acl_binding="interface",
+        locate=Locate("show arp no-resolve hostname {address}", "junos"),
     ),
     "openvpn": Platform(
         name="openvpn",

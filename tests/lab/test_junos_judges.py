@@ -192,6 +192,22 @@ def test_napalm_getters(napalm_core: Any) -> None:
     assert interfaces["ge-0/0/0.0"]["is_enabled"] is True
 
 
+def test_napalm_arp_table_holds_the_hosts_of_the_routed_segments(lab: LabHandle) -> None:
+    creds = lab.credentials
+    driver = napalm.get_network_driver("junos")(
+        hostname="127.0.0.1", username=creds.username, password=creds.password, timeout=30,
+        optional_args={"port": lab.port("jcore1"), "auto_probe": 0})
+    driver.open()
+    try:
+        arp = {entry["ip"]: entry for entry in driver.get_arp_table()}
+    finally:
+        driver.close()
+    assert set(arp) == {"10.10.10.11", "10.10.100.17", "10.99.0.10"}  # fs1, ws-17, admin1
+    assert arp["10.10.100.17"]["interface"].startswith("irb.100")
+    assert arp["10.10.10.11"]["interface"].startswith("irb.10 [ge-0/0/")  # fs1 behind an access switch
+    assert all(len(e["mac"]) == 17 and e["age"] > 0 for e in arp.values())
+
+
 def test_napalm_merge_commit_revert_in_confirm_and_rollback(lab: LabHandle, napalm_core: Any) -> None:
     before = napalm_core.get_config()["running"]
     napalm_core.load_merge_candidate(config="set vlans judged vlan-id 321")

@@ -184,16 +184,35 @@ def mac_table(where: Where, *, address: str | None = None, port: str | None = No
 # ---------------------------------------------------------------- CDP / LLDP
 
 
-def _peers(where: Where) -> list[tuple[fab.Peer, fab.DeviceInfo]]:
+def _peers(where: Where, *, cdp: bool = False) -> list[tuple[fab.Peer, fab.DeviceInfo]]:
+    """The wired neighbours; for CDP only Cisco ones (a Juniper EX speaks LLDP, not CDP)."""
     if where.fabric is None:
         return []
     return [(p, where.fabric.devices[p.device]) for p in where.fabric.neighbours(where.name)
-            if p.device in where.fabric.devices]
+            if p.device in where.fabric.devices
+            and not (cdp and where.fabric.devices[p.device].kind not in CDP_KINDS)]
+
+
+CDP_KINDS = ("cisco_ios", "cisco_asa")
+
+
+def _port_id(info: fab.DeviceInfo, port: str, *, short: bool = True) -> str:
+    """The neighbour's port as it names it (Junos: ``ge-0/0/1``; IOS: ``Gi1/0/1``)."""
+    if info.kind not in CDP_KINDS:
+        return port
+    return names.short(port) if short else port
+
+
+def _system_lines(info: fab.DeviceInfo) -> list[str]:
+    if info.kind == "junos":
+        return [f"Juniper Networks, Inc. {info.model} Ethernet Switch, kernel JUNOS 18.4R2.7, "
+                "Build date: 2019-05-17 00:21:23 UTC Copyright (c) 1996-2019 Juniper Networks, Inc."]
+    return software_lines(info.model)
 
 
 def cdp_detail(where: Where) -> str:
     out: list[str] = []
-    for peer, info in _peers(where):
+    for peer, info in _peers(where, cdp=True):
         out += ["-------------------------", f"Device ID: {info.name}", "Entry address(es): ",
                 f"  IP address: {info.address}",
                 f"Platform: cisco {info.model},  Capabilities: Switch IGMP ",
@@ -202,7 +221,7 @@ def cdp_detail(where: Where) -> str:
                 "advertisement version: 2", "VTP Management Domain: ''", "Native VLAN: 1",
                 "Duplex: full", "Management address(es): ", f"  IP address: {info.address}",
                 ""]
-    out += ["", f"Total cdp entries displayed : {len(_peers(where))}"]
+    out += ["", f"Total cdp entries displayed : {len(_peers(where, cdp=True))}"]
     return "\n".join(out) + "\n"
 
 
@@ -211,12 +230,12 @@ def cdp_neighbors(where: Where) -> str:
            "                  S - Switch, H - Host, I - IGMP, r - Repeater, P - Phone, ",
            "                  D - Remote, C - CVTA, M - Two-port Mac Relay ", "",
            "Device ID        Local Intrfce     Holdtme    Capability  Platform  Port ID"]
-    for peer, info in _peers(where):
+    for peer, info in _peers(where, cdp=True):
         local = names.short(peer.port).replace("Gi", "Gig ", 1)
         remote = names.short(peer.peer_port).replace("Gi", "Gig ", 1)
         out.append(f"{info.name:<16} {local:<17} {157:<10} {'S I':<11} "
                    f"{info.model[:9]:<9} {remote}")
-    out += ["", f"Total cdp entries displayed : {len(_peers(where))}"]
+    out += ["", f"Total cdp entries displayed : {len(_peers(where, cdp=True))}"]
     return "\n".join(out) + "\n"
 
 
@@ -226,9 +245,9 @@ def lldp_detail(where: Where) -> str:
         out += ["------------------------------------------------",
                 f"Local Intf: {names.short(peer.port)}",
                 f"Chassis id: {fab.dotted(fab.base_mac(info.name))}",
-                f"Port id: {names.short(peer.peer_port)}",
+                f"Port id: {_port_id(info, peer.peer_port)}",
                 f"Port Description: {peer.peer_port}", f"System Name: {info.name}", "",
-                "System Description: ", *software_lines(info.model), "",
+                "System Description: ", *_system_lines(info), "",
                 "Time remaining: 99 seconds", "System Capabilities: B,R",
                 "Enabled Capabilities: B", "Management Addresses:",
                 f"    IP: {info.address}", "Auto Negotiation - supported, enabled",
@@ -246,7 +265,7 @@ def lldp_neighbors(where: Where) -> str:
            "Device ID           Local Intf     Hold-time  Capability      Port ID"]
     for peer, info in _peers(where):
         out.append(f"{info.name[:20]:<20}{names.short(peer.port):<15}{120:<11}"
-                   f"{'B':<16}{names.short(peer.peer_port)}")
+                   f"{'B':<16}{_port_id(info, peer.peer_port)}")
     out += ["", f"Total entries displayed: {len(_peers(where))}"]
     return "\n".join(out) + "\n"
 

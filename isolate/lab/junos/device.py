@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from isolate.lab.device import Shell, SimDevice
+from isolate.lab.fabric import Fabric
 from isolate.lab.ios import time_scale
 from isolate.lab.junos import config as cfg
 from isolate.lab.junos import model
@@ -85,6 +86,7 @@ class JunosDevice(SimDevice):
         super().__init__(name)
         self.state = state
         self.offer_11 = offer_11
+        self.fabric: Fabric | None = None  # the lab's wiring (ARP learned on its IRBs)
 
     # ------------------------------------------------------------ building
 

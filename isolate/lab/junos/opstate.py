@@ -201,3 +201,55 @@ def commit_revision(device: JunosDevice) -> etree._Element:
     if last is not None and last.comment and device.state.pending is not None:
         _sub(root, "comment", last.comment)
     return root
+
+
+def arp_entries(device: JunosDevice) -> list[tuple[str, str, str, int]]:
+    """(mac, address, interface, seconds to expire) the switch has learned on its IRBs: the
+    hosts of the segments it routes, where the lab's wiring places them (none unwired)."""
+    fabric = device.fabric
+    if fabric is None:
+        return []
+    out: list[tuple[str, str, str, int]] = []
+    for entry in fabric.arp_table(device.name):
+        if entry.age < 0:
+            continue  # the IRB's own address is not in Junos's ARP table
+        port = _learned_on(device, entry.mac)
+        where = f"irb.{entry.vlan}" + (f" [{port}.0]" if port else "")
+        mac = entry.mac.replace(".", "")
+        out.append((":".join(mac[i:i + 2] for i in range(0, 12, 2)), entry.address, where,
+                    1200 - entry.age * 10))
+    return out
+
+
+def _learned_on(device: JunosDevice, mac: str) -> str | None:
+    fabric = device.fabric
+    if fabric is None:
+        return None
+    for entry in fabric.mac_table(device.name):
+        if entry.mac == mac:
+            return entry.port
+    return None
+
+
+def arp_text(device: JunosDevice, address: str | None) -> str:
+    """``show arp no-resolve [hostname A]`` as Junos prints it."""
+    rows = [r for r in arp_entries(device) if address is None or r[1] == address]
+    lines = [f"{'MAC Address':<18}{'Address':<16}{'Interface':<25}Flags"]
+    lines += [f"{mac:<18}{ip:<16}{where:<25}none" for mac, ip, where, _ in rows]
+    lines.append(f"Total entries: {len(rows)}")
+    return "\n".join(lines) + "\n"
+
+
+def arp_information(device: JunosDevice, address: str | None) -> etree._Element:
+    """``<get-arp-table-information>`` (NAPALM's get_arp_table reads it)."""
+    root = etree.Element("arp-table-information")
+    rows = [r for r in arp_entries(device) if address is None or r[1] == address]
+    for mac, ip, where, expire in rows:
+        entry = _sub(root, "arp-table-entry")
+        _sub(entry, "mac-address", mac)
+        _sub(entry, "ip-address", ip)
+        _sub(entry, "interface-name", where)
+        _sub(entry, "time-to-expire", str(expire))
+        _sub(_sub(entry, "arp-table-entry-flags"), "none")
+    _sub(root, "arp-entry-count", str(len(rows)))
+    return root

@@ -18,6 +18,8 @@ from isolate.lab.junos.device import JUNOS_VERSION, JunosDevice, LockHolder
 from isolate.lab.junos.diff import diff_text
 from isolate.lab.junos.netconf import CloseSession, Framer, rpc_error
 from isolate.lab.junos.opstate import (
+    arp_information,
+    arp_text,
     chassis_inventory,
     commit_information,
     commit_revision,
@@ -86,6 +88,7 @@ class NetconfSession:
             "get-chassis-inventory": lambda _: [chassis_inventory(self.device)],
             "get-system-uptime-information": lambda _: [uptime_information(self.device)],
             "get-interface-information": self.interfaces,
+            "get-arp-table-information": self.arp,
             "get-commit-information": lambda _: [commit_information(self.device)],
             "get-commit-revision-information": lambda _: [commit_revision(self.device)],
         }
@@ -329,8 +332,18 @@ class NetconfSession:
         return [interface_information(self.device, (wanted.text or "").strip()
                                       if wanted is not None else None)]
 
+    def arp(self, op: etree._Element) -> Elements:
+        wanted = _child(op, "hostname")
+        return [arp_information(self.device, (wanted.text or "").strip() if wanted is not None else None)]
+
     def command(self, op: etree._Element) -> Elements:
         line = " ".join((op.text or "").split())
+        words = line.split()
+        if words[:3] == ["show", "arp", "no-resolve"] and len(words) in (3, 5):
+            address = words[4] if len(words) == 5 and words[3] == "hostname" else None
+            if op.get("format", "xml") == "text":
+                return [_el("output", arp_text(self.device, address))]
+            return [arp_information(self.device, address)]
         if line in ("show configuration", "show configuration | display set"):
             tree = self.device.state.running
             if line.endswith("display set"):
