@@ -21,10 +21,15 @@ Endpoints and answers follow FortiOS 7.2's JSON envelope (``http_method``, ``res
   (``{"ip_addresses": [...], "expiry": S}``), ``…/clear_users``, ``…/clear_all``;
 - ``GET|POST /logincheck`` (token clients call it; a password login is refused: the lab
   speaks token authentication only).
+
+The lab's faults apply per request (``METHOD /path?query`` is the "command"): ``auth-fail``
+(HTTP 401), ``slow``, ``hang-*`` (no answer), ``drop-*`` (connection closed), ``reject``
+(HTTP 500, error -651), ``authz-fail`` (HTTP 403, error -37).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import hmac
@@ -42,6 +47,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from isolate.lab.faults import DeviceFaults
 from isolate.lab.fortios import (
     BUILD,
     TABLES,
@@ -105,10 +111,12 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
 class FortiApi:
     """The request handlers of one lab FortiGate."""
 
-    def __init__(self, device: FortiGateDevice, token: str, persist: Persist) -> None:
+    def __init__(self, device: FortiGateDevice, token: str, persist: Persist,
+                 faults: DeviceFaults | None = None) -> None:
         self.device = device
         self.token = token
         self.persist = persist
+        self.faults = faults or DeviceFaults()
 
     def _base(self, request: web.Request, path: str, name: str) -> dict[str, Any]:
         return {"http_method": request.method, "vdom": VDOM, "path": path, "name": name,
@@ -152,15 +160,37 @@ class FortiApi:
                          handler: Callable[[web.Request], Any]) -> web.StreamResponse:
         if request.path == "/logincheck":
             return await self.logincheck(request)
-        if not self.authorised(request):
+        if self.faults.delay():
+            await asyncio.sleep(self.faults.delay())
+        if self.faults.auth_fails() or not self.authorised(request):
             return web.Response(status=401, text="<html><body>401 Unauthorized</body></html>",
                                 content_type="text/html")
+        faulted = await self._fault(request)
+        if faulted is not None:
+            return faulted
         vdom = request.query.get("vdom", VDOM)
         if vdom != VDOM and "global" not in request.query:
             return self._reply({"http_method": request.method, "status": "error",
                                 "vdom": vdom, "error": -3}, 404)
         response: web.StreamResponse = await handler(request)
         return response
+
+    async def _fault(self, request: web.Request) -> web.StreamResponse | None:
+        """The lab's faults (isolate/lab/faults.py), per request ``METHOD /path?query``:
+        hang (no answer, ever), drop (connection closed, no answer), reject (HTTP 500,
+        FortiOS error -651), deny (HTTP 403, error -37: the admin profile lacks the right)."""
+        what = self.faults.on_command(f"{request.method} {request.path_qs}")
+        if what == "hang":
+            await asyncio.Event().wait()  # until the lab stops (the request is cancelled)
+        if what == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError
+        if what in ("reject", "deny"):
+            body = self._base(request, *_path_name(request.path))
+            body.update({"status": "error", "error": -651 if what == "reject" else -37})
+            return self._reply(body, 500 if what == "reject" else 403)
+        return None
 
     async def logincheck(self, request: web.Request) -> web.Response:
         # A token client only pings it; a password login fails (body "0"), as FortiOS
@@ -319,6 +349,12 @@ class FortiApi:
         return self._reply(body)
 
 
+def _path_name(path: str) -> tuple[str, str]:
+    """``/api/v2/cmdb/firewall/policy/5`` → ``("firewall", "policy")``."""
+    parts = path.strip("/").split("/")
+    return (parts[3], parts[4]) if len(parts) > 4 else ("", "")
+
+
 def _field_text(row: dict[str, Any], key: str) -> list[str]:
     value = row.get(key)
     if isinstance(value, list):
@@ -346,8 +382,9 @@ def _matches(row: dict[str, Any], expression: str) -> bool:
     return False
 
 
-def make_app(device: FortiGateDevice, token: str, persist: Persist) -> web.Application:
-    api = FortiApi(device, token, persist)
+def make_app(device: FortiGateDevice, token: str, persist: Persist,
+             faults: DeviceFaults | None = None) -> web.Application:
+    api = FortiApi(device, token, persist, faults)
     app = web.Application(middlewares=[api.middleware])
     app.router.add_route("*", "/logincheck", api.logincheck)
     app.router.add_get("/api/v2/monitor/system/status", api.system_status)
@@ -368,8 +405,8 @@ class HttpsDevices:
         self._runners: list[web.AppRunner] = []
 
     async def add(self, device: FortiGateDevice, port: int, token: str, context: ssl.SSLContext,
-                  persist: Persist) -> None:
-        runner = web.AppRunner(make_app(device, token, persist), access_log=None)
+                  persist: Persist, faults: DeviceFaults | None = None) -> None:
+        runner = web.AppRunner(make_app(device, token, persist, faults), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=context, reuse_address=True)
         await site.start()

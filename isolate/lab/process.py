@@ -417,7 +417,7 @@ async def _serve(state: Path) -> None:
     for entry in hosted:
         if isinstance(entry.device, FortiGateDevice):
             await https.add(entry.device, entry.port, creds.token, context,
-                            functools.partial(server.persist, entry))
+                            functools.partial(server.persist, entry), entry.faults)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

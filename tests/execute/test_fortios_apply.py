@@ -15,8 +15,9 @@ import pytest
 import yaml
 from e2e import run_cli
 
+from isolate.lab.faults import make_fault
 from isolate.lab.flows import flows_from_state_dir
-from isolate.lab.process import LabHandle, advance_clock, start_lab
+from isolate.lab.process import LabHandle, advance_clock, set_fault, start_lab
 
 TOPOLOGY = Path(__file__).parents[1] / "lab" / "fortigate.yml"
 PLAYBOOK = """
@@ -256,6 +257,37 @@ def test_policy_names_fit_fortios_limit(lab: LabHandle, tmp_path: Path) -> None:
     names = [p["name"] for p in rest(lab, "/api/v2/cmdb/firewall/policy")][:2]
     assert all(n.startswith("isolate-block-the-attacker") and len(n) == 35 for n in names), names
     assert len(set(names)) == 2
+    restored = run_cli("restore", "--yes", state=state)
+    assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr
+    assert read_all(lab) == before
+
+
+SMB_ONLY = """
+version: 1
+name: fortigate-smb
+steps:
+  - {id: cut-smb, action: block-smb, targets: {segments: [servers, users]}}
+"""
+
+
+def test_a_refused_move_stops_the_step_in_one_line_and_restore_cleans_up(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    playbook = tmp_path / "smb.yml"
+    playbook.write_text(SMB_ONLY)
+    before = read_all(lab)
+    set_fault(lab.state_dir, "fgt1", make_fault("reject", pattern=r"action=move"))
+    try:
+        applied = run_cli("apply", "-i", str(lab.inventory), str(playbook), "--yes", state=state)
+    finally:
+        set_fault(lab.state_dir, "fgt1", make_fault("clear"))
+    out = applied.stdout + applied.stderr
+    assert applied.returncode == 1, out[-2000:]
+    assert ("fgt1: 'move isolate-cut-smb top' rejected: PUT /api/v2/cmdb/firewall/policy/") in out
+    assert "HTTP 500, FortiOS error -651 (input value is invalid)" in out
+    names = [p["name"] for p in rest(lab, "/api/v2/cmdb/firewall/policy")]
+    assert names[-1] == "isolate-cut-smb"  # created, never moved: below the allow policies
     restored = run_cli("restore", "--yes", state=state)
     assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr
     assert read_all(lab) == before
