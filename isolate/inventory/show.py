@@ -16,7 +16,7 @@ from isolate.natsort import natural_key
 from isolate.secrets import read_ref
 from isolate.yamlsrc import LineMap, Loc, Problem
 
-_DEVICE_FIELDS = ("host", "port", "platform", "role", "address", "credentials", "groups", "tags")
+_DEVICE_FIELDS = ("host", "port", "platform", "role", "address", "credentials", "groups", "tags", "site")
 
 
 def _where(lines: LineMap, loc: Loc) -> str:
@@ -39,11 +39,26 @@ def _device(inv: Inventory, lines: LineMap, i: int, device: Device) -> dict[str,
         if value in (None, ()):
             continue
         fields[name] = {"value": _value(value), "from": _where(lines, (*loc, name))}
+    via = inv.via_of(device)
+    if via:  # the jump hosts, from wherever the path is said (the device, its group, its segment)
+        fields["via"] = {"value": list(via), "from": _where(lines, _via_loc(inv, i, device))}
     ports = [
         {"interface": p.interface, "host": p.host, "from": _where(lines, (*loc, "ports", j))}
         for j, p in enumerate(device.ports)
     ]
     return {"name": device.name, "from": _where(lines, loc), "fields": fields, "ports": ports}
+
+
+def _via_loc(inv: Inventory, i: int, device: Device) -> Loc:
+    """Where ``device``'s jump path is said (docs/inventory.md, "jump_hosts and via")."""
+    if device.via is not None:
+        return ("devices", i, "via")
+    via = inv.via_of(device)
+    for j, group in enumerate(inv.groups):
+        if group.name in device.groups and group.via == via:
+            return ("groups", j, "via")
+    j = next(j for j, seg in enumerate(inv.segments) if seg.via == via)
+    return ("segments", j, "via")
 
 
 def describe(inv: Inventory, lines: LineMap) -> dict[str, Any]:

@@ -3,6 +3,9 @@ located line (CLI: exit 2)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,23 @@ def test_site_and_broker_load(tmp_path: Path) -> None:
     text += "broker: {url: 'rediss://broker.example.org:6380/0', password: env:B_PW, ca_file: ca.pem}\n"
     inv = _load(tmp_path, text)
     assert inv.device("core1").site == "north"  # type: ignore[attr-defined]
+
+
+def test_inventory_show_says_each_device_path_and_where_it_is_said(tmp_path: Path) -> None:
+    text = JUMPS.replace("    ports:\n", "    groups: [site-b]\n    site: north\n    ports:\n", 1)
+    text += "groups:\n  - {name: site-b, via: [bastion1, bastion2]}\n"
+    text += "broker: {url: 'redis://10.0.0.5:6379/0'}\n"
+    (tmp_path / "city.yml").write_text(text)
+    env = {**os.environ, "LAB_PW": "x"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "isolate", "inventory", "show", "-i", str(tmp_path / "city.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    where = tmp_path / "city.yml"
+    assert f"    via: bastion1, bastion2  [{where}:24]" in shown.stdout, shown.stdout  # said by its group
+    assert f"    site: north  [{where}:13]" in shown.stdout, shown.stdout
