@@ -16,6 +16,7 @@ output) is the topology's ``latency`` (docs/lab.md, "Latency").
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import yaml
 
 from isolate.errors import LabError
 from isolate.lab.ios import IosDevice
-from isolate.lab.process import LabHandle, load_lab, start_lab
+from isolate.lab.process import BUILD_AT_START_ENV, LabHandle, load_lab, start_lab
 
 SEGMENTS = [
     {"name": "management", "vlan": 99, "subnet": "10.99.0.0/16", "gateway": "core1", "zone": "management",
@@ -142,6 +143,7 @@ class BenchLab:
         return [self.root / f"shard{k}" for k in range(len(split(self.devices, self.shards)))]
 
     def start(self) -> None:
+        os.environ[BUILD_AT_START_ENV] = "1"  # configurations built before a tool's clock starts
         parts = split(self.devices, self.shards)
         for k, switches in enumerate(parts):
             state = self.root / f"shard{k}"

@@ -24,6 +24,9 @@ def _names(proto: str) -> dict[str, int]:
     return TCP_NAMES if proto == "tcp" else UDP_NAMES if proto == "udp" else {}
 
 
+_PRINTED = {proto: {v: k for k, v in _names(proto).items()} for proto in ("tcp", "udp")}
+
+
 @dataclass(frozen=True)
 class Address:
     """``any``, ``host A`` or ``A W`` (wildcard mask), normalised as IOS does."""
@@ -50,7 +53,7 @@ class PortMatch:
     ports: tuple[int, ...]
 
     def render(self, proto: str) -> str:
-        names = {v: k for k, v in _names(proto).items()}
+        names = _PRINTED.get(proto, {})
         return " ".join([self.op, *(names.get(p, str(p)) for p in self.ports)])
 
     def matches(self, port: int) -> bool:
@@ -82,7 +85,15 @@ class Ace:
     established: bool = False  # tcp only: matches packets with ACK or RST (replies)
 
     def body(self) -> str:
-        """The entry as typed after the action word (canonical form)."""
+        """The entry as typed after the action word (canonical form); computed once (an ACL of
+        hundreds of entries compares every new entry with each one)."""
+        cached: str | None = self.__dict__.get("_body_cache")
+        if cached is None:
+            cached = self._body()
+            self.__dict__["_body_cache"] = cached
+        return cached
+
+    def _body(self) -> str:
         if self.action == "remark":
             return self.remark
         parts = [self.proto, self.src.render()]
@@ -167,8 +178,23 @@ def _port_match(tokens: Tokens, index: int, proto: str) -> tuple[PortMatch | Non
     return PortMatch(op, (_port(tokens, index + 1, proto),)), index + 2
 
 
+_PARSED: dict[tuple[tuple[str, ...], int, int], Ace] = {}  # entries are immutable: shared
+
+
 def parse_ace(tokens: Tokens, index: int, seq: int) -> Ace:
-    """Parse ``permit|deny PROTO SRC [PORTS] DST [PORTS] [log]`` starting at ``index``."""
+    """Parse ``permit|deny PROTO SRC [PORTS] DST [PORTS] [log]`` starting at ``index`` (each
+    distinct line parsed once per lab process: a thousand switches share their ACL lines)."""
+    key = (tuple(tokens.words), index, seq)
+    ace = _PARSED.get(key)
+    if ace is None:
+        ace = _parse_ace(tokens, index, seq)
+        if len(_PARSED) >= 100_000:
+            _PARSED.clear()
+        _PARSED[key] = ace
+    return ace
+
+
+def _parse_ace(tokens: Tokens, index: int, seq: int) -> Ace:
     action = tokens.keyword(index, ("deny", "permit", "remark"))
     if action == "remark":
         tokens.need(index + 1)
