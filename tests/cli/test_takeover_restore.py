@@ -106,3 +106,17 @@ def test_a_failed_takeover_ends_its_run(lab: LabHandle, tmp_path: Path) -> None:
     restored = run_cli("restore", "last", "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_restore_json_names_the_runs_it_continued(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    first, second = _reapply(lab, state)
+    restored = run_cli("restore", "--yes", "--json", state=state)
+    assert restored.returncode == 0, restored.stderr
+    data = json.loads(restored.stdout)
+    assert (data["run"], data["ok"], data["restored"]) == (second.name, True, ["core2"])
+    [earlier] = data["continued"]
+    assert (earlier["run"], earlier["ok"]) == (first.name, True)
+    assert set(earlier["restored"]) == {"acc3", "fw-edge", "fw-int", "vpn1"}
+    assert read_all(lab.state_dir, TOUCHED) == baseline
