@@ -127,6 +127,14 @@ def test_pyez_xml_load_and_rpc_errors(lab: LabHandle) -> None:
         xml = dev.rpc.get_config(filter_xml="<firewall/>", options={"database": "candidate"})
         assert xml.findtext("firewall/family/inet/filter/name") == "JUDGE"
         assert xml.findtext("firewall/family/inet/filter/term/then/accept") == ""
+        cu.load("<configuration><interfaces><interface><name>irb</name><unit><name>10</name>"
+                "<family><inet><filter><input><filter-name>JUDGE</filter-name></input></filter>"
+                "</inet></family></unit></interface></interfaces></configuration>", format="xml")
+        shown = dev.rpc.get_config(options={"format": "set", "database": "candidate"})
+        assert "set interfaces irb unit 10 family inet filter input JUDGE" in str(shown.text)
+        xml = dev.rpc.get_config(filter_xml="<interfaces/>", options={"database": "candidate"})
+        irb = [i for i in xml.findall("interfaces/interface") if i.findtext("name") == "irb"][0]
+        assert irb.findtext("unit/family/inet/filter/input/filter-name") == "JUDGE"
         cu.rollback(0)
         with pytest.raises(ConfigLoadError, match="syntax error"):
             cu.load("interfaces { ge-0/0/7 { description x; }", format="text")

@@ -47,6 +47,9 @@ CONTAINERS = frozenset({
     "ethernet-switching-options", "lldp", "rstp",
 })
 ONE_LINE = frozenset({"route"})  # entries Junos prints on one line: route 10.0.0.0/8 discard;
+# leaves whose XML wraps the value in one more element: filter { input F; } is
+# <filter><input><filter-name>F</filter-name></input></filter>
+WRAPPED = {("filter", "input"): "filter-name", ("filter", "output"): "filter-name"}
 
 
 class ConfigSyntaxError(Exception):
@@ -392,6 +395,9 @@ def _to_xml(node: Node, elem: etree._Element) -> None:
             entry = etree.SubElement(elem, word)
             etree.SubElement(entry, "name").text = name
             _to_xml(child, entry)
+        elif child.kind == "leaf" and (node.key, child.key) in WRAPPED:
+            wrapper = etree.SubElement(elem, child.key)
+            etree.SubElement(wrapper, WRAPPED[(node.key, child.key)]).text = child.values[0]
         elif child.kind == "leaf":
             etree.SubElement(elem, child.key).text = child.values[0]
         elif child.kind == "leaflist":
@@ -429,6 +435,13 @@ def _merge_xml(root: Node, elem: etree._Element, path: list[str]) -> None:
             continue
         has_children = any(_local(c.tag) for c in sub)
         text = (sub.text or "").strip()
+        wrapped = WRAPPED.get((path[-1] if path else "", tag))
+        if wrapped is not None and not _deleted(sub):
+            value = sub.find(f"{{*}}{wrapped}")
+            value = value if value is not None else sub.find(wrapped)
+            if value is not None and (value.text or "").strip():
+                place(root, [*path, tag, (value.text or "").strip()])
+                continue
         if has_children:
             _merge_entry(root, sub, [*path, tag])
         elif _deleted(sub):
