@@ -133,7 +133,7 @@ def test_pyez_xml_load_and_rpc_errors(lab: LabHandle) -> None:
         shown = dev.rpc.get_config(options={"format": "set", "database": "candidate"})
         assert "set interfaces irb unit 10 family inet filter input JUDGE" in str(shown.text)
         xml = dev.rpc.get_config(filter_xml="<interfaces/>", options={"database": "candidate"})
-        irb = [i for i in xml.findall("interfaces/interface") if i.findtext("name") == "irb"][0]
+        irb = next(i for i in xml.findall("interfaces/interface") if i.findtext("name") == "irb")
         assert irb.findtext("unit/family/inet/filter/input/filter-name") == "JUDGE"
         cu.rollback(0)
         with pytest.raises(ConfigLoadError, match="syntax error"):
