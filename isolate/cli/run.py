@@ -580,7 +580,9 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
     expiring = {e.run_id: e for e in expiries(state_dir_from(state_dir))}
     for run in report["contained"]:  # containments that expire (apply --expires, docs/watch.md)
         if run["run"] in expiring:
-            run["expires_at"], run["expiry"] = expiring[run["run"]].at, expiring[run["run"]].describe()
+            found = expiring[run["run"]]
+            hint = "" if found.settled else f"; isolate extend {run['run']} --by 4h, or --keep"
+            run["expires_at"], run["expiry"] = found.at, found.describe() + hint
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True, indent=2))
         return
@@ -592,8 +594,7 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
             f"run {run['run']} ({run['playbook']}, incident {run['incident'] or '-'}, {run['status']})"
         )
         if "expiry" in run:
-            console.print(f"  {run['expiry']}; isolate extend {run['run']} --by 4h, or --keep",
-                          markup=False, soft_wrap=True)
+            console.print(f"  {run['expiry']}", markup=False, soft_wrap=True)
         table = Table()
         for col in ("device", "step", "state", "restore stage"):
             table.add_column(col)

@@ -172,3 +172,35 @@ def test_watch_fires_expiries_after_a_restart_and_while_running(
     events = [json.loads(line) for line in lines]
     assert [e["event"] for e in events if e["incident"] == second["incident"]] == [
         "opened", "applying", "contained", "expired"]
+
+
+def test_an_expiry_whose_restore_fails_is_said_and_not_retried(
+    tmp_path: Path, lab: LabHandle, clock: Path
+) -> None:
+    from isolate.lab.faults import make_fault
+    from isolate.lab.process import set_fault
+
+    state = tmp_path / "state"
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    before = read_device(lab.state_dir, "acc1")
+    applied = run_cli("apply", "-i", str(lab.inventory), str(tmp_path / "quarantine.yml"),
+                      "--set", "infected=10.10.100.17", "--expires", "1h", "--yes", state=state)
+    assert applied.returncode == 0, applied.stderr
+    [run] = [p.name for p in (state / "runs").iterdir()]
+    clock.write_text("3601")
+    set_fault(lab.state_dir, "acc1", make_fault("reject", pattern="^no ip access-list extended"))
+    try:
+        failed = run_cli("expire", state=state)
+    finally:
+        set_fault(lab.state_dir, "acc1", make_fault("clear"))
+    assert failed.returncode == 4, failed.stderr
+    assert failed.stderr.startswith(f"run {run}: expiry: restore failed: ")
+    assert failed.stderr.strip().endswith(f"; isolate restore {run} --yes once fixed")
+    status = run_cli("status", state=state).stdout
+    assert "  expiry fired " in status and "isolate extend" not in status
+    again = run_cli("expire", state=state)  # not retried by itself
+    assert (again.returncode, again.stderr) == (0, "")
+    assert len([r for r in records(state / "runs" / run) if r["kind"] == "restore-start"]) == 1
+    restored = run_cli("restore", run, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_device(lab.state_dir, "acc1") == before
