@@ -239,7 +239,9 @@ PLATFORMS: Final[dict[str, Platform]] = {
             "show configuration",
             volatile=(r"## Last commit: ", r"## Last changed: "),
         ),
-        identity=Identity("show version", r"(?m)^Junos: \d"),
+        # 'Junos: 18.4R2.7' (15.1 and later); before 15.1 only package lines: 'JUNOS Base OS
+        # boot [12.3R12.4]'
+        identity=Identity("show version", r"(?m)^(?:Junos: \d|JUNOS [^\n]*\[\d)"),
         confirm=CommitConfirmed(),
         netmiko_type="juniper_junos",
         ansible_network_os=("junipernetworks.junos.junos", "junos"),

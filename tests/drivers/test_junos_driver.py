@@ -162,3 +162,13 @@ def test_another_tool_holding_the_lock_is_one_line_and_nothing_is_sent(lab: LabH
     finally:
         dev.close()
         session.close()
+
+
+def test_identity_accepts_junos_before_and_after_15_1_only() -> None:
+    from isolate.platforms import PLATFORMS
+
+    identity = PLATFORMS["junos"].identity
+    assert identity is not None
+    assert identity.matches("fpc0:\nHostname: sw1\nModel: ex4300-48p\nJunos: 18.4R2.7\n")
+    assert identity.matches("Hostname: sw1\nModel: ex4200-48t\nJUNOS Base OS boot [12.3R12.4]\n")
+    assert not identity.matches("Cisco IOS Software, C3750E Software, Version 15.2(7)E8\n")
