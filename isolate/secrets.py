@@ -205,9 +205,7 @@ class Scrubber:
         """``text`` with every known value and every secret-bearing field redacted."""
         out = self._scrub_values(text)
         out = _PEM.sub(lambda m: f"{m['head']}\n{REDACTED}\n{m['tail']}", out)
-        for pattern in _PATTERNS:
-            out = pattern.sub(_redact_value, out)
-        return out
+        return _scrub_fields(out)
 
     def scrub_data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` with every string scrubbed and secret fields redacted."""
@@ -237,6 +235,33 @@ def _is_secret_field(key: object, value: object) -> bool:
         and isinstance(value, str)
         and value not in ("", REDACTED)
     )
+
+
+# Every match of a field pattern lies on one line and holds one of these words (any case):
+# a line without any of them (and ASCII, where IGNORECASE means ASCII case only) is left as it
+# is, so a 600-line running-config costs a few pattern runs, not sixteen over all of it.
+_TRIGGERS = ("pass", "secret", "community", "auth", "priv", "key", "psk")
+
+
+def _may_hold_field(line: str) -> bool:
+    if not line.isascii():
+        return True
+    low = line.lower()
+    return any(word in low for word in _TRIGGERS)
+
+
+def _scrub_fields(text: str) -> str:
+    """Every secret-bearing field redacted (``_PATTERNS``, in order), line by line where a
+    line may hold one; the same result as running each pattern over the whole text."""
+    if not _may_hold_field(text):
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if _may_hold_field(line):
+            for pattern in _PATTERNS:
+                line = pattern.sub(_redact_value, line)
+            lines[index] = line
+    return "\n".join(lines)
 
 
 def _redact_value(match: re.Match[str]) -> str:

@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import isolate.cli
 from isolate.errors import InventoryError
 from isolate.journal import Journal, run_id_new, verify_journal
-from isolate.secrets import REDACTED, Scrubber, read_ref
+from isolate.secrets import _PATTERNS, REDACTED, Scrubber, _redact_value, _scrub_fields, read_ref
 
 # --- read_ref ------------------------------------------------------------------------------
 
@@ -203,3 +205,21 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
 def test_a_value_is_redacted_to_the_next_blank() -> None:
     out = Scrubber.of([]).scrub('username bob password 0 ab;cd,ef"gh\n')
     assert out == "username bob password 0 <redacted>\n"
+
+
+WORDS = ["username", "admin", "password", "secret", "enable", "0", "7", "key", "key-string",
+         "snmp-server", "community", "user", "auth", "priv", "sha", "neighbor", "10.0.0.1", "psk",
+         "pre-shared-key", "PrivateKey", "=", ":", '"', ",", "passwd", "tacacs-server", "host",
+         "message-digest-key", "1", "md5", "interface", "Vlan10", "description", "paſsword",
+         "KEY", "prıv", "İ", "PASSWORD", "\t", " ", "  ", "\n", "\r\n", "s3cr3t!"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=60))
+def test_line_by_line_scrubbing_equals_every_pattern_over_the_whole_text(words: list[str]) -> None:
+    """The scrubber skips lines that cannot hold a secret field: never a different result."""
+    text = " ".join(words)
+    whole = text
+    for pattern in _PATTERNS:
+        whole = pattern.sub(_redact_value, whole)
+    assert _scrub_fields(text) == whole
