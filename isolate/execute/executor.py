@@ -219,7 +219,7 @@ class Executor:
             ]
             checks["steps"] = not problems
             ok = not problems
-            ready = _ready(session.target)
+            ready = _ready(session)
             message = f"{device}: {'; '.join(problems)}" if problems else ready
         except JournalError:
             raise
@@ -475,12 +475,14 @@ def _end(ex: Executor, result: RunResult, started: float, contain: float | None)
     return replace(result, duration_s=duration, time_to_contain_s=contain)
 
 
-def _ready(target: Target) -> str:
+def _ready(session: Session) -> str:
     """A passed pre-check's message: ``ready``, with how the device is reached when it is not
-    plainly (legacy SSH algorithms, jump hosts, a site worker)."""
+    plainly (legacy SSH algorithms, jump hosts, a site worker: which one)."""
+    target = session.target
     notes = ["legacy SSH algorithms allowed: a weaker channel"] if target.ssh.legacy else []
     if target.via:
         notes.append(target.path)
     if target.site:
-        notes.append(f"by site {target.site}'s worker")
+        worker = getattr(session, "worker", None)  # a remote session's (isolate/sites)
+        notes.append(f"by site {target.site}'s worker" + (f" {worker}" if worker else ""))
     return f"ready ({'; '.join(notes)})" if notes else "ready"
