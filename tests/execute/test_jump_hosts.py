@@ -18,6 +18,7 @@ from jumphosts import JumpHost, forwarded_to, needs_sshd, start_jump
 
 from isolate.lab.process import LabHandle
 
+pytestmark = pytest.mark.root  # the jump hosts are real sshd (root: a private /run for each)
 BEHIND = ("core2", "fw-edge", "fw-int")  # core2: via on the device; the firewalls: via on their group
 CUT_USERS = """version: 1
 name: cut-users
