@@ -52,7 +52,9 @@ def expire_cmd(
     from isolate.watch.service import line_of, sweep
 
     state = state_dir_from(state_dir)  # the sweep also closes the watch incidents it restores
-    fired = sweep(IncidentStore(state), state, by="isolate expire", lock_dir=lock_dir, transport=transport)
+    store = IncidentStore(state)
+    with store.locked():  # never beside a watch decision or an approve
+        fired = sweep(store, state, by="isolate expire", lock_dir=lock_dir, transport=transport)
     for one in fired:
         typer.echo(line_of(one), err=True)
     pending = expiries(state)

@@ -101,16 +101,24 @@ class IncidentStore:
         return out
 
     @contextlib.contextmanager
-    def deciding(self, incident: str) -> Iterator[Incident]:
-        """Hold ``incident`` for one decision (approve, reject): a second ``isolate approve``
-        of the same incident waits, then finds it no longer pending."""
+    def locked(self) -> Iterator[None]:
+        """One decision at a time across processes (``decide.lock``): watch deciding an
+        alert, ``isolate approve`` applying, ``reject``. Alerts and approvals of one host are
+        thus serialised, whichever process takes them."""
         make_private_dir(self.dir)
         fd = os.open(self.dir / "decide.lock", os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield self.get(incident)
+            yield
         finally:
             os.close(fd)
+
+    @contextlib.contextmanager
+    def deciding(self, incident: str) -> Iterator[Incident]:
+        """Hold ``incident`` for one decision (approve, reject): a second ``isolate approve``
+        of the same incident waits, then finds it no longer pending."""
+        with self.locked():
+            yield self.get(incident)
 
     def get(self, incident: str) -> Incident:
         found = self.load().get(incident)

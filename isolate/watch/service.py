@@ -1,10 +1,12 @@
 """What an alert becomes: an incident, then a containment (``auto``) or a question (``ask``).
 
-One alert at a time (a lock): the dedup check, the hourly limit and the apply of one alert
-never interleave with another's. Auto runs the same code path as ``isolate apply --yes``
-(isolate.api.plan, its guards, isolate.api.apply, journaled with the incident id); it never
-overrides a guard: a refused plan, a deny-listed target or a spent hourly budget make the
-incident ``pending`` with the reason, for ``isolate approve`` / ``reject``.
+One alert at a time (a lock, and ``watch/decide.lock``, which ``isolate approve`` and
+``reject`` hold too): the dedup check, the hourly limit and the apply of one alert never
+interleave with another's, nor with an approval in a terminal. Auto runs the same code
+path as ``isolate apply --yes`` (isolate.api.plan, its guards, isolate.api.apply, journaled
+with the incident id); it never overrides a guard: a refused plan, a deny-listed target or a
+spent hourly budget make the incident ``pending`` with the reason, for ``isolate approve`` /
+``reject``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Watcher:
         self._lock = threading.Lock()
 
     def handle(self, alert: Alert) -> dict[str, Any]:
-        with self._lock:
+        with self._lock, self.store.locked():  # an approve in a terminal holds it too
             return self._handle(alert)
 
     def _handle(self, alert: Alert) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class Watcher:
 
     def sweep(self) -> list[str]:
         """Restore every containment whose expiry passed (isolate.expiry); one line each."""
-        with self._lock:
+        with self._lock, self.store.locked():
             fired = sweep(self.store, state_dir_from(self.settings.state_dir), by="watch",
                           lock_dir=self.settings.lock_dir, transport=self.settings.transport)
         return [line_of(f) for f in fired]

@@ -130,3 +130,32 @@ def test_release_while_an_approve_is_applying_is_attached(tmp_path: Path, lab: L
     assert reply == {"incident": "W1", "state": "applying", "attached": True,
                      "why": "being applied by alice: send the release again once it is contained"}
     assert [e["event"] for e in watcher.store.get("W1").events] == ["applying", "attached"]
+
+
+def test_an_alert_waits_for_a_decision_in_a_terminal(tmp_path: Path, lab: LabHandle) -> None:
+    """While another process (isolate approve, reject, expire) holds watch/decide.lock, an
+    alert is taken (logged) but decided only once the lock is released."""
+    import fcntl
+    import os
+
+    watch = start_watch(tmp_path, lab, rules=RELEASING)
+    try:
+        fd = os.open(watch.state / "watch" / "decide.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            replies = []
+            sender = threading.Thread(target=lambda: replies.append(
+                watch.alert(source="10.10.100.17", signature="smb-scan", sensor="edr-1")))
+            sender.start()
+            deadline = time.monotonic() + 60
+            while " alert from sensor edr-1 " not in watch.log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert replies == [] and watch.incidents() == [], "decided while another process decides"
+        finally:
+            os.close(fd)
+        sender.join(timeout=300)
+        [(status, reply)] = replies
+        assert (status, reply["state"]) == (200, "contained")
+        assert burst(watch, ["release"])[0]["state"] == "released"
+    finally:
+        stop(watch)
