@@ -215,6 +215,10 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, common: list[st
     rows: list[dict[str, Any]] = []
     state = lab.root / "isolate-state"
     env_args = ["--workers", str(opts.workers), "--state-dir", str(state), "--transport", opts.transport]
+
+    def fresh(k: str) -> list[str]:  # a state dir of its own: no earlier run of the playbook in it
+        return ["--workers", str(opts.workers), "--state-dir", str(lab.root / f"isolate-state-{k}"),
+                "--transport", opts.transport]
     apply = run_tool(["isolate-apply", *common, *env_args], lab.pids(), timeout_s=opts.timeout_s)
     rows.append(_row(n, devices, "isolate", apply, _check(lab, lines), workers=opts.workers,
                      transport=opts.transport, plan_s=apply.result.get("plan_s"),
@@ -235,17 +239,23 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, common: list[st
         with_fsync = [rows[0]["wall_s"]]
         without: list[float] = []
         for k in range(opts.journal_repeats):
-            nofsync = run_tool(["isolate-apply", *common, *env_args, "--no-fsync"], lab.pids(),
+            nofsync = run_tool(["isolate-apply", *common, *fresh(f"nofsync{k}"), "--no-fsync"], lab.pids(),
                                timeout_s=opts.timeout_s)
             lab_ok = _check(lab, lines)
             lab.reset()
             if k == 0:
                 rows.append(_row(n, devices, "isolate-nofsync", nofsync, lab_ok,
                                  workers=opts.workers, transport=opts.transport))
+            elif nofsync.result.get("status") != "ok" or lab_ok:
+                raise RuntimeError(f"N={n}: isolate apply without fsync (repeat {k + 1}) did not do the work")
             without.append(nofsync.result.get("wall_s") or 0.0)
             log(f"N={n}: isolate apply without fsync: {without[-1]:.2f} s")
             if k + 1 < opts.journal_repeats:  # the next pair's run with fsync
-                again = run_tool(["isolate-apply", *common, *env_args], lab.pids(), timeout_s=opts.timeout_s)
+                again = run_tool(["isolate-apply", *common, *fresh(f"again{k}")], lab.pids(),
+                                 timeout_s=opts.timeout_s)
+                if again.result.get("status") != "ok" or _check(lab, lines):
+                    raise RuntimeError(f"N={n}: isolate apply (repeat {k + 1}) did not do the work: "
+                                       f"{again.result.get('status')}")
                 with_fsync.append(again.result.get("wall_s") or 0.0)
                 log(f"N={n}: isolate apply again: {with_fsync[-1]:.2f} s")
                 lab.reset()
@@ -310,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
+    # isolate's device locks of its own (never the machine's shared lock directory: a killed
+    # benchmark must not leave other runs' devices locked)
+    os.environ["ISOLATE_LOCK_DIR"] = str(opts.root / "locks")
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
