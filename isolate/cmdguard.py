@@ -7,7 +7,9 @@ that platform, so that a value that slipped past its type (an IPv6 zone ID, a bi
 control, a ``#`` that comments out the rest of an nft rule) never reaches a device:
 
 - ``cisco_ios``/``cisco_asa``: ``[A-Za-z0-9 ._:/,=+@()*-]`` only (no ``?`` help, no ``%``,
-  no ``#``, ``!`` or ``|``); ``@exec `` prefixes the exec-mode lines.
+  no ``#``, ``!`` or ``|``), the same for exec-mode lines (``mode="exec"``, a batch's
+  ``exec_after``); a line spelled ``@exec LINE`` (how earlier versions marked an exec-mode
+  line inside a command list) is refused: exec-mode lines travel apart, typed.
 - ``linux`` (an nft script): printable ASCII; outside double quotes no ``#`` (comment),
   ``$``, ``%``, ``\\``, backtick, ``'`` or ``?``; ``;`` only inside ``{ }``; braces balance
   over the batch. Inside quotes: printable text without line or bidi controls.
@@ -29,6 +31,8 @@ control, a ``#`` that comments out the rest of an nft rule) never reaches a devi
   control character but newline and tab, and no bidi or line-separator character; an
   ``nft -f -`` task's script is checked as ``linux``.
 
+``mode="exec"`` is for the exec-mode lines of a change: only grammars with an exec mode
+(``ios``) take them; every other platform refuses them.
 ``mode="read"`` is for read-only commands (``run``): on IOS/ASA the same alphabet; on the
 platforms where a read is a shell line (``linux``, ``openvswitch``, ``wireguard``,
 ``ansible``) only ``[A-Za-z0-9 ._:/=,@+-]`` — no quoting, pipes, redirections or
@@ -47,7 +51,9 @@ from isolate.errors import IsolateError
 from isolate.platforms import PLATFORMS
 from isolate.values import safe_repr
 
-Mode = Literal["config", "read"]
+Mode = Literal["config", "read", "exec"]
+LEGACY_EXEC_PREFIX: Final = "@exec "  # earlier versions' spelling of an exec-mode line
+EXEC_GRAMMARS: Final = frozenset({"ios"})  # grammars whose platforms run exec-mode lines
 
 _IOS_LINE: Final = re.compile(r"[A-Za-z0-9 ._:/,=+@()*-]+", re.ASCII)
 _OVS_LINE: Final = re.compile(r"ovs-vsctl( [A-Za-z0-9._:/=@,-]+)+", re.ASCII)
@@ -122,7 +128,9 @@ def _check_alphabet(platform: str, line: str, pattern: re.Pattern[str], shape: s
 
 
 def _ios(platform: str, line: str) -> None:
-    body = line.removeprefix("@exec ")
+    if line.startswith(LEGACY_EXEC_PREFIX):
+        raise _refuse(platform, line, "an '@exec ' line: exec-mode lines travel apart, as exec_after")
+    body = line
     for char in body:
         if not _IOS_LINE.fullmatch(char):
             what = repr(char) if _PRINTABLE_ASCII.fullmatch(char) else _char_name(char)
@@ -321,6 +329,8 @@ def check_lines(platform: str, lines: Sequence[str], *, mode: Mode = "config") -
     checker = GRAMMARS.get(record.grammar) if record is not None else None
     if checker is None:
         raise _refuse(platform, lines[0] if lines else "", "no command grammar for this platform")
+    if mode == "exec" and lines and record is not None and record.grammar not in EXEC_GRAMMARS:
+        raise _refuse(platform, lines[0], "an exec-mode line on a platform without exec-mode lines")
     checker(platform, lines, mode)
 
 

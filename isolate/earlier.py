@@ -21,6 +21,7 @@ from isolate.execute.executor import ActionLookup, PlatformActionLike
 from isolate.execute.undo import UndoEntry
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
+from isolate.journal.schema import Intent
 from isolate.reopen import load_run
 
 
@@ -36,6 +37,7 @@ class Left:
     forward: tuple[str, ...]
     inventory_sha256: str = ""
     half_made: UndoEntry | None = None  # not verified, in a run that ended, never restored, no revert armed
+    exec_after: tuple[str, ...] = ()  # the exec-mode lines sent after ``forward``
 
 
 def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[str] = ()) -> list[Left]:
@@ -60,11 +62,7 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
             for r in view.records
             if r.kind == "verified" and r.data.get("ok")
         }
-        forward = {
-            (str(r.data["step"]), str(r.data["device"])): tuple(r.data.get("forward") or ())
-            for r in view.records
-            if r.kind == "intent"
-        }
+        forward = {(data.step, data.device): data.lines() for _, data in view.of_kind(Intent)}
         armed = {  # changes made under a device-side revert that was never confirmed
             (str(r.data["step"]), str(r.data["device"]))
             for r in view.records
@@ -81,7 +79,10 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         for step, device in sorted(pending):
             key = (step, device)
             settled = key in verified and key not in armed | touched and status != "open"
-            left = Left(path.name, status, step, device, settled, forward.get(key, ()), inventory)
+            config, execs = forward.get(key, ([], []))
+            left = Left(
+                path.name, status, step, device, settled, tuple(config), inventory, exec_after=tuple(execs)
+            )
             found.append(replace(left, half_made=_undoable(entries, unsettled, key)))
     return found
 
@@ -110,6 +111,7 @@ def adopted(state: Path, plan: Any) -> dict[tuple[str, str], str]:
                 and found.verified
                 and found.inventory_sha256 == plan.inventory_sha256
                 and found.forward == tuple(change.commands)
+                and found.exec_after == tuple(getattr(change, "exec_after", ()))
             ):
                 done[(step.id, change.device)] = found.run
     return done

@@ -6,10 +6,11 @@ platform module needs to render, pre-check, invert and verify the change on that
 device, typed with :mod:`isolate.values` so nothing unvalidated can reach a command.
 Work items are carried in the plan JSON, discriminated by ``action``.
 
-Command batches (docs/design.md): for ``cisco_ios``/``cisco_asa`` each line is a
-configuration-mode line except lines starting with ``@exec `` (run in privileged exec
-mode, in order, after leaving configuration mode); for ``linux`` the batch is one nft
-script applied atomically with ``nft -f -``.
+Command batches (docs/design.md): ``render`` gives the configuration lines, or a typed
+:class:`~isolate.drivers.base.Batch` when the change also has exec-mode lines (run in
+privileged exec mode, in order, after leaving configuration mode: ``cisco_asa``'s
+session log-off); for ``linux`` the batch is one nft script applied atomically with
+``nft -f -``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from isolate.actions.account_items import ACCOUNT_PARAMS, DisableAccountItem
 from isolate.actions.host_items import HOST_PARAMS, DisableSmbHostItem, FenceHostItem
+from isolate.drivers.base import Batch
 from isolate.values import (
     InterfaceName,
     Name,
@@ -31,7 +33,6 @@ from isolate.values import (
     VlanId,
 )
 
-EXEC_PREFIX = "@exec "
 SMB_TCP_PORTS: tuple[int, ...] = (139, 445)
 SMB_UDP_PORTS: tuple[int, ...] = (137, 138)
 QUARANTINE_VLAN_NAME = "ISOLATE-QUARANTINE"
@@ -42,6 +43,11 @@ Enforce = Literal["auto", "gateway", "firewall"]
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 
 
+def batch_of(rendered: list[str] | Batch) -> Batch:
+    """What ``render`` gave, as the typed batch."""
+    return rendered if isinstance(rendered, Batch) else Batch(tuple(rendered))
+
+
 class PlatformAction(Protocol[ItemT_contra]):
     """One action spoken to one platform (docs/design.md, "Plan")."""
 
@@ -49,7 +55,9 @@ class PlatformAction(Protocol[ItemT_contra]):
     platform: str
     verify_commands: tuple[str, ...]
 
-    def render(self, item: ItemT_contra) -> list[str]: ...
+    def render(self, item: ItemT_contra) -> list[str] | Batch:
+        """The forward change: its configuration lines, or a Batch with exec-mode lines."""
+        ...
 
     def precheck(self, item: ItemT_contra, state: str) -> list[str]: ...
 

@@ -1,6 +1,6 @@
 """revoke-vpn on a Cisco ASA: each local user gets ``vpn-simultaneous-logins 0``
 (configuration: the client cannot reconnect), then every user's sessions are logged off
-(privileged exec, hence the ``@exec`` lines, run after leaving configuration mode). A user
+(privileged exec: the batch's ``exec_after`` lines, run after leaving configuration mode). A user
 the inventory says is authenticated by a directory (RADIUS/LDAP/SAML, most AnyConnect
 deployments) has no local account to change: only its sessions are logged off, and the plan
 says plainly that the account must be disabled in the directory. The inverse gives each
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from isolate.actions.base import EXEC_PREFIX, RevokeVpnItem
+from isolate.actions.base import RevokeVpnItem
 from isolate.actions.ios_config import RunningConfig, child_value
+from isolate.drivers.base import Batch
 
 SESSIONS_COMMAND = "show vpn-sessiondb anyconnect"
 _SESSION_USER = re.compile(r"^\s*Username\s*:\s*(\S+)", re.M)
@@ -39,12 +40,12 @@ class RevokeVpnCiscoAsa:
     platform = "cisco_asa"
     verify_commands: tuple[str, ...] = (SESSIONS_COMMAND,)
 
-    def render(self, item: RevokeVpnItem) -> list[str]:
-        commands: list[str] = []
+    def render(self, item: RevokeVpnItem) -> Batch:
+        config: list[str] = []
         for user in _local(item):
-            commands += [f"username {user} attributes", f"{ATTRIBUTE} 0"]
-        commands += [f"{EXEC_PREFIX}vpn-sessiondb logoff name {user} noconfirm" for user in item.users]
-        return commands
+            config += [f"username {user} attributes", f"{ATTRIBUTE} 0"]
+        logoff = tuple(f"vpn-sessiondb logoff name {user} noconfirm" for user in item.users)
+        return Batch(tuple(config), logoff)
 
     def precheck(self, item: RevokeVpnItem, state: str) -> list[str]:
         config = RunningConfig(state)

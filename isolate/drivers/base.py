@@ -68,27 +68,20 @@ class Target:
         return "via " + " → ".join(h.name for h in self.via) if self.via else "direct"
 
 
-EXEC_PREFIX = "@exec "  # the journal's spelling of an exec-mode line inside a command list
-
-
 @dataclass(frozen=True)
 class Batch:
-    """One change for a CLI device, typed: configuration-mode lines, then exec-mode lines
-    (run in privileged exec, in order, after leaving configuration mode)."""
+    """One change, typed: configuration lines, then exec-mode lines (run in privileged exec,
+    in order, after leaving configuration mode; CLI platforms only). Plans carry it as a
+    change's ``commands`` and ``exec_after``, the journal as an intent's ``forward`` and
+    ``exec_after`` (docs/journal.md)."""
 
     config: tuple[str, ...] = ()
     exec_after: tuple[str, ...] = ()
 
-    @classmethod
-    def from_lines(cls, lines: Sequence[str]) -> Batch:
-        """From a journaled command list, where an exec-mode line is spelled ``@exec LINE``."""
-        config = tuple(line for line in lines if not line.startswith(EXEC_PREFIX))
-        execs = tuple(line[len(EXEC_PREFIX) :] for line in lines if line.startswith(EXEC_PREFIX))
-        return cls(config, execs)
-
-
-def as_batch(commands: Batch | Sequence[str]) -> Batch:
-    return commands if isinstance(commands, Batch) else Batch.from_lines(commands)
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Every line, in the order sent."""
+        return self.config + self.exec_after
 
 
 @dataclass(frozen=True)
@@ -130,6 +123,17 @@ class ReadsAhead(Protocol):
     def read_ahead(self, commands: Sequence[str]) -> None:
         """Read ``commands`` now, in one write; the next ``run`` of each gets its answer (once).
         Answers are dropped by any configuration change."""
+        ...
+
+
+@runtime_checkable
+class BatchCapable(Protocol):
+    """A session whose changes may end with exec-mode lines (the CLI platforms)."""
+
+    def push_batch(self, batch: Batch, *, window_s: int | None = None, tag: str = "") -> list[CommandResult]:
+        """``batch.config`` in configuration mode (under the device-owned revert when
+        ``window_s`` is given, as ``push_confirmed``), then ``batch.exec_after`` in privileged
+        exec, in order; raises CommandRejected naming the command."""
         ...
 
 

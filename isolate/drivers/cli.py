@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from isolate.drivers.base import Batch, CommandResult, Target, as_batch
+from isolate.drivers.base import Batch, CommandResult, Target
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 from isolate.platforms import Dialect, Markers, Platform, RevertOnEnter
 
@@ -225,8 +225,13 @@ class CliSession:
             raise self._rejected(command, refusal)
         return CommandResult(self.target.name, command, output, True, started, time.time() - started)
 
-    def push(self, commands: Batch | Sequence[str]) -> list[CommandResult]:
-        return self._push(as_batch(commands), enter=self.dialect.config_enter)
+    def push(self, commands: Sequence[str]) -> list[CommandResult]:
+        return self._push(Batch(tuple(commands)), enter=self.dialect.config_enter)
+
+    def push_batch(self, batch: Batch, *, window_s: int | None = None, tag: str = "") -> list[CommandResult]:
+        if window_s is not None:
+            raise ValueError(f"{self.target.name}: platform {self.platform.name} has no device-owned revert")
+        return self._push(batch, enter=self.dialect.config_enter)
 
     def read_ahead(self, commands: Sequence[str]) -> None:
         """Read these read-only commands now, in one write; each answer is handed to the next
@@ -351,15 +356,23 @@ class RevertOnEnterSession(CliSession):
         return f"--confirm-window needs {self.strategy.requires_text}, which is not configured"
 
     def push_confirmed(
-        self, commands: Batch | Sequence[str], *, window_s: int, tag: str = ""
+        self, commands: Sequence[str], *, window_s: int, tag: str = ""
     ) -> list[CommandResult]:
+        return self._push_confirmed(Batch(tuple(commands)), window_s=window_s, tag=tag)
+
+    def push_batch(self, batch: Batch, *, window_s: int | None = None, tag: str = "") -> list[CommandResult]:
+        if window_s is None:
+            return self._push(batch, enter=self.dialect.config_enter)
+        return self._push_confirmed(batch, window_s=window_s, tag=tag)
+
+    def _push_confirmed(self, batch: Batch, *, window_s: int, tag: str) -> list[CommandResult]:
         """Apply under the device's revert timer (whole units, at least one), then read back
         that the timer is armed. The timer has no name on the device: ``tag`` is not used
         (the journal's intent names the run)."""
         del tag
         units = max(1, math.ceil(window_s / self.strategy.unit_s))
         enter = self.strategy.enter.format(units=units)
-        results = self._push(as_batch(commands), enter=enter)
+        results = self._push(batch, enter=enter)
         self._pending_confirm = True
         self._check_armed(enter)
         return results

@@ -17,7 +17,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, ReadsAhead, Session, Target
+from isolate.drivers.base import (
+    Batch,
+    BatchCapable,
+    ConfirmCapable,
+    ConfirmPrerequisites,
+    ReadsAhead,
+    Session,
+    Target,
+)
 from isolate.errors import (
     AuthError,
     ConnectError,
@@ -46,6 +54,9 @@ class ChangeLike(Protocol):
 
     @property
     def commands(self) -> Sequence[str]: ...
+
+    @property
+    def exec_after(self) -> Sequence[str]: ...
 
     @property
     def item(self) -> Any: ...
@@ -268,6 +279,7 @@ class Executor:
             action=step.action,
             platform=change.platform,
             forward=list(change.commands),
+            exec_after=list(change.exec_after),
             inverse=inverse,
             pre_state=pre_sha,
             stage=stage,
@@ -283,11 +295,16 @@ class Executor:
             session = self.pool.get(device)
             confirmable = window is not None and isinstance(session, ConfirmCapable)
             sent = True
-            if confirmable:
+            tag = revert_tag(self.run_id, step.id)
+            if change.exec_after:  # typed: configuration lines, then exec-mode lines
+                batch = Batch(tuple(change.commands), tuple(change.exec_after))
+                if not isinstance(session, BatchCapable):
+                    no_exec = f"{device}: platform {change.platform} runs no exec-mode lines"
+                    raise DeviceError(no_exec, device=device)
+                answers = session.push_batch(batch, window_s=window if confirmable else None, tag=tag)
+            elif confirmable:
                 assert isinstance(session, ConfirmCapable) and window is not None
-                answers = session.push_confirmed(
-                    change.commands, window_s=window, tag=revert_tag(self.run_id, step.id)
-                )
+                answers = session.push_confirmed(change.commands, window_s=window, tag=tag)
             else:
                 answers = session.push(change.commands)
         except JournalError:
@@ -295,8 +312,9 @@ class Executor:
         except IsolateError as exc:
             self.done.append((index, device))  # part of the batch may be on the device
             if sent and inflight.unknown_outcome(exc):
-                ran = inflight.may_have_run(change.commands, exc)
-                text = inflight.message(device, exc, ran, len(change.commands))
+                sent_lines = [*change.commands, *change.exec_after]
+                ran = inflight.may_have_run(sent_lines, exc)
+                text = inflight.message(device, exc, ran, len(sent_lines))
                 return self._fail(
                     step, device, inflight.PHASE, text, started,
                     read_back=inflight.answered(exc), outcome="unknown", may_have_run=ran,

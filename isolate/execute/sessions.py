@@ -12,8 +12,16 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from isolate.cmdguard import check_line, check_lines
-from isolate.drivers.base import CommandResult, ConfirmCapable, ReadsAhead, Session, Target
+from isolate.cmdguard import CommandRefused, check_line, check_lines
+from isolate.drivers.base import (
+    Batch,
+    BatchCapable,
+    CommandResult,
+    ConfirmCapable,
+    ReadsAhead,
+    Session,
+    Target,
+)
 
 
 class GuardedSession:
@@ -30,6 +38,21 @@ class GuardedSession:
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         check_lines(self.target.platform, commands)
         return self.inner.push(commands)
+
+    def push_batch(self, batch: Batch, *, window_s: int | None = None, tag: str = "") -> list[CommandResult]:
+        """Configuration lines checked as such, exec-mode lines against the platform's exec
+        grammar; a platform without exec-mode lines refuses them, nothing sent."""
+        platform = self.target.platform
+        check_lines(platform, batch.config)
+        check_lines(platform, batch.exec_after, mode="exec")
+        if not isinstance(self.inner, BatchCapable):
+            line = batch.exec_after[0] if batch.exec_after else ""
+            raise CommandRefused(
+                f"{self.target.name}: command refused, not sent: platform {platform} runs no exec-mode lines",
+                platform=platform,
+                line=line,
+            )
+        return self.inner.push_batch(batch, window_s=window_s, tag=tag)
 
     def read_state(self) -> str:
         return self.inner.read_state()

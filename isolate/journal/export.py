@@ -332,13 +332,16 @@ def _msg(message: str) -> str:
 
 
 def _intent(d: schema.Intent) -> tuple[str, Details]:
-    fwd, inv = tuple(d.forward), tuple(d.inverse)
+    config, execs = d.lines()
+    fwd, inv = tuple(config), tuple(d.inverse)
     window = f", confirm window {d.confirm_window_s}s" if d.confirm_window_s else ""
+    then = f" then {len(execs)} exec-mode" if execs else ""
     summary = (
-        f"intent {_text(d.action)}: {len(fwd)} forward, {len(inv)} inverse command(s); "
+        f"intent {_text(d.action)}: {len(fwd)} forward{then}, {len(inv)} inverse command(s); "
         f"pre-state {_short(d.pre_state)}{window}"
     )
-    return summary, (("forward", fwd), ("inverse", inv))
+    exec_detail = (("exec after", tuple(execs)),) if execs else ()
+    return summary, (("forward", fwd), *exec_detail, ("inverse", inv))
 
 
 def _answers(answers: list[dict[str, str]]) -> Details:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from isolate.journal.records import Record
 
+LEGACY_EXEC_PREFIX = "@exec "  # earlier versions' spelling of an exec-mode line in forward
 Sha = str  # a SHA-256 hex digest: a captured state file (state/<sha>.txt) or an artifact
 
 
@@ -92,12 +93,23 @@ class Intent(Data):
     step: str
     action: str
     platform: str
-    forward: list[str] = Field(description="the commands sent")
+    forward: list[str] = Field(description="the commands sent (configuration lines)")
+    exec_after: list[str] = Field(
+        [], description="exec-mode lines sent after them (earlier versions: `@exec LINE` inside forward)"
+    )
     inverse: list[str] = Field(description="the undo, computed from the captured pre-state")
     pre_state: Sha | None
     stage: int = Field(description="restore stage")
     confirm_window_s: int | None
     revert: dict[str, Any] | None = Field(None, description="the device-owned revert the push arms")
+
+
+    def lines(self) -> tuple[list[str], list[str]]:
+        """(configuration lines, exec-mode lines) sent; a journal of an earlier version spelled
+        an exec-mode line ``@exec LINE`` inside ``forward``, read the same way."""
+        legacy = [line for line in self.forward if line.startswith(LEGACY_EXEC_PREFIX)]
+        config = [line for line in self.forward if not line.startswith(LEGACY_EXEC_PREFIX)]
+        return config, [line.removeprefix(LEGACY_EXEC_PREFIX) for line in legacy] + self.exec_after
 
 
 class Applied(Data):

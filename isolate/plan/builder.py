@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pydantic import BaseModel
 
 from isolate.actions.account_targets import ACCOUNT_MAPPERS
-from isolate.actions.base import PARAMS, BlockSmbItem, SegmentAclItem
+from isolate.actions.base import PARAMS, BlockSmbItem, SegmentAclItem, batch_of
 from isolate.actions.host_targets import HOST_MAPPERS
 from isolate.actions.table import lookup
 from isolate.errors import PlanError, PlanRefused
@@ -99,11 +99,17 @@ def _no_revert_notes(changes: list[DeviceChange]) -> list[str]:
 def _change(step: Step, device: Device, item: BaseModel) -> DeviceChange:
     try:
         module = lookup(step.action, device.platform)
-        commands = module.render(item)
+        batch = batch_of(module.render(item))
     except PlanError as exc:
         raise PlanError(f"{step.where('targets')}: {device.name}: {exc}") from None
     return DeviceChange.model_validate(
-        {"device": device.name, "platform": device.platform, "item": item, "commands": commands}
+        {
+            "device": device.name,
+            "platform": device.platform,
+            "item": item,
+            "commands": batch.config,
+            "exec_after": batch.exec_after,
+        }
     )
 
 

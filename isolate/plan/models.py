@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from isolate.actions.base import WorkItem
 from isolate.errors import PlanError
@@ -22,11 +23,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+LEGACY_EXEC_PREFIX = "@exec "  # how plans of earlier versions spelled an exec-mode line
+
+
 class DeviceChange(_Model):
     device: str
     platform: str
     item: WorkItem
-    commands: tuple[str, ...]
+    commands: tuple[str, ...]  # configuration lines (or the lines of one nft script…)
+    exec_after: tuple[str, ...] = ()  # exec-mode lines, run after them (CLI platforms)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_exec_lines(cls, data: Any) -> Any:
+        """A plan.json of an earlier version spelled exec-mode lines ``@exec LINE`` inside
+        ``commands``: read as ``exec_after``, so its run still resumes."""
+        if not isinstance(data, dict) or "exec_after" in data or not isinstance(data.get("commands"), list):
+            return data
+        lines = [str(line) for line in data["commands"]]
+        if not any(line.startswith(LEGACY_EXEC_PREFIX) for line in lines):
+            return data
+        legacy = [line.startswith(LEGACY_EXEC_PREFIX) for line in lines]
+        config = [line for line, exec_line in zip(lines, legacy, strict=True) if not exec_line]
+        execs = [line.removeprefix(LEGACY_EXEC_PREFIX) for line, e in zip(lines, legacy, strict=True) if e]
+        return {**data, "commands": config, "exec_after": execs}
 
 
 class PortChange(_Model):

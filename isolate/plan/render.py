@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from isolate.natsort import natural_key, natural_sorted
-from isolate.plan.models import KeptService, Plan, PlannedStep, ServiceCut, StepBlast
+from isolate.plan.models import DeviceChange, KeptService, Plan, PlannedStep, ServiceCut, StepBlast
 
 SHOWN = 6  # names listed before "and N more" in the summary and step lines
 
@@ -235,7 +235,7 @@ def render_text(plan: Plan, *, detail: bool = False) -> str:
     """The plan as plain text: the summary first, then each step with its devices and
     command counts. ``detail``: every command and every service cut, in full."""
     devices = sorted({c.device for s in plan.steps for c in s.changes})
-    commands = sum(len(c.commands) for s in plan.steps for c in s.changes)
+    commands = sum(len(c.commands) + len(c.exec_after) for s in plan.steps for c in s.changes)
     lines = [
         f"plan {plan.playbook} on inventory {plan.inventory}: {len(plan.steps)} step(s), "
         f"{len(devices)} device(s), {commands} command(s)",
@@ -250,14 +250,23 @@ def render_text(plan: Plan, *, detail: bool = False) -> str:
     for index, step in enumerate(plan.steps, 1):
         lines += ["", _step_head(index, len(plan.steps), step)]
         for change in step.changes:
-            lines.append(f"  {change.device} ({change.platform}): {len(change.commands)} command(s)")
+            count = len(change.commands) + len(change.exec_after)
+            lines.append(f"  {change.device} ({change.platform}): {count} command(s)")
             if detail:
-                lines += [f"    {command}" for command in change.commands]
+                lines += [f"    {command}" for command in _shown(change)]
         lines += [f"  note: {note}" for note in step.notes]
         lines += [f"  {line}" for line in _blast_lines(step.blast, detail=detail)]
     if detail:
         lines += ["", *_summary_lines(plan)]
     return "\n".join(lines) + "\n"
+
+
+EXEC_MARK = "(exec) "  # how a plan shows an exec-mode line, run after the configuration lines
+
+
+def _shown(change: DeviceChange) -> list[str]:
+    """A change's lines as the plan shows them: configuration, then ``(exec) LINE``."""
+    return [*change.commands, *(EXEC_MARK + line for line in change.exec_after)]
 
 
 def render_rich(plan: Plan, *, detail: bool = False) -> RenderableType:
@@ -273,7 +282,7 @@ def render_rich(plan: Plan, *, detail: bool = False) -> RenderableType:
         table.add_column("platform")
         table.add_column("commands")
         for change in step.changes:
-            table.add_row(change.device, change.platform, "\n".join(change.commands))
+            table.add_row(change.device, change.platform, "\n".join(_shown(change)))
         parts.append(table)
         notes = [f"note: {n}" for n in step.notes]
         parts.append(Text("\n".join(notes + _blast_lines(step.blast, detail=detail)), style="yellow"))

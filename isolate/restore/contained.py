@@ -46,7 +46,8 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
             continue
         key = (getattr(data, "device", ""), getattr(data, "step", ""))
         if isinstance(data, Intent):
-            outcome[key], stage[key], may_run[key] = IN_FLIGHT, data.stage or 1, list(data.forward)
+            config, execs = data.lines()
+            outcome[key], stage[key], may_run[key] = IN_FLIGHT, data.stage or 1, config + execs
         elif key not in outcome:
             continue
         elif isinstance(data, Applied):

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 from kombu.exceptions import KombuError, OperationalError
 
-from isolate.drivers.base import CommandResult, Session, Target
+from isolate.drivers.base import Batch, CommandResult, Session, Target
 from isolate.errors import ConnectError, DeviceTimeout
 from isolate.sites.app import celery_app, redis_client
 from isolate.sites.config import ALIVE_KEY, CALL_TASK, REPLY_KEY, SITE_QUEUE, BrokerTarget
@@ -144,6 +144,20 @@ class RemoteSession:
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         answers = self._call(
             "push", commands=list(commands), key=uuid.uuid4().hex, wait_s=self._push_wait(commands)
+        )
+        return [result_in(a) for a in answers]
+
+    def push_batch(self, batch: Batch, *, window_s: int | None = None, tag: str = "") -> list[CommandResult]:
+        """A change with exec-mode lines, typed over the wire (configuration lines and
+        ``exec_after`` apart); the worker's session refuses it where the platform has none."""
+        answers = self._call(
+            "push_batch",
+            commands=list(batch.config),
+            exec_after=list(batch.exec_after),
+            window_s=window_s,
+            tag=tag,
+            key=uuid.uuid4().hex,
+            wait_s=self._push_wait(batch.lines),
         )
         return [result_in(a) for a in answers]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from isolate.drivers.base import ConfirmCapable, ConfirmPrerequisites, Session
+from isolate.drivers.base import Batch, ConfirmCapable, ConfirmPrerequisites, Session
 from isolate.drivers.registry import connector
 from isolate.errors import CommandRejected, ConnectError, InputError, IsolateError
 from isolate.execute.sessions import guarded
@@ -122,6 +122,7 @@ class SiteWorker:
             "read_state": lambda s, a: s.read_state(),
             "push": lambda s, a: self._push(s, a, confirmed=False),
             "push_confirmed": lambda s, a: self._push(s, a, confirmed=True),
+            "push_batch": lambda s, a: self._push(s, a, confirmed=False),
             "confirm": lambda s, a: s.confirm(),
             "pending_reverts": lambda s, a: list(s.pending_reverts()),
             "cancel_reverts": lambda s, a: list(s.cancel_reverts(str(a["prefix"]))),
@@ -163,7 +164,12 @@ class SiteWorker:
                 device=device,
             )
         commands = [str(c) for c in args["commands"]]
-        if confirmed:
+        if "exec_after" in args:  # a typed batch: configuration lines, then exec-mode lines
+            batch = Batch(tuple(commands), tuple(str(c) for c in args["exec_after"]))
+            window = args.get("window_s")
+            window_s = None if window is None else int(window)
+            answers = session.push_batch(batch, window_s=window_s, tag=str(args.get("tag", "")))
+        elif confirmed:
             answers = session.push_confirmed(commands, window_s=int(args["window_s"]), tag=str(args["tag"]))
         else:
             answers = session.push(commands)

@@ -1,5 +1,5 @@
 """Fixtures: the embedded lab's simulated devices, driven line by line the way the drivers
-drive them (configuration mode + ``@exec`` lines for IOS/ASA, ``nft -f -`` for Linux),
+drive them (configuration mode, then a batch's exec-mode lines, for IOS/ASA; ``nft -f -`` for Linux),
 and the lab's own inventory, so plans are built for exactly the devices simulated."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from isolate.actions.base import EXEC_PREFIX
+from isolate.drivers.base import Batch
 from isolate.drivers.linux import normalise_ruleset
 from isolate.inventory.loader import load_inventory
 from isolate.inventory.models import Inventory
@@ -44,15 +44,14 @@ class CliSim:
         out = self.feed(line)
         assert not self.markers.config_refusal(out), f"{line!r} rejected: {out}"
 
-    def push(self, commands: Sequence[str]) -> None:
+    def push(self, commands: Sequence[str] | Batch) -> None:
+        batch = commands if isinstance(commands, Batch) else Batch(tuple(commands))
         self._checked("configure terminal")
-        for command in commands:
-            if not command.startswith(EXEC_PREFIX):
-                self._checked(command)
+        for command in batch.config:
+            self._checked(command)
         self._checked("end")
-        for command in commands:
-            if command.startswith(EXEC_PREFIX):
-                self._checked(command[len(EXEC_PREFIX) :])
+        for command in batch.exec_after:
+            self._checked(command)
 
     def run(self, command: str) -> str:
         return self.feed(command)
@@ -70,7 +69,10 @@ class LinuxSim:
     def __init__(self, device: Any) -> None:
         self.device = device
 
-    def push(self, commands: Sequence[str]) -> None:
+    def push(self, commands: Sequence[str] | Batch) -> None:
+        if isinstance(commands, Batch):
+            assert not commands.exec_after, "linux runs no exec-mode lines"
+            commands = commands.config
         result = self.device.exec(CREDS.username, "sudo nft -f -", "\n".join(commands) + "\n")
         assert result.exit_status == 0, result.stderr
 

@@ -22,10 +22,11 @@ from isolate.actions.base import (
     RevokeVpnItem,
     SegmentAclItem,
     ShutPortItem,
+    batch_of,
 )
 from isolate.actions.host_items import DisableSmbHostItem, FenceHostItem
 from isolate.actions.table import ACTIONS
-from isolate.cmdguard import CommandRefused, check_lines
+from isolate.cmdguard import CommandRefused, Mode, check_lines
 from isolate.errors import PlanError
 
 DANGER = (
@@ -127,19 +128,23 @@ FIELDS = [(action, where) for action, (_, data) in BASE.items() for where in lea
 WINDOWS = [("fence-host", "windows"), ("disable-smb-host", "windows")]
 
 
-def rendered(action: str, item: BaseModel) -> list[tuple[str, list[str]]]:
-    out: list[tuple[str, list[str]]] = []
+def rendered(action: str, item: BaseModel) -> list[tuple[str, list[str], Mode]]:
+    """(platform, lines, grammar mode): the configuration lines, the exec-mode lines and the
+    inverse of every module of the action."""
+    out: list[tuple[str, list[str], Mode]] = []
     for (name, platform), module in ACTIONS.items():
         if name == action:
             try:
-                out.append((platform, module.render(item)))
+                batch = batch_of(module.render(item))
             except PlanError:  # a typed refusal (e.g. IPv6 on an IOS ACL) is acceptable
                 continue
+            out.append((platform, list(batch.config), "config"))
+            out.append((platform, list(batch.exec_after), "exec"))
             try:
                 inverse = module.inverse(item, "")
             except Exception:  # an empty captured state is not every module's input
                 inverse = []
-            out.append((platform, inverse))
+            out.append((platform, inverse, "config"))
     return out
 
 
@@ -151,9 +156,9 @@ def test_every_action_in_the_table_is_fed() -> None:
 def test_valid_items_render_within_the_grammar(action: str) -> None:
     model, data = BASE[action]
     for variant in (data, *({**data, "os": os} for a, os in WINDOWS if a == action)):
-        for platform, commands in rendered(action, model.model_validate(variant)):
+        for platform, commands, mode in rendered(action, model.model_validate(variant)):
             if commands:
-                check_lines(platform, commands)
+                check_lines(platform, commands, mode=mode)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -170,9 +175,9 @@ def test_hostile_value_in_any_field_is_refused_or_fits_the_grammar(
         item = model.model_validate(data)
     except ValidationError:
         return
-    for platform, commands in rendered(action, item):
+    for platform, commands, mode in rendered(action, item):
         if commands:
-            check_lines(platform, commands)  # CommandRefused fails the test
+            check_lines(platform, commands, mode=mode)  # CommandRefused fails the test
 
 
 @pytest.mark.parametrize(
@@ -227,3 +232,24 @@ def test_the_canonical_form_is_rendered_never_the_text_as_written() -> None:
     assert rendered_ios == ["ipv6 route ::/0 Null0", "ipv6 route 2001:db8::/32 Null0"]
     assert "add rule inet isolate_e forward ip6 saddr { ::/0, 2001:db8::/32 } drop" in rendered_nft
     assert not any("DB8" in line or "0:0:0" in line for line in rendered_ios + rendered_nft)
+
+
+@pytest.mark.parametrize(
+    ("platform", "lines", "mode", "why"),
+    [
+        ("cisco_asa", ["@exec vpn-sessiondb logoff name alice noconfirm"], "config",
+         "an '@exec ' line: exec-mode lines travel apart, as exec_after"),
+        ("linux", ["flush ruleset"], "exec", "an exec-mode line on a platform without exec-mode lines"),
+        ("cisco_asa", ["vpn-sessiondb logoff name alice noconfirm?"], "exec",
+         "character '?' outside the CLI alphabet"),
+    ],
+)  # fmt: skip
+def test_guard_on_exec_mode_lines(platform: str, lines: list[str], mode: Mode, why: str) -> None:
+    """Exec-mode lines travel typed (a batch's exec_after): the earlier in-band spelling is
+    never sent as a configuration line, and only platforms with an exec mode take them."""
+    with pytest.raises(CommandRefused) as refused:
+        check_lines(platform, lines, mode=mode)
+    assert str(refused.value) == (
+        f"command refused, not sent: outside the {platform} command grammar ({why}): {lines[0]!r}"
+    )
+    check_lines("cisco_asa", ["vpn-sessiondb logoff name alice noconfirm"], mode="exec")

@@ -12,6 +12,7 @@ import pytest
 from conftest import Sim
 
 from isolate.actions.table import lookup
+from isolate.drivers.base import Batch
 from isolate.inventory.models import Inventory
 from isolate.plan.builder import build_plan
 from isolate.plan.models import DeviceChange
@@ -54,7 +55,7 @@ def test_every_change_roundtrips_on_the_lab(lab_inventory: Inventory, sim: Calla
         device = sim(change.device)
         before = device.state()
         assert action.precheck(change.item, before) == [], where
-        device.push(change.commands)
+        device.push(Batch(change.commands, change.exec_after))
         after = device.state()
         assert after != before, where
         extra = {cmd: device.run(cmd) for cmd in action.verify_commands}
@@ -77,7 +78,7 @@ def test_precheck_flags_a_leftover_of_another_run(
         action = lookup(action_name, change.platform)
         device = sim(change.device)
         if pre_push:
-            device.push(change.commands)
+            device.push(Batch(change.commands, change.exec_after))
             assert action.precheck(change.item, device.state()) != [], change.device
         else:
             assert action.precheck(change.item, device.state()) == [], change.device

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Sim
 
+from isolate.drivers.base import Batch
 from isolate.inventory.models import Inventory
 from isolate.lab.flows import compute_flows
 from isolate.plan.builder import build_plan
@@ -43,7 +44,7 @@ def test_blast_radius_matches_the_lab_flow_matrix(
     assert sum(baseline.values()) == plan.blast.flows_total
     for step in plan.steps:
         for change in step.changes:
-            sims[change.device].push(change.commands)
+            sims[change.device].push(Batch(change.commands, change.exec_after))
         cut = _cut(baseline, matrix())
         assert len(cut) == step.blast.flows_cut_total, step.id
         lab_services = {(dst, port, proto) for _, dst, port, proto in cut}

@@ -1,5 +1,5 @@
 """The shipped playbooks' changes over real SSH, through the real drivers (netmiko for
-IOS/ASA with ``@exec`` lines, paramiko + ``nft -f -`` for Linux), against the embedded lab:
+IOS/ASA, exec-mode lines as a typed batch; paramiko + ``nft -f -`` for Linux), on the lab:
 pre-check, push, verify (with the extra read-only commands), inverse from the captured
 state, and the device's state read back equal to what it was."""
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from isolate.actions.table import lookup
+from isolate.drivers.base import Batch, BatchCapable
 from isolate.drivers.registry import connect
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
@@ -51,7 +52,11 @@ def test_changes_apply_verify_and_invert_over_ssh(inventory: Inventory, playbook
                 action = lookup(step.action, change.platform)
                 before = session.read_state()
                 assert action.precheck(change.item, before) == [], where
-                session.push(change.commands)
+                if change.exec_after:
+                    assert isinstance(session, BatchCapable), where
+                    session.push_batch(Batch(change.commands, change.exec_after))
+                else:
+                    session.push(change.commands)
                 after = session.read_state()
                 extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
                 assert action.verify(change.item, after, extra) == [], where

@@ -16,10 +16,12 @@ from isolate.actions.base import (
     RevokeVpnItem,
     SegmentAclItem,
     ShutPortItem,
+    batch_of,
 )
 from isolate.actions.ios_config import canonical_ace
 from isolate.actions.nft_text import canonical_rule
 from isolate.actions.table import ACTIONS, lookup
+from isolate.drivers.base import Batch
 
 IOS = """\
 Building configuration...
@@ -241,14 +243,11 @@ username bob attributes
 def test_revoke_vpn_inverse_restores_exact_previous_attributes() -> None:
     item = RevokeVpnItem(step="vpn", users=("alice", "bob"))
     action = lookup("revoke-vpn", "cisco_asa")
-    assert action.render(item) == [
-        "username alice attributes",
-        "vpn-simultaneous-logins 0",
-        "username bob attributes",
-        "vpn-simultaneous-logins 0",
-        "@exec vpn-sessiondb logoff name alice noconfirm",
-        "@exec vpn-sessiondb logoff name bob noconfirm",
-    ]
+    assert action.render(item) == Batch(
+        ("username alice attributes", "vpn-simultaneous-logins 0", "username bob attributes",
+         "vpn-simultaneous-logins 0"),
+        ("vpn-sessiondb logoff name alice noconfirm", "vpn-sessiondb logoff name bob noconfirm"),
+    )  # fmt: skip
     assert action.inverse(item, ASA) == [
         "username alice attributes",
         "vpn-simultaneous-logins 3",
@@ -261,8 +260,8 @@ def test_revoke_vpn_inverse_restores_exact_previous_attributes() -> None:
     ]
     external = RevokeVpnItem(step="vpn", users=("alice", "mallory"), directory=("mallory",))
     assert action.precheck(external, ASA) == []  # a directory user has no local account to check
-    assert action.render(external)[-1] == "@exec vpn-sessiondb logoff name mallory noconfirm"
-    assert not [c for c in action.render(external) if "username mallory" in c]
+    assert batch_of(action.render(external)).exec_after[-1] == "vpn-sessiondb logoff name mallory noconfirm"
+    assert not [c for c in batch_of(action.render(external)).lines if "username mallory" in c]
     assert not [c for c in action.inverse(external, ASA) if "mallory" in c]
     sessions = "Username     : alice                  Index        : 1\n"
     problems = action.verify(item, ASA, {"show vpn-sessiondb anyconnect": sessions})

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from isolate.drivers.asyncssh_cli import AsyncsshChannel
-from isolate.drivers.base import ConfirmCapable, Session, Target
+from isolate.drivers.base import Batch, BatchCapable, ConfirmCapable, Session, Target
 from isolate.drivers.cli import CliSession
 from isolate.drivers.netmiko_cli import NetmikoChannel
 from isolate.drivers.registry import TRANSPORTS, connect, connector, transport_from
@@ -182,7 +182,8 @@ def test_both_transports_read_the_same_state(targets: dict[str, Target]) -> None
 
 def test_exec_lines_run_after_config(open_session: Callable[[str], Session]) -> None:
     session = open_session("acc1")
-    results = session.push(["vlan 630", "@exec show vlan brief"])
+    assert isinstance(session, BatchCapable)
+    results = session.push_batch(Batch(("vlan 630",), ("show vlan brief",)))
     assert len(results) == 2 and "630" in results[1].output
     session.push(["no vlan 630"])
 

@@ -67,7 +67,8 @@ def test_directory_user_sessions_logged_off_and_the_plan_says_disable_it(
     journal = records(newest_run(tmp_path))  # type: ignore[arg-type]
     intent = next(r["data"] for r in journal if r["kind"] == "intent")
     assert intent["device"] == "vpn1"
-    assert intent["forward"] == ["@exec vpn-sessiondb logoff name carol noconfirm"]
+    assert intent["forward"] == []
+    assert intent["exec_after"] == ["vpn-sessiondb logoff name carol noconfirm"]
     assert intent["inverse"] == []
     verified = next(r["data"] for r in journal if r["kind"] == "verified")
     assert verified["ok"] is True, verified  # no active session for carol right after

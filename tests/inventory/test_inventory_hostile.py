@@ -127,6 +127,7 @@ def check_plan(inv: Inventory) -> None:
     for step in plan.steps:
         for change in step.changes:
             check_lines(change.platform, list(change.commands))
+            check_lines(change.platform, list(change.exec_after), mode="exec")
 
 
 @settings(SETTINGS, max_examples=200)

@@ -46,7 +46,7 @@ def test_plan_text_twice_identical() -> None:
     out = first.stdout
     assert "step 1/4 cut-smb: block-smb on 2 device(s)" in out
     assert "    ip access-group ISOLATE-CUT-SMB in" in out
-    assert "    @exec vpn-sessiondb logoff name carol noconfirm" in out
+    assert "    (exec) vpn-sessiondb logoff name carol noconfirm" in out
     assert "port acc3 GigabitEthernet1/0/17 (ws-17) -> vlan 999" in out
     assert "management path: kept" in out
     assert "  ec1 civil-status 443/tcp: kept for" in out

@@ -71,7 +71,7 @@ def test_hostile_params_never_reach_a_command(city: Inventory, value: Any) -> No
             continue
         for planned in plan.steps:
             for change in planned.changes:
-                for command in change.commands:
+                for command in (*change.commands, *change.exec_after):
                     assert not any(bad in command for bad in INJECTION), command
 
 

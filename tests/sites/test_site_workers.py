@@ -19,7 +19,7 @@ import yaml
 from brokerkit import Broker, make_ca, needs_redis, start_broker
 from e2e import newest_run, read_all, records
 
-from isolate.drivers.base import Target
+from isolate.drivers.base import Batch, Target
 from isolate.drivers.registry import connect
 from isolate.errors import ConnectError
 from isolate.execute.targets import resolve_targets
@@ -180,6 +180,25 @@ def test_a_redelivered_push_is_never_applied_twice(lab: LabHandle, north: tuple[
         assert "ip access-list extended ISOLATE-REDELIVERY" in session.read_state()
     finally:
         session.push(["no ip access-list extended ISOLATE-REDELIVERY"])
+        assert session.read_state() == before
+        session.close()
+
+
+def test_exec_mode_lines_travel_typed_through_the_worker(lab: LabHandle, north: tuple[Broker, Path]) -> None:
+    """A change with exec-mode lines (a typed Batch) reaches a site device apart from its
+    configuration lines: configuration mode first, then the exec line, each answered."""
+    broker, inventory = north
+    client, inv = _client(inventory, broker.password)
+    target: Target = resolve_targets(inv, ["core2"]).targets["core2"]
+    session = client.open(target)
+    assert isinstance(session, RemoteSession)
+    before = session.read_state()
+    try:
+        answers = session.push_batch(Batch(("vlan 632",), ("show vlan brief",)))
+        assert [a.command for a in answers] == ["vlan 632", "show vlan brief"]
+        assert "632" in answers[1].output
+    finally:
+        session.push(["no vlan 632"])
         assert session.read_state() == before
         session.close()
 
