@@ -38,7 +38,7 @@ from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
 from isolate.playbook.loader import load_playbook
 from isolate.restore.contained import contained
-from isolate.restore.staged import Restorer, RestoreResult, checked_state_reader, entries_from_records
+from isolate.restore.staged import RestoreResult, checked_state_reader, entries_from_records
 from isolate.secrets import Scrubber
 from isolate.takeover import taken_over
 
@@ -547,19 +547,16 @@ def restore(
                 pid=os.getpid(),
                 adopted_locks=[lock.describe() for lock in held.adopted],
             )
-            pool = SessionPool(resolved.targets, site_connect(connector(transport), inventory))
+            connect = site_connect(connector(transport), inventory)
+            executor = Executor.for_undo(
+                resolved.targets, journal, run_id=run_id, connect=connect, workers=workers, sink=sink,
+                scrub=journal.scrubber.scrub,
+            )  # fmt: skip
             try:
-                _cancel_reverts(pool, journal, run_id, devices, "restore")
-                result = Restorer(
-                    pool,
-                    journal,
-                    run_id=run_id,
-                    runner=ThreadRunner(workers),
-                    sink=sink,
-                    scrub=journal.scrubber.scrub,
-                ).run(restore_plan.entries, only_stage=only_stage)
+                _cancel_reverts(executor.pool, journal, run_id, devices, "restore")
+                result = executor.undo(restore_plan.entries, only_stage=only_stage)
             finally:
-                pool.close()
+                executor.close()
             journal.append("restore-end", ok=result.ok, message=result.message)
             if result.ok:
                 released = locks.release_stale_of_run(run_id)

@@ -124,8 +124,25 @@ def restore_stage_of(plan: PlanLike, index: int) -> int:
     return stage if stage is not None else len(plan.steps) - index
 
 
+@dataclass(frozen=True)
+class _NoSteps:
+    steps: tuple[StepLike, ...] = ()
+
+
+_NO_STEPS = _NoSteps()
+
+
+def _no_action(action: str, platform: str) -> PlatformActionLike:
+    raise LookupError(f"an undo-only executor runs no action ({action} on {platform})")
+
+
+def _no_identity(session: Session) -> str | None:
+    return None
+
+
 class Executor:
-    """Runs one plan against devices, writing the journal ahead of every change."""
+    """Runs one plan against devices, writing the journal ahead of every change; its undo
+    work (rollback policies, resume's recovery, restore) runs on the same engine."""
 
     def __init__(
         self,
@@ -181,12 +198,31 @@ class Executor:
     def _parallel(self, fn: Callable[[str], Any], devices: Sequence[str]) -> list[Any]:
         return self.runner.map(fn, devices)
 
-    def undo(self, entries: Sequence[UndoEntry]) -> RestoreResult:
+    @classmethod
+    def for_undo(
+        cls,
+        targets: Mapping[str, Target],
+        journal: JournalLike,
+        *,
+        run_id: str,
+        connect: Callable[[Target], Session],
+        workers: int = 32,
+        sink: EventSink = null_sink,
+        scrub: Callable[[str], str] = str,
+    ) -> Executor:
+        """An executor with no steps, for ``isolate restore``: its undo work (:meth:`undo`)
+        runs on the same runner, guarded session pool, journal and guarded sink as apply's."""
+        return cls(
+            _NO_STEPS, targets, journal, run_id=run_id, connect=connect, lookup=_no_action,
+            identify=_no_identity, options=ApplyOptions(workers), sink=sink, scrub=scrub,
+        )  # fmt: skip
+
+    def undo(self, entries: Sequence[UndoEntry], *, only_stage: int | None = None) -> RestoreResult:
         """Undo work on this executor's runner, sessions, journal and sink (rollback policies,
-        resume's recovery): the same engine as the apply work."""
+        resume's recovery, restore): the same engine as the apply work."""
         return Restorer(
             self.pool, self.journal, run_id=self.run_id, runner=self.runner, sink=self.sink, scrub=self.scrub
-        ).run(entries)
+        ).run(entries, only_stage=only_stage)
 
     # -- pre-checks -------------------------------------------------------------------------
     def precheck_all(self) -> list[PrecheckResult]:
