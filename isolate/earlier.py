@@ -21,7 +21,7 @@ from isolate.execute.executor import ActionLookup, PlatformActionLike
 from isolate.execute.undo import UndoEntry
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
-from isolate.journal.schema import Intent
+from isolate.journal.schema import Confirmed, Intent, RestoreIntent, RunEnd, RunStart, Verified
 from isolate.reopen import load_run
 
 
@@ -48,32 +48,26 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         if path.name in skipped:
             continue
         view = read_journal(path / "journal.jsonl")
-        if not view.records:
+        start = view.typed(view.records[0]) if view.records else None
+        if not isinstance(start, RunStart):
             continue
-        name = str((view.records[0].data.get("playbook") or {}).get("name", ""))
-        if playbook is not None and name != playbook:
+        if playbook is not None and start.playbook.name != playbook:
             continue
         entries = {(e.step, e.device): e for e in load_run(path).entries}
         pending = set(entries)
         if not pending:
             continue
-        verified = {
-            (str(r.data["step"]), str(r.data["device"]))
-            for r in view.records
-            if r.kind == "verified" and r.data.get("ok")
-        }
-        forward = {(data.step, data.device): data.lines() for _, data in view.of_kind(Intent)}
+        verified = {(d.step, d.device) for _, d in view.of_kind(Verified) if d.ok}
+        intents = [d for _, d in view.of_kind(Intent)]
+        forward = {(d.step, d.device): d.lines() for d in intents}
         armed = {  # changes made under a device-side revert that was never confirmed
-            (str(r.data["step"]), str(r.data["device"]))
-            for r in view.records
-            if r.kind == "intent" and r.data.get("confirm_window_s")
-        } - {(str(r.data["step"]), str(r.data["device"])) for r in view.records if r.kind == "confirmed"}
-        touched = {  # a restore went there since: the journal no longer says what the device holds
-            (str(r.data["step"]), str(r.data["device"])) for r in view.records if r.kind == "restore-intent"
-        }
-        inventory = str((view.records[0].data.get("inventory") or {}).get("sha256", ""))
-        end = [r for r in view.records if r.kind == "run-end"]
-        status = str(end[-1].data.get("status")) if end else "open"
+            (d.step, d.device) for d in intents if d.confirm_window_s
+        } - {(d.step, d.device) for _, d in view.of_kind(Confirmed)}
+        # a restore went there since: the journal no longer says what the device holds
+        touched = {(d.step, d.device) for _, d in view.of_kind(RestoreIntent)}
+        inventory = start.inventory.sha256
+        ends = view.of_kind(RunEnd)
+        status = ends[-1][1].status if ends else "open"
         restored = any(r.kind == "restore-start" for r in view.records)
         unsettled = set() if restored or status == "open" else pending - verified - armed
         for step, device in sorted(pending):

@@ -19,6 +19,7 @@ from isolate.execute.undo import UndoEntry
 from isolate.files import user_path
 from isolate.journal import Record, read_journal
 from isolate.journal.reader import run_dirs
+from isolate.journal.schema import RestoreEnd, RunEnd, RunStart
 from isolate.paths import run_dir, state_dir_from
 from isolate.restore.staged import checked_state_reader, entries_from_records
 
@@ -58,18 +59,19 @@ class RunToRestore:
 
 
 def load_run(path: Path) -> RunToRestore:
-    view = read_journal(path / "journal.jsonl")
-    start = view.records[0].data if view.records else {}
-    end = [r for r in view.records if r.kind == "run-end"]
-    restore_end = [r for r in view.records if r.kind == "restore-end"]
+    view = read_journal(path / "journal.jsonl")  # records read through their models
+    first = view.typed(view.records[0]) if view.records else None
+    start = first if isinstance(first, RunStart) else None
+    end = view.of_kind(RunEnd)
+    restore_end = view.of_kind(RestoreEnd)
     return RunToRestore(
         path=path,
-        playbook=str((start.get("playbook") or {}).get("name", "?")),
-        incident=str(start.get("incident") or ""),
-        status=str(end[-1].data.get("status")) if end else "open",
+        playbook=start.playbook.name if start is not None else "?",
+        incident=(start.incident or "") if start is not None else "",
+        status=end[-1][1].status if end else "open",
         intents=sum(1 for r in view.records if r.kind == "intent"),
         entries=_not_taken_over(path, entries_from_records(view, checked_state_reader(view))),
-        restore_ended_ok=bool(restore_end and restore_end[-1].data.get("ok")),
+        restore_ended_ok=bool(restore_end and restore_end[-1][1].ok),
         restore_died=_restore_died(view.records),
     )
 
