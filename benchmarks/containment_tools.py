@@ -134,6 +134,7 @@ async def _scrapli_one(device: dict[str, Any], work: Work, gate: asyncio.Semapho
     from scrapli.auth import LookupKeyValue
     from scrapli.auth import Options as AuthOptions
     from scrapli.cli import Cli
+    from scrapli.session import Options as SessionOptions
     from scrapli.transport import Ssh2Options
 
     auth = AuthOptions(username=work["username"], password=work["password"],
@@ -141,7 +142,8 @@ async def _scrapli_one(device: dict[str, Any], work: Work, gate: asyncio.Semapho
     async with gate:
         try:
             cli = Cli(work["host"], port=device["port"], definition_file_or_name="cisco_iosxe",
-                      auth_options=auth, transport_options=Ssh2Options())
+                      auth_options=auth, transport_options=Ssh2Options(),
+                      session_options=SessionOptions(operation_timeout_s=120))  # isolate's too
             async with cli:
                 result = await cli.send_inputs_async(device["lines"], requested_mode="configuration")
                 await cli.enter_mode_async("privileged_exec")
