@@ -246,6 +246,13 @@ class Device(_Model):
         """The device's management address in the modelled network (default: host)."""
         return str(self.address) if self.address is not None else self.host
 
+    @property
+    def mgmt_port(self) -> int:
+        """The port isolate manages it on in the modelled network: ``port`` when ``host`` is
+        that address, else (a modelled ``address``: the lab, a NAT or a tunnel in between) the
+        platform's own (SSH 22, FortiOS HTTPS 443, NETCONF 830, LDAPS 636)."""
+        return self.port if self.address is None else PLATFORM_TABLE[self.platform].management_port
+
 
 class Group(_Model):
     name: Name

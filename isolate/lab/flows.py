@@ -2,7 +2,8 @@
 
 Implements "Reachability model" of docs/design.md on the inventory and the simulated
 devices. A flow is (src host, dst host, port, proto) for every host × every service of
-another host, plus management flows (each admin station → every device's address, tcp/22).
+another host, plus management flows (each admin station → every device's address, on its
+management port: ``Device.mgmt_port``).
 A flow passes when, in order:
 
 5. a host of a ``vpn``-zone segment at either end has an active session of its
@@ -292,8 +293,9 @@ def _management(model: _Model, inventory: Inventory, ends: Mapping[str, _End]) -
             continue
         for device in sorted(inventory.devices, key=lambda d: d.name):
             dst = model.device_end(device)
-            ok, reason = model.decide(src, dst, 22, "tcp")
-            yield Flow(station, device.name, dst.address, 22, "tcp", MGMT_SERVICE, ok, reason, True)
+            port = device.mgmt_port
+            ok, reason = model.decide(src, dst, port, "tcp")
+            yield Flow(station, device.name, dst.address, port, "tcp", MGMT_SERVICE, ok, reason, True)
 
 
 # -- the lab's persisted state ----------------------------------------------------------------

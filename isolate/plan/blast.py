@@ -104,6 +104,7 @@ class BlastTracker:
                     device=pairs[p].dst.name,
                     address=str(pairs[p].dst.address),
                     by=device,
+                    port=pairs[p].port,
                 )
                 for p, device in sorted(newly.items())
                 if pairs[p].management

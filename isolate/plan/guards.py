@@ -1,7 +1,8 @@
 """The safety guards, evaluated after each step on the reachability model.
 
 1. **management-path**: the tool address and every admin station keep reaching every
-   managed device on tcp/22. No exemption.
+   managed device on its management port (``Device.mgmt_port``: tcp/22 for SSH platforms,
+   443 for FortiOS, 830 for NETCONF). No exemption.
 2. **protected-host**: a flow that passed before and reaches a host of
    ``protected.hosts`` must keep passing (whoever the source, unless the source is
    itself contained).
@@ -54,7 +55,8 @@ class Violation:
         """``the management path … → core1 (10.99.0.2:22)`` / ``protected service …``."""
         pair = self.pair
         if self.guard == "management-path":
-            return f"the management path {_source(pair.src)} → {pair.dst.name} ({pair.dst.address}:22)"
+            where = f"{pair.dst.address}:{pair.port}"
+            return f"the management path {_source(pair.src)} → {pair.dst.name} ({where})"
         target = f"{pair.dst.address}:{pair.port}/{pair.proto}"
         if self.guard == "protected-service":
             source = _source(pair.src)

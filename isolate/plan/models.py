@@ -73,6 +73,7 @@ class ManagementCut(_Model):
     device: str
     address: str
     by: str
+    port: int = 22  # the device's management port (plans saved before it was recorded: 22)
 
 
 class StillServed(_Model):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from isolate.actions.base import is_smb
 from isolate.inventory.models import Inventory
+from isolate.platforms import PLATFORMS as PLATFORM_TABLE
 from isolate.values import IPAddress, IPNetwork
 
 
@@ -248,10 +249,14 @@ class Reach:
         tool = inventory.tool_address()
         if tool is not None and not any(c.address == tool for c in sources):
             sources.append(endpoint(str(tool), "tool", tool, self.topo.segment_at(tool), ()))
-        devices = [self.topo.device_endpoint(d.name) for d in inventory.devices]
+        devices = [
+            (self.topo.device_endpoint(d.name),
+             ((PLATFORM_TABLE[d.platform].management_service, d.mgmt_port, "tcp"),))
+            for d in inventory.devices
+        ]  # fmt: skip
         for src in sources:
-            for dst in devices:
-                self._add(src, dst, (("ssh", 22, "tcp"),), 1, True)
+            for dst, service in devices:
+                self._add(src, dst, service, 1, True)
 
     def _add(
         self,

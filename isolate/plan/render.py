@@ -93,7 +93,8 @@ def _blast_lines(blast: StepBlast, *, detail: bool = True) -> list[str]:
     if blast.accounts_disabled:
         lines.append(f"accounts disabled: {', '.join(blast.accounts_disabled)}")
     for cut in blast.management:
-        lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({cut.address}:22) on {cut.by}")
+        where = f"{cut.address}:{cut.port}"
+        lines.append(f"MANAGEMENT PATH CUT: {cut.source} -> {cut.device} ({where}) on {cut.by}")
     lines += own_service_lines(blast)
     own = {o.host for o in blast.own_services}
     services = [s for s in blast.services if s.host not in own]
@@ -114,7 +115,7 @@ def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
         "management path: "
         + ("kept" if blast.management_kept else "CUT (overridden)")
         + f" (from {plan.tool_address or 'no tool address'} and stations "
-        f"{', '.join(plan.protected.stations) or 'none'} to every device on tcp/22)",
+        f"{', '.join(plan.protected.stations) or 'none'} to every device on its management port)",
     ]
     if blast.kept and kept_lines:
         lines.append("protected services:")
@@ -211,7 +212,7 @@ def summary_lines(plan: Plan) -> list[str]:
         "  management path: "
         + ("kept" if blast.management_kept else "CUT (overridden)")
         + f" (from {plan.tool_address or 'no tool address'} and stations "
-        f"{', '.join(plan.protected.stations) or 'none'} to every device on tcp/22)"
+        f"{', '.join(plan.protected.stations) or 'none'} to every device on its management port)"
     )
     if blast.kept:
         lines.append("  protected services:")

@@ -255,6 +255,13 @@ class Platform:
     # or "ruleset" (a firewall filtering whatever crosses it).
     acl_binding: Literal["interface", "ruleset"] = "ruleset"
     locate: Locate | None = None  # None: locate does not ask devices of this platform
+    # The port isolate manages it on where the inventory's port is the lab's or a tunnel's
+    # (the device has a modelled ``address``): the management path the guards keep open.
+    management_port: int = 22
+
+    @property
+    def management_service(self) -> str:
+        return {22: "ssh", 443: "https", 830: "netconf", 636: "ldaps"}.get(self.management_port, "management")
 
     @property
     def has_revert(self) -> bool:

@@ -206,6 +206,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         name="active_directory",
         title="Active Directory domain controller (LDAP)",
         session="ldap",
+        management_port=636,
         grammar="ldap",
         interfaces=KERNEL_INTERFACES,
         state=State("LDAP search: userAccountControl and memberOf of every account and group"),
@@ -217,6 +218,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         name="fortios",
         title="Fortinet FortiGate (FortiOS REST API)",
         session="fortios",
+        management_port=443,
         grammar="fortios",
         interfaces=KERNEL_INTERFACES,
         # the driver's read of GET /api/v2/cmdb/TABLE for firewall/address, firewall/addrgrp,
@@ -232,6 +234,7 @@ PLATFORMS: Final[dict[str, Platform]] = {
         name="junos",
         title="Juniper Junos (EX/QFX/MX over NETCONF)",
         session="netconf",
+        management_port=830,
         grammar="junos",
         interfaces=JUNOS_INTERFACES,
         # <get-configuration database="committed" format="text"/>: show configuration

@@ -3,6 +3,9 @@ step, the device and what would be cut; passing with an override that the plan r
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,30 @@ def test_shipped_playbooks_plan_against_the_shipped_inventory() -> None:
         inventory, load_playbook(PLAYBOOKS / "full-isolation.yml"), overrides=FULL
     )
     assert forced.blast.management_kept
+
+
+def test_management_path_is_each_device_on_its_own_management_port(tmp_path: Path) -> None:
+    """A Junos switch is managed over NETCONF (830), a switch with no modelled address on the
+    inventory's port: cutting the admin station off names each path on that port."""
+    text = (DATA / "city.yml").read_text(encoding="utf-8").replace(
+        "devices:\n",
+        "devices:\n"
+        "  - {name: jcore9, host: 127.0.0.1, port: 20099, platform: junos, role: core, address: 10.99.0.9, "
+        "credentials: lab}\n"
+        "  - {name: core8, host: 10.99.0.8, port: 2222, platform: cisco_ios, role: core, credentials: lab}\n",
+        1,
+    )
+    inventory = tmp_path / "city.yml"
+    inventory.write_text(text, encoding="utf-8")
+    playbook = tmp_path / "p.yml"
+    playbook.write_text(f"version: 1\nname: p\nsteps:\n{QUARANTINE_ADMIN}", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "isolate", "plan", "-i", str(inventory), str(playbook),
+         "--override", "q-admin", "--reason", "drill: cut the admin station"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ISOLATE_TEST_PASSWORD": "x"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "MANAGEMENT PATH CUT: admin1 -> jcore9 (10.99.0.9:830) on acc1" in done.stdout
+    assert "MANAGEMENT PATH CUT: admin1 -> core8 (10.99.0.8:2222) on acc1" in done.stdout
+    assert "MANAGEMENT PATH CUT: admin1 -> core1 (10.99.0.2:22) on acc1" in done.stdout
