@@ -146,16 +146,8 @@ def test_sigkill_during_restore_then_restore_again(
 def test_second_apply_on_overlapping_devices_is_refused(lab: LabHandle, state: Path) -> None:
     set_fault(lab.state_dir, "core2", make_fault("slow", delay=0.3))
     first = start_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
-    kill_when_started = newest_run
     try:
-        import time
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            run = kill_when_started(state)
-            if run is not None and any(r["kind"] == "run-start" for r in records(run)):
-                break
-            time.sleep(0.02)
+        wait_for_record(first, state, lambda r: r["kind"] == "run-start")
         second = run_cli("apply", "-i", inv(lab), LATERAL, "--yes", state=state)
         assert second.returncode == 5, second.stderr
         line = second.stderr.strip().splitlines()[-1]
