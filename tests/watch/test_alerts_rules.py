@@ -6,22 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from watchkit import PLAYBOOK
 
 from isolate.watch.alerts import BadAlert, parse_alert
 from isolate.watch.rules import RulesError, load_rules
-
-PLAYBOOK = """\
-version: 1
-name: quarantine-host
-description: Quarantine one infected host.
-parameters:
-  infected: {type: host, description: The infected host., default: tag:infected}
-steps:
-  - id: quarantine-infected
-    action: quarantine
-    targets: {parameters: [infected]}
-    params: {vlan: 999}
-"""
 
 
 def test_generic_alert() -> None:
