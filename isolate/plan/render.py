@@ -104,6 +104,16 @@ def _blast_lines(blast: StepBlast, *, detail: bool = True) -> list[str]:
     return lines
 
 
+def _management_line(plan: Plan) -> str:
+    """``management path: kept (from TOOL and stations … to every device on its management port)``."""
+    return (
+        "management path: "
+        + ("kept" if plan.blast.management_kept else "CUT (overridden)")
+        + f" (from {plan.tool_address or 'no tool address'} and stations "
+        f"{', '.join(plan.protected.stations) or 'none'} to every device on its management port)"
+    )
+
+
 def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
     blast = plan.blast
     lines = [
@@ -112,10 +122,7 @@ def _summary_lines(plan: Plan, *, kept_lines: bool = True) -> list[str]:
         f"segments cut off: {', '.join(blast.segments_cut_off) or 'none'}; "
         f"VPN users cut: {', '.join(blast.vpn_users) or 'none'}"
         + (f"; accounts disabled: {', '.join(blast.accounts_disabled)}" if blast.accounts_disabled else ""),
-        "management path: "
-        + ("kept" if blast.management_kept else "CUT (overridden)")
-        + f" (from {plan.tool_address or 'no tool address'} and stations "
-        f"{', '.join(plan.protected.stations) or 'none'} to every device on its management port)",
+        _management_line(plan),
     ]
     if blast.kept and kept_lines:
         lines.append("protected services:")
@@ -208,12 +215,7 @@ def summary_lines(plan: Plan) -> list[str]:
     for step in plan.steps:
         lines += [f"  {line}" for line in own_service_lines(step.blast)]
     lines.append("STAYS:")
-    lines.append(
-        "  management path: "
-        + ("kept" if blast.management_kept else "CUT (overridden)")
-        + f" (from {plan.tool_address or 'no tool address'} and stations "
-        f"{', '.join(plan.protected.stations) or 'none'} to every device on its management port)"
-    )
+    lines.append(f"  {_management_line(plan)}")
     if blast.kept:
         lines.append("  protected services:")
         lines += [f"  {line}" for line in _kept_lines(blast.kept)]
