@@ -15,7 +15,7 @@ session log-off); for ``linux`` the batch is one nft script applied atomically w
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +64,14 @@ class PlatformAction(Protocol[ItemT_contra]):
     def inverse(self, item: ItemT_contra, state: str) -> list[str]: ...
 
     def verify(self, item: ItemT_contra, state: str, extra: dict[str, str]) -> list[str]: ...
+
+
+@runtime_checkable
+class RevokesVpn(Protocol):
+    """A revoke-vpn action: it says what it does to users a directory authenticates (the plan
+    quotes it, since it differs by concentrator)."""
+
+    directory_users: str
 
 
 def is_smb(port: int, proto: str) -> bool:

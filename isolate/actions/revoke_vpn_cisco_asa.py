@@ -39,6 +39,11 @@ class RevokeVpnCiscoAsa:
     action = "revoke-vpn"
     platform = "cisco_asa"
     verify_commands: tuple[str, ...] = (SESSIONS_COMMAND,)
+    # what this concentrator does to a user a directory authenticates (the plan says it)
+    directory_users = (
+        "isolate logs their VPN sessions off, but the account itself must be disabled in the "
+        "directory, or they can log in again"
+    )
 
     def render(self, item: RevokeVpnItem) -> Batch:
         config: list[str] = []

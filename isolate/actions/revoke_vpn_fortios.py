@@ -29,6 +29,12 @@ class RevokeVpnFortios:
     action = "revoke-vpn"
     platform = "fortios"
     verify_commands: tuple[str, ...] = (VPN_SESSIONS,)
+    # what this concentrator does to a user a directory authenticates (the plan says it)
+    directory_users = (
+        "isolate takes them out of every FortiGate user group listing them (so the SSL-VPN no "
+        "longer admits them; restore puts them back) and logs their sessions off; their directory "
+        "account stays enabled for everything else (add a disable-account step for that)"
+    )
 
     def render(self, item: RevokeVpnItem) -> list[str]:
         lines = [f'set {USER} {user} {{"status":"disable"}}' for user in _local(item)]

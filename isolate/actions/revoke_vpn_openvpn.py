@@ -16,6 +16,11 @@ class RevokeVpnOpenvpn:
     action = "revoke-vpn"
     platform = "openvpn"
     verify_commands: tuple[str, ...] = (STATUS,)
+    # what this concentrator does to a user a directory authenticates (the plan says it)
+    directory_users = (
+        "isolate logs their VPN sessions off, but the account itself must be disabled in the "
+        "directory, or they can log in again"
+    )
 
     def render(self, item: RevokeVpnItem) -> list[str]:
         return [f"kill {user}" for user in item.users]

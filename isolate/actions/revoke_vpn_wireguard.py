@@ -22,6 +22,12 @@ class RevokeVpnWireguard:
     action = "revoke-vpn"
     platform = "wireguard"
     verify_commands: tuple[str, ...] = ()
+    # what this concentrator does to a user a directory authenticates (the plan says it)
+    directory_users = (
+        "WireGuard authenticates keys, not accounts: isolate removes their peers, which ends "
+        "their access here whatever the directory says; disable the account in the directory "
+        "for everything else"
+    )
 
     def render(self, item: RevokeVpnItem) -> list[str]:
         return [f"wg set {IFACE} peer @{user} remove" for user in item.users]

@@ -27,12 +27,14 @@ from isolate.actions.base import (
     PortRef,
     QuarantineItem,
     QuarantineParams,
+    RevokesVpn,
     RevokeVpnItem,
     SegmentAclItem,
     SegmentAclParams,
     ShutPortItem,
     Svi,
 )
+from isolate.actions.table import lookup
 from isolate.errors import PlanError
 from isolate.inventory.models import Device, Host, Inventory, Segment
 from isolate.platforms import PLATFORMS
@@ -256,16 +258,27 @@ def revoke_vpn(
         raise _empty(step, "VPN concentrator (set vpn.concentrators in the inventory)")
     ordered = tuple(sorted(users))
     directory = tuple(u.name for u in inv.vpn.users if u.auth == "directory" and u.name in users)
-    notes: list[str] = []
-    if directory:
-        names = ", ".join(sorted(directory))
-        notes.append(
-            f"{names}: authenticated by the directory (RADIUS/LDAP/SAML), not on the concentrator: "
-            "isolate logs their VPN sessions off, but the account itself must be disabled in the "
-            "directory, or they can log in again"
-        )
+    notes = _directory_notes(sorted(directory), devices) if directory else []
     item = RevokeVpnItem(step=step.id, users=ordered, directory=tuple(sorted(directory)))
     return [(d, item) for d in devices], notes
+
+
+def _directory_notes(names: list[str], devices: list[Device]) -> list[str]:
+    """What revoke-vpn does to users a directory authenticates: it depends on the concentrator
+    (each action says it), so one note per kind of concentrator the step reaches."""
+    by_platform: dict[str, list[str]] = {}
+    for device in devices:
+        by_platform.setdefault(device.platform, []).append(device.name)
+    who = ", ".join(names)
+    notes = []
+    for platform, hosts in sorted(by_platform.items()):
+        action = lookup("revoke-vpn", platform)
+        assert isinstance(action, RevokesVpn), platform  # every revoke-vpn action says it
+        effect = action.directory_users
+        where = f" on {', '.join(hosts)} ({platform})" if len(by_platform) > 1 else ""
+        directory = "authenticated by the directory (RADIUS/LDAP/SAML), not on the concentrator"
+        notes.append(f"{who}: {directory}{where}: {effect}")
+    return notes
 
 
 MAPPERS: dict[str, Callable[[Step, BaseModel, ResolvedTargets, Inventory], Mapped]] = {

@@ -73,6 +73,11 @@ def test_contain_and_restore_a_fortigate(lab: LabHandle, tmp_path: Path) -> None
     assert "no device-owned revert on fgt1 (fortios)" in plan.stdout
     assert 'create firewall/policy {"name":"isolate-cut-smb"' in plan.stdout
     assert "move isolate-cut-smb top" in plan.stdout
+    said = " ".join(plan.stdout.split())
+    assert ("dave: authenticated by the directory (RADIUS/LDAP/SAML), not on the concentrator: isolate "
+            "takes them out of every FortiGate user group listing them (so the SSL-VPN no longer admits "
+            "them; restore puts them back) and logs their sessions off") in said
+    assert "or they can log in again" not in said  # true of an ASA, not of a FortiGate
 
     applied = run_cli("apply", "-i", inventory, str(playbook), "--yes", state=state)
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
