@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from dataclasses import dataclass
-
-_SPACES = re.compile(r"\s+")
 
 # IOS prints well-known ports by name in ACL entries (``show ip access-lists``,
 # running-config): the keyword lists of the IOS extended ``permit``/``deny`` command, per
@@ -68,7 +67,7 @@ class Block:
 
 def norm(line: str) -> str:
     """Collapse runs of whitespace and strip: IOS pads ``deny   tcp`` for alignment."""
-    return _SPACES.sub(" ", line).strip()
+    return " ".join(line.split())
 
 
 def parse_blocks(text: str) -> list[Block]:
@@ -77,15 +76,16 @@ def parse_blocks(text: str) -> list[Block]:
     header: str | None = None
     children: list[str] = []
     for raw in text.replace("\r", "").split("\n"):
-        if not raw.strip() or raw.strip().startswith("!"):
+        words = raw.split()
+        if not words or words[0][0] == "!":
             continue
         if raw[0] in " \t":
             if header is not None:
-                children.append(norm(raw))
+                children.append(" ".join(words))
             continue
         if header is not None:
             blocks.append(Block(header, tuple(children)))
-        header, children = norm(raw), []
+        header, children = " ".join(words), []
     if header is not None:
         blocks.append(Block(header, tuple(children)))
     return blocks
@@ -103,17 +103,47 @@ def canonical_interface(name: str) -> str:
     return f"{match.group(1)}{number}"
 
 
-class RunningConfig:
-    """Indexed view of one running-config, built once per call site."""
+class _Parsed:
+    """One running-config text, split into blocks and indexed (shared, never changed)."""
 
     def __init__(self, text: str) -> None:
-        self.blocks = parse_blocks(text)
-        self._by_header = {b.header.lower(): b for b in self.blocks}
-        self._interfaces: dict[str, Block] = {}
+        self.text = text
+        self.blocks = tuple(parse_blocks(text))
+        self.by_header = {b.header.lower(): b for b in self.blocks}
+        self.interfaces: dict[str, Block] = {}
         for block in self.blocks:
             if block.header.lower().startswith("interface "):
                 key = canonical_interface(block.header[len("interface ") :]).lower()
-                self._interfaces[key] = block
+                self.interfaces[key] = block
+
+
+_LAST = threading.local()  # per thread: the texts parsed last (a device's pre-check, inverse, verify)
+_KEEP = 2
+
+
+def _parsed(text: str) -> _Parsed:
+    """``text`` parsed, reusing this thread's last parses of an equal text: an action's
+    pre-check, inverse and verification each read the same state, one after the other."""
+    recent: list[_Parsed] | None = getattr(_LAST, "recent", None)
+    if recent is None:
+        recent = _LAST.recent = []
+    for parsed in recent:
+        if parsed.text is text or parsed.text == text:
+            return parsed
+    parsed = _Parsed(text)
+    recent.insert(0, parsed)
+    del recent[_KEEP:]
+    return parsed
+
+
+class RunningConfig:
+    """Indexed view of one running-config (the parse of an equal text is reused: read-only)."""
+
+    def __init__(self, text: str) -> None:
+        parsed = _parsed(text)
+        self.blocks: tuple[Block, ...] = parsed.blocks
+        self._by_header = parsed.by_header
+        self._interfaces = parsed.interfaces
 
     def block(self, header: str) -> Block | None:
         return self._by_header.get(norm(header).lower())

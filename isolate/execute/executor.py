@@ -4,7 +4,8 @@ Invariants kept here (shared/BRIEF.md):
 1. the intent (forward, inverse, digest of captured pre-state) is appended and fsynced
    before anything reaches the device; a journal write failure stops the run;
 2. every inverse is computed by the action from the state read off that device just
-   before the step;
+   before the step (for a device's first step, that is the pre-check's read: its pre-check
+   and inverse, computed then from that very text, are used as they are, not computed again);
 8. device locks are held for the whole run.
 Devices of one step run in parallel (bounded); one session per device across steps.
 """
@@ -112,6 +113,15 @@ IdentityCheck = Callable[[Session], str | None]
 
 
 @dataclass(frozen=True)
+class _Prechecked:
+    """A change's pre-check passed on ``state`` (the pre-check's read), and its inverse."""
+
+    state: str
+    item: Any
+    inverse: list[str]
+
+
+@dataclass(frozen=True)
 class ApplyOptions:
     workers: int = 32
     confirm_window_s: int | None = None
@@ -171,6 +181,8 @@ class Executor:
         self.sink = guarded(sink)
         self.pool = SessionPool(targets, connect)
         self.states: dict[str, str] = {}  # device -> last state read off it
+        self._stored: dict[str, tuple[str, str]] = {}  # device -> (that state, its stored sha)
+        self._prechecked: dict[tuple[str, str], _Prechecked] = {}  # (step id, device) -> first step's
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
         self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
         # (step id, device) changes verified by an earlier process of this run (--resume)
@@ -253,17 +265,13 @@ class Executor:
             state = session.read_state()
             checks.update(reachable=True, authenticated=True, state_captured=True)
             self.states[device] = state
-            sha = self.journal.store_state(state)
+            sha = self._store(device, state)
             if self.options.confirm_window_s is not None and isinstance(session, ConfirmPrerequisites):
                 missing = session.confirm_ready(state)
                 checks["confirm_window"] = missing is None
                 if missing:
                     raise PrecheckFailed(f"{device}: {missing}")
-            problems = [
-                f"step '{step.id}': {problem}"
-                for step, change in self._changes_of(device)
-                for problem in self.lookup(step.action, change.platform).precheck(change.item, state)
-            ]
+            problems = self._precheck_changes(device, state)
             checks["steps"] = not problems
             ok = not problems
             ready = _ready(session)
@@ -279,6 +287,28 @@ class Executor:
         self.journal.append("precheck", device=device, ok=ok, message=message, state=sha, checks=checks)
         self._emit("precheck", device=device, ok=ok, message=message)
         return PrecheckResult(device, ok, message, sha, reachable=checks.get("reachable", True))
+
+    def _precheck_changes(self, device: str, state: str) -> list[str]:
+        """Every remaining change's action pre-check on ``state``; the device's first change,
+        when clean, keeps its result and its inverse from that same state (``_prechecked``)."""
+        problems: list[str] = []
+        for k, (step, change) in enumerate(self._changes_of(device)):
+            action = self.lookup(step.action, change.platform)
+            found = action.precheck(change.item, state)
+            problems += [f"step '{step.id}': {problem}" for problem in found]
+            if k == 0 and not found:
+                inverse = action.inverse(change.item, state)
+                self._prechecked[(step.id, device)] = _Prechecked(state, change.item, inverse)
+        return problems
+
+    def _store(self, device: str, state: str) -> str:
+        """Store ``state`` (the device's last read) in the journal once; its sha."""
+        stored = self._stored.get(device)
+        if stored is not None and stored[0] is state:
+            return stored[1]
+        sha = self.journal.store_state(state)
+        self._stored[device] = (state, sha)
+        return sha
 
     # -- steps ------------------------------------------------------------------------------
     def run_step(self, index: int) -> StepResult:
@@ -300,11 +330,15 @@ class Executor:
         started = time.time()
         action = self.lookup(step.action, change.platform)
         state = self.states[device]
-        problems = action.precheck(change.item, state)
-        if problems:
-            return self._fail(step, device, "precheck", "; ".join(problems), started, state_known=True)
-        inverse = action.inverse(change.item, state)
-        pre_sha = self.journal.store_state(state)
+        known = self._prechecked.pop((step.id, device), None)
+        if known is not None and known.state is state and known.item == change.item:
+            inverse = known.inverse  # pre-checked and computed from this very state
+        else:
+            problems = action.precheck(change.item, state)
+            if problems:
+                return self._fail(step, device, "precheck", "; ".join(problems), started, state_known=True)
+            inverse = action.inverse(change.item, state)
+        pre_sha = self._store(device, state)
         # A platform without a device-owned revert is never journaled as having a window.
         window = self.options.confirm_window_s if has_revert(change.platform) else None
         stage = restore_stage_of(self.plan, index)
@@ -392,7 +426,7 @@ class Executor:
             return self._fail(step, device, "verify", str(exc), started, read_back=inflight.answered(exc))
         self.states[device] = state
         problems = action.verify(change.item, state, extra)
-        post_sha = self.journal.store_state(state)
+        post_sha = self._store(device, state)
         self.journal.append(
             "verified", device=device, step=step.id, ok=not problems, problems=problems, post_state=post_sha
         )
@@ -429,7 +463,7 @@ class Executor:
         that a device that did not answer is not asked again (``read_back``: one timeout)."""
         state_sha: str | None = None
         if state_known:
-            state_sha = self.journal.store_state(self.states[device])
+            state_sha = self._store(device, self.states[device])
         elif not read_back:
             self.pool.drop(device)
             message = f"{message} (state not read back: the device did not answer; restore reads it back)"
@@ -438,7 +472,7 @@ class Executor:
             try:
                 state = self.pool.get(device).read_state()
                 self.states[device] = state
-                state_sha = self.journal.store_state(state)
+                state_sha = self._store(device, state)
             except IsolateError as exc:
                 message = f"{message} (state unreadable afterwards: {exc})"
         self.journal.append(

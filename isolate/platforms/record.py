@@ -129,10 +129,13 @@ class State:
     header: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
     also: tuple[str, ...] = ()  # read-only commands whose output is part of the state
-    _dropped: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _dropped: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_dropped", tuple(re.compile(p) for p in self.header + self.volatile))
+        # one pattern for all (one match per line, not one per pattern and line)
+        patterns = self.header + self.volatile
+        dropped = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        object.__setattr__(self, "_dropped", dropped)
 
     def combine(self, main: str, also: dict[str, str]) -> str:
         """The state: the main command's output, then each ``also`` command's output under a
@@ -146,7 +149,8 @@ class State:
         """Line endings unified, trailing spaces and leading/trailing blank lines dropped,
         header and volatile lines dropped."""
         lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-        kept = [line for line in lines if not any(p.match(line) for p in self._dropped)]
+        dropped = self._dropped
+        kept = lines if dropped is None else [line for line in lines if not dropped.match(line)]
         while kept and not kept[0]:
             kept.pop(0)
         while kept and not kept[-1]:
