@@ -32,7 +32,8 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import checked_artifact
+from isolate.journal.reader import JournalView, checked_artifact
+from isolate.journal.schema import Excluded, RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -418,9 +419,9 @@ def _cancel_reverts(pool: SessionPool, journal: Journal, run_id: str, devices: l
 
 
 def _revert_owner(state: Path) -> RevertOwner:
-    def runs() -> list[tuple[str, tuple[Any, ...]]]:
+    def runs() -> list[tuple[Path, tuple[Record, ...]]]:
         paths = sorted((state / "runs").glob("*/journal.jsonl"), reverse=True)
-        return [(p.parent.name, read_journal(p).records) for p in paths]
+        return [(p, read_journal(p).records) for p in paths]
 
     return owner_from(runs, str(state))
 
@@ -466,10 +467,9 @@ def plan_restore(run_path: Path) -> RestorePlan:
     return RestorePlan(run_path.name, run_path, tuple(e for e in entries if (e.device, e.step) not in taken))
 
 
-def _first_record(run_path: Path) -> Record | None:
-    """The run-start record, or None when the run died before writing it whole."""
-    records = read_journal(run_path / "journal.jsonl").records
-    return records[0] if records else None
+def _journaled_start(run_path: Path) -> RunStart | None:
+    """The run-start record's data, or None when the run died before writing it whole."""
+    return read_journal(run_path / "journal.jsonl").run_start()
 
 
 def release_stale_locks(run_id: str, *, state_dir: Path | None = None, lock_dir: Path | None = None) -> str:
@@ -517,11 +517,11 @@ def restore(
     why, reference = _text_option("--reason", reason), _text_option("--incident", incident)
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
-    start = _first_record(run_path)
+    start = _journaled_start(run_path)
     if start is None:
         return RestoreResult(True, (), (), (), message=_nothing_written(run_path, state, lock_dir))
     restore_plan = plan_restore(run_path)
-    inv_path = inventory_path or Path(start.data["inventory"]["path"])
+    inv_path = inventory_path or Path(start.inventory.path)
     inventory = load_inventory(inv_path)
     devices = sorted({e.device for e in restore_plan.entries})
     resolved = resolve_targets(
@@ -616,12 +616,15 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
 # -- resume --------------------------------------------------------------------------------------
 
 
-def _journaled_plan(run_path: Path, records: Sequence[Record]) -> Plan:
+def _journaled_plan(run_path: Path, view: JournalView, start: RunStart) -> Plan:
     """The plan a run executes, proven by the digest its journal holds (the run-start's, or
     the last ``excluded`` record's when --skip-unreachable narrowed it)."""
-    holder = [r for r in records if r.kind in ("run-start", "excluded") and r.data.get("plan_sha256")][-1]
+    holder, sha = view.records[0], start.plan_sha256
+    for record, excluded in view.of_kind(Excluded):
+        if excluded.plan_sha256:
+            holder, sha = record, excluded.plan_sha256
     where = f"{holder.kind} (seq {holder.seq})"
-    text = checked_artifact(run_path, "plan.json", str(holder.data["plan_sha256"]), where=where)
+    text = checked_artifact(run_path, "plan.json", sha, where=where)
     try:
         return Plan.model_validate_json(text)
     except ValueError as exc:
@@ -653,7 +656,7 @@ def resume(
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
     view = read_journal(run_path / "journal.jsonl")
-    ended = [r for r in view.records if r.kind == "run-end"]
+    ended = [end for _, end in view.of_kind(RunEnd)]
     if ended and not retry_failed:
         raise InputError(
             f"run {run_path.name} ended; nothing to resume (see isolate status, isolate restore; "
@@ -661,20 +664,15 @@ def resume(
         )
     if retry_failed and any(r.kind == "restore-start" for r in view.records):
         raise InputError(f"run {run_path.name} was restored: nothing to retry; apply the playbook again")
-    if retry_failed and ended and ended[-1].data.get("status") in ("ok", "checked"):
-        status = ended[-1].data.get("status")
-        raise InputError(f"run {run_path.name} ended {status}: no failed device to retry")
-    if not view.records:
+    if retry_failed and ended and ended[-1].status in ("ok", "checked"):
+        raise InputError(f"run {run_path.name} ended {ended[-1].status}: no failed device to retry")
+    start = view.run_start()
+    if start is None:
         nothing = _nothing_written(run_path, state, lock_dir)
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
-    start = view.records[0]
-    inventory = load_inventory(inventory_path or Path(start.data["inventory"]["path"]))
-    built = _journaled_plan(run_path, view.records)
-    done = frozenset(
-        (str(r.data["step"]), str(r.data["device"]))
-        for r in view.records
-        if r.kind == "verified" and r.data.get("ok")
-    )
+    inventory = load_inventory(inventory_path or Path(start.inventory.path))
+    built = _journaled_plan(run_path, view, start)
+    done = frozenset((v.step, v.device) for _, v in view.of_kind(Verified) if v.ok)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name
     started = time.time()

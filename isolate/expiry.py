@@ -152,21 +152,17 @@ def expiries(state: Path) -> list[Expiry]:
     book = ExpiryBook(state).events()
     out = []
     for path in run_dirs(state):
-        records = read_journal(path / "journal.jsonl").records
-        if not records or records[0].kind != "run-start":
-            continue
-        options = records[0].data.get("options") or {}
-        if options.get("expires_at") is None or not load_run(path).needs_restore:
+        start = read_journal(path / "journal.jsonl").run_start()  # through its model
+        if start is None or start.options.expires_at is None or not load_run(path).needs_restore:
             continue
         events = tuple(book.get(path.name, []))
-        at: float | None = float(options["expires_at"])
+        at: float | None = start.options.expires_at
         for event in events:
             if event["event"] == "extended":
                 at = float(event["expires_at"])
             elif event["event"] == "kept":
                 at = None
-        out.append(Expiry(path.name, path, str(options.get("expires", "")), at,
-                          str(records[0].data.get("incident") or ""), events))
+        out.append(Expiry(path.name, path, start.options.expires or "", at, start.incident or "", events))
     return out
 
 

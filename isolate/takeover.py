@@ -17,29 +17,38 @@ from pathlib import Path
 
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
+from isolate.journal.schema import Gate, Restored
 
 
 def taken_over(run_path: Path) -> set[tuple[str, str]]:
-    """(device, step) of run ``run_path`` that a later run brought back and took over."""
+    """(device, step) of run ``run_path`` that a later run brought back and took over. The
+    later runs' records are read through their models (JournalError, exit 7, naming the
+    journal, seq and field of one that does not fit)."""
     taken: set[tuple[str, str]] = set()
     later = [p for p in run_dirs(run_path.parent.parent) if p.name != run_path.name]
     for path in later:
-        records = read_journal(path / "journal.jsonl").records
-        if not records:
-            continue
-        claims = (records[0].data.get("options") or {}).get("taken_over") or {}
-        wanted = {tuple(k.split("@", 1)) for k, run in claims.items() if run == run_path.name}
+        view = read_journal(path / "journal.jsonl")
+        start = view.run_start()
+        claims = start.options.taken_over if start is not None else {}
+        wanted = {_step_device(key) for key, run in claims.items() if run == run_path.name}
         if not wanted:
             continue
         restored: dict[tuple[str, str], int] = {}
-        for r in records:
-            key = (str(r.data.get("step")), str(r.data.get("device")))
-            if r.kind == "restored" and r.data.get("ok") and key in wanted:
-                restored[key] = r.seq
-            elif r.kind == "gate" and r.data.get("ok") and r.data.get("check") == "equality":
-                device = str(r.data.get("device"))
-                taken |= {(d, s) for (s, d), seq in restored.items() if d == device and seq < r.seq}
+        for rec in view.records:
+            if rec.kind not in ("restored", "gate"):
+                continue
+            data = view.typed(rec)
+            if isinstance(data, Restored) and data.ok and (data.step, data.device) in wanted:
+                restored[(data.step, data.device)] = rec.seq
+            elif isinstance(data, Gate) and data.ok and data.check == "equality":
+                taken |= {(d, s) for (s, d), seq in restored.items() if d == data.device and seq < rec.seq}
     return taken
+
+
+def _step_device(key: str) -> tuple[str, str]:
+    """``step@device`` (how run-start's options name a change) as (step, device)."""
+    step, _, device = key.partition("@")
+    return step, device
 
 
 def continued(run_path: Path) -> list[str]:
@@ -49,11 +58,11 @@ def continued(run_path: Path) -> list[str]:
     runs: set[str] = set()
     todo = [run_path]
     while todo:
-        records = read_journal(todo.pop() / "journal.jsonl").records
-        options = (records[0].data.get("options") or {}) if records else {}
-        for key in ("adopted", "taken_over"):
-            for run in (options.get(key) or {}).values():
-                if run not in runs and (run_path.parent / str(run)).is_dir():
-                    runs.add(str(run))
-                    todo.append(run_path.parent / str(run))
+        start = read_journal(todo.pop() / "journal.jsonl").run_start()
+        if start is None:
+            continue
+        for run in [*start.options.adopted.values(), *start.options.taken_over.values()]:
+            if run not in runs and (run_path.parent / run).is_dir():
+                runs.add(run)
+                todo.append(run_path.parent / run)
     return sorted(runs, reverse=True)

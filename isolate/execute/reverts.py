@@ -13,12 +13,15 @@ says which run armed it (``pending_revert_check``). docs/journal.md, "Revert tim
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, Protocol
 
 from isolate.drivers.base import ConfirmCapable, Session
 from isolate.errors import IsolateError
-from isolate.journal.records import RUN_ID_RE
+from isolate.journal.reader import typed_data
+from isolate.journal.records import RUN_ID_RE, Record
+from isolate.journal.schema import Confirmed, Intent, RevertCancelled
 from isolate.platforms import PLATFORMS, ScheduledRevert
 
 RevertOwner = Callable[[str, list[str]], str]  # (device, pending reverts) -> "run R (…)"
@@ -26,19 +29,14 @@ _LINUX_FILE = re.compile(r"/revert-(?P<run>" + RUN_ID_RE.pattern + r")-(?P<step>
 
 
 class _Journal(Protocol):
+    @property
+    def path(self) -> Path: ...
+
     def append(self, kind: str, /, **data: Any) -> Any: ...
 
 
 class _Pool(Protocol):
     def get(self, device: str) -> Session: ...
-
-
-class _Record(Protocol):
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def data(self) -> Mapping[str, Any]: ...
 
 
 def revert_tag(run_id: str, step: str) -> str:
@@ -55,21 +53,25 @@ def revert_identity(platform: str, run_id: str, step: str, window_s: int | None)
     return {"kind": "rollback-timer", "window_s": window_s}
 
 
-def armed_unconfirmed(records: Iterable[_Record]) -> dict[str, list[str]]:
+def armed_unconfirmed(records: Iterable[Record], journal: Path | None) -> dict[str, list[str]]:
     """Device -> steps whose revert was armed (intent with a window) and never confirmed nor
-    cancelled afterwards, in journal order."""
+    cancelled afterwards, in journal order. The records are read through their models
+    (JournalError naming ``journal``, the seq and the field of one that does not fit)."""
     armed: dict[str, list[str]] = {}
     for rec in records:
-        device, step = rec.data.get("device"), rec.data.get("step")
-        if not isinstance(device, str):
+        if rec.kind not in _REVERT_KINDS:
             continue
-        if rec.kind == "intent" and rec.data.get("confirm_window_s") and isinstance(step, str):
-            armed.setdefault(device, []).append(step)
-        elif rec.kind == "confirmed" and step in armed.get(device, []):
-            armed[device].remove(step)
-        elif rec.kind == "revert-cancelled" and rec.data.get("ok"):
-            armed.pop(device, None)
+        data = typed_data(rec, journal)
+        if isinstance(data, Intent) and data.confirm_window_s:
+            armed.setdefault(data.device, []).append(data.step)
+        elif isinstance(data, Confirmed) and data.step in armed.get(data.device, []):
+            armed[data.device].remove(data.step)
+        elif isinstance(data, RevertCancelled) and data.ok:
+            armed.pop(data.device, None)
     return {d: steps for d, steps in armed.items() if steps}
+
+
+_REVERT_KINDS = frozenset({"intent", "confirmed", "revert-cancelled"})
 
 
 def _of_run(entry: str, run_id: str) -> bool:
@@ -80,14 +82,14 @@ def _of_run(entry: str, run_id: str) -> bool:
 
 
 def cancel_run_reverts(
-    pool: _Pool, journal: _Journal, run_id: str, records: Iterable[_Record], *, devices: Iterable[str]
+    pool: _Pool, journal: _Journal, run_id: str, records: Iterable[Record], *, devices: Iterable[str]
 ) -> list[str]:
     """Cancel every revert ``run_id`` armed and never confirmed on ``devices``, then read each
     device back to prove it gone; one ``revert-cancelled`` record per device. Returns the
     problems (a device unreachable, a revert still pending): the caller must not go on."""
     problems: list[str] = []
     reachable = set(devices)
-    for device, steps in armed_unconfirmed(records).items():
+    for device, steps in armed_unconfirmed(records, journal.path).items():
         if device not in reachable:
             continue
         cancelled: list[str] = []
@@ -140,18 +142,18 @@ def pending_revert_check(identify: IdentityCheck, owner: RevertOwner) -> Identit
     return check
 
 
-def owner_from(runs: Callable[[], Iterable[tuple[str, Iterable[_Record]]]], where: str) -> RevertOwner:
+def owner_from(runs: Callable[[], Iterable[tuple[Path, Iterable[Record]]]], where: str) -> RevertOwner:
     """Who armed a pending revert: the run a Linux revert file names, else the newest run of
-    ``runs()`` (run id, records) that armed one on the device and never confirmed it."""
+    ``runs()`` (journal path, records) that armed one on the device and never confirmed it."""
 
     def owner(device: str, pending: list[str]) -> str:
         for entry in pending:
             match = _LINUX_FILE.search(entry)
             if match:
                 return f"run {match['run']} (step {match['step']})"
-        for run_id, records in runs():
-            if device in armed_unconfirmed(records):
-                return f"run {run_id} (state dir {where}, never confirmed: its process died)"
+        for journal, records in runs():
+            if device in armed_unconfirmed(records, journal):
+                return f"run {journal.parent.name} (state dir {where}, never confirmed: its process died)"
         return f"no run of the state dir {where} (another operator's run, or armed by hand)"
 
     return owner

@@ -92,7 +92,7 @@ def build_timeline(view: JournalView, report: VerifyReport | None = None, *, ali
     """The timeline of a journal; ``alive``: a live process still writes it. Every record is
     read through its kind's model (a record that does not fit is a JournalError naming the
     journal, its seq and the field)."""
-    run = RunView(view.records, alive=alive)
+    run = RunView(view.records, alive=alive, path=view.path)
     typed = [(rec, view.typed(rec)) for rec in view.records]
     start = typed[0][1] if typed and isinstance(typed[0][1], schema.RunStart) else None
     t0 = parse_ts(view.records[0].ts) if start else None
@@ -161,9 +161,9 @@ def _header(started: str | None, d: schema.RunStart | None, run: RunView) -> tup
         ("Inventory", _file_ref(d.inventory.model_dump())),
         ("Playbook", _file_ref(d.playbook.model_dump())),
         ("Plan", _text(d.plan_sha256)),
-        ("Options", _options(d.options)),
+        ("Options", _options(d.options.model_dump(mode="json", exclude_unset=True))),
     ]
-    if d.options.get("host_key_checking") is False:
+    if not d.options.host_key_checking:
         rows.append(("Host keys", "NOT verified for devices missing from known_hosts (--insecure-host-keys)"))
     if d.overrides:
         rows.extend((f"Override {i + 1}", _override(o)) for i, o in enumerate(d.overrides))

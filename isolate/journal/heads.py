@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isolate.journal.records import Record, canonical_json, make_record
+from isolate.journal.schema import SchemaError, Seal, typed
 from isolate.journal.signing import ALG, PublicKey, Signer
 
 SEAL_KIND = "seal"
@@ -79,7 +80,7 @@ def check_seals(records: Sequence[Record], trusted: Sequence[PublicKey]) -> Seal
         problem = _seal_problem(rec, by_id)
         if problem is not None:
             return SealCheck(problem, rec.seq, last, key)
-        last, key = rec, by_id[str(rec.data.get("key"))]
+        last, key = rec, by_id[_seal(rec).key]
     if last is None or last.seq != records[-1].seq:
         tail = records[-1]
         after = "no signed head at all" if last is None else f"the last signed head is seq {last.seq}"
@@ -95,16 +96,17 @@ def check_seals(records: Sequence[Record], trusted: Sequence[PublicKey]) -> Seal
 
 
 def _seal_problem(rec: Record, by_id: Mapping[str, PublicKey]) -> str | None:
-    data = rec.data
-    if data.get("alg") != ALG or not isinstance(data.get("sig"), str):
+    try:
+        data = typed(rec)
+    except SchemaError as exc:
+        return f"seal is not a signed head: {exc}"
+    assert isinstance(data, Seal)
+    if data.alg != ALG:
         return f"seal is not an {ALG} signature"
-    known = by_id.get(str(data.get("key")))
+    known = by_id.get(data.key)
     if known is None:
-        return (
-            f"signed by key {data.get('key')}, which is not a trusted key "
-            f"(trusted: {', '.join(sorted(by_id))})"
-        )
-    if not known.verifies(head_message(rec), str(data["sig"])):
+        return f"signed by key {data.key}, which is not a trusted key (trusted: {', '.join(sorted(by_id))})"
+    if not known.verifies(head_message(rec), data.sig):
         return "signature does not verify: the records before this head were changed, or it was forged"
     return None
 
@@ -144,11 +146,15 @@ def export_problem(header: Mapping[str, Any], trusted: Sequence[PublicKey]) -> s
 # --- the mirror of heads ----------------------------------------------------------------
 
 
+def _seal(rec: Record) -> Seal:
+    data = typed(rec)
+    assert isinstance(data, Seal)
+    return data
+
+
 def mirror_line(rec: Record) -> str:
-    return (
-        f"{MIRROR_TAG} run={rec.run} seq={rec.seq} hash={rec.hash} key={rec.data.get('key')} "
-        f"sig={rec.data.get('sig')}"
-    )
+    seal = _seal(rec)
+    return f"{MIRROR_TAG} run={rec.run} seq={rec.seq} hash={rec.hash} key={seal.key} sig={seal.sig}"
 
 
 def mirror_head(rec: Record) -> str | None:

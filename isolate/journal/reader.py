@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +30,23 @@ from isolate.journal.records import (
     parse_line,
     record_from_obj,
 )
-from isolate.journal.schema import KIND_MODELS, Data, SchemaError, typed
+from isolate.journal.schema import (
+    KIND_MODELS,
+    Applied,
+    Confirmed,
+    Data,
+    Failed,
+    Intent,
+    Precheck,
+    Restored,
+    RestoreEnd,
+    RestoreIntent,
+    RunEnd,
+    RunStart,
+    SchemaError,
+    Verified,
+    typed,
+)
 from isolate.paths import process_alive, runs_dir
 
 D = TypeVar("D", bound=Data)
@@ -100,6 +116,10 @@ class JournalView:
         does not fit it is a JournalError naming this journal, the record's seq and the field."""
         return typed_data(record, self.path)
 
+    def run_start(self) -> RunStart | None:
+        """The first record's data, which must be a run-start (None: no record at all)."""
+        return first_run_start(self.records, self.path)
+
     def of_kind(self, model: type[D]) -> list[tuple[Record, D]]:
         """Every record whose kind ``model`` describes, with its typed data, in journal order."""
         kinds = {kind for kind, (m, _) in KIND_MODELS.items() if m is model}
@@ -125,17 +145,34 @@ class JournalView:
         )
 
 
-def typed_data(record: Record, journal: Path) -> Data:
+def typed_data(record: Record, journal: Path | None) -> Data:
     """``record``'s data as its kind's model; JournalError (exit 7) in one line naming the
     journal file, the seq and the field when it does not fit (hand-edited, or not written by
     isolate). Fields the model does not name are left out: another version may have added them."""
     try:
         return typed(record)
     except SchemaError as exc:
+        where = journal if journal is not None else f"the journal of run {record.run}"
         raise JournalError(
-            f"{journal}: {exc}; the record does not fit its kind's model (isolate/journal/schema.py): "
+            f"{where}: {exc}; the record does not fit its kind's model (isolate/journal/schema.py): "
             f"the journal was edited or not written by isolate (isolate journal verify checks it)"
         ) from None
+
+
+def first_run_start(records: Sequence[Record], journal: Path | None) -> RunStart | None:
+    """The run-start that opens ``records`` (None when there is no record); JournalError when
+    the first record is of another kind or does not fit the model."""
+    if not records:
+        return None
+    first = records[0]
+    data = typed_data(first, journal)
+    if not isinstance(data, RunStart):
+        raise JournalError(
+            f"{journal or 'the journal of run ' + first.run}: seq {first.seq}: the first record is "
+            f"{first.kind}, not run-start: the journal was edited or not written by isolate "
+            "(isolate journal verify checks it)"
+        )
+    return data
 
 
 ARTIFACT_RE = re.compile(r"plan(\.[a-z-]+)?\.json")
@@ -300,74 +337,67 @@ def read_journal(path: Path) -> JournalView:
 
 @dataclass(frozen=True)
 class IntentView:
-    """One intent and what followed it for the same device and step."""
+    """One intent (its record and typed data) and what followed it for the same device and
+    step; the outcomes were read through their models too."""
 
     intent: Record
+    data: Intent
     outcome: Record | None = None  # applied or failed
     verified: Record | None = None
     confirmed: Record | None = None
     restore_intents: tuple[Record, ...] = ()
     restored: Record | None = None  # the last restored (or restore-phase failed) record
+    applied_ok: bool = False  # the outcome is an applied record with ok true
+    restored_ok: bool = False  # the last restore outcome is a restored record with ok true
 
     @property
     def device(self) -> str:
-        return str(self.intent.data.get("device", ""))
+        return self.data.device
 
     @property
     def step(self) -> str:
-        return str(self.intent.data.get("step", ""))
+        return self.data.step
 
     @property
     def action(self) -> str:
-        return str(self.intent.data.get("action", ""))
+        return self.data.action
 
     @property
     def forward(self) -> list[str]:
-        return [str(c) for c in self.intent.data.get("forward", [])]
+        return list(self.data.forward)
 
     @property
     def inverse(self) -> list[str]:
-        return [str(c) for c in self.intent.data.get("inverse", [])]
+        return list(self.data.inverse)
 
     @property
     def pre_state(self) -> str | None:
-        value = self.intent.data.get("pre_state")
-        return value if isinstance(value, str) else None
+        return self.data.pre_state
 
     @property
     def pending(self) -> bool:
         """No applied/failed record: the run stopped mid-flight; the device state is unknown."""
         return self.outcome is None
 
-    @property
-    def applied_ok(self) -> bool:
-        return (
-            self.outcome is not None
-            and self.outcome.kind == "applied"
-            and self.outcome.data.get("ok") is True
-        )
-
-    @property
-    def restored_ok(self) -> bool:
-        return (
-            self.restored is not None
-            and self.restored.kind == "restored"
-            and self.restored.data.get("ok") is True
-        )
-
 
 class RunView:
-    """A run's records, grouped the way restore, resume and status need them."""
+    """A run's records, grouped the way restore, resume and status need them. Every record
+    it reads is read through its kind's model: one that does not fit is a JournalError
+    (exit 7) naming ``path`` (the journal), the seq and the field."""
 
-    def __init__(self, records: tuple[Record, ...], *, alive: bool = False) -> None:
+    def __init__(self, records: tuple[Record, ...], *, alive: bool = False, path: Path | None = None) -> None:
         self.records = records
         self.alive = alive
-        self._intents = _match_intents(records)
+        self.path = path
+        self._intents = _match_intents(records, self.typed)
 
     @classmethod
     def load(cls, run_dir: Path) -> RunView:
         view = read_journal(run_dir)
-        return cls(view.records, alive=run_alive(journal_path(run_dir).parent))
+        return cls(view.records, alive=run_alive(journal_path(run_dir).parent), path=view.path)
+
+    def typed(self, record: Record) -> Data:
+        return typed_data(record, self.path)
 
     @property
     def run_id(self) -> str | None:
@@ -381,9 +411,15 @@ class RunView:
     def end(self) -> Record | None:
         return _last(self.records, "run-end")
 
+    def start_data(self) -> RunStart | None:
+        return first_run_start(self.records, self.path)
+
+    def end_data(self) -> RunEnd | None:
+        return None if self.end is None else _as(self.typed(self.end), RunEnd)
+
     @property
     def status(self) -> str:
-        return run_status(self.records, alive=self.alive)
+        return run_status(self.records, alive=self.alive, journal=self.path)
 
     def intents(self) -> list[IntentView]:
         return list(self._intents)
@@ -392,8 +428,10 @@ class RunView:
         """Devices the run pre-checked or touched, in first-seen order."""
         seen: dict[str, None] = {}
         for rec in self.records:
-            if rec.kind in ("precheck", "intent") and rec.device:
-                seen.setdefault(rec.device, None)
+            if rec.kind in ("precheck", "intent"):
+                data = self.typed(rec)
+                assert isinstance(data, Precheck | Intent)
+                seen.setdefault(data.device, None)
         return list(seen)
 
     def by_device(self) -> dict[str, list[IntentView]]:
@@ -408,20 +446,39 @@ class RunView:
 
     def pending_restores(self) -> list[Record]:
         """restore-intent records with no restored/failed record after them."""
-        open_: list[Record] = []
+        open_: list[tuple[Record, tuple[str, str]]] = []
         for rec in self.records:
-            if rec.kind == "restore-intent":
-                open_.append(rec)
-            elif rec.kind in RESTORE_OUTCOMES:
-                for i, cand in enumerate(open_):
-                    if (cand.device, cand.step) == (rec.device, rec.step):
+            if rec.kind == "restore-intent" or rec.kind in RESTORE_OUTCOMES:
+                key = _device_step(self.typed(rec))
+                if rec.kind == "restore-intent":
+                    open_.append((rec, key))
+                    continue
+                for i, (_, cand) in enumerate(open_):
+                    if cand == key:
                         del open_[i]
                         break
-        return open_
+        return [rec for rec, _ in open_]
 
     def prechecks(self) -> dict[str, Record]:
         """The last precheck record of each device."""
-        return {rec.device: rec for rec in self.records if rec.kind == "precheck" and rec.device}
+        return {
+            _as(self.typed(rec), Precheck).device: rec for rec in self.records if rec.kind == "precheck"
+        }
+
+
+def _as(data: Data, model: type[D]) -> D:
+    """``data`` (typed by its record's kind) as the model that kind has."""
+    assert isinstance(data, model), (type(data), model)
+    return data
+
+
+_ON_DEVICE_STEP = (Intent, Applied, Failed, Verified, Confirmed, RestoreIntent, Restored)
+
+
+def _device_step(data: Data) -> tuple[str, str]:
+    """(device, step) of a record kind that names both."""
+    assert isinstance(data, _ON_DEVICE_STEP), type(data)
+    return data.device, data.step
 
 
 def _last(records: tuple[Record, ...], kind: str) -> Record | None:
@@ -431,15 +488,21 @@ def _last(records: tuple[Record, ...], kind: str) -> Record | None:
     return None
 
 
-def _match_intents(records: tuple[Record, ...]) -> tuple[IntentView, ...]:
+_MATCHED = frozenset({"intent", "applied", "failed", "verified", "confirmed", "restore-intent", "restored"})
+
+
+def _match_intents(records: tuple[Record, ...], typed: Callable[[Record], Data]) -> tuple[IntentView, ...]:
     """Attach to each intent the later records of the same device and step."""
     views: list[dict[str, Any]] = []
-    latest: dict[tuple[str | None, str | None], int] = {}
+    latest: dict[tuple[str, str], int] = {}
     for rec in records:
-        key = (rec.device, rec.step)
-        if rec.kind == "intent":
+        if rec.kind not in _MATCHED:
+            continue
+        data = typed(rec)
+        key = _device_step(data)
+        if isinstance(data, Intent):
             latest[key] = len(views)
-            views.append({"intent": rec})
+            views.append({"intent": rec, "data": data})
             continue
         index = latest.get(key)
         if index is None:
@@ -448,6 +511,7 @@ def _match_intents(records: tuple[Record, ...]) -> tuple[IntentView, ...]:
         restoring = bool(slot.get("restore_intents"))
         if rec.kind in OUTCOMES and "outcome" not in slot and not restoring:
             slot["outcome"] = rec
+            slot["applied_ok"] = isinstance(data, Applied) and data.ok
         elif rec.kind == "verified":
             slot["verified"] = rec
         elif rec.kind == "confirmed":
@@ -456,24 +520,23 @@ def _match_intents(records: tuple[Record, ...]) -> tuple[IntentView, ...]:
             slot["restore_intents"] = (*slot.get("restore_intents", ()), rec)
         elif rec.kind in RESTORE_OUTCOMES and restoring:
             slot["restored"] = rec
+            slot["restored_ok"] = isinstance(data, Restored) and data.ok
     return tuple(IntentView(**slot) for slot in views)
 
 
-def run_status(records: tuple[Record, ...], *, alive: bool) -> str:
-    """open | interrupted | ok | partial | failed | aborted | prechecks-failed |
-    restoring | restored | restore-failed."""
-    restore_at = max(
-        (i for i, r in enumerate(records) if r.kind == "restore-start" and not r.data.get("dry_run")),
-        default=-1,
-    )
+def run_status(records: tuple[Record, ...], *, alive: bool, journal: Path | None = None) -> str:
+    """open | interrupted | ok | partial | failed | aborted | prechecks-failed | rolled-back |
+    checked | restoring | restored | restore-failed. The run-end and restore-end records are
+    read through their models (JournalError naming ``journal`` when one does not fit)."""
+    restore_at = max((i for i, r in enumerate(records) if r.kind == "restore-start"), default=-1)
     if restore_at >= 0:
         ends = [r for r in records[restore_at:] if r.kind == "restore-end"]
         if ends:
-            return "restored" if ends[-1].data.get("ok") is True else "restore-failed"
+            return "restored" if _as(typed_data(ends[-1], journal), RestoreEnd).ok else "restore-failed"
         return "restoring" if alive else "interrupted"
     end = _last(records, "run-end")
     if end is not None:
-        return str(end.data.get("status", "ended"))
+        return str(_as(typed_data(end, journal), RunEnd).status)
     return "open" if alive else "interrupted"
 
 
@@ -524,35 +587,29 @@ class RunSummary:
 
 
 def summarize(run_dir: Path) -> RunSummary:
+    """One run's row of ``isolate journal list``. A journal whose lines are not records is
+    listed ``unreadable`` (``journal verify`` says why); a record that does not fit its
+    model is a JournalError naming the journal, the seq and the field (exit 7)."""
     try:
-        view = RunView.load(run_dir)
+        journal = read_journal(run_dir)
     except JournalError:
         return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0)
-    start = view.start.data if view.start else {}
-    end = view.end.data if view.end else {}
-    playbook = start.get("playbook")
+    view = RunView(journal.records, alive=run_alive(journal.path.parent), path=journal.path)
+    start, end = view.start_data(), view.end_data()
     return RunSummary(
         run=view.run_id or run_dir.name,
         path=run_dir,
         started=view.records[0].ts if view.records else None,
-        user=_opt_str(start.get("user")),
-        host=_opt_str(start.get("host")),
-        incident=_opt_str(start.get("incident")),
-        playbook=_opt_str(playbook.get("name")) if isinstance(playbook, dict) else _opt_str(playbook),
+        user=start.user if start else None,
+        host=start.host if start else None,
+        incident=start.incident if start else None,
+        playbook=start.playbook.name if start else None,
         status=view.status,
         devices=tuple(view.devices()),
         records=len(view.records),
-        duration_s=_opt_float(end.get("duration_s")),
-        time_to_contain_s=_opt_float(end.get("time_to_contain_s")),
+        duration_s=end.duration_s if end else None,
+        time_to_contain_s=end.time_to_contain_s if end else None,
     )
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _opt_float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def run_dirs(state_dir: Path) -> list[Path]:

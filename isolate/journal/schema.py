@@ -9,6 +9,7 @@ fails when the page and the models differ). A new kind or field is added here fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, Literal
 
@@ -39,6 +40,24 @@ class PlaybookRef(BaseModel):
     sha256: Sha
 
 
+class RunOptions(BaseModel):
+    """run-start's ``options``: how the run was asked for. The keys readers use are typed;
+    another version's keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    parameters: dict[str, list[str]] = {}
+    workers: int | None = None
+    confirm_window_s: int | None = None
+    check: bool = False
+    host_key_checking: bool = True
+    timeout_s: float | None = None
+    transport: str | None = None
+    adopted: dict[str, str] = Field({}, description="step@device -> the earlier run whose change it kept")
+    taken_over: dict[str, str] = Field({}, description="step@device -> the earlier run it brought back")
+    expires: str | None = Field(None, description="--expires as given")
+    expires_at: float | None = Field(None, description="when the containment expires (Unix time)")
+
+
 class RunStart(Data):
     user: str
     host: str
@@ -51,8 +70,10 @@ class RunStart(Data):
     playbook: PlaybookRef = Field(description="{path, name, sha256}")
     plan_sha256: Sha = Field(description="SHA-256 of plan.json, checked by resume")
     overrides: list[dict[str, Any]] = Field(description="[{step, reason, guard, detail}]")
-    options: dict[str, Any] = Field(
-        description="parameters, workers, confirm_window_s, check, host_key_checking, timeout_s, transport, …"
+    options: RunOptions = Field(
+        description="{parameters, workers, confirm_window_s, check, host_key_checking, timeout_s, transport, "
+        "adopted?: {step@device: run} kept from earlier runs, taken_over?: {step@device: run} brought back "
+        "from earlier runs, expires?, expires_at?: Unix time, …}"
     )
 
 
@@ -298,7 +319,7 @@ def check_data(kind: str, data: dict[str, Any]) -> None:
     if kind not in KIND_MODELS:
         return
     try:
-        _partial(kind).model_validate(data)
+        _partial(kind).model_validate(data, strict=True)
     except ValidationError as exc:
         raise SchemaError(f"{kind} record: {_first(exc)}") from None
 
@@ -307,15 +328,35 @@ def typed(record: Record) -> Data:
     """The record's data as its kind's model (every required field present, each of its
     type); SchemaError if not. A field the model does not name is left out (readers ignore
     what another version of isolate added; the writer refuses it)."""
+    data, problem = _fit(record.kind, record.data)
+    if data is None:
+        raise SchemaError(f"seq {record.seq}: {problem}")
+    return data
+
+
+def misfit(kind: str, data: Mapping[str, Any]) -> str | None:
+    """Why a record of ``kind`` with ``data`` does not fit its model — ``KIND record: FIELD:
+    problem``, or an unknown kind — or None when it fits (fields the model does not name
+    aside: see :func:`unknown_fields`)."""
+    return _fit(kind, data)[1]
+
+
+def _fit(kind: str, data: Mapping[str, Any]) -> tuple[Data | None, str | None]:
     try:
-        model = KIND_MODELS[record.kind][0]
+        model = KIND_MODELS[kind][0]
     except KeyError:
-        raise SchemaError(f"seq {record.seq}: unknown record kind {record.kind!r}") from None
-    known = {k: v for k, v in record.data.items() if k in model.model_fields}
+        return None, f"unknown record kind {kind!r} (isolate/journal/schema.py lists the kinds)"
     try:
-        return model.model_validate(known)
+        known = {k: v for k, v in data.items() if k in model.model_fields}
+        return model.model_validate(known, strict=True), None
     except ValidationError as exc:
-        raise SchemaError(f"seq {record.seq}: {record.kind} record: {_first(exc)}") from None
+        return None, f"{kind} record: {_first(exc)}"
+
+
+def unknown_fields(kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The fields of ``data`` that ``kind``'s model does not name (another version wrote them)."""
+    model = KIND_MODELS.get(kind, (Data, ""))[0]
+    return sorted(k for k in data if k not in model.model_fields)
 
 
 def _first(exc: ValidationError) -> str:

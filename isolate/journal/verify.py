@@ -30,6 +30,7 @@ from isolate.journal.reader import (
     run_status,
 )
 from isolate.journal.records import ZERO_HASH, Record, RecordFormatError, parse_line, seal
+from isolate.journal.schema import TornTail, misfit, typed, unknown_fields
 from isolate.journal.signing import PublicKey, local_public_key
 
 
@@ -109,7 +110,7 @@ def verify_source(
     if trusted is None:
         local = local_public_key()
         trusted = [] if local is None else [local]
-    records, bad = check_chain(source, check_states=True)
+    records, bad = check_chain(source, check_states=True, check_models=True)
     warnings: list[str] = []
     if bad is None and expect_head is not None and all(r.hash != expect_head for r in records):
         bad = BadRecord(
@@ -182,9 +183,10 @@ def _export_bad(
 
 
 def check_chain(
-    source: JournalSource, *, check_states: bool = False
+    source: JournalSource, *, check_states: bool = False, check_models: bool = False
 ) -> tuple[list[Record], BadRecord | None]:
-    """Parse and chain-check every complete line; stop at the first bad one."""
+    """Parse and chain-check every complete line; stop at the first bad one. ``check_models``:
+    each record's data must also fit its kind's model (isolate/journal/schema.py)."""
     records: list[Record] = []
     prev = ZERO_HASH
     good_states: set[str] = set()
@@ -196,6 +198,8 @@ def check_chain(
             return records, BadRecord(raw.line, seq, None, f"not a journal record: {err}")
         try:
             _check_record(record, raw.raw, seq, prev, records)
+            if check_models:
+                _check_model(record)
             if check_states:
                 _check_files(record, source, good_states)
         except _Bad as err:
@@ -224,10 +228,14 @@ def _check_record(record: Record, raw: bytes, seq: int, prev: str, before: list[
         raise _Bad("hash does not match the record's content (changed after it was written)")
     if line.rstrip(b"\n") != raw:
         raise _Bad("line is not in its canonical form (edited after it was written)")
-    if record.kind in ("intent", "restore-intent"):
-        for key in ("device", "step"):
-            if not isinstance(record.data.get(key), str):
-                raise _Bad(f"{record.kind} has no {key}")
+
+
+def _check_model(record: Record) -> None:
+    """The record's kind is known and its data fits the kind's model: every required field
+    present, each of its type (what every reader of the journal relies on)."""
+    problem = misfit(record.kind, record.data)
+    if problem is not None:
+        raise _Bad(f"{problem} (the record does not fit its kind's model, isolate/journal/schema.py)")
 
 
 def _check_files(record: Record, source: JournalSource, good: set[str]) -> None:
@@ -245,13 +253,15 @@ def _check_files(record: Record, source: JournalSource, good: set[str]) -> None:
 
 
 def _check_torn_record(record: Record, source: JournalSource) -> None:
-    name = record.data.get("file")
-    if not isinstance(name, str) or not _is_torn_name(name):
+    data = typed(record)  # its model was checked first
+    assert isinstance(data, TornTail)
+    name = data.file
+    if not _is_torn_name(name):
         raise _Bad("torn-tail record names no journal.torn.<n> file")
     blob = source.torn_file(name)
     if blob is None:
         raise _Bad(f"torn tail file {name} is missing")
-    if len(blob) != record.data.get("bytes") or hashlib.sha256(blob).hexdigest() != record.data.get("sha256"):
+    if len(blob) != data.bytes or hashlib.sha256(blob).hexdigest() != data.sha256:
         raise _Bad(f"torn tail file {name} does not match the length and digest quoted")
 
 
@@ -287,13 +297,27 @@ def _warnings(records: list[Record], source: JournalSource) -> list[str]:
     out: list[str] = []
     if records and not any(r.kind == "run-end" for r in records):
         out.append("no run-end record: the run is still open or was interrupted")
-    quoted = {r.data.get("file") for r in records if r.kind == "torn-tail"}
+    for record, line in zip(records, source.lines, strict=False):
+        unknown = unknown_fields(record.kind, record.data)
+        if unknown:
+            out.append(
+                f"{source.where(line.line)} (seq {record.seq}, kind {record.kind}): field(s) "
+                f"{', '.join(unknown)} not in its model (written by another version of isolate?): "
+                "readers ignore them"
+            )
+    quoted = {_torn_file(r) for r in records if r.kind == "torn-tail"}
     out.extend(
         f"{name} is not quoted by any torn-tail record (a crash during recovery?)"
         for name in source.torn_files
         if name not in quoted
     )
     return out
+
+
+def _torn_file(record: Record) -> str:
+    data = typed(record)
+    assert isinstance(data, TornTail)
+    return data.file
 
 
 def head_line(path: Path) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
+from isolate.journal.schema import RunEnd
 from isolate.paths import process_alive
 from isolate.watch.incidents import Incident, IncidentStore
 
@@ -35,9 +36,8 @@ def _settle(store: IncidentStore, state_dir: Path, incident: Incident) -> str:
         store.append(incident.id, "failed", message="the process applying it died before its run started; "
                      "nothing was changed")
         return f"incident {incident.id}: failed before its run started (nothing changed)"
-    records = read_journal(run / "journal.jsonl").records
-    ends = [r for r in records if r.kind == "run-end"]
-    if ends and ends[-1].data.get("status") == "ok":
+    ends = read_journal(run / "journal.jsonl").of_kind(RunEnd)
+    if ends and ends[-1][1].status == "ok":
         store.append(incident.id, "contained", run=run.name)
         return f"incident {incident.id}: contained by run {run.name}"
     message = (f"the process applying it died during run {run.name}: "
@@ -48,8 +48,8 @@ def _settle(store: IncidentStore, state_dir: Path, incident: Incident) -> str:
 
 def _run_of(state_dir: Path, incident: str) -> Path | None:
     for run in reversed(run_dirs(state_dir)):
-        records = read_journal(run / "journal.jsonl").records
-        if records and records[0].kind == "run-start" and records[0].data.get("incident") == incident:
+        start = read_journal(run / "journal.jsonl").run_start()
+        if start is not None and start.incident == incident:
             return run
     return None
 

@@ -149,16 +149,13 @@ def test_run_view_groups_intents_and_finds_the_unfinished(make_run: RunFactory) 
     crashed = make_run(finish=False)
     with Journal.open(crashed) as journal:
         journal.append(
-            "intent",
-            device="core1",
-            step="edge",
-            action="edge-block",
-            forward=["a"],
-            inverse=["b"],
-            pre_state=None,
-        )
+            "intent", device="core1", step="edge", action="edge-block", platform="cisco_ios",
+            forward=["a"], inverse=["b"], pre_state=None, stage=1, confirm_window_s=None,
+        )  # fmt: skip
         journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
-        journal.append("restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"])
+        journal.append(
+            "restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"], target_state="d" * 64
+        )
     view = RunView.load(crashed)
     assert [(v.device, v.step) for v in view.pending_intents()] == [("core1", "edge")]
     assert [(r.device, r.step) for r in view.pending_restores()] == [("fw-int", "cut-smb")]
@@ -169,10 +166,13 @@ def test_close_pending_answers_what_a_crash_left_open(make_run: RunFactory) -> N
     run_dir = make_run(finish=False)
     with Journal.open(run_dir) as journal:
         journal.append(
-            "intent", device="core1", step="edge", action="edge-block", forward=["a"], inverse=["b"]
-        )
+            "intent", device="core1", step="edge", action="edge-block", platform="cisco_ios",
+            forward=["a"], inverse=["b"], pre_state=None, stage=1, confirm_window_s=None,
+        )  # fmt: skip
         journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
-        journal.append("restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"])
+        journal.append(
+            "restore-intent", device="fw-int", step="cut-smb", stage=1, commands=["b"], target_state="d" * 64
+        )
     from isolate.journal import verify_journal
 
     assert "has no outcome" in verify_journal(run_dir).summary()

@@ -39,8 +39,11 @@ def _two_sessions(make_run: RunFactory) -> Path:
     run_dir = make_run(restore=False)
     with Journal.open(run_dir) as journal:
         journal.append("restore-start", stages=[1], user="ops", host="admin1", pid=4242)
-        journal.append("restore-intent", device="core1", step="cut-smb", stage=1, commands=["no x"])
-        journal.append("restored", device="core1", step="cut-smb", ok=True, message="")
+        journal.append(
+            "restore-intent", device="core1", step="cut-smb", stage=1, commands=["no x"],
+            target_state="d" * 64,
+        )
+        journal.append("restored", device="core1", step="cut-smb", ok=True, stage=1, message="")
         journal.append("restore-end", ok=True)
     return run_dir
 

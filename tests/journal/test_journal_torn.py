@@ -100,9 +100,13 @@ import sys
 from pathlib import Path
 from isolate.journal import Journal
 journal = Journal.create(Path(sys.argv[1]), sys.argv[2])
-journal.append("run-start", user="u", host="h", pid=0, reason="kill test")
+journal.append("run-start", user="u", host="h", pid=0, command="apply", incident=None, reason="kill test",
+               tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
+               playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64,
+               overrides=[], options={})
 for i in range(1000000):
-    journal.append("intent", device=f"d{i}", step="s", action="a", forward=["x"], inverse=["y"])
+    journal.append("intent", device=f"d{i}", step="s", action="a", platform="cisco_ios", forward=["x"],
+                   inverse=["y"], pre_state=None, stage=1, confirm_window_s=None)
     if i == 3:
         print("ready", flush=True)
     journal.append("applied", device=f"d{i}", step="s", ok=True, message="", duration_s=0.0)

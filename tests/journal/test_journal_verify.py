@@ -57,11 +57,15 @@ def test_a_noted_head_hash_catches_records_cut_from_the_end(make_run: RunFactory
 def _small_run(state_dir: Path) -> Path:
     with Journal.create(state_dir, run_id_new()) as journal:
         journal.append(
-            "run-start", user="alice", host="admin1", pid=7, incident="INC-7", reason="fs1 1.5e-05"
-        )
+            "run-start", user="alice", host="admin1", pid=7, command="apply", incident="INC-7",
+            reason="fs1 1.5e-05", tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
+            playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64, overrides=[],
+            options={},
+        )  # fmt: skip
         sha = journal.store_state("hostname core1\n")
-        journal.append("intent", device="core1", step="s", action="shut-port", forward=["x"], inverse=["y"],
-                       pre_state=sha)  # fmt: skip
+        journal.append("intent", device="core1", step="s", action="shut-port", platform="cisco_ios",
+                       forward=["x"], inverse=["y"], pre_state=sha, stage=1,
+                       confirm_window_s=None)  # fmt: skip
         journal.append("applied", device="core1", step="s", ok=True, message="", duration_s=1.5e-05)
         journal.append("run-end", status="ok", duration_s=0.5, time_to_contain_s=0.25)
     return journal.run_dir

@@ -23,7 +23,12 @@ RunFactory = Callable[..., Path]
 
 
 def _start(journal: Journal) -> None:
-    journal.append("run-start", user="u", host="h", pid=1, command=["isolate"], incident=None, reason="r")
+    journal.append(
+        "run-start", user="u", host="h", pid=1, command=["isolate"], incident=None, reason="r",
+        tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
+        playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64,
+        overrides=[], options={},
+    )  # fmt: skip
 
 
 def test_create_lays_out_private_run_directory(state_dir: Path) -> None:
