@@ -190,7 +190,8 @@ def verify_command(
 ) -> None:
     """Verify a journal or an export is complete and untampered (exit 0, or 7).
 
-    Checks: hash chain intact, no gap, one run, every intent has an outcome, every
+    Checks: hash chain intact, no gap, one run, every record fits its kind's model (kind
+    known, fields typed, required fields present), every intent has an outcome, every
     captured state present and unaltered, every signed head (seal) valid for a trusted
     key and the last record one of them; for an export, its signed header. Prints OK with
     whether the run is complete, or FAIL with the first bad record's line and seq.

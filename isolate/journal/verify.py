@@ -3,14 +3,16 @@
 Checks, in record order, stopping at the first bad record: every line is a record in
 its one canonical form; seq runs 0, 1, 2…; one run id; the first record is
 ``run-start``; each ``prev`` is the previous record's hash and each ``hash`` recomputes;
-every captured state a record names exists and hashes to its name; a ``torn-tail``
-record's side file holds exactly the bytes it quotes. Then: every ``intent`` has an
-outcome (``applied`` or ``failed``) and every ``restore-intent`` one (``restored`` or
-``failed``); a torn final line fails the journal; every ``seal`` (signed head) verifies
-with a trusted public key and the journal ends with one (so a cut, an appended record or a
-rewritten chain fails without ``--head``); a mirror of heads, when given, holds the last
-one. The same checks run on an offline export (``isolate journal export --format json``),
-whose header (run, journal_sha256, exported_by…) is signed too.
+each record's kind is known and its data fits the kind's model (isolate/journal/schema.py:
+required fields present, strict JSON types); every captured state a record names exists
+and hashes to its name; a ``torn-tail`` record's side file holds exactly the bytes it
+quotes. Then: every ``intent`` has an outcome (``applied`` or ``failed``) and every
+``restore-intent`` one (``restored`` or ``failed``); a torn final line fails the journal;
+every ``seal`` (signed head) verifies with a trusted public key and the journal ends with
+one (so a cut, an appended record or a rewritten chain fails without ``--head``); a mirror
+of heads, when given, holds the last one. The same checks run on an offline export
+(``isolate journal export --format json``), whose header (run, journal_sha256,
+exported_by…) is signed too.
 """
 
 from __future__ import annotations

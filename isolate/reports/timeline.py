@@ -3,35 +3,53 @@ records' timestamps), time to restore, and per device whether restore read it ba
 
 Identical means: the device's last equality gate passed, and the read-back it stored equals
 the state captured at pre-check (both are content-addressed files of the run directory).
+Every record is read through its kind's model (a record that does not fit is a JournalError
+naming the journal, the seq and the field, exit 7); a state file is read only when it
+hashes to its name.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from isolate.errors import JournalError
+from isolate.journal.schema import (
+    Applied,
+    Confirmed,
+    Data,
+    Failed,
+    Gate,
+    Intent,
+    Precheck,
+    Restored,
+    RestoreIntent,
+    Verified,
+)
 from isolate.reports.model import DeviceRestore, Span
 
 DIFF_MAX_LINES = 120
+
+
+_ON_STEP = (Intent, Applied, Failed, Verified, Confirmed, RestoreIntent, Restored)
+_ON_DEVICE = (Precheck, Gate, *_ON_STEP)
 
 
 @dataclass(frozen=True)
 class Rec:
     t: float  # seconds since the run started
     kind: str
-    data: Mapping[str, Any]
+    data: Data  # the record's data, typed by its kind's model
 
     @property
     def device(self) -> str:
-        return str(self.data.get("device") or "")
+        return self.data.device if isinstance(self.data, _ON_DEVICE) else ""
 
     @property
     def step(self) -> str:
-        return str(self.data.get("step") or "")
+        return self.data.step if isinstance(self.data, _ON_STEP) else ""
 
 
 @dataclass(frozen=True)
@@ -51,11 +69,11 @@ def timings_from_journal(run_dir: Path) -> JournalTimings | None:
     path = run_dir / "journal.jsonl"
     if not path.is_file():
         return None
-    records = read_journal(path).records
-    if not records:
+    view = read_journal(path)
+    if not view.records:
         return None
-    t0 = _epoch(records[0].ts)
-    recs = tuple(Rec(_epoch(r.ts) - t0, r.kind, r.data) for r in records)
+    t0 = _epoch(view.records[0].ts)
+    recs = tuple(Rec(_epoch(r.ts) - t0, r.kind, view.typed(r)) for r in view.records)
     starts = [r.t for r in recs if r.kind == "restore-start"]
     ends = [r.t for r in recs if r.kind == "restore-end"]
     restore_s = ends[-1] - starts[0] if starts and ends else None
@@ -66,18 +84,17 @@ def spans_from_journal(timings: JournalTimings) -> tuple[Span, ...]:
     spans: list[Span] = []
     recs = timings.records
     for r in recs:
-        if r.kind == "precheck" and r.device:
+        if isinstance(r.data, Precheck):
             spans.append(Span(device=r.device, step="pre-check", phase="precheck", start_s=0.0, end_s=r.t,
-                              ok=bool(r.data.get("ok")), message=str(r.data.get("message") or "")))
+                              ok=r.data.ok, message=r.data.message))
     open_apply: dict[tuple[str, str], float] = {}
     for r in recs:
         key = (r.device, r.step)
         if r.kind == "intent":
             open_apply[key] = r.t
-        elif r.kind in ("verified", "failed") and key in open_apply:
-            ok = r.kind == "verified" and bool(r.data.get("ok"))
-            problems = r.data.get("problems") or []
-            message = str(r.data.get("message") or "; ".join(str(p) for p in problems))
+        elif isinstance(r.data, Verified | Failed) and key in open_apply:
+            ok = isinstance(r.data, Verified) and r.data.ok
+            message = r.data.message if isinstance(r.data, Failed) else "; ".join(r.data.problems)
             spans.append(Span(device=r.device, step=r.step, phase="apply", start_s=open_apply.pop(key),
                               end_s=r.t, ok=ok, message=message))
     for key, start in open_apply.items():  # applied but never verified (or a crash)
@@ -94,25 +111,29 @@ def _restore_spans(recs: tuple[Rec, ...]) -> list[Span]:
     for r in recs:
         if r.kind == "restore-start":
             stage_start = r.t
-        elif r.kind in ("restore-intent", "restored") and r.device:
+        elif r.kind in ("restore-intent", "restored"):
             first.setdefault(r.device, r.t)
-        elif r.kind == "gate" and r.device and str(r.data.get("check", "")) != "reachable":
+        elif isinstance(r.data, Gate) and r.data.check != "reachable":
             start = first.pop(r.device, stage_start)
-            problems = r.data.get("problems") or []
-            spans.append(Span(device=r.device, step=f"stage {r.data.get('stage', '?')}", phase="restore",
-                              start_s=start, end_s=r.t, ok=bool(r.data.get("ok")),
-                              message="; ".join(str(p) for p in problems)))
+            spans.append(Span(device=r.device, step=f"stage {r.data.stage}", phase="restore",
+                              start_s=start, end_s=r.t, ok=r.data.ok, message="; ".join(r.data.problems)))
     return spans
 
 
-def _read_state(run_dir: Path, sha: object) -> str | None:
-    if not isinstance(sha, str) or not sha:
+def _read_state(run_dir: Path, sha: str | None) -> str | None:
+    """A captured state's text, only when it hashes to its name (None: none, missing, altered)."""
+    from isolate.journal.reader import STATE_SUBDIR, check_state_bytes
+
+    if not sha:
         return None
-    path = run_dir / "state" / f"{sha}.txt"
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    path = run_dir / STATE_SUBDIR / f"{sha}.txt"
+    try:
+        return check_state_bytes(path.parent, sha, path.read_bytes())
+    except (OSError, JournalError):
+        return None
 
 
-def _diff(run_dir: Path, expected: object, actual: object) -> tuple[str, ...]:
+def _diff(run_dir: Path, expected: str | None, actual: str | None) -> tuple[str, ...]:
     """Unified diff from the captured pre-state to the read-back (both stored, scrubbed), capped."""
     old, new = _read_state(run_dir, expected), _read_state(run_dir, actual)
     if old is None or new is None:
@@ -128,12 +149,12 @@ def restore_outcomes(timings: JournalTimings, run_dir: Path) -> tuple[DeviceRest
     """Per device the run touched: did restore read it back byte-identical to its pre-state?"""
     from isolate.restore.staged import first_difference
 
-    touched = sorted({r.device for r in timings.records if r.kind == "intent" and r.device})
-    precheck = {r.device: r.data.get("state") for r in timings.records if r.kind == "precheck"}
-    gates: dict[str, Rec] = {}
+    touched = sorted({r.device for r in timings.records if r.kind == "intent"})
+    precheck = {r.data.device: r.data.state for r in timings.records if isinstance(r.data, Precheck)}
+    gates: dict[str, Gate] = {}
     for r in timings.records:
-        if r.kind == "gate" and r.device and r.data.get("check") != "equality-deferred":
-            gates[r.device] = r
+        if isinstance(r.data, Gate) and r.data.check != "equality-deferred":
+            gates[r.data.device] = r.data
     out = []
     for device in touched:
         gate = gates.get(device)
@@ -141,15 +162,15 @@ def restore_outcomes(timings: JournalTimings, run_dir: Path) -> tuple[DeviceRest
             out.append(DeviceRestore(device=device, identical=False,
                                      difference="restore never read this device back (it stopped before)"))
             continue
-        stage = int(gate.data.get("stage") or 0) or None
-        if not gate.data.get("ok"):
-            problems = "; ".join(str(p) for p in gate.data.get("problems") or []) or "gate failed"
-            lines = _diff(run_dir, gate.data.get("expected"), gate.data.get("state"))
+        stage = gate.stage or None
+        if not gate.ok:
+            problems = "; ".join(gate.problems) or "gate failed"
+            lines = _diff(run_dir, gate.expected, gate.state)
             out.append(DeviceRestore(device=device, identical=False, difference=problems, stage=stage,
                                      diff=lines))
             continue
-        before, now = precheck.get(device), gate.data.get("state")
-        if isinstance(before, str) and isinstance(now, str) and before != now:
+        before, now = precheck.get(device), gate.state
+        if before is not None and now is not None and before != now:
             old, new = _read_state(run_dir, before), _read_state(run_dir, now)
             known = old is not None and new is not None
             first = first_difference(old or "", new or "") if known else "state digests differ"
