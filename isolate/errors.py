@@ -97,10 +97,6 @@ class PrecheckFailed(IsolateError):
     exit_code = ExitCode.PRECHECK_FAILED
 
 
-class VerificationFailed(IsolateError):
-    exit_code = ExitCode.VERIFY_FAILED
-
-
 class RestoreError(IsolateError):
     exit_code = ExitCode.VERIFY_FAILED
 

@@ -30,8 +30,6 @@ from typing import Any
 from isolate.actions.nft_text import Table, canonical_rule, parse_ruleset
 from isolate.drivers.host_scripts import HOST_TABLE, STATE_HEADER
 
-SMB_SERVICES: tuple[str, ...] = ("nmbd", "smbd")
-
 
 @dataclass(frozen=True)
 class ServiceState:

@@ -129,7 +129,7 @@ def drill_cmd(
     sys.exit(result.exit_code)
 
 
-def _terminated(signum: int, frame: object) -> None:
+def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 

@@ -31,10 +31,6 @@ TABLES: Final[tuple[str, ...]] = (ADDRESS, ADDRGRP, SERVICE, POLICY, USER, GROUP
 VOLATILE: Final[frozenset[str]] = frozenset({"q_origin_key", "uuid", "passwd"})
 
 
-def mkey_field(table: str) -> str:
-    return "policyid" if table == POLICY else "name"
-
-
 def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if k not in VOLATILE}

@@ -333,10 +333,6 @@ class Protected(_Model):
     services: tuple[ProtectedService, ...] = ()
     segments: tuple[Name, ...] = ()
 
-    @property
-    def service_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(s.service for s in self.services))
-
 
 class VpnGroup(_Model):
     name: Name
@@ -505,10 +501,6 @@ class Inventory(_Model):
 
     def vpn_users_in(self, group: str) -> tuple[VpnUser, ...]:
         return tuple(u for u in self.vpn.users if u.group == group)
-
-    def gateway_of(self, segment: str) -> Device | None:
-        seg = self._segments[segment]
-        return self._devices.get(seg.gateway) if seg.gateway else None
 
     def hosts_with_service(self, service: str) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if any(s.name == service for s in h.services))

@@ -25,7 +25,7 @@ from isolate.drivers.registry import TRANSPORTS, connect, connector, transport_f
 from isolate.errors import AuthError, CommandRejected, ConnectError, PlanError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle, advance_clock, start_lab
 
 SMALL = Path(__file__).parents[1] / "lab" / "small.yml"
 SCALE = 600  # one revert minute lasts 0.1 s in the lab process
@@ -188,13 +188,15 @@ def test_exec_lines_run_after_config(open_session: Callable[[str], Session]) -> 
     session.push(["no vlan 630"])
 
 
-def test_revert_timer_confirmed_is_kept(open_session: Callable[[str], Session], transport: str) -> None:
+def test_revert_timer_confirmed_is_kept(
+    open_session: Callable[[str], Session], transport: str, lab: LabHandle
+) -> None:
     vlan = 640 if transport == "asyncssh" else 641
     session = open_session("core1")
     assert isinstance(session, ConfirmCapable)
     session.push_confirmed([f"vlan {vlan}", f"name c{vlan}"], window_s=7200)  # 12 s scaled
     session.confirm()
-    time.sleep(0.3)
+    advance_clock(lab.state_dir, 3600)  # every timer due within the hour fires now: none may revert
     assert f"vlan {vlan}\n name c{vlan}\n" in session.read_state()
     with pytest.raises(CommandRejected, match="No Rollback Confirmed Change pending"):
         session.run("configure confirm")  # nothing left to confirm: the revert was cancelled

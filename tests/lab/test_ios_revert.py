@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from labkit import netmiko_to
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.lab.process import LabHandle, advance_clock, start_lab
 
 SMALL = Path(__file__).with_name("small.yml")
 SCALE = 600  # one revert minute lasts 0.1 s in the lab process
@@ -56,13 +56,13 @@ def test_unconfirmed_change_reverts_by_itself(core: Any) -> None:
         "%No Rollback Confirmed Change pending")
 
 
-def test_confirmed_change_is_kept(core: Any) -> None:
+def test_confirmed_change_is_kept(core: Any, fast_lab: LabHandle) -> None:
     _timed_change(core, 702, minutes=120)  # 12 s at this time scale: confirmed well before
     assert "Timer value: 120 min" in core.send_command("show archive config rollback timer")
     assert core.send_command("configure confirm").strip() == ""
     assert core.send_command("configure confirm").strip() == (
         "%No Rollback Confirmed Change pending")
-    time.sleep(0.3)  # well past the (scaled) window: nothing may revert now
+    advance_clock(fast_lab.state_dir, 3600)  # every timer due within the hour fires now: none may revert
     assert "vlan 702\n name timed702" in core.send_command("show running-config")
 
 

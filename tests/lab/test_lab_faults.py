@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,11 +109,17 @@ def test_status_lists_faults_and_bad_fault_is_refused(lab: LabHandle, acc2: str)
     assert status.exit_code == 0
     assert any(line.split()[0] == "acc2" and line.rstrip().endswith("slow")
                for line in status.output.splitlines()[1:])
-    bad = RUNNER.invoke(app, ["lab", "fault", "--state-dir", str(lab.state_dir), acc2, "slow"])
-    assert bad.exit_code != 0
-    unknown = RUNNER.invoke(app, ["lab", "fault", "--state-dir", str(lab.state_dir), "nope",
-                                  "clear"])
-    assert unknown.exit_code != 0
+    bad = _cli_fault(lab, acc2, "slow")  # through the real entry point: one line, its exit code
+    assert (bad.returncode, bad.stdout, bad.stderr) == (
+        2, "", "error: fault slow: --delay S (0 < S <= 600 seconds) is required\n")
+    unknown = _cli_fault(lab, "nope", "clear")
+    assert (unknown.returncode, unknown.stdout, unknown.stderr) == (1, "", "error: fault: no device 'nope'\n")
+
+
+def _cli_fault(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "isolate", "lab", "fault", "--state-dir", str(lab.state_dir),
+                           *args], capture_output=True, text=True, timeout=60, check=False,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 def test_exec_channel_obeys_faults(lab: LabHandle, acc2: str) -> None:
