@@ -32,8 +32,8 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import JournalView, checked_artifact
-from isolate.journal.schema import Excluded, RunEnd, RunStart, Verified
+from isolate.journal.reader import JournalView, journaled_plan_text
+from isolate.journal.schema import RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -258,7 +258,7 @@ def _skip_unreachable(replan: Replan) -> Narrow:
             ex.journal.append("excluded", ok=False, devices=unreachable, message=str(exc))
             return prechecks, (f"the plan without {', '.join(unreachable)} is refused: {exc}",)
         left = tuple(f"{e.device} ({e.reason}): {line}" for e in narrowed.excluded for line in e.left_open)
-        before = (ex.journal.run_dir / "plan.json").read_text(encoding="utf-8")
+        before = journaled_plan_text(read_journal(ex.journal.run_dir))  # proven by run-start's digest
         ex.journal.store_artifact("plan.before-skip.json", before)
         plan_sha = ex.journal.store_artifact("plan.json", narrowed.to_json())
         ex.journal.append(
@@ -616,15 +616,10 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
 # -- resume --------------------------------------------------------------------------------------
 
 
-def _journaled_plan(run_path: Path, view: JournalView, start: RunStart) -> Plan:
+def _journaled_plan(run_path: Path, view: JournalView) -> Plan:
     """The plan a run executes, proven by the digest its journal holds (the run-start's, or
     the last ``excluded`` record's when --skip-unreachable narrowed it)."""
-    holder, sha = view.records[0], start.plan_sha256
-    for record, excluded in view.of_kind(Excluded):
-        if excluded.plan_sha256:
-            holder, sha = record, excluded.plan_sha256
-    where = f"{holder.kind} (seq {holder.seq})"
-    text = checked_artifact(run_path, "plan.json", sha, where=where)
+    text = journaled_plan_text(view)
     try:
         return Plan.model_validate_json(text)
     except ValueError as exc:
@@ -671,7 +666,7 @@ def resume(
         nothing = _nothing_written(run_path, state, lock_dir)
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
     inventory = load_inventory(inventory_path or Path(start.inventory.path))
-    built = _journaled_plan(run_path, view, start)
+    built = _journaled_plan(run_path, view)
     done = frozenset((v.step, v.device) for _, v in view.of_kind(Verified) if v.ok)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from isolate.errors import InputError, IsolateError
+from isolate.errors import InputError, JournalError
 from isolate.execute.undo import UndoEntry
 from isolate.files import user_path
 from isolate.journal import Record, read_journal
-from isolate.journal.reader import run_dirs
+from isolate.journal.reader import journaled_plan_text, run_dirs
 from isolate.journal.schema import RestoreEnd, RunEnd, RunStart
 from isolate.paths import run_dir, state_dir_from
 from isolate.restore.staged import checked_state_reader, entries_from_records
@@ -134,8 +134,9 @@ def _named(ref: str, state: Path) -> Path:
 
 
 def reopens(run: RunToRestore) -> list[str]:
-    """One line per step the restore undoes, in the operator's words."""
-    items = _plan_items(run.path)
+    """One line per step the restore undoes, in the operator's words (taken from the run's
+    plan.json, read only when it hashes to the digest its journal holds)."""
+    items, unproven = _plan_items(run.path)
     by_step: dict[str, list[UndoEntry]] = {}
     for entry in run.entries:
         by_step.setdefault(entry.step, []).append(entry)
@@ -144,17 +145,22 @@ def reopens(run: RunToRestore) -> list[str]:
         devices = sorted({e.device for e in entries})
         found = [items[(step, d)] for d in devices if (step, d) in items]
         lines.append(f"{step} on {', '.join(devices)}: {_words(found)}")
+    if unproven and lines:  # restore does not need the plan (it undoes the journal): say, go on
+        lines.append(f"(what each step re-opens is not said: {unproven})")
     return lines
 
 
-def _plan_items(path: Path) -> dict[tuple[str, str], Any]:
-    from isolate.plan.models import load_plan_file
+def _plan_items(path: Path) -> tuple[dict[tuple[str, str], Any], str]:
+    """(step, device) -> the plan's work item, from the journaled plan.json; or nothing and why."""
+    from isolate.plan.models import Plan
 
     try:
-        plan = load_plan_file(path / "plan.json")
-    except IsolateError:
-        return {}
-    return {(s.id, c.device): c.item for s in plan.steps for c in s.changes}
+        plan = Plan.model_validate_json(journaled_plan_text(read_journal(path / "journal.jsonl")))
+    except JournalError as exc:
+        return {}, str(exc)
+    except ValueError as exc:
+        return {}, f"{path / 'plan.json'}: not a plan: {str(exc).splitlines()[0]}"
+    return {(s.id, c.device): c.item for s in plan.steps for c in s.changes}, ""
 
 
 def _words(items: Sequence[Any]) -> str:

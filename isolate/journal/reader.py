@@ -35,6 +35,7 @@ from isolate.journal.schema import (
     Applied,
     Confirmed,
     Data,
+    Excluded,
     Failed,
     Intent,
     Precheck,
@@ -189,6 +190,20 @@ def checked_artifact(run_dir: Path, name: str, sha: str, *, where: str) -> str:
     if hashlib.sha256(blob).hexdigest() != sha:
         raise JournalError(f"{path}: altered since it was journaled ({where} has sha256 {sha[:12]})")
     return blob.decode("utf-8")
+
+
+def journaled_plan_text(view: JournalView) -> str:
+    """The text of the run's plan.json, proven by the digest its journal holds: run-start's
+    ``plan_sha256``, or the last ``excluded`` record's when --skip-unreachable narrowed the
+    plan. JournalError (exit 7) when the file is missing, altered, or no record holds one."""
+    start = view.run_start()
+    if start is None:
+        raise JournalError(f"{view.path}: no run-start record: the run has no journaled plan")
+    holder, sha = view.records[0], start.plan_sha256
+    for record, excluded in view.of_kind(Excluded):
+        if excluded.plan_sha256:
+            holder, sha = record, excluded.plan_sha256
+    return checked_artifact(view.path.parent, "plan.json", sha, where=f"{holder.kind} (seq {holder.seq})")
 
 
 def check_state_bytes(directory: Path, sha: str, blob: bytes | None) -> str:

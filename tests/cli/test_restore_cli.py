@@ -88,3 +88,24 @@ def test_no_at_the_prompts_cancels_with_exit_8(lab: LabHandle, tmp_path: Path) -
     assert "Restore now? [y/N]:" in shown
     assert shown.rstrip().endswith("\nRestore cancelled."), shown[-200:]
     assert run_cli("restore", "--yes", state=state).returncode == 0
+
+
+def test_an_altered_plan_json_is_said_and_restore_still_undoes_the_journal(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    """The operator's words come from plan.json only when it hashes to run-start's digest; an
+    altered one is named, and restore (which undoes the journal, not the plan) goes on."""
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    contained = _apply(lab, state)
+    plan = state / "runs" / contained / "plan.json"
+    plan.write_text(plan.read_text().replace("203.0.113.0/24", "198.51.100.0/24"))
+    dry = run_cli("restore", "--dry-run", state=state)
+    assert dry.returncode == 0, dry.stderr
+    assert "  block-attacker on fw-edge: its change is undone\n" in dry.stdout
+    assert "reachable again" not in dry.stdout
+    said = f"  (what each step re-opens is not said: {plan}: altered since it was journaled (run-start "
+    assert said in dry.stdout
+    done = run_cli("restore", "last", "--yes", state=state)
+    assert done.returncode == 0, done.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
