@@ -180,6 +180,14 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
         journal.append(
             "failed", device="core1", step="s", phase="push", message="% bad secret Tr0ub4dor&3-lab"
         )
+        journal.append(
+            "intent", device="core1", step="s2", action="shut-port", platform="cisco_ios", forward=["x"],
+            inverse=["y"], pre_state=sha, stage=1, confirm_window_s=None,
+        )  # fmt: skip
+        journal.append(  # the device's answers are journaled, and shown: scrubbed like everything else
+            "applied", device="core1", step="s2", ok=True, message="", duration_s=0.1,
+            answers=[{"command": "x", "output": "core1(config)# x\n% echo EnableMe!2026\n" + CONFIG}],
+        )  # fmt: skip
         journal.append("run-end", status="failed", duration_s=1.0, time_to_contain_s=None)
     run_dir = journal.run_dir
     isolate.cli._register_all()
@@ -194,6 +202,7 @@ def test_planted_secrets_never_reach_files_or_outputs(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     assert verify_journal(run_dir).ok
+    assert "x: core1(config)# x % echo <redacted>" in outputs[0]  # the answers are shown, scrubbed
     blobs = [out.encode() for out in outputs]
     blobs.extend(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
     for secret in [*KNOWN, *PATTERN_SECRETS]:

@@ -74,7 +74,9 @@ def test_typed_requires_every_field_not_marked_optional(tmp_path: Path) -> None:
 
 def test_every_append_in_the_package_names_only_fields_of_its_model() -> None:
     """Static guard: a field added to a journal.append(...) call must be added to its model
-    first (else the writer refuses the record at run time, exit 7)."""
+    first (else the writer refuses the record at run time, exit 7); and a call that names its
+    fields (no ``**``) names every required one (else `journal verify` and every reader would
+    refuse the record the writer let through)."""
     import ast
 
     wrong = []
@@ -87,7 +89,13 @@ def test_every_append_in_the_package_names_only_fields_of_its_model() -> None:
             if kind not in KIND_MODELS:
                 continue
             named = {k.arg for k in node.keywords if k.arg is not None}
-            unknown = named - set(KIND_MODELS[kind][0].model_fields)
+            model = KIND_MODELS[kind][0]
+            unknown = named - set(model.model_fields)
             if unknown:
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {kind}: {', '.join(sorted(unknown))}")
+            spread = any(k.arg is None for k in node.keywords)
+            missing = {n for n, info in model.model_fields.items() if info.is_required()} - named
+            if missing and not spread:
+                where = f"{path.relative_to(ROOT)}:{node.lineno}: {kind}"
+                wrong.append(f"{where}: missing {', '.join(sorted(missing))}")
     assert wrong == []
