@@ -158,8 +158,8 @@ def _header(started: str | None, d: schema.RunStart | None, run: RunView) -> tup
         ("Incident", _text(d.incident)),
         ("Reason", _text(d.reason)),
         ("Tool version", _text(d.tool_version)),
-        ("Inventory", _file_ref(d.inventory.model_dump())),
-        ("Playbook", _file_ref(d.playbook.model_dump())),
+        ("Inventory", _file_ref("", d.inventory.path, d.inventory.sha256)),
+        ("Playbook", _file_ref(d.playbook.name, d.playbook.path, d.playbook.sha256)),
         ("Plan", _text(d.plan_sha256)),
         ("Options", _options(d.options.model_dump(mode="json", exclude_unset=True))),
     ]
@@ -185,11 +185,9 @@ def _command(value: object) -> str:
     return _text(value)
 
 
-def _file_ref(value: object) -> str:
-    if not isinstance(value, Mapping):
-        return _text(value)
-    name = f"{value['name']} " if value.get("name") else ""
-    return f"{name}{value.get('path', '?')} (sha256 {str(value.get('sha256', '?'))[:16]}…)"
+def _file_ref(name: str, path: str | None, sha256: str) -> str:
+    named = f"{name} " if name else ""
+    return f"{named}{path or '?'} (sha256 {sha256[:16]}…)"
 
 
 def _options(value: object) -> str:
@@ -198,12 +196,9 @@ def _options(value: object) -> str:
     return ", ".join(f"{k}={_text(v)}" for k, v in sorted(value.items()))
 
 
-def _override(value: object) -> str:
-    if not isinstance(value, Mapping):
-        return _text(value)
-    detail = f" ({value['detail']})" if value.get("detail") else ""
-    step, guard = value.get("step", "?"), value.get("guard", "?")
-    return f"step {step}: guard {guard} overridden: {value.get('reason', '?')}{detail}"
+def _override(value: schema.Override) -> str:
+    detail = f" ({value.detail})" if value.detail else ""
+    return f"step {value.step}: guard {value.guard} overridden: {value.reason}{detail}"
 
 
 def _end_line(end: schema.RunEnd | None, run: RunView) -> str:
@@ -307,7 +302,7 @@ def _restore_records(d: schema.Data) -> tuple[str, Details] | None:
     if isinstance(d, schema.RestoreEnd):
         return f"restore ended {_ok(d.ok)}", ()
     if isinstance(d, schema.RevertCancelled):
-        gone = tuple(str(c) for c in d.cancelled) or ("none pending",)
+        gone = tuple(d.cancelled) or ("none pending",)
         verdict = "cancelled, proven gone" if d.ok else f"NOT cancelled: {_text(d.message)}"
         return f"device-side revert of step(s) {_text(d.steps)} {verdict}", (("cancelled", gone),)
     if isinstance(d, schema.LocksReleased):
@@ -344,11 +339,11 @@ def _intent(d: schema.Intent) -> tuple[str, Details]:
     return summary, (("forward", fwd), *exec_detail, ("inverse", inv))
 
 
-def _answers(answers: list[dict[str, str]]) -> Details:
+def _answers(answers: list[schema.Answer]) -> Details:
     """What the device answered to a push, one line per command that printed something."""
     if not answers:
         return ()
-    lines = tuple(f"{a.get('command')}: {' '.join(str(a.get('output', '')).split())[:200]}" for a in answers)
+    lines = tuple(f"{a.command}: {' '.join(a.output.split())[:200]}" for a in answers)
     return (("answers", lines),)
 
 

@@ -40,6 +40,44 @@ class PlaybookRef(BaseModel):
     sha256: Sha
 
 
+class Override(BaseModel):
+    """A guard the operator lifted (--override STEP --reason TEXT)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    step: str
+    guard: str
+    detail: str
+    reason: str
+
+
+class Revert(BaseModel):
+    """The device-owned revert a --confirm-window push arms: a named revert job (its file on
+    the device) or the device's single rollback timer (its window)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["revert-job", "rollback-timer"]
+    file: str | None = None
+    window_s: int | None = None
+
+
+class Query(BaseModel):
+    """A read-only query isolate asked a device while locating a host (and its answer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device: str
+    command: str
+    ok: bool
+    output: str
+
+
+class Answer(BaseModel):
+    """What a device printed in answer to a command (scrubbed, capped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    command: str
+    output: str
+
+
 class RunOptions(BaseModel):
     """run-start's ``options``: how the run was asked for. The keys readers use are typed;
     another version's keys are kept as they are."""
@@ -69,7 +107,7 @@ class RunStart(Data):
     inventory: InventoryRef = Field(description="{path, sha256}")
     playbook: PlaybookRef = Field(description="{path, name, sha256}")
     plan_sha256: Sha = Field(description="SHA-256 of plan.json, checked by resume")
-    overrides: list[dict[str, Any]] = Field(description="[{step, reason, guard, detail}]")
+    overrides: list[Override] = Field(description="[{step, guard, detail, reason}]")
     options: RunOptions = Field(
         description="{parameters, workers, confirm_window_s, check, host_key_checking, timeout_s, transport, "
         "adopted?: {step@device: run} kept from earlier runs, taken_over?: {step@device: run} brought back "
@@ -97,7 +135,7 @@ class Discovery(Data):
     device: str = Field(description="the access switch")
     interface: str = Field(description="the edge port")
     vlan: int
-    queries: list[dict[str, Any]] = Field(description="[{device, command, ok, output}]: read-only queries")
+    queries: list[Query] = Field(description="[{device, command, ok, output}]: read-only queries")
 
 
 class Excluded(Data):
@@ -105,7 +143,7 @@ class Excluded(Data):
     devices: dict[str, str] = Field(description="device → why it was left out")
     message: str = ""
     plan_sha256: Sha | None = Field(None, description="the narrowed plan.json, checked by resume")
-    skipped: list[Any] = []
+    skipped: list[str] = []
     left_open: list[str] = []
 
 
@@ -122,7 +160,7 @@ class Intent(Data):
     pre_state: Sha | None
     stage: int = Field(description="restore stage")
     confirm_window_s: int | None
-    revert: dict[str, Any] | None = Field(None, description="the device-owned revert the push arms")
+    revert: Revert | None = Field(None, description="the device-owned revert the push arms")
 
 
     def lines(self) -> tuple[list[str], list[str]]:
@@ -139,7 +177,7 @@ class Applied(Data):
     ok: bool
     message: str
     duration_s: float
-    answers: list[dict[str, str]] = Field(
+    answers: list[Answer] = Field(
         [], description="what the device answered: [{command, output}] (scrubbed, output capped)"
     )
 
@@ -161,8 +199,8 @@ class RevertCancelled(Data):
     device: str
     steps: list[str]
     ok: bool
-    cancelled: list[Any]
-    pending: list[Any]
+    cancelled: list[str]
+    pending: list[str]
     message: str
 
 
@@ -217,7 +255,7 @@ class Restored(Data):
     ok: bool
     stage: int
     message: str
-    answers: list[dict[str, str]] = Field(
+    answers: list[Answer] = Field(
         [], description="what the device answered to the inverse: [{command, output}]"
     )
 
