@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import threading
-import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 import asyncssh
 
 from isolate.drivers.base import Target
+from isolate.drivers.cli import Until
 from isolate.drivers.hostkeys import changed_key_message, unknown_key_message
 from isolate.drivers.jump import forward_refused, hop_error, hop_target
 from isolate.drivers.ssh_algorithms import no_common_algorithm, probe_unmatched
@@ -107,28 +106,41 @@ class AsyncsshChannel:
     def send_line(self, line: str) -> None:
         LOOP.loop().call_soon_threadsafe(self.process.stdin.write, line + "\n")
 
-    def read_to_prompt(self, prompt: re.Pattern[str]) -> str:
+    def read_to_prompt(self, prompt: Until) -> str:
         return LOOP.run(self._read(prompt))
 
-    def exchange(self, line: str, prompt: re.Pattern[str]) -> str:
+    def exchange(self, line: str, prompt: Until) -> str:
         """Write ``line`` and read its answer in one hop to the event loop."""
         return LOOP.run(self._exchange(line, prompt))
 
-    async def _exchange(self, line: str, prompt: re.Pattern[str]) -> str:
-        try:
-            self.process.stdin.write(line + "\n")
-        except asyncssh.Error as exc:
-            raise ConnectionError(str(exc)) from exc
+    def exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None:
+        """Write ``text`` and read one answer per prompt, all in one hop to the event loop;
+        each answer is appended to ``answers`` as soon as it is read (each within the timeout)."""
+        LOOP.run(self._exchange_all(text, prompts, answers))
+
+    async def _exchange(self, line: str, prompt: Until) -> str:
+        self._write(line)
         return await self._read(prompt)
 
-    async def _read(self, prompt: re.Pattern[str]) -> str:
+    async def _exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None:
+        self._write(text)
+        for prompt in prompts:
+            answers.append(await self._read(prompt))
+
+    def _write(self, text: str) -> None:
         try:
-            return await self._read_until(prompt)
+            self.process.stdin.write(text + "\n")
         except asyncssh.Error as exc:
             raise ConnectionError(str(exc)) from exc
 
-    async def _read_until(self, pattern: re.Pattern[str]) -> str:
-        deadline = time.monotonic() + self.target.timeout_s
+    async def _read(self, prompt: Until) -> str:
+        try:
+            async with asyncio.timeout(self.target.timeout_s):  # one timer per answer, not per chunk
+                return await self._read_until(prompt)
+        except asyncssh.Error as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    async def _read_until(self, pattern: Until) -> str:
         scan_from = 0
         while True:
             found = pattern.search(self.buffer, max(0, scan_from - 512))
@@ -136,10 +148,7 @@ class AsyncsshChannel:
                 text, self.buffer = self.buffer[: found.end()], self.buffer[found.end() :]
                 return text
             scan_from = len(self.buffer)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            chunk = await asyncio.wait_for(self.process.stdout.read(READ_CHUNK), remaining)
+            chunk = await self.process.stdout.read(READ_CHUNK)
             if not chunk:
                 raise EOFError(f"the device closed the session (after {self.buffer[-80:]!r})")
             self.buffer += chunk

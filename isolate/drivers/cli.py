@@ -36,6 +36,16 @@ FIRST_PROMPT = re.compile(r"(?:^|\n)[^\r\n]*?[>#][ \t]*$")
 PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 
 
+class Until(Protocol):
+    """Where an answer ends: a compiled pattern, or anything that searches like one
+    (``pattern`` is its regular expression, for a transport that wants the text)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, string: str, pos: int = 0) -> re.Match[str] | None: ...
+
+
 class Channel(Protocol):
     """What a transport supplies: send one line, read up to a prompt.
 
@@ -45,17 +55,22 @@ class Channel(Protocol):
 
     def send_line(self, line: str) -> None: ...
 
-    def read_to_prompt(self, prompt: re.Pattern[str]) -> str: ...
+    def read_to_prompt(self, prompt: Until) -> str: ...
 
     def close(self) -> None: ...
 
 
 @runtime_checkable
 class Exchanging(Protocol):
-    """A channel that can send a line and read its answer in one step (asyncssh: one hop to
-    its event loop instead of two). Same behaviour as ``send_line`` then ``read_to_prompt``."""
+    """A channel that can send and read in one step (asyncssh: one hop to its event loop
+    instead of one per answer). ``exchange`` is ``send_line`` then ``read_to_prompt``;
+    ``exchange_all`` writes ``text`` (lines joined by newlines) and reads one answer per
+    prompt in turn, appending each to ``answers`` as it is read (so a timeout or a lost
+    connection leaves there the answers that came)."""
 
-    def exchange(self, line: str, prompt: re.Pattern[str]) -> str: ...
+    def exchange(self, line: str, prompt: Until) -> str: ...
+
+    def exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None: ...
 
 
 def strip_echo(text: str, command: str) -> str:
@@ -86,14 +101,34 @@ class Prompts:
         self.config = re.compile(rf"{dialect.config_prompt}[ \t]*$")
         self.privileged = dialect.privileged_prompt
         self.user = dialect.user_prompt
+        # a prompt, then any echoed line: what ``before`` looks for first (compiled once)
+        self.echoed = re.compile(rf"{self.start.pattern}(?=[ \t]*(?P<echo>[^\r\n]*?)[ \t]*\r?\n)")
 
     def in_config(self, answer: str) -> bool:
         return self.config.search(_last_line(answer)) is not None
 
-    def before(self, line: str) -> re.Pattern[str]:
+    def before(self, line: str) -> Until:
         """The prompt that ends one answer when ``line`` was typed ahead: the device prints
         its prompt, then echoes the next line it reads (matched without consuming the echo)."""
-        return re.compile(rf"{self.start.pattern}(?=[ \t]*{re.escape(line.strip())}[ \t]*\r?\n)")
+        return EchoAfterPrompt(self, line.strip())
+
+
+class EchoAfterPrompt:
+    """The prompt followed by the echo of ``line`` (``Prompts.before``), found without
+    compiling a pattern per line: a prompt followed by any echoed line is searched with the
+    device's one compiled pattern and its echo compared; only when a prompt is followed by
+    another line is the exact pattern compiled and searched (the same matches, always)."""
+
+    def __init__(self, prompts: Prompts, line: str) -> None:
+        self.prompts = prompts
+        self.line = line
+        self.pattern = rf"{prompts.start.pattern}(?=[ \t]*{re.escape(line)}[ \t]*\r?\n)"
+
+    def search(self, string: str, pos: int = 0) -> re.Match[str] | None:
+        found = self.prompts.echoed.search(string, pos)
+        if found is None or found.group("echo") == self.line:
+            return found  # none: the exact pattern finds none either (its matches are among these)
+        return re.compile(self.pattern).search(string, pos)
 
 
 class CliSession:
@@ -132,9 +167,14 @@ class CliSession:
         all_answers = re.compile(rf"(?:{start}[\s\S]*?){{{len(lines) - 1}}}{last}")
 
         def send_all() -> str:
+            channel = self.channel
+            if isinstance(channel, Exchanging):
+                answers: list[str] = []
+                channel.exchange_all("\n".join(lines), [all_answers], answers)
+                return answers[0]
             for line in lines:
-                self.channel.send_line(line)
-            return self.channel.read_to_prompt(all_answers)
+                channel.send_line(line)
+            return channel.read_to_prompt(all_answers)
 
         self._guarded(lines[0], send_all)
 
@@ -191,10 +231,15 @@ class CliSession:
         answers: list[str] = []
         channel = self.channel
 
+        ends: list[Until] = [self.prompts.before(line) for line in lines[1:]]
+        ends.append(self.prompts.any)
+
         def send_and_read() -> list[str]:
+            if isinstance(channel, Exchanging):
+                channel.exchange_all("\n".join(lines), ends, answers)
+                return answers
             channel.send_line("\n".join(lines))
-            for k in range(len(lines)):
-                until = self.prompts.before(lines[k + 1]) if k + 1 < len(lines) else self.prompts.any
+            for until in ends:
                 answers.append(channel.read_to_prompt(until))
             return answers
 

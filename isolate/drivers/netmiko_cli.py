@@ -8,7 +8,6 @@ shared with the asyncssh channel, so both transports behave and speak alike.
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import Any
 
 import paramiko
@@ -16,6 +15,7 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from isolate.drivers.base import Target
+from isolate.drivers.cli import Until
 from isolate.drivers.hostkeys import changed_key_message, paramiko_policy, unknown_key_message
 from isolate.drivers.jump import HopChain, open_hops
 from isolate.drivers.ssh_algorithms import no_common_algorithm, transport_factory
@@ -38,7 +38,7 @@ class NetmikoChannel:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise ConnectionError(str(exc)) from exc
 
-    def read_to_prompt(self, prompt: re.Pattern[str]) -> str:
+    def read_to_prompt(self, prompt: Until) -> str:
         try:
             text: str = self.conn.read_until_pattern(
                 pattern=prompt.pattern, read_timeout=self.target.timeout_s
