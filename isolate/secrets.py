@@ -250,11 +250,15 @@ def _may_hold_field(line: str) -> bool:
     return any(word in low for word in _TRIGGERS)
 
 
+
+
 def _scrub_fields(text: str) -> str:
     """Every secret-bearing field redacted (``_PATTERNS``, in order), line by line where a
     line may hold one; the same result as running each pattern over the whole text."""
     if not _may_hold_field(text):
         return text
+    if text.isascii():
+        return _scrub_trigger_lines(text)
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if _may_hold_field(line):
@@ -262,6 +266,31 @@ def _scrub_fields(text: str) -> str:
                 line = pattern.sub(_redact_value, line)
             lines[index] = line
     return "\n".join(lines)
+
+
+def _scrub_trigger_lines(text: str) -> str:
+    """ASCII ``text`` with the field patterns run on each line holding a trigger word (the
+    lines ``_may_hold_field`` picks), found by a search per word over the whole text, not a
+    test per line."""
+    low = text.lower()  # ASCII: the same offsets
+    starts: set[int] = set()
+    for word in _TRIGGERS:
+        at = low.find(word)
+        while at >= 0:
+            starts.add(low.rfind("\n", 0, at) + 1)
+            at = low.find(word, at + 1)
+    out: list[str] = []
+    done = 0  # text before this offset is in out
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        for pattern in _PATTERNS:
+            line = pattern.sub(_redact_value, line)
+        out += [text[done:start], line]
+        done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _redact_value(match: re.Match[str]) -> str:

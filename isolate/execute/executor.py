@@ -183,6 +183,7 @@ class Executor:
         self.states: dict[str, str] = {}  # device -> last state read off it
         self._stored: dict[str, tuple[str, str]] = {}  # device -> (that state, its stored sha)
         self._prechecked: dict[tuple[str, str], _Prechecked] = {}  # (step id, device) -> first step's
+        self._by_device: dict[str, list[tuple[StepLike, ChangeLike]]] = {}  # (precheck_all)
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
         self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
         # (step id, device) changes verified by an earlier process of this run (--resume)
@@ -238,12 +239,16 @@ class Executor:
 
     # -- pre-checks -------------------------------------------------------------------------
     def precheck_all(self) -> list[PrecheckResult]:
-        results: list[PrecheckResult] = self._parallel(self._precheck, self._devices())
+        self._by_device = {}  # every remaining change of each device, in step order (one pass)
+        for step in self.plan.steps:
+            for change in self._remaining(step):
+                self._by_device.setdefault(change.device, []).append((step, change))
+        results: list[PrecheckResult] = self._parallel(self._precheck, sorted(self._by_device))
         return results
 
     def _changes_of(self, device: str) -> list[tuple[StepLike, ChangeLike]]:
         """Every remaining change of ``device``, in step order (each is pre-checked)."""
-        return [(s, c) for s in self.plan.steps for c in self._remaining(s) if c.device == device]
+        return self._by_device.get(device, [])
 
     def _precheck(self, device: str) -> PrecheckResult:
         """Pre-check one device. ``checks`` records only what was tested, when it was tested:

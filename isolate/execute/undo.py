@@ -113,6 +113,7 @@ class Restorer:
         self.run_id = run_id
         self.runner: Runner = runner or ThreadRunner(workers)
         self.sink = guarded(sink)
+        self._of_device: dict[str, list[UndoEntry]] = {}  # device -> its entries (run)
 
     def _emit(
         self, kind: str, *, device: str | None = None, ok: bool = True, message: str = "", **data: Any
@@ -126,6 +127,9 @@ class Restorer:
         undone: set[int] = set()
         gates: list[GateResult] = []
         restored: set[str] = set()
+        self._of_device = {}
+        for entry in entries:
+            self._of_device.setdefault(entry.device, []).append(entry)
         for stage in stages:
             batch = [e for e in entries if e.stage == stage]
             devices = sorted({e.device for e in batch})
@@ -135,7 +139,7 @@ class Restorer:
             if not all(g.ok for g in reach):
                 return self._stop(stages, gates, restored, stage, reach)
             results = self._parallel(
-                functools.partial(self._undo_stage_device, stage, batch, entries, undone), devices
+                functools.partial(self._undo_stage_device, stage, undone), devices
             )
             for gate in results:
                 gates.append(gate)
@@ -175,17 +179,16 @@ class Restorer:
     def _undo_stage_device(
         self,
         stage: int,
-        batch: Sequence[UndoEntry],
-        everything: Sequence[UndoEntry],
         undone: set[int],
         device: str,
     ) -> GateResult:
-        mine = sorted((e for e in batch if e.device == device), key=lambda e: e.seq, reverse=True)
+        mine = sorted((e for e in self._of_device[device] if e.stage == stage), key=lambda e: -e.seq)
+        expected = {e.seq: self.scrub(e.pre_state) for e in mine}  # each scrubbed once
         try:
             session = self.pool.get(device)
             current = self.scrub(session.read_state())
             for entry in mine:
-                if current == self.scrub(entry.pre_state):
+                if current == expected[entry.seq]:
                     self.journal.append(
                         "restored",
                         device=device,
@@ -222,7 +225,7 @@ class Restorer:
                     message=message,
                     answers=answers_of(results),
                 )
-            return self._equality_gate(stage, device, mine, everything, undone, current)
+            return self._equality_gate(stage, device, mine, expected, undone, current)
         except JournalError:
             raise
         except IsolateError as exc:
@@ -260,15 +263,14 @@ class Restorer:
         stage: int,
         device: str,
         mine: Sequence[UndoEntry],
-        everything: Sequence[UndoEntry],
+        expected: dict[int, str],
         undone: set[int],
         current: str,
     ) -> GateResult:
         earliest = mine[-1] if mine else None
         state_sha = self.journal.store_state(current)
         later_pending = earliest is not None and any(
-            e.device == device and e.seq > earliest.seq and e.seq not in undone and e not in mine
-            for e in everything
+            e.seq > earliest.seq and e.seq not in undone and e not in mine for e in self._of_device[device]
         )
         if earliest is None or later_pending:
             self.journal.append(
@@ -282,8 +284,8 @@ class Restorer:
                 expected=None,
             )
             return GateResult(stage, device, True)
-        ok = current == self.scrub(earliest.pre_state)
-        problems = [] if ok else [first_difference(self.scrub(earliest.pre_state), current)]
+        ok = current == expected[earliest.seq]
+        problems = [] if ok else [first_difference(expected[earliest.seq], current)]
         self.journal.append(
             "gate",
             stage=stage,
