@@ -19,7 +19,6 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -98,7 +97,11 @@ class Journal:
         self._synced_seq = len(records)  # records known durable
         self._mutex = threading.Lock()
         self._sync_mutex = threading.Lock()
-        self._states_synced = _GroupSync()  # one directory fsync for concurrent state files
+        # Captured states: each file fsynced by the thread that stores it; the directory
+        # entries made durable by the next group commit, before the journal's fsync (_sync).
+        self._state_mutex = threading.Lock()
+        self._states_known: set[str] = set()  # stored and fsynced by this process
+        self._state_dir_dirty = False  # a state file was created since the last commit
         self._broken: str | None = None
         self._closed = False
         self._signer = signer
@@ -335,13 +338,17 @@ class Journal:
         """The crash-test hook: die here, every earlier record durable (see CRASH_AT_ENV)."""
         if os.environ.get(CRASH_TORN_ENV) == "1":
             os.write(self._fd, line[: len(line) // 2])
+        _fsync_dir(self.run_dir / STATE_SUBDIR)
         os.fsync(self._fd)
         os.kill(os.getpid(), signal.SIGKILL)
 
     def _sync(self, record: Record, end: int) -> None:
         """fsync until ``end`` is durable. Group commit: one fsync covers every line written
-        before it started, so parallel appenders share it. On failure every record not yet
-        durable (no caller has been told it is) is cut and the journal breaks."""
+        before it started, so parallel appenders share it. It first fsyncs the state directory
+        when a captured state was created since the last commit (each state file is fsynced
+        before ``store_state`` returns), so a durable record never names a state that is not.
+        On failure every record not yet durable (no caller has been told it is) is cut and the
+        journal breaks."""
         with self._sync_mutex:
             if self._synced >= end:
                 return
@@ -351,7 +358,13 @@ class Journal:
                         f"{self.path}: an earlier write failed ({self._broken}); the run must stop"
                     )
                 target, target_seq = self._size, len(self._records)
+            # read after ``target``: every state a line up to ``target`` names was stored
+            # (its file fsynced, the directory marked) before that line was written
+            with self._state_mutex:
+                dirty, self._state_dir_dirty = self._state_dir_dirty, False
             try:
+                if dirty:
+                    _fsync_dir(self.run_dir / STATE_SUBDIR)
                 os.fsync(self._fd)
             except OSError as err:
                 with self._mutex:
@@ -368,16 +381,29 @@ class Journal:
     # --- captured states -------------------------------------------------------------
 
     def store_state(self, text: str) -> str:
-        """Store a captured state (scrubbed), content-addressed; return its SHA-256."""
+        """Store a captured state (scrubbed), content-addressed; return its SHA-256. The file
+        ``state/<sha>.txt`` is fsynced when this returns; its directory entry by the next
+        group commit, before the journal's fsync (``_sync``): a record that names the state is
+        durable only after the state is.
+
+        The name is the hash, so a new file is written in place, not through a temp file and a
+        rename: a file torn by a crash is named by no durable record, fails its hash on every
+        read, and is replaced (temp file, rename) when that state is stored again. A state this
+        journal already stored is neither written nor read again."""
         blob = self.scrubber.scrub(text).encode("utf-8")
         sha = hashlib.sha256(blob).hexdigest()
         path = self.run_dir / STATE_SUBDIR / f"{sha}.txt"
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha:
-            return sha
         try:
-            _write_file_durably(path, blob, sync_dir=self._states_synced.sync)
+            with self._state_mutex:
+                if sha in self._states_known:
+                    return sha
+                _write_state(path, blob, sha)  # whole, before any other thread looks at it
+            _fsync_file(path)  # outside the mutex: threads storing states fsync in parallel
         except OSError as err:
             raise JournalError(f"{path}: cannot store captured state: {err.strerror}") from None
+        with self._state_mutex:  # known only once durable: a thread that finds it may rely on it
+            self._states_known.add(sha)
+            self._state_dir_dirty = True
         return sha
 
     def store_artifact(self, name: str, text: str) -> str:
@@ -475,42 +501,61 @@ def _release_run_lock(fd: int) -> None:
         os.close(fd)
 
 
-class _GroupSync:
-    """Group commit of a directory's entries: ``sync(directory)`` returns once an fsync of the
-    directory that started after the call has completed; threads waiting together share one."""
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()  # guards the counters
-        self._sync_mutex = threading.Lock()  # one fsync at a time
-        self._requested = 0
-        self._synced = 0
-
-    def sync(self, directory: Path) -> None:
-        with self._mutex:
-            self._requested += 1
-            ticket = self._requested
-        with self._sync_mutex:
-            if self._synced >= ticket:
-                return  # an fsync that started after our rename covered it
-            with self._mutex:
-                target = self._requested
-            _fsync_dir(directory)
-            self._synced = target
+def _write_file_durably(path: Path, blob: bytes) -> None:
+    """temp file (0600) + fsync + rename + fsync of the directory."""
+    tmp = _write_temp(path, blob)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
-def _write_file_durably(path: Path, blob: bytes, *, sync_dir: Callable[[Path], None] | None = None) -> None:
-    """temp file (0600) + fsync + rename + fsync of the directory (``sync_dir``: shared)."""
+def _write_temp(path: Path, blob: bytes, *, sync: bool = True) -> Path:
+    """``blob`` in a new temp file (0600) beside ``path``, fsynced unless ``sync`` is False."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, blob)
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return tmp
+
+
+def _write_all(fd: int, blob: bytes) -> None:
+    view = memoryview(blob)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_state(path: Path, blob: bytes, sha: str) -> None:
+    """Write a content-addressed state file (the caller fsyncs it). A new name is created
+    exclusively and written in place; an existing file that hashes to ``sha`` is kept (the
+    caller fsyncs it all the same: a crashed process may have left it unsynced); any other
+    existing file (torn by a crash, or altered) is replaced through a temp file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if hashlib.sha256(path.read_bytes()).hexdigest() == sha:
+                return
+        os.replace(_write_temp(path, blob, sync=False), path)
+        return
+    try:
+        _write_all(fd, blob)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # a torn file would be replaced anyway; leave none
+        raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
-    (sync_dir or _fsync_dir)(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

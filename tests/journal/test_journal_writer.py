@@ -188,6 +188,53 @@ def test_store_state_is_content_addressed_and_checked(state_dir: Path) -> None:
             journal.read_state("../../etc/passwd")
 
 
+def test_a_state_is_durable_before_the_record_naming_it(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state file and its directory are fsynced before the journal fsync that makes the
+    record naming the state durable; a state stored twice is written and fsynced once."""
+    journal = Journal.create(state_dir, run_id_new())
+    events: list[tuple[str, int]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        on_disk = Path(target).read_bytes().count(b"\n") if Path(target).is_file() else 0
+        events.append((target, on_disk))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    with journal:
+        _start(journal)
+        events.clear()
+        sha = journal.store_state("hostname core1\n")
+        assert journal.store_state("hostname core1\n") == sha
+        journal.append("precheck", device="core1", ok=True, message="", state=sha, checks={})
+    state_file = str(journal.run_dir / "state" / f"{sha}.txt")
+    targets = [t for t, _ in events]
+    assert targets.count(state_file) == 1
+    first_journal_sync = targets.index(str(journal.path))
+    assert events[first_journal_sync][1] == 2  # the sync that made the precheck record durable
+    assert targets.index(state_file) < targets.index(str(journal.run_dir / "state")) < first_journal_sync
+
+
+def test_a_torn_state_file_is_rewritten_when_the_state_is_stored_again(make_run: RunFactory) -> None:
+    """A crash mid-write leaves a state file that fails its hash; the next process that stores
+    that state (resume, restore) replaces it, and reads then get the right text."""
+    run_dir = make_run()
+    text = "hostname core1\ninterface Vlan10\n"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    path = run_dir / "state" / f"{sha}.txt"
+    path.write_bytes(text.encode()[:7])
+    with Journal.open(run_dir) as journal:
+        with pytest.raises(JournalError, match="does not hash to its name"):
+            journal.read_state(sha)
+        assert journal.store_state(text) == sha
+        assert journal.read_state(sha) == text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not [p.name for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
 def test_intent_whose_commands_hold_a_secret_is_refused(state_dir: Path) -> None:
     scrubber = Scrubber.of(["Hunter2Secret"])
     with Journal.create(state_dir, run_id_new(), scrubber=scrubber) as journal:
