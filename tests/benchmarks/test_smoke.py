@@ -32,10 +32,12 @@ def _lab_pids(root: Path) -> list[int]:
 def test_containment_benchmark_smoke(tmp_path: Path) -> None:
     out = tmp_path / "containment.json"
     work = tmp_path / "work"
+    lab_dir = tmp_path / "lab"  # the lab's own directory (by default on tmpfs)
     env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "state")}
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,scrapli,floor",
-         "--latency-ms", "20", "--per-kb-ms", "1", "--root", str(work), "--out", str(out),
+         "--latency-ms", "20", "--per-kb-ms", "1", "--root", str(work),
+         "--lab-dir", str(lab_dir), "--out", str(out),
          "--timeout", "300"],
         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False,
     )
@@ -60,9 +62,10 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
         (sizes,) = report["running_configs"]  # the five switches' and the core's running-configs
         assert sizes["n"] == 5 and sizes["lines_min"] >= 200 and 300 <= sizes["lines_median"] <= 800
         assert "journal_overhead_pct" in report["goals"]
+        assert options["lab_dir"].startswith(str(lab_dir))
         assert "isolate    " in proc.stdout or "isolate " in proc.stdout
     finally:
-        for pid in _lab_pids(work):  # the script stops its labs; make sure, by pid
+        for pid in _lab_pids(lab_dir):  # the script stops its labs; make sure, by pid
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 15)
-    assert not [p for p in _lab_pids(work) if Path(f"/proc/{p}").exists()]
+    assert not [p for p in _lab_pids(lab_dir) if Path(f"/proc/{p}").exists()]
