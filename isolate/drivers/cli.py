@@ -95,14 +95,15 @@ class Prompts:
     """The prompt patterns of one device, once its hostname is known."""
 
     def __init__(self, dialect: Dialect, host: str) -> None:
-        start = re.escape(host[: dialect.prompt_host_chars])
-        self.start = re.compile(rf"(?:^|\n){start}[^\r\n]*?(?:\([^)\r\n]*\))?[>#]")
-        self.any = re.compile(rf"{self.start.pattern}[ \t]*$")
+        head = host[: dialect.prompt_host_chars]
+        self.start = re.compile(rf"(?:^|\n){re.escape(head)}[^\r\n]*?(?:\([^)\r\n]*\))?[>#]")
+        self.any = AtLineStart(re.compile(rf"{self.start.pattern}[ \t]*$"), head)
         self.config = re.compile(rf"{dialect.config_prompt}[ \t]*$")
         self.privileged = dialect.privileged_prompt
         self.user = dialect.user_prompt
         # a prompt, then any echoed line: what ``before`` looks for first (compiled once)
-        self.echoed = re.compile(rf"{self.start.pattern}(?=[ \t]*(?P<echo>[^\r\n]*?)[ \t]*\r?\n)")
+        echoed = re.compile(rf"{self.start.pattern}(?=[ \t]*(?P<echo>[^\r\n]*?)[ \t]*\r?\n)")
+        self.echoed = AtLineStart(echoed, head)
 
     def in_config(self, answer: str) -> bool:
         return self.config.search(_last_line(answer)) is not None
@@ -111,6 +112,27 @@ class Prompts:
         """The prompt that ends one answer when ``line`` was typed ahead: the device prints
         its prompt, then echoes the next line it reads (matched without consuming the echo)."""
         return EchoAfterPrompt(self, line.strip())
+
+
+class AtLineStart:
+    """A pattern that begins ``(?:^|\n)HEAD``, searched like the compiled one (the same
+    matches) but tried only where ``HEAD`` starts the text or a line (``str.find``), not at
+    every offset of a 20 KB running-config."""
+
+    def __init__(self, compiled: re.Pattern[str], head: str) -> None:
+        self.compiled = compiled
+        self.pattern = compiled.pattern
+        self.head = "\n" + head
+
+    def search(self, string: str, pos: int = 0) -> re.Match[str] | None:
+        if pos == 0 and (found := self.compiled.match(string)) is not None:
+            return found  # ``^``: only at the very start of the text
+        at = string.find(self.head, pos)
+        while at >= 0:
+            if (found := self.compiled.match(string, at)) is not None:
+                return found
+            at = string.find(self.head, at + 1)
+        return None
 
 
 class EchoAfterPrompt:

@@ -41,6 +41,7 @@ def resolve_targets(
     known_hosts = (base / user_path(inventory.known_hosts, InventoryError)) if inventory.known_hosts else None
     targets: dict[str, Target] = {}
     secrets: list[str] = []
+    read: dict[str, tuple[str | None, str | None, str | None]] = {}  # credential set -> its values
     for name in sorted(set(devices)):
         device = inventory.device(name)
         if device.credentials is None:
@@ -53,13 +54,16 @@ def resolve_targets(
             )  # fmt: skip
             continue
         creds = inventory.credentials[device.credentials]
-        try:
-            password = read_ref(creds.password, base) if creds.password else None
-            secret = read_ref(creds.enable, base) if creds.enable else None
-            token = read_ref(creds.token, base) if creds.token else None
-        except InventoryError as exc:
-            raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
-        secrets.extend(v for v in (password, secret, token) if v)
+        if device.credentials not in read:  # each set read once, not once per device
+            try:
+                password = read_ref(creds.password, base) if creds.password else None
+                secret = read_ref(creds.enable, base) if creds.enable else None
+                token = read_ref(creds.token, base) if creds.token else None
+            except InventoryError as exc:
+                raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
+            read[device.credentials] = (password, secret, token)
+            secrets.extend(v for v in (password, secret, token) if v)
+        password, secret, token = read[device.credentials]
         key_file = (base / user_path(creds.key_file, InventoryError)) if creds.key_file else None
         ca_file, tests = directory_extras(inventory, name, base)
         if device.tls is not None and device.tls.ca_file:
