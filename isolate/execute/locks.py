@@ -158,6 +158,11 @@ class DeviceLocks:
         raise LockHeld(holder.describe())
 
     def _link(self, device: str, run_id: str) -> bool:
+        """Write the holder to a temp file and hard-link it to the lock name: other processes
+        never see it half-written. Not fsynced: a lock only keeps live processes apart, and
+        after a machine crash every holder is dead (``/run/lock`` is emptied at boot; the
+        journal, not the lock, tells what a crashed run left) — an fsync per device cost
+        1.5 s of a 1,000-device apply on a disk-backed lock directory."""
         tmp = self.dir / f".{device}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # every operator reads the holder
         try:
