@@ -40,6 +40,7 @@ class _LoopThread:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # touched on the loop's thread only
 
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -51,7 +52,34 @@ class _LoopThread:
             return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop()).result()
+        """``coro`` run on the loop, the calling thread waiting for its result. A plain lock
+        the task releases when done, not ``run_coroutine_threadsafe``'s future (a Condition
+        and chained callbacks): a session makes a dozen such hops."""
+        loop = self.loop()
+        done = threading.Lock()
+        done.acquire()
+        outcome: list[Any] = []
+
+        async def task() -> None:
+            try:
+                outcome.append((True, await coro))
+            except BaseException as exc:  # handed to the waiting thread, raised there
+                outcome.append((False, exc))
+            finally:
+                done.release()
+
+        def start() -> None:  # on the loop; the task is kept referenced until it ends
+            running = loop.create_task(task())
+            self._tasks.add(running)
+            running.add_done_callback(self._tasks.discard)
+
+        loop.call_soon_threadsafe(start)
+        done.acquire()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        result: T = value
+        return result
 
 
 LOOP = _LoopThread()
