@@ -1,7 +1,8 @@
 """One typed model per journal record kind: the ``data`` each kind carries.
 
 The writer checks every record of a kind listed here against its model before it is
-written (no field the model does not name, every value of its type), the reader and
+written (every required field present, every value of its type, no field the model does
+not name: the same model `journal verify` holds it to), the reader and
 restore planning read records through them (:func:`typed`), and docs/journal.md's table
 of kinds is generated from them (:func:`kinds_table`; tests/journal/test_journal_schema.py
 fails when the page and the models differ). A new kind or field is added here first.
@@ -10,10 +11,9 @@ fails when the page and the models differ). A new kind or field is added here fi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from isolate.journal.records import Record
 
@@ -339,25 +339,17 @@ class SchemaError(ValueError):
     """A record's data does not match its kind's model; the message names kind and field."""
 
 
-@cache
-def _partial(kind: str) -> type[BaseModel]:
-    """The kind's model with every field optional: what the writer checks (types, no unknown
-    field), so a record may leave out what it does not know."""
-    model = KIND_MODELS[kind][0]
-    # absent: fine (the default is not validated); present: must be of the field's type
-    fields: dict[str, Any] = {name: (info.annotation, None) for name, info in model.model_fields.items()}
-    partial: type[BaseModel] = create_model(
-        f"{model.__name__}Partial", __config__=ConfigDict(extra="forbid"), **fields
-    )
-    return partial
-
-
 def check_data(kind: str, data: dict[str, Any]) -> None:
-    """Raise SchemaError unless ``data`` fits ``kind``'s model (unknown kinds are not checked)."""
-    if kind not in KIND_MODELS:
-        return
+    """Raise SchemaError unless ``data`` fits ``kind``'s model exactly: every required field
+    present, each value of its type (strict), no field the model does not name. The writer
+    calls it before a record is written, so the journal never holds a record that
+    ``journal verify`` would refuse (an unknown kind is refused too)."""
     try:
-        _partial(kind).model_validate(data, strict=True)
+        model = KIND_MODELS[kind][0]
+    except KeyError:
+        raise SchemaError(_unknown_kind(kind)) from None
+    try:
+        model.model_validate(data, strict=True)
     except ValidationError as exc:
         raise SchemaError(f"{kind} record: {_first(exc)}") from None
 
@@ -383,12 +375,16 @@ def _fit(kind: str, data: Mapping[str, Any]) -> tuple[Data | None, str | None]:
     try:
         model = KIND_MODELS[kind][0]
     except KeyError:
-        return None, f"unknown record kind {kind!r} (isolate/journal/schema.py lists the kinds)"
+        return None, _unknown_kind(kind)
     try:
         known = {k: v for k, v in data.items() if k in model.model_fields}
         return model.model_validate(known, strict=True), None
     except ValidationError as exc:
         return None, f"{kind} record: {_first(exc)}"
+
+
+def _unknown_kind(kind: str) -> str:
+    return f"unknown record kind {kind!r} (isolate/journal/schema.py lists the kinds)"
 
 
 def unknown_fields(kind: str, data: Mapping[str, Any]) -> list[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from isolate.errors import JournalError
-from isolate.journal import Journal
+from isolate.journal import Journal, read_journal
+from isolate.journal.records import make_record
 from isolate.journal.schema import KIND_MODELS, Intent, SchemaError, kinds_table, typed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,14 +37,22 @@ def test_every_kind_the_package_writes_has_a_model() -> None:
 
 
 def _start(journal: Journal) -> None:
-    journal.append("run-start", user="ops", host="admin1", pid=1, reason="test")
+    journal.append(
+        "run-start", user="ops", host="admin1", pid=1, command=["isolate"], incident=None, reason="test",
+        tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
+        playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64,
+        overrides=[], options={},
+    )  # fmt: skip
+
+
+APPLIED = {"device": "core1", "step": "s", "ok": True, "message": "", "duration_s": 0.5}
 
 
 def test_the_writer_refuses_an_unknown_field_and_a_wrong_type(tmp_path: Path) -> None:
     with Journal.create(tmp_path, "20261202T000000Z-abcdef") as journal:
         _start(journal)
         with pytest.raises(JournalError) as unknown:
-            journal.append("applied", device="core1", step="s", ok=True, colour="red")
+            journal.append("applied", **APPLIED, colour="red")
         assert str(unknown.value) == (
             f"{journal.path}: applied record: field colour is not in its model (isolate/journal/schema.py)"
         )
@@ -57,6 +66,23 @@ def test_the_writer_refuses_an_unknown_field_and_a_wrong_type(tmp_path: Path) ->
         )
 
 
+def test_the_writer_refuses_a_missing_field_and_an_unknown_kind(tmp_path: Path) -> None:
+    """What the writer lets through is what `journal verify` and every reader accept: a
+    record without a required field, or of a kind no model names, is never written."""
+    with Journal.create(tmp_path, "20261202T000000Z-abcdef") as journal:
+        _start(journal)
+        with pytest.raises(JournalError) as missing:
+            journal.append("applied", device="core1", step="s", ok=True)
+        assert str(missing.value) == f"{journal.path}: applied record: message: Field required"
+        with pytest.raises(JournalError) as unknown:
+            journal.append("note", text="hello")
+        assert str(unknown.value) == (
+            f"{journal.path}: unknown record kind 'note' (isolate/journal/schema.py lists the kinds)"
+        )
+        assert journal.append("applied", **APPLIED).seq == 1  # nothing refused was written
+    assert [r.kind for r in read_journal(journal.run_dir).records] == ["run-start", "applied", "seal"]
+
+
 def test_typed_requires_every_field_not_marked_optional(tmp_path: Path) -> None:
     with Journal.create(tmp_path, "20261202T000000Z-abcdef") as journal:
         _start(journal)
@@ -64,9 +90,11 @@ def test_typed_requires_every_field_not_marked_optional(tmp_path: Path) -> None:
             "intent", device="core1", step="s", action="block-smb", platform="cisco_ios",
             forward=["x"], inverse=["no x"], pre_state=None, stage=1, confirm_window_s=None,
         )
-        partial = journal.append("applied", device="core1", step="s", ok=True)
     intent = typed(record)
     assert isinstance(intent, Intent) and intent.inverse == ["no x"]
+    # another writer's record (the writer refuses it): read, it names the missing field
+    data = {"device": "core1", "step": "s", "ok": True}
+    partial = make_record(2, record.ts, record.run, "applied", data, record.hash)
     with pytest.raises(SchemaError) as caught:
         typed(partial)
     assert str(caught.value) == "seq 2: applied record: message: Field required"
@@ -74,9 +102,8 @@ def test_typed_requires_every_field_not_marked_optional(tmp_path: Path) -> None:
 
 def test_every_append_in_the_package_names_only_fields_of_its_model() -> None:
     """Static guard: a field added to a journal.append(...) call must be added to its model
-    first (else the writer refuses the record at run time, exit 7); and a call that names its
-    fields (no ``**``) names every required one (else `journal verify` and every reader would
-    refuse the record the writer let through)."""
+    first, and a call that names its fields (no ``**``) names every required one: else the
+    writer refuses the record at run time (exit 7), found here before any run is."""
     import ast
 
     wrong = []

@@ -120,7 +120,10 @@ def test_failed_write_raises_and_stops_the_journal(state_dir: Path, monkeypatch:
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(JournalError, match=r"cannot append intent \(seq 1\): Input/output error"):
-        journal.append("intent", device="core1", step="s", action="a", forward=[], inverse=[], pre_state=None)
+        journal.append(
+            "intent", device="core1", step="s", action="a", platform="cisco_ios", forward=[], inverse=[],
+            pre_state=None, stage=1, confirm_window_s=None,
+        )  # fmt: skip
     monkeypatch.undo()
     with pytest.raises(JournalError, match="earlier write failed"):
         journal.append("failed", device="core1", step="s", phase="push", message="m")
@@ -131,7 +134,7 @@ def test_failed_write_raises_and_stops_the_journal(state_dir: Path, monkeypatch:
 
 def test_first_record_must_be_run_start(state_dir: Path) -> None:
     with Journal.create(state_dir, run_id_new()) as journal, pytest.raises(JournalError, match="run-start"):
-        journal.append("precheck", device="core1", ok=True)
+        journal.append("precheck", device="core1", ok=True, message="", state=None, checks={})
 
 
 def test_concurrent_appends_keep_one_chain(state_dir: Path) -> None:
@@ -243,27 +246,28 @@ def test_intent_whose_commands_hold_a_secret_is_refused(state_dir: Path) -> None
             JournalError, match="core1: intent for step s: a inverse command holds a secret"
         ) as err:
             journal.append(
-                "intent", device="core1", step="s", action="a", forward=["x"],
-                inverse=["username bob secret Hunter2Secret"], pre_state=None,
+                "intent", device="core1", step="s", action="a", platform="cisco_ios", forward=["x"],
+                inverse=["username bob secret Hunter2Secret"], pre_state=None, stage=1, confirm_window_s=None,
             )  # fmt: skip
         assert "Hunter2Secret" not in str(err.value)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Item:
-    vlan: int
-    path: Path
+    command: str
+    output: Path
 
 
 def test_data_accepts_dataclasses_and_paths_and_rejects_objects(state_dir: Path) -> None:
+    applied = {"device": "core1", "step": "s", "ok": True, "message": ""}
     with Journal.create(state_dir, run_id_new()) as journal:
         _start(journal)
-        rec = journal.append("note", item=_Item(10, Path("/x")), tags=("a", "b"))
-        assert rec.data == {"item": {"vlan": 10, "path": "/x"}, "tags": ["a", "b"]}
-        with pytest.raises(JournalError, match=r"data.bad: a object cannot be journaled"):
-            journal.append("note", bad=object())
+        rec = journal.append("applied", **applied, duration_s=0.5, answers=(_Item("show x", Path("/x")),))
+        assert rec.data["answers"] == [{"command": "show x", "output": "/x"}]
+        with pytest.raises(JournalError, match=r"data.answers: a object cannot be journaled"):
+            journal.append("applied", **applied, duration_s=0.5, answers=object())
         with pytest.raises(JournalError, match="not a finite number"):
-            journal.append("note", x=float("nan"))
+            journal.append("applied", **applied, duration_s=float("nan"))
 
 
 def test_fast_encoding_equals_the_definition() -> None:
