@@ -582,34 +582,47 @@ def _text_option(option: str, value: str) -> str:
 
 
 def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> dict[str, Any]:
-    """What is contained now: every run with changes not yet restored, per device, and locks."""
+    """What is contained now: every run with changes not yet restored, per device, and locks.
+    A run whose journal cannot be read (a record that does not fit its model) is listed under
+    ``bad_runs`` with the one-line reason, and every other run is still reported."""
     state = state_dir_from(state_dir)
     runs_root = state / "runs"
     contained_runs: list[dict[str, Any]] = []
+    bad_runs: list[dict[str, str]] = []
     for run_path in sorted(runs_root.glob("*")) if runs_root.is_dir() else []:
         journal_path = run_path / "journal.jsonl"
         if not journal_path.is_file():
             continue
-        view = read_journal(journal_path)
-        if not view.records:
+        try:
+            row = _contained_run(run_path, read_journal(journal_path))
+        except JournalError as exc:
+            bad_runs.append({"run": run_path.name, "problem": str(exc)})
             continue
-        held = contained(view, functools.partial(taken_over, run_path))
-        if held.rows:
-            contained_runs.append(
-                {
-                    "run": run_path.name,
-                    "playbook": held.playbook,
-                    "incident": held.incident,
-                    "status": held.ended or "open (no run-end: the run is going on or died)",
-                    "devices": list(held.rows),
-                }
-            )
+        if row is not None:
+            contained_runs.append(row)
     locks = [lock.describe() for lock in DeviceLocks.at(lock_dir).held()]
     return {
         "state_dir": str(state),
         "lock_dir": str(lock_dir_from(lock_dir)),
         "contained": contained_runs,
+        "bad_runs": bad_runs,
         "locks": locks,
+    }
+
+
+def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
+    """The run's ``status`` entry, or None when it holds nothing unrestored."""
+    if not view.records:
+        return None
+    held = contained(view, functools.partial(taken_over, run_path))
+    if not held.rows:
+        return None
+    return {
+        "run": run_path.name,
+        "playbook": held.playbook,
+        "incident": held.incident,
+        "status": held.ended or "open (no run-end: the run is going on or died)",
+        "devices": list(held.rows),
     }
 
 

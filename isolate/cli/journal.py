@@ -21,7 +21,7 @@ from isolate.journal.export import (
     render_text,
     timeline_json,
 )
-from isolate.journal.reader import list_runs, read_journal, resolve_journal, run_alive
+from isolate.journal.reader import RunSummary, list_runs, read_journal, resolve_journal, run_alive
 from isolate.journal.signing import load_signer, public_path, read_public_key
 from isolate.journal.verify import verify_journal, verify_source
 from isolate.paths import state_dir_from
@@ -74,12 +74,29 @@ class ExportFormat(StrEnum):
 def list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
     """List the runs of the state directory, oldest first.
 
+    A run holding a record that does not fit its model is listed bad-record and named in one
+    line on stderr (file, seq, field, the command that checks it); every other run is still
+    listed, then the exit status is 7.
+
     Example: isolate journal list --state-dir /var/lib/isolate
     """
     runs = list_runs(state_dir_from(state_dir))
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in runs], indent=1))
-        return
+    else:
+        _list_table(runs, state_dir)
+    exit_for_bad_runs([r.problem for r in runs if r.problem])
+
+
+def exit_for_bad_runs(problems: list[str]) -> None:
+    """One ``error:`` line per run holding a bad record, then exit 7; nothing when there is none."""
+    for problem in problems:
+        typer.echo(f"error: {escape_line(problem)}", err=True)
+    if problems:
+        raise typer.Exit(int(ExitCode.JOURNAL_INVALID))
+
+
+def _list_table(runs: list[RunSummary], state_dir: Path | None) -> None:
     if not runs:
         typer.echo(f"no runs in {state_dir_from(state_dir) / 'runs'}")
         return

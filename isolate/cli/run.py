@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -567,9 +567,14 @@ def _dry_run_lines(target: RunToRestore, heading: str, opened: list[str]) -> lis
 def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: JsonOpt = False) -> None:
     """What is contained now: open runs, each device's state and stage.
 
+    A run whose journal holds a record that does not fit its model is named in one line on
+    stderr (file, seq, field, the command that checks it) after every other run is shown;
+    then the exit status is 7.
+
     Example: isolate status --json
     """
     from isolate import api
+    from isolate.cli.journal import exit_for_bad_runs
     from isolate.cli.watch import incident_rows
     from isolate.expiry import expiries
     from isolate.paths import state_dir_from
@@ -583,11 +588,20 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
             found = expiring[run["run"]]
             hint = "" if found.settled else f"; isolate extend {run['run']} --by 4h, or --keep"
             run["expires_at"], run["expiry"] = found.at, found.describe() + hint
+    problems = [bad["problem"] for bad in report["bad_runs"]]
     if as_json:
         typer.echo(json.dumps(report, sort_keys=True, indent=2))
-        return
+    else:
+        _print_status(report, waiting)
+    exit_for_bad_runs(problems)
+
+
+def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None:
     console = Console(highlight=False)
-    if not report["contained"]:
+    if not report["contained"] and report["bad_runs"]:
+        count = len(report["bad_runs"])
+        console.print(f"nothing contained in the runs that could be read; {count} could not be (see below)")
+    elif not report["contained"]:
         console.print("nothing contained: no run has changes left unrestored")
     for run in report["contained"]:
         console.print(

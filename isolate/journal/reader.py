@@ -154,10 +154,19 @@ def typed_data(record: Record, journal: Path | None) -> Data:
         return typed(record)
     except SchemaError as exc:
         where = journal if journal is not None else f"the journal of run {record.run}"
+        check = verify_command(journal, record.run)
         raise JournalError(
             f"{where}: {exc}; the record does not fit its kind's model (isolate/journal/schema.py): "
-            f"the journal was edited or not written by isolate (isolate journal verify checks it)"
+            f"the journal was edited or not written by isolate (check it: {check})"
         ) from None
+
+
+def verify_command(journal: Path | None, run: str) -> str:
+    """The command that checks ``journal``: by run id inside a state directory, else by path."""
+    if journal is None:
+        return f"isolate journal verify {run}"
+    in_state_dir = journal.name == JOURNAL_NAME and journal.parent.parent.name == "runs"
+    return f"isolate journal verify {journal.parent.name if in_state_dir else journal}"
 
 
 def first_run_start(records: Sequence[Record], journal: Path | None) -> RunStart | None:
@@ -171,7 +180,7 @@ def first_run_start(records: Sequence[Record], journal: Path | None) -> RunStart
         raise JournalError(
             f"{journal or 'the journal of run ' + first.run}: seq {first.seq}: the first record is "
             f"{first.kind}, not run-start: the journal was edited or not written by isolate "
-            "(isolate journal verify checks it)"
+            f"(check it: {verify_command(journal, first.run)})"
         )
     return data
 
@@ -583,6 +592,7 @@ class RunSummary:
     records: int
     duration_s: float | None = None
     time_to_contain_s: float | None = None
+    problem: str | None = None  # status bad-record: the record that does not fit, in one line
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -598,17 +608,28 @@ class RunSummary:
             "records": self.records,
             "duration_s": self.duration_s,
             "time_to_contain_s": self.time_to_contain_s,
+            "problem": self.problem,
         }
 
 
 def summarize(run_dir: Path) -> RunSummary:
     """One run's row of ``isolate journal list``. A journal whose lines are not records is
-    listed ``unreadable`` (``journal verify`` says why); a record that does not fit its
-    model is a JournalError naming the journal, the seq and the field (exit 7)."""
+    listed ``unreadable`` (``journal verify`` says why); one holding a record that does not
+    fit its model is listed ``bad-record``, its ``problem`` naming the journal, the seq, the
+    field and the command that checks it (the list goes on: every other run is still shown)."""
     try:
         journal = read_journal(run_dir)
     except JournalError:
         return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0)
+    try:
+        return _summary(run_dir, journal)
+    except JournalError as exc:
+        started = journal.records[0].ts if journal.records else None
+        return RunSummary(run_dir.name, run_dir, started, None, None, None, None, "bad-record", (),
+                          len(journal.records), problem=str(exc))  # fmt: skip
+
+
+def _summary(run_dir: Path, journal: JournalView) -> RunSummary:
     view = RunView(journal.records, alive=run_alive(journal.path.parent), path=journal.path)
     start, end = view.start_data(), view.end_data()
     return RunSummary(

@@ -1,6 +1,7 @@
-"""Readers read records through their models: `isolate status`, `isolate restore`,
-`journal show/list/export` meet a record that does not fit its kind's model with one line
-naming the journal file, the seq and the field (exit 7), never a traceback — also when the
+"""Readers read records through their models: `isolate restore`, `journal show/export`
+meet a record that does not fit its kind's model with one line naming the journal file,
+the seq, the field and the command that checks it (exit 7), never a traceback; `isolate
+status` and `journal list` show every other run first, then that line, then exit 7 — also when the
 chain and the signed heads are intact (re-chained and re-signed with the station's trusted
 key, which is what a buggy writer or an insider holding the key could produce). `journal
 verify` checks every record against its model too: FAIL with file:line (seq, kind) and the
@@ -8,6 +9,7 @@ field, exit 7."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,29 +45,63 @@ def _rewrite_and_resign(run_dir: Path, edit: Callable[[Record], dict[str, object
     (run_dir / "journal.jsonl").write_bytes(b"".join(r.line() for r in out))
 
 
-def test_a_record_not_fitting_its_model_is_one_line_exit_7(make_run: RunFactory, state_dir: Path) -> None:
-    run_dir = make_run(restore=False)
+def _stage_as_words(run_dir: Path) -> str:
+    """The run's first intent's stage made a word (its journal still verifies by chain and
+    signature); the one line a reader prints for it."""
     intent_seq = next(r.seq for r in read_journal(run_dir).records if r.kind == "intent")
 
     def stage_as_words(rec: Record) -> dict[str, object]:
         return {**rec.data, "stage": "first"} if rec.seq == intent_seq else dict(rec.data)
 
     _rewrite_and_resign(run_dir, stage_as_words)
+    return (
+        f"error: {run_dir / 'journal.jsonl'}: seq {intent_seq}: intent record: stage: Input should be a "
+        "valid integer; the record does not fit its kind's model (isolate/journal/schema.py): the journal "
+        f"was edited or not written by isolate (check it: isolate journal verify {run_dir.name})\n"
+    )
+
+
+def test_a_record_not_fitting_its_model_is_one_line_exit_7(make_run: RunFactory, state_dir: Path) -> None:
+    run_dir = make_run(restore=False)
+    expected = _stage_as_words(run_dir)
     report = verify_journal(run_dir)
     assert report.first_bad is not None and report.first_bad.reason.startswith("intent record: stage: ")
-    journal = run_dir / "journal.jsonl"
-    expected = (
-        f"error: {journal}: seq {intent_seq}: intent record: stage: Input should be a valid integer; "
-        "the record does not fit its kind's model "
-        "(isolate/journal/schema.py): the journal was edited or not written by isolate "
-        "(isolate journal verify checks it)\n"
-    )
-    readers = (("status",), ("restore", run_dir.name, "--yes"), ("journal", "show", run_dir.name),
-               ("journal", "list"), ("journal", "export", run_dir.name, "--format", "md"))  # fmt: skip
+    readers = (("restore", run_dir.name, "--yes"), ("journal", "show", run_dir.name),
+               ("journal", "export", run_dir.name, "--format", "md"))  # fmt: skip
     for args in readers:
         result = _cli(*args, state_dir=state_dir)
         assert (result.returncode, result.stderr) == (7, expected), args
         assert result.stdout == "", args
+    verify = _cli("journal", "verify", run_dir.name, state_dir=state_dir)  # the command the line names
+    assert verify.returncode == 7 and verify.stdout.startswith("FAIL: journal.jsonl:"), verify.stdout
+
+
+def test_status_and_list_show_every_other_run_and_name_the_bad_one(
+    make_run: RunFactory, state_dir: Path
+) -> None:
+    """One run holding a misfit record does not hide the others: `isolate status` and
+    `journal list` show every run, name the bad one in one line (file, seq, field, the
+    command that checks it), and exit 7 at the end."""
+    good = make_run(restore=False)
+    bad = make_run(restore=False)
+    line = _stage_as_words(bad)
+    status = _cli("status", state_dir=state_dir)
+    assert (status.returncode, status.stderr) == (7, line)
+    assert f"run {good.name} (ransomware-lateral, incident INC-7, ok)" in status.stdout
+    assert bad.name not in status.stdout
+    listed = _cli("journal", "list", state_dir=state_dir)
+    assert (listed.returncode, listed.stderr) == (7, line)
+    rows = {row.split()[0]: row.split()[-2:] for row in listed.stdout.splitlines()[1:]}
+    assert rows == {good.name: ["ok", "2"], bad.name: ["bad-record", "0"]}
+    as_json = _cli("status", "--json", state_dir=state_dir)
+    assert (as_json.returncode, as_json.stderr) == (7, line)
+    report = json.loads(as_json.stdout)
+    assert report["bad_runs"] == [{"run": bad.name, "problem": line.removeprefix("error: ").rstrip("\n")}]
+    assert [run["run"] for run in report["contained"]] == [good.name]
+    runs = _cli("journal", "list", "--json", state_dir=state_dir)
+    assert (runs.returncode, runs.stderr) == (7, line)
+    problems = {run["run"]: run["problem"] for run in json.loads(runs.stdout)}
+    assert problems == {good.name: None, bad.name: line.removeprefix("error: ").rstrip("\n")}
 
 
 def test_a_missing_field_names_the_field(make_run: RunFactory, state_dir: Path) -> None:
