@@ -8,6 +8,7 @@ import pytest
 
 from isolate.errors import TopologyError
 from isolate.lab.ios import IosDevice, IosSpec
+from isolate.lab.ios.shell import IosShell
 from isolate.lab.process import build_hosted
 from isolate.lab.topology import LabCredentials, load_topology
 
@@ -52,6 +53,33 @@ def test_acl_permits_first_match_implicit_deny_missing_permits() -> None:
     assert svi is not None and svi.prefix == "10.10.10.1/24" and svi.acl_out == "SMB"
     assert dev.svi(20) is None
     assert dev.drops_to("10.66.3.4") and not dev.drops_to("10.67.0.1")
+
+
+def test_acl_entries_typed_twice_are_kept_once_also_after_changes_from_another_session() -> None:
+    """IOS keeps one copy of an entry typed twice; an entry removed, then typed again, is back
+    (whichever session removed it), at the end of the list."""
+    dev = _device("ip access-list extended A", " permit tcp any any eq 22", " deny ip any any log")
+    first, second = IosShell(dev, "admin", privileged=True), IosShell(dev, "admin", privileged=True)
+    for shell in (first, second):
+        shell.feed("configure terminal")
+        shell.feed("ip access-list extended A")
+
+    def entries() -> list[str]:
+        shown = dev.exec("admin", "show running-config", "")
+        assert shown is not None
+        text = shown.stdout
+        block = text[text.index("ip access-list extended A") :].split("\n!")[0]
+        return [line.strip() for line in block.splitlines()[1:]]
+
+    first.feed("permit tcp any any eq 22")
+    first.feed("permit tcp any any eq 8443")
+    first.feed("permit tcp any any eq 8443")
+    assert entries() == ["permit tcp any any eq 22", "deny   ip any any log", "permit tcp any any eq 8443"]
+    second.feed("no permit tcp any any eq 8443")
+    first.feed("5 permit icmp any any")
+    first.feed("permit tcp any any eq 8443")
+    assert entries() == ["permit icmp any any", "permit tcp any any eq 22", "deny   ip any any log",
+                         "permit tcp any any eq 8443"]
 
 
 def test_snapshot_round_trip_keeps_the_running_config() -> None:

@@ -545,19 +545,36 @@ def acl_command(sh: IosShell, t: Tokens) -> str:
         sh.device.touch()
         return ""
     if word in ("permit", "deny", "remark"):
-        last = max((a.seq for a in aces), default=0)
+        last = aces[-1].seq if aces else 0  # aces are kept in sequence order (_insert)
         ace = parse_ace(t, 0, last + 10)
-        if ace.action != "remark" and any(
-            a.action == ace.action and a.body() == ace.body() for a in aces
-        ):
+        listed = _listed(sh, aces)
+        if ace.action != "remark" and (ace.action, ace.body()) in listed:
             return ""
-        return _insert(sh, aces, ace)
+        _insert(sh, aces, ace)
+        if ace.action != "remark":
+            listed.add((ace.action, ace.body()))
+        sh.ace_index = (aces, sh.device.version, listed)
+        return ""
     raise CliError.invalid(0)
 
 
+def _listed(sh: IosShell, aces: list[Ace]) -> set[tuple[str, str]]:
+    """The (action, body) of every entry of ``aces``, to refuse a duplicate without comparing
+    with each entry (a 400-entry ACL typed line by line was quadratic). Kept for the list the
+    shell last added to, and valid while the device is unchanged since: every change to a
+    device, by any session, bumps its version (``touch``)."""
+    index = sh.ace_index
+    if index is not None and index[0] is aces and index[1] == sh.device.version:
+        return index[2]
+    return {(a.action, a.body()) for a in aces if a.action != "remark"}
+
+
 def _insert(sh: IosShell, aces: list[Ace], ace: Ace) -> str:
-    aces.append(ace)
-    aces.sort(key=lambda a: a.seq)
+    if aces and aces[-1].seq > ace.seq:
+        aces.append(ace)
+        aces.sort(key=lambda a: a.seq)
+    else:
+        aces.append(ace)
     sh.device.touch()
     return ""
 

@@ -10,6 +10,7 @@ from isolate.lab.ios import configure, show, show_sys, showcmd
 from isolate.lab.ios.cli import CliError, Tokens, error_text, parse_int
 
 if TYPE_CHECKING:
+    from isolate.lab.ios.acl import Ace
     from isolate.lab.ios.device import IosDevice
 
 USER_WORDS = ("access-enable", "connect", "disable", "disconnect", "enable", "exit", "help",
@@ -41,6 +42,8 @@ class IosShell(Shell):
         self.context: Any = None
         self.pending: str | None = None
         self.banner_text: tuple[str, list[str]] | None = None  # delimiter, lines so far
+        # the ACL this shell last added to, the device version then, its (action, body) pairs
+        self.ace_index: tuple[list[Ace], int, set[tuple[str, str]]] | None = None
 
     # ------------------------------------------------------------ Shell contract
 
