@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,14 @@ import yaml
 
 from isolate.errors import LabError
 from isolate.lab.ios import IosDevice
-from isolate.lab.process import BUILD_AT_START_ENV, LabHandle, load_lab, start_lab
+from isolate.lab.process import (
+    BUILD_AT_START_ENV,
+    LabHandle,
+    ensure_credentials,
+    load_lab,
+    pick_base_port,
+    start_lab,
+)
 
 SEGMENTS = [
     {"name": "management", "vlan": 99, "subnet": "10.99.0.0/16", "gateway": "core1", "zone": "management",
@@ -143,20 +151,42 @@ class BenchLab:
         return [self.root / f"shard{k}" for k in range(len(split(self.devices, self.shards)))]
 
     def start(self) -> None:
+        """Start every shard at once (each builds its devices' configurations in its own
+        process before it says it is ready), all with the first shard's credentials and keys."""
         os.environ[BUILD_AT_START_ENV] = "1"  # configurations built before a tool's clock starts
         parts = split(self.devices, self.shards)
-        for k, switches in enumerate(parts):
+        topos = [self._topology_file(k, switches) for k, switches in enumerate(parts)]
+        ensure_credentials(self.root / "shard0")
+        if not self.base_ports:  # disjoint port ranges, chosen before the shards start at once
+            stride = max(len(p) for p in parts) + 2  # the core rides on shard 0
+            base = pick_base_port(stride * len(parts))
+            self.base_ports = {k: base + k * stride for k in range(len(parts))}
+        for k in range(1, len(parts)):  # one credential set and one host key for every shard
             state = self.root / f"shard{k}"
-            state.mkdir(parents=True, exist_ok=True)
-            topo = state.parent / f"topology{k}.yml"
-            topo.write_text(yaml.safe_dump(topology(f"bench{k}", switches, self.ports, with_core=k == 0,
-                                                    config=self.config, latency=self.latency)))
-            if k > 0:  # one credential set and one host key for every shard
-                for name in ("secrets.yml", "ssh_host_ed25519_key", "lab_key"):
-                    if not (state / name).exists():
-                        shutil.copy2(self.root / "shard0" / name, state / name)
-            self.handles.append(self._start_shard(k, state, topo))
+            for name in ("secrets.yml", "ssh_host_ed25519_key", "lab_key"):
+                if not (state / name).exists():
+                    shutil.copy2(self.root / "shard0" / name, state / name)
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            futures = [pool.submit(self._start_shard, k, self.root / f"shard{k}", topos[k])
+                       for k in range(len(parts))]
+        self.handles = [f.result() for f in futures if f.exception() is None]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        if failed:
+            self.stop()  # the shards that did start: no lab left behind
+            raise failed[0]  # type: ignore[misc]
         self._merge()
+
+    def _topology_file(self, k: int, switches: list[int]) -> Path:
+        """Shard ``k``'s topology file, written once (libyaml's dumper when PyYAML has it: the
+        pure-Python one took 18 s for 500 field-sized switches)."""
+        state = self.root / f"shard{k}"
+        state.mkdir(parents=True, exist_ok=True)
+        topo = self.root / f"topology{k}.yml"
+        if not topo.exists():
+            data = topology(f"bench{k}", switches, self.ports, with_core=k == 0, config=self.config,
+                            latency=self.latency)
+            topo.write_text(yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)))
+        return topo
 
     def _start_shard(self, k: int, state: Path, topo: Path) -> LabHandle:
         """Start one shard; after a reset, on the very ports it had (the others' work files

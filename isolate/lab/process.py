@@ -346,6 +346,14 @@ def _keys(state: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
     return host, client
 
 
+def ensure_credentials(state: Path) -> None:
+    """The lab's secrets, host key and client key in ``state``, made now if missing (what a
+    lab makes when it starts; labs that share one credential set copy them from here)."""
+    make_private_dir(state)
+    ensure_secrets(state)
+    _keys(state)
+
+
 def _key_line(key: asyncssh.SSHKey) -> str:
     kind, data = key.export_public_key().decode().split()[:2]
     return f"{kind} {data}"
