@@ -89,7 +89,9 @@ def parse(argv: list[str] | None) -> Options:
     p.add_argument("--workers", type=int, default=200, help="isolate --workers")
     p.add_argument("--transport", default="asyncssh", choices=["asyncssh", "netmiko"])
     p.add_argument("--nornir-workers", type=int, default=100)
-    p.add_argument("--scrapli-workers", type=int, default=200, help="scrapli: devices at a time")
+    p.add_argument("--scrapli-workers", type=int, default=100,
+                   help="scrapli: devices at a time (libscrapli polls each open session from two "
+                        "threads of its own; 200 at once starved a 2-core machine)")
     p.add_argument("--ansible-forks", type=int, default=50)
     p.add_argument("--ports", type=int, default=2, help="infected ports per access switch")
     p.add_argument("--no-journal-cost", action="store_true", help="skip the fsync-off isolate run")
