@@ -243,7 +243,7 @@ class ActiveDirectorySession:
                 command=command,
             )
         output = "".join(f"{line}\n" for line in lines)
-        return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, output, started, time.time() - started)
 
     def _root_dse(self) -> list[str]:
         """``attribute: value`` lines of the RootDSE's identity attributes, as the server answers."""
@@ -269,7 +269,7 @@ class ActiveDirectorySession:
             started = time.time()
             output = self._push_one(command)
             results.append(
-                CommandResult(self.target.name, command, output, True, started, time.time() - started)
+                CommandResult(self.target.name, command, output, started, time.time() - started)
             )
         return results
 

@@ -305,7 +305,7 @@ class AnsibleSession:
         task = {"name": "isolate read", "ansible.builtin.shell": {"cmd": command}, "changed_when": False}
         outcomes = self.play([task])
         output = str(outcomes[-1].res.get("stdout", "")) if outcomes else ""
-        return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, output, started, time.time() - started)
 
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         tasks = parse_tasks(commands, self.target.name)
@@ -318,7 +318,7 @@ class AnsibleSession:
             outcome = by_task.get(str(task.get("name", "")))
             word = outcome.event.removeprefix("runner_on_") if outcome else "not run"
             changed = " changed" if outcome and outcome.res.get("changed") else ""
-            results.append(CommandResult(self.target.name, line, word + changed, True, started, duration))
+            results.append(CommandResult(self.target.name, line, word + changed, started, duration))
         return results
 
     def read_state(self) -> str:

@@ -86,10 +86,11 @@ class Batch:
 
 @dataclass(frozen=True)
 class CommandResult:
+    """A command the device accepted and what it answered (a refusal is CommandRejected)."""
+
     device: str
     command: str
     output: str
-    ok: bool
     started: float = field(default_factory=time.time)
     duration_s: float = 0.0
 

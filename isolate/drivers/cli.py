@@ -290,7 +290,7 @@ class CliSession:
         refusal = self.markers.exec_refusal(output)
         if refusal:
             raise self._rejected(command, refusal)
-        return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, output, started, time.time() - started)
 
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         return self._push(Batch(tuple(commands)), enter=self.dialect.config_enter)
@@ -365,7 +365,7 @@ class CliSession:
         self._check_left_config(outputs[-1])
         output = "".join(outputs).replace("\r\n", "\n")
         took = time.time() - started
-        return CommandResult(self.target.name, "\n".join(config), output, True, started, took)
+        return CommandResult(self.target.name, "\n".join(config), output, started, took)
 
     def _check_group(self, group: Sequence[str], answers: Sequence[str]) -> None:
         """Raise for the first refused line of one write, naming the lines written after it

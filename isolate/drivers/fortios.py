@@ -216,7 +216,7 @@ class FortiosSession:
                 device=self.target.name,
                 command=command,
             )
-        return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, output, started, time.time() - started)
 
     # ------------------------------------------------------------------ writes
 
@@ -233,7 +233,7 @@ class FortiosSession:
                     command=command,
                 ) from None
             took = time.time() - started
-            results.append(CommandResult(self.target.name, command, output, True, started, took))
+            results.append(CommandResult(self.target.name, command, output, started, took))
         return results
 
     def _refuse(self, command: str, why: str) -> CommandRejected:

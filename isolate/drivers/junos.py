@@ -165,7 +165,7 @@ class JunosSession:
         load = _rpc("load-configuration", {"action": "set", "format": "text"},
                     configuration_set=script)
         self._call("load-configuration", load, line=commands[0] if commands else None, batch=commands)
-        return CommandResult(self.target.name, script, "", True, started, time.time() - started)
+        return CommandResult(self.target.name, script, "", started, time.time() - started)
 
     def _commit(self, *, minutes: int | None = None, log: str = "",
                 batch: Sequence[str] = ()) -> CommandResult:
@@ -178,7 +178,7 @@ class JunosSession:
             etree.SubElement(elem, "log").text = log
         command = f"commit confirmed {minutes}" if minutes is not None else "commit"
         self._call("commit-configuration", elem, line=command, batch=batch)
-        return CommandResult(self.target.name, command, "", True, started, time.time() - started)
+        return CommandResult(self.target.name, command, "", started, time.time() - started)
 
     # ------------------------------------------------------------ Session
 
@@ -187,7 +187,7 @@ class JunosSession:
         started = time.time()
         reply = self._call("command", _command(command), line=command)
         text = "\n".join(_texts(reply))
-        return CommandResult(self.target.name, command, text, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, text, started, time.time() - started)
 
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         self._lock()

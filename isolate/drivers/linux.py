@@ -67,7 +67,7 @@ class LinuxSession:
     def run(self, command: str) -> CommandResult:
         started = time.time()
         out = self._checked(command)
-        return CommandResult(self.target.name, command, out.stdout, True, started, out.duration_s)
+        return CommandResult(self.target.name, command, out.stdout, started, out.duration_s)
 
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         script = "\n".join(commands) + "\n"
@@ -79,7 +79,7 @@ class LinuxSession:
                 device=self.target.name,
                 command=_nft_failed_line(out.stderr, commands),
             )
-        return [CommandResult(self.target.name, script, out.stdout, True, started, out.duration_s)]
+        return [CommandResult(self.target.name, script, out.stdout, started, out.duration_s)]
 
     def push_confirmed(
         self, commands: Sequence[str], *, window_s: int, tag: str = ""

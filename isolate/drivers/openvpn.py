@@ -125,7 +125,7 @@ class OpenvpnSession:
                 f"{self.target.name}: {command!r}: {lines[0]}", device=self.target.name, command=command
             )
         output = "".join(f"{line}\n" for line in lines)
-        return CommandResult(self.target.name, command, output, True, started, time.time() - started)
+        return CommandResult(self.target.name, command, output, started, time.time() - started)
 
     def read_state(self) -> str:
         return self.run("version").output
@@ -146,7 +146,7 @@ class OpenvpnSession:
                     f"{self.target.name}: {command!r}: {answer}", device=self.target.name, command=command
                 )
             results.append(
-                CommandResult(self.target.name, command, answer, True, started, time.time() - started)
+                CommandResult(self.target.name, command, answer, started, time.time() - started)
             )
         return results
 

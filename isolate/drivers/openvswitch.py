@@ -107,7 +107,7 @@ class OpenvswitchSession:
     def run(self, command: str) -> CommandResult:
         started = time.time()
         out = self._exec(command)
-        return CommandResult(self.target.name, command, out.stdout, True, started, out.duration_s)
+        return CommandResult(self.target.name, command, out.stdout, started, out.duration_s)
 
     def push(self, commands: Sequence[str]) -> list[CommandResult]:
         results = []
@@ -123,7 +123,7 @@ class OpenvswitchSession:
             started = time.time()
             out = self._exec(safe)
             results.append(
-                CommandResult(self.target.name, command, out.stdout, True, started, out.duration_s)
+                CommandResult(self.target.name, command, out.stdout, started, out.duration_s)
             )
         return results
 

@@ -150,7 +150,7 @@ class WireguardSession:
     def run(self, command: str) -> CommandResult:
         started = time.time()
         out = self._exec(command)
-        return CommandResult(self.target.name, command, out.stdout, True, started, out.duration_s)
+        return CommandResult(self.target.name, command, out.stdout, started, out.duration_s)
 
     def read_state(self) -> str:
         try:
@@ -164,7 +164,7 @@ class WireguardSession:
             started = time.time()
             output = self._push_one(command)
             results.append(
-                CommandResult(self.target.name, command, output, True, started, time.time() - started)
+                CommandResult(self.target.name, command, output, started, time.time() - started)
             )
         return results
 

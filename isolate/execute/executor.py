@@ -42,7 +42,7 @@ from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, Ste
 from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
-from isolate.execute.undo import Restorer, RestoreResult, UndoEntry, answers_of, rejected
+from isolate.execute.undo import Restorer, RestoreResult, UndoEntry, answers_of
 from isolate.platforms import has_identity, has_revert, precheck_reads, state_reads
 
 
@@ -396,9 +396,6 @@ class Executor:
                 )  # fmt: skip
             return self._fail(step, device, "push", str(exc), started)
         self.done.append((index, device))
-        refused = rejected(device, answers)
-        if refused:
-            return self._fail(step, device, "push", refused, started)
         self.journal.append(
             "applied",
             device=device,

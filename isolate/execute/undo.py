@@ -88,12 +88,6 @@ def answers_of(results: Sequence[CommandResult]) -> list[dict[str, str]]:
     ]
 
 
-def rejected(device: str, results: Sequence[CommandResult]) -> str:
-    """The first command a driver marked not ok, as the one-line failure; "" if none."""
-    bad = next((r for r in results if not r.ok), None)
-    return "" if bad is None else f"{device}: '{bad.command}' rejected: {bad.output.strip()[:200]}"
-
-
 class Restorer:
     def __init__(
         self,
@@ -210,7 +204,6 @@ class Restorer:
                 results: list[CommandResult] = []
                 try:
                     results = session.push(entry.inverse)
-                    message = rejected(device, results)
                 except JournalError:
                     raise
                 except IsolateError as exc:

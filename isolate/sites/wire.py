@@ -29,7 +29,6 @@ def result_out(result: CommandResult) -> dict[str, Any]:
         "device": result.device,
         "command": result.command,
         "output": result.output,
-        "ok": result.ok,
         "started": result.started,
         "duration_s": result.duration_s,
     }
@@ -40,7 +39,6 @@ def result_in(data: dict[str, Any]) -> CommandResult:
         device=str(data["device"]),
         command=str(data["command"]),
         output=str(data["output"]),
-        ok=bool(data["ok"]),
         started=float(data["started"]),
         duration_s=float(data["duration_s"]),
     )

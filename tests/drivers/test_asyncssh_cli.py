@@ -91,9 +91,10 @@ def test_transport_classes(targets: dict[str, Target]) -> None:
 def test_push_then_read_back(open_session: Callable[[str], Session], transport: str) -> None:
     vlan = 610 if transport == "asyncssh" else 611
     session = open_session("acc1")
-    results = session.push([f"vlan {vlan}", f"name t{vlan}", "interface GigabitEthernet1/0/3",
-                            f"switchport access vlan {vlan}"])
-    assert [r.ok for r in results] == [True]
+    lines = [f"vlan {vlan}", f"name t{vlan}", "interface GigabitEthernet1/0/3",
+             f"switchport access vlan {vlan}"]
+    results = session.push(lines)  # accepted (a refusal raises CommandRejected): one result, the batch
+    assert [(r.device, r.command) for r in results] == [("acc1", "\n".join(lines))]
     state = session.read_state()
     assert f"vlan {vlan}\n name t{vlan}\n" in state
     assert f"interface GigabitEthernet1/0/3\n switchport access vlan {vlan}\n" in state

@@ -113,7 +113,7 @@ def test_platform_conforms(platform: Platform, transport: str, targets: dict[str
         assert isinstance(session, ConfirmCapable) == (platform.confirm is not None)
         before = session.read_state()
         assert before == session.read_state() and before.endswith("\n") and not before.startswith("\n")
-        assert session.run(probe.read).ok
+        assert session.run(probe.read).command == probe.read  # a refused read raises
         session.push(list(probe.change))
         assert probe.seen in session.read_state()
         session.push(list(probe.undo))
