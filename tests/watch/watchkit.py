@@ -84,7 +84,9 @@ def start_watch(tmp: Path, lab: LabHandle, *extra: str, rules: str = RULES) -> W
                         *extra),
             stdout=sink, stderr=sink, env=env, stdin=subprocess.DEVNULL,
         )
-    deadline = time.monotonic() + 60
+    # a bound, not a timing: a watch starts in about a second; on a machine at load 17 one
+    # took more than 60 s to print its first line (CI's clean-clone run, 2026-12-02)
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         found = re.search(r"listening on (https?://127\.0\.0\.1:\d+/alert)", log.read_text())
         if found:
