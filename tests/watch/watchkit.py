@@ -85,7 +85,7 @@ def start_watch(tmp: Path, lab: LabHandle, *extra: str, rules: str = RULES) -> W
             stdout=sink, stderr=sink, env=env, stdin=subprocess.DEVNULL,
         )
     # a bound, not a timing: a watch starts in about a second; on a machine at load 17 one
-    # took more than 60 s to print its first line (CI's clean-clone run, 2026-12-02)
+    # took more than 60 s to print its first line (a full-suite run, 2026-12-02)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         found = re.search(r"listening on (https?://127\.0\.0\.1:\d+/alert)", log.read_text())
