@@ -32,7 +32,7 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import JournalView, journaled_plan_text
+from isolate.journal.reader import JournalView, journaled_plan_text, unreadable
 from isolate.journal.schema import RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
@@ -594,7 +594,12 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
         if not journal_path.is_file():
             continue
         try:
-            row = _contained_run(run_path, read_journal(journal_path))
+            view = read_journal(journal_path)
+        except JournalError as exc:
+            bad_runs.append({"run": run_path.name, "problem": unreadable(run_path, exc)})
+            continue
+        try:
+            row = _contained_run(run_path, view)
         except JournalError as exc:
             bad_runs.append({"run": run_path.name, "problem": str(exc)})
             continue
@@ -614,7 +619,7 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
     """The run's ``status`` entry, or None when it holds nothing unrestored."""
     if not view.records:
         return None
-    held = contained(view, functools.partial(taken_over, run_path))
+    held = contained(view, functools.partial(taken_over, run_path, skip_unreadable=True))
     if not held.rows:
         return None
     return {

@@ -145,16 +145,23 @@ class ExpiryBook:
             os.close(fd)
 
 
-def expiries(state: Path) -> list[Expiry]:
-    """Every run with an expiry and changes not yet restored, oldest first."""
+def expiries(state: Path, *, skip_unreadable: bool = False) -> list[Expiry]:
+    """Every run with an expiry and changes not yet restored, oldest first. A journal that
+    cannot be read is a JournalError, or, with ``skip_unreadable`` (isolate status, which
+    names such a run itself), left out."""
     from isolate.reopen import load_run
 
     book = ExpiryBook(state).events()
     out = []
     for path in run_dirs(state):
-        start = read_journal(path / "journal.jsonl").run_start()  # through its model
-        if start is None or start.options.expires_at is None or not load_run(path).needs_restore:
-            continue
+        try:
+            start = read_journal(path / "journal.jsonl").run_start()  # through its model
+            if start is None or start.options.expires_at is None or not load_run(path).needs_restore:
+                continue
+        except JournalError:
+            if skip_unreadable:
+                continue
+            raise
         events = tuple(book.get(path.name, []))
         at: float | None = start.options.expires_at
         for event in events:

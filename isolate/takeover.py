@@ -15,33 +15,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from isolate.errors import JournalError
 from isolate.journal import read_journal
 from isolate.journal.reader import run_dirs
 from isolate.journal.schema import Gate, Restored
 
 
-def taken_over(run_path: Path) -> set[tuple[str, str]]:
+def taken_over(run_path: Path, *, skip_unreadable: bool = False) -> set[tuple[str, str]]:
     """(device, step) of run ``run_path`` that a later run brought back and took over. The
     later runs' records are read through their models (JournalError, exit 7, naming the
-    journal, seq and field of one that does not fit)."""
+    journal, seq and field of one that does not fit); with ``skip_unreadable`` (isolate
+    status, which names such a run itself) a run that cannot be read is taken to have taken
+    nothing over, so the earlier run's changes are still shown as held."""
     taken: set[tuple[str, str]] = set()
     later = [p for p in run_dirs(run_path.parent.parent) if p.name != run_path.name]
     for path in later:
-        view = read_journal(path / "journal.jsonl")
-        start = view.run_start()
-        claims = start.options.taken_over if start is not None else {}
-        wanted = {_step_device(key) for key, run in claims.items() if run == run_path.name}
-        if not wanted:
+        try:
+            taken |= _taken_by(path, run_path.name)
+        except JournalError:
+            if not skip_unreadable:
+                raise
+    return taken
+
+
+def _taken_by(path: Path, earlier: str) -> set[tuple[str, str]]:
+    """(device, step) of run ``earlier`` that run ``path`` brought back and took over."""
+    view = read_journal(path / "journal.jsonl")
+    start = view.run_start()
+    claims = start.options.taken_over if start is not None else {}
+    wanted = {_step_device(key) for key, run in claims.items() if run == earlier}
+    taken: set[tuple[str, str]] = set()
+    if not wanted:
+        return taken
+    restored: dict[tuple[str, str], int] = {}
+    for rec in view.records:
+        if rec.kind not in ("restored", "gate"):
             continue
-        restored: dict[tuple[str, str], int] = {}
-        for rec in view.records:
-            if rec.kind not in ("restored", "gate"):
-                continue
-            data = view.typed(rec)
-            if isinstance(data, Restored) and data.ok and (data.step, data.device) in wanted:
-                restored[(data.step, data.device)] = rec.seq
-            elif isinstance(data, Gate) and data.ok and data.check == "equality":
-                taken |= {(d, s) for (s, d), seq in restored.items() if d == data.device and seq < rec.seq}
+        data = view.typed(rec)
+        if isinstance(data, Restored) and data.ok and (data.step, data.device) in wanted:
+            restored[(data.step, data.device)] = rec.seq
+        elif isinstance(data, Gate) and data.ok and data.check == "equality":
+            taken |= {(d, s) for (s, d), seq in restored.items() if d == data.device and seq < rec.seq}
     return taken
 
 

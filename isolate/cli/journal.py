@@ -74,9 +74,9 @@ class ExportFormat(StrEnum):
 def list_command(state_dir: StateDir = None, as_json: AsJson = False) -> None:
     """List the runs of the state directory, oldest first.
 
-    A run holding a record that does not fit its model is listed bad-record and named in one
-    line on stderr (file, seq, field, the command that checks it); every other run is still
-    listed, then the exit status is 7.
+    A run holding a record that does not fit its model (bad-record) or a line that is not a
+    record (unreadable) is named in one line on stderr (file, seq or line, field, the command
+    that checks it); every other run is still listed, then the exit status is 7.
 
     Example: isolate journal list --state-dir /var/lib/isolate
     """

@@ -567,9 +567,9 @@ def _dry_run_lines(target: RunToRestore, heading: str, opened: list[str]) -> lis
 def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: JsonOpt = False) -> None:
     """What is contained now: open runs, each device's state and stage.
 
-    A run whose journal holds a record that does not fit its model is named in one line on
-    stderr (file, seq, field, the command that checks it) after every other run is shown;
-    then the exit status is 7.
+    A run whose journal holds a record that does not fit its model, or a line that is not a
+    record, is named in one line on stderr (file, seq or line, field, the command that checks
+    it) after every other run is shown; then the exit status is 7.
 
     Example: isolate status --json
     """
@@ -582,7 +582,7 @@ def status_cmd(state_dir: StateDir = None, lock_dir: LockDir = None, as_json: Js
     report = api.status(state_dir=state_dir, lock_dir=lock_dir)
     waiting = [r for r in incident_rows(state_dir_from(state_dir)) if r["state"] in ("pending", "applying")]
     report["incidents"] = waiting  # isolate watch incidents not settled yet (docs/watch.md)
-    expiring = {e.run_id: e for e in expiries(state_dir_from(state_dir))}
+    expiring = {e.run_id: e for e in expiries(state_dir_from(state_dir), skip_unreadable=True)}
     for run in report["contained"]:  # containments that expire (apply --expires, docs/watch.md)
         if run["run"] in expiring:
             found = expiring[run["run"]]

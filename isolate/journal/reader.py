@@ -161,6 +161,12 @@ def typed_data(record: Record, journal: Path | None) -> Data:
         ) from None
 
 
+def unreadable(run_dir: Path, exc: JournalError) -> str:
+    """The one line for a run whose journal holds a line that is not a record."""
+    run = run_dir.name
+    return f"run {run}: {exc}: the journal is damaged (check it: isolate journal verify {run})"
+
+
 def verify_command(journal: Path | None, run: str) -> str:
     """The command that checks ``journal``: by run id inside a state directory, else by path."""
     if journal is None:
@@ -614,13 +620,14 @@ class RunSummary:
 
 def summarize(run_dir: Path) -> RunSummary:
     """One run's row of ``isolate journal list``. A journal whose lines are not records is
-    listed ``unreadable`` (``journal verify`` says why); one holding a record that does not
-    fit its model is listed ``bad-record``, its ``problem`` naming the journal, the seq, the
-    field and the command that checks it (the list goes on: every other run is still shown)."""
+    listed ``unreadable``, one holding a record that does not fit its model ``bad-record``;
+    either way its ``problem`` names the journal, the line or seq and the command that checks
+    it (the list goes on: every other run is still shown)."""
     try:
         journal = read_journal(run_dir)
-    except JournalError:
-        return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0)
+    except JournalError as exc:
+        return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0,
+                          problem=unreadable(run_dir, exc))  # fmt: skip
     try:
         return _summary(run_dir, journal)
     except JournalError as exc:

@@ -82,26 +82,36 @@ def test_status_and_list_show_every_other_run_and_name_the_bad_one(
     """One run holding a misfit record does not hide the others: `isolate status` and
     `journal list` show every run, name the bad one in one line (file, seq, field, the
     command that checks it), and exit 7 at the end."""
-    good = make_run(restore=False)
-    bad = make_run(restore=False)
+    good, bad, cut = (make_run(restore=False) for _ in range(3))
     line = _stage_as_words(bad)
+    journal = cut / "journal.jsonl"  # a line that is not a record in the middle
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join([*lines[:3], b"not a record\n", *lines[4:]]))
+    damaged = (
+        f"error: run {cut.name}: journal.jsonl:4: not a journal record: not JSON (Expecting value at "
+        f"column 1): the journal is damaged (check it: isolate journal verify {cut.name})\n"
+    )
+    lines_for = {bad.name: line, cut.name: damaged}
+    expected = "".join(lines_for[name] for name in sorted(lines_for))  # runs in order
     status = _cli("status", state_dir=state_dir)
-    assert (status.returncode, status.stderr) == (7, line)
+    assert (status.returncode, status.stderr) == (7, expected)
     assert f"run {good.name} (ransomware-lateral, incident INC-7, ok)" in status.stdout
-    assert bad.name not in status.stdout
+    assert bad.name not in status.stdout and cut.name not in status.stdout
+    every_line = sorted(lines_for.values())  # the list's order: an unreadable run has no start time
     listed = _cli("journal", "list", state_dir=state_dir)
-    assert (listed.returncode, listed.stderr) == (7, line)
+    assert (listed.returncode, sorted(listed.stderr.splitlines(keepends=True))) == (7, every_line)
     rows = {row.split()[0]: row.split()[-2:] for row in listed.stdout.splitlines()[1:]}
-    assert rows == {good.name: ["ok", "2"], bad.name: ["bad-record", "0"]}
+    assert rows == {good.name: ["ok", "2"], bad.name: ["bad-record", "0"], cut.name: ["unreadable", "0"]}
     as_json = _cli("status", "--json", state_dir=state_dir)
-    assert (as_json.returncode, as_json.stderr) == (7, line)
+    assert (as_json.returncode, as_json.stderr) == (7, expected)
     report = json.loads(as_json.stdout)
-    assert report["bad_runs"] == [{"run": bad.name, "problem": line.removeprefix("error: ").rstrip("\n")}]
+    problems = {entry["run"]: "error: " + entry["problem"] + "\n" for entry in report["bad_runs"]}
+    assert problems == lines_for
     assert [run["run"] for run in report["contained"]] == [good.name]
     runs = _cli("journal", "list", "--json", state_dir=state_dir)
-    assert (runs.returncode, runs.stderr) == (7, line)
-    problems = {run["run"]: run["problem"] for run in json.loads(runs.stdout)}
-    assert problems == {good.name: None, bad.name: line.removeprefix("error: ").rstrip("\n")}
+    assert (runs.returncode, sorted(runs.stderr.splitlines(keepends=True))) == (7, every_line)
+    listed_problems = {run["run"]: run["problem"] for run in json.loads(runs.stdout)}
+    assert listed_problems == {good.name: None, **{k: v[7:-1] for k, v in lines_for.items()}}
 
 
 def test_a_missing_field_names_the_field(make_run: RunFactory, state_dir: Path) -> None:
