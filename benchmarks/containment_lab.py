@@ -27,14 +27,17 @@ from typing import Any
 import yaml
 
 from isolate.errors import LabError
+from isolate.lab.inventory_out import ensure_secrets
 from isolate.lab.ios import IosDevice
 from isolate.lab.process import (
     BUILD_AT_START_ENV,
     LabHandle,
+    build_hosted,
     ensure_credentials,
     load_lab,
     pick_base_port,
     start_lab,
+    wire,
 )
 
 SEGMENTS = [
@@ -142,6 +145,8 @@ class BenchLab:
     latency: tuple[float, float] = (0.0, 0.0)  # reply ms, ms per KiB of output
     handles: list[LabHandle] = field(default_factory=list)
     base_ports: dict[int, int] = field(default_factory=dict)  # shard -> its first base port
+    _topologies: dict[int, Any] = field(default_factory=dict)  # shard -> its parsed topology
+    _built: dict[str, str] = field(default_factory=dict)  # device -> its config as the lab built it
 
     @property
     def inventory(self) -> Path:
@@ -243,12 +248,28 @@ class BenchLab:
 
     def configs(self) -> dict[str, str]:
         """Every device's running-config as the lab persisted it (read from disk, not SSH), followed
-        by its VLAN database (vlan.dat: a VTP server keeps its VLANs there, not in the config)."""
+        by its VLAN database (vlan.dat: a VTP server keeps its VLANs there, not in the config).
+        Each shard's topology is parsed once, and a device the lab never persisted (unchanged
+        since the lab built it) is rendered once: at N = 5,000 every check re-read 10 topologies
+        and rebuilt every configuration."""
         out: dict[str, str] = {}
-        for state in self.shard_dirs():
-            _, devices = load_lab(state)
-            out.update({name: str(d.config.render()) + _vlan_database(d) for name, d in devices.items()
-                        if isinstance(d, IosDevice)})
+        for k, state in enumerate(self.shard_dirs()):
+            if k not in self._topologies:
+                self._topologies[k] = load_lab(state)[0]
+            lab = self._topologies[k]
+            hosted = build_hosted(state, lab, ensure_secrets(state), self.base_ports.get(k, 0))
+            wire(state, lab, hosted)
+            for entry in hosted:
+                device = entry.device
+                if not isinstance(device, IosDevice):
+                    continue
+                persisted = (state / "devices" / f"{entry.name}.json").exists()
+                if not persisted and entry.name in self._built:
+                    out[entry.name] = self._built[entry.name]
+                    continue
+                out[entry.name] = str(device.config.render()) + _vlan_database(device)
+                if not persisted:
+                    self._built[entry.name] = out[entry.name]
         return out
 
 
