@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import difflib
 import json
 import os
 import platform
@@ -254,8 +255,9 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, directory: Path
         restore = run_tool(["isolate-restore", *common, *env_args, "--run", str(run_id)], lab.pids(),
                            timeout_s=opts.timeout_s)
         after = lab.configs()
-        differ = [f"{d}: not back to its generated configuration" for d in sorted(lines)
-                  if after.get(d) != baseline.get(d)]
+        differ = [f"{d}: not back to its generated configuration "
+                  f"({_first_difference(baseline.get(d), after.get(d))})"
+                  for d in sorted(lines) if after.get(d) != baseline.get(d)]
         rows.append(_row(n, devices, "isolate-restore", restore, differ, workers=opts.workers,
                          transport=opts.transport))
         log(f"N={n}: isolate restore: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
@@ -287,6 +289,16 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, directory: Path
         rows[0]["journal_runs"] = {"with_fsync_s": [round(x, 3) for x in with_fsync],
                                    "without_fsync_s": [round(x, 3) for x in without]}
     return rows
+
+
+def _first_difference(before: str | None, after: str | None) -> str:
+    """The first line that differs between two configurations, as ``-line`` / ``+line``."""
+    if before is None or after is None:
+        return "missing"
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
+        if line[:1] in "-+" and not line.startswith(("---", "+++")):
+            return line.strip()[:120]
+    return "same lines"
 
 
 def _config_sizes(n: int, configs: dict[str, str]) -> dict[str, Any]:
