@@ -256,8 +256,8 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, directory: Path
                            timeout_s=opts.timeout_s)
         after = lab.configs()
         differ = [f"{d}: not back to its generated configuration "
-                  f"({_first_difference(baseline.get(d), after.get(d))})"
-                  for d in sorted(lines) if after.get(d) != baseline.get(d)]
+                  f"({_first_difference(_stable(baseline.get(d)), _stable(after.get(d)))})"
+                  for d in sorted(lines) if _stable(after.get(d)) != _stable(baseline.get(d))]
         rows.append(_row(n, devices, "isolate-restore", restore, differ, workers=opts.workers,
                          transport=opts.transport))
         log(f"N={n}: isolate restore: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
@@ -289,6 +289,15 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, directory: Path
         rows[0]["journal_runs"] = {"with_fsync_s": [round(x, 3) for x in with_fsync],
                                    "without_fsync_s": [round(x, 3) for x in without]}
     return rows
+
+
+def _stable(config: str | None) -> str | None:
+    """A configuration without the lines IOS rewrites by itself over time (``ntp clock-period``:
+    the lab's devices change it every 5 minutes of their clock, as IOS does under NTP), as
+    isolate's restore compares it (the platform record's volatile lines)."""
+    from isolate.platforms import get
+
+    return None if config is None else get("cisco_ios").state.normalise(config)
 
 
 def _first_difference(before: str | None, after: str | None) -> str:
