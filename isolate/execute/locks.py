@@ -167,10 +167,6 @@ class DeviceLocks:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # every operator reads the holder
         try:
             os.fchmod(fd, 0o644)
-            # not fsynced: exclusion between live processes is the link's atomicity (every
-            # process sees the page cache); what a lock says after a power loss, nothing
-            # promises (the link itself was never made durable), and an empty lock file reads
-            # as held by 'unknown'. An fsync here cost one disk flush per device, in series.
             os.write(fd, json.dumps(_holder(run_id, self.state_dir), sort_keys=True).encode("utf-8"))
         finally:
             os.close(fd)
