@@ -9,6 +9,7 @@ from pathlib import Path
 from isolate.drivers.base import Hop, Target
 from isolate.errors import InventoryError
 from isolate.files import user_path
+from isolate.inventory.credentials import read_secrets
 from isolate.inventory.models import Inventory
 from isolate.secrets import read_ref
 
@@ -55,12 +56,7 @@ def resolve_targets(
             continue
         creds = inventory.credentials[device.credentials]
         if device.credentials not in read:  # each set read once, not once per device
-            try:
-                password = read_ref(creds.password, base) if creds.password else None
-                secret = read_ref(creds.enable, base) if creds.enable else None
-                token = read_ref(creds.token, base) if creds.token else None
-            except InventoryError as exc:
-                raise InventoryError(f"{name}: credentials '{device.credentials}': {exc}") from None
+            password, secret, token = read_secrets(creds, base, f"{name}: credentials '{device.credentials}'")
             read[device.credentials] = (password, secret, token)
             secrets.extend(v for v in (password, secret, token) if v)
         password, secret, token = read[device.credentials]

@@ -9,7 +9,7 @@ from pathlib import Path
 from isolate.errors import InventoryError
 from isolate.files import user_path
 from isolate.inventory.loader import base_dir
-from isolate.inventory.models import Device, Inventory
+from isolate.inventory.models import CredentialSet, Device, Inventory
 from isolate.secrets import read_ref
 
 
@@ -29,6 +29,20 @@ class Credentials:
         return iter((self.username, self.password, self.secret, self.key_file, self.agent))
 
 
+def read_secrets(
+    creds: CredentialSet, base: Path, who: str
+) -> tuple[str | None, str | None, str | None]:
+    """A credential set's password, enable secret and token, each read from its reference
+    (None when not set); a reference that cannot be read is one InventoryError led by ``who``."""
+    try:
+        password = read_ref(creds.password, base) if creds.password else None
+        secret = read_ref(creds.enable, base) if creds.enable else None
+        token = read_ref(creds.token, base) if creds.token else None
+    except InventoryError as exc:
+        raise InventoryError(f"{who}: {exc}") from None
+    return password, secret, token
+
+
 def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentials:
     """Read ``device``'s credential references (env:, file:, file:#key; relative paths
     from the inventory's directory, ``~`` expanded). The enable secret defaults to the
@@ -41,12 +55,7 @@ def resolve_credentials(inventory: Inventory, device: Device | str) -> Credentia
     if creds is None:
         raise InventoryError(f"{dev.name}: unknown credential set '{dev.credentials}'")
     base = base_dir(inventory)
-    try:
-        password = read_ref(creds.password, base) if creds.password else None
-        secret = read_ref(creds.enable, base) if creds.enable else None
-        token = read_ref(creds.token, base) if creds.token else None
-    except InventoryError as exc:
-        raise InventoryError(f"{dev.name}: credentials '{dev.credentials}': {exc}") from None
+    password, secret, token = read_secrets(creds, base, f"{dev.name}: credentials '{dev.credentials}'")
     key_file = None
     if creds.key_file is not None:
         key_path = user_path(creds.key_file, InventoryError)

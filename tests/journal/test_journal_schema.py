@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from journalkit import start_run
 
 from isolate.errors import JournalError
 from isolate.journal import Journal, read_journal
@@ -37,12 +38,7 @@ def test_every_kind_the_package_writes_has_a_model() -> None:
 
 
 def _start(journal: Journal) -> None:
-    journal.append(
-        "run-start", user="ops", host="admin1", pid=1, command=["isolate"], incident=None, reason="test",
-        tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
-        playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64,
-        overrides=[], options={},
-    )  # fmt: skip
+    start_run(journal)
 
 
 APPLIED = {"device": "core1", "step": "s", "ok": True, "message": "", "duration_s": 0.5}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from journalkit import start_run
 
 from isolate.errors import JournalError, LockHeld
 from isolate.journal import Journal, read_journal, run_id_new, verify_journal
@@ -23,12 +24,7 @@ RunFactory = Callable[..., Path]
 
 
 def _start(journal: Journal) -> None:
-    journal.append(
-        "run-start", user="u", host="h", pid=1, command=["isolate"], incident=None, reason="r",
-        tool_version="0.1.0", inventory={"path": "inv.yml", "sha256": "a" * 64},
-        playbook={"path": None, "name": "p", "sha256": "b" * 64}, plan_sha256="c" * 64,
-        overrides=[], options={},
-    )  # fmt: skip
+    start_run(journal, user="u", host="h", reason="r")
 
 
 def test_create_lays_out_private_run_directory(state_dir: Path) -> None:
