@@ -139,16 +139,14 @@ class AsyncsshChannel:
 
     def exchange(self, line: str, prompt: Until) -> str:
         """Write ``line`` and read its answer in one hop to the event loop."""
-        return LOOP.run(self._exchange(line, prompt))
+        answers: list[str] = []
+        self.exchange_all(line, [prompt], answers)
+        return answers[0]
 
     def exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None:
         """Write ``text`` and read one answer per prompt, all in one hop to the event loop;
         each answer is appended to ``answers`` as soon as it is read (each within the timeout)."""
         LOOP.run(self._exchange_all(text, prompts, answers))
-
-    async def _exchange(self, line: str, prompt: Until) -> str:
-        self._write(line)
-        return await self._read(prompt)
 
     async def _exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None:
         self._write(text)

@@ -205,9 +205,6 @@ class Executor:
     def _remaining(self, step: StepLike) -> list[ChangeLike]:
         return [c for c in step.changes if (step.id, c.device) not in self.done_before]
 
-    def _devices(self) -> list[str]:
-        return sorted({c.device for s in self.plan.steps for c in self._remaining(s)})
-
     def _parallel(self, fn: Callable[[str], Any], devices: Sequence[str]) -> list[Any]:
         return self.runner.map(fn, devices)
 
