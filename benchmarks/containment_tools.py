@@ -83,7 +83,7 @@ async def _floor_one(device: dict[str, Any], work: Work) -> str | None:
             process.stdin.write(script)
             output = await asyncio.wait_for(process.stdout.read(), 120)
     except (OSError, asyncssh.Error, TimeoutError) as err:
-        return f"{device['name']}: {err}"
+        return f"{device['name']}: {type(err).__name__}: {err}"  # a timeout's str() is empty
     return f"{device['name']}: % in output" if "\n%" in output.replace("\r", "") else None
 
 
