@@ -510,6 +510,8 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             self._later(self._exit)
             return False
         self._write(echoed + "\r\n" + _crlf(reply.output) + shell.prompt())
+        if cost:  # its output took time to produce: it leaves as soon as it is made
+            self._flush()
         return True
 
     def _exit(self) -> None:
@@ -525,8 +527,13 @@ class _Session(asyncssh.SSHServerSession[bytes]):
 
     def _write(self, text: str) -> None:
         """Queue ``text`` for the client; ``_flush`` sends it (before any wait, and once the
-        packet's lines are answered)."""
-        self.out.append(text)
+        packet's lines are answered). With a reply latency each answer is scheduled as it is
+        made, as before: the loop runs it only after this packet's ``_flush`` has persisted."""
+        if self.hosted.reply_s:
+            data = text.encode()
+            self._later(lambda: self._send(data))
+        else:
+            self.out.append(text)
 
     def _flush(self) -> None:
         """Persist the device if a queued answer acknowledges a change, then write the queue
