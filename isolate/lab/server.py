@@ -7,7 +7,9 @@ lab's authorized public key), the PTY line discipline, faults and persistence; a
 PTY shells: the banner and first prompt are sent as soon as the shell opens;
 typed characters are echoed (not after a ``Reply(echo_next=False)``: secrets);
 ``\\r``, ``\\n`` and ``\\r\\n`` are one Enter even when split across packets;
-output uses ``\\r\\n`` and is written together with the next prompt.
+output uses ``\\r\\n`` and is written together with the next prompt. The lines of
+one packet are answered in one write (the same bytes, in order), after their changes
+are persisted.
 
 Exec channels: accepted when the device kind overrides ``SimDevice.exec``. The
 command runs at once with empty stdin, unless the device defines
@@ -16,7 +18,10 @@ to EOF first (as a real ``nft -f -`` would block on it). A None result from
 ``exec`` is answered as sshd answers an unknown command (exit status 127).
 
 Persistence: when a command (or ``tick``) changes a device, its ``snapshot()`` is
-written to ``STATE/devices/<name>.json`` (temp file + rename, mode 0600).
+written to ``STATE/devices/<name>.json`` (temp file + rename, mode 0600) before any
+answer leaves for the client. A shell session persists once for all the lines it has
+answered but not yet sent (one packet's, up to the next wait): a lab killed at any
+instant and restarted shows every change whose answer a client has received.
 """
 
 from __future__ import annotations
@@ -142,8 +147,7 @@ class LabServer:
     def persist(self, hosted: Hosted) -> None:
         if self.state_dir is None:
             return
-        data = json.dumps(hosted.device.snapshot(), sort_keys=True).encode()
-        write_atomic(self.state_dir / "devices" / f"{hosted.name}.json", data)
+        write_atomic(self.state_dir / "devices" / f"{hosted.name}.json", snapshot_json(hosted.device))
 
     # ------------------------------------------------------------ control socket
 
@@ -216,6 +220,15 @@ class LabServer:
                 "vlan": vlan}
 
 
+def snapshot_json(device: SimDevice) -> bytes:
+    """``json.dumps(device.snapshot(), sort_keys=True)``, from the device's own encoder when
+    it has one that reuses what did not change (IosDevice.snapshot_json: the same bytes)."""
+    encode = getattr(device, "snapshot_json", None)
+    if callable(encode):
+        return bytes(encode())
+    return json.dumps(device.snapshot(), sort_keys=True).encode()
+
+
 def _factory(lab: LabServer, hosted: Hosted) -> Callable[[], asyncssh.SSHServer]:
     return lambda: _Server(lab, hosted)
 
@@ -264,6 +277,8 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
         self.line = ""
+        self.out: list[str] = []  # answered, not yet written (see _flush)
+        self.unsaved = False  # the device changed since it was last persisted by this session
         self.echo = True
         self.skip_lf = False
         self.dead = False
@@ -412,6 +427,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         assert self.chan is not None
         shell = self.hosted.device.open_shell(self.chan.get_extra_info("username"))
         self._write(_crlf(shell.banner()) + shell.prompt())
+        self._flush()
         while True:
             data = await self.queue.get()
             if data is None or self.dead:
@@ -444,6 +460,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
                     echo.append(char)
         if echo:
             self._write("".join(echo))
+        self._flush()
         return True
 
     async def _enter(self, shell: Any, echoed: str) -> bool:
@@ -454,6 +471,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             return True
         if action == "drop":
             self._write(echoed + "\r\n")
+            self._flush()
             assert self.chan is not None
             self.chan.get_connection().abort()
             return False
@@ -462,6 +480,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             if echoed:
                 self._write(echoed)
                 echoed = ""
+            self._flush()
             await asyncio.sleep(delay)
         if action == "reject":
             caret = " " * len(shell.prompt()) + "^"
@@ -471,7 +490,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             self._write(f"{echoed}\r\n{AUTHZ_FAILED}\r\n{shell.prompt()}")
             return True
         if hosted.device.tick(time.time()):
-            self.lab.persist(hosted)
+            self.unsaved = True
         try:
             reply = shell.feed(line)
         except Exception as err:  # a simulator bug must not leave the client hanging
@@ -479,16 +498,20 @@ class _Session(asyncssh.SSHServerSession[bytes]):
                   flush=True)
             reply = Reply(output=f"% Simulator error: {type(err).__name__}\n")
         if reply.changed:
-            self.lab.persist(hosted)
+            self.unsaved = True
         self.echo = reply.echo_next
         cost = hosted.output_cost(reply.output)
         if cost:
+            self._flush()
             await asyncio.sleep(cost)
         if reply.close:
             self._write(echoed + "\r\n" + _crlf(reply.output))
+            self._flush()
             self._later(self._exit)
             return False
         self._write(echoed + "\r\n" + _crlf(reply.output) + shell.prompt())
+        if cost:  # its output took time to produce: it leaves as soon as it is made
+            self._flush()
         return True
 
     def _exit(self) -> None:
@@ -503,8 +526,25 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             send()
 
     def _write(self, text: str) -> None:
-        data = text.encode()
-        self._later(lambda: self._send(data))
+        """Queue ``text`` for the client; ``_flush`` sends it (before any wait, and once the
+        packet's lines are answered). With a reply latency each answer is scheduled as it is
+        made, as before: the loop runs it only after this packet's ``_flush`` has persisted."""
+        if self.hosted.reply_s:
+            data = text.encode()
+            self._later(lambda: self._send(data))
+        else:
+            self.out.append(text)
+
+    def _flush(self) -> None:
+        """Persist the device if a queued answer acknowledges a change, then write the queue
+        in one piece (the bytes, their order and their latency are those of separate writes)."""
+        if self.unsaved:
+            self.unsaved = False
+            self.lab.persist(self.hosted)
+        if self.out:
+            data = "".join(self.out).encode()
+            self.out = []
+            self._later(lambda: self._send(data))
 
 
 def _crlf(text: str) -> str:

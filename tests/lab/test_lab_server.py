@@ -132,3 +132,32 @@ def test_config_persists_across_a_kill_9_and_restart(tmp_path: Path) -> None:
         shell.send(f"enable\n{second.credentials.enable}\nshow running-config | section vlan 777\n")
         assert "vlan 777\r\n name persisted\r\n" in shell.read_until(r"persisted\r\nacc2#")
         shell.close()
+
+
+def test_lines_of_one_packet_are_persisted_before_their_answers(tmp_path: Path) -> None:
+    """The server persists once per packet, before it answers: whatever prompt the client has
+    read, a kill -9 right after it and a restart keep every change it acknowledged."""
+    small = Path(__file__).with_name("small.yml")
+    first = start_lab(tmp_path, small)
+    try:
+        shell = RawShell(first, "acc2")
+        shell.read_until(r"acc2>")
+        shell.send(f"enable\n{first.credentials.enable}\n")
+        shell.read_until(r"acc2#")
+        names = [f"batch{vid}" for vid in range(780, 786)]
+        lines = "".join(f"vlan {vid}\n name batch{vid}\n" for vid in range(780, 786))
+        shell.send(f"configure terminal\n{lines}interface GigabitEthernet1/0/3\n"
+                   " description packed\nend\n")
+        shell.read_until(r"\(config-if\)#end\r\nacc2#")
+        os.kill(first.pid, signal.SIGKILL)  # at once: no shutdown hook could save anything
+    finally:
+        first.stop()
+    with start_lab(tmp_path, small) as second:
+        shell = RawShell(second, "acc2")
+        shell.read_until(r"acc2>")
+        shell.send(f"enable\n{second.credentials.enable}\nshow vlan brief\n"
+                   "show running-config interface GigabitEthernet1/0/3\n")
+        out = shell.read_until(r"end\r\n\r\nacc2#")
+        shell.close()
+    assert all(name in out for name in names)
+    assert " description packed\r\n" in out

@@ -109,9 +109,14 @@ class Ace:
         return " ".join(parts)
 
     def running_line(self) -> str:
-        """The line in running-config: ``deny`` padded to the width of ``permit``."""
-        action = "deny  " if self.action == "deny" else self.action
-        return f" {action} {self.body()}"
+        """The line in running-config: ``deny`` padded to the width of ``permit`` (computed
+        once: every render of a config lists its ACLs' entries)."""
+        cached: str | None = self.__dict__.get("_running_cache")
+        if cached is None:
+            action = "deny  " if self.action == "deny" else self.action
+            cached = f" {action} {self.body()}"
+            self.__dict__["_running_cache"] = cached
+        return cached
 
     def show_line(self) -> str:
         """The line in ``show ip access-lists``."""

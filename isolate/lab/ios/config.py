@@ -63,10 +63,10 @@ class Interface:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != f.default:
-                data[f.name] = list(value) if isinstance(value, tuple) else value
+        for name, default in _INTERFACE_DEFAULTS:
+            value = getattr(self, name)
+            if value != default:
+                data[name] = list(value) if isinstance(value, tuple) else value
         return data
 
     @classmethod
@@ -75,6 +75,9 @@ class Interface:
         if values.get("trunk_allowed") is not None:
             values["trunk_allowed"] = tuple(values["trunk_allowed"])
         return cls(**values)
+
+
+_INTERFACE_DEFAULTS = tuple((f.name, f.default) for f in fields(Interface))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -70,11 +71,18 @@ class IosDevice(SimDevice):
         self._config: IosConfig | None = None
         self.startup: IosConfig | None = None
         self.revert: Revert | None = None
-        self.version = 0
+        self.version = 0  # bumped by every change (touch): persistence and caches key on it
+        self.edits = 0  # lines typed in a configuration mode (the rendered config's key too)
         self.booted = time.time()
         self.fabric: Fabric | None = None  # the lab's wiring (set by the lab process)
         self.ntp_next: float | None = None  # when the clock period is adjusted next
         self.archives: list[str] = list((state or {}).get("archives", []))
+        # Encoded once and reused while the object is the same (neither is changed in place:
+        # a new startup or a new revert replaces the old one).
+        self._spec_json: str | None = None
+        self._startup_json: tuple[IosConfig | None, str] = (None, "null")
+        self._saved_json: tuple[dict[str, Any] | None, str] = (None, "null")
+        self._running_text: tuple[IosConfig | None, tuple[int, int], str] = (None, (-1, -1), "")
 
     # ------------------------------------------------------------ state
 
@@ -117,6 +125,16 @@ class IosDevice(SimDevice):
 
     def touch(self) -> None:
         self.version += 1
+
+    def running_config(self) -> str:
+        """``show running-config``, rendered again only after a change: a new config object
+        (a revert, a restart), a ``touch`` or any line typed in a configuration mode."""
+        config, key = self.config, (self.version, self.edits)
+        cached, cached_key, text = self._running_text
+        if cached is not config or cached_key != key:
+            text = show.running_config(config)
+            self._running_text = (config, key, text)
+        return text
 
     def save_startup(self) -> None:
         self.startup = self.config.copy()
@@ -236,6 +254,32 @@ class IosDevice(SimDevice):
         return show.version(self.config, model=self.spec.model, serial=self.spec.serial,
                             uptime_s=time.time() - self.booted, ports=len(self.spec.ports),
                             mac=":".join(mac[i : i + 2] for i in range(0, 12, 2)).upper())
+
+    def snapshot_json(self) -> bytes:
+        """``json.dumps(self.snapshot(), sort_keys=True)``, byte for byte, re-encoding only the
+        running config (and the revert timer's figures): the spec, the startup config and the
+        revert's saved config are encoded once per object."""
+        if self._config is None and self._state is not None:
+            return json.dumps(self._state, sort_keys=True).encode()
+        config = self.config
+        if self._spec_json is None:
+            self._spec_json = json.dumps(asdict(self.spec), sort_keys=True)
+        if self._startup_json[0] is not self.startup:
+            startup = self.startup
+            self._startup_json = (startup, json.dumps(
+                startup.to_json() if startup else None, sort_keys=True))
+        revert = "null"
+        if self.revert is not None:
+            if self._saved_json[0] is not self.revert.saved:
+                self._saved_json = (self.revert.saved,
+                                    json.dumps(self.revert.saved, sort_keys=True))
+            revert = (f'{{"deadline": {json.dumps(self.revert.deadline)}, '
+                      f'"minutes": {json.dumps(self.revert.minutes)}, '
+                      f'"saved": {self._saved_json[1]}}}')
+        return (f'{{"archives": {json.dumps(self.archives)}, "kind": {json.dumps(self.kind)}, '
+                f'"revert": {revert}, '
+                f'"running": {json.dumps(config.to_json(), sort_keys=True)}, '
+                f'"spec": {self._spec_json}, "startup": {self._startup_json[1]}}}').encode()
 
     def snapshot(self) -> dict[str, Any]:
         if self._config is None and self._state is not None:

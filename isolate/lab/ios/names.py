@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Full type name, short form in `show interfaces status`, sort rank in running-config.
 IF_TYPES: dict[str, tuple[str, int]] = {
@@ -56,6 +57,7 @@ def normalise(text: str) -> str:
     return kind + number
 
 
+@lru_cache(maxsize=8192)  # a lab's interface names: every render and snapshot sorts them
 def split(name: str) -> tuple[str, str]:
     found = _SPLIT.match(name)
     assert found is not None
@@ -73,6 +75,7 @@ def is_virtual(name: str) -> bool:
     return split(name)[0] in VIRTUAL_TYPES
 
 
+@lru_cache(maxsize=8192)
 def sort_key(name: str) -> tuple[int, tuple[int, ...]]:
     kind, number = split(name)
     return IF_TYPES[kind][1], tuple(int(p) for p in number.split("/"))

@@ -90,6 +90,8 @@ class IosShell(Shell):
         if self.banner_text is not None:
             return self._banner_line(line)
         tokens = Tokens(line)
+        if self.mode.startswith("config"):
+            self.device.edits += 1  # whatever it changes, the rendered config is not reused
         if not tokens.words or (self.mode.startswith("config") and line.lstrip()[:1] == "!"):
             return Reply()
         try:
@@ -187,7 +189,7 @@ class IosShell(Shell):
                 "memory")
             t.done(2)
             if kind == "terminal":
-                return show.running_config(self.device.config)
+                return self.device.running_config()
             if kind != "memory":
                 raise CliError.invalid(1)
             self.device.save_startup()

@@ -65,7 +65,7 @@ def _running(sh: IosShell, t: Tokens) -> str:
         if name not in config.interfaces:
             raise CliError.invalid(3)
         return show.running_interface(config, name)
-    return show.running_config(config)
+    return sh.device.running_config()
 
 
 def _vlan(sh: IosShell, t: Tokens) -> str:
