@@ -20,6 +20,7 @@ too; the lines after that write were never sent.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 import time
@@ -96,13 +97,15 @@ class Prompts:
 
     def __init__(self, dialect: Dialect, host: str) -> None:
         head = host[: dialect.prompt_host_chars]
-        self.start = re.compile(rf"(?:^|\n){re.escape(head)}[^\r\n]*?(?:\([^)\r\n]*\))?[>#]")
-        self.any = AtLineStart(re.compile(rf"{self.start.pattern}[ \t]*$"), head)
-        self.config = re.compile(rf"{dialect.config_prompt}[ \t]*$")
+        # the prompt's start, as regex text only: every pattern that uses it is compiled with
+        # it (a compile costs ~0.5 ms, and each device's hostname makes its patterns its own)
+        self.start = rf"(?:^|\n){re.escape(head)}[^\r\n]*?(?:\([^)\r\n]*\))?[>#]"
+        self.any = AtLineStart(re.compile(rf"{self.start}[ \t]*$"), head)
+        self.config = _config_prompt(dialect.config_prompt)
         self.privileged = dialect.privileged_prompt
         self.user = dialect.user_prompt
         # a prompt, then any echoed line: what ``before`` looks for first (compiled once)
-        echoed = re.compile(rf"{self.start.pattern}(?=[ \t]*(?P<echo>[^\r\n]*?)[ \t]*\r?\n)")
+        echoed = re.compile(rf"{self.start}(?=[ \t]*(?P<echo>[^\r\n]*?)[ \t]*\r?\n)")
         self.echoed = AtLineStart(echoed, head)
 
     def in_config(self, answer: str) -> bool:
@@ -112,6 +115,35 @@ class Prompts:
         """The prompt that ends one answer when ``line`` was typed ahead: the device prints
         its prompt, then echoes the next line it reads (matched without consuming the echo)."""
         return EchoAfterPrompt(self, line.strip())
+
+
+@functools.cache
+def _config_prompt(config_prompt: str) -> re.Pattern[str]:
+    """A dialect's configuration-mode prompt at the end of a line, compiled once per process."""
+    return re.compile(rf"{config_prompt}[ \t]*$")
+
+
+@functools.cache
+def _unnamed_prompts(dialect: Dialect) -> Prompts:
+    """A dialect's prompts before its hostname is known (the same for every device)."""
+    return Prompts(dialect, "")
+
+
+class FirstOf:
+    """``first`` or ``second``, searched like the compiled alternation ``first|second`` (the
+    leftmost match; at the same offset, ``first``'s) without compiling a pattern per device."""
+
+    def __init__(self, first: Until, second: Until) -> None:
+        self.first = first
+        self.second = second
+        self.pattern = f"{first.pattern}|{second.pattern}"
+
+    def search(self, string: str, pos: int = 0) -> re.Match[str] | None:
+        one = self.first.search(string, pos)
+        two = self.second.search(string, pos)
+        if one is None or (two is not None and two.start() < one.start()):
+            return two
+        return one
 
 
 class AtLineStart:
@@ -144,7 +176,7 @@ class EchoAfterPrompt:
     def __init__(self, prompts: Prompts, line: str) -> None:
         self.prompts = prompts
         self.line = line
-        self.pattern = rf"{prompts.start.pattern}(?=[ \t]*{re.escape(line)}[ \t]*\r?\n)"
+        self.pattern = rf"{prompts.start}(?=[ \t]*{re.escape(line)}[ \t]*\r?\n)"
 
     def search(self, string: str, pos: int = 0) -> re.Match[str] | None:
         found = self.prompts.echoed.search(string, pos)
@@ -164,7 +196,7 @@ class CliSession:
         self.dialect: Dialect = platform.dialect
         self.markers: Markers = platform.markers
         self.channel = channel
-        self.prompts = Prompts(self.dialect, "")
+        self.prompts = _unnamed_prompts(self.dialect)
         self._ahead: dict[str, str] = {}  # answers read ahead (read_ahead), each handed out once
         try:
             self._login()
@@ -185,7 +217,7 @@ class CliSession:
     def _prepare(self, lines: Sequence[str]) -> None:
         """Paging off, wide lines: read-only and mode-independent, so sent in one go and the
         answers read up to the last of their prompts (one round trip)."""
-        start, last = self.prompts.start.pattern, self.prompts.any.pattern
+        start, last = self.prompts.start, self.prompts.any.pattern
         all_answers = re.compile(rf"(?:{start}[\s\S]*?){{{len(lines) - 1}}}{last}")
 
         def send_all() -> str:
@@ -202,7 +234,7 @@ class CliSession:
 
     def _escalate(self, command: str) -> None:
         t = self.target
-        either = re.compile(rf"{PASSWORD_PROMPT.pattern}|{self.prompts.any.pattern}")
+        either = FirstOf(PASSWORD_PROMPT, self.prompts.any)
         answer = self._exchange(command, either)
         if PASSWORD_PROMPT.search(answer):
             answer = self._exchange(t.secret or "", shown="(enable secret)")
@@ -212,7 +244,7 @@ class CliSession:
             raise AuthError(f"{t.name}: could not enter privileged mode: {reason}", device=t.name)
 
     # -- the wire -----------------------------------------------------------------------
-    def _exchange(self, line: str, until: re.Pattern[str] | None = None, *, shown: str | None = None) -> str:
+    def _exchange(self, line: str, until: Until | None = None, *, shown: str | None = None) -> str:
         prompt = until or self.prompts.any
         channel = self.channel
 

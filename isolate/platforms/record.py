@@ -9,6 +9,7 @@ pre-check, the commit-confirm strategy. See docs/platforms.md.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -58,10 +59,17 @@ class Dialect:
         """Whether ``line`` may change the configuration mode (a mode boundary)."""
         if self.contexts is None:
             return True
-        words = line.lower().split()
-        if not words or words[0] == "no":
-            return False
-        return any(_abbreviates(words, phrase.split()) for phrase in self.contexts)
+        return _enters_mode(self.contexts, line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _enters_mode(contexts: tuple[str, ...], line: str) -> bool:
+    """``Dialect.enters_mode``, remembered per line: a batch's lines (``interface X``, ``vlan
+    N``) recur on every device, and each is tested against every context phrase."""
+    words = line.lower().split()
+    if not words or words[0] == "no":
+        return False
+    return any(_abbreviates(words, phrase.split()) for phrase in contexts)
 
 
 def _abbreviates(words: list[str], phrase: list[str]) -> bool:
