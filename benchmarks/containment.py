@@ -34,6 +34,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -379,8 +380,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the tool child is killed, the labs are stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out = opts.out
     if opts.lab_dir_temp:
         atexit.register(shutil.rmtree, opts.lab_dir, True)

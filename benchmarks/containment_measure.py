@@ -100,6 +100,11 @@ def run_tool(args: list[str], lab_pids: list[int], *, timeout_s: float) -> ToolR
         proc.kill()
         out, err = proc.communicate()
         err += f"\n(killed after {timeout_s:.0f} s)"
+    except BaseException:  # the benchmark stopped (SIGTERM, Ctrl-C): the tool must not outlive it
+        proc.kill()
+        proc.wait()
+        sampler.stop()
+        raise
     peak = sampler.stop()
     elapsed = time.perf_counter() - started
     lab_cpu = sum(cpu_s(pid) for pid in lab_pids) - before
