@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from isolate.actions.account_items import DisableAccountItem
-from isolate.drivers.active_directory import (
+from isolate.drivers.active_directory_state import (
     ACCOUNTDISABLE,
     BIND_TEST,
     accounts_in_state,

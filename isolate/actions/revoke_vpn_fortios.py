@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 
 from isolate.actions.base import RevokeVpnItem
-from isolate.drivers.fortios import VPN_SESSIONS
-from isolate.drivers.fortios_state import GROUP, USER, by_name, member_names, table_in
+from isolate.drivers.fortios_state import GROUP, USER, VPN_SESSIONS, by_name, member_names, table_in
 
 
 def _local(item: RevokeVpnItem) -> list[str]:

@@ -50,14 +50,13 @@ from ldap3 import (
 from ldap3.core.exceptions import LDAPCertificateError, LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
+from isolate.drivers.active_directory_state import ACCOUNTDISABLE, BIND_TEST
 from isolate.drivers.base import CommandResult, Target
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError
 from isolate.values import BadValue
 from isolate.values_directory import parse_account, parse_group
 
 LDAPS_PORT = 636
-ACCOUNTDISABLE = 0x2
-BIND_TEST = "bind-test"
 ROOT_DSE = "root-dse"  # read: the RootDSE's identity attributes (the platform's identity check)
 _DSE_ATTRIBUTES = ("supportedCapabilities", "domainFunctionality", "dnsHostName")
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)(sAMAccountName={}))"
@@ -326,34 +325,6 @@ class ActiveDirectorySession:
             return "unchanged"
         op = MODIFY_DELETE if verb == "remove-member" else MODIFY_ADD
         return self._modify(command, group_dn, {"member": [(op, [user_dn])]})
-
-
-def accounts_in_state(state: str) -> dict[str, dict[str, Any]]:
-    """``{account name lower-cased: record}`` from a state text."""
-    return {str(r["account"]).lower(): r for r in _records(state) if "account" in r}
-
-
-def groups_in_state(state: str) -> dict[str, dict[str, Any]]:
-    """``{group name lower-cased: record}`` (a record's ``groups``: the groups it is in)."""
-    return {str(r["group"]).lower(): r for r in _records(state) if "group" in r}
-
-
-def bind_account_in_state(state: str) -> str | None:
-    for record in _records(state):
-        if "bind_account" in record:
-            return str(record["bind_account"])
-    return None
-
-
-def _records(state: str) -> list[dict[str, Any]]:
-    out = []
-    for line in state.splitlines():
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
 
 
 def connect(target: Target) -> ActiveDirectorySession:

@@ -47,12 +47,11 @@ import aiohttp
 
 from isolate.drivers.asyncssh_cli import LOOP
 from isolate.drivers.base import CommandResult, Target
-from isolate.drivers.fortios_state import GROUP, POLICY, TABLES, member_names, normalise
+from isolate.drivers.fortios_state import GROUP, POLICY, TABLES, VPN_SESSIONS, member_names, normalise
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceError, DeviceTimeout
 
 PLATFORM = "fortios"
 SYSTEM_STATUS: Final = "system-status"
-VPN_SESSIONS: Final = "vpn-sessions"
 CMDB_TABLES: Final = "cmdb-tables"  # the state (the platform record's state command)
 READS: Final = (SYSTEM_STATUS, VPN_SESSIONS, CMDB_TABLES)
 NAME: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,78}"

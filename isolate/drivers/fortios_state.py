@@ -28,6 +28,7 @@ SERVICE: Final = "firewall.service/custom"
 USER: Final = "user/local"
 GROUP: Final = "user/group"
 TABLES: Final[tuple[str, ...]] = (ADDRESS, ADDRGRP, SERVICE, POLICY, USER, GROUP)
+VPN_SESSIONS: Final = "vpn-sessions"  # the read of the SSL-VPN sessions (the monitor API)
 VOLATILE: Final[frozenset[str]] = frozenset({"q_origin_key", "uuid", "passwd"})
 
 

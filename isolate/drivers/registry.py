@@ -7,9 +7,10 @@ An unknown platform lists the valid ones.
 CLI platforms have two transports (channels) under the same session logic (``cli.py``):
 ``netmiko`` (threads, paramiko) and ``asyncssh`` (one shared event loop).
 ``connect(target, transport=...)`` picks one; without it, ``$ISOLATE_TRANSPORT``, else
-``DEFAULT_TRANSPORT``. Other session families ignore it. Every session module is imported
-here at module level (a lazy import inside ``connect`` made 200 threads queue on the import
-lock, docs/benchmarks.md).
+``DEFAULT_TRANSPORT``. Other session families ignore it. The default transport's module is
+imported here at module level, the netmiko transport's by ``connector`` (once, in the caller's
+thread): a first import inside ``connect`` made 200 worker threads queue on the import lock
+(docs/benchmarks.md); commands that open no session never load netmiko.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from isolate.drivers import asyncssh_cli, netmiko_cli
+from isolate.drivers import asyncssh_cli
 from isolate.drivers.ansible import connect as connect_ansible
 from isolate.drivers.base import Session, Target
 from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession
@@ -44,6 +45,8 @@ def open_channel(target: Target, platform: Platform, transport: str | None = Non
     """The SSH channel of a CLI session over ``transport``."""
     if transport_from(transport) == "asyncssh":
         return asyncssh_cli.open_channel(target)
+    from isolate.drivers import netmiko_cli  # loaded by connector() before any worker runs
+
     return netmiko_cli.open_channel(target, platform)
 
 
@@ -136,6 +139,8 @@ def connect(target: Target, transport: str | None = None) -> Session:
 def connector(transport: str | None = None) -> Callable[[Target], Session]:
     """``connect`` bound to one transport, validated now (for ``Executor(connect=...)``)."""
     chosen = transport_from(transport)
+    if chosen == "netmiko":  # imported now, in this thread, not by every worker at once
+        import isolate.drivers.netmiko_cli  # noqa: F401
     return lambda target: connect(target, chosen)
 
 
