@@ -71,21 +71,29 @@ def norm(line: str) -> str:
 
 
 def parse_blocks(text: str) -> list[Block]:
-    """Split running-config text into blocks, in device order."""
+    """Split running-config text into blocks, in device order. Lines are normalised as
+    ``norm`` does, but only the lines that need it are split and joined again (ASCII lines
+    without a double space or a control character, nearly all of a config, already are)."""
     blocks: list[Block] = []
     header: str | None = None
     children: list[str] = []
     for raw in text.replace("\r", "").split("\n"):
-        words = raw.split()
-        if not words or words[0][0] == "!":
+        if not raw:
             continue
-        if raw[0] in " \t":
-            if header is not None:
-                children.append(" ".join(words))
+        child = raw[0] in " \t"
+        if child and header is None:
+            continue
+        line = raw.strip()
+        if not line or line[0] == "!":
+            continue
+        if "  " in line or not line.isascii() or not line.isprintable():
+            line = " ".join(line.split())
+        if child:
+            children.append(line)
             continue
         if header is not None:
             blocks.append(Block(header, tuple(children)))
-        header, children = " ".join(words), []
+        header, children = line, []
     if header is not None:
         blocks.append(Block(header, tuple(children)))
     return blocks

@@ -482,6 +482,8 @@ class Executor:
 
     def close(self) -> None:
         self.pool.close()
+        if isinstance(self.runner, ThreadRunner):
+            self.runner.close()
 
 
 Prechecks = tuple[PrecheckResult, ...]

@@ -1,0 +1,76 @@
+"""The thread runner: results in the items' order, at most ``workers`` at a time, its threads
+kept from one map to the next, a map from inside a map never waiting on its caller's threads,
+and nothing of a failed map still running once the failure reaches the caller."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from isolate.execute.runner import ThreadRunner
+
+
+def test_results_come_in_the_items_order_and_threads_are_kept_between_maps() -> None:
+    runner = ThreadRunner(8)
+    seen: list[set[int]] = [set(), set()]
+    for k in range(2):
+        barrier = threading.Barrier(8)  # all eight items at once: eight threads, each map
+
+        def work(item: int, k: int = k, barrier: threading.Barrier = barrier) -> int:
+            barrier.wait(timeout=30)
+            seen[k].add(threading.get_ident())
+            return item * item
+
+        assert runner.map(work, list(range(8))) == [i * i for i in range(8)]
+    assert len(seen[0]) == 8 and seen[1] == seen[0]
+    runner.close()
+
+
+def test_never_more_than_workers_at_once() -> None:
+    runner = ThreadRunner(3)
+    lock = threading.Lock()
+    together = threading.Barrier(3)  # three at a time meet here: a fourth would be counted first
+    running = peak = 0
+
+    def work(item: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        together.wait(timeout=30)
+        with lock:
+            running -= 1
+        return item
+
+    assert runner.map(work, list(range(48))) == list(range(48))
+    assert peak == 3
+    runner.close()
+
+
+def test_a_map_inside_a_map_gets_threads_of_its_own() -> None:
+    runner = ThreadRunner(2)  # both threads are held by the outer map while the inner one runs
+    assert runner.map(lambda outer: runner.map(lambda inner: outer * 10 + inner, [1, 2]), [1, 2]) == [
+        [11, 12],
+        [21, 22],
+    ]
+    runner.close()
+
+
+def test_a_failed_map_raises_only_after_every_item_ended() -> None:
+    runner = ThreadRunner(4)
+    release = threading.Event()
+    ended: list[int] = []
+
+    def work(item: int) -> int:
+        if item == 0:
+            raise RuntimeError("device 0 broke")
+        release.wait(timeout=30)
+        ended.append(item)
+        return item
+
+    threading.Timer(0, release.set).start()  # the other items end whenever; the map waits for them
+    with pytest.raises(RuntimeError, match="device 0 broke"):
+        runner.map(work, [0, 1, 2, 3])
+    assert sorted(ended) == [1, 2, 3]
+    runner.close()
