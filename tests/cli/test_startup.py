@@ -25,9 +25,9 @@ def test_the_engine_loads_no_optional_client() -> None:
 
 
 def test_the_netmiko_transport_is_loaded_when_chosen() -> None:
-    loaded = _loaded_after("from isolate.drivers.registry import connector\nconnector('netmiko')")
-    assert "netmiko" in loaded
-    assert "netmiko" not in _loaded_after("from isolate.drivers.registry import connector\nconnector('asyncssh')")
+    chosen = "from isolate.drivers.registry import connector\nconnector({!r})"
+    assert "netmiko" in _loaded_after(chosen.format("netmiko"))
+    assert "netmiko" not in _loaded_after(chosen.format("asyncssh"))
 
 
 def test_each_client_is_loaded_by_its_session_module() -> None:

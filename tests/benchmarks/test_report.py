@@ -1,0 +1,33 @@
+"""The benchmark's goals: a ratio against a run that did not do all its work is not a goal met
+(a peer that failed on some devices is incomplete, not slow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.containment_report import goals, render_markdown, render_table
+
+
+def _row(tool: str, wall: float, *, verified: bool = True) -> dict[str, Any]:
+    return {"n": 1000, "tool": tool, "wall_s": wall, "devices": 1000, "verified": verified,
+            "extrapolated": False, "peak_rss_mb": 300.0, "devices_per_s": 1000 / wall, "lab_cpu_s": 1.0,
+            "lab_cpu_pct": 50.0}
+
+
+def test_a_failed_peer_makes_its_goal_not_comparable() -> None:
+    rows = [_row("isolate", 30.0), _row("nornir", 140.0, verified=False), _row("scrapli", 90.0),
+            _row("floor", 8.0)]
+    found = goals(rows)
+    assert found["isolate_vs_nornir"]["met"] is None and found["isolate_vs_nornir"]["value"] == 4.67
+    assert found["isolate_vs_scrapli"]["met"] is True
+    assert found["isolate_over_floor"]["met"] is False
+    report = {"rows": rows, "goals": found}
+    table = render_table(report)
+    said = "isolate_vs_nornir: 4.67 (target >= 1.5) not comparable (a run it compares did not do all its work"
+    assert said in table
+    assert "`isolate_vs_nornir`: 4.67 (target >= 1.5) — not comparable" in render_markdown(report)
+
+
+def test_an_incomplete_isolate_run_meets_no_goal() -> None:
+    found = goals([_row("isolate", 3.0, verified=False), _row("nornir", 30.0), _row("floor", 2.0)])
+    assert found["isolate_vs_nornir"]["met"] is None and found["isolate_over_floor"]["met"] is None
