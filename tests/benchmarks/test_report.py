@@ -42,3 +42,26 @@ def test_a_failed_peer_makes_its_goal_not_comparable() -> None:
 def test_an_incomplete_isolate_run_meets_no_goal() -> None:
     found = goals([_row("isolate", 3.0, verified=False), _row("nornir", 30.0), _row("floor", 2.0)])
     assert found["isolate_vs_nornir"]["met"] is None and found["isolate_over_floor"]["met"] is None
+
+
+def test_a_peer_measured_at_several_settings_is_compared_at_its_best_complete_run() -> None:
+    """Nornir at 20 and 100 threads: the faster run that did all its work is the one compared
+    (a faster run that failed on some devices is not), and the goal names its setting."""
+    rows = [_row("isolate", 30.0), {**_row("nornir", 50.0, verified=False), "workers": 100},
+            {**_row("nornir", 80.0), "workers": 20}, {**_row("nornir", 95.0), "workers": 50},
+            _row("floor", 8.0)]
+    found = goals(rows)
+    assert found["isolate_vs_nornir"] == {"value": 2.67, "target": ">= 1.5", "met": True,
+                                          "extrapolated": False, "peer_workers": 20}
+    report = {"rows": rows, "goals": found}
+    said = "isolate_vs_nornir: 2.67 (target >= 1.5) met (peer at 20 at once, its best)"
+    assert said in render_table(report)
+    assert "nornir (100 at once)" in render_table(report)
+
+
+def test_a_peer_that_never_completed_is_compared_at_its_fastest_run_and_not_comparable() -> None:
+    rows = [_row("isolate", 30.0), {**_row("nornir", 140.0, verified=False), "workers": 100},
+            {**_row("nornir", 120.0, verified=False), "workers": 20}]
+    found = goals(rows)
+    assert found["isolate_vs_nornir"]["value"] == 4.0 and found["isolate_vs_nornir"]["met"] is None
+    assert found["isolate_vs_nornir"]["peer_workers"] == 20

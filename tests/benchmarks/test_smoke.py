@@ -69,3 +69,12 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 15)
     assert not [p for p in _lab_pids(lab_dir) if Path(f"/proc/{p}").exists()]
+
+
+def test_containment_benchmark_refuses_a_bad_thread_count_list(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "5", "--nornir-workers", "20,zero", "--root", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+    )
+    assert proc.returncode == 2
+    assert "--nornir-workers: '20,zero' is not a comma-separated list of positive counts" in proc.stderr
