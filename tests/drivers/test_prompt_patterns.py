@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from isolate.drivers.cli import PASSWORD_PROMPT, FirstOf, Prompts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from isolate.drivers.cli import PASSWORD_PROMPT, FirstOf, PromptCount, Prompts
 from isolate.platforms import PLATFORMS
 
 TEXTS = [
@@ -41,3 +44,42 @@ def test_enters_mode_is_the_same_remembered() -> None:
     first = [dialect.enters_mode(line) for line in lines]
     assert first == [dialect.enters_mode(line) for line in lines]
     assert first[:5] == [True, True, False, True, False]
+
+
+# Texts made of what a device prints around its prompts: the hostname (whole, cut, or inside
+# a line), prompt characters, modes, echoes, line ends of every kind.
+_PIECES = ["sw-access-017", "sw-access", "sw", "#", ">", "(config)", "(config-if)#", "\n", "\r\n", "\r",
+           " ", "\t", "x", "show vlan", "Password:", "(", ")", "sw-access-017#", "\nsw-access-017>"]
+
+
+def _texts() -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(_PIECES), max_size=14).map("".join)
+
+
+def _span(found: object) -> tuple[int, int] | None:
+    return None if found is None else found.span()  # type: ignore[attr-defined]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_texts(), host=st.sampled_from(["sw-access-017", "sw", ""]), data=st.data())
+def test_prompt_searches_find_what_the_compiled_patterns_found(
+    text: str, host: str, data: st.DataObject
+) -> None:
+    """Each device's prompts are searched without a pattern compiled for its hostname: the
+    same spans (and echoed lines) as those patterns compiled, at every start offset."""
+    dialect = PLATFORMS["cisco_ios"].dialect
+    assert dialect is not None
+    prompts = Prompts(dialect, host)
+    pos = data.draw(st.integers(0, len(text)))
+    for until in (prompts.any, prompts.started, prompts.echoed):
+        mine, theirs = until.search(text, pos), re.compile(until.pattern).search(text, pos)
+        assert _span(mine) == _span(theirs), (until.pattern, text, pos)
+        if until is prompts.echoed and theirs is not None:
+            assert mine is not None and mine.group("echo") == theirs.group("echo")
+    for count in (1, 2, 3):
+        answers = PromptCount(prompts, count)
+        theirs = re.compile(answers.pattern).search(text, pos)
+        assert _span(answers.search(text, pos)) == _span(theirs), (count, text, pos)
+    line = data.draw(st.sampled_from(["show vlan", "x", ""]))
+    before = prompts.before(line)
+    assert _span(before.search(text, pos)) == _span(re.compile(before.pattern).search(text, pos))
