@@ -264,6 +264,8 @@ class CliSession:
         self.dialect: Dialect = platform.dialect
         self.markers: Markers = platform.markers
         self.channel = channel
+        # a runtime protocol check costs microseconds: once per session, not once per exchange
+        self.exchanging: Exchanging | None = channel if isinstance(channel, Exchanging) else None
         self.prompts = _unnamed_prompts(self.dialect)
         self._ahead: dict[str, str] = {}  # answers read ahead (read_ahead), each handed out once
         try:
@@ -288,10 +290,10 @@ class CliSession:
         all_answers = PromptCount(self.prompts, len(lines))
 
         def send_all() -> str:
-            channel = self.channel
-            if isinstance(channel, Exchanging):
+            channel, exchanging = self.channel, self.exchanging
+            if exchanging is not None:
                 answers: list[str] = []
-                channel.exchange_all("\n".join(lines), [all_answers], answers)
+                exchanging.exchange_all("\n".join(lines), [all_answers], answers)
                 return answers[0]
             for line in lines:
                 channel.send_line(line)
@@ -313,11 +315,11 @@ class CliSession:
     # -- the wire -----------------------------------------------------------------------
     def _exchange(self, line: str, until: Until | None = None, *, shown: str | None = None) -> str:
         prompt = until or self.prompts.any
-        channel = self.channel
+        channel, exchanging = self.channel, self.exchanging
 
         def send_and_read() -> str:
-            if isinstance(channel, Exchanging):
-                return channel.exchange(line, prompt)
+            if exchanging is not None:
+                return exchanging.exchange(line, prompt)
             channel.send_line(line)
             return channel.read_to_prompt(prompt)
 
@@ -350,14 +352,14 @@ class CliSession:
         if len(lines) == 1:
             return [self._exchange(lines[0])]
         answers: list[str] = []
-        channel = self.channel
+        channel, exchanging = self.channel, self.exchanging
 
         ends: list[Until] = [self.prompts.before(line) for line in lines[1:]]
         ends.append(self.prompts.any)
 
         def send_and_read() -> list[str]:
-            if isinstance(channel, Exchanging):
-                channel.exchange_all("\n".join(lines), ends, answers)
+            if exchanging is not None:
+                exchanging.exchange_all("\n".join(lines), ends, answers)
                 return answers
             channel.send_line("\n".join(lines))
             for until in ends:
