@@ -51,7 +51,8 @@ def goals(rows: list[dict[str, Any]], *, at: int | None = None) -> dict[str, Any
                         "met": _met(value >= target, other, _at(rows, n, "isolate")),
                         "extrapolated": bool(other and other.get("extrapolated"))}
             if other and other.get("workers") and tool != "ansible":
-                out[key]["peer_workers"] = other["workers"]  # the setting compared (its best)
+                out[key]["peer_workers"] = other["workers"]  # the setting compared
+                out[key]["peer_settings"] = sum(1 for r in rows if r["n"] == n and r["tool"] == tool)
 
     ratio("ansible", 10.0, "isolate_vs_ansible")
     ratio("nornir", 1.5, "isolate_vs_nornir")
@@ -91,7 +92,12 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 def _setting(goal: dict[str, Any]) -> str:
-    return f" (peer at {goal['peer_workers']} at once, its best)" if goal.get("peer_workers") else ""
+    """The peer's setting compared: its best when it was measured at several."""
+    if not goal.get("peer_workers"):
+        return ""
+    settings = goal.get("peer_settings", 1)
+    best = f", its best of {settings} settings" if settings > 1 else ""
+    return f" (peer at {goal['peer_workers']} at once{best})"
 
 
 def _label(row: dict[str, Any]) -> str:

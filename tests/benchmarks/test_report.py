@@ -52,9 +52,9 @@ def test_a_peer_measured_at_several_settings_is_compared_at_its_best_complete_ru
             _row("floor", 8.0)]
     found = goals(rows)
     assert found["isolate_vs_nornir"] == {"value": 2.67, "target": ">= 1.5", "met": True,
-                                          "extrapolated": False, "peer_workers": 20}
+                                          "extrapolated": False, "peer_workers": 20, "peer_settings": 3}
     report = {"rows": rows, "goals": found}
-    said = "isolate_vs_nornir: 2.67 (target >= 1.5) met (peer at 20 at once, its best)"
+    said = "isolate_vs_nornir: 2.67 (target >= 1.5) met (peer at 20 at once, its best of 3 settings)"
     assert said in render_table(report)
     assert "nornir (100 at once)" in render_table(report)
 
