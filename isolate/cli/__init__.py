@@ -10,6 +10,7 @@ fields and pydantic ``input_value``s redacted), so it is fit to attach to a bug 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -57,11 +58,40 @@ def debug_enabled() -> bool:
     return _DEBUG["on"]
 
 
-def _register_all() -> None:
-    from isolate.cli import checks, drill, expiry, journal, lab, locate, netlab, plan, run, watch, worker
+# Which module registers each top-level command: a command line imports only its own module
+# (an apply does not pay for the drill's reports or the watch's server at start-up). The root's
+# help, a mistyped command and shell completion register them all. tests/cli/test_startup.py
+# checks this table against what the modules register.
+COMMAND_MODULES: dict[str, str] = {
+    "inventory": "checks", "playbook": "checks", "plan": "plan",
+    "apply": "run", "restore": "run", "status": "run", "locate": "locate", "drill": "drill",
+    "journal": "journal", "lock": "journal", "lab": "lab", "netlab": "netlab",
+    "watch": "watch", "approve": "watch", "reject": "watch",
+    "extend": "expiry", "expire": "expiry", "worker": "worker",
+}
+_REGISTERED: set[str] = set()
 
-    for module in (checks, plan, run, locate, drill, journal, lab, netlab, watch, expiry, worker):
-        module.register(app)
+
+def _register(module_name: str) -> None:
+    if module_name in _REGISTERED:
+        return
+    module = importlib.import_module(f"isolate.cli.{module_name}")
+    module.register(app)
+    _REGISTERED.add(module_name)
+
+
+def _register_all() -> None:
+    for module_name in dict.fromkeys(COMMAND_MODULES.values()):
+        _register(module_name)
+
+
+def _register_for(args: list[str]) -> None:
+    """Register the module of the command ``args`` name, or every module when it names none."""
+    words = [arg for arg in args if not arg.startswith("-")]
+    if words and words[0] in COMMAND_MODULES and "--help" not in args[: args.index(words[0])]:
+        _register(COMMAND_MODULES[words[0]])
+    else:
+        _register_all()
 
 
 def _print_error(err: IsolateError) -> None:
@@ -90,10 +120,10 @@ def _thread_excepthook(hook: threading.ExceptHookArgs) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register_all()
+    args = sys.argv[1:] if argv is None else argv
+    _register_for(args)
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
-    args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
         code = app(args=args, standalone_mode=False)

@@ -33,3 +33,51 @@ def test_the_netmiko_transport_is_loaded_when_chosen() -> None:
 def test_each_client_is_loaded_by_its_session_module() -> None:
     assert "aiohttp" in _loaded_after("import isolate.drivers.fortios")
     assert "ldap3" in _loaded_after("import isolate.drivers.active_directory")
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    """``isolate.cli.COMMAND_MODULES`` (which module a command line imports) is what the
+    modules really register: a command missing from it, or sent to the wrong module, would
+    make `isolate <command>` say "No such command"."""
+    import importlib
+
+    import typer
+    from typer.main import get_command
+
+    from isolate import cli
+
+    registered: dict[str, str] = {}
+    for module_name in dict.fromkeys(cli.COMMAND_MODULES.values()):
+        probe = typer.Typer()
+        probe.callback()(lambda: None)
+        importlib.import_module(f"isolate.cli.{module_name}").register(probe)
+        group = get_command(probe)
+        for name in group.list_commands(group.make_context("isolate", [])):  # type: ignore[attr-defined]
+            registered[name] = module_name
+    assert registered == cli.COMMAND_MODULES
+
+
+def test_a_command_line_loads_only_its_own_command_module() -> None:
+    """`isolate apply` does not import the drill's reports, the watch's server or the lab; the
+    root's help still lists every command."""
+    code = (
+        "from isolate import cli\n"
+        "try:\n    cli.main(['apply', '--help'])\n"
+        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+    )
+    loaded = _loaded_modules_after(code)
+    assert "isolate.cli.run" in loaded
+    assert loaded.isdisjoint({"isolate.cli.drill", "isolate.cli.watch", "isolate.cli.lab",
+                              "isolate.cli.netlab", "isolate.cli.worker"})
+    root = subprocess.run([sys.executable, "-m", "isolate", "--help"], capture_output=True, text=True,
+                          check=False)
+    assert root.returncode == 0, root.stderr
+    from isolate import cli
+
+    assert set(cli.COMMAND_MODULES) <= set(root.stdout.split())
+
+
+def _loaded_modules_after(code: str) -> set[str]:
+    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
