@@ -87,9 +87,9 @@ def _register_all() -> None:
 
 def _register_for(args: list[str]) -> None:
     """Register the module of the command ``args`` name, or every module when it names none."""
-    words = [arg for arg in args if not arg.startswith("-")]
-    if words and words[0] in COMMAND_MODULES and "--help" not in args[: args.index(words[0])]:
-        _register(COMMAND_MODULES[words[0]])
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if command in COMMAND_MODULES and "--help" not in args[: args.index(command)]:
+        _register(COMMAND_MODULES[command])
     else:
         _register_all()
 

@@ -5,17 +5,29 @@ optional CLI transport). They are loaded when a session of theirs is opened."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 
+import typer
+from typer.main import get_command
+
+from isolate import cli
+
 HEAVY = ("aiohttp", "ldap3", "netmiko")
 
 
-def _loaded_after(code: str) -> set[str]:
-    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
+def _modules_after(code: str) -> set[str]:
+    """Every module a fresh interpreter holds after running ``code``."""
+    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The top-level packages loaded after ``code``."""
+    return {name.split(".")[0] for name in _modules_after(code)}
 
 
 def test_the_engine_loads_no_optional_client() -> None:
@@ -39,13 +51,6 @@ def test_the_command_table_names_what_each_module_registers() -> None:
     """``isolate.cli.COMMAND_MODULES`` (which module a command line imports) is what the
     modules really register: a command missing from it, or sent to the wrong module, would
     make `isolate <command>` say "No such command"."""
-    import importlib
-
-    import typer
-    from typer.main import get_command
-
-    from isolate import cli
-
     registered: dict[str, str] = {}
     for module_name in dict.fromkeys(cli.COMMAND_MODULES.values()):
         probe = typer.Typer()
@@ -65,19 +70,12 @@ def test_a_command_line_loads_only_its_own_command_module() -> None:
         "try:\n    cli.main(['apply', '--help'])\n"
         "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
     )
-    loaded = _loaded_modules_after(code)
+    loaded = _modules_after(code)
     assert "isolate.cli.run" in loaded
     assert loaded.isdisjoint({"isolate.cli.drill", "isolate.cli.watch", "isolate.cli.lab",
                               "isolate.cli.netlab", "isolate.cli.worker"})
     root = subprocess.run([sys.executable, "-m", "isolate", "--help"], capture_output=True, text=True,
                           check=False)
     assert root.returncode == 0, root.stderr
-    from isolate import cli
-
     assert set(cli.COMMAND_MODULES) <= set(root.stdout.split())
 
-
-def _loaded_modules_after(code: str) -> set[str]:
-    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return set(json.loads(out.stdout.splitlines()[-1]))
