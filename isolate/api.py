@@ -206,7 +206,7 @@ def apply(
         _journal_discovery(journal, built)
         executor = _executor(
             built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left,
-            inventory=inventory,
+            inventory=inventory, kept=done_before,
         )  # fmt: skip
         try:
             _take_over(executor, takeover, started=started)
@@ -314,6 +314,7 @@ def _executor(
     done_before: frozenset[tuple[str, str]] = frozenset(),
     left: list[Any] | None = None,
     inventory: Inventory | None = None,
+    kept: Mapping[tuple[str, str], str] | None = None,
 ) -> Executor:
     from isolate.earlier import naming_lookup
 
@@ -329,6 +330,7 @@ def _executor(
         ),
         sink=sink,
         done_before=done_before,
+        kept=kept,
         options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
         runner=ThreadRunner(request.workers),
         scrub=journal.scrubber.scrub,

@@ -4,8 +4,9 @@ Two uses at apply time:
 - re-apply converges: a change of this plan that an earlier, unrestored run of the same
   playbook on the same inventory already made and verified, with the very same commands (in a
   run that ended, with no device-side revert left armed and no restore attempted on it since),
-  is not made again
-  (:func:`adopted`, handed to the executor as done); the run journals which run made it;
+  is not made again while it is still on the device (:func:`adopted`, handed to the executor
+  as ``kept``: read back at pre-check, and made again if it is gone); the run journals which
+  run made it;
 - a pre-check that finds this playbook's object already on a device names the run that
   left it and what to do (:func:`naming_lookup`), instead of "left by another run?".
 """

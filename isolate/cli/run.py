@@ -93,6 +93,7 @@ def _summary(result: RunResult, console: Console) -> None:
                 console.print(f"[red]✗[/red] {device.message}")
         if step.decision:
             console.print(f"  step {step.step}: {step.decision}")
+    _kept(result, console)
     if result.messages:
         console.print("[yellow]stayed open (devices left out):[/yellow]")
         for line in result.messages:
@@ -103,6 +104,20 @@ def _summary(result: RunResult, console: Console) -> None:
     console.print(f"journal head: {head_line(Path(result.run_dir))}", markup=False)
     if result.status not in ("ok", "checked", "prechecks-failed"):
         console.print(f"to undo what was applied: isolate restore {result.run_id}")
+
+
+def _kept(result: RunResult, console: Console) -> None:
+    """A re-apply: the earlier runs' changes read back on their devices, kept or made again."""
+    kept = [(p.device, k) for p in result.prechecks for k in p.kept]
+    there = sorted(f"{k.step}@{device}" for device, k in kept if k.still_there)
+    if there:
+        console.print(f"kept from earlier runs (read back on the device): {', '.join(there)}", markup=False)
+    for device, k in sorted(kept, key=lambda dk: (dk[0], dk[1].step)):
+        if not k.still_there:
+            console.print(
+                f"[yellow]no longer on the device, made again:[/yellow] {escape(k.step)}@{escape(device)} "
+                f"(made by run {k.run}; now: {escape('; '.join(k.problems))})"
+            )
 
 
 def _advice(message: str) -> str:

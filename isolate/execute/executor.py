@@ -38,7 +38,7 @@ from isolate.errors import (
 )
 from isolate.execute import inflight
 from isolate.execute.events import Event, EventSink, guarded, null_sink
-from isolate.execute.records import DeviceResult, PrecheckResult, RunResult, StepResult
+from isolate.execute.records import DeviceResult, Kept, PrecheckResult, RunResult, StepResult
 from isolate.execute.reverts import revert_identity, revert_tag
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
@@ -167,6 +167,7 @@ class Executor:
         options: ApplyOptions,
         sink: EventSink = null_sink,
         done_before: frozenset[tuple[str, str]] = frozenset(),
+        kept: Mapping[tuple[str, str], str] | None = None,
         runner: Runner | None = None,
         scrub: Callable[[str], str] = str,
     ) -> None:
@@ -186,8 +187,13 @@ class Executor:
         self._by_device: dict[str, list[tuple[StepLike, ChangeLike]]] = {}  # (precheck_all)
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
         self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
-        # (step id, device) changes verified by an earlier process of this run (--resume)
-        self.done_before = done_before
+        # (step id, device) changes verified by an earlier process of this run (--resume), or
+        # by an earlier run of the same playbook (re-apply: ``kept``)
+        self.done_before = set(done_before)
+        # (step id, device) -> the earlier run that made it: read back at pre-check; a change
+        # no longer on the device leaves ``done_before`` and is made again by this run
+        self.kept: dict[tuple[str, str], str] = dict(kept or {})
+        self._kept_of: dict[str, list[tuple[StepLike, ChangeLike]]] = {}  # (precheck_all)
 
     # -- helpers --------------------------------------------------------------------------
     def _emit(
@@ -236,16 +242,36 @@ class Executor:
 
     # -- pre-checks -------------------------------------------------------------------------
     def precheck_all(self) -> list[PrecheckResult]:
-        self._by_device = {}  # every remaining change of each device, in step order (one pass)
+        """Pre-check every device with a remaining change, or with a change an earlier run
+        made that this run keeps (read back: still there, or made again)."""
+        self._by_device, self._kept_of = {}, {}  # each device's changes, in step order (one pass)
         for step in self.plan.steps:
-            for change in self._remaining(step):
-                self._by_device.setdefault(change.device, []).append((step, change))
+            for change in step.changes:
+                key = (step.id, change.device)
+                if key in self.kept:
+                    self._kept_of.setdefault(change.device, []).append((step, change))
+                if key in self.kept or key not in self.done_before:
+                    self._by_device.setdefault(change.device, []).append((step, change))
         results: list[PrecheckResult] = self._parallel(self._precheck, sorted(self._by_device))
         return results
 
     def _changes_of(self, device: str) -> list[tuple[StepLike, ChangeLike]]:
         """Every remaining change of ``device``, in step order (each is pre-checked)."""
-        return self._by_device.get(device, [])
+        return [(s, c) for s, c in self._by_device.get(device, []) if (s.id, device) not in self.done_before]
+
+    def _read_back_kept(self, device: str, session: Session, state: str) -> tuple[Kept, ...]:
+        """Each change of ``device`` an earlier run made and this run would keep, verified on
+        ``state`` (the pre-check's read) by its action: still there, it stays the earlier run's;
+        gone, it leaves ``done_before`` and this run pre-checks and makes it again."""
+        found: list[Kept] = []
+        for step, change in self._kept_of.get(device, []):
+            action = self.lookup(step.action, change.platform)
+            extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
+            problems = tuple(action.verify(change.item, state, extra))
+            found.append(Kept(step.id, self.kept[(step.id, device)], problems))
+            if problems:
+                self.done_before.discard((step.id, device))
+        return tuple(found)
 
     def _precheck(self, device: str) -> PrecheckResult:
         """Pre-check one device. ``checks`` records only what was tested, when it was tested:
@@ -254,10 +280,11 @@ class Executor:
         identity check), the revert prerequisites (with --confirm-window), and the action
         pre-check of every step the device takes part in (steps)."""
         checks: dict[str, bool] = {}
+        kept: tuple[Kept, ...] = ()
         try:
             session = self.pool.get(device)
             if isinstance(session, ReadsAhead):  # identity, revert probe, state: one round trip
-                session.read_ahead(precheck_reads(session.target.platform))
+                session.read_ahead((*precheck_reads(session.target.platform), *self._kept_reads(device)))
             problem = self.identify(session)
             if problem:
                 checks["platform"] = False
@@ -268,6 +295,7 @@ class Executor:
             checks.update(reachable=True, authenticated=True, state_captured=True)
             self.states[device] = state
             sha = self._store(device, state)
+            kept = self._read_back_kept(device, session, state)
             if self.options.confirm_window_s is not None and isinstance(session, ConfirmPrerequisites):
                 missing = session.confirm_ready(state)
                 checks["confirm_window"] = missing is None
@@ -277,7 +305,7 @@ class Executor:
             checks["steps"] = not problems
             ok = not problems
             ready = _ready(session)
-            message = f"{device}: {'; '.join(problems)}" if problems else ready
+            message = f"{device}: {'; '.join(problems)}" if problems else ready + _kept_note(kept)
         except JournalError:
             raise
         except IsolateError as exc:
@@ -286,9 +314,19 @@ class Executor:
                 checks["reachable"] = False
             if isinstance(exc, AuthError):
                 checks.update(reachable=True, authenticated=False)
-        self.journal.append("precheck", device=device, ok=ok, message=message, state=sha, checks=checks)
+        self.journal.append(
+            "precheck", device=device, ok=ok, message=message, state=sha, checks=checks,
+            **({"kept": {k.step: k.still_there for k in kept}} if kept else {}),
+        )  # fmt: skip
         self._emit("precheck", device=device, ok=ok, message=message)
-        return PrecheckResult(device, ok, message, sha, reachable=checks.get("reachable", True))
+        return PrecheckResult(device, ok, message, sha, reachable=checks.get("reachable", True), kept=kept)
+
+    def _kept_reads(self, device: str) -> tuple[str, ...]:
+        """The read-only commands verifying the kept changes of ``device`` beyond its state."""
+        reads: list[str] = []
+        for step, change in self._kept_of.get(device, []):
+            reads += [c for c in self.lookup(step.action, change.platform).verify_commands if c not in reads]
+        return tuple(reads)
 
     def _precheck_changes(self, device: str, state: str) -> list[str]:
         """Every remaining change's action pre-check on ``state``; the device's first change,
@@ -562,6 +600,15 @@ def _end(ex: Executor, result: RunResult, started: float, contain: float | None)
     )
     ex._emit("run-end", ok=result.ok, message=result.status, duration_s=duration, time_to_contain_s=contain)
     return replace(result, duration_s=duration, time_to_contain_s=contain)
+
+
+def _kept_note(kept: Sequence[Kept]) -> str:
+    """What a passed pre-check adds about the changes earlier runs made on the device."""
+    there = [f"step '{k.step}' of run {k.run}" for k in kept if k.still_there]
+    gone = [f"step '{k.step}' of run {k.run} ({'; '.join(k.problems)})" for k in kept if not k.still_there]
+    notes = [f"kept, read back: {', '.join(there)}"] if there else []
+    notes += [f"no longer on the device, made again: {', '.join(gone)}"] if gone else []
+    return "".join(f"; {note}" for note in notes)
 
 
 def _ready(session: Session) -> str:

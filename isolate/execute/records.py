@@ -27,12 +27,30 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A change an earlier run of the same playbook made and verified (re-apply converges),
+    read back on the device at this run's pre-check: ``problems`` empty, it is still there and
+    is kept; else it is gone (a reload without ``write memory``, a hand edit) and this run
+    makes it again."""
+
+    step: str
+    run: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def still_there(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
 class PrecheckResult:
     device: str
     ok: bool
     message: str
     state_sha256: str | None = None
     reachable: bool = True  # False: no connection (refused, no answer): --skip-unreachable leaves it out
+    kept: tuple[Kept, ...] = ()  # changes of earlier runs this run keeps, each read back at pre-check
+
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,9 @@ class RunOptions(BaseModel):
     host_key_checking: bool = True
     timeout_s: float | None = None
     transport: str | None = None
-    adopted: dict[str, str] = Field({}, description="step@device -> the earlier run whose change it kept")
+    adopted: dict[str, str] = Field(
+        {}, description="step@device -> the earlier run whose change it keeps, once read back (precheck kept)"
+    )
     taken_over: dict[str, str] = Field({}, description="step@device -> the earlier run it brought back")
     expires: str | None = Field(None, description="--expires as given")
     expires_at: float | None = Field(None, description="when the containment expires (Unix time)")
@@ -124,6 +126,11 @@ class Precheck(Data):
         description="only what was tested: reachable, authenticated, state_captured (the device answered "
         "a read), platform (false: not what the inventory says), confirm_window, steps (every step's "
         "action pre-check)"
+    )
+    kept: dict[str, bool] = Field(
+        {},
+        description="step -> its change, made by an earlier run this run keeps (options.adopted), read "
+        "back on the device now: true still there, false gone (this run makes it again)",
     )
 
 
