@@ -112,10 +112,11 @@ def _kept(result: RunResult, console: Console) -> None:
     there = sorted(f"{k.step}@{device}" for device, k in kept if k.still_there)
     if there:
         console.print(f"kept from earlier runs (read back on the device): {', '.join(there)}", markup=False)
+    again = "to be made again" if result.status == "checked" else "made again"
     for device, k in sorted(kept, key=lambda dk: (dk[0], dk[1].step)):
         if not k.still_there:
             console.print(
-                f"[yellow]no longer on the device, made again:[/yellow] {escape(k.step)}@{escape(device)} "
+                f"[yellow]no longer on the device, {again}:[/yellow] {escape(k.step)}@{escape(device)} "
                 f"(made by run {k.run}; now: {escape('; '.join(k.problems))})"
             )
 

@@ -304,8 +304,8 @@ class Executor:
             problems = self._precheck_changes(device, state)
             checks["steps"] = not problems
             ok = not problems
-            ready = _ready(session)
-            message = f"{device}: {'; '.join(problems)}" if problems else ready + _kept_note(kept)
+            ready = _ready(session) + _kept_note(kept, self.options.check_only)
+            message = f"{device}: {'; '.join(problems)}" if problems else ready
         except JournalError:
             raise
         except IsolateError as exc:
@@ -602,12 +602,13 @@ def _end(ex: Executor, result: RunResult, started: float, contain: float | None)
     return replace(result, duration_s=duration, time_to_contain_s=contain)
 
 
-def _kept_note(kept: Sequence[Kept]) -> str:
+def _kept_note(kept: Sequence[Kept], check_only: bool = False) -> str:
     """What a passed pre-check adds about the changes earlier runs made on the device."""
     there = [f"step '{k.step}' of run {k.run}" for k in kept if k.still_there]
     gone = [f"step '{k.step}' of run {k.run} ({'; '.join(k.problems)})" for k in kept if not k.still_there]
     notes = [f"kept, read back: {', '.join(there)}"] if there else []
-    notes += [f"no longer on the device, made again: {', '.join(gone)}"] if gone else []
+    again = "to be made again" if check_only else "made again"
+    notes += [f"no longer on the device, {again}: {', '.join(gone)}"] if gone else []
     return "".join(f"; {note}" for note in notes)
 
 

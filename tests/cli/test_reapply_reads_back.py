@@ -46,6 +46,12 @@ def test_a_lost_change_is_made_again_and_the_rest_kept(lab: LabHandle, tmp_path:
     _undo_by_hand(lab.state_dir, "acc3", intent["inverse"])
     assert read_all(lab.state_dir, ["acc3"])["acc3"] == baseline["acc3"]
 
+    checked = run_cli("apply", "-i", inventory, LATERAL, "--check", state=state)
+    assert checked.returncode == 0, checked.stderr
+    assert ("no longer on the device, to be made again: quarantine-infected@acc3 (made by run "
+            in checked.stderr)
+    assert read_all(lab.state_dir, ["acc3"])["acc3"] == baseline["acc3"], "--check sends nothing"
+
     again = run_cli("apply", "-i", inventory, LATERAL, "--yes", state=state)
     assert again.returncode == 0, again.stderr
     assert ("no longer on the device, made again: quarantine-infected@acc3 "
