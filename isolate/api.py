@@ -659,10 +659,12 @@ def resume(
     """Continue a run whose process died, from its journal and its saved plan.
 
     ``retry_failed`` (``apply --retry-failed RUN``): the run ended (partial, aborted) and is
-    continued the same way: what it verified is kept, each change that failed is first brought
+    continued the same way: what it verified is kept (once read back on its device at the
+    pre-check; a change no longer there is made again), each change that failed is first brought
     back to its captured pre-state, then done again; devices it never reached are done too.
 
-    Changes verified before the crash are kept. A change whose outcome the crash left
+    Changes verified before the crash are kept, once read back on their devices at the
+    pre-check (a change no longer there is made again). A change whose outcome the crash left
     unknown is first brought back to the state captured before it (its journaled inverse,
     proven by read-back), then the step is done again like any other: no inverse is ever
     computed from a half-changed device.
@@ -705,8 +707,9 @@ def resume(
             adopted_locks=[lock.describe() for lock in held.adopted],
         )
         executor = _executor(
-            built, resolved, journal, run_id, request, sink, done_before=done, inventory=inventory
-        )
+            built, resolved, journal, run_id, request, sink, done_before=done, inventory=inventory,
+            kept=dict.fromkeys(done, run_id),  # read back at pre-check: a change gone is made again
+        )  # fmt: skip
         try:
             _cancel_reverts(executor.pool, journal, run_id, devices, "resume")
             unknown = [e for e in plan_restore(run_path).entries if (e.step, e.device) not in done]

@@ -111,7 +111,7 @@ def _kept(result: RunResult, console: Console) -> None:
     kept = [(p.device, k) for p in result.prechecks for k in p.kept]
     there = sorted(f"{k.step}@{device}" for device, k in kept if k.still_there)
     if there:
-        console.print(f"kept from earlier runs (read back on the device): {', '.join(there)}", markup=False)
+        console.print(f"kept (made earlier, read back on the device): {', '.join(there)}", markup=False)
     again = "to be made again" if result.status == "checked" else "made again"
     for device, k in sorted(kept, key=lambda dk: (dk[0], dk[1].step)):
         if not k.still_there:
