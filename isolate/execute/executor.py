@@ -296,7 +296,8 @@ class Executor:
             self.states[device] = state
             sha = self._store(device, state)
             kept = self._read_back_kept(device, session, state)
-            if self.options.confirm_window_s is not None and isinstance(session, ConfirmPrerequisites):
+            window = self.options.confirm_window_s is not None and bool(self._changes_of(device))
+            if window and isinstance(session, ConfirmPrerequisites):  # (none when all its changes are kept)
                 missing = session.confirm_ready(state)
                 checks["confirm_window"] = missing is None
                 if missing:
