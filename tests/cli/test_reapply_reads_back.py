@@ -1,36 +1,19 @@
-"""Applying the same playbook again, or finishing a partial run (--retry-failed), keeps what was
-made only once it is read back on the device, through the real CLI on the embedded lab. A
-switch that lost the quarantine (here undone by hand with netmiko, as a reload without `write
-memory` would) is contained again, and the summary says so; the devices still contained are
-kept and not written to; restore brings every device back to its baseline."""
+"""Applying the same playbook again keeps what an earlier run made only once it is read back on
+the device, through the real CLI on the embedded lab. A switch that lost the quarantine (here
+undone by hand with netmiko, as a reload without `write memory` would) is contained again by
+the re-apply, which says so; the devices still contained are kept and not written to; one
+restore brings every device back to its baseline. (--retry-failed: tests/cli/test_retry_failed.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from e2e import PLAYBOOKS, lab_inventory, newest_run, read_all, records, run_cli
-from netmiko import ConnectHandler
+from e2e import PLAYBOOKS, configure_by_hand, newest_run, read_all, records, run_cli
 
-from isolate.lab.faults import make_fault
-from isolate.lab.process import LabHandle, set_fault
+from isolate.lab.process import LabHandle
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
-
-
-def _undo_by_hand(lab_dir: Path, device: str, lines: list[str]) -> None:
-    """``lines`` sent in configuration mode by netmiko, as an admin at the console would."""
-    inventory, secrets = lab_inventory(lab_dir)
-    port = next(d["port"] for d in inventory["devices"] if d["name"] == device)
-    conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=port, username=secrets["username"],
-                          password=secrets["password"], secret=secrets["enable"], ssh_strict=True,
-                          alt_host_keys=True, alt_key_file=str(lab_dir / "known_hosts"))
-    try:
-        conn.enable()
-        out = conn.send_config_set(lines)
-    finally:
-        conn.disconnect()
-    assert "% " not in out, out
 
 
 def test_a_lost_change_is_made_again_and_the_rest_kept(lab: LabHandle, tmp_path: Path) -> None:
@@ -44,7 +27,7 @@ def test_a_lost_change_is_made_again_and_the_rest_kept(lab: LabHandle, tmp_path:
     contained = read_all(lab.state_dir, TOUCHED)
     intent = next(r["data"] for r in records(run)
                   if r["kind"] == "intent" and r["data"]["device"] == "acc3")
-    _undo_by_hand(lab.state_dir, "acc3", intent["inverse"])
+    configure_by_hand(lab.state_dir, "acc3", intent["inverse"])
     assert read_all(lab.state_dir, ["acc3"])["acc3"] == baseline["acc3"]
 
     checked = run_cli("apply", "-i", inventory, LATERAL, "--check", state=state)
@@ -84,36 +67,3 @@ def test_a_lost_change_is_made_again_and_the_rest_kept(lab: LabHandle, tmp_path:
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
-
-def test_retry_failed_makes_a_lost_change_again(lab: LabHandle, tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    baseline = read_all(lab.state_dir, TOUCHED)
-    set_fault(lab.state_dir, "core2", make_fault("reject", pattern="^ip access-group ISOLATE-CUT-SMB"))
-    try:
-        partial = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
-    finally:
-        set_fault(lab.state_dir, "core2", make_fault("clear"))
-    assert partial.returncode == 1, partial.stderr
-    run = newest_run(state)
-    assert run is not None
-    intent = next(r["data"] for r in records(run)
-                  if r["kind"] == "intent" and r["data"]["device"] == "acc3")
-    _undo_by_hand(lab.state_dir, "acc3", intent["inverse"])
-
-    first = len(records(run))
-    retried = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
-    assert retried.returncode == 0, retried.stderr
-    assert (f"no longer on the device, made again: quarantine-infected@acc3 (made by run {run.name}; "
-            "now: VLAN 999 'ISOLATE-QUARANTINE' missing from the VLAN database; ") in retried.stderr
-    assert "kept (made earlier, read back on the device): block-attacker@fw-edge, cut-smb@fw-int, " \
-        "revoke-vpn@vpn1\n" in retried.stderr
-    after = records(run)[first:]
-    assert {r["data"]["device"] for r in after if r["kind"] == "intent"} == {"acc3", "core2"}
-    now = read_all(lab.state_dir, TOUCHED)
-    assert "switchport access vlan 999" in now["acc3"]
-    assert "ip access-group ISOLATE-CUT-SMB in" in now["core2"]
-    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
-
-    restored = run_cli("restore", run.name, "--yes", state=state)
-    assert restored.returncode == 0, restored.stderr
-    assert read_all(lab.state_dir, TOUCHED) == baseline

@@ -3,13 +3,15 @@ line (lab fault), the run ends partial (exit 1); `apply --retry-failed RUN` brin
 back to its pre-state and redoes only it (the devices the run verified are not touched again);
 restore then brings every device back identical; the journal verifies. Or the same playbook is
 applied again: the new run first brings that device back to the earlier run's captured
-pre-state (journaled in the new run), then makes the change; each run restores its own."""
+pre-state (journaled in the new run), then makes the change; each run restores its own. A
+change the run verified that is no longer on its device (undone by hand) is made again by the
+retry, which says so."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli
+from e2e import PLAYBOOKS, configure_by_hand, newest_run, read_all, records, run_cli
 
 from isolate.lab.faults import make_fault
 from isolate.lab.process import LabHandle, set_fault
@@ -21,15 +23,7 @@ TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
 def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Path) -> None:
     state = tmp_path / "state"
     baseline = read_all(lab.state_dir, TOUCHED)
-    set_fault(lab.state_dir, "core2", make_fault("reject", pattern="^ip access-group ISOLATE-CUT-SMB"))
-    try:
-        partial = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
-    finally:
-        set_fault(lab.state_dir, "core2", make_fault("clear"))
-    assert partial.returncode == 1, partial.stderr
-    assert "core2: 'ip access-group ISOLATE-CUT-SMB in' rejected" in partial.stderr
-    run = newest_run(state)
-    assert run is not None
+    run = _partial(lab, state)
     during = read_all(lab.state_dir, TOUCHED)
     assert "ip access-group ISOLATE-CUT-SMB in" not in during["core2"]
 
@@ -131,3 +125,30 @@ def test_reapply_then_restore_last_twice_is_the_baseline(lab: LabHandle, tmp_pat
         assert run.name in restored.stdout + restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
     assert not [r for r in records(first) if r["kind"] == "restore-intent" and r["data"]["device"] == "core2"]
+
+
+def test_retry_failed_makes_a_lost_change_again(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    run = _partial(lab, state)
+    intent = next(r["data"] for r in records(run)
+                  if r["kind"] == "intent" and r["data"]["device"] == "acc3")
+    configure_by_hand(lab.state_dir, "acc3", intent["inverse"])
+
+    first = len(records(run))
+    retried = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
+    assert retried.returncode == 0, retried.stderr
+    assert (f"no longer on the device, made again: quarantine-infected@acc3 (made by run {run.name}; "
+            "now: VLAN 999 'ISOLATE-QUARANTINE' missing from the VLAN database; ") in retried.stderr
+    assert "kept (made earlier, read back on the device): block-attacker@fw-edge, cut-smb@fw-int, " \
+        "revoke-vpn@vpn1\n" in retried.stderr
+    after = records(run)[first:]
+    assert {r["data"]["device"] for r in after if r["kind"] == "intent"} == {"acc3", "core2"}
+    now = read_all(lab.state_dir, TOUCHED)
+    assert "switchport access vlan 999" in now["acc3"]
+    assert "ip access-group ISOLATE-CUT-SMB in" in now["core2"]
+    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+
+    restored = run_cli("restore", run.name, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline

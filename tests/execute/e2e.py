@@ -60,21 +60,36 @@ def read_device(lab_dir: Path, name: str) -> str:
             return str(stdout.read().decode())
         finally:
             client.close()
-    conn = ConnectHandler(device_type=device["platform"], host="127.0.0.1", port=device["port"],
-                          username=secrets["username"], password=secrets["password"],
-                          secret=secrets["enable"], ssh_strict=True, alt_host_keys=True,
-                          alt_key_file=str(lab_dir / "known_hosts"))
-    try:
-        conn.enable()
-        text = str(conn.send_command("show running-config"))
-    finally:
-        conn.disconnect()
+    text = _netmiko(lab_dir, device, secrets, lambda conn: conn.send_command("show running-config"))
     # The header and change timestamps are not configuration (docs/platforms.md).
     return "\n".join(
         line for line in text.splitlines()
         if not line.startswith(("Building configuration", "Current configuration", "! Last configuration",
                                 "! NVRAM config", ": ", "Cryptochecksum"))
     )
+
+
+def configure_by_hand(lab_dir: Path, name: str, lines: list[str]) -> None:
+    """``lines`` sent in configuration mode with netmiko, as an admin at the console would (an
+    IOS device of the lab); the device accepted every one."""
+    inventory, secrets = lab_inventory(lab_dir)
+    device = next(d for d in inventory["devices"] if d["name"] == name)
+    out = _netmiko(lab_dir, device, secrets, lambda conn: conn.send_config_set(lines))
+    assert "% " not in out, out
+
+
+def _netmiko(lab_dir: Path, device: dict[str, Any], secrets: dict[str, str],
+             work: Callable[[Any], Any]) -> str:
+    """``work`` on a netmiko session to ``device`` in privileged exec, its host key checked."""
+    conn = ConnectHandler(device_type=device["platform"], host="127.0.0.1", port=device["port"],
+                          username=secrets["username"], password=secrets["password"],
+                          secret=secrets["enable"], ssh_strict=True, alt_host_keys=True,
+                          alt_key_file=str(lab_dir / "known_hosts"))
+    try:
+        conn.enable()
+        return str(work(conn))
+    finally:
+        conn.disconnect()
 
 
 def read_all(lab_dir: Path, names: list[str]) -> dict[str, str]:
