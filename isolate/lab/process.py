@@ -29,32 +29,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import asyncssh
+from typing import TYPE_CHECKING, Any
 
 from isolate.errors import IsolateError, LabError
-from isolate.lab.fabric import Fabric, load_moves
 from isolate.lab.faults import Fault, control, fault_from_json
-from isolate.lab.fortios import FortiGateDevice
-from isolate.lab.fortios_http import HttpsDevices, ensure_certificate, server_context
-from isolate.lab.inventory_out import ensure_secrets, write_lab_files
-from isolate.lab.ios import IosDevice
-from isolate.lab.ios.device import TIME_SCALE_ENV
-from isolate.lab.junos import JunosDevice
-from isolate.lab.linux import LinuxDevice
-from isolate.lab.server import Hosted, LabServer, write_atomic
-from isolate.lab.ssh_profiles import needs_rsa
-from isolate.lab.topology import (
-    DEVICE_KINDS,
-    Lab,
-    LabCredentials,
-    load_snapshot_device,
-    load_topology,
-    make_device,
-    resolve,
-)
 from isolate.paths import make_private_dir, process_alive, state_dir_from
+
+if TYPE_CHECKING:  # the lab process's modules (asyncssh, the simulators) load where they serve:
+    # a client of a running lab (status, fault, down) needs none of them
+    import asyncssh
+
+    from isolate.lab.fabric import Fabric
+    from isolate.lab.server import Hosted
+    from isolate.lab.topology import Lab, LabCredentials
 
 # "1": build every IOS device's running configuration before the lab says it is ready (the
 # benchmark: a client's first login must not pay for building a 600-line configuration)
@@ -164,6 +151,10 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
 
     ``time_scale`` (rehearsals and tests) makes the lab's device timers run that many times
     faster: IOS revert timers, Linux revert jobs, VPN clients reconnecting."""
+    from isolate.lab.inventory_out import ensure_secrets
+    from isolate.lab.server import write_atomic
+    from isolate.lab.topology import load_topology, resolve
+
     state = Path(state_dir).expanduser().resolve()
     make_private_dir(state)
     make_private_dir(state / "devices")
@@ -196,6 +187,8 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
 
 
 def _lab_env(time_scale: float | None) -> dict[str, str]:
+    from isolate.lab.ios.device import TIME_SCALE_ENV
+
     env = dict(os.environ)
     if time_scale is not None:
         env[TIME_SCALE_ENV] = f"{time_scale:g}"
@@ -331,6 +324,10 @@ def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any
 
 
 def _key(path: Path, kind: str) -> asyncssh.SSHKey:
+    import asyncssh
+
+    from isolate.lab.server import write_atomic
+
     if path.exists():
         return asyncssh.read_private_key(str(path))
     options = {"key_size": 2048} if kind == "ssh-rsa" else {}
@@ -340,6 +337,8 @@ def _key(path: Path, kind: str) -> asyncssh.SSHKey:
 
 
 def _keys(state: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
+    from isolate.lab.server import write_atomic
+
     host, client = _key(state / "ssh_host_ed25519_key", "ssh-ed25519"), _key(
         state / "lab_key", "ssh-ed25519")
     write_atomic(state / "lab_key.pub", client.export_public_key(), mode=0o644)
@@ -349,6 +348,8 @@ def _keys(state: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
 def ensure_credentials(state: Path) -> None:
     """The lab's secrets, host key and client key in ``state``, made now if missing (what a
     lab makes when it starts; labs that share one credential set copy them from here)."""
+    from isolate.lab.inventory_out import ensure_secrets
+
     make_private_dir(state)
     ensure_secrets(state)
     _keys(state)
@@ -360,6 +361,9 @@ def _key_line(key: asyncssh.SSHKey) -> str:
 
 
 def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -> list[Hosted]:
+    from isolate.lab.server import Hosted
+    from isolate.lab.topology import load_snapshot_device, make_device
+
     hosted: list[Hosted] = []
     for dev in lab.hosted():
         snap = state / "devices" / f"{dev.name}.json"
@@ -388,6 +392,11 @@ def build_hosted(state: Path, lab: Lab, creds: LabCredentials, base_port: int) -
 
 def wire(state: Path, lab: Lab, hosted: list[Hosted]) -> Fabric:
     """The lab's wiring, with the host moves kept in the state dir, shared by its switches."""
+    from isolate.lab.fabric import load_moves
+    from isolate.lab.ios import IosDevice
+    from isolate.lab.junos import JunosDevice
+    from isolate.lab.linux import LinuxDevice
+
     fabric = lab.fabric()
     fabric.apply_moves(load_moves(state))
     for entry in hosted:
@@ -402,6 +411,14 @@ def wire(state: Path, lab: Lab, hosted: list[Hosted]) -> Fabric:
 
 
 async def _serve(state: Path) -> None:
+    from isolate.lab.fortios import FortiGateDevice
+    from isolate.lab.fortios_http import HttpsDevices, ensure_certificate, server_context
+    from isolate.lab.inventory_out import ensure_secrets, write_lab_files
+    from isolate.lab.ios import IosDevice
+    from isolate.lab.server import LabServer, write_atomic
+    from isolate.lab.ssh_profiles import needs_rsa
+    from isolate.lab.topology import DEVICE_KINDS, load_topology
+
     args = _lab_args(state)
     lab = load_topology(args["topology"], devices=args.get("devices"))
     base_port = int(args["base_port"])
@@ -475,6 +492,9 @@ def load_lab(state_dir: Path | str) -> tuple[Lab, dict[str, Any]]:
     """The lab of ``state_dir`` as last persisted: its topology and every device built from
     the topology, overlaid with ``devices/<name>.json`` snapshots (for ``isolate lab flows``
     and other readers in another process than the lab's)."""
+    from isolate.lab.inventory_out import ensure_secrets
+    from isolate.lab.topology import load_topology
+
     state = Path(state_dir).expanduser()
     args = _lab_args(state)
     if not args:
@@ -489,6 +509,9 @@ def serve_foreground(state_dir: Path | str, topology: str | Path | None = "city"
                      devices: int | None = None, base_port: int | None = None,
                      faults: Sequence[tuple[str, Fault]] = ()) -> None:
     """Run the lab in this process until SIGTERM/SIGINT (``isolate lab up --foreground``)."""
+    from isolate.lab.server import write_atomic
+    from isolate.lab.topology import load_topology, resolve
+
     state = Path(state_dir).expanduser().resolve()
     make_private_dir(state)
     make_private_dir(state / "devices")

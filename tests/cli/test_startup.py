@@ -9,6 +9,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import typer
 from typer.main import get_command
@@ -79,3 +80,21 @@ def test_a_command_line_loads_only_its_own_command_module() -> None:
     assert root.returncode == 0, root.stderr
     assert set(cli.COMMAND_MODULES) <= set(root.stdout.split())
 
+
+
+def test_a_client_of_the_lab_loads_no_simulator(tmp_path: Path) -> None:
+    """`isolate lab status` (and fault, down, advance) talk to a running lab over its control
+    socket: they load neither asyncssh, aiohttp nor the device simulators, which only the lab
+    process serves with. With no lab running, status says so (exit 1, one line)."""
+    code = (
+        "from isolate import cli\n"
+        f"try:\n    cli.main(['lab', 'status', '--state-dir', {str(tmp_path)!r}])\n"
+        "except SystemExit as exc:\n    print('exit', exc.code)\n"
+    )
+    loaded = _modules_after(code)
+    assert "isolate.lab.process" in loaded
+    assert {name.split(".")[0] for name in loaded}.isdisjoint({"asyncssh", "aiohttp"})
+    assert loaded.isdisjoint({"isolate.lab.ios", "isolate.lab.server", "isolate.lab.topology"})
+    status = subprocess.run([sys.executable, "-m", "isolate", "lab", "status", "--state-dir", str(tmp_path)],
+                            capture_output=True, text=True, check=False)
+    assert (status.returncode, status.stdout, status.stderr) == (1, f"lab: not running ({tmp_path})\n", "")
