@@ -90,6 +90,8 @@ def _register_for(args: list[str]) -> None:
     command = next((arg for arg in args if not arg.startswith("-")), None)
     if command in COMMAND_MODULES and "--help" not in args[: args.index(command)]:
         _register(COMMAND_MODULES[command])
+    elif command is None and "--version" in args and "--help" not in args:
+        return  # the root's eager --version answers before any command is looked up
     else:
         _register_all()
 

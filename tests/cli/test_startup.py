@@ -98,3 +98,17 @@ def test_a_client_of_the_lab_loads_no_simulator(tmp_path: Path) -> None:
     status = subprocess.run([sys.executable, "-m", "isolate", "lab", "status", "--state-dir", str(tmp_path)],
                             capture_output=True, text=True, check=False)
     assert (status.returncode, status.stdout, status.stderr) == (1, f"lab: not running ({tmp_path})\n", "")
+
+
+def test_the_version_loads_no_command_module() -> None:
+    code = (
+        "from isolate import cli\n"
+        "try:\n    cli.main(['--version'])\n"
+        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+    )
+    assert not {name for name in _modules_after(code) if name.startswith("isolate.cli.")} - {
+        "isolate.cli.options"}
+    version = subprocess.run([sys.executable, "-m", "isolate", "--version"], capture_output=True, text=True,
+                             check=False)
+    assert (version.returncode, version.stderr) == (0, "")
+    assert version.stdout.startswith("isolate ") and len(version.stdout.splitlines()) == 1
