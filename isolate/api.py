@@ -205,9 +205,8 @@ def apply(
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
         _journal_discovery(journal, built)
         executor = _executor(
-            built, resolved, journal, run_id, request, sink, done_before=frozenset(done_before), left=left,
-            inventory=inventory, kept=done_before,
-        )  # fmt: skip
+            built, resolved, journal, run_id, request, sink, kept=done_before, left=left, inventory=inventory
+        )
         try:
             _take_over(executor, takeover, started=started)
             narrow = _skip_unreachable(replan) if replan is not None else None
@@ -311,10 +310,9 @@ def _executor(
     request: ApplyRequest,
     sink: EventSink,
     *,
-    done_before: frozenset[tuple[str, str]] = frozenset(),
+    kept: Mapping[tuple[str, str], str] | None = None,
     left: list[Any] | None = None,
     inventory: Inventory | None = None,
-    kept: Mapping[tuple[str, str], str] | None = None,
 ) -> Executor:
     from isolate.earlier import naming_lookup
 
@@ -329,7 +327,6 @@ def _executor(
             built, pending_revert_check(identify, _revert_owner(journal.run_dir.parent.parent))
         ),
         sink=sink,
-        done_before=done_before,
         kept=kept,
         options=ApplyOptions(request.workers, request.confirm_window_s, request.check_only),
         runner=ThreadRunner(request.workers),
@@ -707,7 +704,7 @@ def resume(
             adopted_locks=[lock.describe() for lock in held.adopted],
         )
         executor = _executor(
-            built, resolved, journal, run_id, request, sink, done_before=done, inventory=inventory,
+            built, resolved, journal, run_id, request, sink, inventory=inventory,
             kept=dict.fromkeys(done, run_id),  # read back at pre-check: a change gone is made again
         )  # fmt: skip
         try:

@@ -166,7 +166,6 @@ class Executor:
         identify: IdentityCheck,
         options: ApplyOptions,
         sink: EventSink = null_sink,
-        done_before: frozenset[tuple[str, str]] = frozenset(),
         kept: Mapping[tuple[str, str], str] | None = None,
         runner: Runner | None = None,
         scrub: Callable[[str], str] = str,
@@ -187,13 +186,12 @@ class Executor:
         self._by_device: dict[str, list[tuple[StepLike, ChangeLike]]] = {}  # (precheck_all)
         self.done: list[tuple[int, str]] = []  # (step index, device) applied, in order
         self.entries: dict[tuple[int, str], UndoEntry] = {}  # what undoes each applied change
-        # (step id, device) changes verified by an earlier process of this run (--resume), or
-        # by an earlier run of the same playbook (re-apply: ``kept``)
-        self.done_before = set(done_before)
-        # (step id, device) -> the earlier run that made it: read back at pre-check; a change
-        # no longer on the device leaves ``done_before`` and is made again by this run
+        # (step id, device) -> the run that made and verified it: an earlier run of the same
+        # playbook (re-apply), or an earlier process of this run (--resume, --retry-failed).
+        # Each is read back at pre-check; one no longer on the device leaves ``done_before``
+        # and is made again by this run.
         self.kept: dict[tuple[str, str], str] = dict(kept or {})
-        self._kept_of: dict[str, list[tuple[StepLike, ChangeLike]]] = {}  # (precheck_all)
+        self.done_before = set(self.kept)
 
     # -- helpers --------------------------------------------------------------------------
     def _emit(
@@ -244,14 +242,10 @@ class Executor:
     def precheck_all(self) -> list[PrecheckResult]:
         """Pre-check every device with a remaining change, or with a change an earlier run
         made that this run keeps (read back: still there, or made again)."""
-        self._by_device, self._kept_of = {}, {}  # each device's changes, in step order (one pass)
+        self._by_device = {}  # each device's changes, kept ones included, in step order (one pass)
         for step in self.plan.steps:
             for change in step.changes:
-                key = (step.id, change.device)
-                if key in self.kept:
-                    self._kept_of.setdefault(change.device, []).append((step, change))
-                if key in self.kept or key not in self.done_before:
-                    self._by_device.setdefault(change.device, []).append((step, change))
+                self._by_device.setdefault(change.device, []).append((step, change))
         results: list[PrecheckResult] = self._parallel(self._precheck, sorted(self._by_device))
         return results
 
@@ -259,12 +253,16 @@ class Executor:
         """Every remaining change of ``device``, in step order (each is pre-checked)."""
         return [(s, c) for s, c in self._by_device.get(device, []) if (s.id, device) not in self.done_before]
 
+    def _kept_of(self, device: str) -> list[tuple[StepLike, ChangeLike]]:
+        """The changes of ``device`` made earlier that this run keeps if they are still there."""
+        return [(s, c) for s, c in self._by_device.get(device, []) if (s.id, device) in self.kept]
+
     def _read_back_kept(self, device: str, session: Session, state: str) -> tuple[Kept, ...]:
         """Each change of ``device`` an earlier run made and this run would keep, verified on
         ``state`` (the pre-check's read) by its action: still there, it stays the earlier run's;
         gone, it leaves ``done_before`` and this run pre-checks and makes it again."""
         found: list[Kept] = []
-        for step, change in self._kept_of.get(device, []):
+        for step, change in self._kept_of(device):
             action = self.lookup(step.action, change.platform)
             extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
             problems = tuple(action.verify(change.item, state, extra))
@@ -325,7 +323,7 @@ class Executor:
     def _kept_reads(self, device: str) -> tuple[str, ...]:
         """The read-only commands verifying the kept changes of ``device`` beyond its state."""
         reads: list[str] = []
-        for step, change in self._kept_of.get(device, []):
+        for step, change in self._kept_of(device):
             reads += [c for c in self.lookup(step.action, change.platform).verify_commands if c not in reads]
         return tuple(reads)
 

@@ -28,10 +28,10 @@ class StepResult:
 
 @dataclass(frozen=True)
 class Kept:
-    """A change an earlier run of the same playbook made and verified (re-apply converges),
-    read back on the device at this run's pre-check: ``problems`` empty, it is still there and
-    is kept; else it is gone (a reload without ``write memory``, a hand edit) and this run
-    makes it again."""
+    """A change made and verified earlier (by an earlier run of the same playbook, or by this run
+    before --resume / --retry-failed), read back on the device at the pre-check: ``problems``
+    empty, it is still there and is kept; else it is gone (a reload without ``write memory``,
+    a hand edit) and this run makes it again."""
 
     step: str
     run: str
@@ -49,8 +49,7 @@ class PrecheckResult:
     message: str
     state_sha256: str | None = None
     reachable: bool = True  # False: no connection (refused, no answer): --skip-unreachable leaves it out
-    kept: tuple[Kept, ...] = ()  # changes of earlier runs this run keeps, each read back at pre-check
-
+    kept: tuple[Kept, ...] = ()  # changes made earlier that this run keeps, each read back at pre-check
 
 
 @dataclass(frozen=True)
