@@ -66,4 +66,3 @@ def test_a_lost_change_is_made_again_and_the_rest_kept(lab: LabHandle, tmp_path:
     restored = run_cli("restore", "--yes", state=state)  # the re-apply, then the runs it continued
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
-

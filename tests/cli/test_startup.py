@@ -26,6 +26,15 @@ def _modules_after(code: str) -> set[str]:
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
+def _modules_after_cli(argv: list[str], exit_code: int = 0) -> set[str]:
+    """Every module a fresh interpreter holds after ``isolate ARGV`` ran in it (exit code checked)."""
+    return _modules_after(
+        "from isolate import cli\n"
+        f"try:\n    cli.main({argv!r})\n"
+        f"except SystemExit as exc:\n    assert exc.code == {exit_code}, exc.code\n"
+    )
+
+
 def _loaded_after(code: str) -> set[str]:
     """The top-level packages loaded after ``code``."""
     return {name.split(".")[0] for name in _modules_after(code)}
@@ -66,12 +75,7 @@ def test_the_command_table_names_what_each_module_registers() -> None:
 def test_a_command_line_loads_only_its_own_command_module() -> None:
     """`isolate apply` does not import the drill's reports, the watch's server or the lab; the
     root's help still lists every command."""
-    code = (
-        "from isolate import cli\n"
-        "try:\n    cli.main(['apply', '--help'])\n"
-        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
-    )
-    loaded = _modules_after(code)
+    loaded = _modules_after_cli(["apply", "--help"])
     assert "isolate.cli.run" in loaded
     assert loaded.isdisjoint({"isolate.cli.drill", "isolate.cli.watch", "isolate.cli.lab",
                               "isolate.cli.netlab", "isolate.cli.worker"})
@@ -81,17 +85,11 @@ def test_a_command_line_loads_only_its_own_command_module() -> None:
     assert set(cli.COMMAND_MODULES) <= set(root.stdout.split())
 
 
-
 def test_a_client_of_the_lab_loads_no_simulator(tmp_path: Path) -> None:
     """`isolate lab status` (and fault, down, advance) talk to a running lab over its control
     socket: they load neither asyncssh, aiohttp nor the device simulators, which only the lab
     process serves with. With no lab running, status says so (exit 1, one line)."""
-    code = (
-        "from isolate import cli\n"
-        f"try:\n    cli.main(['lab', 'status', '--state-dir', {str(tmp_path)!r}])\n"
-        "except SystemExit as exc:\n    print('exit', exc.code)\n"
-    )
-    loaded = _modules_after(code)
+    loaded = _modules_after_cli(["lab", "status", "--state-dir", str(tmp_path)], exit_code=1)
     assert "isolate.lab.process" in loaded
     assert {name.split(".")[0] for name in loaded}.isdisjoint({"asyncssh", "aiohttp"})
     assert loaded.isdisjoint({"isolate.lab.ios", "isolate.lab.server", "isolate.lab.topology"})
@@ -101,13 +99,8 @@ def test_a_client_of_the_lab_loads_no_simulator(tmp_path: Path) -> None:
 
 
 def test_the_version_loads_no_command_module() -> None:
-    code = (
-        "from isolate import cli\n"
-        "try:\n    cli.main(['--version'])\n"
-        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
-    )
-    assert not {name for name in _modules_after(code) if name.startswith("isolate.cli.")} - {
-        "isolate.cli.options"}
+    loaded = _modules_after_cli(["--version"])
+    assert not {name for name in loaded if name.startswith("isolate.cli.")} - {"isolate.cli.options"}
     version = subprocess.run([sys.executable, "-m", "isolate", "--version"], capture_output=True, text=True,
                              check=False)
     assert (version.returncode, version.stderr) == (0, "")
