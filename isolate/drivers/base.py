@@ -128,6 +128,19 @@ class ReadsAhead(Protocol):
 
 
 @runtime_checkable
+class ReadsAfterPush(Protocol):
+    """A session that can type read-only commands in a push's last write, after it leaves
+    configuration mode, so the verification's read costs no round trip of its own."""
+
+    def push_then_read(self, commands: Sequence[str], reads: Sequence[str]) -> list[CommandResult]:
+        """``push(commands)``; ``reads`` are sent after the configuration exit line of the
+        last write, and the next ``run`` of each gets its answer (once), as ``read_ahead``.
+        If the push's lines were all answered but a read was not, the push stands and the
+        session's later reads fail with that read's error."""
+        ...
+
+
+@runtime_checkable
 class BatchCapable(Protocol):
     """A session whose changes may end with exec-mode lines (the CLI platforms)."""
 

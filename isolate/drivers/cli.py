@@ -268,6 +268,7 @@ class CliSession:
         self.exchanging: Exchanging | None = channel if isinstance(channel, Exchanging) else None
         self.prompts = _unnamed_prompts(self.dialect)
         self._ahead: dict[str, str] = {}  # answers read ahead (read_ahead), each handed out once
+        self._lost: DeviceTimeout | ConnectError | None = None  # a read after a push went unanswered
         try:
             self._login()
         except BaseException:
@@ -330,6 +331,8 @@ class CliSession:
         ``sent`` is the last line written with it (what may have run: ``inflight``)."""
         name = self.target.name
         last = sent or command
+        if self._lost is not None:  # a late answer may still come: nothing more is read here
+            raise type(self._lost)(str(self._lost), device=name, command=last)
         try:
             return work()
         except DeviceError:
@@ -345,13 +348,16 @@ class CliSession:
                 f"{name}: connection lost during {command!r}{note}: {exc}", device=name, command=last
             ) from exc
 
-    def _pipelined(self, lines: Sequence[str]) -> list[str]:
+    def _pipelined(self, lines: Sequence[str], answers: list[str] | None = None) -> list[str]:
         """Send ``lines`` in one write and read one answer per line, attributed to it: each ends
         at the prompt the device printed before echoing the next line, the last at the final
-        prompt. A missing answer names the first line without one."""
+        prompt. A missing answer names the first line without one. ``answers`` (if given) is
+        filled as the answers come, so a caller sees those read before an error."""
+        if answers is None:
+            answers = []
         if len(lines) == 1:
-            return [self._exchange(lines[0])]
-        answers: list[str] = []
+            answers.append(self._exchange(lines[0]))
+            return answers
         channel, exchanging = self.channel, self.exchanging
 
         ends: list[Until] = [self.prompts.before(line) for line in lines[1:]]
@@ -401,6 +407,13 @@ class CliSession:
             raise ValueError(f"{self.target.name}: platform {self.platform.name} has no device-owned revert")
         return self._push(batch, enter=self.dialect.config_enter)
 
+    def push_then_read(self, commands: Sequence[str], reads: Sequence[str]) -> list[CommandResult]:
+        """``push(commands)`` with ``reads`` (read-only) typed in its last write, after the
+        configuration exit line: the verification's read rides on the push's last round trip.
+        The reads run whatever the lines before them answered (read-only: harmless), and their
+        answers are kept only when the push succeeded (the ``ReadsAfterPush`` contract)."""
+        return self._push(Batch(tuple(commands)), enter=self.dialect.config_enter, reads=reads)
+
     def read_ahead(self, commands: Sequence[str]) -> None:
         """Read these read-only commands now, in one write; each answer is handed to the next
         ``run`` of the same command, once. Nothing is kept across a configuration change."""
@@ -430,11 +443,14 @@ class CliSession:
             self.channel.close()
 
     # -- configuration batches ----------------------------------------------------------
-    def _push(self, batch: Batch, *, enter: str) -> list[CommandResult]:
+    def _push(self, batch: Batch, *, enter: str, reads: Sequence[str] = ()) -> list[CommandResult]:
+        """``reads``: read-only commands typed after the last configuration write (only for a
+        batch without exec-mode lines, which must run before anything is read)."""
         self._ahead.clear()  # answers read before a change describe the device before it
         results: list[CommandResult] = []
         if batch.config:
-            results.append(self._send_config(batch.config, enter))
+            after = reads if not batch.exec_after else ()
+            results.append(self._send_config(batch.config, enter, after))
         for command in batch.exec_after:
             results.append(self.run(command))
         return results
@@ -451,7 +467,7 @@ class CliSession:
         groups[-1].append(self.dialect.config_exit)
         return groups
 
-    def _send_config(self, config: Sequence[str], enter: str) -> CommandResult:
+    def _send_config(self, config: Sequence[str], enter: str, reads: Sequence[str] = ()) -> CommandResult:
         started = time.time()
         answer = self._exchange(enter)
         outputs = [answer]
@@ -459,14 +475,38 @@ class CliSession:
             body = strip_echo(answer, enter)
             why = self.markers.config_refusal(body) or _first_line(body, "no configuration-mode prompt")
             raise self._rejected(enter, f"did not enter configuration mode: {why}")
-        for group in self.writes(config):
-            answers = self._pipelined(group)
+        groups = self.writes(config)
+        wanted = list(dict.fromkeys(reads))
+        read_answers: list[str] = []
+        for index, group in enumerate(groups):
+            if index == len(groups) - 1 and wanted:
+                answers, read_answers = self._last_write(group, wanted)
+            else:
+                answers = self._pipelined(group)
             outputs += answers
             self._check_group(group, answers)
         self._check_left_config(outputs[-1])
+        if read_answers:  # kept only now: the push stands
+            self._ahead.update((c, strip_echo(a, c)) for c, a in zip(wanted, read_answers, strict=True))
         output = "".join(outputs).replace("\r\n", "\n")
         took = time.time() - started
         return CommandResult(self.target.name, "\n".join(config), output, started, took)
+
+    def _last_write(self, group: Sequence[str], reads: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The push's last write with ``reads`` typed after it: (the group's answers, the
+        reads' answers). When every line of the group was answered but a read was not, the
+        push's outcome is known and stands: the reads' answers are empty and the error is kept
+        for the session's next read (the channel may still deliver the late answer, which
+        must never be taken for another command's)."""
+        answers: list[str] = []
+        try:
+            self._pipelined([*group, *reads], answers)
+        except (DeviceTimeout, ConnectError) as exc:
+            if len(answers) < len(group):
+                raise
+            self._lost = exc
+            return answers[: len(group)], []
+        return answers[: len(group)], answers[len(group) :]
 
     def _check_group(self, group: Sequence[str], answers: Sequence[str]) -> None:
         """Raise for the first refused line of one write, naming the lines written after it

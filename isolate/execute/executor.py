@@ -23,6 +23,7 @@ from isolate.drivers.base import (
     BatchCapable,
     ConfirmCapable,
     ConfirmPrerequisites,
+    ReadsAfterPush,
     ReadsAhead,
     Session,
     Target,
@@ -144,6 +145,11 @@ _NO_STEPS = _NoSteps()
 
 def _no_action(action: str, platform: str) -> PlatformActionLike:
     raise LookupError(f"an undo-only executor runs no action ({action} on {platform})")
+
+
+def _verify_reads(session: Session, action: PlatformActionLike) -> tuple[str, ...]:
+    """What a step's verification reads: the device's state and the action's own reads."""
+    return (*state_reads(session.target.platform), *action.verify_commands)
 
 
 def _no_identity(session: Session) -> str | None:
@@ -414,6 +420,8 @@ class Executor:
             elif confirmable:
                 assert isinstance(session, ConfirmCapable) and window is not None
                 answers = session.push_confirmed(change.commands, window_s=window, tag=tag)
+            elif isinstance(session, ReadsAfterPush):  # the verification's read: in the last write
+                answers = session.push_then_read(change.commands, _verify_reads(session, action))
             else:
                 answers = session.push(change.commands)
         except JournalError:
@@ -453,7 +461,7 @@ class Executor:
         device = change.device
         try:
             if isinstance(session, ReadsAhead):  # the state and the action's reads: one round trip
-                session.read_ahead((*state_reads(session.target.platform), *action.verify_commands))
+                session.read_ahead(_verify_reads(session, action))  # none if read with the push
             state = session.read_state()
             extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
         except JournalError:

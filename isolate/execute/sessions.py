@@ -18,6 +18,7 @@ from isolate.drivers.base import (
     BatchCapable,
     CommandResult,
     ConfirmCapable,
+    ReadsAfterPush,
     ReadsAhead,
     Session,
     Target,
@@ -53,6 +54,17 @@ class GuardedSession:
                 line=line,
             )
         return self.inner.push_batch(batch, window_s=window_s, tag=tag)
+
+    def push_then_read(self, commands: Sequence[str], reads: Sequence[str]) -> list[CommandResult]:
+        """``push``, with the verification's reads in its last write where the driver can
+        (``ReadsAfterPush``); elsewhere the push alone, and the reads are made by ``run``."""
+        platform = self.target.platform
+        check_lines(platform, commands)
+        if not isinstance(self.inner, ReadsAfterPush):
+            return self.inner.push(commands)
+        for command in reads:
+            check_line(platform, command, mode="read")
+        return self.inner.push_then_read(commands, reads)
 
     def read_state(self) -> str:
         return self.inner.read_state()

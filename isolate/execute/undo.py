@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from isolate.drivers.base import CommandResult, Session
+from isolate.drivers.base import CommandResult, ReadsAfterPush, Session
 from isolate.errors import IsolateError, JournalError, RestoreError
 from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.runner import Runner, ThreadRunner
 from isolate.execute.sessions import SessionPool
+from isolate.platforms import state_reads
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,10 @@ class Restorer:
                 message = ""
                 results: list[CommandResult] = []
                 try:
-                    results = session.push(entry.inverse)
+                    if isinstance(session, ReadsAfterPush):  # the read-back: in the push's last write
+                        results = session.push_then_read(entry.inverse, state_reads(session.target.platform))
+                    else:
+                        results = session.push(entry.inverse)
                 except JournalError:
                     raise
                 except IsolateError as exc:

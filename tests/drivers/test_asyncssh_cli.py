@@ -18,14 +18,16 @@ from pathlib import Path
 import pytest
 
 from isolate.drivers.asyncssh_cli import AsyncsshChannel
-from isolate.drivers.base import Batch, BatchCapable, ConfirmCapable, Session, Target
+from isolate.drivers.base import Batch, BatchCapable, ConfirmCapable, ReadsAfterPush, Session, Target
 from isolate.drivers.cli import CliSession
 from isolate.drivers.netmiko_cli import NetmikoChannel
 from isolate.drivers.registry import TRANSPORTS, connect, connector, transport_from
-from isolate.errors import AuthError, CommandRejected, ConnectError, PlanError
+from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceTimeout, PlanError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
-from isolate.lab.process import LabHandle, advance_clock, start_lab
+from isolate.lab.faults import make_fault
+from isolate.lab.process import LabHandle, advance_clock, set_fault, start_lab
+from isolate.platforms import state_reads
 
 SMALL = Path(__file__).parents[1] / "lab" / "small.yml"
 SCALE = 600  # one revert minute lasts 0.1 s in the lab process
@@ -160,6 +162,68 @@ def test_read_ahead_answers_once_and_never_across_a_change(open_session: Callabl
     session.push(["vlan 650"])  # a change drops what was read before it
     assert "650" in session.run("show vlan brief").output
     session.push(["no vlan 650"])
+
+
+def test_reads_after_a_push_ride_on_its_last_write(
+    targets: dict[str, Target], transport: str, lab: LabHandle
+) -> None:
+    """The verification's reads are typed after the push's ``end``: once the push returned,
+    the device may answer nothing more and the state is still read (from that write)."""
+    vlan = 670 if transport == "asyncssh" else 671
+    session = connect(dataclasses.replace(targets["acc1"], timeout_s=1.0), transport)
+    try:
+        assert isinstance(session, ReadsAfterPush)
+        session.push_then_read([f"vlan {vlan}", f"name r{vlan}"], state_reads("cisco_ios"))
+        set_fault(lab.state_dir, "acc1", make_fault("hang-after", after=0))  # no more answers
+        assert f"vlan {vlan}\n name r{vlan}\n" in session.read_state()
+        with pytest.raises(DeviceTimeout, match=r"^acc1: 'show version' got no answer within 1 s$"):
+            session.run("show version")  # the device answers nothing now: the state came with the push
+    finally:
+        set_fault(lab.state_dir, "acc1", make_fault("clear"))
+        session.close()
+    again = connect(targets["acc1"], transport)
+    try:
+        again.push([f"no vlan {vlan}"])
+    finally:
+        again.close()
+
+
+def test_a_read_after_the_push_unanswered_leaves_the_push_standing(
+    targets: dict[str, Target], transport: str, lab: LabHandle
+) -> None:
+    """Every line of the push was answered, a read after it was not: the push returns (its
+    outcome is known), and the session's next read fails with that read's error instead of
+    taking a late answer for another command's. (The device hangs at the second read, so the
+    first one's answer never ends: it ends where the device echoes the next line.)"""
+    vlan = 680 if transport == "asyncssh" else 681
+    session = connect(dataclasses.replace(targets["acc2"], timeout_s=1.0), transport)
+    set_fault(lab.state_dir, "acc2", make_fault("hang-on", pattern=r"^show vlan brief"))
+    try:
+        results = session.push_then_read([f"vlan {vlan}"], ["show running-config", "show vlan brief"])
+        assert [r.command for r in results] == [f"vlan {vlan}"]
+        lost = ("acc2: 'show running-config' got no answer within 1 s "
+                "(sent in one write with 2 other line(s), up to 'show vlan brief')")
+        with pytest.raises(DeviceTimeout) as caught:
+            session.run("show vlan brief")
+        assert str(caught.value) == lost
+    finally:
+        set_fault(lab.state_dir, "acc2", make_fault("clear"))
+        session.close()
+    again = connect(targets["acc2"], transport)
+    try:
+        assert f"vlan {vlan}\n" in again.read_state()  # the push stood
+        again.push([f"no vlan {vlan}"])
+    finally:
+        again.close()
+
+
+def test_a_refused_line_drops_the_reads_typed_after_the_push(open_session: Callable[[str], Session]) -> None:
+    session = open_session("acc1")
+    assert isinstance(session, CliSession)
+    with pytest.raises(CommandRejected, match=r"^acc1: 'switchport access vlan 5000' rejected: "):
+        session.push_then_read(["interface GigabitEthernet1/0/3", "switchport access vlan 5000"],
+                               ["show vlan brief"])
+    assert session._ahead == {}  # nothing read with a refused push is handed out as its read-back
 
 
 def test_rejected_show(open_session: Callable[[str], Session]) -> None:
