@@ -211,30 +211,6 @@ class AtLineStart:
         return None
 
 
-class PromptCount:
-    r"""The answers to ``count`` lines typed at once end when ``count`` prompts came, the last
-    one ending the text: what ``(?:START[\s\S]*?){count - 1}ANY`` finds (``pattern``), found
-    with the device's prompt searches instead of a pattern compiled for it."""
-
-    def __init__(self, prompts: Prompts, count: int) -> None:
-        self.prompts = prompts
-        self.count = count
-        self.pattern = rf"(?:{prompts.start}[\s\S]*?){{{count - 1}}}{prompts.any.pattern}"
-
-    def search(self, string: str, pos: int = 0) -> _Found | None:
-        last = self.prompts.any.search(string, pos)
-        if last is None:
-            return None
-        first = last.start()
-        before = 0  # prompts before the last one (each on a line of its own)
-        found = self.prompts.started.search(string, pos)
-        while before < self.count - 1 and found is not None and found.start() < last.start():
-            first = found.start() if before == 0 else first
-            before += 1
-            found = self.prompts.started.search(string, found.end())
-        return _Found(first, last.end()) if before == self.count - 1 else None
-
-
 class EchoAfterPrompt:
     """The prompt followed by the echo of ``line`` (``Prompts.before``), found without
     compiling a pattern per line: a prompt followed by any echoed line is searched with the
@@ -269,6 +245,7 @@ class CliSession:
         self.prompts = _unnamed_prompts(self.dialect)
         self._ahead: dict[str, str] = {}  # answers read ahead (read_ahead), each handed out once
         self._lost: DeviceTimeout | ConnectError | None = None  # a read after a push went unanswered
+        self._prepare: tuple[str, ...] = ()  # the dialect's session preparation, not yet sent
         try:
             self._login()
         except BaseException:
@@ -282,25 +259,7 @@ class CliSession:
         self.prompts = Prompts(self.dialect, prompt[:-1])
         if prompt.endswith(self.prompts.user) and self.dialect.escalate:
             self._escalate(self.dialect.escalate)
-        if self.dialect.prepare:
-            self._prepare(self.dialect.prepare)
-
-    def _prepare(self, lines: Sequence[str]) -> None:
-        """Paging off, wide lines: read-only and mode-independent, so sent in one go and the
-        answers read up to the last of their prompts (one round trip)."""
-        all_answers = PromptCount(self.prompts, len(lines))
-
-        def send_all() -> str:
-            channel, exchanging = self.channel, self.exchanging
-            if exchanging is not None:
-                answers: list[str] = []
-                exchanging.exchange_all("\n".join(lines), [all_answers], answers)
-                return answers[0]
-            for line in lines:
-                channel.send_line(line)
-            return channel.read_to_prompt(all_answers)
-
-        self._guarded(lines[0], send_all)
+        self._prepare = tuple(self.dialect.prepare)  # sent ahead of the session's first write
 
     def _escalate(self, command: str) -> None:
         t = self.target
@@ -315,6 +274,8 @@ class CliSession:
 
     # -- the wire -----------------------------------------------------------------------
     def _exchange(self, line: str, until: Until | None = None, *, shown: str | None = None) -> str:
+        if self._prepare and until is None:
+            return self._pipelined([line])[0]
         prompt = until or self.prompts.any
         channel, exchanging = self.channel, self.exchanging
 
@@ -352,9 +313,21 @@ class CliSession:
         """Send ``lines`` in one write and read one answer per line, attributed to it: each ends
         at the prompt the device printed before echoing the next line, the last at the final
         prompt. A missing answer names the first line without one. ``answers`` (if given) is
-        filled as the answers come, so a caller sees those read before an error."""
+        filled as the answers come, so a caller sees those read before an error.
+
+        The session's first write carries the dialect's preparation (paging off, wide lines:
+        read-only exec commands the device runs before the lines after them) ahead of
+        ``lines``; their answers are not handed out."""
         if answers is None:
             answers = []
+        if self._prepare:
+            prepare, self._prepare = self._prepare, ()
+            got: list[str] = []
+            try:
+                self._pipelined([*prepare, *lines], got)
+            finally:
+                answers += got[len(prepare) :]
+            return answers
         if len(lines) == 1:
             answers.append(self._exchange(lines[0]))
             return answers
