@@ -3,8 +3,10 @@
 Every scenario runs over both transports through ``isolate.drivers.registry.connect``
 (real SSH to the embedded lab) and checks the same outcome and the same message, so the
 two are proven equivalent: push, a rejected line named (and the lines after it not sent),
-a rejected show, read_state byte for byte, the IOS revert timer (confirmed and not), and
-the connection errors (wrong password, unknown host key, nothing listening).
+a rejected show, read_state byte for byte, the IOS revert timer (confirmed and not), the
+verification's reads typed after a push's ``end``, the writes a pre-check, push and
+verification take (counted on the real channel), and the connection errors (wrong
+password, unknown host key, nothing listening).
 """
 
 from __future__ import annotations
@@ -12,22 +14,23 @@ from __future__ import annotations
 import dataclasses
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from isolate.drivers.asyncssh_cli import AsyncsshChannel
 from isolate.drivers.base import Batch, BatchCapable, ConfirmCapable, ReadsAfterPush, Session, Target
-from isolate.drivers.cli import CliSession
+from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession, Until
 from isolate.drivers.netmiko_cli import NetmikoChannel
-from isolate.drivers.registry import TRANSPORTS, connect, connector, transport_from
+from isolate.drivers.registry import TRANSPORTS, connect, connector, open_channel, platform_of, transport_from
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceTimeout, PlanError
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
 from isolate.lab.faults import make_fault
 from isolate.lab.process import LabHandle, advance_clock, set_fault, start_lab
-from isolate.platforms import state_reads
+from isolate.platforms import precheck_reads, state_reads
 
 SMALL = Path(__file__).parents[1] / "lab" / "small.yml"
 SCALE = 600  # one revert minute lasts 0.1 s in the lab process
@@ -336,3 +339,83 @@ def test_nothing_listening(targets: dict[str, Target], transport: str) -> None:
     bad = dataclasses.replace(targets["acc1"], port=port)
     with pytest.raises(ConnectError, match=rf"^acc1: cannot connect to 127.0.0.1:{port}: "):
         connect(bad, transport)
+
+
+class Counted:
+    """A real channel whose writes are recorded (the lines of each), nothing else changed."""
+
+    def __init__(self, inner: Channel) -> None:
+        self.inner = inner
+        self.writes: list[list[str]] = []
+
+    def send_line(self, line: str) -> None:
+        self.writes.append(line.split("\n"))
+        self.inner.send_line(line)
+
+    def read_to_prompt(self, prompt: Until) -> str:
+        return self.inner.read_to_prompt(prompt)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class CountedExchanging(Counted):
+    """The same, for a channel that writes and reads in one hop (asyncssh)."""
+
+    def exchange(self, line: str, prompt: Until) -> str:
+        self.writes.append([line])
+        return self.inner.exchange(line, prompt)  # type: ignore[attr-defined,no-any-return]
+
+    def exchange_all(self, text: str, prompts: Sequence[Until], answers: list[str]) -> None:
+        self.writes.append(text.split("\n"))
+        self.inner.exchange_all(text, prompts, answers)  # type: ignore[attr-defined]
+
+
+@pytest.fixture()
+def counted(targets: dict[str, Target], transport: str) -> Iterator[CliSession]:
+    """A session on a real channel whose writes are recorded (``Counted``)."""
+    target = targets["acc1"]
+    platform = platform_of(target)
+    inner = open_channel(target, platform, transport)
+    channel = CountedExchanging(inner) if hasattr(inner, "exchange_all") else Counted(inner)
+    made = RevertOnEnterSession(target, platform, channel)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_a_pre_check_push_and_verification_in_as_few_writes_as_promised(
+    counted: CliSession, transport: str
+) -> None:
+    """Each write waits for its answers before the next goes out: writes are round trips
+    (what docs/benchmarks.md, "Round trips", and docs/platforms.md promise)."""
+    session = counted
+    channel = session.channel
+    assert isinstance(channel, Counted)
+    login = list(channel.writes)
+    assert len(login) == 2 and login[0] == ["enable"]  # then the enable secret, alone
+    prepare = list(session.dialect.prepare)
+    reads = list(dict.fromkeys(precheck_reads("cisco_ios")))
+
+    session.read_ahead(reads)  # the pre-check's reads
+    before = session.read_state()
+    assert channel.writes[2:] == [[*prepare, *reads]]  # the preparation rides on the first write
+
+    vlan = 690 if transport == "asyncssh" else 691
+    lines = [f"vlan {vlan}", f"name rt{vlan}", "interface GigabitEthernet1/0/3", f"description rt{vlan}"]
+    verify = list(state_reads("cisco_ios"))
+    del channel.writes[:]
+    session.push_then_read(lines, verify)
+    after = session.read_state()
+    assert channel.writes == [
+        ["configure terminal"],
+        [f"vlan {vlan}"],
+        [f"name rt{vlan}", "interface GigabitEthernet1/0/3"],
+        [f"description rt{vlan}", "end", *verify],  # the verification's reads after 'end'
+    ]
+    assert f"vlan {vlan}\n name rt{vlan}\n" in after and f"vlan {vlan}\n" not in before
+    session.push([f"no vlan {vlan}", "interface GigabitEthernet1/0/3", "no description"])
