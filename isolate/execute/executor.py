@@ -152,6 +152,11 @@ def _verify_reads(session: Session, action: PlatformActionLike) -> tuple[str, ..
     return (*state_reads(session.target.platform), *action.verify_commands)
 
 
+def _verify_extra(session: Session, action: PlatformActionLike) -> dict[str, str]:
+    """The action's own reads beyond the state, each command's output (``verify``'s ``extra``)."""
+    return {cmd: session.run(cmd).output for cmd in action.verify_commands}
+
+
 def _no_identity(session: Session) -> str | None:
     return None
 
@@ -270,7 +275,7 @@ class Executor:
         found: list[Kept] = []
         for step, change in self._kept_of(device):
             action = self.lookup(step.action, change.platform)
-            extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
+            extra = _verify_extra(session, action)
             problems = tuple(action.verify(change.item, state, extra))
             found.append(Kept(step.id, self.kept[(step.id, device)], problems))
             if problems:
@@ -463,7 +468,7 @@ class Executor:
             if isinstance(session, ReadsAhead):  # the state and the action's reads: one round trip
                 session.read_ahead(_verify_reads(session, action))  # none if read with the push
             state = session.read_state()
-            extra = {cmd: session.run(cmd).output for cmd in action.verify_commands}
+            extra = _verify_extra(session, action)
         except JournalError:
             raise
         except IsolateError as exc:

@@ -58,10 +58,10 @@ class GuardedSession:
     def push_then_read(self, commands: Sequence[str], reads: Sequence[str]) -> list[CommandResult]:
         """``push``, with the verification's reads in its last write where the driver can
         (``ReadsAfterPush``); elsewhere the push alone, and the reads are made by ``run``."""
+        if not isinstance(self.inner, ReadsAfterPush):
+            return self.push(commands)
         platform = self.target.platform
         check_lines(platform, commands)
-        if not isinstance(self.inner, ReadsAfterPush):
-            return self.inner.push(commands)
         for command in reads:
             check_line(platform, command, mode="read")
         return self.inner.push_then_read(commands, reads)
