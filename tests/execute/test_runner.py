@@ -1,14 +1,17 @@
 """The thread runner: results in the items' order, at most ``workers`` at a time, its threads
 kept from one map to the next, a map from inside a map never waiting on its caller's threads,
-and nothing of a failed map still running once the failure reaches the caller."""
+and nothing of a failed map still running once the failure reaches the caller; the cyclic
+garbage collector held off while the engine works, and back afterwards, also after an error."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 import pytest
 
-from isolate.execute.runner import ThreadRunner
+from isolate.execute.runner import ThreadRunner, collector_paused
 
 
 def test_results_come_in_the_items_order_and_threads_are_kept_between_maps() -> None:
@@ -74,3 +77,25 @@ def test_a_failed_map_raises_only_after_every_item_ended() -> None:
         runner.map(work, [0, 1, 2, 3])
     assert sorted(ended) == [1, 2, 3]
     runner.close()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_the_collector_is_held_off_while_the_engine_works_and_back_after_an_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="device failed"), collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested (resume's recovery inside a run): still off after
+            pass
+        assert not gc.isenabled()
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a  # a cycle: only the collector frees it
+        left = weakref.ref(a)
+        del a, b
+        raise RuntimeError("device failed")
+    assert gc.isenabled()
+    gc.collect()
+    assert left() is None  # what the paused run left behind is collected once it resumes
