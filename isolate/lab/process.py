@@ -146,15 +146,24 @@ def _lab_args(state_dir: Path) -> dict[str, Any]:
 def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
               devices: int | None = None, base_port: int | None = None,
               faults: Sequence[tuple[str, Fault]] = (), prefer_port: int | None = None,
-              timeout_s: float = 180.0, time_scale: float | None = None) -> LabHandle:
+              timeout_s: float = 180.0, time_scale: float | None = None,
+              persist: str = "on-change") -> LabHandle:
     """Start a lab in the background and wait until every device port accepts.
 
     ``time_scale`` (rehearsals and tests) makes the lab's device timers run that many times
-    faster: IOS revert timers, Linux revert jobs, VPN clients reconnecting."""
+    faster: IOS revert timers, Linux revert jobs, VPN clients reconnecting.
+
+    ``persist``: ``on-change`` writes a changed device to ``devices/`` before its answer
+    leaves (a lab killed at any instant comes back with every change a client saw);
+    ``at-stop`` (the benchmark) keeps changes in memory until a graceful stop or
+    :func:`flush_lab`: the lab shares the machine's cores with the client it measures, and a
+    real switch writes nothing per configuration line."""
     from isolate.lab.inventory_out import ensure_secrets
-    from isolate.lab.server import write_atomic
+    from isolate.lab.server import PERSIST_MODES, write_atomic
     from isolate.lab.topology import load_topology, resolve
 
+    if persist not in PERSIST_MODES:
+        raise LabError(f"persist: {persist!r} is not one of {', '.join(PERSIST_MODES)}")
     state = Path(state_dir).expanduser().resolve()
     make_private_dir(state)
     make_private_dir(state / "devices")
@@ -170,7 +179,7 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
         port = _choose_base_port(state, str(path), devices, len(lab.devices), given,
                                  prefer_port if attempt == 0 else None)
         args = {"topology": str(path), "devices": devices, "base_port": port,
-                "faults": [[name, f.to_json()] for name, f in faults]}
+                "faults": [[name, f.to_json()] for name, f in faults], "persist": persist}
         write_atomic(state / "lab.json", json.dumps(args, indent=2).encode())
         proc = _spawn(state, time_scale)
         try:
@@ -314,6 +323,12 @@ def advance_clock(state_dir: Path | str, seconds: float) -> dict[str, Any]:
     return control(Path(state_dir).expanduser(), {"op": "advance", "seconds": seconds})
 
 
+def flush_lab(state_dir: Path | str) -> dict[str, Any]:
+    """Write every device a running lab changed and has not persisted yet (a lab started with
+    ``persist="at-stop"``; a no-op for any other lab, which has written them already)."""
+    return control(Path(state_dir).expanduser(), {"op": "flush"})
+
+
 def set_fault(state_dir: Path | str, device: str, fault: Fault) -> dict[str, Any]:
     """Set (or clear) a fault on one device of a running lab."""
     return control(Path(state_dir).expanduser(), {"op": "fault", "device": device,
@@ -442,7 +457,7 @@ async def _serve(state: Path) -> None:
                     rsa_key_line=_key_line(rsa_key) if rsa_key else "", rsa_devices=legacy,
                     tls_fingerprint=tls_fingerprint)
     server = LabServer(hosted, host_key=host_key, authorized=[client_key], state_dir=state,
-                       fabric=fabric, rsa_key=rsa_key)
+                       fabric=fabric, rsa_key=rsa_key, persist=str(args.get("persist") or "on-change"))
     await server.start()
     https = HttpsDevices()
     context = server_context(cert, key)

@@ -11,7 +11,8 @@ import paramiko
 import pytest
 from labkit import RawShell, small_lab  # noqa: F401 (small_lab: the `lab` fixture)
 
-from isolate.lab.process import LabHandle, start_lab
+from isolate.errors import LabError
+from isolate.lab.process import LabHandle, flush_lab, start_lab
 
 
 def test_banner_and_first_prompt_arrive_without_input(lab: LabHandle) -> None:
@@ -132,6 +133,47 @@ def test_config_persists_across_a_kill_9_and_restart(tmp_path: Path) -> None:
         shell.send(f"enable\n{second.credentials.enable}\nshow running-config | section vlan 777\n")
         assert "vlan 777\r\n name persisted\r\n" in shell.read_until(r"persisted\r\nacc2#")
         shell.close()
+
+
+def _add_vlan(lab: LabHandle, device: str, vid: int, name: str) -> None:
+    shell = RawShell(lab, device)
+    try:
+        shell.read_until(rf"{device}>")
+        shell.send(f"enable\n{lab.credentials.enable}\nconfigure terminal\nvlan {vid}\n name {name}\nend\n")
+        shell.read_until(rf"\(config-vlan\)#end\r\n{device}#")
+    finally:
+        shell.close()
+
+
+def _persisted_vlans(state: Path, device: str) -> list[list[object]]:
+    path = state / "devices" / f"{device}.json"
+    return json.loads(path.read_text())["running"]["vlans"] if path.exists() else []
+
+
+def test_a_lab_persisting_at_stop_writes_changes_on_flush_and_on_a_graceful_stop(tmp_path: Path) -> None:
+    """The benchmark's lab: a change is answered at once and kept in memory, written when a
+    client asks for a flush (each changed device once) or when the lab stops gracefully."""
+    small = Path(__file__).with_name("small.yml")
+    with start_lab(tmp_path, small, persist="at-stop") as lab:
+        _add_vlan(lab, "acc2", 777, "flushed")
+        assert [777, "flushed"] not in _persisted_vlans(tmp_path, "acc2")  # not written per change
+        assert flush_lab(tmp_path) == {"ok": True, "written": 1}
+        assert [777, "flushed"] in _persisted_vlans(tmp_path, "acc2")
+        assert flush_lab(tmp_path) == {"ok": True, "written": 0}
+        _add_vlan(lab, "acc2", 778, "at-stop")
+    assert [778, "at-stop"] in _persisted_vlans(tmp_path, "acc2")  # written by the graceful stop
+    with start_lab(tmp_path, small) as again:  # the default again: written before each answer
+        assert json.loads((tmp_path / "lab.json").read_text())["persist"] == "on-change"
+        _add_vlan(again, "acc2", 779, "on-change")
+        assert [779, "on-change"] in _persisted_vlans(tmp_path, "acc2")
+        assert [778, "at-stop"] in _persisted_vlans(tmp_path, "acc2")
+        assert flush_lab(tmp_path) == {"ok": True, "written": 0}
+
+
+def test_an_unknown_persist_mode_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match=r"^persist: 'never' is not one of on-change, at-stop$"):
+        start_lab(tmp_path, Path(__file__).with_name("small.yml"), persist="never")
+    assert not (tmp_path / "lab.pid").exists()
 
 
 def test_lines_of_one_packet_are_persisted_before_their_answers(tmp_path: Path) -> None:
