@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
-from dataclasses import dataclass
 
 # IOS prints well-known ports by name in ACL entries (``show ip access-lists``,
 # running-config): the keyword lists of the IOS extended ``permit``/``deny`` command, per
@@ -54,15 +53,49 @@ _ABBREVIATIONS = (
     ("loopback", "Loopback"),
     ("lo", "Loopback"),
 )
+_FULL_NAMES = dict(_ABBREVIATIONS)  # kind (lower case, as typed) -> the name IOS prints
 _IFNAME = re.compile(r"^([A-Za-z-]+)\s*([0-9][0-9/.:]*)$")
 
 
-@dataclass(frozen=True)
 class Block:
-    """One top-level configuration line and its (stripped, space-normalised) children."""
+    """One top-level configuration line and its (stripped, space-normalised) children.
 
-    header: str
-    children: tuple[str, ...] = ()
+    A parsed block keeps its children's raw lines and normalises them on first use: an
+    action reads the children of a handful of the hundred-odd blocks of a running-config
+    (the port it quarantines, an ACL), and splitting every line of 600 cost more than the rest
+    of a pre-check's parse. Blocks compare and print by header and children, however made."""
+
+    __slots__ = ("_children", "_raw", "header")
+
+    def __init__(self, header: str, children: tuple[str, ...] = ()) -> None:
+        self.header = header
+        self._children: tuple[str, ...] | None = children
+        self._raw = ""
+
+    @classmethod
+    def _of_lines(cls, first: str, raw: str) -> Block:
+        """The block of a header line as printed (normalised here) and its raw lines after it."""
+        block = cls.__new__(cls)
+        block.header, block._children, block._raw = _norm_fast(first.strip()), None, raw
+        return block
+
+    @property
+    def children(self) -> tuple[str, ...]:
+        children = self._children
+        if children is None:  # two threads may both get here: the same tuple either way
+            children = self._children = _children(self._raw)
+        return children
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Block):
+            return NotImplemented
+        return self.header == other.header and self.children == other.children
+
+    def __hash__(self) -> int:
+        return hash((self.header, self.children))
+
+    def __repr__(self) -> str:
+        return f"Block(header={self.header!r}, children={self.children!r})"
 
 
 def norm(line: str) -> str:
@@ -70,32 +103,42 @@ def norm(line: str) -> str:
     return " ".join(line.split())
 
 
-def parse_blocks(text: str) -> list[Block]:
-    """Split running-config text into blocks, in device order. Lines are normalised as
-    ``norm`` does, but only the lines that need it are split and joined again (ASCII lines
-    without a double space or a control character, nearly all of a config, already are)."""
-    blocks: list[Block] = []
-    header: str | None = None
-    children: list[str] = []
-    for raw in text.replace("\r", "").split("\n"):
-        if not raw:
+def _norm_fast(line: str) -> str:
+    """``norm`` of a stripped line, split and joined only if it needs it (ASCII lines without
+    a double space or a control character, nearly all of a config, already are)."""
+    if "  " in line or not line.isascii() or not line.isprintable():
+        return " ".join(line.split())
+    return line
+
+
+def _children(raw: str) -> tuple[str, ...]:
+    """The child lines among a block's raw lines: indented (space or tab), not blank, not a
+    ``!`` comment. Other lines between two headers (blank, ``!``, other whitespace) are skipped."""
+    out: list[str] = []
+    for line in raw.split("\n"):
+        if line[:1] not in (" ", "\t"):
             continue
-        child = raw[0] in " \t"
-        if child and header is None:
-            continue
-        line = raw.strip()
+        line = line.strip()
         if not line or line[0] == "!":
             continue
-        if "  " in line or not line.isascii() or not line.isprintable():
-            line = " ".join(line.split())
-        if child:
-            children.append(line)
-            continue
-        if header is not None:
-            blocks.append(Block(header, tuple(children)))
-        header, children = line, []
-    if header is not None:
-        blocks.append(Block(header, tuple(children)))
+        out.append(_norm_fast(line))
+    return tuple(out)
+
+
+# A line that starts a block: not indented by a space or tab, and not blank or a ``!`` comment
+# once leading whitespace (any kind ``str.split`` knows) is set aside.
+_HEADER_START = re.compile(r"\n(?=[^ \t\n])(?=[^\S\n]*[^\s!])")
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """Split running-config text into blocks, in device order: cut at each line that starts a
+    block (one regular-expression split), headers normalised as ``norm`` does, children left
+    raw until asked for (:class:`Block`)."""
+    if "\r" in text:
+        text = text.replace("\r", "")
+    # The text before the first cut (after the "\n" put in front) holds no header: only the
+    # lines no block owns. Every other piece starts with its header line.
+    blocks = [Block._of_lines(*chunk.partition("\n")[::2]) for chunk in _HEADER_START.split("\n" + text)[1:]]
     return blocks
 
 
@@ -104,11 +147,8 @@ def canonical_interface(name: str) -> str:
     match = _IFNAME.match(name.strip())
     if not match:
         return name.strip()
-    kind, number = match.group(1).lower(), match.group(2)
-    for short, full in _ABBREVIATIONS:
-        if kind == short:
-            return f"{full}{number}"
-    return f"{match.group(1)}{number}"
+    kind, number = match.group(1, 2)
+    return f"{_FULL_NAMES.get(kind.lower(), kind)}{number}"
 
 
 class _Parsed:
@@ -119,10 +159,9 @@ class _Parsed:
         self.blocks = tuple(parse_blocks(text))
         self.by_header = {b.header.lower(): b for b in self.blocks}
         self.interfaces: dict[str, Block] = {}
-        for block in self.blocks:
-            if block.header.lower().startswith("interface "):
-                key = canonical_interface(block.header[len("interface ") :]).lower()
-                self.interfaces[key] = block
+        for low, block in self.by_header.items():
+            if low.startswith("interface "):
+                self.interfaces[canonical_interface(low[len("interface ") :]).lower()] = block
 
 
 _LAST = threading.local()  # per thread: the texts parsed last (a device's pre-check, inverse, verify)
