@@ -94,6 +94,8 @@ class JournalLike(Protocol):
 
     def append(self, kind: str, /, **data: Any) -> Any: ...
 
+    def append_deferred(self, kind: str, /, **data: Any) -> Any: ...
+
     def store_state(self, text: str) -> str: ...
 
     def store_artifact(self, name: str, text: str) -> str: ...
@@ -324,7 +326,7 @@ class Executor:
                 checks["reachable"] = False
             if isinstance(exc, AuthError):
                 checks.update(reachable=True, authenticated=False)
-        self.journal.append(
+        self.journal.append_deferred(  # durable before any intent that follows it, or run-end
             "precheck", device=device, ok=ok, message=message, state=sha, checks=checks,
             **({"kept": {k.step: k.still_there for k in kept}} if kept else {}),
         )  # fmt: skip
@@ -443,7 +445,7 @@ class Executor:
                 )  # fmt: skip
             return self._fail(step, device, "push", str(exc), started)
         self.done.append((index, device))
-        self.journal.append(
+        self.journal.append_deferred(  # lost to a machine crash: the intent's outcome is unknown
             "applied",
             device=device,
             step=step.id,
@@ -476,7 +478,7 @@ class Executor:
         self.states[device] = state
         problems = action.verify(change.item, state, extra)
         post_sha = self._store(device, state)
-        self.journal.append(
+        self.journal.append_deferred(  # durable by step-end at the latest (a group commit)
             "verified", device=device, step=step.id, ok=not problems, problems=problems, post_state=post_sha
         )
         if problems:

@@ -245,6 +245,24 @@ class Journal:
 
     def append(self, kind: str, /, **data: Any) -> Record:
         """Append one record; it is on disk (fsynced) when this returns. Raises JournalError."""
+        record, end = self._append(kind, data)
+        self._sync(record, end)
+        return record
+
+    def append_deferred(self, kind: str, /, **data: Any) -> Record:
+        """Append one record, written now and made durable by the next group commit: the next
+        :meth:`append` (of any thread) or the seal, each of which fsyncs every line written
+        before it. For outcomes the engine can lose to a machine crash without harm (a
+        pre-check's result, ``applied``, ``verified``): a lost outcome leaves its intent without
+        one, which restore and resume treat as unknown (the device read back, brought back to
+        its captured pre-state). Never for a record a device write must follow (an intent):
+        those go through :meth:`append`. A kill -9 loses nothing written: the kernel keeps it."""
+        record, _ = self._append(kind, data)
+        return record
+
+    def _append(self, kind: str, data: dict[str, Any]) -> tuple[Record, int]:
+        """Write one record after the last (checked, hash-chained); the record and the
+        journal's size after it (what ``_sync`` must make durable)."""
         if not KIND_RE.fullmatch(kind):
             raise JournalError(f"{self.path}: {kind!r} is not a record kind")
         clean = self._clean(kind, data)
@@ -258,9 +276,7 @@ class Journal:
             self._write(record, record.line())
             self._records.append(record)
             self._appended = True
-            end = self._size
-        self._sync(record, end)
-        return record
+            return record, self._size
 
     def seal(self) -> Record:
         """Append a signed head (a ``seal`` record, docs/journal.md "Signed heads"), then

@@ -93,6 +93,36 @@ def test_append_fsyncs_the_line_before_returning(state_dir: Path, monkeypatch: p
     assert returns[0] < journal_syncs[1][0] < returns[1] and journal_syncs[1][1][1] == (str(journal.path), 2)
 
 
+def test_a_deferred_outcome_is_written_at_once_and_durable_with_the_next_append(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outcome (applied, verified, a pre-check's result) is in the file when the call
+    returns (a kill -9 loses nothing) and fsynced by the next durable append, before that
+    append returns: an intent after it is never durable without it."""
+    journal = Journal.create(state_dir, run_id_new())
+    synced_lines: list[int] = []  # lines in the journal file at each of its fsyncs
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}") == str(journal.path):
+            synced_lines.append(journal.path.read_bytes().count(b"\n"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    with journal:
+        _start(journal)
+        assert synced_lines == [1]
+        journal.append_deferred("precheck", device="core1", ok=True, message="", state=None, checks={})
+        journal.append_deferred("applied", device="core1", step="s", ok=True, message="", duration_s=0.1)
+        assert synced_lines == [1]  # not fsynced yet ...
+        assert [json.loads(line)["kind"] for line in journal.path.read_text().splitlines()] == [
+            "run-start", "precheck", "applied"
+        ]  # ... but written: another process (or a restart after kill -9) reads them
+        journal.append("step-end", step="s", ok=True, duration_s=0.2)
+        assert synced_lines == [1, 4]  # one fsync made all three durable
+    assert verify_journal(journal.run_dir).ok
+
+
 def test_create_fsyncs_the_directory(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[str] = []
     real_fsync = os.fsync
