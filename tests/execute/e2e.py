@@ -60,7 +60,9 @@ def read_device(lab_dir: Path, name: str) -> str:
             return str(stdout.read().decode())
         finally:
             client.close()
-    text = _netmiko(lab_dir, device, secrets, lambda conn: conn.send_command("show running-config"))
+    # netmiko's default 10 s read limit: exceeded once in CI with both cores busy (session 12)
+    text = _netmiko(lab_dir, device, secrets,
+                    lambda conn: conn.send_command("show running-config", read_timeout=60))
     # The header and change timestamps are not configuration (docs/platforms.md).
     return "\n".join(
         line for line in text.splitlines()
