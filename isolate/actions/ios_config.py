@@ -138,8 +138,7 @@ def parse_blocks(text: str) -> list[Block]:
         text = text.replace("\r", "")
     # The text before the first cut (after the "\n" put in front) holds no header: only the
     # lines no block owns. Every other piece starts with its header line.
-    blocks = [Block._of_lines(*chunk.partition("\n")[::2]) for chunk in _HEADER_START.split("\n" + text)[1:]]
-    return blocks
+    return [Block._of_lines(*chunk.partition("\n")[::2]) for chunk in _HEADER_START.split("\n" + text)[1:]]
 
 
 def canonical_interface(name: str) -> str:

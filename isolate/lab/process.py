@@ -159,11 +159,10 @@ def start_lab(state_dir: Path | str, topology: str | Path | None = "city", *,
     :func:`flush_lab`: the lab shares the machine's cores with the client it measures, and a
     real switch writes nothing per configuration line."""
     from isolate.lab.inventory_out import ensure_secrets
-    from isolate.lab.server import PERSIST_MODES, write_atomic
+    from isolate.lab.server import checked_persist, write_atomic
     from isolate.lab.topology import load_topology, resolve
 
-    if persist not in PERSIST_MODES:
-        raise LabError(f"persist: {persist!r} is not one of {', '.join(PERSIST_MODES)}")
+    checked_persist(persist)  # before anything starts
     state = Path(state_dir).expanduser().resolve()
     make_private_dir(state)
     make_private_dir(state / "devices")

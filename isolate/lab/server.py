@@ -46,6 +46,7 @@ from typing import Any
 
 import asyncssh
 
+from isolate.errors import LabError
 from isolate.lab.device import Reply, SimDevice
 from isolate.lab.fabric import Fabric, MoveError, save_moves
 from isolate.lab.faults import AUTHZ_FAILED, DeviceFaults, fault_from_json, socket_path
@@ -55,6 +56,13 @@ from isolate.lab.ssh_profiles import needs_rsa, server_options
 
 TICK_S = 0.5
 PERSIST_MODES = ("on-change", "at-stop")
+
+
+def checked_persist(mode: str) -> str:
+    """``mode`` if it is a persistence mode (``PERSIST_MODES``), else a one-line LabError."""
+    if mode not in PERSIST_MODES:
+        raise LabError(f"persist: {mode!r} is not one of {', '.join(PERSIST_MODES)}")
+    return mode
 LISTEN_HOST = "127.0.0.1"
 
 
@@ -91,10 +99,8 @@ class LabServer:
                  authorized: list[asyncssh.SSHKey], state_dir: Path | None,
                  fabric: Fabric | None = None, rsa_key: asyncssh.SSHKey | None = None,
                  persist: str = "on-change") -> None:
-        if persist not in PERSIST_MODES:
-            raise ValueError(f"persist: {persist!r} is not one of {', '.join(PERSIST_MODES)}")
         self.hosted = {h.name: h for h in hosted}
-        self.persist_at_stop = persist == "at-stop"
+        self.persist_at_stop = checked_persist(persist) == "at-stop"
         self._unsaved: dict[str, Hosted] = {}  # at-stop: changed since the last flush
         self.fabric = fabric
         self.host_key = host_key
@@ -165,15 +171,19 @@ class LabServer:
         if self.persist_at_stop:
             self._unsaved[hosted.name] = hosted
             return
-        write_atomic(self.state_dir / "devices" / f"{hosted.name}.json", snapshot_json(hosted.device))
+        self._write(hosted, self.state_dir)
 
     def flush(self) -> int:
         """Write every device changed since the last flush (``at-stop``); how many were written."""
         unsaved, self._unsaved = self._unsaved, {}
         if self.state_dir is not None:
             for hosted in unsaved.values():
-                write_atomic(self.state_dir / "devices" / f"{hosted.name}.json", snapshot_json(hosted.device))
+                self._write(hosted, self.state_dir)
         return len(unsaved)
+
+    @staticmethod
+    def _write(hosted: Hosted, state_dir: Path) -> None:
+        write_atomic(state_dir / "devices" / f"{hosted.name}.json", snapshot_json(hosted.device))
 
     # ------------------------------------------------------------ control socket
 
