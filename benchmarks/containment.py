@@ -16,6 +16,9 @@ process (containment_tools.py) so its peak RSS (whole process tree) is its own.
 Tools: ``isolate`` (plan, then apply: pre-checks, journal with fsync, push, read-back
 verification; then restore), ``nornir`` (threaded runner, netmiko_send_config),
 ``floor`` (asyncssh, one connection per device, the lines in one batch, all at once),
+``wire`` (isolate's round trips and nothing else: the same reads and writes, each answer read
+to its prompt, no journal, no checks; isolate over it is the cost of isolate's own work, it
+over the floor the cost of isolate's round trips),
 ``ansible`` (ansible-runner, network_cli, cli_config, forks 50; by default only at
 N <= --ansible-max, larger N extrapolated linearly and labelled so). The journal's cost is
 the same isolate apply with ``os.fsync`` made a no-op in the tool's process (the journal
@@ -53,7 +56,7 @@ from benchmarks.containment_report import goals, render_table  # noqa: E402
 
 PLAYBOOK = ROOT / "benchmarks" / "playbooks" / "containment.yml"
 RESULTS = ROOT / "benchmarks" / "results" / "containment.json"
-TOOLS = ("isolate", "nornir", "scrapli", "floor", "ansible")
+TOOLS = ("isolate", "nornir", "scrapli", "floor", "wire", "ansible")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ def goals(rows: list[dict[str, Any]], *, at: int | None = None) -> dict[str, Any
         value = iso / floor
         met = _met(value <= 2.0, _at(rows, n, "floor"), _at(rows, n, "isolate"))
         out["isolate_over_floor"] = {"value": round(value, 2), "target": "<= 2", "met": met}
+    wire = _wall(_at(rows, n, "wire"))
+    compared = (_at(rows, n, "isolate"), _at(rows, n, "wire"), _at(rows, n, "floor"))
+    if iso and wire and floor and not any(_undone(r) for r in compared):
+        # not a goal: where isolate's time over the floor goes (the product of the two)
+        out["split_over_floor"] = {"round_trips": round(wire / floor, 2),
+                                   "isolate_work": round(iso / wire, 2)}
     nofsync = _wall(_at(rows, n, "isolate-nofsync"))
     if iso and nofsync:
         runs = (_at(rows, n, "isolate") or {}).get("journal_runs")
@@ -100,6 +106,11 @@ def _setting(goal: dict[str, Any]) -> str:
     return f" (peer at {goal['peer_workers']} at once{best})"
 
 
+def _split(split: dict[str, Any]) -> str:
+    return (f"isolate over the floor, split: its round trips (wire) {split['round_trips']:.2f}x the floor, "
+            f"its own work {split['isolate_work']:.2f}x the wire")
+
+
 def _label(row: dict[str, Any]) -> str:
     """A peer's name with how many devices it ran at once (Nornir's threads, scrapli's sessions)."""
     workers = row.get("workers")
@@ -130,6 +141,8 @@ def render_table(report: dict[str, Any]) -> str:
             extra = " (extrapolated)" if goal.get("extrapolated") else ""
             extra += _setting(goal)
             out.append(f"  {key}: {goal['value']} (target {goal['target']}) {mark}{extra}")
+        elif key == "split_over_floor":
+            out.append(f"  {_split(goal)}")
         elif isinstance(goal, dict):
             out.append(f"  {key}: {goal}")
     return "\n".join(out)
@@ -155,6 +168,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             extra = " (Ansible extrapolated)" if goal.get("extrapolated") else ""
             extra += _setting(goal)
             lines.append(f"- `{key}`: {goal['value']} (target {goal['target']}) — {mark}{extra}")
+        elif key == "split_over_floor":
+            lines.append(f"- {_split(goal)}")
         elif isinstance(goal, dict):
             lines.append(f"- `{key}`: {goal}")
     return "\n".join(lines)

@@ -5,6 +5,8 @@
 TOOL: ``isolate-apply`` (plan, then the full apply: pre-checks, journal with fsync,
 push, read-back verification), ``isolate-restore`` (restore that run from its journal),
 ``floor`` (asyncssh, one connection per device, the lines in one batch, all at once),
+``wire`` (isolate's round trips and nothing else: asyncssh, the same reads and writes isolate
+makes on a Cisco IOS switch, each answer read to its prompt; no journal, no checks),
 ``nornir`` (threaded runner, ``netmiko_send_config``), ``scrapli`` (scrapli's async
 ``Cli`` over its libssh2 transport, ``send_inputs_async`` in configuration mode, ``--workers``
 devices at a time), ``ansible`` (ansible-runner, network_cli, ``ansible.netcommon.cli_config``).
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -90,6 +93,86 @@ async def _floor_one(device: dict[str, Any], work: Work) -> str | None:
 def _floor(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     async def run_all() -> list[str | None]:
         return list(await asyncio.gather(*(_floor_one(d, work) for d in work["devices"])))
+
+    started = time.perf_counter()
+    problems = asyncio.run(run_all())
+    return {"wall_s": time.perf_counter() - started, "failed": [p for p in problems if p][:20],
+            "status": "ok" if not any(problems) else "failed"}
+
+
+class _Shell:
+    """One PTY shell: write lines, read until as many prompts as lines have come."""
+
+    def __init__(self, process: Any) -> None:
+        self.process, self.buffer = process, ""
+        self.prompt: re.Pattern[str] = re.compile(r"[>#][ \t]*$")
+        self.output: list[str] = []
+
+    async def answers(self, lines: list[str], until: re.Pattern[str] | None = None) -> str:
+        """Send ``lines`` in one write; the text up to the prompt that ends the last answer
+        (a prompt per line, as isolate reads them: the last at the end of the text)."""
+        until = until or self.prompt
+        self.process.stdin.write("\n".join(lines) + "\n")
+        while True:
+            found = list(until.finditer(self.buffer))
+            if len(found) >= len(lines) and not self.buffer[found[-1].end():].strip():
+                text, self.buffer = self.buffer, ""
+                self.output.append(text)
+                return text
+            chunk = await self.process.stdout.read(65536)
+            if not chunk:
+                raise EOFError(f"the device closed the session (after {self.buffer[-80:]!r})")
+            self.buffer += chunk
+
+
+async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
+    """isolate's exchanges with one Cisco IOS switch, from its platform record: the first
+    prompt, escalation and the secret; the preparation and the state reads in one write (the
+    pre-check); configuration mode; the lines in writes cut at its mode boundaries, the last
+    with the exit line and the verification's state reads (docs/benchmarks.md, "Round trips")."""
+    import asyncssh
+
+    from isolate.drivers.asyncssh_cli import ENCRYPTION, PREFERRED_AUTH
+    from isolate.platforms.table import PLATFORMS
+
+    ios = PLATFORMS["cisco_ios"]
+    dialect, state = ios.dialect, ios.state
+    assert dialect is not None and dialect.escalate is not None
+    reads = [state.command, *state.also]
+    writes: list[list[str]] = [[]]
+    for line in device["lines"]:
+        writes[-1].append(line)
+        if dialect.enters_mode(line):
+            writes.append([])
+    writes[-1] += [dialect.config_exit, *reads]
+    try:
+        async with asyncssh.connect(work["host"], device["port"], username=work["username"],
+                                    password=work["password"], known_hosts=None, config=[],
+                                    client_keys=None, agent_path=None, preferred_auth=PREFERRED_AUTH,
+                                    encryption_algs=ENCRYPTION) as conn:
+            process = await conn.create_process(term_type="vt100", term_size=(511, 24), encoding="utf-8")
+            shell = _Shell(process)
+            while not shell.prompt.search(shell.buffer):
+                shell.buffer += await asyncio.wait_for(process.stdout.read(65536), 120)
+            first = shell.buffer.rstrip().rsplit("\n", 1)[-1].strip()
+            shell.buffer = ""
+            shell.prompt = re.compile(rf"(?:^|\n){re.escape(first[:-1])}(?:\([^)\r\n]*\))?[>#]")
+            login: list[list[str]] = []
+            if first.endswith(dialect.user_prompt):
+                asked = re.compile(r"[Pp]assword:\s*$")
+                await asyncio.wait_for(shell.answers([dialect.escalate], asked), 120)
+                login = [[work["enable"]]]
+            for lines in (*login, [*dialect.prepare, *reads], [dialect.config_enter], *writes):
+                await asyncio.wait_for(shell.answers(lines), 120)
+    except (OSError, asyncssh.Error, TimeoutError, EOFError) as err:
+        return f"{device['name']}: {type(err).__name__}: {err}"
+    output = "".join(shell.output).replace("\r", "")
+    return f"{device['name']}: % in output" if "\n%" in output else None
+
+
+def _wire(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    async def run_all() -> list[str | None]:
+        return list(await asyncio.gather(*(_wire_one(d, work) for d in work["devices"])))
 
     started = time.perf_counter()
     problems = asyncio.run(run_all())
@@ -220,6 +303,7 @@ TOOLS: dict[str, Callable[[Work, argparse.Namespace], dict[str, Any]]] = {
     "isolate-apply": _isolate_apply,
     "isolate-restore": _isolate_restore,
     "floor": _floor,
+    "wire": _wire,
     "nornir": _nornir,
     "scrapli": _scrapli,
     "ansible": _ansible,

@@ -65,3 +65,17 @@ def test_a_peer_that_never_completed_is_compared_at_its_fastest_run_and_not_comp
     found = goals(rows)
     assert found["isolate_vs_nornir"]["value"] == 4.0 and found["isolate_vs_nornir"]["met"] is None
     assert found["isolate_vs_nornir"]["peer_workers"] == 20
+
+
+def test_isolate_over_the_floor_is_split_into_round_trips_and_its_own_work() -> None:
+    """The wire tool (isolate's round trips alone) splits isolate's time over the floor; a wire
+    run that did not do all its work splits nothing."""
+    rows = [_row("isolate", 12.0), _row("wire", 5.0), _row("floor", 4.0)]
+    found = goals(rows)
+    assert found["split_over_floor"] == {"round_trips": 1.25, "isolate_work": 2.4}
+    said = ("isolate over the floor, split: its round trips (wire) 1.25x the floor, "
+            "its own work 2.40x the wire")
+    assert said in render_table({"rows": rows, "goals": found})
+    assert said in render_markdown({"rows": rows, "goals": found})
+    assert "split_over_floor" not in goals([_row("isolate", 12.0), _row("wire", 5.0, verified=False),
+                                             _row("floor", 4.0)])

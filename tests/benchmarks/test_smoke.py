@@ -1,4 +1,4 @@
-"""A tiny run of the containment benchmark (N=5: isolate, scrapli and the raw floor, on
+"""A tiny run of the containment benchmark (N=5: isolate, scrapli, the raw floor and the wire, on
 field-sized running-configs with 20 ms added to every reply and 1 ms per KiB of output): the
 script starts its lab, every tool's work is checked in the lab's configurations, isolate's
 restore brings every device back, the JSON has every figure, and no lab is left behind.
@@ -35,7 +35,7 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"  # the lab's own directory (by default on tmpfs)
     env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "state")}
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,scrapli,floor",
+        [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,scrapli,floor,wire",
          "--latency-ms", "20", "--per-kb-ms", "1", "--root", str(work),
          "--lab-dir", str(lab_dir), "--out", str(out),
          "--timeout", "300"],
@@ -45,7 +45,7 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr[-2000:]
         report = json.loads(out.read_text())
         tools = {r["tool"]: r for r in report["rows"]}
-        assert set(tools) == {"isolate", "isolate-restore", "isolate-nofsync", "scrapli", "floor"}
+        assert set(tools) == {"isolate", "isolate-restore", "isolate-nofsync", "scrapli", "floor", "wire"}
         for row in report["rows"]:
             assert set(row) >= FIGURES, row
             assert row["verified"], row
@@ -56,6 +56,8 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
         assert report["command"].startswith("python benchmarks/containment.py --sizes 5")
         assert "isolate_over_floor" in report["goals"] and "isolate_vs_scrapli" in report["goals"]
         assert report["goals_by_n"]["5"]["at_n"] == 5
+        split = report["goals"]["split_over_floor"]  # the wire run splits isolate over the floor
+        assert split["round_trips"] > 0 and split["isolate_work"] > 0
         options = report["options"]
         assert (options["config"], options["latency_reply_ms"], options["latency_per_kb_ms"]) == (
             "realistic", 20.0, 1.0)
