@@ -110,12 +110,13 @@ class _Shell:
 
     async def answers(self, lines: list[str], until: re.Pattern[str] | None = None) -> str:
         """Send ``lines`` in one write; the text up to the prompt that ends the last answer
-        (a prompt per line, as isolate reads them: the last at the end of the text)."""
+        (a prompt per line, as isolate reads them: the last at the end of the text). The
+        prompts are counted only once the text ends with one."""
         until = until or self.prompt
+        at_end = re.compile(rf"(?:{until.pattern})[ \t]*$")  # re's cache: compiled once
         self.process.stdin.write("\n".join(lines) + "\n")
         while True:
-            found = list(until.finditer(self.buffer))
-            if len(found) >= len(lines) and not self.buffer[found[-1].end():].strip():
+            if at_end.search(self.buffer[-600:]) and len(until.findall(self.buffer)) >= len(lines):
                 text, self.buffer = self.buffer, ""
                 self.output.append(text)
                 return text
