@@ -36,6 +36,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from isolate.netlab.canary import Canary
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPOLOGY = ROOT / "isolate" / "netlab" / "topologies" / "city-decoy.yml"
@@ -100,7 +104,7 @@ class Scenario:
         self.lab_dir = work / "lab"
         self.state = work / "state"
         self.watch: subprocess.Popen[bytes] | None = None
-        self.canary = None
+        self.canary: Canary | None = None
         build.up(self.lab_dir, TOPOLOGY)
         self.prefix = json.loads((self.lab_dir / "netlab.json").read_text())["prefix"]
 

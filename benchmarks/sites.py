@@ -27,13 +27,15 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from containment_lab import topology
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from isolate.journal import Journal, run_id_new
-from isolate.lab.process import start_lab
-from isolate.sites.client import SiteClient
-from isolate.sites.config import BrokerTarget
+from benchmarks.containment_lab import topology  # noqa: E402
+from isolate.journal import Journal, run_id_new  # noqa: E402
+from isolate.lab.process import start_lab  # noqa: E402
+from isolate.sites.client import SiteClient  # noqa: E402
+from isolate.sites.config import BrokerTarget  # noqa: E402
 
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "containment.yml"
 

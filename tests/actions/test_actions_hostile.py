@@ -229,6 +229,7 @@ def test_the_canonical_form_is_rendered_never_the_text_as_written() -> None:
     item = EdgeBlockItem.model_validate({"step": "e", "prefixes": ["2001:DB8:0:0::/32", "0:0:0:0:0:0:0:0/0"]})
     rendered_ios = ACTIONS[("edge-block", "cisco_ios")].render(item)
     rendered_nft = ACTIONS[("edge-block", "linux")].render(item)
+    assert isinstance(rendered_ios, list) and isinstance(rendered_nft, list)  # lines, not a batch
     assert rendered_ios == ["ipv6 route ::/0 Null0", "ipv6 route 2001:db8::/32 Null0"]
     assert "add rule inet isolate_e forward ip6 saddr { ::/0, 2001:db8::/32 } drop" in rendered_nft
     assert not any("DB8" in line or "0:0:0" in line for line in rendered_ios + rendered_nft)

@@ -101,6 +101,12 @@ def test_quarantine_refuses_a_vlan_in_use() -> None:
     ]
 
 
+def _lines(rendered: list[str] | Batch) -> list[str]:
+    """A rendering that is plain configuration lines (not an exec-mode batch)."""
+    assert isinstance(rendered, list), rendered
+    return rendered
+
+
 def _smb_item() -> BlockSmbItem:
     return BlockSmbItem.model_validate(
         {
@@ -130,7 +136,7 @@ def test_block_smb_verify_reads_ios_padding_and_port_names() -> None:
     action = lookup("block-smb", "cisco_ios")
     acl = "\n".join(
         f" {10 * i} " + line.replace("deny", "deny  ").replace("eq 137", "eq netbios-ns")
-        for i, line in enumerate(action.render(_smb_item())[1:-2], 1)
+        for i, line in enumerate(_lines(action.render(_smb_item()))[1:-2], 1)
     )
     state = (
         f"interface Vlan100\n ip access-group ISOLATE-CUT-SMB in\n!\n"
@@ -169,7 +175,7 @@ def test_segment_acl_renders_both_directions_of_allowed_services() -> None:
         "interface Vlan100",
         "ip access-group ISOLATE-SEG out",
     ]
-    assert lookup("segment-acl", "linux").render(item)[2:] == [
+    assert _lines(lookup("segment-acl", "linux").render(item))[2:] == [
         "add rule inet isolate_seg forward ip daddr 10.10.10.53/32 udp dport 53 accept",
         "add rule inet isolate_seg forward ip saddr 10.10.10.53/32 udp sport 53 accept",
         "add rule inet isolate_seg forward ip saddr { 10.10.10.0/24, 10.10.100.0/24 } "

@@ -131,7 +131,7 @@ def test_help_has_an_example(run: Run) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    arg=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20).map(
+    arg=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20).map(
         lambda a: "x" + a + ";reload\n$(id)"
     )
 )

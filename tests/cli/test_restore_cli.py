@@ -21,7 +21,8 @@ def _apply(lab: LabHandle, state: Path, *extra: str) -> str:
     done = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes",
                    "--set", "attacker=203.0.113.0/24", *extra, state=state)
     assert done.returncode == 0, done.stderr
-    return json.loads(run_cli("journal", "list", "--json", state=state).stdout)[-1]["run"]
+    run: str = json.loads(run_cli("journal", "list", "--json", state=state).stdout)[-1]["run"]
+    return run
 
 
 def test_restore_last_skips_a_later_no_change_run(lab: LabHandle, tmp_path: Path) -> None:

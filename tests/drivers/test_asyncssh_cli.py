@@ -200,6 +200,7 @@ def test_a_read_after_the_push_unanswered_leaves_the_push_standing(
     first one's answer never ends: it ends where the device echoes the next line.)"""
     vlan = 680 if transport == "asyncssh" else 681
     session = connect(dataclasses.replace(targets["acc2"], timeout_s=1.0), transport)
+    assert isinstance(session, ReadsAfterPush)
     set_fault(lab.state_dir, "acc2", make_fault("hang-on", pattern=r"^show vlan brief"))
     try:
         results = session.push_then_read([f"vlan {vlan}"], ["show running-config", "show vlan brief"])

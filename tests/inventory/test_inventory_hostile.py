@@ -52,7 +52,7 @@ def paths(node: Any, here: Path_ = ()) -> list[Path_]:
 
 
 PATHS = [p for p in paths(DATA) if p]
-CHARS = st.characters(blacklist_categories=("Cs",))
+CHARS = st.characters(codec="utf-8")
 HOSTILE_TEXT = st.one_of(
     st.text(CHARS, max_size=30),
     st.builds(

@@ -18,8 +18,8 @@ import pytest
 
 from isolate.netlab import canary
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from decoy_contain import INFECTED, RULES, Scenario
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root: benchmarks/
+from benchmarks.decoy_contain import INFECTED, RULES, Scenario
 
 pytestmark = [
     pytest.mark.netlab,
@@ -62,7 +62,7 @@ def test_decoy_hit_contains_the_scanner(scenario: Scenario) -> None:
     # scenario.once restored the run: ws-17's flows are back
     assert scenario.connects(INFECTED, "10.99.10.11", 445)
     assert scenario.connects(INFECTED, "10.99.40.11", 443)
-    canary_log = canary.records(scenario.canary) if scenario.canary else []
+    canary_log: list[dict[str, object]] = canary.records(scenario.canary) if scenario.canary else []
     hits = [r for r in canary_log if r.get("logtype") == canary.CONNECTION_MADE]
     assert hits and all(r["src_host"] == "10.99.100.17" for r in hits)
 

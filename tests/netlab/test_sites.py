@@ -262,7 +262,7 @@ def test_controller_killed_mid_step_restore_recovers(sites: tuple[Lab, Partition
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def _wait_for(proc: subprocess.Popen[str], state: Path, match: Any) -> dict[str, Any]:
+def _wait_for(proc: subprocess.Popen[Any], state: Path, match: Any) -> dict[str, Any]:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         found = next((r for r in _journal(state) if match(r)), None)

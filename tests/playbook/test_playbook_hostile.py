@@ -23,7 +23,7 @@ INV = load_inventory(FIXTURES / "inventory" / "valid.yml")
 
 TYPED = re.compile(r"[A-Za-z0-9._:/@*-]+")
 DANGER = re.compile(r"[\n\r\x00-\x1f\x7f]")
-CHARS = st.characters(blacklist_categories=("Cs",))
+CHARS = st.characters(codec="utf-8")
 HOSTILE_TEXT = st.one_of(
     st.text(CHARS, max_size=30),
     st.builds(

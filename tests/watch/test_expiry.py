@@ -38,6 +38,7 @@ def clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def restore_start(state: Path, run: str) -> dict[str, object]:
     [start] = [r["data"] for r in records(state / "runs" / run) if r["kind"] == "restore-start"]
+    assert isinstance(start, dict)
     return start
 
 

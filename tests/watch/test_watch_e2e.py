@@ -164,9 +164,9 @@ def test_hourly_limit_downgrades_auto_to_ask(tmp_path: Path, lab: LabHandle) -> 
         assert (reply["state"], reply["why"]) == (
             "pending", "the limit of 0 automatic containments per hour is reached")
         assert not (limited.state / "runs").exists(), "nothing was applied"
-        status = run_cli("status", "--json", state=limited.state)
-        assert status.returncode == 0, status.stderr
-        [waiting] = json.loads(status.stdout)["incidents"]
+        shown = run_cli("status", "--json", state=limited.state)
+        assert shown.returncode == 0, shown.stderr
+        [waiting] = json.loads(shown.stdout)["incidents"]
         assert (waiting["incident"], waiting["state"]) == (reply["incident"], "pending")
         text = run_cli("status", state=limited.state).stdout
         assert f"watch incident {reply['incident']} pending: the limit of 0 automatic" in text
