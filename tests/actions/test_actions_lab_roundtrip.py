@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Sim
+from simkit import Sim
 
 from isolate.actions.table import lookup
 from isolate.drivers.base import Batch

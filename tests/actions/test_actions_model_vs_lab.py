@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Sim
+from simkit import Sim
 
 from isolate.drivers.base import Batch
 from isolate.inventory.models import Inventory

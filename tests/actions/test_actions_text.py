@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import CliSim, Sim
+from simkit import CliSim, Sim
 
 from isolate.actions.base import (
     BlockSmbItem,

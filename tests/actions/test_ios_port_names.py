@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import Sim
+from simkit import Sim
 from test_actions_lab_roundtrip import _changes
 
 from isolate.actions.base import AllowEntry, SegmentAclItem
