@@ -21,10 +21,19 @@ def acc1(lab: LabHandle) -> Iterator[Any]:
     conn.disconnect()
 
 
+QUARANTINE = ["vlan 999", "interface GigabitEthernet1/0/5", "switchport access vlan 999"]
+
+
+@pytest.fixture
+def quarantined(acc1: Any) -> Any:
+    """acc1 with Gi1/0/5 in VLAN 999 (the configuration is idempotent: a test that needs it
+    sets it, whichever test ran before, on whichever worker)."""
+    assert "%" not in acc1.send_config_set(QUARANTINE)
+    return acc1
+
+
 def test_done_when_scenario_vlan_999_on_gi1_0_5(acc1: Any) -> None:
-    out = acc1.send_config_set(
-        ["vlan 999", "interface GigabitEthernet1/0/5", "switchport access vlan 999"]
-    )
+    out = acc1.send_config_set(QUARANTINE)
     assert "%" not in out
     running = acc1.send_command("show running-config")
     assert running.startswith("Building configuration...")
@@ -47,7 +56,8 @@ def test_running_config_is_deterministic_and_sized(acc1: Any) -> None:
     assert size == len("!\n" + body.rstrip("\n") + "\n")
 
 
-def test_running_config_interface_and_section(acc1: Any) -> None:
+def test_running_config_interface_and_section(quarantined: Any) -> None:
+    acc1 = quarantined
     one = acc1.send_command("show running-config interface gi1/0/5")
     assert one.splitlines()[-4:] == [
         "!", "interface GigabitEthernet1/0/5", " switchport access vlan 999", "end"]
@@ -150,7 +160,8 @@ def test_svi_access_group_and_null_route(lab: LabHandle) -> None:
         conn.disconnect()
 
 
-def test_interfaces_status_parses_and_shutdown_shows_disabled(acc1: Any) -> None:
+def test_interfaces_status_parses_and_shutdown_shows_disabled(quarantined: Any) -> None:
+    acc1 = quarantined
     acc1.send_config_set(["interface Gi1/0/2", "shutdown"])
     parsed = parse_output(platform="cisco_ios", command="show interfaces status",
                           data=acc1.send_command("show interfaces status"))
