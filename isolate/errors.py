@@ -69,12 +69,17 @@ class PlanRefused(IsolateError):
 
 
 class DeviceError(IsolateError):
-    """Something went wrong talking to one device. The message names device and command."""
+    """Something went wrong talking to one device. The message names device and command.
+    ``sent``: during a push, how many of the batch's lines had been written when it went wrong
+    (the line in flight and any typed ahead of it included), when the driver knows; a line
+    that appears twice in a batch is then told apart (``execute.inflight.may_have_run``)."""
 
-    def __init__(self, message: str, *, device: str, command: str | None = None) -> None:
+    def __init__(self, message: str, *, device: str, command: str | None = None,
+                 sent: int | None = None) -> None:
         super().__init__(message)
         self.device = device
         self.command = command
+        self.sent = sent
 
 
 class ConnectError(DeviceError):

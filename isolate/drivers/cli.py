@@ -424,8 +424,12 @@ class CliSession:
         if batch.config:
             after = reads if not batch.exec_after else ()
             results.append(self._send_config(batch.config, enter, after))
-        for command in batch.exec_after:
-            results.append(self.run(command))
+        for index, command in enumerate(batch.exec_after, len(batch.config) + 1):
+            try:
+                results.append(self.run(command))
+            except (DeviceTimeout, ConnectError) as exc:
+                exc.sent = index  # the configuration lines and the exec-mode lines up to this one
+                raise
         return results
 
     def writes(self, config: Sequence[str]) -> list[list[str]]:
@@ -441,8 +445,15 @@ class CliSession:
         return groups
 
     def _send_config(self, config: Sequence[str], enter: str, reads: Sequence[str] = ()) -> CommandResult:
+        """The configuration lines in writes cut at mode boundaries. A timeout or a lost
+        connection says how many of ``config`` had been written (``DeviceError.sent``): the
+        writes before, and the whole write in flight (typed ahead, its lines may all run)."""
         started = time.time()
-        answer = self._exchange(enter)
+        try:
+            answer = self._exchange(enter)
+        except (DeviceTimeout, ConnectError) as exc:
+            exc.sent = 0
+            raise
         outputs = [answer]
         if not self.prompts.in_config(answer):
             body = strip_echo(answer, enter)
@@ -451,11 +462,18 @@ class CliSession:
         groups = self.writes(config)
         wanted = list(dict.fromkeys(reads))
         read_answers: list[str] = []
+        sent = 0
         for index, group in enumerate(groups):
-            if index == len(groups) - 1 and wanted:
-                answers, read_answers = self._last_write(group, wanted)
-            else:
-                answers = self._pipelined(group)
+            last = index == len(groups) - 1
+            sent += len(group) - 1 if last else len(group)  # the last write's exit line is not config
+            try:
+                if last and wanted:
+                    answers, read_answers = self._last_write(group, wanted)
+                else:
+                    answers = self._pipelined(group)
+            except (DeviceTimeout, ConnectError) as exc:
+                exc.sent = sent
+                raise
             outputs += answers
             self._check_group(group, answers)
         self._check_left_config(outputs[-1])

@@ -29,9 +29,12 @@ def answered(exc: IsolateError) -> bool:
 
 
 def may_have_run(commands: Sequence[str], exc: IsolateError) -> list[str]:
-    """The batch's commands up to the one in flight (all of them when it is not named, e.g. an
-    atomic nft script: all or none)."""
+    """The batch's commands up to the one in flight: as many as the driver says it had written
+    (``DeviceError.sent``), else up to the first line equal to the one named, else all of them
+    (an atomic nft script: all or none)."""
     lines = list(commands)
+    if isinstance(exc, DeviceError) and exc.sent is not None:
+        return lines[: exc.sent]
     command = exc.command if isinstance(exc, DeviceError) else None
     if command is not None and command in lines:
         return lines[: lines.index(command) + 1]

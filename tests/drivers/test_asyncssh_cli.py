@@ -26,6 +26,7 @@ from isolate.drivers.cli import Channel, CliSession, RevertOnEnterSession, Until
 from isolate.drivers.netmiko_cli import NetmikoChannel
 from isolate.drivers.registry import TRANSPORTS, connect, connector, open_channel, platform_of, transport_from
 from isolate.errors import AuthError, CommandRejected, ConnectError, DeviceTimeout, PlanError
+from isolate.execute.inflight import may_have_run
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.loader import load_inventory
 from isolate.lab.faults import make_fault
@@ -217,6 +218,35 @@ def test_a_read_after_the_push_unanswered_leaves_the_push_standing(
     try:
         assert f"vlan {vlan}\n" in again.read_state()  # the push stood
         again.push([f"no vlan {vlan}"])
+    finally:
+        again.close()
+
+
+def test_a_push_lost_in_a_write_ending_with_an_earlier_line_counts_up_to_that_write(
+    targets: dict[str, Target], transport: str, lab: LabHandle
+) -> None:
+    """The device stops answering in a write whose last line the batch already had (a second
+    ``vlan N``): the error says how many lines were written, so the lines that may have run
+    reach that write, not the first line of the same text (which undercounted them)."""
+    first, second = (3901, 3902) if transport == "asyncssh" else (3903, 3904)
+    batch = [f"vlan {first}", "name twin-a", f"vlan {second}", "name twin-b", f"vlan {first}", "name twin-c"]
+    session = connect(dataclasses.replace(targets["acc2"], timeout_s=1.0), transport)
+    set_fault(lab.state_dir, "acc2", make_fault("hang-on", pattern=r"^name twin-b"))
+    try:
+        with pytest.raises(DeviceTimeout) as caught:
+            session.push(batch)
+        lost = caught.value
+        assert str(lost) == "acc2: 'name twin-b' got no answer within 1 s"
+        assert (lost.command, lost.sent) == (f"vlan {first}", 5)
+        assert may_have_run(batch, lost) == batch[:5]  # not batch[:1], the first 'vlan N'
+    finally:
+        set_fault(lab.state_dir, "acc2", make_fault("clear"))
+        session.close()
+    again = connect(targets["acc2"], transport)
+    try:
+        again.push([f"no vlan {first}", f"no vlan {second}"])
+        state = again.read_state()
+        assert f"vlan {first}\n" not in state and f"vlan {second}\n" not in state
     finally:
         again.close()
 
