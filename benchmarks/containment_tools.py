@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,19 @@ async def _floor_one(device: dict[str, Any], work: Work) -> str | None:
     return f"{device['name']}: % in output" if "\n%" in output.replace("\r", "") else None
 
 
-def _floor(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+def _all_at_once(one: Callable[[dict[str, Any], Work], Awaitable[str | None]], work: Work) -> dict[str, Any]:
+    """``one`` for every device at once on one event loop; each returns its problem or None."""
     async def run_all() -> list[str | None]:
-        return list(await asyncio.gather(*(_floor_one(d, work) for d in work["devices"])))
+        return list(await asyncio.gather(*(one(d, work) for d in work["devices"])))
 
     started = time.perf_counter()
     problems = asyncio.run(run_all())
     return {"wall_s": time.perf_counter() - started, "failed": [p for p in problems if p][:20],
             "status": "ok" if not any(problems) else "failed"}
+
+
+def _floor(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
+    return _all_at_once(_floor_one, work)
 
 
 class _Shell:
@@ -172,13 +177,7 @@ async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
 
 
 def _wire(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
-    async def run_all() -> list[str | None]:
-        return list(await asyncio.gather(*(_wire_one(d, work) for d in work["devices"])))
-
-    started = time.perf_counter()
-    problems = asyncio.run(run_all())
-    return {"wall_s": time.perf_counter() - started, "failed": [p for p in problems if p][:20],
-            "status": "ok" if not any(problems) else "failed"}
+    return _all_at_once(_wire_one, work)
 
 
 def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
