@@ -186,7 +186,7 @@ def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     from nornir.core.plugins.connections import ConnectionPluginRegister
     from nornir.core.task import Result, Task
     from nornir.plugins.runners import ThreadedRunner
-    from nornir_netmiko.tasks import netmiko_send_config  # type: ignore[import-untyped]
+    from nornir_netmiko.tasks import netmiko_send_config
 
     ConnectionPluginRegister.auto_register()  # what InitNornir does: finds nornir_netmiko's plugin
     options = {"netmiko": ConnectionOptions(extras={"secret": work["enable"], "fast_cli": True})}
