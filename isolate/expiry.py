@@ -148,7 +148,8 @@ class ExpiryBook:
 def expiries(state: Path, *, skip_unreadable: bool = False) -> list[Expiry]:
     """Every run with an expiry and changes not yet restored, oldest first. A journal that
     cannot be read is a JournalError, or, with ``skip_unreadable`` (isolate status, which
-    names such a run itself), left out."""
+    names such a run itself), left out, and taken to have taken over nothing of the others
+    (their expiries are still listed)."""
     from isolate.reopen import load_run
 
     book = ExpiryBook(state).events()
@@ -156,7 +157,9 @@ def expiries(state: Path, *, skip_unreadable: bool = False) -> list[Expiry]:
     for path in run_dirs(state):
         try:
             start = read_journal(path / "journal.jsonl").run_start()  # through its model
-            if start is None or start.options.expires_at is None or not load_run(path).needs_restore:
+            if start is None or start.options.expires_at is None:
+                continue
+            if not load_run(path, skip_unreadable=skip_unreadable).needs_restore:
                 continue
         except JournalError:
             if skip_unreadable:

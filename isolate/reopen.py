@@ -58,7 +58,10 @@ class RunToRestore:
         return f"run {self.run_id} ({self.playbook}) is already restored: nothing left to undo"
 
 
-def load_run(path: Path) -> RunToRestore:
+def load_run(path: Path, *, skip_unreadable: bool = False) -> RunToRestore:
+    """The run at ``path``, read for restore. ``skip_unreadable``: another run whose journal
+    cannot be read is taken to have taken none of its changes over (isolate status, which
+    names that run itself); without it, that run's JournalError is raised."""
     view = read_journal(path / "journal.jsonl")  # records read through their models
     first = view.typed(view.records[0]) if view.records else None
     start = first if isinstance(first, RunStart) else None
@@ -70,16 +73,18 @@ def load_run(path: Path) -> RunToRestore:
         incident=(start.incident or "") if start is not None else "",
         status=end[-1][1].status if end else "open",
         intents=sum(1 for r in view.records if r.kind == "intent"),
-        entries=_not_taken_over(path, entries_from_records(view, checked_state_reader(view))),
+        entries=_not_taken_over(
+            path, entries_from_records(view, checked_state_reader(view)), skip_unreadable
+        ),
         restore_ended_ok=bool(restore_end and restore_end[-1][1].ok),
         restore_died=_restore_died(view.records),
     )
 
 
-def _not_taken_over(path: Path, entries: list[UndoEntry]) -> tuple[UndoEntry, ...]:
+def _not_taken_over(path: Path, entries: list[UndoEntry], skip_unreadable: bool) -> tuple[UndoEntry, ...]:
     from isolate.takeover import taken_over
 
-    taken = taken_over(path) if entries else set()
+    taken = taken_over(path, skip_unreadable=skip_unreadable) if entries else set()
     return tuple(e for e in entries if (e.device, e.step) not in taken)
 
 

@@ -32,10 +32,19 @@ def taken_over(run_path: Path, *, skip_unreadable: bool = False) -> set[tuple[st
     for path in later:
         try:
             taken |= _taken_by(path, run_path.name)
-        except JournalError:
+        except JournalError as exc:
             if not skip_unreadable:
-                raise
+                raise _naming_the_run(path, run_path.name, exc) from None
     return taken
+
+
+def _naming_the_run(path: Path, restoring: str, exc: JournalError) -> JournalError:
+    """The error of another run's journal, in one line that names that run (its own message
+    names only ``journal.jsonl``) and why restoring ``restoring`` needed it."""
+    said = str(exc)
+    check = "" if "isolate journal verify" in said else f" (check it: isolate journal verify {path.name})"
+    return JournalError(f"run {path.name}: {said}{check}; run {restoring} is not restored while another "
+                        "run cannot be read (every run is read for the changes it took over)")
 
 
 def _taken_by(path: Path, earlier: str) -> set[tuple[str, str]]:

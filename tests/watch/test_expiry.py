@@ -92,6 +92,33 @@ def test_apply_expires_extend_then_expire(tmp_path: Path, lab: LabHandle, clock:
     assert run_cli("expire", state=state).stdout.strip() == "no containment with an expiry is pending"
 
 
+def test_a_damaged_run_does_not_hide_another_runs_expiry(tmp_path: Path, lab: LabHandle, clock: Path) -> None:
+    """`isolate status` names a run it cannot read (exit 7) and still shows the expiry of a
+    run it can: the damaged journal is taken to have taken nothing over."""
+    state = tmp_path / "state"
+    (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
+    applied = run_cli("apply", "-i", str(lab.inventory), str(tmp_path / "quarantine.yml"),
+                      "--set", "infected=10.10.100.17", "--expires", "1h", "--yes", state=state)
+    assert applied.returncode == 0, applied.stderr
+    [run] = [p.name for p in (state / "runs").iterdir()]
+    damaged = state / "runs" / "29991231T000000Z-0bad00"
+    damaged.mkdir()
+    (damaged / "journal.jsonl").write_text("not a record\n")
+    status = run_cli("status", state=state)
+    assert status.returncode == 7, status.stderr
+    assert status.stderr.startswith(f"error: run {damaged.name}: journal.jsonl:1: not a journal record")
+    assert f"(--expires 1h); isolate extend {run} --by 4h, or --keep" in status.stdout
+    refused = run_cli("restore", run, "--yes", state=state)  # restore reads every other run: it refuses
+    assert (refused.returncode, refused.stderr) == (7, (
+        f"error: run {damaged.name}: journal.jsonl:1: not a journal record: not JSON (Expecting value at "
+        f"column 1) (check it: isolate journal verify {damaged.name}); run {run} is not restored while "
+        "another run cannot be read (every run is read for the changes it took over)\n"))
+    (damaged / "journal.jsonl").unlink()
+    damaged.rmdir()
+    restored = run_cli("restore", run, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+
+
 def test_kept_never_expires(tmp_path: Path, lab: LabHandle, clock: Path) -> None:
     state = tmp_path / "state"
     (tmp_path / "quarantine.yml").write_text(PLAYBOOK)
