@@ -133,18 +133,18 @@ class _Shell:
 
 async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
     """isolate's exchanges with one Cisco IOS switch, from its platform record: the first
-    prompt, escalation and the secret; the preparation and the state reads in one write (the
-    pre-check); configuration mode; the lines in writes cut at its mode boundaries, the last
-    with the exit line and the verification's state reads (docs/benchmarks.md, "Round trips")."""
+    prompt, escalation and the secret; the preparation and the pre-check's reads (identity,
+    pending-revert probe, state) in one write; configuration mode; the lines in writes cut at
+    its mode boundaries, the last with the exit line and the verification's state reads
+    (docs/benchmarks.md, "Round trips")."""
     import asyncssh
 
     from isolate.drivers.asyncssh_cli import ENCRYPTION, PREFERRED_AUTH
-    from isolate.platforms.table import PLATFORMS
+    from isolate.platforms import PLATFORMS, precheck_reads, state_reads
 
-    ios = PLATFORMS["cisco_ios"]
-    dialect, state = ios.dialect, ios.state
+    dialect = PLATFORMS["cisco_ios"].dialect
     assert dialect is not None and dialect.escalate is not None
-    reads = [state.command, *state.also]
+    checks, reads = list(precheck_reads("cisco_ios")), list(state_reads("cisco_ios"))
     writes: list[list[str]] = [[]]
     for line in device["lines"]:
         writes[-1].append(line)
@@ -168,7 +168,7 @@ async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
                 asked = re.compile(r"[Pp]assword:\s*$")
                 await asyncio.wait_for(shell.answers([dialect.escalate], asked), 120)
                 login = [[work["enable"]]]
-            for lines in (*login, [*dialect.prepare, *reads], [dialect.config_enter], *writes):
+            for lines in (*login, [*dialect.prepare, *checks], [dialect.config_enter], *writes):
                 await asyncio.wait_for(shell.answers(lines), 120)
     except (OSError, asyncssh.Error, TimeoutError, EOFError) as err:
         return f"{device['name']}: {type(err).__name__}: {err}"
