@@ -172,8 +172,11 @@ async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
                 await asyncio.wait_for(shell.answers(lines), 120)
     except (OSError, asyncssh.Error, TimeoutError, EOFError) as err:
         return f"{device['name']}: {type(err).__name__}: {err}"
-    output = "".join(shell.output).replace("\r", "")
-    return f"{device['name']}: % in output" if "\n%" in output else None
+    # the answers to the configuration lines: from `configure terminal` to the verification's
+    # reads (the probes' answers may start with % too: "%No Rollback Confirmed Change pending")
+    pushed = "".join(shell.output[-len(writes) - 1 :]).replace("\r", "")
+    pushed = pushed.split(f"#{dialect.config_exit}\n", 1)[0]
+    return f"{device['name']}: % in output" if "\n%" in pushed else None
 
 
 def _wire(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
