@@ -188,10 +188,12 @@ def test_scheduled_revert_fires_unless_killed(sh: Exec) -> None:
     before = sh("sudo -n nft list ruleset")[0]
     assert sh("sudo -n mkdir -p /var/lib/isolate")[2] == 0
     assert sh("sudo -n tee /var/lib/isolate/r.nft", "flush ruleset\n" + before)[2] == 0
+    # the change first, then the job: a job that fired before the change reached the device
+    # (2 s pass quickly on a loaded machine) would leave the change standing
+    assert sh("sudo -n nft add table inet t")[2] == 0
     job = "nohup sh -c 'sleep 2 && nft -f /var/lib/isolate/r.nft' >/dev/null 2>&1 & echo $!"
     pid, _, status = sh(f"sudo -n {job}")
     assert status == 0 and pid.strip().isdigit()
-    assert sh("sudo -n nft add table inet t")[2] == 0
     _wait_for(lambda: sh("sudo -n nft list ruleset")[0] == before, "the revert job")
     # a killed job never applies its file
     long_job = job.replace("sleep 2", "sleep 600")
