@@ -17,7 +17,7 @@ from pathlib import Path
 
 from isolate.errors import JournalError
 from isolate.journal import read_journal
-from isolate.journal.reader import run_dirs
+from isolate.journal.reader import JournalView, run_dirs, unreadable
 from isolate.journal.schema import Gate, Restored
 
 
@@ -31,25 +31,23 @@ def taken_over(run_path: Path, *, skip_unreadable: bool = False) -> set[tuple[st
     later = [p for p in run_dirs(run_path.parent.parent) if p.name != run_path.name]
     for path in later:
         try:
-            taken |= _taken_by(path, run_path.name)
-        except JournalError as exc:
-            if not skip_unreadable:
-                raise _naming_the_run(path, run_path.name, exc) from None
+            view = read_journal(path / "journal.jsonl")
+        except JournalError as exc:  # not records: said as status and journal list say it
+            problem = unreadable(path, exc)
+        else:
+            try:
+                taken |= _taken_by(view, run_path.name)
+                continue
+            except JournalError as exc:  # a record that does not fit: its message names the run
+                problem = str(exc)
+        if not skip_unreadable:
+            raise JournalError(f"{problem}; run {run_path.name} is not restored while another run "
+                               "cannot be read (every run is read for the changes it took over)")
     return taken
 
 
-def _naming_the_run(path: Path, restoring: str, exc: JournalError) -> JournalError:
-    """The error of another run's journal, in one line that names that run (its own message
-    names only ``journal.jsonl``) and why restoring ``restoring`` needed it."""
-    said = str(exc)
-    check = "" if "isolate journal verify" in said else f" (check it: isolate journal verify {path.name})"
-    return JournalError(f"run {path.name}: {said}{check}; run {restoring} is not restored while another "
-                        "run cannot be read (every run is read for the changes it took over)")
-
-
-def _taken_by(path: Path, earlier: str) -> set[tuple[str, str]]:
-    """(device, step) of run ``earlier`` that run ``path`` brought back and took over."""
-    view = read_journal(path / "journal.jsonl")
+def _taken_by(view: JournalView, earlier: str) -> set[tuple[str, str]]:
+    """(device, step) of run ``earlier`` that the run of ``view`` brought back and took over."""
     start = view.run_start()
     claims = start.options.taken_over if start is not None else {}
     wanted = {_step_device(key) for key, run in claims.items() if run == earlier}

@@ -111,8 +111,8 @@ def test_a_damaged_run_does_not_hide_another_runs_expiry(tmp_path: Path, lab: La
     refused = run_cli("restore", run, "--yes", state=state)  # restore reads every other run: it refuses
     assert (refused.returncode, refused.stderr) == (7, (
         f"error: run {damaged.name}: journal.jsonl:1: not a journal record: not JSON (Expecting value at "
-        f"column 1) (check it: isolate journal verify {damaged.name}); run {run} is not restored while "
-        "another run cannot be read (every run is read for the changes it took over)\n"))
+        f"column 1): the journal is damaged (check it: isolate journal verify {damaged.name}); run {run} is "
+        "not restored while another run cannot be read (every run is read for the changes it took over)\n"))
     (damaged / "journal.jsonl").unlink()
     damaged.rmdir()
     restored = run_cli("restore", run, "--yes", state=state)
