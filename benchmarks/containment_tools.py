@@ -110,7 +110,7 @@ class _Shell:
 
     def __init__(self, process: Any) -> None:
         self.process, self.buffer = process, ""
-        self.prompt: re.Pattern[str] = re.compile(r"[>#][ \t]*$")
+        self.prompt: re.Pattern[str] | None = None  # the device's, once its first prompt is read
         self.output: list[str] = []
 
     async def answers(self, lines: list[str], until: re.Pattern[str] | None = None) -> str:
@@ -118,6 +118,7 @@ class _Shell:
         (a prompt per line, as isolate reads them: the last at the end of the text). The
         prompts are counted only once the text ends with one."""
         until = until or self.prompt
+        assert until is not None
         at_end = re.compile(rf"(?:{until.pattern})[ \t]*$")  # re's cache: compiled once
         self.process.stdin.write("\n".join(lines) + "\n")
         while True:
@@ -140,17 +141,14 @@ async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
     import asyncssh
 
     from isolate.drivers.asyncssh_cli import ENCRYPTION, PREFERRED_AUTH
+    from isolate.drivers.cli import FIRST_PROMPT, PASSWORD_PROMPT
     from isolate.platforms import PLATFORMS, precheck_reads, state_reads
 
     dialect = PLATFORMS["cisco_ios"].dialect
     assert dialect is not None and dialect.escalate is not None
     checks, reads = list(precheck_reads("cisco_ios")), list(state_reads("cisco_ios"))
-    writes: list[list[str]] = [[]]
-    for line in device["lines"]:
-        writes[-1].append(line)
-        if dialect.enters_mode(line):
-            writes.append([])
-    writes[-1] += [dialect.config_exit, *reads]
+    writes = dialect.writes(device["lines"])  # as isolate cuts them; the last ends with the exit line
+    writes[-1] += reads
     try:
         async with asyncssh.connect(work["host"], device["port"], username=work["username"],
                                     password=work["password"], known_hosts=None, config=[],
@@ -158,15 +156,14 @@ async def _wire_one(device: dict[str, Any], work: Work) -> str | None:
                                     encryption_algs=ENCRYPTION) as conn:
             process = await conn.create_process(term_type="vt100", term_size=(511, 24), encoding="utf-8")
             shell = _Shell(process)
-            while not shell.prompt.search(shell.buffer):
+            while not FIRST_PROMPT.search(shell.buffer):
                 shell.buffer += await asyncio.wait_for(process.stdout.read(65536), 120)
             first = shell.buffer.rstrip().rsplit("\n", 1)[-1].strip()
             shell.buffer = ""
             shell.prompt = re.compile(rf"(?:^|\n){re.escape(first[:-1])}(?:\([^)\r\n]*\))?[>#]")
             login: list[list[str]] = []
             if first.endswith(dialect.user_prompt):
-                asked = re.compile(r"[Pp]assword:\s*$")
-                await asyncio.wait_for(shell.answers([dialect.escalate], asked), 120)
+                await asyncio.wait_for(shell.answers([dialect.escalate], PASSWORD_PROMPT), 120)
                 login = [[work["enable"]]]
             for lines in (*login, [*dialect.prepare, *checks], [dialect.config_enter], *writes):
                 await asyncio.wait_for(shell.answers(lines), 120)

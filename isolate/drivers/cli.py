@@ -433,16 +433,8 @@ class CliSession:
         return results
 
     def writes(self, config: Sequence[str]) -> list[list[str]]:
-        """``config`` cut at its mode boundaries: each write ends with a line that enters a
-        sub-mode (``Dialect.contexts``), whose answer is read before its children are sent;
-        the last write ends with the configuration exit line."""
-        groups: list[list[str]] = [[]]
-        for line in config:
-            groups[-1].append(line)
-            if self.dialect.enters_mode(line):
-                groups.append([])
-        groups[-1].append(self.dialect.config_exit)
-        return groups
+        """``config`` cut at its mode boundaries (``Dialect.writes``)."""
+        return self.dialect.writes(config)
 
     def _send_config(self, config: Sequence[str], enter: str, reads: Sequence[str] = ()) -> CommandResult:
         """The configuration lines in writes cut at mode boundaries. A timeout or a lost

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,6 +61,18 @@ class Dialect:
         if self.contexts is None:
             return True
         return _enters_mode(self.contexts, line)
+
+    def writes(self, config: Sequence[str]) -> list[list[str]]:
+        """``config`` cut at its mode boundaries: each write ends with a line that enters a
+        sub-mode, whose answer is read before its children are sent; the last write ends with
+        the configuration exit line."""
+        groups: list[list[str]] = [[]]
+        for line in config:
+            groups[-1].append(line)
+            if self.enters_mode(line):
+                groups.append([])
+        groups[-1].append(self.config_exit)
+        return groups
 
 
 @functools.lru_cache(maxsize=4096)
