@@ -56,6 +56,7 @@ from isolate.lab.ssh_profiles import needs_rsa, server_options
 
 TICK_S = 0.5
 PERSIST_MODES = ("on-change", "at-stop")
+LISTEN_HOST = "127.0.0.1"
 
 
 def checked_persist(mode: str) -> str:
@@ -63,7 +64,6 @@ def checked_persist(mode: str) -> str:
     if mode not in PERSIST_MODES:
         raise LabError(f"persist: {mode!r} is not one of {', '.join(PERSIST_MODES)}")
     return mode
-LISTEN_HOST = "127.0.0.1"
 
 
 @dataclass
