@@ -16,7 +16,7 @@ import pytest
 from journalkit import start_run
 
 from isolate.errors import JournalError, LockHeld
-from isolate.journal import Journal, read_journal, run_id_new, verify_journal
+from isolate.journal import Journal, read_journal, run_id_new, verify_journal, writer
 from isolate.journal.records import ZERO_HASH, canonical_json
 from isolate.secrets import Scrubber
 
@@ -217,34 +217,102 @@ def test_store_state_is_content_addressed_and_checked(state_dir: Path) -> None:
             journal.read_state("../../etc/passwd")
 
 
+def _record_syncs(monkeypatch: pytest.MonkeyPatch, events: list[tuple[str, str, int]]) -> None:
+    """Record every fsync and syncfs of the writer: (call, the path of its fd, the lines the
+    journal file held on disk at that moment)."""
+    real_fsync, real_syncfs = os.fsync, writer._syncfs
+
+    def journal_lines(fd: int) -> tuple[str, int]:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        journal = next(Path(target).parent.rglob("journal.jsonl"), None) if Path(target).is_dir() else None
+        on_disk = Path(target) if Path(target).is_file() else journal
+        return target, on_disk.read_bytes().count(b"\n") if on_disk is not None else 0
+
+    def recording_fsync(fd: int) -> None:
+        events.append(("fsync", *journal_lines(fd)))
+        real_fsync(fd)
+
+    def recording_syncfs(fd: int) -> None:
+        events.append(("syncfs", *journal_lines(fd)))
+        real_syncfs(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(writer, "_syncfs", recording_syncfs)
+
+
 def test_a_state_is_durable_before_the_record_naming_it(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The state file and its directory are fsynced before the journal fsync that makes the
-    record naming the state durable; a state stored twice is written and fsynced once."""
+    """The states stored since the last commit are made durable (one syncfs of their
+    filesystem: the files and their directory entries) before the journal fsync that makes a
+    record naming one durable; a state stored twice is written once; a commit with no new
+    state makes no syncfs."""
     journal = Journal.create(state_dir, run_id_new())
-    events: list[tuple[str, int]] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        target = os.readlink(f"/proc/self/fd/{fd}")
-        on_disk = Path(target).read_bytes().count(b"\n") if Path(target).is_file() else 0
-        events.append((target, on_disk))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    events: list[tuple[str, str, int]] = []
+    _record_syncs(monkeypatch, events)
     with journal:
         _start(journal)
         events.clear()
         sha = journal.store_state("hostname core1\n")
+        other = journal.store_state("hostname core2\n")
+        state_file = journal.run_dir / "state" / f"{sha}.txt"
+        written = state_file.stat().st_mtime_ns
         assert journal.store_state("hostname core1\n") == sha
+        assert state_file.stat().st_mtime_ns == written  # not written again
+        assert events == []  # nothing synced until a record is committed
         journal.append("precheck", device="core1", ok=True, message="", state=sha, checks={})
-    state_file = str(journal.run_dir / "state" / f"{sha}.txt")
-    targets = [t for t, _ in events]
-    assert targets.count(state_file) == 1
-    first_journal_sync = targets.index(str(journal.path))
-    assert events[first_journal_sync][1] == 2  # the sync that made the precheck record durable
-    assert targets.index(state_file) < targets.index(str(journal.run_dir / "state")) < first_journal_sync
+        journal.append("precheck", device="core2", ok=True, message="", state=other, checks={})
+    state_dir_path = str(journal.run_dir / "state")
+    journal_path = str(journal.path)
+    assert events[:3] == [
+        ("syncfs", state_dir_path, 2),  # both states, before the first precheck is durable
+        ("fsync", journal_path, 2),
+        ("fsync", journal_path, 3),  # the second precheck: no new state, no syncfs
+    ]
+
+
+def test_without_syncfs_each_new_state_file_then_its_directory_is_fsynced(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the C library has no syncfs, the commit fsyncs each state file stored since the
+    last commit, then the state directory, then the journal."""
+    monkeypatch.setattr(writer, "_SYNCFS", None)
+    journal = Journal.create(state_dir, run_id_new())
+    events: list[tuple[str, str, int]] = []
+    _record_syncs(monkeypatch, events)
+    with journal:
+        _start(journal)
+        events.clear()
+        sha = journal.store_state("hostname core1\n")
+        journal.append("precheck", device="core1", ok=True, message="", state=sha, checks={})
+    assert [(call, path) for call, path, _ in events[:3]] == [
+        ("fsync", str(journal.run_dir / "state" / f"{sha}.txt")),
+        ("fsync", str(journal.run_dir / "state")),
+        ("fsync", str(journal.path)),
+    ]
+
+
+def test_a_failed_state_sync_stops_the_journal(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write-back error of a captured state fails the append that would have named it, and
+    every later one: the record is cut back and the run must stop."""
+    journal = Journal.create(state_dir, run_id_new())
+    _start(journal)
+    sha = journal.store_state("hostname core1\n")
+
+    def broken_syncfs(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(writer, "_syncfs", broken_syncfs)
+    with pytest.raises(JournalError, match=r"cannot append intent \(seq 1\): Input/output error"):
+        journal.append(
+            "intent", device="core1", step="s", action="a", platform="cisco_ios", forward=["x"], inverse=[],
+            pre_state=sha, stage=1, confirm_window_s=None,
+        )  # fmt: skip
+    monkeypatch.undo()
+    with pytest.raises(JournalError, match="earlier write failed"):
+        journal.append("failed", device="core1", step="s", phase="push", message="m")
+    journal.close()
+    assert len(read_journal(journal.run_dir).records) == 1
 
 
 def test_a_torn_state_file_is_rewritten_when_the_state_is_stored_again(make_run: RunFactory) -> None:
