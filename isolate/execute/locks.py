@@ -5,7 +5,9 @@ One file per device, ``LOCKS/<device>.lock``, holding ``{"run","pid","host","use
 ``$ISOLATE_LOCK_DIR``, else ``/run/lock/isolate`` (``isolate.paths.lock_dir_from``) — so
 two runs with different state directories still see each other's locks. A lock is taken
 atomically: the content is written to a temp file which is then hard-linked to the lock
-name (the link fails if the lock exists), so a lock is never seen half-written. ``acquire`` is all-or-nothing.
+name (the link fails if the lock exists), so a lock is never seen half-written; the holder is
+the same for every device of one ``acquire``, so one temp file is linked to all their names.
+``acquire`` is all-or-nothing.
 A lock whose process is dead (same host) is *stale*: it is reported in the error and
 broken only on request (``break_stale``/``break_lock``), never silently — except that a
 run may adopt its own stale locks (restore or resume of that run), which it is told.
@@ -30,6 +32,8 @@ from isolate.paths import current_user, lock_dir_from, make_shared_dir, process_
 
 DEVICE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _tmp_counter = itertools.count()
+# Lock names hard-linked to one holder file; ext4 allows 65,000 links to a file.
+LINKS_PER_HOLDER = 10_000
 
 
 @dataclass(frozen=True)
@@ -130,62 +134,74 @@ class DeviceLocks:
             raise InputError(f"{self.dir}: cannot create the lock directory: {err.strerror}") from None
         taken: list[str] = []
         adopted: list[LockInfo] = []
+        ordered = sorted(names)  # one global order: no two runs deadlock on retries
         try:
-            for name in sorted(names):  # one global order: no two runs deadlock on retries
-                info = self._try_take(name, run_id, adopt_own_stale)
-                taken.append(name)
-                if info is not None:
-                    adopted.append(info)
+            for first in range(0, len(ordered), LINKS_PER_HOLDER):
+                with self._holder_file(run_id) as holder:
+                    for name in ordered[first : first + LINKS_PER_HOLDER]:
+                        info = self._try_take(name, run_id, holder, adopt_own_stale)
+                        taken.append(name)
+                        if info is not None:
+                            adopted.append(info)
         except BaseException:
             self._release(taken, run_id)
             raise
         return HeldLocks(self, run_id, names, tuple(adopted))
 
-    def _try_take(self, device: str, run_id: str, adopt_own_stale: bool) -> LockInfo | None:
-        """Take one lock; returns the stale lock it adopted, if any."""
-        if self._link(device, run_id):
+    def _try_take(self, device: str, run_id: str, holder: Path, adopt_own_stale: bool) -> LockInfo | None:
+        """Take one lock (``holder``: our holder file); returns the stale lock it adopted, if any."""
+        if self._link(device, holder):
             return None
-        holder = self.read(device)
-        if holder is None:  # released between our attempt and the read
-            if self._link(device, run_id):
+        info = self.read(device)
+        if info is None:  # released between our attempt and the read
+            if self._link(device, holder):
                 return None
-            holder = self.read(device)
-        if holder is not None and adopt_own_stale and holder.run == run_id and holder.stale:
-            self._replace(device, holder, run_id)
-            return holder
-        if holder is None:
+            info = self.read(device)
+        if info is not None and adopt_own_stale and info.run == run_id and info.stale:
+            self._replace(device, info, holder)
+            return info
+        if info is None:
             raise LockHeld(f"{device} is locked (the lock file changed while it was read)")
-        raise LockHeld(holder.describe())
+        raise LockHeld(info.describe())
 
-    def _link(self, device: str, run_id: str) -> bool:
-        """Write the holder to a temp file and hard-link it to the lock name: other processes
-        never see it half-written. Not fsynced: a lock only keeps live processes apart, and
-        after a machine crash every holder is dead (``/run/lock`` is emptied at boot; the
-        journal, not the lock, tells what a crashed run left) — an fsync per device cost
-        1.5 s of a 1,000-device apply on a disk-backed lock directory."""
-        tmp = self.dir / f".{device}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp"
+    @contextlib.contextmanager
+    def _holder_file(self, run_id: str) -> Iterator[Path]:
+        """The holder (this run, process, host, user), written whole to a temp file that each
+        lock name is then hard-linked to (``_link``); removed when the locks are taken. Not
+        fsynced: a lock only keeps live processes apart, and after a machine crash every holder
+        is dead (``/run/lock`` is emptied at boot; the journal, not the lock, tells what a
+        crashed run left) — an fsync per device cost 1.5 s of a 1,000-device apply on a
+        disk-backed lock directory, and a temp file per device another 0.3 s."""
+        tmp = self.dir / f".holder.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # every operator reads the holder
         try:
-            os.fchmod(fd, 0o644)
-            os.write(fd, json.dumps(_holder(run_id, self.state_dir), sort_keys=True).encode("utf-8"))
+            try:
+                os.fchmod(fd, 0o644)
+                os.write(fd, json.dumps(_holder(run_id, self.state_dir), sort_keys=True).encode("utf-8"))
+            finally:
+                os.close(fd)
+            yield tmp
         finally:
-            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _link(self, device: str, holder: Path) -> bool:
+        """Hard-link the holder file to the device's lock name: atomic (the link fails if the
+        lock exists), and other processes never see a lock half-written."""
         try:
-            os.link(tmp, self._path(device))
+            os.link(holder, self._path(device))
         except FileExistsError:
             return False
-        finally:
-            os.unlink(tmp)
         return True
 
-    def _replace(self, device: str, stale: LockInfo, run_id: str) -> None:
+    def _replace(self, device: str, stale: LockInfo, holder: Path) -> None:
         """Swap a stale lock for ours, only if it is still that stale lock."""
         if self.read(device) != stale:
             raise LockHeld(f"{device} is locked (the lock changed while it was taken over)")
         self._path(device).unlink(missing_ok=True)
-        if not self._link(device, run_id):
-            holder = self.read(device)
-            raise LockHeld(holder.describe() if holder else f"{device} is locked")
+        if not self._link(device, holder):
+            info = self.read(device)
+            raise LockHeld(info.describe() if info else f"{device} is locked")
 
     def _release(self, devices: Iterable[str], run_id: str) -> None:
         """Remove our own locks only (never one another process took after a break)."""

@@ -15,11 +15,13 @@ from typer.testing import CliRunner
 
 import isolate.cli
 from isolate.errors import InputError, LockHeld
+from isolate.execute import locks as lock_module
 from isolate.execute.locks import DeviceLocks
 
 HOLDER = """
 import sys
 from pathlib import Path
+from isolate.execute import locks as lock_module
 from isolate.execute.locks import DeviceLocks
 locks = DeviceLocks(Path(sys.argv[1]))
 with locks.acquire(sys.argv[3].split(","), sys.argv[2]):
@@ -75,6 +77,22 @@ def test_acquire_and_release(locks: DeviceLocks) -> None:
         with pytest.raises(LockHeld, match=r"^core1 is locked by run R1 \(pid \d+, user \S+ on \S+, since "):
             locks.take(["core1"], "R2")
     assert locks.held() == []
+
+
+def test_a_take_of_many_devices_leaves_only_their_locks(
+    locks: DeviceLocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every device's lock holds the holder, whichever holder file it was linked from; no
+    temp file is left, after a take or after one refused part-way (all or nothing)."""
+    monkeypatch.setattr(lock_module, "LINKS_PER_HOLDER", 2)
+    devices = [f"sw{k}" for k in range(5)]
+    with locks.acquire(devices, "R1"):
+        assert [(i.device, i.run, i.pid) for i in locks.held()] == [(d, "R1", os.getpid()) for d in devices]
+        assert sorted(p.name for p in locks.dir.iterdir()) == [f"{d}.lock" for d in devices]
+        with pytest.raises(LockHeld, match=r"^sw3 is locked by run R1 "):
+            locks.take(["core1", "sw3", "zz"], "R2")
+        assert sorted(p.name for p in locks.dir.iterdir()) == [f"{d}.lock" for d in devices]
+    assert list(locks.dir.iterdir()) == []
 
 
 def test_second_process_is_refused_naming_the_holder(spawn: Spawn, locks: DeviceLocks) -> None:
