@@ -38,9 +38,12 @@ CONTEXTS = ("interface ", "vlan ", "ip access-list ", "router ", "line ", "archi
 
 
 def _isolate_apply(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
-    if ns.no_fsync:  # the journal's cost: the same run with fsync made a no-op in this process
-        os.fsync = lambda fd: None
     from isolate import api
+    from isolate.journal import writer
+
+    if ns.no_fsync:  # the journal's cost: the same run with fsync and syncfs no-ops in this process
+        os.fsync = lambda fd: None
+        writer._syncfs = lambda fd: None  # the group commit's sync of the captured states
 
     started = time.perf_counter()
     inventory, built = api.plan(Path(work["inventory"]), Path(work["playbook"]))
