@@ -151,8 +151,9 @@ def fault(
     delay: Annotated[float | None, typer.Option("--delay", help="Seconds per reply (slow).",
                                                 show_default=False)] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help="Regex of commands to "
-                                                "reject (reject), hang on (hang-on), drop on (drop-on) or "
-                                                "deny as TACACS+ would (authz-fail).",
+                                                "reject (reject), hang on (hang-on), drop on (drop-on), "
+                                                "deny as TACACS+ would (authz-fail) or hold until "
+                                                "cleared (hold-on).",
                                                 show_default=False)] = None,
 ) -> None:
     """Set a fault on a device of the running lab (clear removes them all)."""

@@ -8,7 +8,9 @@ is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
 ``pattern`` gets no answer: the device stops answering that session there), ``drop-on``
 (a command matching ``pattern`` has its connection closed mid-reply), ``authz-fail`` (a
 command matching ``pattern`` is refused by the TACACS+ server: ``Command authorization
-failed.``, no ``%``), ``clear`` (remove every fault).
+failed.``, no ``%``), ``hold-on`` (a command matching ``pattern`` is answered, as usual, only
+once the fault is cleared: a test acts while the client waits on that command, then lets it
+go), ``clear`` (remove every fault).
 Commands are counted per device, non-empty lines only, from the moment the fault
 is set.
 
@@ -20,6 +22,7 @@ line, one JSON reply line).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -33,7 +36,7 @@ from typing import Any
 from isolate.errors import InputError, LabError
 
 FAULT_KINDS = ("auth-fail", "slow", "hang-after", "drop-after", "reject", "hang-on", "drop-on",
-               "authz-fail", "clear")
+               "authz-fail", "hold-on", "clear")
 AUTHZ_FAILED = "Command authorization failed."
 CONTROL_SOCKET = "control.sock"
 
@@ -59,7 +62,7 @@ def make_fault(kind: str, *, after: int | None = None, delay: float | None = Non
         raise InputError(f"fault {kind}: --after N (N >= 0) is required")
     if kind == "slow" and (delay is None or not 0 < delay <= 600):
         raise InputError("fault slow: --delay S (0 < S <= 600 seconds) is required")
-    if kind in ("reject", "hang-on", "drop-on", "authz-fail"):
+    if kind in ("reject", "hang-on", "drop-on", "authz-fail", "hold-on"):
         if not pattern:
             raise InputError(f"fault {kind}: --pattern REGEX is required")
         try:
@@ -96,6 +99,8 @@ class DeviceFaults:
     def __init__(self) -> None:
         self.active: dict[str, Fault] = {}
         self.commands = 0
+        self._let_go = asyncio.Event()  # set while no hold-on fault holds commands
+        self._let_go.set()
 
     def set(self, fault: Fault) -> None:
         if fault.kind == "clear":
@@ -103,6 +108,14 @@ class DeviceFaults:
         else:
             self.active[fault.kind] = fault
         self.commands = 0
+        if "hold-on" not in self.active:
+            self._let_go.set()  # every held command is answered now
+        elif self._let_go.is_set():
+            self._let_go = asyncio.Event()
+
+    async def held(self) -> None:
+        """Return once no hold-on fault is set (a command it held is then answered)."""
+        await self._let_go.wait()
 
     def auth_fails(self) -> bool:
         return "auth-fail" in self.active
@@ -112,7 +125,8 @@ class DeviceFaults:
         return slow.delay if slow else 0.0
 
     def on_command(self, line: str) -> str:
-        """What to do with this line: ``answer``, ``hang``, ``drop``, ``reject`` or ``deny``."""
+        """What to do with this line: ``answer``, ``hang``, ``drop``, ``reject``, ``deny`` or
+        ``hold`` (wait for :meth:`held`, then answer)."""
         if not self.active or not line.strip():
             return "hang" if self._over("hang-after") else "answer"
         if self._over("hang-after"):
@@ -132,6 +146,9 @@ class DeviceFaults:
         authz = self.active.get("authz-fail")
         if authz and re.search(authz.pattern, line):
             return "deny"
+        hold_on = self.active.get("hold-on")
+        if hold_on and re.search(hold_on.pattern, line):
+            return "hold"
         return "answer"
 
     def _over(self, kind: str) -> bool:

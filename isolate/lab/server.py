@@ -431,6 +431,10 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         action = hosted.faults.on_command(self.command)
         if action == "hang":
             return
+        if action == "hold":
+            await hosted.faults.held()
+            if self.dead:
+                return
         if action == "drop":
             self.chan.get_connection().abort()
             return
@@ -527,6 +531,11 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         if action == "deny":
             self._write(f"{echoed}\r\n{AUTHZ_FAILED}\r\n{shell.prompt()}")
             return True
+        if action == "hold":  # answered as usual once the fault is cleared
+            self._flush()
+            await hosted.faults.held()
+            if self.dead:
+                return False
         if hosted.device.tick(time.time()):
             self.unsaved = True
         try:

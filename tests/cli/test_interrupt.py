@@ -1,6 +1,11 @@
 """Ctrl-C during apply, with a real SIGINT to the CLI process on the embedded lab: the CLI says
 the run id, what is contained now and the next command, and exits 130; the journal stays valid
-and restore brings every device back."""
+and restore brings every device back.
+
+The SIGINT lands during the last step by construction: the lab holds vpn1's first change line
+unanswered (fault ``hold-on``) until the signal has been sent, then lets it go. (With vpn1
+merely slow, a test process starved for the step's 3.5 s sent it after the run had ended and
+was reported: exit 0.)"""
 
 from __future__ import annotations
 
@@ -16,12 +21,13 @@ from isolate.lab.process import LabHandle, set_fault
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
+VPN1_CHANGE = r"vpn-simultaneous-logins 0"  # the revoke-vpn step's change on the ASA
 
 
 def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_path: Path) -> None:
     state = tmp_path / "state"
     baseline = read_all(lab.state_dir, TOUCHED)
-    set_fault(lab.state_dir, "vpn1", make_fault("slow", delay=0.5))
+    set_fault(lab.state_dir, "vpn1", make_fault("hold-on", pattern=VPN1_CHANGE))
     proc = start_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
     try:
         deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
@@ -33,7 +39,8 @@ def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_p
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signal.SIGINT)  # pending in the process once kill() returns
+        set_fault(lab.state_dir, "vpn1", make_fault("clear"))  # the step may end now
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

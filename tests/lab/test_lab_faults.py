@@ -76,6 +76,19 @@ def test_hang_after_n_commands_stops_answering(lab: LabHandle, acc2: str) -> Non
         shell.close()
 
 
+def test_hold_on_answers_the_command_once_cleared(lab: LabHandle, acc2: str) -> None:
+    shell = _enabled(lab)
+    try:
+        fault(lab, acc2, "hold-on", "--pattern", "^show privilege")
+        shell.send("show privilege\n")
+        with pytest.raises(TimeoutError):
+            shell.read_until(r"level is 15", timeout=1.0)
+        fault(lab, acc2, "clear")
+        shell.read_until(r"level is 15\r\nacc2#")  # held, not dropped: answered as usual
+    finally:
+        shell.close()
+
+
 def test_drop_after_n_commands_closes_mid_command(lab: LabHandle, acc2: str) -> None:
     shell = _enabled(lab)
     try:
