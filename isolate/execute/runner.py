@@ -69,7 +69,13 @@ class ThreadRunner:
             futures = [self._pool.submit(fn, item) for item in items]
             try:
                 return [future.result() for future in futures]
-            finally:  # as a pool's ``with`` did: nothing of this map still runs once it returns or raises
+            finally:
+                # Nothing of this map still runs once it returns or raises. On an interrupt
+                # (Ctrl-C) or an error, the items not yet started never start: a device waiting
+                # for a free thread is not touched after the operator said stop. The running
+                # ones end their work (and its journal records) first.
+                for future in futures:
+                    future.cancel()
                 wait(futures)
         finally:
             self._busy.release()

@@ -60,3 +60,43 @@ def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_p
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
     assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+
+
+def test_sigint_starts_no_device_still_waiting_for_a_worker(lab: LabHandle, tmp_path: Path) -> None:
+    """With one worker, cut-smb's devices go one at a time (core2, then fw-int): a Ctrl-C while
+    core2's change is in flight lets core2 finish and never starts fw-int; nothing of a later
+    step is sent either."""
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    set_fault(lab.state_dir, "core2", make_fault("hold-on", pattern="ISOLATE-CUT-SMB"))
+    proc = start_cli(
+        "apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", "--workers", "1", state=state
+    )
+    try:
+        deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
+        while time.monotonic() < deadline:
+            run = newest_run(state)
+            if run is not None and any(
+                r["kind"] == "intent" and r["data"]["device"] == "core2" for r in records(run)
+            ):
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)  # pending in the process once kill() returns
+        set_fault(lab.state_dir, "core2", make_fault("clear"))
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        set_fault(lab.state_dir, "core2", make_fault("clear"))
+    run = newest_run(state)
+    assert run is not None
+    assert proc.returncode == 130, err
+    assert "contained now:\n  core2 cut-smb: contained\nnext: " in err
+    assert [r["data"]["device"] for r in records(run) if r["kind"] == "intent"] == ["core2"]
+    after = read_all(lab.state_dir, TOUCHED)
+    assert {d: after[d] for d in TOUCHED if d != "core2"} == {d: baseline[d] for d in TOUCHED if d != "core2"}
+    restored = run_cli("restore", run.name, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, TOUCHED) == baseline
