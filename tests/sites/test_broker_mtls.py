@@ -1,7 +1,9 @@
 """Mutual TLS to the broker, on 127.0.0.1: redis-server with ``tls-auth-clients yes`` (a CA
 made here), the controller and ``isolate worker --site north`` each showing a client
 certificate from the inventory's ``broker.cert_file``/``key_file`` (relative to the inventory,
-as ca_file is). Through the CLI: a site run contains and restores identically."""
+as ca_file is). Through the CLI: a site run contains and restores identically; without a client
+certificate, or with one from another CA, apply stops at the pre-checks (exit 3) with one line
+saying which inventory fields to check, and so does a worker (exit 3, before serving)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from brokerkit import Broker, needs_redis, start_broker
+from brokerkit import Broker, issue_cert, make_ca, needs_redis, start_broker
 from e2e import newest_run, read_all, records
 from test_site_workers import PLAYBOOK, SITE, _cli, _client, _inventory
 
@@ -58,6 +60,13 @@ def _worker(inventory: Path, where: Path, password: str) -> subprocess.Popen[byt
         )  # fmt: skip
 
 
+def _one_line(said: str, start: str) -> str:
+    """The one output line that starts with ``start`` (after any ``error:`` prefix)."""
+    hits = [line for line in said.splitlines() if start in line]
+    assert len(hits) == 1, said
+    return hits[0][hits[0].index(start) :]
+
+
 def test_a_site_run_with_client_certificates(
     lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
 ) -> None:
@@ -79,3 +88,62 @@ def test_a_site_run_with_client_certificates(
     assert read_all(lab.state_dir, list(SITE)) == before
     verify = _cli("journal", "verify", "last", state=state, password=broker.password)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_no_client_certificate_says_what_to_set(
+    lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
+) -> None:
+    broker, _ = mutual
+    inventory = _inventory(lab, broker, tmp_path)  # ca_file only, as before mutual TLS
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(PLAYBOOK)
+    applied = _cli("apply", "-i", str(inventory), str(playbook), "--yes", state=tmp_path / "s",
+                   password=broker.password)  # fmt: skip
+    said = applied.stdout + applied.stderr
+    assert applied.returncode == 3, said  # pre-checks failed, nothing changed
+    line = _one_line(said, f"core2: broker {broker.url} unreachable: TLS: ")
+    assert line.endswith(
+        ": the broker requires a client certificate (tls-auth-clients) and the inventory's broker "
+        "has none: set broker.cert_file and broker.key_file"
+    ), line
+    assert "Traceback" not in said and broker.password not in said
+
+
+def test_a_client_certificate_from_another_ca_is_refused_in_one_line(
+    lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
+) -> None:
+    broker, _ = mutual
+    other_key, other, _ = make_ca(tmp_path, "other")
+    cert, _ = issue_cert(tmp_path / "client", other_key, other, "controller", client=True)
+    inventory = _inventory(lab, broker, tmp_path, **CLIENT)
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(PLAYBOOK)
+    applied = _cli("apply", "-i", str(inventory), str(playbook), "--yes", state=tmp_path / "s",
+                   password=broker.password)  # fmt: skip
+    said = applied.stdout + applied.stderr
+    assert applied.returncode == 3, said
+    line = _one_line(said, f"core2: broker {broker.url} unreachable: TLS: ")
+    assert line.endswith(
+        f": the broker refused the client certificate {cert}: check broker.cert_file and "
+        "broker.key_file (signed by the CA the broker trusts, its tls-ca-cert-file, and valid now)"
+    ), line
+    assert "Traceback" not in said and broker.password not in said
+
+
+def test_a_worker_without_a_client_certificate_stops_in_one_line(
+    lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
+) -> None:
+    broker, _ = mutual
+    inventory = _inventory(lab, broker, tmp_path)
+    worker = _worker(inventory, tmp_path, broker.password)
+    try:
+        code = worker.wait(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    said = (tmp_path / "worker.log").read_text()
+    assert code == 3, said  # its pre-check of the broker failed: nothing served
+    line = _one_line(said, f"site north: broker {broker.url} unreachable: TLS: ")
+    assert line.endswith("set broker.cert_file and broker.key_file"), line
+    assert "Traceback" not in said and broker.password not in said
