@@ -222,10 +222,28 @@ def _sites(inv: Inventory, ctx: _Ctx) -> None:
             ctx.add(loc, f"{dev.name}: platform {dev.platform} cannot be driven by a site worker")
 
 
+def _broker(inv: Inventory, ctx: _Ctx) -> None:
+    """rediss:// needs the CA; a client certificate and its key go together, over TLS only."""
+    broker = inv.broker
+    if broker is None:
+        return
+    tls = broker.url.startswith("rediss://")
+    if tls and broker.ca_file is None:
+        why = "rediss:// needs ca_file (the CA the broker's certificate is checked against)"
+        ctx.add(("broker", "url"), why)
+    if broker.cert_file is not None and broker.key_file is None:
+        ctx.add(("broker", "cert_file"), "a client certificate needs its key: set key_file too")
+    if broker.key_file is not None and broker.cert_file is None:
+        ctx.add(("broker", "key_file"), "a client key needs its certificate: set cert_file too")
+    if not tls and (broker.cert_file is not None or broker.key_file is not None):
+        field = "cert_file" if broker.cert_file is not None else "key_file"
+        ctx.add(("broker", field), "a client certificate is for TLS only: the url must be rediss://")
+
+
 # session families a site worker drives (isolate/sites/worker.py)
 SITE_FAMILIES = ("cli", "nft", "ovs", "wireguard")
 
-_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs, _jumps, _sites)
+_CHECKS: tuple[_Check, ...] = (_names, _segments, _hosts, _devices, _refs, _jumps, _sites, _broker)
 
 
 def cross_check(inventory: Inventory, lines: LineMap) -> list[Problem]:

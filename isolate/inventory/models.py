@@ -189,11 +189,14 @@ def _broker_url(value: Any) -> str:
 
 class Broker(_Model):
     """Where the controller and the site workers meet (docs/scale.md): a Redis broker, its
-    password by reference, and for ``rediss://`` the CA its certificate is checked against."""
+    password by reference, and for ``rediss://`` the CA its certificate is checked against and,
+    for a broker that requires one (mutual TLS), this end's client certificate and its key."""
 
     url: Annotated[str, BeforeValidator(_broker_url)]
     password: CredentialRef | None = None
     ca_file: FilePath | None = None
+    cert_file: FilePath | None = None  # the client certificate (PEM), with key_file; rediss:// only
+    key_file: FilePath | None = None  # its private key (PEM, unencrypted, mode 0600)
 
 
 class AccessPort(_Model):

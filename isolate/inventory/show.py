@@ -200,4 +200,20 @@ def credential_problems(inv: Inventory, lines: LineMap) -> list[Problem]:
             if not (path if path.is_absolute() else base / path).is_file():
                 message = f"key file {cred.key_file} not found"
                 problems.append(lines.problem(("credentials", name, "key_file"), message))
-    return problems
+    return problems + _broker_problems(inv, lines, base)
+
+
+def _broker_problems(inv: Inventory, lines: LineMap, base: Path) -> list[Problem]:
+    """The broker's password reference, CA, client certificate and key (site workers)."""
+    from isolate.inventory.broker import broker_files
+
+    if inv.broker is None:
+        return []
+    problems: list[Problem] = []
+    if inv.broker.password is not None:
+        try:
+            read_ref(inv.broker.password, base)
+        except InventoryError as exc:
+            problems.append(lines.problem(("broker", "password"), str(exc)))
+    _, found = broker_files(inv.broker, base)
+    return problems + [lines.problem(loc, message) for loc, message in found]

@@ -38,7 +38,7 @@ def celery_app(broker: BrokerTarget) -> Celery:
 def redis_client(broker: BrokerTarget) -> redis.Redis:
     options: dict[str, Any] = {"socket_timeout": 10.0, "socket_connect_timeout": 5.0, "max_connections": 256}
     tls = broker.ssl_options()
-    if tls is not None:
-        options.update(ssl_cert_reqs="required", ssl_ca_certs=tls["ssl_ca_certs"], ssl_check_hostname=True)
+    if tls is not None:  # the same CA and client certificate as Celery's connection (broker_use_ssl)
+        options.update(tls, ssl_cert_reqs="required", ssl_check_hostname=True)
     client: redis.Redis = redis.Redis.from_url(broker.url_with_password(), **options)
     return client

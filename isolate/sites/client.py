@@ -26,6 +26,7 @@ from isolate.drivers.base import Batch, CommandResult, Session, Target
 from isolate.errors import ConnectError, DeviceTimeout
 from isolate.sites.app import celery_app, redis_client
 from isolate.sites.config import ALIVE_KEY, CALL_TASK, REPLY_KEY, SITE_QUEUE, BrokerTarget
+from isolate.sites.reasons import unreachable
 from isolate.sites.wire import error_in, result_in
 
 OPEN_WAIT_S = 30.0  # a site with no live worker: said after this long
@@ -58,7 +59,8 @@ class SiteClient:
             )
         except (KombuError, OperationalError, redis.RedisError, OSError) as exc:
             raise ConnectError(
-                f"{target.name}: broker {self.broker.where} unreachable: {exc}", device=target.name
+                f"{target.name}: broker {self.broker.where} unreachable: {unreachable(self.broker, exc)}",
+                device=target.name,
             ) from exc
         reply = self._wait(target, call_id, worker=worker, wait_s=wait_s)
         if "error" in reply:
@@ -93,7 +95,8 @@ class SiteClient:
                     )
         except redis.RedisError as exc:
             raise ConnectError(
-                f"{target.name}: broker {self.broker.where} lost while waiting for site {site}: {exc}",
+                f"{target.name}: broker {self.broker.where} lost while waiting for site {site}: "
+                f"{unreachable(self.broker, exc)}",
                 device=target.name,
             ) from exc
 

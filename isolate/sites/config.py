@@ -1,4 +1,5 @@
-"""The broker as both ends reach it: URL, password (read by reference), TLS CA."""
+"""The broker as both ends reach it: URL, password (read by reference), TLS CA, and for a
+broker that requires one (``tls-auth-clients yes``) this end's client certificate and key."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class BrokerTarget:
     url: str  # redis://HOST[:PORT][/DB] or rediss://… (never with the password)
     password: str | None = field(default=None, repr=False)
     ca_file: Path | None = None
+    cert_file: Path | None = None  # client certificate (mutual TLS), always with key_file
+    key_file: Path | None = None
 
     @property
     def tls(self) -> bool:
@@ -33,13 +36,17 @@ class BrokerTarget:
         return f"{scheme}://:{urllib.parse.quote(self.password, safe='')}@{rest}"
 
     def ssl_options(self) -> dict[str, Any] | None:
-        """For rediss://: the server certificate is verified against ``ca_file`` (required)."""
+        """For rediss://: the server certificate is verified against ``ca_file`` (required);
+        with a client certificate, it is shown to the broker (kombu's and redis-py's names)."""
         if not self.tls:
             return None
-        return {
+        options: dict[str, Any] = {
             "ssl_cert_reqs": ssl.CERT_REQUIRED,
             "ssl_ca_certs": str(self.ca_file) if self.ca_file else None,
         }
+        if self.cert_file is not None and self.key_file is not None:
+            options.update(ssl_certfile=str(self.cert_file), ssl_keyfile=str(self.key_file))
+        return options
 
     @property
     def where(self) -> str:

@@ -1,12 +1,14 @@
-"""The inventory's ``broker`` as both ends use it: references read now, paths made absolute."""
+"""The inventory's ``broker`` as both ends use it: references read now, paths made absolute,
+files checked (a problem is said at its line of the inventory, as a load problem is)."""
 
 from __future__ import annotations
 
 from isolate.errors import InventoryError
-from isolate.files import user_path
+from isolate.inventory.broker import broker_files
 from isolate.inventory.models import Inventory
 from isolate.secrets import read_ref
 from isolate.sites.config import BrokerTarget
+from isolate.yamlsrc import Loc, format_loc, raise_problems
 
 
 def broker_of(inventory: Inventory) -> BrokerTarget | None:
@@ -21,12 +23,31 @@ def broker_of(inventory: Inventory) -> BrokerTarget | None:
         password = read_ref(broker.password, base) if broker.password else None
     except InventoryError as exc:
         raise InventoryError(f"broker.password: {exc}") from None
-    ca_file = base / user_path(broker.ca_file, InventoryError) if broker.ca_file else None
-    if broker.url.startswith("rediss://") and ca_file is None:
+    if broker.url.startswith("rediss://") and broker.ca_file is None:  # an inventory not loaded from YAML
         raise InventoryError(
             "broker: rediss:// needs ca_file (the CA the broker's certificate is checked against)"
         )
-    return BrokerTarget(broker.url, password, ca_file)
+    files, problems = broker_files(broker, base)
+    if problems:
+        _raise_located(inventory, problems)
+    return BrokerTarget(broker.url, password, files.ca_file, files.cert_file, files.key_file)
+
+
+def _raise_located(inventory: Inventory, problems: list[tuple[Loc, str]]) -> None:
+    """InventoryError, each problem at its file and line (the inventory read again for its
+    lines: only on this error path); just the field when the inventory has no file."""
+    from isolate.inventory.loader import load_inventory_with_lines
+
+    if inventory.source_path is not None:
+        try:
+            _, lines = load_inventory_with_lines(inventory.source_path)
+        except InventoryError:
+            pass
+        else:
+            located = [lines.problem(loc, message) for loc, message in problems]
+            raise_problems(InventoryError, located, list(lines.files))
+    said = [f"{format_loc(loc)}: {message}" for loc, message in problems]
+    raise InventoryError(said[0] if len(said) == 1 else f"{said[0]} (and {len(said) - 1} more)", said)
 
 
 def sites_of(inventory: Inventory) -> dict[str, tuple[str, ...]]:

@@ -22,15 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from isolate.drivers.base import Batch, ConfirmCapable, ConfirmPrerequisites, Session
 from isolate.drivers.registry import connector
-from isolate.errors import CommandRejected, ConnectError, InputError, IsolateError
+from isolate.errors import CommandRejected, ConnectError, InputError, IsolateError, PrecheckFailed
 from isolate.execute.sessions import guarded
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.models import Inventory
 from isolate.secrets import Scrubber
 from isolate.sites.app import celery_app, redis_client
 from isolate.sites.config import ALIVE_KEY, CALL_TASK, REPLY_KEY, SITE_QUEUE, TAKEN_KEY, BrokerTarget
+from isolate.sites.reasons import refused, unreachable
 from isolate.sites.resolve import broker_of
 from isolate.sites.wire import error_out, result_out
 
@@ -217,6 +220,19 @@ class SiteWorker:
             session.close()
 
 
+def check_broker(worker: SiteWorker) -> None:
+    """One PING before serving. A broker that refuses this end (its TLS certificate, the
+    password) will not change its mind: PrecheckFailed in one line, rather than Celery's
+    retries ending in a traceback. Any other failure is left to Celery's connection retries."""
+    try:
+        worker.redis.ping()
+    except redis.RedisError as exc:
+        if refused(worker.broker, exc):
+            why = f"broker {worker.broker.where} unreachable: {unreachable(worker.broker, exc)}"
+            raise PrecheckFailed(f"site {worker.site}: {why}") from None
+        log.warning("broker %s not reachable yet: %s", worker.broker.where, exc)
+
+
 def run_worker(
     inventory: Inventory,
     site: str,
@@ -236,6 +252,7 @@ def run_worker(
         inventory, site, broker, transport=transport, work_dir=work_dir, timeout_s=timeout_s,
         idle_close_s=idle_close_s,
     )  # fmt: skip
+    check_broker(worker)
     app = celery_app(broker)
 
     @app.task(name=CALL_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
