@@ -8,9 +8,13 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 
 import pytest
 
+from isolate.execute import runner as runner_module
 from isolate.execute.runner import ThreadRunner, collector_paused
 
 
@@ -60,23 +64,64 @@ def test_a_map_inside_a_map_gets_threads_of_its_own() -> None:
     runner.close()
 
 
-def test_a_failed_map_raises_only_after_every_item_ended() -> None:
+def test_a_failed_map_raises_only_after_every_started_item_ended() -> None:
     runner = ThreadRunner(4)
     release = threading.Event()
+    started: list[int] = []
     ended: list[int] = []
 
     def work(item: int) -> int:
-        if item == 0:
-            raise RuntimeError("device 0 broke")
-        release.wait(timeout=30)
-        ended.append(item)
-        return item
+        started.append(item)
+        try:
+            if item == 0:
+                raise RuntimeError("device 0 broke")
+            release.wait(timeout=30)
+            return item
+        finally:
+            ended.append(item)
 
     threading.Timer(0, release.set).start()  # the other items end whenever; the map waits for them
     with pytest.raises(RuntimeError, match="device 0 broke"):
         runner.map(work, [0, 1, 2, 3])
-    assert sorted(ended) == [1, 2, 3]
+    assert 0 in started and sorted(ended) == sorted(started)  # nothing it started still runs
     runner.close()
+    assert sorted(ended) == sorted(started)  # and nothing starts afterwards
+
+
+def test_an_interrupted_map_starts_no_item_still_waiting_for_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C while item 0 runs on the only thread (the interrupt raised where the caller
+    waits for a result, as a SIGINT lands): item 0 ends its work, items 1 and 2 (queued) never
+    start, and the interrupt reaches the caller."""
+    runner = ThreadRunner(1)
+    started: list[int] = []
+    running, release = threading.Event(), threading.Event()
+
+    def work(item: int) -> int:
+        started.append(item)
+        if item == 0:
+            running.set()
+            release.wait(timeout=30)
+        return item
+
+    def interrupted(future: Future[int], timeout: float | None = None) -> int:
+        assert running.wait(30)  # every item is submitted by now; item 0 runs
+        raise KeyboardInterrupt
+
+    real_wait = futures_wait
+
+    def wait_then_release(futures: Sequence[Future[int]]) -> object:
+        release.set()  # item 0 may end only now that the map has cancelled what had not started
+        return real_wait(futures)
+
+    monkeypatch.setattr(Future, "result", interrupted)
+    monkeypatch.setattr(runner_module, "wait", wait_then_release)
+    with pytest.raises(KeyboardInterrupt):
+        runner.map(work, [0, 1, 2])
+    monkeypatch.undo()
+    runner.close()
+    assert started == [0]
 
 
 class _Node:
