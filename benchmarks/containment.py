@@ -215,7 +215,8 @@ def _row(n: int, devices: int, tool: str, run: ToolRun, checked: list[str] | Non
         "status": run.result.get("status"), "failed": run.result.get("failed", []),
         "errors": run.result.get("errors") or ([run.result["error"]] if run.result.get("error") else []),
         "verified": checked is not None and not checked, "check_problems": (checked or [])[:5],
-        "extrapolated": False, **extra,
+        "extrapolated": False,
+        **({"gc_pauses": run.result["gc_pauses"]} if "gc_pauses" in run.result else {}), **extra,
     }
 
 

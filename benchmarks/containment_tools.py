@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +186,34 @@ def _wire(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     return _all_at_once(_wire_one, work)
 
 
+@contextlib.contextmanager
+def long_collections(started: float, over_s: float = 1.0) -> Iterator[list[dict[str, float]]]:
+    """This process's generation-2 collections that pause it longer than ``over_s`` while the
+    block runs: when (s after ``started``), its threads then, the pause. A collection holds the
+    GIL; with one paramiko thread per open connection (each wakes every 0.1 s) it stretched from
+    0.06 s at 386 threads to 4.6 s at 841, 33 s on one core: past netmiko's read timeouts
+    (docs/benchmarks.md, "Why Nornir at 20 threads failed")."""
+    pauses: list[dict[str, float]] = []
+    began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            began[0] = time.perf_counter()
+            return
+        took = time.perf_counter() - began[0]
+        if took > over_s:
+            pauses.append({"at_s": round(began[0] - started, 2), "threads": threading.active_count(),
+                           "pause_s": round(took, 2)})
+
+    gc.callbacks.append(on_gc)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(on_gc)
+
+
 def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
     from nornir.core import Nornir
     from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
@@ -207,12 +238,13 @@ def _nornir(work: Work, ns: argparse.Namespace) -> dict[str, Any]:
         return result
 
     started = time.perf_counter()
-    results = nr.run(task=push)
+    with long_collections(started) as pauses:  # Nornir keeps every connection (and its thread) open
+        results = nr.run(task=push)
     nr.close_connections()
     wall = time.perf_counter() - started
     failed = sorted(results.failed_hosts)
     errors = [f"{name}: {str(results[name].exception).strip().splitlines()[:1]}" for name in failed[:3]]
-    return {"wall_s": wall, "failed": failed[:20], "errors": errors,
+    return {"wall_s": wall, "failed": failed[:20], "errors": errors, "gc_pauses": pauses,
             "status": "ok" if not failed else "failed"}
 
 
