@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,29 +25,37 @@ TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
 VPN1_CHANGE = r"vpn-simultaneous-logins 0"  # the revoke-vpn step's change on the ASA
 
 
-def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    baseline = read_all(lab.state_dir, TOUCHED)
-    set_fault(lab.state_dir, "vpn1", make_fault("hold-on", pattern=VPN1_CHANGE))
-    proc = start_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+def _interrupt_at_intent(proc: subprocess.Popen[str], state: Path, lab: LabHandle, held: str) -> str:
+    """Once ``held``'s intent is journaled (the lab holds its change line), SIGINT the CLI, then
+    let the device answer; the CLI's stderr. The fault is cleared and the CLI gone, whatever
+    happens."""
     try:
         deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
         while time.monotonic() < deadline:
             run = newest_run(state)
             if run is not None and any(
-                r["kind"] == "intent" and r["data"]["device"] == "vpn1" for r in records(run)
+                r["kind"] == "intent" and r["data"]["device"] == held for r in records(run)
             ):
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGINT)  # pending in the process once kill() returns
-        set_fault(lab.state_dir, "vpn1", make_fault("clear"))  # the step may end now
+        set_fault(lab.state_dir, held, make_fault("clear"))  # the step may end now
         _, err = proc.communicate(timeout=120)
+        return err
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        set_fault(lab.state_dir, "vpn1", make_fault("clear"))
+        set_fault(lab.state_dir, held, make_fault("clear"))
+
+
+def test_sigint_says_run_contained_and_next_then_exits_130(lab: LabHandle, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    baseline = read_all(lab.state_dir, TOUCHED)
+    set_fault(lab.state_dir, "vpn1", make_fault("hold-on", pattern=VPN1_CHANGE))
+    proc = start_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    err = _interrupt_at_intent(proc, state, lab, "vpn1")
     run = newest_run(state)
     assert run is not None
     assert proc.returncode == 130, err
@@ -72,24 +81,7 @@ def test_sigint_starts_no_device_still_waiting_for_a_worker(lab: LabHandle, tmp_
     proc = start_cli(
         "apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", "--workers", "1", state=state
     )
-    try:
-        deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
-        while time.monotonic() < deadline:
-            run = newest_run(state)
-            if run is not None and any(
-                r["kind"] == "intent" and r["data"]["device"] == "core2" for r in records(run)
-            ):
-                break
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGINT)  # pending in the process once kill() returns
-        set_fault(lab.state_dir, "core2", make_fault("clear"))
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        set_fault(lab.state_dir, "core2", make_fault("clear"))
+    err = _interrupt_at_intent(proc, state, lab, "core2")
     run = newest_run(state)
     assert run is not None
     assert proc.returncode == 130, err

@@ -142,3 +142,17 @@ def start_broker(where: Path, *, mutual: bool = False) -> Broker:
     broker.stop()
     log = (where / "redis.log").read_text() if (where / "redis.log").exists() else ""
     raise AssertionError(f"redis-server did not start: {log}")
+
+
+def stop_worker_and_broker(worker: subprocess.Popen[bytes] | None, broker: Broker) -> None:
+    """Stop a site worker (terminate, then kill after 20 s) and the broker; both are gone after."""
+    if worker is not None and worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    broker.stop()
+    stopped = broker.proc is not None and broker.proc.poll() is not None
+    assert stopped and (worker is None or worker.poll() is not None)

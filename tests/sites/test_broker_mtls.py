@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from brokerkit import Broker, issue_cert, make_ca, needs_redis, start_broker
+from brokerkit import Broker, issue_cert, make_ca, needs_redis, start_broker, stop_worker_and_broker
 from e2e import newest_run, read_all, records
 from test_site_workers import PLAYBOOK, SITE, _cli, _client, _inventory
 
@@ -38,16 +38,7 @@ def mutual(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         assert client.ping("north", wait_s=60)["devices"] == 2
         yield broker, inventory
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        broker.stop()
-        assert broker.proc is not None and broker.proc.poll() is not None
-        assert worker is None or worker.poll() is not None
+        stop_worker_and_broker(worker, broker)
 
 
 def _worker(inventory: Path, where: Path, password: str) -> subprocess.Popen[bytes]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from brokerkit import Broker, make_ca, needs_redis, start_broker
+from brokerkit import Broker, make_ca, needs_redis, start_broker, stop_worker_and_broker
 from e2e import newest_run, read_all, records
 
 from isolate.drivers.base import Batch, Target
@@ -74,16 +74,7 @@ def north(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         assert client.ping("north", wait_s=60)["devices"] == 2
         yield broker, inventory
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        broker.stop()
-        stopped = broker.proc is not None and broker.proc.poll() is not None
-        assert stopped and (worker is None or worker.poll() is not None)
+        stop_worker_and_broker(worker, broker)
 
 
 def _inventory(lab: LabHandle, broker: Broker, where: Path, **broker_change: Any) -> Path:
