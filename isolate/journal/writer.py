@@ -355,9 +355,7 @@ class Journal:
         """The crash-test hook: die here, every earlier record durable (see CRASH_AT_ENV)."""
         if os.environ.get(CRASH_TORN_ENV) == "1":
             os.write(self._fd, line[: len(line) // 2])
-        with self._state_mutex:
-            written, self._states_written = self._states_written, []
-        _sync_states(self.run_dir / STATE_SUBDIR, written)
+        self._sync_new_states()
         os.fsync(self._fd)
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -377,12 +375,10 @@ class Journal:
                         f"{self.path}: an earlier write failed ({self._broken}); the run must stop"
                     )
                 target, target_seq = self._size, len(self._records)
-            # read after ``target``: every state a line up to ``target`` names was stored
-            # (its file written whole, and listed) before that line was written
-            with self._state_mutex:
-                written, self._states_written = self._states_written, []
             try:
-                _sync_states(self.run_dir / STATE_SUBDIR, written)
+                # after ``target`` was read: every state a line up to ``target`` names was
+                # stored (its file written whole, and listed) before that line was written
+                self._sync_new_states()
                 os.fsync(self._fd)
             except OSError as err:
                 with self._mutex:
@@ -395,6 +391,12 @@ class Journal:
                     f"{self.path}: cannot append {record.kind} (seq {record.seq}): {self._broken}"
                 ) from None
             self._synced, self._synced_seq = target, target_seq
+
+    def _sync_new_states(self) -> None:
+        """Make durable the states stored since the last call (``_sync_states``)."""
+        with self._state_mutex:
+            written, self._states_written = self._states_written, []
+        _sync_states(self.run_dir / STATE_SUBDIR, written)
 
     # --- captured states -------------------------------------------------------------
 
