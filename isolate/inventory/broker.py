@@ -21,6 +21,8 @@ from isolate.files import user_path
 from isolate.inventory.models import Broker
 from isolate.yamlsrc import Loc
 
+NEEDS_CA = "rediss:// needs ca_file (the CA the broker's certificate is checked against)"
+
 
 @dataclass(frozen=True)
 class BrokerFiles:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
+from isolate.inventory.broker import NEEDS_CA
 from isolate.inventory.models import Inventory
 from isolate.platforms import PLATFORMS as PLATFORM_TABLE
 from isolate.values import BadValue, parse_interface
@@ -229,8 +230,7 @@ def _broker(inv: Inventory, ctx: _Ctx) -> None:
         return
     tls = broker.url.startswith("rediss://")
     if tls and broker.ca_file is None:
-        why = "rediss:// needs ca_file (the CA the broker's certificate is checked against)"
-        ctx.add(("broker", "url"), why)
+        ctx.add(("broker", "url"), NEEDS_CA)
     if broker.cert_file is not None and broker.key_file is None:
         ctx.add(("broker", "cert_file"), "a client certificate needs its key: set key_file too")
     if broker.key_file is not None and broker.cert_file is None:

@@ -4,7 +4,7 @@ files checked (a problem is said at its line of the inventory, as a load problem
 from __future__ import annotations
 
 from isolate.errors import InventoryError
-from isolate.inventory.broker import broker_files
+from isolate.inventory.broker import NEEDS_CA, broker_files
 from isolate.inventory.models import Inventory
 from isolate.secrets import read_ref
 from isolate.sites.config import BrokerTarget
@@ -24,9 +24,7 @@ def broker_of(inventory: Inventory) -> BrokerTarget | None:
     except InventoryError as exc:
         raise InventoryError(f"broker.password: {exc}") from None
     if broker.url.startswith("rediss://") and broker.ca_file is None:  # an inventory not loaded from YAML
-        raise InventoryError(
-            "broker: rediss:// needs ca_file (the CA the broker's certificate is checked against)"
-        )
+        raise InventoryError(f"broker: {NEEDS_CA}")
     files, problems = broker_files(broker, base)
     if problems:
         _raise_located(inventory, problems)
