@@ -81,23 +81,29 @@ def test_a_site_run_with_client_certificates(
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_no_client_certificate_says_what_to_set(
-    lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
-) -> None:
-    broker, _ = mutual
-    inventory = _inventory(lab, broker, tmp_path)  # ca_file only, as before mutual TLS
+def _refused_apply(broker: Broker, inventory: Path, tmp_path: Path) -> str:
+    """apply with ``inventory`` against the broker that refuses it: exit 3 (pre-checks failed,
+    nothing changed), no traceback, no password; the one line naming the broker's refusal."""
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(PLAYBOOK)
     applied = _cli("apply", "-i", str(inventory), str(playbook), "--yes", state=tmp_path / "s",
                    password=broker.password)  # fmt: skip
     said = applied.stdout + applied.stderr
-    assert applied.returncode == 3, said  # pre-checks failed, nothing changed
-    line = _one_line(said, f"core2: broker {broker.url} unreachable: TLS: ")
+    assert applied.returncode == 3, said
+    assert "Traceback" not in said and broker.password not in said
+    return _one_line(said, f"core2: broker {broker.url} unreachable: TLS: ")
+
+
+def test_no_client_certificate_says_what_to_set(
+    lab: LabHandle, mutual: tuple[Broker, Path], tmp_path: Path
+) -> None:
+    broker, _ = mutual
+    inventory = _inventory(lab, broker, tmp_path)  # ca_file only, as before mutual TLS
+    line = _refused_apply(broker, inventory, tmp_path)
     assert line.endswith(
         ": the broker requires a client certificate (tls-auth-clients) and the inventory's broker "
         "has none: set broker.cert_file and broker.key_file"
     ), line
-    assert "Traceback" not in said and broker.password not in said
 
 
 def test_a_client_certificate_from_another_ca_is_refused_in_one_line(
@@ -107,18 +113,11 @@ def test_a_client_certificate_from_another_ca_is_refused_in_one_line(
     other_key, other, _ = make_ca(tmp_path, "other")
     cert, _ = issue_cert(tmp_path / "client", other_key, other, "controller", client=True)
     inventory = _inventory(lab, broker, tmp_path, **CLIENT)
-    playbook = tmp_path / "playbook.yml"
-    playbook.write_text(PLAYBOOK)
-    applied = _cli("apply", "-i", str(inventory), str(playbook), "--yes", state=tmp_path / "s",
-                   password=broker.password)  # fmt: skip
-    said = applied.stdout + applied.stderr
-    assert applied.returncode == 3, said
-    line = _one_line(said, f"core2: broker {broker.url} unreachable: TLS: ")
+    line = _refused_apply(broker, inventory, tmp_path)
     assert line.endswith(
         f": the broker refused the client certificate {cert}: check broker.cert_file and "
         "broker.key_file (signed by the CA the broker trusts, its tls-ca-cert-file, and valid now)"
     ), line
-    assert "Traceback" not in said and broker.password not in said
 
 
 def test_a_worker_without_a_client_certificate_stops_in_one_line(
