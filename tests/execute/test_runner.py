@@ -1,11 +1,13 @@
 """The thread runner: results in the items' order, at most ``workers`` at a time, its threads
 kept from one map to the next, a map from inside a map never waiting on its caller's threads,
 and nothing of a failed map still running once the failure reaches the caller; the cyclic
-garbage collector held off while the engine works, and back afterwards, also after an error."""
+garbage collector held off while the engine works, and back afterwards, also after an error;
+the same for the interpreter lock's longer turns."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -15,7 +17,7 @@ from concurrent.futures import wait as futures_wait
 import pytest
 
 from isolate.execute import runner as runner_module
-from isolate.execute.runner import ThreadRunner, collector_paused
+from isolate.execute.runner import GIL_SLICE_S, ThreadRunner, collector_paused, long_gil_slices
 
 
 def test_results_come_in_the_items_order_and_threads_are_kept_between_maps() -> None:
@@ -144,3 +146,24 @@ def test_the_collector_is_held_off_while_the_engine_works_and_back_after_an_erro
     assert gc.isenabled()
     gc.collect()
     assert left() is None  # what the paused run left behind is collected once it resumes
+
+
+def test_threads_hold_the_interpreter_longer_while_the_engine_works_and_as_before_after_an_error() -> None:
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError, match="device failed"), long_gil_slices():
+        assert sys.getswitchinterval() == pytest.approx(GIL_SLICE_S, abs=1e-5)
+        with long_gil_slices():  # nested (resume's recovery inside a run)
+            pass
+        assert sys.getswitchinterval() == pytest.approx(GIL_SLICE_S, abs=1e-5)
+        raise RuntimeError("device failed")
+    assert sys.getswitchinterval() == before
+
+
+def test_a_longer_interval_set_by_the_program_is_kept() -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.2)
+    try:
+        with long_gil_slices():
+            assert sys.getswitchinterval() == pytest.approx(0.2, abs=1e-5)
+    finally:
+        sys.setswitchinterval(before)
