@@ -41,6 +41,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -107,7 +108,8 @@ def parse(argv: list[str] | None) -> Options:
     p.add_argument("--ports", type=int, default=2, help="infected ports per access switch")
     p.add_argument("--no-journal-cost", action="store_true", help="skip the fsync-off isolate run")
     p.add_argument("--journal-repeats", type=int, default=1,
-                   help="isolate with and without fsync, this many times each (overhead: of the medians)")
+                   help="pairs of isolate applies with and without fsync, back to back, order alternating "
+                        "(overhead: the median of the pairs')")
     p.add_argument("--config", default="realistic", choices=["realistic", "small"],
                    help="devices' running-configs: field-sized (~380-780 lines) or the lab's bare ones")
     p.add_argument("--latency-ms", type=float, default=0.0, help="lab latency: ms added to every reply")
@@ -287,32 +289,42 @@ def _isolate(opts: Options, n: int, devices: int, lab: BenchLab, directory: Path
         log(f"N={n}: isolate restore: {rows[-1]['wall_s']} s, {rows[-1]['status']}")
     lab.reset()
     if opts.journal_cost:
-        with_fsync = [rows[0]["wall_s"]]
-        without: list[float] = []
-        for k in range(opts.journal_repeats):
-            nofsync = run_tool(["isolate-apply", *common, *fresh(f"nofsync{k}"), "--no-fsync"], lab.pids(),
-                               timeout_s=opts.timeout_s)
-            lab_ok = _check(lab, lines)
-            lab.reset()
-            if k == 0:
-                rows.append(_row(n, devices, "isolate-nofsync", nofsync, lab_ok,
-                                 workers=opts.workers, transport=opts.transport))
-            elif nofsync.result.get("status") != "ok" or lab_ok:
-                raise RuntimeError(f"N={n}: isolate apply without fsync (repeat {k + 1}) did not do the work")
-            without.append(nofsync.result.get("wall_s") or 0.0)
-            log(f"N={n}: isolate apply without fsync: {without[-1]:.2f} s")
-            if k + 1 < opts.journal_repeats:  # the next pair's run with fsync
-                again = run_tool(["isolate-apply", *common, *fresh(f"again{k}")], lab.pids(),
-                                 timeout_s=opts.timeout_s)
-                if again.result.get("status") != "ok" or _check(lab, lines):
-                    raise RuntimeError(f"N={n}: isolate apply (repeat {k + 1}) did not do the work: "
-                                       f"{again.result.get('status')}")
-                with_fsync.append(again.result.get("wall_s") or 0.0)
-                log(f"N={n}: isolate apply again: {with_fsync[-1]:.2f} s")
-                lab.reset()
-        rows[0]["journal_runs"] = {"with_fsync_s": [round(x, 3) for x in with_fsync],
-                                   "without_fsync_s": [round(x, 3) for x in without]}
+        rows[0]["journal_runs"] = _journal_pairs(opts, n, devices, lab, common, lines, fresh, rows, log)
     return rows
+
+
+def _journal_pairs(opts: Options, n: int, devices: int, lab: BenchLab, common: list[str],
+                   lines: dict[str, list[str]], fresh: Callable[[str], list[str]],
+                   rows: list[dict[str, Any]], log: Any) -> dict[str, Any]:
+    """The journal's cost: ``journal_repeats`` pairs of applies, one with fsync and one without,
+    back to back on the same fresh lab, the order alternating from pair to pair (with first,
+    then without first, ...). This machine's speed drifts by tens of percent over minutes, and
+    more than the journal costs. A pair's two runs meet nearly the same machine, and the
+    alternating order cancels what drift remains within a pair. The overhead is the median of
+    the pairs' overheads. The first run without fsync is also the ``isolate-nofsync`` row."""
+    pairs: list[dict[str, Any]] = []
+    for k in range(opts.journal_repeats):
+        walls: dict[str, float] = {}
+        order = ("with", "without") if k % 2 == 0 else ("without", "with")
+        for kind in order:
+            off = kind == "without"
+            run = run_tool(["isolate-apply", *common, *fresh(f"{kind}{k}"), *(["--no-fsync"] if off else [])],
+                           lab.pids(), timeout_s=opts.timeout_s)
+            problems = _check(lab, lines)
+            lab.reset()
+            if off and k == 0:
+                rows.append(_row(n, devices, "isolate-nofsync", run, problems,
+                                 workers=opts.workers, transport=opts.transport))
+            if run.result.get("status") != "ok" or problems:
+                raise RuntimeError(f"N={n}: isolate apply {kind} fsync (pair {k + 1}) did not do the work: "
+                                   f"{run.result.get('status')}")
+            walls[kind] = run.result.get("wall_s") or 0.0
+            log(f"N={n}: isolate apply {kind} fsync (pair {k + 1}): {walls[kind]:.2f} s")
+        pairs.append({"first": order[0], "with_fsync_s": round(walls["with"], 3),
+                      "without_fsync_s": round(walls["without"], 3)})
+    return {"pairs": pairs,
+            "with_fsync_s": [p["with_fsync_s"] for p in pairs],
+            "without_fsync_s": [p["without_fsync_s"] for p in pairs]}
 
 
 def _stable(config: str | None) -> str | None:

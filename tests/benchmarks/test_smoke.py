@@ -38,7 +38,7 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
         [sys.executable, str(SCRIPT), "--sizes", "5", "--tools", "isolate,scrapli,floor,wire",
          "--latency-ms", "20", "--per-kb-ms", "1", "--root", str(work),
          "--lab-dir", str(lab_dir), "--out", str(out),
-         "--timeout", "300"],
+         "--journal-repeats", "2", "--timeout", "300"],
         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False,
     )
     try:
@@ -63,7 +63,9 @@ def test_containment_benchmark_smoke(tmp_path: Path) -> None:
             "realistic", 20.0, 1.0)
         (sizes,) = report["running_configs"]  # the five switches' and the core's running-configs
         assert sizes["n"] == 5 and sizes["lines_min"] >= 200 and 300 <= sizes["lines_median"] <= 800
-        assert "journal_overhead_pct" in report["goals"]
+        journal = report["goals"]["journal_overhead_pct"]  # two pairs, back to back, order alternating
+        assert [p["first"] for p in tools["isolate"]["journal_runs"]["pairs"]] == ["with", "without"]
+        assert len(journal["pairs_pct"]) == 2 and journal["runs"] == 2
         assert options["lab_dir"].startswith(str(lab_dir))
         assert "isolate    " in proc.stdout or "isolate " in proc.stdout
     finally:
