@@ -14,6 +14,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from isolate.execute.events import Event
@@ -87,7 +88,9 @@ class Progress:
                     self.stream.flush()
             elif self._live is not None:
                 if event.kind in ("device-failed", "gate") and not event.ok:
-                    self.lines.append(f"[red]✗[/red] {event.message}")
+                    self.lines.append(f"[red]✗[/red] {escape(event.message)}")
+                elif event.kind == "stopping":
+                    self.lines.append(f"[yellow]{escape(event.message)}[/yellow]")
                 self._live.update(self._table())
 
     def _record(self, event: Event) -> None:
@@ -121,6 +124,8 @@ class Progress:
         status = "ok" if event.ok else "FAILED"
         if event.kind in ("device-ok", "precheck") and event.ok:
             return f"{stamp} {event.kind} {where} ok".rstrip()
+        if event.kind == "stopping":
+            return f"{stamp} {event.message}"
         if event.kind == "step-start":
             return f"{stamp} step {event.step} ({event.message}) on {event.data.get('devices', 0)} device(s)"
         if event.kind == "step-end":

@@ -14,7 +14,8 @@ class Event:
     """One thing that happened in a run.
 
     kinds: run-start, precheck, step-start, device-ok, device-failed, step-end, policy,
-    run-end, restore-start, stage-start, device-restored, gate, restore-end.
+    run-end, restore-start, stage-start, device-restored, gate, restore-end, stopping (a
+    Ctrl-C or an error stopped the work: devices still in flight are waited for).
     """
 
     kind: str

@@ -193,6 +193,9 @@ class Executor:
         self.options = options
         self.sink = guarded(sink)
         self.pool = SessionPool(targets, connect)
+        self._timeout_s = max((t.timeout_s for t in targets.values()), default=30.0)
+        if isinstance(self.runner, ThreadRunner) and self.runner.on_stop is None:
+            self.runner.on_stop = self._stopping
         self.states: dict[str, str] = {}  # device -> last state read off it
         self._stored: dict[str, tuple[str, str]] = {}  # device -> (that state, its stored sha)
         self._prechecked: dict[tuple[str, str], _Prechecked] = {}  # (step id, device) -> first step's
@@ -218,6 +221,20 @@ class Executor:
         **data: Any,
     ) -> None:
         self.sink(Event(kind, self.run_id, step, device, ok, message, data=data))
+
+    def _stopping(self, in_flight: int) -> None:
+        """A map stopped (Ctrl-C, an error) while devices were still being worked on: said at
+        once, since the run waits for them before it can say where it stands."""
+        self._emit(
+            "stopping",
+            ok=False,
+            message=(
+                f"stopping: waiting for {in_flight} device(s) in flight to finish what they are doing "
+                f"(a change sent is completed and read back; a device that stops answering is given up "
+                f"after {self._timeout_s:g} s); no other device will be touched"
+            ),
+            in_flight=in_flight,
+        )
 
     def _remaining(self, step: StepLike) -> list[ChangeLike]:
         return [c for c in step.changes if (step.id, c.device) not in self.done_before]

@@ -80,8 +80,11 @@ class ThreadRunner:
     CPU). A ``map`` called while another is running (from one of its items, or from another
     thread) gets a pool of its own, so it never waits for threads its caller holds."""
 
-    def __init__(self, workers: int = 32) -> None:
+    def __init__(self, workers: int = 32, on_stop: Callable[[int], None] | None = None) -> None:
         self.workers = workers
+        # told, at once, how many items are still running when a map is stopped (Ctrl-C, an
+        # error): the map then waits for them, up to their devices' timeouts
+        self.on_stop = on_stop
         self._busy = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -104,6 +107,9 @@ class ThreadRunner:
                 # ones end their work (and its journal records) first.
                 for future in futures:
                     future.cancel()
+                running = sum(1 for future in futures if not future.done())
+                if running and self.on_stop is not None:
+                    self.on_stop(running)
                 wait(futures)
         finally:
             self._busy.release()

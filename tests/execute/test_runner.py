@@ -167,3 +167,29 @@ def test_a_longer_interval_set_by_the_program_is_kept() -> None:
             assert sys.getswitchinterval() == pytest.approx(0.2, abs=1e-5)
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_stopped_map_says_at_once_how_many_items_still_run_then_waits_for_them() -> None:
+    started, release = threading.Event(), threading.Event()
+    told: list[tuple[int, bool]] = []  # (items still running, was the running one done then)
+    finished: list[str] = []
+
+    def stopped(running: int) -> None:
+        told.append((running, bool(finished)))
+        release.set()  # the running item may end now
+
+    def work(item: str) -> str:
+        if item == "fails":
+            assert started.wait(timeout=30)
+            raise RuntimeError("device failed")
+        started.set()
+        assert release.wait(timeout=30)
+        finished.append(item)
+        return item
+
+    runner = ThreadRunner(2, on_stop=stopped)
+    with pytest.raises(RuntimeError, match="device failed"):
+        runner.map(work, ["fails", "in flight"])
+    assert told == [(1, False)]  # said before the item in flight ended
+    assert finished == ["in flight"]  # and the map waited for it before raising
+    runner.close()
