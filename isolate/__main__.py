@@ -1,3 +1,3 @@
-from isolate.cli import main
+from isolate.cli import entry
 
-main()
+entry()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -119,6 +120,17 @@ def _thread_excepthook(hook: threading.ExceptHookArgs) -> None:
     if hook.exc_value is not None:
         sys.stderr.write(f"exception in thread {hook.thread.name if hook.thread else '?'}:\n")
         _print_traceback(hook.exc_value)
+
+
+def entry() -> None:
+    """The ``isolate`` command (and ``python -m isolate``): ``main``, then Ctrl-C ignored while
+    the interpreter shuts down. The command has said everything by then. Before this, a Ctrl-C
+    in that instant (joining the worker threads) printed a ``threading`` traceback, and the
+    exit code stayed the command's."""
+    try:
+        main()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,8 +10,11 @@ was reported: exit 0.)"""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,20 +28,25 @@ TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
 VPN1_CHANGE = r"vpn-simultaneous-logins 0"  # the revoke-vpn step's change on the ASA
 
 
+def _wait_for_intent(proc: subprocess.Popen[str], state: Path, device: str) -> None:
+    deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
+    while time.monotonic() < deadline:
+        run = newest_run(state)
+        if run is not None and any(
+            r["kind"] == "intent" and r["data"]["device"] == device for r in records(run)
+        ):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"no intent for {device}")
+
+
 def _interrupt_at_intent(proc: subprocess.Popen[str], state: Path, lab: LabHandle, held: str) -> str:
     """Once ``held``'s intent is journaled (the lab holds its change line), SIGINT the CLI, then
     let the device answer; the CLI's stderr. The fault is cleared and the CLI gone, whatever
     happens."""
     try:
-        deadline = time.monotonic() + 120  # a safety net only: the loop waits for a journal record
-        while time.monotonic() < deadline:
-            run = newest_run(state)
-            if run is not None and any(
-                r["kind"] == "intent" and r["data"]["device"] == held for r in records(run)
-            ):
-                break
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+        _wait_for_intent(proc, state, held)
         os.kill(proc.pid, signal.SIGINT)  # pending in the process once kill() returns
         set_fault(lab.state_dir, held, make_fault("clear"))  # the step may end now
         _, err = proc.communicate(timeout=120)
@@ -92,3 +100,76 @@ def test_sigint_starts_no_device_still_waiting_for_a_worker(lab: LabHandle, tmp_
     restored = run_cli("restore", run.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_sigint_says_at_once_that_it_waits_for_the_device_in_flight(lab: LabHandle, tmp_path: Path) -> None:
+    """The "stopping" line comes while core2 is still held by the lab (its change unanswered),
+    not only once core2 has ended: an admin sees why the Ctrl-C has not returned yet."""
+    state = tmp_path / "state"
+    set_fault(lab.state_dir, "core2", make_fault("hold-on", pattern="ISOLATE-CUT-SMB"))
+    proc = start_cli(
+        "apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", "--workers", "1", state=state
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stderr is not None
+    stderr = proc.stderr
+
+    def read() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen: list[str] = []
+    try:
+        _wait_for_intent(proc, state, "core2")
+        os.kill(proc.pid, signal.SIGINT)
+        while not any("stopping:" in line for line in seen):
+            seen.append(lines.get(timeout=120))  # a safety net only: the CLI prints it at once
+        run = newest_run(state)
+        assert run is not None
+        # core2 is still held: nothing of it has come back yet
+        assert not any(r["kind"] in ("applied", "failed") for r in records(run)), records(run)
+        set_fault(lab.state_dir, "core2", make_fault("clear"))
+        assert proc.wait(timeout=120) == 130
+        reader.join(timeout=120)
+        while not lines.empty():
+            seen.append(lines.get())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        set_fault(lab.state_dir, "core2", make_fault("clear"))
+    text = "".join(seen)
+    stopping = (
+        "stopping: waiting for 1 device(s) in flight to finish what they are doing (a change sent is "
+        "completed and read back; a device that stops answering is given up after "
+    )
+    assert stopping in text, text
+    assert "no other device will be touched\n" in text
+    assert text.index(stopping) < text.index(f"interrupted: run {run.name} stopped")
+    assert "contained now:\n  core2 cut-smb: contained\n" in text
+
+
+def _command_then_ctrl_c_at_exit(entry: str) -> subprocess.CompletedProcess[str]:
+    """``isolate --help`` through ``entry``, with a Ctrl-C (a real SIGINT) arriving while the
+    interpreter shuts down, after the command has said everything."""
+    code = (
+        "import atexit, os, signal, sys\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+        "sys.argv = ['isolate', '--help']\n"
+        f"from isolate.cli import {entry}\n"
+        f"{entry}()\n"
+    )
+    argv = [sys.executable, "-c", code]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_ctrl_c_after_the_command_has_ended_prints_nothing_and_keeps_its_exit_code() -> None:
+    done = _command_then_ctrl_c_at_exit("entry")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "Usage:" in done.stdout
+    # the entry point is what the installed command and `python -m isolate` run
+    root = Path(__file__).parents[2]
+    assert 'isolate = "isolate.cli:entry"' in (root / "pyproject.toml").read_text()
+    assert "entry()" in (root / "isolate" / "__main__.py").read_text()
