@@ -305,6 +305,7 @@ def _journal_pairs(opts: Options, n: int, devices: int, lab: BenchLab, common: l
     pairs: list[dict[str, Any]] = []
     for k in range(opts.journal_repeats):
         walls: dict[str, float] = {}
+        cpus: dict[str, float] = {}
         order = ("with", "without") if k % 2 == 0 else ("without", "with")
         for kind in order:
             off = kind == "without"
@@ -319,9 +320,14 @@ def _journal_pairs(opts: Options, n: int, devices: int, lab: BenchLab, common: l
                 raise RuntimeError(f"N={n}: isolate apply {kind} fsync (pair {k + 1}) did not do the work: "
                                    f"{run.result.get('status')}")
             walls[kind] = run.result.get("wall_s") or 0.0
+            cpus[kind] = run.tool_cpu_s
             log(f"N={n}: isolate apply {kind} fsync (pair {k + 1}): {walls[kind]:.2f} s")
+        # the tool's CPU seconds too: fsync waits, it does not compute; a pair whose with-fsync
+        # run also used more CPU met a slower machine, not a slower journal
         pairs.append({"first": order[0], "with_fsync_s": round(walls["with"], 3),
-                      "without_fsync_s": round(walls["without"], 3)})
+                      "without_fsync_s": round(walls["without"], 3),
+                      "with_fsync_cpu_s": round(cpus["with"], 2),
+                      "without_fsync_cpu_s": round(cpus["without"], 2)})
     return {"pairs": pairs,
             "with_fsync_s": [p["with_fsync_s"] for p in pairs],
             "without_fsync_s": [p["without_fsync_s"] for p in pairs]}
