@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from e2e import PLAYBOOKS, newest_run, read_all, records, run_cli, start_cli
+from e2e import PLAYBOOKS, ctrl_c_as_on_a_terminal, newest_run, read_all, records, run_cli, start_cli
 
 from isolate.lab.faults import make_fault
 from isolate.lab.process import LabHandle, set_fault
@@ -162,7 +162,9 @@ def _command_then_ctrl_c_at_exit(entry: str) -> subprocess.CompletedProcess[str]
         f"{entry}()\n"
     )
     argv = [sys.executable, "-c", code]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, check=False, preexec_fn=ctrl_c_as_on_a_terminal
+    )
 
 
 def test_a_ctrl_c_after_the_command_has_ended_prints_nothing_and_keeps_its_exit_code() -> None:

@@ -34,10 +34,18 @@ def run_cli(*args: str, state: Path, timeout: float = 300) -> subprocess.Complet
                           timeout=timeout, stdin=subprocess.DEVNULL, check=False)
 
 
+def ctrl_c_as_on_a_terminal() -> None:
+    """In the child before exec: SIGINT at its default disposition, as an admin's shell leaves it.
+    A test runner started in the background of a non-interactive shell ignores SIGINT, and an
+    ignored signal stays ignored across exec: Python then never turns Ctrl-C into
+    KeyboardInterrupt, and a test of Ctrl-C would see a run that ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str, state: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
     return subprocess.Popen(isolate_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, stdin=subprocess.DEVNULL)
+                            env=env, stdin=subprocess.DEVNULL, preexec_fn=ctrl_c_as_on_a_terminal)
 
 
 def lab_inventory(lab_dir: Path) -> tuple[dict[str, Any], dict[str, str]]:
