@@ -25,7 +25,7 @@ from isolate.execute.executor import ApplyOptions, Executor, Narrow, Prechecks, 
 from isolate.execute.locks import DeviceLocks
 from isolate.execute.records import RunResult
 from isolate.execute.reverts import RevertOwner, cancel_run_reverts, owner_from, pending_revert_check
-from isolate.execute.runner import ThreadRunner, collector_paused, long_gil_slices
+from isolate.execute.runner import ThreadRunner, engine_at_work
 from isolate.execute.sessions import SessionPool
 from isolate.execute.targets import ResolvedTargets, resolve_targets
 from isolate.execute.undo import UndoEntry
@@ -200,7 +200,7 @@ def apply(
     run_id = run_id_new()
     started = time.time()
     locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
-    with locks.acquire(devices, run_id), collector_paused(), long_gil_slices():
+    with locks.acquire(devices, run_id), engine_at_work():
         journal = Journal.create(state, run_id, scrubber=Scrubber.of(resolved.secrets))
         plan_sha = journal.store_artifact("plan.json", built.to_json())
         journal.append("run-start", **_run_start(inventory, built, request, plan_sha))
@@ -529,7 +529,7 @@ def restore(
     )
     run_id = restore_plan.run_id
     locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
-    with locks.acquire(devices, run_id) as held, collector_paused(), long_gil_slices():
+    with locks.acquire(devices, run_id) as held, engine_at_work():
         # A crash may have torn the last line and left intents without an outcome: both are
         # recorded (torn-tail, failed/interrupted) before restore appends anything else.
         journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
@@ -692,7 +692,7 @@ def resume(
     run_id = run_path.name
     started = time.time()
     locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
-    with locks.acquire(devices, run_id) as held, collector_paused(), long_gil_slices():
+    with locks.acquire(devices, run_id) as held, engine_at_work():
         journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)
         journal.close_pending()
         journal.append(

@@ -66,6 +66,15 @@ def long_gil_slices() -> Iterator[None]:
         sys.setswitchinterval(before)
 
 
+@contextlib.contextmanager
+def engine_at_work() -> Iterator[None]:
+    """The interpreter as the engine wants it while it works on devices (apply, restore, resume):
+    the cyclic collector held off (``collector_paused``) and longer turns on the interpreter lock
+    (``long_gil_slices``); both back as they were when the block ends, also on an error."""
+    with collector_paused(), long_gil_slices():
+        yield
+
+
 class Runner(Protocol):
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``fn`` over every item, results in the items' order; an exception ``fn`` raises

@@ -17,7 +17,13 @@ from concurrent.futures import wait as futures_wait
 import pytest
 
 from isolate.execute import runner as runner_module
-from isolate.execute.runner import GIL_SLICE_S, ThreadRunner, collector_paused, long_gil_slices
+from isolate.execute.runner import (
+    GIL_SLICE_S,
+    ThreadRunner,
+    collector_paused,
+    engine_at_work,
+    long_gil_slices,
+)
 
 
 def test_results_come_in_the_items_order_and_threads_are_kept_between_maps() -> None:
@@ -193,3 +199,12 @@ def test_a_stopped_map_says_at_once_how_many_items_still_run_then_waits_for_them
     assert told == [(1, False)]  # said before the item in flight ended
     assert finished == ["in flight"]  # and the map waited for it before raising
     runner.close()
+
+
+def test_the_engine_at_work_has_both_and_gets_both_back_after_an_error() -> None:
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError, match="device failed"), engine_at_work():
+        assert not gc.isenabled()
+        assert sys.getswitchinterval() == pytest.approx(GIL_SLICE_S, abs=1e-5)
+        raise RuntimeError("device failed")
+    assert gc.isenabled() and sys.getswitchinterval() == before
