@@ -22,6 +22,14 @@ def worker_cmd(
     idle_close: Annotated[
         float, typer.Option("--idle-close", min=1, help="Close a session no call used for this many seconds.")
     ] = 900.0,
+    broker_retries: Annotated[
+        int,
+        typer.Option(
+            "--broker-retries",
+            min=0,
+            help="Reconnections to a broker lost while serving (2, 4, 6 … s apart); then exit 1.",
+        ),
+    ] = 10,
     transport: Annotated[
         str | None, typer.Option("--transport", help="SSH transport for CLI devices: asyncssh or netmiko.")
     ] = None,
@@ -35,6 +43,7 @@ def worker_cmd(
 
     Example: isolate worker --site north -i /etc/isolate/north.yml
     """
+    from isolate.cli import debug_enabled
     from isolate.cli.checks import default_inventory
     from isolate.drivers.registry import transport_from
     from isolate.errors import InputError
@@ -56,6 +65,8 @@ def worker_cmd(
         work_dir=state_dir_from(state_dir),
         timeout_s=timeout,
         idle_close_s=idle_close,
+        broker_retries=broker_retries,
+        debug=debug_enabled(),
         ready=lambda w: typer.echo(
             f"worker {w.name}: site {w.site}, {len(w.devices)} device(s), "
             f"queues {w.queue} and isolate.site.{w.site}",

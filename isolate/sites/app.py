@@ -28,6 +28,9 @@ def celery_app(broker: BrokerTarget) -> Celery:
         worker_send_task_events=False,
         task_send_sent_event=False,
         broker_pool_limit=64,
+        # what Celery 6 will do by default (it only concerns tasks acknowledged late, which
+        # isolate's are not); set, so that a lost broker does not print Celery's deprecation notice
+        worker_cancel_long_running_tasks_on_connection_loss=True,
     )
     tls = broker.ssl_options()
     if tls is not None:

@@ -16,13 +16,17 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
+from celery import signals
+from celery.exceptions import SecurityWarning
 
 from isolate.drivers.base import Batch, ConfirmCapable, ConfirmPrerequisites, Session
 from isolate.drivers.registry import connector
@@ -43,6 +47,67 @@ ALIVE_TTL_S = 4
 REPLY_TTL_S = 3600
 TAKEN_TTL_S = 7 * 24 * 3600
 IDLE_CLOSE_S = 900.0  # a session no call used for this long is closed (its controller is gone)
+# reconnections to a broker lost while serving, 2, 4, 6 … 20 s apart (kombu's schedule): about
+# two minutes for a broker restarted or a link back, before the worker stops with exit 1
+BROKER_RETRIES = 10
+
+
+class BrokerLost(IsolateError):
+    """The broker went away while the worker served and did not come back within its
+    reconnection attempts: the worker stopped (exit 1) so that its supervisor sees it."""
+
+
+class _OneLine(logging.Formatter):
+    """The worker's log: one line per record (time, level, logger, message), the error's type
+    and text after it; the traceback only with ``--debug``. Celery's and kombu's records
+    included: a broker that goes away makes them log tracebacks (an ack that could not be sent,
+    a reconnection) that no admin needs unless asked."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{self.formatTime(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            text += f" ({type(error).__name__}: {error})"
+        text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+        if self.debug and record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _own_logging(debug: bool) -> None:
+    """The root logger writes ``_OneLine`` records to stderr, warnings and above (everything
+    with ``debug``); Celery, told by its ``setup_logging`` signal that logging is taken care
+    of, configures none of its own."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine(debug))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    signals.setup_logging.connect(_logging_is_ours, weak=False)
+
+
+def _logging_is_ours(**_: Any) -> None:
+    """A receiver of Celery's ``setup_logging``: its presence is what keeps Celery's hands off."""
+
+
+class _GaveUp(logging.Filter):
+    """Celery's worker logs ``Unrecoverable error`` with a traceback when its consumer gives up
+    on the broker, then returns as from a clean stop (exit 0). This keeps that error, for the
+    one line the worker ends with, instead of the traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: BaseException | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Unrecoverable error") and record.exc_info:
+            self.error = record.exc_info[1]
+            return False
+        return True
 
 
 class SiteWorker:
@@ -242,9 +307,13 @@ def run_worker(
     work_dir: Path | None = None,
     timeout_s: float = 30.0,
     idle_close_s: float = IDLE_CLOSE_S,
+    broker_retries: int = BROKER_RETRIES,
     ready: Callable[[SiteWorker], None] | None = None,
+    debug: bool = False,
 ) -> None:
-    """Serve ``site`` until stopped (SIGTERM/SIGINT: Celery's warm shutdown)."""
+    """Serve ``site`` until stopped (SIGTERM/SIGINT: Celery's warm shutdown). A broker lost
+    while serving is tried again ``broker_retries`` times (2, 4, 6 … 30 s apart); after that,
+    BrokerLost: the one line that names the broker and why."""
     broker = broker_of(inventory)
     if broker is None:
         raise InputError("the inventory has no 'broker': site workers need one (docs/scale.md)")
@@ -252,8 +321,10 @@ def run_worker(
         inventory, site, broker, transport=transport, work_dir=work_dir, timeout_s=timeout_s,
         idle_close_s=idle_close_s,
     )  # fmt: skip
+    _own_logging(debug)
     check_broker(worker)
     app = celery_app(broker)
+    app.conf.broker_connection_max_retries = broker_retries
 
     @app.task(name=CALL_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def call(op: str, device: str, sid: str, args: dict[str, Any], call_id: str) -> None:
@@ -263,8 +334,14 @@ def run_worker(
     beat.start()
     if ready is not None:
         ready(worker)
+    if os.geteuid() == 0:  # Celery's own notice names a --uid option this command does not have
+        warnings.filterwarnings("ignore", category=SecurityWarning)
+        log.warning("the worker runs as root: run it as a user of its own (docs/scale.md)")
+    gave_up = _GaveUp()
+    celery_log = logging.getLogger("celery.worker")  # celery.utils.log.worker_logger
+    celery_log.addFilter(gave_up)
     try:
-        app.Worker(
+        controller = app.Worker(
             hostname=f"{worker.name}@{socket.gethostname()}",
             queues=[SITE_QUEUE.format(site=site), worker.queue],
             pool="threads",
@@ -274,8 +351,21 @@ def run_worker(
             without_mingle=True,
             without_heartbeat=True,
             quiet=True,
-        ).start()
+            redirect_stdouts=False,  # this worker's own lines stay lines on stderr, not log records
+        )
+        controller.start()
     finally:
+        celery_log.removeFilter(gave_up)
         worker.close_all()
         with contextlib.suppress(Exception):
             worker.redis.delete(ALIVE_KEY.format(worker=worker.name))
+    if gave_up.error is not None:
+        why = unreachable(broker, gave_up.error)
+        raise BrokerLost(
+            f"site {site}: worker {worker.name} stopped: broker {broker.where} lost: {why} "
+            f"(not back after {broker_retries} reconnection attempt(s)); its sessions were closed, "
+            "start the worker again once the broker answers"
+        ) from gave_up.error
+    if controller.exitcode not in (None, 0):
+        code = controller.exitcode
+        raise IsolateError(f"site {site}: worker {worker.name} stopped by Celery (exit code {code})")

@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -41,6 +42,11 @@ class Broker:
     def client_cert(self, where: Path, name: str = "controller") -> tuple[Path, Path]:
         """A client certificate signed by the broker's CA, and its key (mode 0600)."""
         return issue_cert(where, self.ca_key, self.ca, name, client=True)
+
+    def restart(self) -> None:
+        """Start the broker again, stopped, on its port with its configuration (no data kept)."""
+        assert self.proc is not None and self.proc.poll() is not None, "stop it first"
+        _launch(self)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -129,12 +135,19 @@ def start_broker(where: Path, *, mutual: bool = False) -> Broker:
         f'save ""\nappendonly no\ndaemonize no\ndir {where}\nlogfile {where / "redis.log"}\n'
     )
     conf.chmod(0o600)
-    broker.proc = subprocess.Popen([REDIS, str(conf)], stdin=subprocess.DEVNULL)
+    _launch(broker)
+    return broker
+
+
+def _launch(broker: Broker) -> None:
+    """redis-server on the broker's configuration file; back when its port accepts."""
+    where, port = broker.dir, broker.port
+    broker.proc = subprocess.Popen([REDIS, str(where / "redis.conf")], stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return broker
+            return
         except OSError:
             if broker.proc.poll() is not None:
                 break
@@ -144,7 +157,7 @@ def start_broker(where: Path, *, mutual: bool = False) -> Broker:
     raise AssertionError(f"redis-server did not start: {log}")
 
 
-def stop_worker_and_broker(worker: subprocess.Popen[bytes] | None, broker: Broker) -> None:
+def stop_worker_and_broker(worker: subprocess.Popen[Any] | None, broker: Broker) -> None:
     """Stop a site worker (terminate, then kill after 20 s) and the broker; both are gone after."""
     if worker is not None and worker.poll() is None:
         worker.terminate()

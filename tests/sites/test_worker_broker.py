@@ -1,0 +1,118 @@
+"""A site worker whose broker goes away while it serves (redis-server on 127.0.0.1, TLS and a
+password, stopped and started by pid): a broker restarted within the worker's reconnection
+attempts finds the same worker serving again; a broker that stays away stops the worker with
+exit 1 and one line naming the broker and why, never Celery's traceback, so that a supervisor
+(systemd's Restart=on-failure) sees it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from brokerkit import Broker, needs_redis, start_broker, stop_worker_and_broker
+
+from isolate.inventory.loader import load_inventory
+from isolate.sites.client import SiteClient
+from isolate.sites.resolve import broker_of
+
+
+def _inventory(broker: Broker, where: Path) -> Path:
+    """One switch of site north (never connected to: no call here touches a device)."""
+    data = {
+        "version": 1,
+        "name": "north",
+        "management": {"networks": ["10.99.0.0/24"], "tool_address": "10.99.0.10"},
+        "credentials": {"site": {"username": "admin", "password": "env:ISOLATE_BROKER_PASSWORD"}},
+        "broker": {
+            "url": broker.url,
+            "password": "env:ISOLATE_BROKER_PASSWORD",
+            "ca_file": str(broker.ca_file),
+        },
+        "devices": [
+            {
+                "name": "sw-north",
+                "host": "127.0.0.1",
+                "port": 2,
+                "platform": "cisco_ios",
+                "role": "access",
+                "address": "10.99.0.5",
+                "credentials": "site",
+                "site": "north",
+            }
+        ],
+    }
+    path = where / "north.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _worker(inventory: Path, broker: Broker, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "isolate", "worker", "--site", "north", "-i", str(inventory),
+         "--state-dir", str(inventory.parent / "state"), *extra],
+        env={**os.environ, "ISOLATE_BROKER_PASSWORD": broker.password},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _ping(inventory: Path, broker: Broker) -> str:
+    """The name of the worker of site north that answers a ping (waits up to 60 s for one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ISOLATE_BROKER_PASSWORD", broker.password)
+        found = broker_of(load_inventory(inventory))
+    assert found is not None
+    return str(SiteClient(found).ping("north", wait_s=60)["worker"])
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    needs_redis()
+    started = start_broker(tmp_path / "broker")
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_broker_restarted_finds_the_same_worker_serving(broker: Broker, tmp_path: Path) -> None:
+    inventory = _inventory(broker, tmp_path)
+    worker = _worker(inventory, broker)
+    try:
+        name = _ping(inventory, broker)
+        broker.stop()
+        broker.restart()  # same port and configuration, no data kept
+        assert _ping(inventory, broker) == name
+        assert worker.poll() is None
+    finally:
+        stop_worker_and_broker(worker, broker)
+    _, err = worker.communicate()
+    assert worker.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_broker_gone_for_good_stops_the_worker_in_one_line(broker: Broker, tmp_path: Path) -> None:
+    inventory = _inventory(broker, tmp_path)
+    worker = _worker(inventory, broker, "--broker-retries", "1")
+    try:
+        name = _ping(inventory, broker)
+        broker.stop()
+        out, err = worker.communicate(timeout=120)  # a bound for a hung worker, not a measure
+    finally:
+        stop_worker_and_broker(worker, broker)
+    assert worker.returncode == 1, err
+    assert "Traceback" not in err and "Unrecoverable" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(
+        f"error: site north: worker {name} stopped: broker {broker.url} lost: Error 111 connecting to "
+        f"127.0.0.1:{broker.port}. Connection refused. (not back after 1 reconnection attempt(s)); "
+        "its sessions were closed, start the worker again once the broker answers"
+    ), last
+    assert broker.password not in out + err
