@@ -32,7 +32,7 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import JournalView, journaled_plan_text, unreadable
+from isolate.journal.reader import JournalView, journaled_plan_text, run_alive, unreadable
 from isolate.journal.schema import RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
@@ -622,13 +622,19 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
     held = contained(view, functools.partial(taken_over, run_path, skip_unreadable=True))
     if not held.rows:
         return None
-    return {
+    alive = not held.ended and run_alive(run_path)
+    dead = "interrupted (no run-end: its process died; isolate apply --resume or isolate restore)"
+    row: dict[str, Any] = {
         "run": run_path.name,
         "playbook": held.playbook,
         "incident": held.incident,
-        "status": held.ended or "open (no run-end: the run is going on or died)",
+        "status": held.ended or ("open (its process is running)" if alive else dead),
         "devices": list(held.rows),
     }
+    if held.armed:  # --confirm-window reverts the journal never saw confirmed nor cancelled
+        row["reverts"] = held.reverts_note(run_path.name, alive=alive, now=time.time())
+    return row
+
 
 
 # -- resume --------------------------------------------------------------------------------------

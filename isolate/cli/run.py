@@ -626,11 +626,17 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
         if "expiry" in run:
             console.print(f"  {run['expiry']}", markup=False, soft_wrap=True)
         table = Table()
-        for col in ("device", "step", "state", "restore stage"):
+        reverts = "reverts" in run
+        extra = ["unconfirmed revert fires"] if reverts else []
+        for col in ("device", "step", "state", "restore stage", *extra):
             table.add_column(col)
         for row in run["devices"]:
-            table.add_row(row["device"], row["step"], row["state"], str(row["stage"]))
+            fires = row["revert"]["fires_at"] if "revert" in row else "-"
+            revert = [fires] if reverts else []
+            table.add_row(row["device"], row["step"], row["state"], str(row["stage"]), *revert)
         console.print(table)
+        if reverts:
+            console.print(f"  {run['reverts']}", markup=False, soft_wrap=True)
     for lock in report["locks"]:
         console.print(f"lock: {lock}")
     for row in waiting:

@@ -6,6 +6,8 @@ that does not fit its model is a JournalError naming the journal, its seq and th
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable, Set
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +15,16 @@ from typing import Any
 from isolate.execute.inflight import LABEL as IN_FLIGHT
 from isolate.execute.inflight import PHASE as IN_FLIGHT_PHASE
 from isolate.journal.reader import JournalView
-from isolate.journal.schema import Applied, Failed, Intent, RunEnd, RunStart, Verified
+from isolate.journal.schema import (
+    Applied,
+    Confirmed,
+    Failed,
+    Intent,
+    RevertCancelled,
+    RunEnd,
+    RunStart,
+    Verified,
+)
 from isolate.restore.staged import entries_from_records
 
 Key = tuple[str, str]  # (device, step)
@@ -28,6 +39,32 @@ class Contained:
     ended: str  # the run-end status, "" when the run has none
     rows: tuple[dict[str, Any], ...]
 
+    @property
+    def armed(self) -> tuple[dict[str, Any], ...]:
+        """The rows whose device-side revert the run armed and the journal never saw confirmed
+        nor cancelled (``revert``: when it was armed, its window, when it fires)."""
+        return tuple(row for row in self.rows if "revert" in row)
+
+    def reverts_note(self, run: str, *, alive: bool, now: float) -> str:
+        """What ``status`` says of the armed rows (``alive``: the run's process is running;
+        ``now``: the time it is, seconds since the epoch)."""
+        devices = ", ".join(sorted({row["device"] for row in self.armed}))
+        fires = min(row["revert"]["fires_at"] for row in self.armed)
+        if alive:
+            armed = f"device-side reverts armed on {devices} (from {fires})"
+            return f"{armed}: the run confirms each once verified"
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        if fires <= at:
+            when = f"their window ended at {fires} (now {at}): those devices have probably undone the change"
+        else:
+            when = f"they undo the change on those devices from {fires} (now {at})"
+        return (
+            f"device-side reverts armed on {devices} by this run were never confirmed (its process died): "
+            f"{when}, unless a confirmation reached a device just before the process died; "
+            f"isolate apply --resume {run} --yes cancels them and keeps the containment (a change "
+            "already undone is made again); isolate restore undoes it"
+        )
+
 
 def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset) -> Contained:
     """Every change of the run that restore would still undo (``taken_over()``: changes a
@@ -36,6 +73,7 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
     outcome: dict[Key, str] = {}
     stage: dict[Key, int] = {}
     may_run: dict[Key, list[str]] = {}  # unknown outcomes: what may be on the device
+    armed: dict[Key, tuple[str, int]] = {}  # --confirm-window: (intent's time, window) until confirmed
     ended = ""
     for record in view.records:
         if record.kind not in _KINDS:
@@ -44,7 +82,16 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
         if isinstance(data, RunEnd):
             ended = data.status
             continue
+        if isinstance(data, RevertCancelled):  # a resume or restore cancelled them, proven gone
+            if data.ok:
+                armed = {k: v for k, v in armed.items() if k[0] != data.device}
+            continue
         key = (getattr(data, "device", ""), getattr(data, "step", ""))
+        if isinstance(data, Confirmed):
+            armed.pop(key, None)
+            continue
+        if isinstance(data, Intent) and data.confirm_window_s:  # armed before the push's first line
+            armed[key] = (record.ts, data.confirm_window_s)
         if isinstance(data, Intent):
             config, execs = data.lines()
             outcome[key], stage[key], may_run[key] = IN_FLIGHT, data.stage or 1, config + execs
@@ -64,6 +111,7 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
     rows = tuple(
         {"device": d, "step": s, "state": outcome[(d, s)], "stage": stage[(d, s)]}
         | ({"may_have_run": may_run.get((d, s), [])} if outcome[(d, s)] == IN_FLIGHT else {})
+        | ({"revert": _revert(*armed[(d, s)])} if (d, s) in armed else {})
         for (d, s) in sorted(pending)
         if (d, s) in outcome
     )
@@ -73,4 +121,12 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
     return Contained(playbook, incident, ended, rows)
 
 
-_KINDS = frozenset({"intent", "applied", "verified", "failed", "run-end"})
+def _revert(armed_at: str, window_s: int) -> dict[str, Any]:
+    """A revert armed at ``armed_at`` (the intent's time: the device's timer starts after it,
+    with the push) for ``window_s``: it fires at ``fires_at`` at the earliest."""
+    start = dt.datetime.fromisoformat(armed_at.replace("Z", "+00:00"))
+    fires = (start + dt.timedelta(seconds=window_s)).astimezone(dt.UTC)
+    return {"armed_at": armed_at, "window_s": window_s, "fires_at": fires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+_KINDS = frozenset({"intent", "applied", "verified", "failed", "run-end", "confirmed", "revert-cancelled"})

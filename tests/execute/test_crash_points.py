@@ -12,6 +12,7 @@ One lab is shared by every case; the playbook is two steps on two devices to kee
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -401,6 +402,11 @@ def test_sigkill_before_confirmed(
     killed = _apply(lab, playbook, state, "--confirm-window", "120", crash_kind="confirmed")
     kinds = _killed_before(state, killed, "confirmed")
     assert kinds[-1] == "verified" and kinds.count("intent") == 1
+    # the device took the confirmation, the journal never heard: status says it may have
+    (run,) = json.loads(_run(state, "status", "--json").stdout)["contained"]
+    assert [row["device"] for row in run["devices"] if "revert" in row] == ["fw-edge"]
+    assert run["reverts"].startswith("device-side reverts armed on fw-edge by this run were never confirmed")
+    assert "unless a confirmation reached a device just before the process died" in run["reverts"]
     problems = _restore_until_back(state, lab, baseline, "apply killed before confirmed")
     assert not problems, "\n".join(problems)
     cancelled = [r["data"] for r in _records(state) if r["kind"] == "revert-cancelled"]

@@ -9,6 +9,7 @@ seconds, as if that time had passed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 import pytest
 from e2e import PLAYBOOKS, kill_when, read_all, records, run_cli, start_cli
 
+from isolate.journal.reader import read_journal
 from isolate.lab.faults import make_fault
 from isolate.lab.process import LabHandle, advance_clock, set_fault
+from isolate.restore.contained import contained
 
 LATERAL = str(PLAYBOOKS / "ransomware-lateral.yml")
 TOUCHED = ["acc3", "core2", "fw-edge", "fw-int", "vpn1"]
@@ -71,11 +74,49 @@ def _crash_with_reverts_armed(lab: LabHandle, state: Path) -> Path:
     return run_dir
 
 
+def _plus(ts: str, seconds: int) -> str:
+    at = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")) + dt.timedelta(seconds=seconds)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_the_crashed_runs_reverts_would_undo_containment(
     lab: LabHandle, baseline: dict[str, str], state: Path
 ) -> None:
-    """The control: left alone, the timers the dead process armed fire and remove the cut."""
+    """The control: left alone, the timers the dead process armed fire and remove the cut.
+    ``status`` says so before they fire: which devices, from when, and the command."""
     run_dir = _crash_with_reverts_armed(lab, state)
+    intents = {r["data"]["device"]: r for r in records(run_dir) if r["kind"] == "intent"}
+    fires = {d: _plus(intents[d]["ts"], 900) for d in HUNG_CONFIRM}
+    status = run_cli("status", "--json", state=state)
+    assert status.returncode == 0, status.stderr
+    (run,) = json.loads(status.stdout)["contained"]
+    died = "interrupted (no run-end: its process died; isolate apply --resume or isolate restore)"
+    assert run["status"] == died
+    rows = {row["device"]: row for row in run["devices"]}
+    for device in HUNG_CONFIRM:
+        assert rows[device]["state"] == "contained"
+        armed = {"armed_at": intents[device]["ts"], "window_s": 900, "fires_at": fires[device]}
+        assert rows[device]["revert"] == armed
+    assert not [d for d, row in rows.items() if "revert" in row and d not in HUNG_CONFIRM]
+    first = min(fires.values())
+    assert run["reverts"].startswith(
+        "device-side reverts armed on core2, fw-int by this run were never confirmed (its process died): "
+        f"they undo the change on those devices from {first} (now "
+    )
+    assert run["reverts"].endswith(
+        "unless a confirmation reached a device just before the process died; "
+        f"isolate apply --resume {run_dir.name} --yes cancels them and keeps the containment (a change "
+        "already undone is made again); isolate restore undoes it"
+    )
+    text = run_cli("status", state=state).stdout
+    assert "unconfirmed revert fires" in text
+    assert [line for line in text.splitlines() if line.startswith("│ core2") and fires["core2"] in line]
+    assert "by this run were never confirmed (its process died)" in text
+    later = contained(read_journal(run_dir / "journal.jsonl")).reverts_note(
+        run_dir.name, alive=False, now=dt.datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp() + 1
+    )
+    assert f"their window ended at {first} (now " in later
+    assert "those devices have probably undone the change, unless a confirmation reached" in later
     during = read_all(lab.state_dir, list(CONTAINED))
     assert all(CONTAINED[d] in during[d] for d in CONTAINED)
     advance_clock(lab.state_dir, PAST_ANY_WINDOW)
@@ -104,6 +145,8 @@ def test_resume_cancels_the_crashed_runs_reverts_and_containment_stays(
     status = json.loads(run_cli("status", "--json", state=state).stdout)
     rows = {row["device"]: row["state"] for row in status["contained"][0]["devices"]}
     assert rows["core2"] == rows["fw-int"] == "contained"
+    assert "reverts" not in status["contained"][0]  # cancelled, proven gone: nothing armed is left
+    assert not [row for row in status["contained"][0]["devices"] if "revert" in row]
     verify = run_cli("journal", "verify", run_dir.name, state=state)
     assert verify.returncode == 0, verify.stdout
     restored = run_cli("restore", run_dir.name, "--yes", state=state)
