@@ -621,8 +621,9 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
         console.print("nothing contained: no run has changes left unrestored")
     for run in report["contained"]:
         console.print(
-            f"run {run['run']} ({run['playbook']}, incident {run['incident'] or '-'}, {run['status']})"
-        )
+            f"run {run['run']} ({run['playbook']}, incident {run['incident'] or '-'}, {run['status']})",
+            markup=False, soft_wrap=True,
+        )  # fmt: skip
         if "expiry" in run:
             console.print(f"  {run['expiry']}", markup=False, soft_wrap=True)
         table = Table()
@@ -637,8 +638,8 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
         console.print(table)
         if reverts:
             console.print(f"  {run['reverts']}", markup=False, soft_wrap=True)
-    for lock in report["locks"]:
-        console.print(f"lock: {lock}")
+    for lock in report["locks"]:  # one line each, whatever the width: grep finds a device's
+        console.print(f"lock: {lock}", markup=False, soft_wrap=True)
     for row in waiting:
         console.print(f"watch incident {row['incident']} {row['state']}: {row['detail']}", markup=False,
                       soft_wrap=True)

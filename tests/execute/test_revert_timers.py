@@ -110,6 +110,10 @@ def test_the_crashed_runs_reverts_would_undo_containment(
     )
     text = run_cli("status", state=state).stdout
     assert "unconfirmed revert fires" in text
+    lines = text.splitlines()  # whatever the terminal's width, one line per run and per lock (grep)
+    assert f"run {run_dir.name} (ransomware-lateral, incident -, {died})" in lines
+    assert [line for line in lines if line.startswith("lock: core2 is locked by run ")
+            and line.endswith("break it with 'isolate lock break core2'")]  # fmt: skip
     assert [line for line in text.splitlines() if line.startswith("│ core2") and fires["core2"] in line]
     assert "by this run were never confirmed (its process died)" in text
     later = contained(read_journal(run_dir / "journal.jsonl")).reverts_note(
