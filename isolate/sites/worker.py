@@ -337,6 +337,12 @@ def run_worker(
     if os.geteuid() == 0:  # Celery's own notice names a --uid option this command does not have
         warnings.filterwarnings("ignore", category=SecurityWarning)
         log.warning("the worker runs as root: run it as a user of its own (docs/scale.md)")
+    served = threading.Event()  # Celery's worker_ready: its consumer took the queues once
+
+    def _ready(**_: Any) -> None:
+        served.set()
+
+    signals.worker_ready.connect(_ready, weak=False)
     gave_up = _GaveUp()
     celery_log = logging.getLogger("celery.worker")  # celery.utils.log.worker_logger
     celery_log.addFilter(gave_up)
@@ -356,11 +362,18 @@ def run_worker(
         controller.start()
     finally:
         celery_log.removeFilter(gave_up)
+        signals.worker_ready.disconnect(_ready)
         worker.close_all()
         with contextlib.suppress(Exception):
             worker.redis.delete(ALIVE_KEY.format(worker=worker.name))
     if gave_up.error is not None:
         why = unreachable(broker, gave_up.error)
+        if not served.is_set():  # Celery's consumer never came up: nothing was lost
+            raise BrokerLost(
+                f"site {site}: worker {worker.name} stopped: broker {broker.where} unreachable: {why} "
+                f"(no answer in {broker_retries} more attempt(s)); start the worker again once the "
+                "broker answers"
+            ) from gave_up.error
         raise BrokerLost(
             f"site {site}: worker {worker.name} stopped: broker {broker.where} lost: {why} "
             f"(not back after {broker_retries} reconnection attempt(s)); its sessions were closed, "

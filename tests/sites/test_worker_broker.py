@@ -116,3 +116,23 @@ def test_a_broker_gone_for_good_stops_the_worker_in_one_line(broker: Broker, tmp
         "its sessions were closed, start the worker again once the broker answers"
     ), last
     assert broker.password not in out + err
+
+
+def test_a_broker_never_reached_stops_the_worker_in_one_line(broker: Broker, tmp_path: Path) -> None:
+    """Not up when the worker starts, nor within its attempts: unreachable, not 'lost'."""
+    inventory = _inventory(broker, tmp_path)
+    broker.stop()
+    worker = _worker(inventory, broker, "--broker-retries", "1")
+    try:
+        out, err = worker.communicate(timeout=120)  # a bound for a hung worker, not a measure
+    finally:
+        stop_worker_and_broker(worker, broker)
+    assert worker.returncode == 1, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: site north: worker north-"), last
+    assert last.endswith(
+        f"stopped: broker {broker.url} unreachable: Error 111 connecting to 127.0.0.1:{broker.port}. "
+        "Connection refused. (no answer in 1 more attempt(s)); start the worker again once the broker answers"
+    ), last
+    assert broker.password not in out + err
