@@ -269,11 +269,21 @@ class SiteWorker:
     # -- life -----------------------------------------------------------------------------------
     def heartbeat(self) -> None:
         key = ALIVE_KEY.format(worker=self.name)
+        failing_since: float | None = None  # one line when the broker goes, then every 30 s
+        told = 0.0
         while not self.stopping.is_set():
             try:
                 self.redis.set(key, self.site, ex=ALIVE_TTL_S)
+                if failing_since is not None:
+                    log.warning("heartbeat to broker back after %.0f s", time.monotonic() - failing_since)
+                failing_since = None
             except Exception as exc:  # the broker is away: keep trying, the controller sees us gone
-                log.warning("heartbeat to broker failed: %s", exc)
+                now = time.monotonic()
+                if failing_since is None or now - told >= 30.0:
+                    since = "" if failing_since is None else f" (for {now - failing_since:.0f} s)"
+                    log.warning("heartbeat to broker failed%s: %s", since, exc)
+                    told = now
+                failing_since = now if failing_since is None else failing_since
             self.reap()
             self.stopping.wait(HEARTBEAT_S)
 
