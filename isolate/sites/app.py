@@ -35,6 +35,12 @@ def celery_app(broker: BrokerTarget) -> Celery:
     tls = broker.ssl_options()
     if tls is not None:
         app.conf.broker_use_ssl = tls
+        # kombu keeps one pool of connections (and producers) per process for each broker,
+        # told apart by URL, user, password and transport options, not by the TLS settings: a
+        # second app of the process with another CA or client certificate (``isolate watch``
+        # after the inventory's broker was corrected) would get the first one's connections.
+        # The settings, as a transport option the Redis transport ignores, tell them apart.
+        app.conf.broker_transport_options = {"isolate_tls": repr(sorted(tls.items()))}
     return app
 
 

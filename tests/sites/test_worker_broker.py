@@ -6,7 +6,9 @@ exit 1 and one line naming the broker and why, never Celery's traceback, so that
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from brokerkit import Broker, needs_redis, start_broker, stop_worker_and_broker
+from brokerkit import Broker, make_ca, needs_redis, start_broker, stop_worker_and_broker
 
+from isolate.errors import ConnectError
 from isolate.inventory.loader import load_inventory
 from isolate.sites.client import SiteClient
 from isolate.sites.resolve import broker_of
@@ -136,3 +139,25 @@ def test_a_broker_never_reached_stops_the_worker_in_one_line(broker: Broker, tmp
         "Connection refused. (no answer in 1 more attempt(s)); start the worker again once the broker answers"
     ), last
     assert broker.password not in out + err
+
+
+def test_each_broker_setting_is_its_own_connection_in_one_process(broker: Broker, tmp_path: Path) -> None:
+    """A long-lived controller (``isolate watch``) plans each alert from the inventory as it is
+    now: a broker CA corrected meanwhile takes effect, and a wrong one never rides a connection
+    another setting verified (kombu pools connections per process by URL and password only)."""
+    inventory = _inventory(broker, tmp_path)
+    _, _, other_ca = make_ca(tmp_path, "other")
+    worker = _worker(inventory, broker)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("ISOLATE_BROKER_PASSWORD", broker.password)
+            right = broker_of(load_inventory(inventory))
+        assert right is not None
+        wrong = dataclasses.replace(right, ca_file=other_ca)
+        name = SiteClient(right).ping("north", wait_s=60)["worker"]
+        refused = f"site-north: broker {broker.url} unreachable: TLS: certificate verify failed"
+        with pytest.raises(ConnectError, match=re.escape(refused)):
+            SiteClient(wrong).ping("north", wait_s=5)  # after a good connection of the process
+        assert SiteClient(right).ping("north", wait_s=60)["worker"] == name  # and the right one after
+    finally:
+        stop_worker_and_broker(worker, broker)
