@@ -353,6 +353,12 @@ def run_worker(
         served.set()
 
     signals.worker_ready.connect(_ready, weak=False)
+    asked: list[str] = []  # the signals that asked the worker to stop (SIGTERM, Ctrl-C)
+
+    def _asked(sig: str = "", **_: Any) -> None:
+        asked.append(sig)
+
+    signals.worker_shutting_down.connect(_asked, weak=False)
     gave_up = _GaveUp()
     celery_log = logging.getLogger("celery.worker")  # celery.utils.log.worker_logger
     celery_log.addFilter(gave_up)
@@ -373,6 +379,7 @@ def run_worker(
     finally:
         celery_log.removeFilter(gave_up)
         signals.worker_ready.disconnect(_ready)
+        signals.worker_shutting_down.disconnect(_asked)
         worker.close_all()
         with contextlib.suppress(Exception):
             worker.redis.delete(ALIVE_KEY.format(worker=worker.name))
@@ -389,6 +396,6 @@ def run_worker(
             f"(not back after {broker_retries} reconnection attempt(s)); its sessions were closed, "
             "start the worker again once the broker answers"
         ) from gave_up.error
-    if controller.exitcode not in (None, 0):
+    if controller.exitcode not in (None, 0) and not asked:  # Celery exits 1 on a Ctrl-C: asked for
         code = controller.exitcode
         raise IsolateError(f"site {site}: worker {worker.name} stopped by Celery (exit code {code})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from brokerkit import Broker, make_ca, needs_redis, start_broker, stop_worker_and_broker
+from e2e import ctrl_c_as_on_a_terminal
 
 from isolate.errors import ConnectError
 from isolate.inventory.loader import load_inventory
@@ -55,6 +57,7 @@ def _inventory(broker: Broker, where: Path) -> Path:
 
 
 def _worker(inventory: Path, broker: Broker, *extra: str) -> subprocess.Popen[str]:
+    """``isolate worker --site north``, SIGINT at its default disposition (as on a terminal)."""
     return subprocess.Popen(
         [sys.executable, "-m", "isolate", "worker", "--site", "north", "-i", str(inventory),
          "--state-dir", str(inventory.parent / "state"), *extra],
@@ -63,6 +66,7 @@ def _worker(inventory: Path, broker: Broker, *extra: str) -> subprocess.Popen[st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_as_on_a_terminal,
     )  # fmt: skip
 
 
@@ -161,3 +165,19 @@ def test_each_broker_setting_is_its_own_connection_in_one_process(broker: Broker
         assert SiteClient(right).ping("north", wait_s=60)["worker"] == name  # and the right one after
     finally:
         stop_worker_and_broker(worker, broker)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_worker_asked_to_stop_exits_0(broker: Broker, tmp_path: Path, how: signal.Signals) -> None:
+    """Ctrl-C on a terminal or systemd's stop: a stop asked for, not a failure (Celery itself
+    exits 1 on SIGINT)."""
+    inventory = _inventory(broker, tmp_path)
+    worker = _worker(inventory, broker)
+    try:
+        _ping(inventory, broker)
+        worker.send_signal(how)
+        _, err = worker.communicate(timeout=60)  # a bound for a hung worker, not a measure
+    finally:
+        stop_worker_and_broker(worker, broker)
+    assert worker.returncode == 0, err
+    assert "error:" not in err and "Traceback" not in err
