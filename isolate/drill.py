@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from isolate import __version__
 from isolate.errors import ExitCode, InputError, IsolateError, PlanRefused
@@ -50,6 +50,9 @@ from isolate.reports.model import (
     fmt_seconds,
 )
 from isolate.reports.timeline import restore_outcomes, spans_from_journal, timings_from_journal
+
+if TYPE_CHECKING:
+    from isolate.lab.faults import Fault
 
 UNIX_PATH_MAX = 100  # sockaddr_un holds 108 bytes with the terminating NUL; keep a margin
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|m|min|s)?\s*$")
@@ -163,11 +166,15 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         raise InputError("--fault-before-restore needs --lab (faults are a lab feature)")
     if options.faults_before_restore and options.check_only:
         raise InputError("--fault-before-restore and --check: a check-mode drill restores nothing")
-    if not options.playbook.is_file():
-        raise InputError(f"{options.playbook}: no such playbook file")
+    faults = _faults(options.faults_before_restore)  # each checked before anything is sent
     acc = _Acc(started_at=_now_iso(), playbook=options.playbook.stem)
     drill_dir = options.drill_dir or default_drill_dir(options.state_dir, options.playbook)
     emit = _emitter(sink)
+    if not options.playbook.is_file():  # said in the reports too, like any invalid playbook
+        missing = InputError(f"{options.playbook}: no such playbook file")
+        acc.fail(missing)
+        emit("drill-refused", str(missing), ok=False)
+        return _result(options, acc)
     emit("drill-start", f"drill {options.playbook.stem}, budget {fmt_seconds(options.budget_s)}")
     with _lab(options, drill_dir) as lab_inventory:
         inventory_path = lab_inventory or options.inventory
@@ -175,7 +182,7 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         acc.inventory_path = str(inventory_path)
         lab = lab_inventory is not None or _is_lab(inventory_path)
         try:
-            _drill(options, acc, inventory_path, lab, emit, sink)
+            _drill(options, acc, inventory_path, lab, emit, sink, faults)
         except (InputError, PlanRefused) as err:  # invalid or refused: nothing was changed
             acc.fail(err)
             emit("drill-refused", str(err), ok=False)
@@ -196,8 +203,28 @@ def _emitter(sink: EventSink) -> Any:
     return emit
 
 
+def _faults(specs: Sequence[str]) -> list[tuple[str, str, Fault]]:
+    """``--fault-before-restore`` values, parsed (spec, device, fault): InputError naming the
+    bad one."""
+    from isolate.lab.faults import parse_fault
+
+    parsed: list[tuple[str, str, Fault]] = []
+    for spec in specs:
+        try:
+            parsed.append((spec, *parse_fault(spec)))
+        except InputError as err:
+            raise InputError(f"--fault-before-restore {spec!r}: {err}") from None
+    return parsed
+
+
 def _drill(
-    options: DrillOptions, acc: _Acc, inventory_path: Path, lab: bool, emit: Any, sink: EventSink
+    options: DrillOptions,
+    acc: _Acc,
+    inventory_path: Path,
+    lab: bool,
+    emit: Any,
+    sink: EventSink,
+    faults: Sequence[tuple[str, str, Fault]] = (),
 ) -> None:
     from isolate import api
 
@@ -216,6 +243,10 @@ def _drill(
     acc.segment_of = segments
     acc.blast = _blast(built, segments)
     acc.devices = frozenset(d.name for d in inventory.devices)
+    unknown = [device for _, device, _ in faults if device not in acc.devices]
+    if unknown:  # before anything is sent: a fault for no device of the lab
+        where = f"in the lab's inventory {inventory_path}"
+        raise InputError(f"--fault-before-restore: no device {unknown[0]!r} {where}")
     if options.compare is not None:
         acc.comparison = _compare(inventory_path, built, options.compare, segments, states)
     if lab_dir is not None:
@@ -247,7 +278,11 @@ def _drill(
     if lab_dir is not None and acc.run is not None:
         acc.during = read_flows(lab_dir)
         emit("drill-flows", f"during: {sum(acc.during.values())} of {len(acc.during)} flows open")
-    _inject_faults(options, lab_dir, emit)
+    try:
+        _inject_faults(faults, lab_dir, emit)
+    except IsolateError as err:  # the run is applied: said, and restored all the same
+        acc.fail(err)
+        emit("drill-fault", f"fault not injected: {err}", ok=False)
     runs = [acc.run.run_id] if acc.run is not None else sorted(_run_ids(state) - before)
     for run_id in runs:
         _restore(options, acc, run_id, inventory_path, sink, emit)
@@ -278,14 +313,12 @@ def _precheck_error(run: RunResult) -> IsolateError:
     return PrecheckFailed(f"pre-checks failed, nothing was changed: {first}{more}")
 
 
-def _inject_faults(options: DrillOptions, lab_dir: Path | None, emit: Any) -> None:
-    if not options.faults_before_restore or lab_dir is None:
+def _inject_faults(faults: Sequence[tuple[str, str, Fault]], lab_dir: Path | None, emit: Any) -> None:
+    if not faults or lab_dir is None:
         return
-    from isolate.lab.faults import parse_fault
     from isolate.lab.process import set_fault
 
-    for spec in options.faults_before_restore:
-        device, fault = parse_fault(spec)
+    for spec, device, fault in faults:
         set_fault(lab_dir, device, fault)
         emit("drill-fault", f"fault injected before restore: {spec}")
 

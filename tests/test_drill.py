@@ -257,3 +257,34 @@ def test_drill_without_inventory_or_lab_is_bad_input(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
     assert proc.returncode == 2
     assert "--budget 'soon'" in proc.stderr
+
+
+def test_drill_options_are_checked_before_anything_is_sent(state: Path, tmp_path: Path) -> None:
+    """A typo in --fault-before-restore, a report dir that cannot be written, a playbook that is
+    not there: exit 2, said in one line, and no run is made (before, the first two were found
+    after the containment was applied, and it was never restored)."""
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+
+    def drill(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*ISOLATE, "drill", "--lab", *args], capture_output=True, text=True,
+                              env=env, cwd=ROOT, timeout=600, check=False, stdin=subprocess.DEVNULL)
+
+    bogus = drill(str(PLAYBOOK), "--fault-before-restore", "core2=bogus", "--report-dir", str(tmp_path))
+    assert (bogus.returncode, bogus.stderr.splitlines()[-1]) == (2, (
+        "error: --fault-before-restore 'core2=bogus': fault: unknown kind 'bogus' (valid: auth-fail, slow, "
+        "hang-after, drop-after, reject, hang-on, drop-on, authz-fail, hold-on, clear)"))
+    (tmp_path / "afile").write_text("")
+    blocked = drill(str(PLAYBOOK), "--report-dir", str(tmp_path / "afile" / "sub"))
+    assert (blocked.returncode, blocked.stderr.splitlines()[-1]) == (
+        2, f"error: --report-dir {tmp_path / 'afile' / 'sub'}: cannot write reports there: Not a directory")
+    missing = drill(str(tmp_path / "gone.yml"), "--report-dir", str(tmp_path / "r2"))
+    assert missing.returncode == 2, missing.stderr
+    assert f"error: {tmp_path / 'gone.yml'}: no such playbook file" in missing.stderr.splitlines()
+    assert checks_of(tmp_path / "r2")["drill.plan"]["ok"] is False  # the reports say it, for CI
+    assert list(ET.parse(tmp_path / "r2" / "junit.xml").getroot().iter("failure"))
+
+    proc, reports = run_drill(state, tmp_path, "--fault-before-restore", "nosuchdev=reject:x")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    plan = checks_of(reports)["drill.plan"]
+    assert "--fault-before-restore: no device 'nosuchdev' in the lab's inventory" in str(plan["message"])
+    assert not list(state.glob("runs/*")), "a run was made"  # nothing applied

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.markup import escape
 from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import InputError
+from isolate.paths import make_private_dir
 from isolate.reports.model import DrillResult, fmt_seconds
 
 
@@ -113,12 +115,19 @@ def drill_cmd(
     )
     if override and not reason:
         raise InputError("--override needs --reason TEXT (it is journaled)")
+    reports_at = report_dir or drill_dir
+    try:  # before anything is sent: reports that cannot be written are said now, not after
+        make_private_dir(reports_at)
+    except OSError as exc:
+        raise InputError(f"--report-dir {reports_at}: cannot write reports there: {exc.strerror}") from None
+    if not reports_at.is_dir() or not os.access(reports_at, os.W_OK | os.X_OK):
+        raise InputError(f"--report-dir {reports_at}: cannot write reports there: not a writable directory")
     # cron and systemd stop a drill with SIGTERM: unwind, so that the lab is stopped by its pid
     signal.signal(signal.SIGTERM, _terminated)
     mode = "json" if as_json else "auto"
     with Progress(mode=mode, budget_s=budget_s, title=f"drill {playbook.stem}") as progress:
         result = run_drill(options, sink=progress.sink)
-    paths = write_reports(result, report_dir or drill_dir)
+    paths = write_reports(result, reports_at)
     for error in result.errors if not result.run_id else ():
         typer.echo(f"error: {error}", err=True)  # refused or invalid: the reports say it too
     if as_json:
