@@ -138,7 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     _register_for(args)
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
-    debug = "--debug" in args
+    cut = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:cut]
+    if debug:  # the root's option, wherever it was typed ("run the same command with --debug")
+        args = ["--debug", *[a for a in args[:cut] if a != "--debug"], *args[cut:]]
     try:
         code = app(args=args, standalone_mode=False)
         # In non-standalone mode click returns typer.Exit's code instead of raising it.

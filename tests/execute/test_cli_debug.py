@@ -45,6 +45,8 @@ def test_debug_keeps_documented_exit_codes(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert "Traceback (most recent call last):" in missing.stderr
     assert missing.stderr.splitlines()[-1] == f"error: {tmp_path / 'nope.yml'}: no such file or directory"
+    after = run_cli("inventory", "check", "-i", str(tmp_path / "nope.yml"), "--debug", state=tmp_path)
+    assert (after.returncode, after.stderr) == (2, missing.stderr)  # typed last, as the hint says
     env = {**os.environ, "ISOLATE_DEBUG": "1", "ISOLATE_STATE_DIR": str(tmp_path / "state")}
     same = subprocess.run(isolate_cmd("inventory", "check", "-i", str(tmp_path / "nope.yml")), env=env,
                           capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
