@@ -141,6 +141,10 @@ def record_from_obj(obj: object) -> Record:
         raise RecordFormatError("seq is not a non-negative integer")
     if not isinstance(ts, str) or not TS_RE.fullmatch(ts):
         raise RecordFormatError("ts is not a UTC timestamp YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    try:  # the shape is not enough: a minute 70 or a 30 February is no time either
+        parse_ts(ts)
+    except ValueError:
+        raise RecordFormatError(f"ts is not a UTC timestamp: {ts!r} is no date and time") from None
     if not isinstance(run, str) or not RUN_ID_RE.fullmatch(run):
         raise RecordFormatError("run is not a run id YYYYMMDDTHHMMSSZ-xxxxxx")
     if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):

@@ -199,3 +199,27 @@ def test_verify_warns_of_a_field_no_model_names(make_run: RunFactory, state_dir:
         "warning: journal.jsonl:2 (seq 1, kind precheck): field(s) vendor_note not in its model (written "
         "by another version of isolate?): readers ignore them"
     )
+
+
+def test_a_timestamp_that_is_no_time_fails_verify_and_every_reader_in_one_line(
+    make_run: RunFactory, state_dir: Path
+) -> None:
+    """A ``ts`` of the right shape that is no time (minute 70), re-chained and re-signed: verify
+    fails it (it passed before) and show and export say it in one line, exit 7 (they crashed,
+    exit 70)."""
+    run_dir = make_run()
+    records = [(r.kind, r.ts, dict(r.data)) for r in read_journal(run_dir).records]
+    at = next(i for i, (kind, _, _) in enumerate(records) if kind == "applied")
+    kind, ts, data = records[at]
+    bad_ts = ts[:14] + "70" + ts[16:]
+    records[at] = (kind, bad_ts, data)
+    _rechain_and_resign(run_dir, records)
+    verify = _verify(run_dir, state_dir)
+    assert verify.returncode == 7, verify.stdout
+    assert verify.stdout.startswith(f"FAIL: journal.jsonl:{at + 1}"), verify.stdout
+    assert f"ts is not a UTC timestamp: {bad_ts!r} is no date and time" in verify.stdout
+    for args in (("journal", "show", run_dir.name), ("journal", "export", run_dir.name, "--format", "md")):
+        result = _cli(*args, state_dir=state_dir)
+        assert result.returncode == 7, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"journal.jsonl:{at + 1}" in result.stderr and "is no date and time" in result.stderr
