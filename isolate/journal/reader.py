@@ -96,6 +96,7 @@ class JournalSource:
     torn_files: tuple[str, ...] = ()
     is_export: bool = False
     header: Mapping[str, Any] | None = None  # an export's document minus records and blobs
+    state_names: tuple[str, ...] = ()  # an export: the captured states it carries
 
     def where(self, line: int) -> str:
         return f"{self.name}:record {line}" if self.is_export else f"{self.name}:{line}"
@@ -308,6 +309,7 @@ def _load_export(path: Path) -> JournalSource:
         torn_files=tuple(sorted(torn_blobs)),
         is_export=True,
         header={k: v for k, v in doc.items() if k not in _EXPORT_BODY},
+        state_names=tuple(sorted(states)),
     )
 
 

@@ -102,6 +102,23 @@ def verify_journal(
     return verify_source(load_source(path), expect_head=expect_head, trusted=trusted, mirror=mirror)
 
 
+def _check_carried_states(records: Sequence[Record], source: JournalSource) -> BadRecord | None:
+    """An export carries exactly the captured states its records name, each hashing to its
+    name (``export_document``): one more is text no record and no signature covers."""
+    named = {sha for record in records for sha in record.state_refs()}
+    for name in source.state_names:
+        blob = source.state_bytes(name)
+        if name not in named:
+            why = "that no record names: added to the export after it was made"
+        elif blob is None or hashlib.sha256(blob).hexdigest() != name:
+            why = "that does not hash to its name (changed)"
+        else:
+            continue
+        reason = f"the export carries a captured state {name} {why}"
+        return BadRecord(len(source.lines) + 1, None, None, reason)
+    return None
+
+
 def verify_source(
     source: JournalSource,
     *,
@@ -124,6 +141,8 @@ def verify_source(
         )
     if bad is None:
         bad = _check_outcomes(records, source)
+    if bad is None and source.is_export:
+        bad = _check_carried_states(records, source)
     if bad is None and source.torn is not None:
         bad = BadRecord(
             source.torn.line,

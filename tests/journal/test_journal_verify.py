@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Callable
@@ -219,6 +220,29 @@ def test_export_json_verifies_offline(make_run: RunFactory, cli: CliRunner, tmp_
     out.write_text(json.dumps(doc))
     report = verify_journal(out)
     assert report.first_bad is not None and "does not hash to its name" in report.first_bad.reason
+
+
+@pytest.mark.parametrize("field", ["states", "states_base64"])
+def test_an_export_carrying_a_state_no_record_names_fails(
+    make_run: RunFactory, cli: CliRunner, tmp_path: Path, field: str
+) -> None:
+    """The export carries exactly the states its records name: one more is unsigned text an
+    auditor might read as the run's (it verified before)."""
+    run_dir = make_run()
+    out = tmp_path / "export.json"
+    exported = ["journal", "export", str(run_dir), "--format", "json", "--out", str(out)]
+    result = cli.invoke(isolate.cli.app, exported)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    extra = "0" * 64
+    doc[field][extra] = "extra" if field == "states" else base64.b64encode(b"extra").decode("ascii")
+    out.write_text(json.dumps(doc))
+    result = cli.invoke(isolate.cli.app, ["journal", "verify", str(out)])
+    assert result.exit_code == 7, result.output
+    assert result.output.startswith(
+        f"FAIL: export.json:record {len(doc['records']) + 1} (seq ?, kind ?): the export carries a captured "
+        f"state {extra} that no record names: added to the export after it was made"
+    ), result.output
 
 
 def test_export_of_a_torn_journal_keeps_failing_offline(make_run: RunFactory, tmp_path: Path) -> None:
