@@ -8,6 +8,8 @@ prints: progress goes to the event sink.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import shutil
 import tempfile
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from isolate import __version__
-from isolate.errors import ExitCode, InputError, IsolateError, PlanRefused
+from isolate.errors import ExitCode, InputError, IsolateError, LockHeld, PlanRefused
 from isolate.execute.events import Event, EventSink, guarded, null_sink
 from isolate.execute.records import RunResult
 from isolate.journal.verify import head_line as journal_head
@@ -183,7 +185,7 @@ def run_drill(options: DrillOptions, *, sink: EventSink = null_sink) -> DrillRes
         lab = lab_inventory is not None or _is_lab(inventory_path)
         try:
             _drill(options, acc, inventory_path, lab, emit, sink, faults)
-        except (InputError, PlanRefused) as err:  # invalid or refused: nothing was changed
+        except (InputError, PlanRefused, LockHeld) as err:  # invalid, refused, busy: nothing changed
             acc.fail(err)
             emit("drill-refused", str(err), ok=False)
     return _result(options, acc)
@@ -226,9 +228,50 @@ def _drill(
     sink: EventSink,
     faults: Sequence[tuple[str, str, Fault]] = (),
 ) -> None:
+    lab_dir = inventory_path.parent if lab else None
+    with _one_drill_at_a_time(lab_dir):
+        _drill_on(options, acc, inventory_path, lab_dir, emit, sink, faults)
+
+
+@contextmanager
+def _one_drill_at_a_time(lab_dir: Path | None) -> Iterator[None]:
+    """Drills of one lab run one at a time: from the baseline's read to the flows read after
+    the restore, another drill's changes would be counted as this one's (its baseline taken
+    mid-restore, its must-block flows fewer, a perfect restore blamed). An exclusive ``flock``
+    on the lab's ``drill.lock``, held for the drill; a second drill is refused (LockHeld, exit
+    5), naming the first."""
+    if lab_dir is None:
+        yield
+        return
+    path = lab_dir / "drill.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process"
+            raise LockHeld(
+                f"lab {lab_dir}: another drill is running on it ({holder}); drills of one lab run one "
+                "at a time: run this one when it has ended"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {_now_iso()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
+
+
+def _drill_on(
+    options: DrillOptions,
+    acc: _Acc,
+    inventory_path: Path,
+    lab_dir: Path | None,
+    emit: Any,
+    sink: EventSink,
+    faults: Sequence[tuple[str, str, Fault]],
+) -> None:
     from isolate import api
 
-    lab_dir = inventory_path.parent if lab else None
     states = lab_states(lab_dir) if lab_dir is not None else None
     inventory, built = api.plan(
         inventory_path,
