@@ -32,8 +32,8 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import JournalView, journaled_plan_text, run_alive, unreadable
-from isolate.journal.schema import RunEnd, RunStart, Verified
+from isolate.journal.reader import JournalView, checked_artifact, journaled_plan_text, run_alive, unreadable
+from isolate.journal.schema import Excluded, RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -640,6 +640,22 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
 # -- resume --------------------------------------------------------------------------------------
 
 
+def _whole_plan(run_path: Path, view: JournalView) -> Plan:
+    """The plan as the run started, before --skip-unreachable left devices out (its
+    ``plan.before-skip.json``, proven by run-start's digest): what --retry-failed finishes,
+    the devices left out included. The journaled plan when nothing was left out."""
+    start = view.run_start()
+    narrowed = any(e.plan_sha256 for _, e in view.of_kind(Excluded))
+    if start is None or not narrowed:
+        return _journaled_plan(run_path, view)
+    name = "plan.before-skip.json"
+    text = checked_artifact(run_path, name, start.plan_sha256, where="run-start (seq 0)")
+    try:
+        return Plan.model_validate_json(text)
+    except ValueError as exc:
+        raise JournalError(f"{run_path / name}: not a plan: {str(exc).splitlines()[0]}") from None
+
+
 def _journaled_plan(run_path: Path, view: JournalView) -> Plan:
     """The plan a run executes, proven by the digest its journal holds (the run-start's, or
     the last ``excluded`` record's when --skip-unreachable narrowed it)."""
@@ -677,6 +693,12 @@ def resume(
     state = state_dir_from(state_dir)
     run_path = resolve_run(run, state_dir)
     view = read_journal(run_path / "journal.jsonl")
+    first = view.run_start()
+    if first is not None and first.options.check:  # it changed nothing: going on would be a new containment
+        raise InputError(
+            f"run {run_path.name} was a check (apply --check): it was to change nothing, so there is "
+            "nothing to resume or retry; to contain, apply the playbook (without --check)"
+        )
     ended = [end for _, end in view.of_kind(RunEnd)]
     if ended and not retry_failed:
         raise InputError(
@@ -691,8 +713,10 @@ def resume(
     if start is None:
         nothing = _nothing_written(run_path, state, lock_dir)
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")
+    if request.confirm_window_s is None and start.options.confirm_window_s:  # its safety net, kept
+        request = replace(request, confirm_window_s=start.options.confirm_window_s)
     inventory = load_inventory(inventory_path or Path(start.inventory.path))
-    built = _journaled_plan(run_path, view)
+    built = _whole_plan(run_path, view) if retry_failed else _journaled_plan(run_path, view)
     done = frozenset((v.step, v.device) for _, v in view.of_kind(Verified) if v.ok)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name

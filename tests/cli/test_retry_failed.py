@@ -152,3 +152,29 @@ def test_retry_failed_makes_a_lost_change_again(lab: LabHandle, tmp_path: Path) 
     restored = run_cli("restore", run.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
+
+
+def test_a_check_is_never_retried_into_a_containment(lab: LabHandle, tmp_path: Path) -> None:
+    """`apply --check` whose pre-checks failed (a device refused the login): `--retry-failed`
+    and `--resume` of it are refused, exit 2; they pushed the whole playbook before, under a
+    journal that called it a check with no incident nor reason."""
+    state = tmp_path / "state"
+    inventory = str(lab.state_dir / "inventory.yml")
+    before = read_all(lab.state_dir, ["vpn1", "core2"])
+    set_fault(lab.state_dir, "vpn1", make_fault("auth-fail"))
+    try:
+        check = run_cli("apply", "-i", inventory, LATERAL, "--check", state=state)
+    finally:
+        set_fault(lab.state_dir, "vpn1", make_fault("clear"))
+    assert check.returncode == 3, check.stderr
+    run = newest_run(state)
+    assert run is not None
+    for how in ("--retry-failed", "--resume"):
+        again = run_cli("apply", how, run.name, "--yes", state=state)
+        assert again.returncode == 2, (how, again.stdout, again.stderr)
+        assert again.stderr.splitlines()[-1] == (
+            f"error: run {run.name} was a check (apply --check): it was to change nothing, so there is "
+            "nothing to resume or retry; to contain, apply the playbook (without --check)"
+        ), how
+    assert read_all(lab.state_dir, ["vpn1", "core2"]) == before
+    assert [r["kind"] for r in records(run)].count("intent") == 0

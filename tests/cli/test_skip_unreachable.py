@@ -96,3 +96,34 @@ def test_exclude_and_limit_plan_without_devices(lab: LabHandle, tmp_path: Path) 
     bad = run_cli("plan", "-i", inventory, LATERAL, "--limit", "rack:1", state=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr == "error: --limit rack:1: expected DEVICE, group:NAME, role:NAME or tag:NAME\n"
+
+
+def test_retry_failed_contains_the_device_left_out(lab: LabHandle, tmp_path: Path) -> None:
+    """`--retry-failed` finishes the run the way the runbook says: the devices it left out
+    (unreachable at pre-check) are done too, in the same run and journal. Before, it ran the
+    narrowed plan, said `ok`, and the infected host's port stayed open."""
+    state = tmp_path / "state"
+    inventory = str(lab.state_dir / "inventory.yml")
+    baseline = read_all(lab.state_dir, [*OTHERS, "acc3"])
+    set_fault(lab.state_dir, "acc3", make_fault("hang-after", after=0))
+    try:
+        partial = run_cli("apply", "-i", inventory, LATERAL, "--yes", "--timeout", "3", "--skip-unreachable",
+                          state=state)
+    finally:
+        set_fault(lab.state_dir, "acc3", make_fault("clear"))
+    assert partial.returncode == 1, partial.stderr
+    run = newest_run(state)
+    assert run is not None
+    retried = run_cli("apply", "--retry-failed", run.name, "--yes", "--timeout", "10", state=state)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert newest_run(state) == run  # the same run and journal
+    intents = [r["data"] for r in records(run) if r["kind"] == "intent"]
+    assert [i["step"] for i in intents if i["device"] == "acc3"] == ["quarantine-infected"]
+    assert "switchport access vlan 999" in read_all(lab.state_dir, ["acc3"])["acc3"]
+    status = json.loads(run_cli("status", "--json", state=state).stdout)
+    rows = {(row["device"], row["step"]): row["state"] for row in status["contained"][0]["devices"]}
+    assert rows[("acc3", "quarantine-infected")] == "contained"
+    assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+    restored = run_cli("restore", run.name, "--yes", state=state)
+    assert restored.returncode == 0, restored.stderr
+    assert read_all(lab.state_dir, [*OTHERS, "acc3"]) == baseline

@@ -137,6 +137,13 @@ def test_resume_cancels_the_crashed_runs_reverts_and_containment_stays(
     run_dir = _crash_with_reverts_armed(lab, state)
     resumed = run_cli("apply", "--resume", run_dir.name, "--yes", state=state)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    journal = records(run_dir)
+    since = next(r["seq"] for r in journal if r["kind"] == "resume-start")
+    windows = {r["data"]["device"]: r["data"]["confirm_window_s"] for r in journal
+               if r["kind"] == "intent" and r["seq"] > since}  # fmt: skip
+    assert windows and all(windows[d] == 900 for d in windows if d in ("acc3", "fw-edge")), windows
+    confirmed = {r["data"]["device"] for r in journal if r["kind"] == "confirmed" and r["seq"] > since}
+    assert confirmed >= {d for d in windows if d in ("acc3", "fw-edge")}  # the net kept, then confirmed
     cancelled = {r["data"]["device"]: r["data"] for r in records(run_dir) if r["kind"] == "revert-cancelled"}
     assert set(cancelled) == set(HUNG_CONFIRM)
     assert all(c["ok"] and c["pending"] == [] for c in cancelled.values())
