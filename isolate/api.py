@@ -33,7 +33,7 @@ from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
 from isolate.journal.reader import JournalView, checked_artifact, journaled_plan_text, run_alive, unreadable
-from isolate.journal.schema import Excluded, RunEnd, RunStart, Verified
+from isolate.journal.schema import Excluded, Intent, RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -623,7 +623,8 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
     if not held.rows:
         return None
     alive = not held.ended and run_alive(run_path)
-    dead = "interrupted (no run-end: its process died; isolate apply --resume or isolate restore)"
+    dead = ("interrupted (no run-end: its process was stopped or died; "
+            "isolate apply --resume or isolate restore)")
     row: dict[str, Any] = {
         "run": run_path.name,
         "playbook": held.playbook,
@@ -631,10 +632,28 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
         "status": held.ended or ("open (its process is running)" if alive else dead),
         "devices": list(held.rows),
     }
+    left = _left_open(view)
+    if left:  # --skip-unreachable left these out and no retry has done them since
+        row["left_open"] = left
     if held.armed:  # --confirm-window reverts the journal never saw confirmed nor cancelled
         row["reverts"] = held.reverts_note(run_path.name, alive=alive, now=time.time())
     return row
 
+
+
+def _left_open(view: JournalView) -> list[str]:
+    """What the run's last ``excluded`` record says stayed open (devices --skip-unreachable
+    left out, each with what it did not get), less the devices the run has changed since (a
+    --retry-failed that reached them)."""
+    found: tuple[int, Excluded] | None = None
+    for record, excluded in view.of_kind(Excluded):
+        if excluded.ok:
+            found = (record.seq, excluded)
+    if found is None:
+        return []
+    seq, excluded = found
+    reached = {data.device for record, data in view.of_kind(Intent) if record.seq > seq}
+    return [line for line in excluded.left_open if line.split(" ", 1)[0] not in reached]
 
 
 # -- resume --------------------------------------------------------------------------------------

@@ -638,6 +638,12 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
         console.print(table)
         if reverts:
             console.print(f"  {run['reverts']}", markup=False, soft_wrap=True)
+        for line in run.get("left_open", []):
+            console.print(f"  stayed open (left out by --skip-unreachable): {line}", markup=False,
+                          soft_wrap=True)  # fmt: skip
+        if run.get("left_open"):
+            retry = f"isolate apply --retry-failed {run['run']} --yes"
+            console.print(f"  once they answer: {retry}", markup=False, soft_wrap=True)
     for lock in report["locks"]:  # one line each, whatever the width: grep finds a device's
         console.print(f"lock: {lock}", markup=False, soft_wrap=True)
     for row in waiting:

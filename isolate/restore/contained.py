@@ -59,7 +59,8 @@ class Contained:
         else:
             when = f"they undo the change on those devices from {fires} (now {at})"
         return (
-            f"device-side reverts armed on {devices} by this run were never confirmed (its process died): "
+            f"device-side reverts armed on {devices} by this run were never confirmed "
+            "(its process stopped or died): "
             f"{when}, unless a confirmation reached a device just before the process died; "
             f"isolate apply --resume {run} --yes cancels them and keeps the containment (a change "
             "already undone is made again); isolate restore undoes it"

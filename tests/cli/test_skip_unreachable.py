@@ -114,6 +114,13 @@ def test_retry_failed_contains_the_device_left_out(lab: LabHandle, tmp_path: Pat
     assert partial.returncode == 1, partial.stderr
     run = newest_run(state)
     assert run is not None
+    (held,) = json.loads(run_cli("status", "--json", state=state).stdout)["contained"]
+    (left,) = held["left_open"]  # status says what stayed open, not only what is contained
+    assert left.startswith("acc3 (unreachable at pre-check: acc3: ")
+    assert left.endswith("): quarantine-infected: ports not quarantined: GigabitEthernet1/0/4 (ws-17)")
+    text = run_cli("status", state=state).stdout.splitlines()
+    assert f"  stayed open (left out by --skip-unreachable): {left}" in text
+    assert f"  once they answer: isolate apply --retry-failed {run.name} --yes" in text
     retried = run_cli("apply", "--retry-failed", run.name, "--yes", "--timeout", "10", state=state)
     assert retried.returncode == 0, retried.stdout + retried.stderr
     assert newest_run(state) == run  # the same run and journal
@@ -123,6 +130,7 @@ def test_retry_failed_contains_the_device_left_out(lab: LabHandle, tmp_path: Pat
     status = json.loads(run_cli("status", "--json", state=state).stdout)
     rows = {(row["device"], row["step"]): row["state"] for row in status["contained"][0]["devices"]}
     assert rows[("acc3", "quarantine-infected")] == "contained"
+    assert "left_open" not in status["contained"][0]  # done since
     assert run_cli("journal", "verify", run.name, state=state).returncode == 0
     restored = run_cli("restore", run.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stderr

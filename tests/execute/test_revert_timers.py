@@ -90,7 +90,8 @@ def test_the_crashed_runs_reverts_would_undo_containment(
     status = run_cli("status", "--json", state=state)
     assert status.returncode == 0, status.stderr
     (run,) = json.loads(status.stdout)["contained"]
-    died = "interrupted (no run-end: its process died; isolate apply --resume or isolate restore)"
+    died = ("interrupted (no run-end: its process was stopped or died; "
+            "isolate apply --resume or isolate restore)")
     assert run["status"] == died
     rows = {row["device"]: row for row in run["devices"]}
     for device in HUNG_CONFIRM:
@@ -100,7 +101,8 @@ def test_the_crashed_runs_reverts_would_undo_containment(
     assert not [d for d, row in rows.items() if "revert" in row and d not in HUNG_CONFIRM]
     first = min(fires.values())
     assert run["reverts"].startswith(
-        "device-side reverts armed on core2, fw-int by this run were never confirmed (its process died): "
+        "device-side reverts armed on core2, fw-int by this run were never confirmed "
+        "(its process stopped or died): "
         f"they undo the change on those devices from {first} (now "
     )
     assert run["reverts"].endswith(
@@ -115,7 +117,7 @@ def test_the_crashed_runs_reverts_would_undo_containment(
     assert [line for line in lines if line.startswith("lock: core2 is locked by run ")
             and line.endswith("break it with 'isolate lock break core2'")]  # fmt: skip
     assert [line for line in text.splitlines() if line.startswith("│ core2") and fires["core2"] in line]
-    assert "by this run were never confirmed (its process died)" in text
+    assert "by this run were never confirmed (its process stopped or died)" in text
     later = contained(read_journal(run_dir / "journal.jsonl")).reverts_note(
         run_dir.name, alive=False, now=dt.datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp() + 1
     )
