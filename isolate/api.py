@@ -659,6 +659,26 @@ def _left_open(view: JournalView) -> list[str]:
 # -- resume --------------------------------------------------------------------------------------
 
 
+def _last_to_go_on(state: Path, retry_failed: bool) -> Path:
+    """``last`` for a resume: the newest run a resume can go on with (no run-end; for
+    --retry-failed, also one ended partial, aborted or failed; never restored), not merely the newest:
+    a check or a look made after the crash must not hide it. The newest run when none fits
+    (its own error then says why)."""
+    newest = resolve_run("last", state)
+    for path in sorted((p for p in (state / "runs").glob("*") if p.is_dir()), reverse=True):
+        try:
+            view = read_journal(path / "journal.jsonl")
+        except JournalError:
+            continue
+        start = view.run_start()
+        if start is None or start.options.check or any(r.kind == "restore-start" for r in view.records):
+            continue
+        ends = [end.status for _, end in view.of_kind(RunEnd)]
+        if not ends or (retry_failed and ends[-1] in ("partial", "aborted", "failed")):
+            return path
+    return newest
+
+
 def _whole_plan(run_path: Path, view: JournalView) -> Plan:
     """The plan as the run started, before --skip-unreachable left devices out (its
     ``plan.before-skip.json``, proven by run-start's digest): what --retry-failed finishes,
@@ -710,7 +730,7 @@ def resume(
     """
 
     state = state_dir_from(state_dir)
-    run_path = resolve_run(run, state_dir)
+    run_path = _last_to_go_on(state, retry_failed) if run in (None, "last") else resolve_run(run, state_dir)
     view = read_journal(run_path / "journal.jsonl")
     first = view.run_start()
     if first is not None and first.options.check:  # it changed nothing: going on would be a new containment

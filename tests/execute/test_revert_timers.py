@@ -137,7 +137,13 @@ def test_resume_cancels_the_crashed_runs_reverts_and_containment_stays(
     lab: LabHandle, baseline: dict[str, str], state: Path
 ) -> None:
     run_dir = _crash_with_reverts_armed(lab, state)
-    resumed = run_cli("apply", "--resume", run_dir.name, "--yes", state=state)
+    inv = str(lab.state_dir / "inventory.yml")
+    for device in TOUCHED:  # the dead run's locks broken, then a look (as the runbook's step 1)
+        assert run_cli("lock", "break", device, state=state).returncode == 0
+    looked = run_cli("apply", "-i", inv, LATERAL, "--check", "--json", state=state)
+    assert looked.returncode == 3, looked.stdout + looked.stderr  # the revert pending, named
+    assert len(list((state / "runs").iterdir())) == 2, "the check made a run of its own"
+    resumed = run_cli("apply", "--resume", "last", "--yes", state=state)  # the crashed run, not the check
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     journal = records(run_dir)
     since = next(r["seq"] for r in journal if r["kind"] == "resume-start")
