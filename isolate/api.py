@@ -609,6 +609,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
     return {
         "state_dir": str(state),
         "lock_dir": str(lock_dir_from(lock_dir)),
+        "runs": sum(1 for p in runs_root.glob("*/journal.jsonl")) if runs_root.is_dir() else 0,
         "contained": contained_runs,
         "bad_runs": bad_runs,
         "locks": locks,

@@ -617,6 +617,11 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
     if not report["contained"] and report["bad_runs"]:
         count = len(report["bad_runs"])
         console.print(f"nothing contained in the runs that could be read; {count} could not be (see below)")
+    elif not report["contained"] and not report["runs"]:  # not the all-clear: maybe the wrong place
+        runs = Path(report["state_dir"]) / "runs"
+        console.print(f"nothing contained here: no runs in {runs} (runs made with another --state-dir or "
+                      "ISOLATE_STATE_DIR are not seen: is it the one the runs were made with?)",
+                      markup=False, soft_wrap=True)  # fmt: skip
     elif not report["contained"]:
         console.print("nothing contained: no run has changes left unrestored")
     for run in report["contained"]:
