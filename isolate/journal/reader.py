@@ -244,6 +244,11 @@ def load_source(path: Path) -> JournalSource:
     target = journal_path(path)
     if target.suffix == ".json":
         return _load_export(target)
+    if target.suffix.lower() in _READABLE_EXPORTS:  # a report, not evidence: bad input, not tampering
+        raise InputError(
+            f"{target}: a {target.suffix[1:]} export is for reading and carries no proof; verify the "
+            "run directory, its journal.jsonl, or a JSON export (isolate journal export RUN --format json)"
+        )
     try:
         blob = target.read_bytes()
     except OSError as err:
@@ -259,6 +264,9 @@ def load_source(path: Path) -> JournalSource:
         torn_file=lambda name: _read_optional(run_dir / name) if _is_torn_name(name) else None,
         torn_files=tuple(sorted(p.name for p in run_dir.glob(TORN_PREFIX + "*"))),
     )
+
+
+_READABLE_EXPORTS = frozenset({".md", ".csv", ".html", ".htm"})
 
 
 def split_lines(blob: bytes) -> tuple[tuple[RawLine, ...], TornTail | None]:

@@ -223,3 +223,22 @@ def test_a_timestamp_that_is_no_time_fails_verify_and_every_reader_in_one_line(
         assert result.returncode == 7, (args, result.stderr)
         assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"journal.jsonl:{at + 1}" in result.stderr and "is no date and time" in result.stderr
+
+
+def test_verifying_a_readable_export_is_bad_input_not_tampering(
+    make_run: RunFactory, state_dir: Path, tmp_path: Path
+) -> None:
+    """A Markdown or CSV export is for reading: verify says so (exit 2), where it said FAIL
+    (exit 7), which an auditor reads as tampering."""
+    run_dir = make_run()
+    for fmt in ("md", "csv", "html"):
+        out = tmp_path / f"run.{fmt}"
+        made = _cli("journal", "export", run_dir.name, "--format", fmt, "--out", str(out),
+                    state_dir=state_dir)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        verify = _cli("journal", "verify", str(out), state_dir=state_dir)
+        assert (verify.returncode, verify.stdout) == (2, ""), verify.stderr
+        assert verify.stderr == (
+            f"error: {out}: a {fmt} export is for reading and carries no proof; verify the run directory, "
+            "its journal.jsonl, or a JSON export (isolate journal export RUN --format json)\n"
+        )
