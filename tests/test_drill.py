@@ -276,7 +276,8 @@ def test_drill_options_are_checked_before_anything_is_sent(state: Path, tmp_path
     (tmp_path / "afile").write_text("")
     blocked = drill(str(PLAYBOOK), "--report-dir", str(tmp_path / "afile" / "sub"))
     assert (blocked.returncode, blocked.stderr.splitlines()[-1]) == (
-        2, f"error: --report-dir {tmp_path / 'afile' / 'sub'}: cannot write reports there: Not a directory")
+        2, f"error: --report-dir {tmp_path / 'afile' / 'sub'}: cannot write reports there: "
+        f"{tmp_path / 'afile'} is not a directory")
     missing = drill(str(tmp_path / "gone.yml"), "--report-dir", str(tmp_path / "r2"))
     assert missing.returncode == 2, missing.stderr
     assert f"error: {tmp_path / 'gone.yml'}: no such playbook file" in missing.stderr.splitlines()

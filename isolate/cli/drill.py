@@ -16,7 +16,6 @@ from rich.markup import escape
 from isolate.cli.options import SetOpt, parameter_values
 from isolate.cli.progress import Progress
 from isolate.errors import InputError
-from isolate.paths import make_private_dir
 from isolate.reports.model import DrillResult, fmt_seconds
 
 
@@ -116,12 +115,7 @@ def drill_cmd(
     if override and not reason:
         raise InputError("--override needs --reason TEXT (it is journaled)")
     reports_at = report_dir or drill_dir
-    try:  # before anything is sent: reports that cannot be written are said now, not after
-        make_private_dir(reports_at)
-    except OSError as exc:
-        raise InputError(f"--report-dir {reports_at}: cannot write reports there: {exc.strerror}") from None
-    if not reports_at.is_dir() or not os.access(reports_at, os.W_OK | os.X_OK):
-        raise InputError(f"--report-dir {reports_at}: cannot write reports there: not a writable directory")
+    _check_report_dir(reports_at)  # before anything is sent: said now, not after the drill
     # cron and systemd stop a drill with SIGTERM: unwind, so that the lab is stopped by its pid
     signal.signal(signal.SIGTERM, _terminated)
     mode = "json" if as_json else "auto"
@@ -136,6 +130,18 @@ def drill_cmd(
         _summary(result, paths, Console(highlight=False))
     # sys.exit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of exiting
     sys.exit(result.exit_code)
+
+
+def _check_report_dir(path: Path) -> None:
+    """InputError unless the reports can be written at ``path``: a writable directory, or one
+    its nearest existing parent, a writable directory, can hold (created later, with them)."""
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError(f"--report-dir {path}: cannot write reports there: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"--report-dir {path}: cannot write reports there: {probe} is not writable")
 
 
 def _terminated(signum: int, _frame: object) -> None:
