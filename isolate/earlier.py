@@ -64,8 +64,15 @@ def left_on_devices(state: Path, *, playbook: str | None = None, skip: Iterable[
         armed = {  # changes made under a device-side revert that was never confirmed
             (d.step, d.device) for d in intents if d.confirm_window_s
         } - {(d.step, d.device) for _, d in view.of_kind(Confirmed)}
-        # a restore went there since: the journal no longer says what the device holds
-        touched = {(d.step, d.device) for _, d in view.of_kind(RestoreIntent)}
+        # a restore went there since its last verification: the journal no longer says what the
+        # device holds. A roll-back a resume or retry made before doing the change again (and
+        # verifying it) is not one: the change verified after it is what the device holds.
+        last_verified = {(d.step, d.device): r.seq for r, d in view.of_kind(Verified) if d.ok}
+        touched = {
+            (d.step, d.device)
+            for r, d in view.of_kind(RestoreIntent)
+            if r.seq > last_verified.get((d.step, d.device), -1)
+        }
         inventory = start.inventory.sha256
         ends = view.of_kind(RunEnd)
         status = ends[-1][1].status if ends else "open"

@@ -47,8 +47,17 @@ def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Pa
     again = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
     assert again.returncode == 2
     assert again.stderr == f"error: run {run.name} ended ok: no failed device to retry\n"
-    restored = run_cli("restore", run.name, "--yes", state=state)
-    assert restored.returncode == 0, restored.stderr
+    # applying the playbook again (the runbook's "be sure") keeps every change, core2's redone one
+    # included: the retry's roll-back before the redo is not a restore of the run
+    sure = run_cli("apply", "-i", str(lab.state_dir / "inventory.yml"), LATERAL, "--yes", state=state)
+    assert sure.returncode == 0, sure.stdout + sure.stderr
+    reapply = newest_run(state)
+    assert reapply is not None and reapply != run
+    assert records(reapply)[0]["data"]["options"]["adopted"]["cut-smb@core2"] == run.name
+    assert read_all(lab.state_dir, TOUCHED) == now
+    for _ in range(2):  # the re-apply, then the run: each undoes its own changes
+        restored = run_cli("restore", "--yes", state=state)
+        assert restored.returncode == 0, restored.stderr
     assert read_all(lab.state_dir, TOUCHED) == baseline
 
 
