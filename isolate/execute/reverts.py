@@ -133,10 +133,13 @@ def pending_revert_check(identify: IdentityCheck, owner: RevertOwner) -> Identit
         if not pending:
             return None
         device = session.target.name
+        who = owner(device, pending)
+        named = re.match(r"run (" + RUN_ID_RE.pattern + r")\b", who)
+        run = named.group(1) if named else "RUN"
         return (
-            f"{device}: a device-side revert is pending ({pending[0]}), armed by {owner(device, pending)}; "
+            f"{device}: a device-side revert is pending ({pending[0]}), armed by {who}; "
             "when it fires it undoes what is on the device: resume or restore that run first "
-            "(isolate apply --resume RUN, or isolate restore RUN), which cancels it"
+            f"(isolate apply --resume {run} --yes, or isolate restore {run} --yes), which cancels it"
         )
 
     return check

@@ -187,6 +187,7 @@ def test_a_new_apply_is_refused_naming_the_run_whose_revert_is_pending_then_rest
     assert f"armed by run {run_dir.name} (step cut-smb)" in text
     assert "core2: a device-side revert is pending (rollback timer (Timer value: 15 min" in text
     assert f"armed by run {run_dir.name} (state dir {state}" in text
+    assert f"(isolate apply --resume {run_dir.name} --yes, or isolate restore {run_dir.name} --yes)" in text
 
     restored = run_cli("restore", run_dir.name, "--yes", state=state)
     assert restored.returncode == 0, restored.stdout + restored.stderr
