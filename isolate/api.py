@@ -33,6 +33,7 @@ from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
 from isolate.journal.reader import JournalView, checked_artifact, journaled_plan_text, run_alive, unreadable
+from isolate.journal.records import parse_ts
 from isolate.journal.schema import Excluded, Intent, RunEnd, RunStart, Verified
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
@@ -760,7 +761,9 @@ def resume(
     done = frozenset((v.step, v.device) for _, v in view.of_kind(Verified) if v.ok)
     devices, resolved = _targets(inventory, built, request, state)
     run_id = run_path.name
-    started = time.time()
+    # the run's time (its end's duration, its time to contain) counts from its start, not from
+    # this resume: the containment took all of it
+    started = parse_ts(view.records[0].ts).timestamp()
     locks = DeviceLocks.at(lock_dir, state_dir=state, site=lock_dir_path(inventory))
     with locks.acquire(devices, run_id) as held, engine_at_work():
         journal = Journal.open(run_path, scrubber=Scrubber.of(resolved.secrets), recover_torn=True)

@@ -43,6 +43,11 @@ def test_retry_failed_redoes_only_the_failed_device(lab: LabHandle, tmp_path: Pa
     assert "ip access-group ISOLATE-CUT-SMB in" in now["core2"]
     assert all(now[d] == during[d] for d in TOUCHED if d != "core2"), "verified devices untouched"
     assert run_cli("journal", "verify", run.name, state=state).returncode == 0
+    ends = [r["data"] for r in records(run) if r["kind"] == "run-end"]
+    assert [e["status"] for e in ends] == ["partial", "ok"]
+    # the run's time to contain counts from its start: the partial first go included
+    assert ends[1]["time_to_contain_s"] > ends[0]["duration_s"]
+    assert ends[1]["duration_s"] >= ends[1]["time_to_contain_s"]
 
     again = run_cli("apply", "--retry-failed", run.name, "--yes", state=state)
     assert again.returncode == 2
