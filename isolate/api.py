@@ -35,6 +35,7 @@ from isolate.journal import Journal, Record, read_journal, run_id_new
 from isolate.journal.reader import JournalView, checked_artifact, journaled_plan_text, run_alive, unreadable
 from isolate.journal.records import parse_ts
 from isolate.journal.schema import Excluded, Intent, RunEnd, RunStart, Verified
+from isolate.journal.verify import check_chain
 from isolate.paths import current_user, lock_dir_from, run_dir, state_dir_from
 from isolate.plan.builder import build_plan
 from isolate.plan.models import Plan
@@ -463,9 +464,23 @@ def plan_restore(run_path: Path) -> RestorePlan:
     """What restoring ``run_path`` would undo, from its journal; every captured pre-state is
     read through its hash (JournalError, exit 7, if one is missing or altered)."""
     view = read_journal(run_path / "journal.jsonl")
+    unchanged(run_path, view)  # what a restore would send comes from these records
     entries = entries_from_records(view, checked_state_reader(view))
     taken = taken_over(run_path) if entries else set()  # a later re-apply took them over
     return RestorePlan(run_path.name, run_path, tuple(e for e in entries if (e.device, e.step) not in taken))
+
+
+def unchanged(run_path: Path, view: JournalView | None = None) -> None:
+    """JournalError (exit 7) unless every whole record of the run's journal still chains: a
+    restore, or its dry run, takes the inverses it shows and sends from these records."""
+    view = view or read_journal(run_path / "journal.jsonl")
+    _, bad = check_chain(view.source)
+    if bad is not None:
+        raise JournalError(
+            f"{run_path / 'journal.jsonl'}: {bad.describe(view.source.name)}: the journal was changed "
+            f"after it was written, its inverses cannot be trusted; nothing was sent (check it: isolate "
+            f"journal verify {run_path.name})"
+        )
 
 
 def _journaled_start(run_path: Path) -> RunStart | None:

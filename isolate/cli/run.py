@@ -414,6 +414,8 @@ def restore_cmd(
         _say({"run": target.run_id if target else None, "restored": [], "message": message}, message, as_json)
         raise typer.Exit(0)
     chain = [] if stage is not None or only_this_run else _continued(target)
+    for run_to_restore in (target, *chain):  # nothing shown nor sent from a journal changed since
+        api.unchanged(run_to_restore.path)
     heading = (
         f"restore run {target.run_id} ({target.playbook}, incident {target.incident or '-'}, {target.status})"
     )

@@ -171,7 +171,11 @@ class Journal:
             source = load_source(path)
             records, bad = check_chain(source)
             if bad is not None:
-                raise JournalError(f"cannot append to {path}: " + bad.describe(source.name))
+                raise JournalError(
+                    f"cannot append to {path}: " + bad.describe(source.name)
+                    + f": the journal was changed after it was written (check it: isolate journal verify "
+                    f"{directory.name}); nothing was sent"
+                )
             if source.torn is not None and not recover_torn:
                 raise JournalError(
                     f"{path}:{source.torn.line}: torn final line ({source.torn.length} bytes, a "

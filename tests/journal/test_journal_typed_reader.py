@@ -242,3 +242,28 @@ def test_verifying_a_readable_export_is_bad_input_not_tampering(
             f"error: {out}: a {fmt} export is for reading and carries no proof; verify the run directory, "
             "its journal.jsonl, or a JSON export (isolate journal export RUN --format json)\n"
         )
+
+
+def test_a_restore_never_shows_nor_sends_inverses_of_a_changed_journal(
+    make_run: RunFactory, state_dir: Path
+) -> None:
+    """One intent's inverse edited in place (the chain not redone): the dry run says the journal
+    was changed (exit 7) instead of printing the edited commands as what it would send, and the
+    restore stops the same way, naming the command that checks it."""
+    run_dir = make_run(restore=False)
+    journal = run_dir / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b'"kind":"intent"' in line)
+    record = json.loads(lines[at])
+    inverse = record["data"]["inverse"]
+    assert inverse, record
+    record["data"]["inverse"] = [inverse[0] + "X", *inverse[1:]]
+    lines[at] = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    journal.write_bytes(b"".join(lines))
+    for args in (("--dry-run",), ("--yes",)):
+        result = _cli("restore", run_dir.name, *args, state_dir=state_dir)
+        assert result.returncode == 7, (args, result.stdout, result.stderr)
+        assert inverse[0] + "X" not in result.stdout, args
+        (line,) = result.stderr.splitlines()
+        assert f"journal.jsonl:{at + 1} (seq {at}, kind intent): hash does not match" in line, line
+        assert line.endswith(f"(check it: isolate journal verify {run_dir.name})"), line
