@@ -474,6 +474,8 @@ def unchanged(run_path: Path, view: JournalView | None = None) -> None:
     """JournalError (exit 7) unless every whole record of the run's journal still chains: a
     restore, or its dry run, takes the inverses it shows and sends from these records."""
     view = view or read_journal(run_path / "journal.jsonl")
+    if not view.records:  # a run killed before its first whole record: nothing to show or send
+        return
     _, bad = check_chain(view.source)
     if bad is not None:
         raise JournalError(
