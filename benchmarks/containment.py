@@ -124,12 +124,13 @@ def parse(argv: list[str] | None) -> Options:
     unknown = sorted(set(tools) - set(TOOLS))
     if unknown:
         p.error(f"unknown tools: {', '.join(unknown)} (valid: {', '.join(TOOLS)})")
+    nornir_workers = _counts(p, ns.nornir_workers)  # every check before a directory is made
     root = ns.root or Path(tempfile.mkdtemp(prefix="isolate-bench-"))
     lab_dir, lab_dir_temp = ns.lab_dir, False
     if lab_dir is None:
         lab_dir, lab_dir_temp = _default_lab_dir(root), True
     opts = Options([int(s) for s in ns.sizes.split(",")], tools, ns.full, ns.ansible_max, ns.shards,
-                   ns.workers, ns.transport, _counts(p, ns.nornir_workers), ns.scrapli_workers,
+                   ns.workers, ns.transport, nornir_workers, ns.scrapli_workers,
                    ns.ansible_forks,
                    ns.ports, not ns.no_journal_cost, max(1, ns.journal_repeats), ns.config, ns.latency_ms,
                    ns.per_kb_ms, root, lab_dir, lab_dir_temp, ns.timeout, ns.out)
