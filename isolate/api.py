@@ -32,7 +32,14 @@ from isolate.execute.undo import UndoEntry
 from isolate.inventory.loader import load_inventory, lock_dir_path
 from isolate.inventory.models import Inventory
 from isolate.journal import Journal, Record, read_journal, run_id_new
-from isolate.journal.reader import JournalView, checked_artifact, journaled_plan_text, run_alive, unreadable
+from isolate.journal.reader import (
+    JournalView,
+    checked_artifact,
+    journaled_plan_text,
+    run_alive,
+    run_dirs,
+    unreadable,
+)
 from isolate.journal.records import parse_ts
 from isolate.journal.schema import Excluded, Intent, RunEnd, RunStart, Verified
 from isolate.journal.verify import check_chain
@@ -607,10 +614,12 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
     runs_root = state / "runs"
     contained_runs: list[dict[str, Any]] = []
     bad_runs: list[dict[str, str]] = []
+    runs = 0
     for run_path in sorted(runs_root.glob("*")) if runs_root.is_dir() else []:
         journal_path = run_path / "journal.jsonl"
         if not journal_path.is_file():
             continue
+        runs += 1
         try:
             view = read_journal(journal_path)
         except JournalError as exc:
@@ -627,7 +636,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
     return {
         "state_dir": str(state),
         "lock_dir": str(lock_dir_from(lock_dir)),
-        "runs": sum(1 for p in runs_root.glob("*/journal.jsonl")) if runs_root.is_dir() else 0,
+        "runs": runs,
         "contained": contained_runs,
         "bad_runs": bad_runs,
         "locks": locks,
@@ -684,7 +693,7 @@ def _last_to_go_on(state: Path, retry_failed: bool) -> Path:
     a check or a look made after the crash must not hide it. The newest run when none fits
     (its own error then says why)."""
     newest = resolve_run("last", state)
-    for path in sorted((p for p in (state / "runs").glob("*") if p.is_dir()), reverse=True):
+    for path in reversed(run_dirs(state)):
         try:
             view = read_journal(path / "journal.jsonl")
         except JournalError:
@@ -708,20 +717,22 @@ def _whole_plan(run_path: Path, view: JournalView) -> Plan:
         return _journaled_plan(run_path, view)
     name = "plan.before-skip.json"
     text = checked_artifact(run_path, name, start.plan_sha256, where="run-start (seq 0)")
-    try:
-        return Plan.model_validate_json(text)
-    except ValueError as exc:
-        raise JournalError(f"{run_path / name}: not a plan: {str(exc).splitlines()[0]}") from None
+    return _plan_of(run_path / name, text)
 
 
 def _journaled_plan(run_path: Path, view: JournalView) -> Plan:
     """The plan a run executes, proven by the digest its journal holds (the run-start's, or
     the last ``excluded`` record's when --skip-unreachable narrowed it)."""
-    text = journaled_plan_text(view)
+    return _plan_of(run_path / "plan.json", journaled_plan_text(view))
+
+
+def _plan_of(path: Path, text: str) -> Plan:
+    """A run artifact's text (already proven by its digest) as a Plan; JournalError naming
+    ``path`` when it is not one."""
     try:
         return Plan.model_validate_json(text)
     except ValueError as exc:
-        raise JournalError(f"{run_path / 'plan.json'}: not a plan: {str(exc).splitlines()[0]}") from None
+        raise JournalError(f"{path}: not a plan: {str(exc).splitlines()[0]}") from None
 
 
 def resume(
@@ -751,8 +762,8 @@ def resume(
     state = state_dir_from(state_dir)
     run_path = _last_to_go_on(state, retry_failed) if run in (None, "last") else resolve_run(run, state_dir)
     view = read_journal(run_path / "journal.jsonl")
-    first = view.run_start()
-    if first is not None and first.options.check:  # it changed nothing: going on would be a new containment
+    start = view.run_start()
+    if start is not None and start.options.check:  # it changed nothing: going on would be a new containment
         raise InputError(
             f"run {run_path.name} was a check (apply --check): it was to change nothing, so there is "
             "nothing to resume or retry; to contain, apply the playbook (without --check)"
@@ -767,7 +778,6 @@ def resume(
         raise InputError(f"run {run_path.name} was restored: nothing to retry; apply the playbook again")
     if retry_failed and ended and ended[-1].status in ("ok", "checked"):
         raise InputError(f"run {run_path.name} ended {ended[-1].status}: no failed device to retry")
-    start = view.run_start()
     if start is None:
         nothing = _nothing_written(run_path, state, lock_dir)
         raise InputError(f"{nothing}; nothing to resume: run isolate apply again")

@@ -53,22 +53,32 @@ def revert_identity(platform: str, run_id: str, step: str, window_s: int | None)
     return {"kind": "rollback-timer", "window_s": window_s}
 
 
-def armed_unconfirmed(records: Iterable[Record], journal: Path | None) -> dict[str, list[str]]:
-    """Device -> steps whose revert was armed (intent with a window) and never confirmed nor
-    cancelled afterwards, in journal order. The records are read through their models
-    (JournalError naming ``journal``, the seq and the field of one that does not fit)."""
-    armed: dict[str, list[str]] = {}
+def armed_windows(records: Iterable[Record], journal: Path | None) -> dict[tuple[str, str], tuple[str, int]]:
+    """(device, step) -> (the intent's time, its window in seconds) for every revert armed
+    (an intent with a window) and never confirmed nor cancelled afterwards, in journal order.
+    The records are read through their models (JournalError naming ``journal``, the seq and
+    the field of one that does not fit)."""
+    armed: dict[tuple[str, str], tuple[str, int]] = {}
     for rec in records:
         if rec.kind not in _REVERT_KINDS:
             continue
         data = typed_data(rec, journal)
         if isinstance(data, Intent) and data.confirm_window_s:
-            armed.setdefault(data.device, []).append(data.step)
-        elif isinstance(data, Confirmed) and data.step in armed.get(data.device, []):
-            armed[data.device].remove(data.step)
+            armed[(data.device, data.step)] = (rec.ts, data.confirm_window_s)
+        elif isinstance(data, Confirmed):
+            armed.pop((data.device, data.step), None)
         elif isinstance(data, RevertCancelled) and data.ok:
-            armed.pop(data.device, None)
-    return {d: steps for d, steps in armed.items() if steps}
+            armed = {key: value for key, value in armed.items() if key[0] != data.device}
+    return armed
+
+
+def armed_unconfirmed(records: Iterable[Record], journal: Path | None) -> dict[str, list[str]]:
+    """Device -> steps whose revert was armed and never confirmed nor cancelled afterwards
+    (``armed_windows``), in journal order."""
+    armed: dict[str, list[str]] = {}
+    for device, step in armed_windows(records, journal):
+        armed.setdefault(device, []).append(step)
+    return armed
 
 
 _REVERT_KINDS = frozenset({"intent", "confirmed", "revert-cancelled"})

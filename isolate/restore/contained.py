@@ -14,17 +14,10 @@ from typing import Any
 
 from isolate.execute.inflight import LABEL as IN_FLIGHT
 from isolate.execute.inflight import PHASE as IN_FLIGHT_PHASE
+from isolate.execute.reverts import armed_windows
 from isolate.journal.reader import JournalView
-from isolate.journal.schema import (
-    Applied,
-    Confirmed,
-    Failed,
-    Intent,
-    RevertCancelled,
-    RunEnd,
-    RunStart,
-    Verified,
-)
+from isolate.journal.records import parse_ts
+from isolate.journal.schema import Applied, Failed, Intent, RunEnd, RunStart, Verified
 from isolate.restore.staged import entries_from_records
 
 Key = tuple[str, str]  # (device, step)
@@ -74,7 +67,6 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
     outcome: dict[Key, str] = {}
     stage: dict[Key, int] = {}
     may_run: dict[Key, list[str]] = {}  # unknown outcomes: what may be on the device
-    armed: dict[Key, tuple[str, int]] = {}  # --confirm-window: (intent's time, window) until confirmed
     ended = ""
     for record in view.records:
         if record.kind not in _KINDS:
@@ -83,16 +75,7 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
         if isinstance(data, RunEnd):
             ended = data.status
             continue
-        if isinstance(data, RevertCancelled):  # a resume or restore cancelled them, proven gone
-            if data.ok:
-                armed = {k: v for k, v in armed.items() if k[0] != data.device}
-            continue
         key = (getattr(data, "device", ""), getattr(data, "step", ""))
-        if isinstance(data, Confirmed):
-            armed.pop(key, None)
-            continue
-        if isinstance(data, Intent) and data.confirm_window_s:  # armed before the push's first line
-            armed[key] = (record.ts, data.confirm_window_s)
         if isinstance(data, Intent):
             config, execs = data.lines()
             outcome[key], stage[key], may_run[key] = IN_FLIGHT, data.stage or 1, config + execs
@@ -107,6 +90,7 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
             may_run[key] = list(data.may_have_run or may_run.get(key, []))
         elif isinstance(data, Failed):
             outcome[key] = f"failed ({data.phase})"
+    armed = armed_windows(view.records, view.path)  # --confirm-window reverts never confirmed
     pending = {(e.device, e.step) for e in entries_from_records(view, lambda *_: "")}
     pending -= taken_over() if pending else set()
     rows = tuple(
@@ -125,9 +109,8 @@ def contained(view: JournalView, taken_over: Callable[[], Set[Key]] = frozenset)
 def _revert(armed_at: str, window_s: int) -> dict[str, Any]:
     """A revert armed at ``armed_at`` (the intent's time: the device's timer starts after it,
     with the push) for ``window_s``: it fires at ``fires_at`` at the earliest."""
-    start = dt.datetime.fromisoformat(armed_at.replace("Z", "+00:00"))
-    fires = (start + dt.timedelta(seconds=window_s)).astimezone(dt.UTC)
+    fires = parse_ts(armed_at) + dt.timedelta(seconds=window_s)
     return {"armed_at": armed_at, "window_s": window_s, "fires_at": fires.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-_KINDS = frozenset({"intent", "applied", "verified", "failed", "run-end", "confirmed", "revert-cancelled"})
+_KINDS = frozenset({"intent", "applied", "verified", "failed", "run-end"})
