@@ -27,10 +27,12 @@ from typing import Any
 import redis
 from celery import signals
 from celery.exceptions import SecurityWarning
+from celery.worker.consumer import Consumer
+from kombu.exceptions import KombuError
 
 from isolate.drivers.base import Batch, ConfirmCapable, ConfirmPrerequisites, Session
 from isolate.drivers.registry import connector
-from isolate.errors import CommandRejected, ConnectError, InputError, IsolateError, PrecheckFailed
+from isolate.errors import CommandRejected, ConnectError, ExitCode, InputError, IsolateError, PrecheckFailed
 from isolate.execute.sessions import guarded
 from isolate.execute.targets import resolve_targets
 from isolate.inventory.models import Inventory
@@ -92,6 +94,31 @@ def _own_logging(debug: bool) -> None:
 
 def _logging_is_ours(**_: Any) -> None:
     """A receiver of Celery's ``setup_logging``: its presence is what keeps Celery's hands off."""
+
+
+class CeleryFailed(IsolateError):
+    """Celery's worker stopped on an error of its own, not the broker's (a bug: exit 70)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class _Consumer(Consumer):  # type: ignore[misc]
+    """Celery's consumer, whose clean-up after a lost broker cannot stop the worker.
+
+    Celery 5.7.0 closes the lost connection after ``collect()`` has detached it from its
+    transport. A channel that still holds a delivered, unacknowledged call (the broker went away
+    between a call's delivery and its acknowledgement) then needs the transport to put the call
+    back, and kombu fails with an AttributeError that Celery takes for an unrecoverable error:
+    the worker stopped instead of reconnecting. Here that failure ends the clean-up and the
+    reconnection goes on; the call is lost with the connection (its controller sees the broker
+    lost while waiting for it, a dropped session)."""
+
+    def on_connection_error_after_connected(self, exc: BaseException) -> None:
+        try:
+            super().on_connection_error_after_connected(exc)
+        except AttributeError as error:
+            self.connection = None
+            log.warning("broker connection lost; its clean-up failed in kombu (%s); reconnecting", error)
 
 
 class _GaveUp(logging.Filter):
@@ -373,6 +400,7 @@ def run_worker(
             without_mingle=True,
             without_heartbeat=True,
             quiet=True,
+            consumer_cls=_Consumer,
             redirect_stdouts=False,  # this worker's own lines stay lines on stderr, not log records
         )
         controller.start()
@@ -383,6 +411,12 @@ def run_worker(
         worker.close_all()
         with contextlib.suppress(Exception):
             worker.redis.delete(ALIVE_KEY.format(worker=worker.name))
+    if gave_up.error is not None and not isinstance(gave_up.error, (redis.RedisError, KombuError, OSError)):
+        error = gave_up.error
+        raise CeleryFailed(
+            f"site {site}: worker {worker.name} stopped: Celery failed: {type(error).__name__}: {error} "
+            "(run it with --debug for the traceback); start the worker again"
+        ) from error
     if gave_up.error is not None:
         why = unreachable(broker, gave_up.error)
         if not served.is_set():  # Celery's consumer never came up: nothing was lost
