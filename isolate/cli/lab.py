@@ -75,7 +75,26 @@ def up(
                        prefer_port=DEFAULT_BASE_PORT)
     typer.echo(f"lab up: {len(handle.ports)} devices on 127.0.0.1:{min(handle.ports.values())}"
                f"-{max(handle.ports.values())}, pid {handle.pid}", err=True)
+    if topology in (None, "city") and devices is None:
+        _shipped_inventory_reaches(state, min(handle.ports.values()), handle.inventory)
     typer.echo(str(handle.inventory))
+
+
+def _shipped_inventory_reaches(state: Path, first_port: int, own: Path) -> None:
+    """The shipped inventory/city.yml names the lab at ~/.local/state/isolate/lab on ports
+    from 20001: a lab elsewhere (ISOLATE_STATE_DIR, --state-dir) or on other ports is reached
+    only by its own inventory, which the runbook's commands then take."""
+    from isolate.lab.inventory_out import DEFAULT_LAB_DIR_DISPLAY
+    from isolate.lab.process import DEFAULT_BASE_PORT
+
+    why = []
+    if state.expanduser().resolve() != Path(DEFAULT_LAB_DIR_DISPLAY).expanduser().resolve():
+        why.append(f"its secrets and known_hosts are in {state}, not {DEFAULT_LAB_DIR_DISPLAY}")
+    if first_port != DEFAULT_BASE_PORT:
+        why.append(f"its ports start at {first_port}, not {DEFAULT_BASE_PORT}")
+    if why:
+        typer.echo(f"lab up: inventory/city.yml does not reach this lab ({'; '.join(why)}): "
+                   f"use -i {own} wherever the runbook says -i inventory/city.yml", err=True)
 
 
 @lab_app.command("status")

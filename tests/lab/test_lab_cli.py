@@ -63,6 +63,31 @@ def test_up_status_down_leaves_no_process(
     assert code == 1 and "not running" in out
 
 
+def test_up_in_another_state_dir_says_which_inventory_reaches_it(tmp_path: Path) -> None:
+    """The runbook's ISOLATE_STATE_DIR: the shipped inventory/city.yml names the lab's secrets
+    under ~/.local/state/isolate/lab, so lab up says to use the lab's own inventory."""
+    state = tmp_path / "incident"
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(state)}
+    up = subprocess.run([sys.executable, "-m", "isolate", "lab", "up"], capture_output=True, text=True,
+                        timeout=120, cwd=REPO, check=False, env=env)
+    try:
+        assert up.returncode == 0, up.stderr
+        own = state / "lab" / "inventory.yml"
+        assert up.stdout.strip() == str(own)
+        hint = up.stderr.strip().splitlines()[-1]
+        assert hint.startswith(
+            f"lab up: inventory/city.yml does not reach this lab (its secrets and known_hosts are in "
+            f"{state / 'lab'}, not ~/.local/state/isolate/lab"), hint
+        assert hint.endswith(f"): use -i {own} wherever the runbook says -i inventory/city.yml"), hint
+        check = subprocess.run([sys.executable, "-m", "isolate", "inventory", "check", "-i", str(own)],
+                               capture_output=True, text=True, timeout=120, cwd=REPO, check=False, env=env)
+        assert check.returncode == 0, check.stderr
+    finally:
+        down = subprocess.run([sys.executable, "-m", "isolate", "lab", "down"], capture_output=True,
+                              text=True, timeout=120, cwd=REPO, check=False, env=env)
+    assert down.returncode == 0 and "stopped" in down.stdout
+
+
 def test_shipped_inventory_is_the_generated_one(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = isolate_main(capsys, "lab", "inventory", "--topology", "city")
     assert code == 0, err
