@@ -9,6 +9,7 @@ and summarise the blast radius.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -270,10 +271,10 @@ def build_plan(
     tool = inv.tool_address()
     return Plan(
         inventory=inv.name,
-        inventory_path=inv.source_path,
+        inventory_path=_absolute(inv.source_path),
         inventory_sha256=inv.sha256,
         playbook=playbook.name,
-        playbook_path=playbook.source_path,
+        playbook_path=_absolute(playbook.source_path),
         playbook_sha256=playbook.sha256,
         tool_address=str(tool) if tool is not None else None,
         steps=tuple(planned),
@@ -336,3 +337,9 @@ def _prefix_contained(inv: Inventory, topo: Topology, effect: Effect) -> set[str
         if net.prefixlen and any(p.version == net.version and net.subnet_of(p) for p in effect.prefixes):  # type: ignore[arg-type]
             found.add(source.name)
     return found
+
+
+def _absolute(path: str | None) -> str | None:
+    """A source file as an absolute path: a saved plan (``--out``) and a run's plan are applied,
+    resumed or re-checked from whatever directory the admin is in then."""
+    return None if path is None else str(Path(path).resolve())

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from pathlib import Path
 
-from e2e import PLAYBOOKS, read_all, run_cli
+from e2e import PLAYBOOKS, isolate_cmd, read_all, run_cli
 
 from isolate.lab.process import LabHandle
 
@@ -74,3 +76,27 @@ def test_saved_plan_checked_shown_and_applied_without_inventory(lab: LabHandle, 
         f"error: {moved}: the inventory it records ({tmp_path / 'gone.yml'}) is not there: "
         "pass -i INVENTORY\n"
     )
+
+
+def test_a_plan_saved_with_relative_paths_is_shown_from_another_directory(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    """The plan is made where the inventory is (``-i inventory.yml``) and shown or applied
+    from wherever the admin is next: it records the inventory and playbook as absolute paths."""
+    env = {**os.environ, "ISOLATE_STATE_DIR": str(tmp_path / "state")}
+    saved = tmp_path / "plan.json"
+    playbook = os.path.relpath(LATERAL, lab.state_dir)
+    made = subprocess.run(
+        isolate_cmd("plan", "-i", "inventory.yml", playbook, "--set", "infected=ws-01", "--out", str(saved)),
+        capture_output=True, text=True, env=env, cwd=lab.state_dir, timeout=300, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    data = json.loads(saved.read_text())
+    assert data["inventory_path"] == str((lab.state_dir / "inventory.yml").resolve())
+    assert data["playbook_path"] == str(Path(LATERAL).resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shown = subprocess.run(isolate_cmd("plan", "show", str(saved)), capture_output=True, text=True, env=env,
+                           cwd=elsewhere, timeout=300, check=False)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == made.stdout
