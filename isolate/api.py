@@ -648,9 +648,10 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
     if not view.records:
         return None
     held = contained(view, functools.partial(taken_over, run_path, skip_unreadable=True))
-    if not held.rows:
-        return None
     alive = not held.ended and run_alive(run_path)
+    waiting = [] if held.ended or alive else _not_started(run_path, view)
+    if not held.rows and not waiting:
+        return None
     dead = ("interrupted (no run-end: its process was stopped or died; "
             "isolate apply --resume or isolate restore)")
     row: dict[str, Any] = {
@@ -660,6 +661,8 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
         "status": held.ended or ("open (its process is running)" if alive else dead),
         "devices": list(held.rows),
     }
+    if waiting:  # an interrupted run's changes never begun: the containment is not whole
+        row["not_started"] = waiting
     left = _left_open(view)
     if left:  # --skip-unreachable left these out and no retry has done them since
         row["left_open"] = left
@@ -667,6 +670,23 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
         row["reverts"] = held.reverts_note(run_path.name, alive=alive, now=time.time())
     return row
 
+
+
+def _not_started(run_path: Path, view: JournalView) -> list[dict[str, str]]:
+    """The changes of an interrupted run's plan it never began (no intent for the step and
+    device): what a resume would still send. None for a check, or once a restore began (the
+    admin chose to undo rather than finish)."""
+    start = view.run_start()
+    if start is None or start.options.check or any(r.kind == "restore-start" for r in view.records):
+        return []
+    begun = {(data.step, data.device) for _, data in view.of_kind(Intent)}
+    built = _journaled_plan(run_path, view)
+    return [
+        {"step": step.id, "device": change.device}
+        for step in built.steps
+        for change in step.changes
+        if (step.id, change.device) not in begun
+    ]
 
 
 def _left_open(view: JournalView) -> list[str]:

@@ -642,9 +642,17 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
             fires = row["revert"]["fires_at"] if "revert" in row else "-"
             revert = [fires] if reverts else []
             table.add_row(row["device"], row["step"], row["state"], str(row["stage"]), *revert)
-        console.print(table)
+        if run["devices"]:
+            console.print(table)
+        else:
+            console.print("  nothing sent yet", markup=False)
         if reverts:
             console.print(f"  {run['reverts']}", markup=False, soft_wrap=True)
+        for step in _by_step(run.get("not_started", [])):
+            console.print(f"  not started (the run stopped before it): {step}", markup=False, soft_wrap=True)
+        if run.get("not_started"):
+            console.print(f"  to finish the containment: isolate apply --resume {run['run']} --yes",
+                          markup=False, soft_wrap=True)  # fmt: skip
         for line in run.get("left_open", []):
             console.print(f"  stayed open (left out by --skip-unreachable): {line}", markup=False,
                           soft_wrap=True)  # fmt: skip
@@ -659,6 +667,14 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
         if row["state"] == "pending":
             console.print(f"  isolate approve {row['incident']}, or isolate reject {row['incident']}",
                           markup=False, soft_wrap=True)
+
+
+def _by_step(changes: list[dict[str, str]]) -> list[str]:
+    """``STEP on DEV1, DEV2`` for each step, in plan order."""
+    devices: dict[str, list[str]] = {}
+    for change in changes:
+        devices.setdefault(change["step"], []).append(change["device"])
+    return [f"{step} on {', '.join(names)}" for step, names in devices.items()]
 
 
 def register(app: typer.Typer) -> None:

@@ -474,3 +474,43 @@ def test_sigkill_before_excluded(
     assert kinds == ["run-start", "precheck", "precheck"], kinds
     problems = _restore_until_back(state, lab, baseline, "apply killed before excluded")
     assert not problems, "\n".join(problems)
+
+
+def test_status_of_an_interrupted_run_names_the_changes_it_never_began(
+    lab: LabHandle, baseline: dict[str, str], playbook: Path, reference: tuple[list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    """Killed before its first change, then before its second: the containment is not whole,
+    and status says what was never begun and how to finish (not 'nothing contained')."""
+    apply_kinds, _ = reference
+    intents = [i for i, kind in enumerate(apply_kinds) if kind == "intent"]
+    state = tmp_path / "state"
+    killed = _apply(lab, playbook, state, crash_at=intents[0])
+    assert _killed(killed), killed.stderr
+    run = newest_run(state)
+    assert run is not None
+    shown = _run(state, "status")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1:5] == [
+        "  nothing sent yet",
+        "  not started (the run stopped before it): block-attacker on fw-edge",
+        "  not started (the run stopped before it): quarantine-infected on acc3",
+        f"  to finish the containment: isolate apply --resume {run.name} --yes",
+    ]
+    assert shown.stdout.startswith(f"run {run.name} (crash-points, incident -, interrupted (no run-end")
+
+    state = tmp_path / "again"
+    killed = _apply(lab, playbook, state, crash_at=intents[1])
+    assert _killed(killed), killed.stderr
+    run = newest_run(state)
+    assert run is not None
+    report = json.loads(_run(state, "status", "--json").stdout)
+    (row,) = report["contained"]
+    assert [d["device"] for d in row["devices"]] == ["fw-edge"]
+    assert row["not_started"] == [{"step": "quarantine-infected", "device": "acc3"}]
+    resumed = _run(state, "apply", "--resume", run.name, "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(_run(state, "status", "--json").stdout)
+    assert "not_started" not in report["contained"][0]
+    assert _run(state, "restore", "last", "--yes").returncode == 0
+    assert read_all(lab.state_dir, TOUCHED) == baseline
