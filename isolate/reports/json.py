@@ -13,6 +13,7 @@ def to_dict(result: DrillResult) -> dict[str, Any]:
     """The model's fields plus the figures derived from them (ok, budget verdict, counts)."""
     data = result.model_dump(mode="json")
     failed = result.failed_checks
+    measured = result.clock.time_to_contain_s
     data["ok"] = result.ok
     data["summary"] = {
         "checks": len(result.checks),
@@ -20,8 +21,10 @@ def to_dict(result: DrillResult) -> dict[str, Any]:
         "failed": [c.id for c in failed],
         "devices": list(result.devices),
         "restored_identical": result.restored_identical,
-        "within_budget": result.clock.within_budget,
-        "within_fastest_family": result.clock.within_fastest,
+        # null, not false, when nothing was contained to time (a refused plan, failed pre-checks):
+        # a script reading false would report a containment over budget that never ran
+        "within_budget": None if measured is None else result.clock.within_budget,
+        "within_fastest_family": None if measured is None else result.clock.within_fastest,
         "flows": len(result.flows),
         "flows_blocked_during": sum(1 for f in result.flows if f.before and f.during is False),
     }

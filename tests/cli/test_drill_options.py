@@ -30,6 +30,9 @@ def test_refused_drill_writes_reports_with_the_failure(tmp_path: Path) -> None:
     report = json.loads((reports / "report.json").read_text())
     assert report["exit_code"] == 6 and report["run_id"] == ""
     assert report["errors"][0].startswith("step 'cut-all' refused: ")
+    # nothing was contained, so nothing was timed: neither within nor over the budget
+    assert report["clock"]["time_to_contain_s"] is None
+    assert report["summary"]["within_budget"] is None and report["summary"]["within_fastest_family"] is None
     cases = ET.parse(reports / "junit.xml").getroot().iter("testcase")
     failed = [c for c in cases if c.find("failure") is not None]
     names = {c.get("name"): c for c in failed}
