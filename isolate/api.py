@@ -626,6 +626,7 @@ def status(*, state_dir: Path | None = None, lock_dir: Path | None = None) -> di
             bad_runs.append({"run": run_path.name, "problem": unreadable(run_path, exc)})
             continue
         try:
+            view.check_models()
             row = _contained_run(run_path, view)
         except JournalError as exc:
             bad_runs.append({"run": run_path.name, "problem": str(exc)})

@@ -122,6 +122,13 @@ class JournalView:
         """The first record's data, which must be a run-start (None: no record at all)."""
         return first_run_start(self.records, self.path)
 
+    def check_models(self) -> None:
+        """Every record read through its kind's model: the first that does not fit is the
+        JournalError ``typed`` raises. ``journal list`` and ``status`` both call it, so they
+        name the same runs as bad whatever kinds each goes on to read."""
+        for record in self.records:
+            self.typed(record)
+
     def of_kind(self, model: type[D]) -> list[tuple[Record, D]]:
         """Every record whose kind ``model`` describes, with its typed data, in journal order."""
         kinds = {kind for kind, (m, _) in KIND_MODELS.items() if m is model}
@@ -639,6 +646,7 @@ def summarize(run_dir: Path) -> RunSummary:
         return RunSummary(run_dir.name, run_dir, None, None, None, None, None, "unreadable", (), 0,
                           problem=unreadable(run_dir, exc))  # fmt: skip
     try:
+        journal.check_models()
         return _summary(run_dir, journal)
     except JournalError as exc:
         started = journal.records[0].ts if journal.records else None

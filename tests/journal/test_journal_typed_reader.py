@@ -267,3 +267,30 @@ def test_a_restore_never_shows_nor_sends_inverses_of_a_changed_journal(
         (line,) = result.stderr.splitlines()
         assert f"journal.jsonl:{at + 1} (seq {at}, kind intent): hash does not match" in line, line
         assert line.endswith(f"(check it: isolate journal verify {run_dir.name})"), line
+
+
+def test_status_and_list_name_the_same_bad_run_whatever_kind_the_misfit_is(
+    make_run: RunFactory, state_dir: Path
+) -> None:
+    """A misfit in a kind neither reader goes on to read (a step-end's duration made a word):
+    `journal list` said the run was ok and `status` listed it as contained; both now check
+    every record and name it, exit 7, like any bad record."""
+    good, bad = make_run(restore=False), make_run(restore=False)
+    seq = next(r.seq for r in read_journal(bad).records if r.kind == "step-end")
+
+    def slow(rec: Record) -> dict[str, object]:
+        return {**rec.data, "duration_s": "slow"} if rec.seq == seq else dict(rec.data)
+
+    _rewrite_and_resign(bad, slow)
+    start = f"error: {bad / 'journal.jsonl'}: seq {seq}: step-end record: duration_s: "
+    for args in (("status",), ("journal", "list")):
+        result = _cli(*args, state_dir=state_dir)
+        assert result.returncode == 7, (args, result.stderr)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(start) and line.endswith(f"isolate journal verify {bad.name})"), (args, line)
+        assert good.name in result.stdout, args
+    status = json.loads(_cli("status", "--json", state_dir=state_dir).stdout)
+    assert [run["run"] for run in status["contained"]] == [good.name]
+    listed = {run["run"]: run["status"] for run in json.loads(_cli("journal", "list", "--json",
+                                                                  state_dir=state_dir).stdout)}  # fmt: skip
+    assert listed == {good.name: "ok", bad.name: "bad-record"}
