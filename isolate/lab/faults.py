@@ -5,7 +5,8 @@ Kinds: ``auth-fail`` (every login refused), ``slow`` (each reply delayed by
 answering), ``drop-after`` (after ``after`` commands the next command's connection
 is closed mid-reply), ``reject`` (a command matching the regex ``pattern`` gets
 ``% Invalid input detected at '^' marker.``), ``hang-on`` (a command matching the regex
-``pattern`` gets no answer: the device stops answering that session there), ``drop-on``
+``pattern`` is read, echoed, and never finishes: the session is stuck there, and nothing
+typed after it is read), ``drop-on``
 (a command matching ``pattern`` has its connection closed mid-reply), ``authz-fail`` (a
 command matching ``pattern`` is refused by the TACACS+ server: ``Command authorization
 failed.``, no ``%``), ``hold-on`` (a command matching ``pattern`` is answered, as usual, only
@@ -125,7 +126,9 @@ class DeviceFaults:
         return slow.delay if slow else 0.0
 
     def on_command(self, line: str) -> str:
-        """What to do with this line: ``answer``, ``hang``, ``drop``, ``reject``, ``deny`` or
+        """What to do with this line: ``answer``, ``hang`` (the device stopped answering:
+        nothing more comes back), ``stuck`` (the device read the line and never finishes
+        running it: its echo comes back, nothing after), ``drop``, ``reject``, ``deny`` or
         ``hold`` (wait for :meth:`held`, then answer)."""
         if not self.active or not line.strip():
             return "hang" if self._over("hang-after") else "answer"
@@ -136,7 +139,7 @@ class DeviceFaults:
         self.commands += 1
         hang_on = self.active.get("hang-on")
         if hang_on and re.search(hang_on.pattern, line):
-            return "hang"
+            return "stuck"
         drop_on = self.active.get("drop-on")
         if drop_on and re.search(drop_on.pattern, line):
             return "drop"

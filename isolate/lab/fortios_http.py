@@ -180,7 +180,7 @@ class FortiApi:
         hang (no answer, ever), drop (connection closed, no answer), reject (HTTP 500,
         FortiOS error -651), deny (HTTP 403, error -37: the admin profile lacks the right)."""
         what = self.faults.on_command(f"{request.method} {request.path_qs}")
-        if what == "hang":
+        if what in ("hang", "stuck"):
             await asyncio.Event().wait()  # until the lab stops (the request is cancelled)
         if what == "drop":
             if request.transport is not None:

@@ -320,6 +320,9 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         self.echo = True
         self.skip_lf = False
         self.dead = False
+        # a line the device hung on: as on a real device, nothing typed after it is read (nor
+        # echoed, nor run) — the session is stuck there, typed-ahead lines included
+        self.hung = False
         self.netconf: Any = None  # a NETCONF subsystem channel (Junos)
 
     # ------------------------------------------------------------ asyncssh callbacks
@@ -429,7 +432,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         assert self.chan is not None
         hosted = self.hosted
         action = hosted.faults.on_command(self.command)
-        if action == "hang":
+        if action in ("hang", "stuck"):
             return
         if action == "hold":
             await hosted.faults.held()
@@ -480,6 +483,8 @@ class _Session(asyncssh.SSHServerSession[bytes]):
     async def _feed(self, shell: Any, text: str) -> bool:
         echo: list[str] = []
         for char in text:
+            if self.hung:
+                return True
             if self.skip_lf and char == "\n":
                 self.skip_lf = False
                 continue
@@ -509,7 +514,11 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         hosted = self.hosted
         line, self.line = self.line, ""
         action = hosted.faults.on_command(line)
-        if action == "hang":
+        if action in ("hang", "stuck"):
+            self.hung = True
+            if action == "stuck":  # read (so echoed, as a terminal does) and never finished
+                self._write(echoed + "\r\n")
+                self._flush()
             return True
         if action == "drop":
             self._write(echoed + "\r\n")

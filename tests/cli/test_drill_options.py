@@ -61,3 +61,17 @@ def test_override_and_topology(tmp_path: Path) -> None:
     bad = _drill(tmp_path, "-i", "x.yml", "--topology", CITY, DRILL)
     assert bad.returncode == 2
     assert bad.stderr == "error: --topology needs --lab (the topology of the lab the drill starts)\n"
+
+
+def test_a_restore_stuck_mid_batch_names_the_line_the_device_is_stuck_on(tmp_path: Path) -> None:
+    """acc3 stuck running 'no vlan 999', the third line of the restore's last write: the
+    restore stops there and says so (exit 1), naming that line, not one answered before it."""
+    reports = tmp_path / "stuck"
+    done = _drill(tmp_path, "--lab", str(ROOT / "playbooks" / "ransomware-lateral.yml"), "--timeout", "5",
+                  "--fault-before-restore", "acc3=hang-on:^no vlan 999", "--report-dir", str(reports))
+    assert done.returncode == 1, done.stdout + done.stderr
+    checks = {c["id"]: c for c in json.loads((reports / "report.json").read_text())["checks"]}
+    assert checks["restore.identical.acc3"]["message"].startswith(
+        "acc3: 'no vlan 999' got no answer within 5 s (sent in one write with 7 other line(s), "
+        "up to 'show vtp status') (then reading the state back failed: "
+    ), checks["restore.identical.acc3"]["message"]

@@ -197,8 +197,8 @@ def test_a_read_after_the_push_unanswered_leaves_the_push_standing(
 ) -> None:
     """Every line of the push was answered, a read after it was not: the push returns (its
     outcome is known), and the session's next read fails with that read's error instead of
-    taking a late answer for another command's. (The device hangs at the second read, so the
-    first one's answer never ends: it ends where the device echoes the next line.)"""
+    taking a late answer for another command's. The device is stuck on the second read: it
+    echoed that line, so the first read's answer ended and the error names the second."""
     vlan = 680 if transport == "asyncssh" else 681
     session = connect(dataclasses.replace(targets["acc2"], timeout_s=1.0), transport)
     assert isinstance(session, ReadsAfterPush)
@@ -206,7 +206,7 @@ def test_a_read_after_the_push_unanswered_leaves_the_push_standing(
     try:
         results = session.push_then_read([f"vlan {vlan}"], ["show running-config", "show vlan brief"])
         assert [r.command for r in results] == [f"vlan {vlan}"]
-        lost = ("acc2: 'show running-config' got no answer within 1 s "
+        lost = ("acc2: 'show vlan brief' got no answer within 1 s "
                 "(sent in one write with 2 other line(s), up to 'show vlan brief')")
         with pytest.raises(DeviceTimeout) as caught:
             session.run("show vlan brief")

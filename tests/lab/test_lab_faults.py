@@ -76,6 +76,28 @@ def test_hang_after_n_commands_stops_answering(lab: LabHandle, acc2: str) -> Non
         shell.close()
 
 
+def test_hang_on_a_line_echoes_it_and_reads_nothing_typed_after(lab: LabHandle, acc2: str) -> None:
+    """As on a device stuck running a command: the line was read (its echo comes back), its
+    answer never comes, and the lines typed ahead of it are never read, echoed nor run. Before,
+    the lab skipped the line silently and ran the ones after it, which no device does."""
+    shell = _enabled(lab)
+    try:
+        fault(lab, acc2, "hang-on", "--pattern", "^description stuck")
+        shell.send("configure terminal\ninterface Gi1/0/6\ndescription stuck-here\ndescription never\nend\n")
+        shell.read_until(r"acc2\(config-if\)#description stuck-here\r\n")
+        with pytest.raises(TimeoutError):
+            shell.read_until(r"description never", timeout=1.0)
+    finally:
+        shell.close()
+    conn = netmiko_to(lab, acc2)
+    conn.enable()
+    try:
+        shown = conn.send_command("show running-config interface Gi1/0/6")
+        assert "description" not in shown, shown
+    finally:
+        conn.disconnect()
+
+
 def test_hold_on_answers_the_command_once_cleared(lab: LabHandle, acc2: str) -> None:
     shell = _enabled(lab)
     try:
