@@ -104,6 +104,22 @@ def _ping_again(inventory: Path, broker: Broker, worker: subprocess.Popen[str]) 
         pytest.fail(f"{exc}; the worker's log:\n{worker.communicate()[1]}")
 
 
+def _broker_stopped_under(
+    broker: Broker, where: Path, *extra: str, fault: str | None = None
+) -> tuple[str, int, str, str]:
+    """A worker serving, then its broker stopped for good: the worker's name (from a ping
+    before), its exit code, stdout and stderr once it ended."""
+    inventory = _inventory(broker, where)
+    worker = _worker(inventory, broker, *extra, fault=fault)
+    try:
+        name = _ping(inventory, broker)
+        broker.stop()
+        out, err = worker.communicate(timeout=120)  # a bound for a hung worker, not a measure
+    finally:
+        stop_worker_and_broker(worker, broker)
+    return name, worker.returncode, out, err
+
+
 def test_a_broker_restarted_finds_the_same_worker_serving(broker: Broker, tmp_path: Path) -> None:
     inventory = _inventory(broker, tmp_path)
     worker = _worker(inventory, broker)
@@ -151,15 +167,8 @@ def test_an_error_of_celery_s_own_stops_the_worker_as_a_bug_in_one_line(
 ) -> None:
     """Not the broker's doing: exit 70 (a bug) naming Celery and the error, never 'broker
     lost … not back after 10 reconnection attempt(s)' when none was made."""
-    inventory = _inventory(broker, tmp_path)
-    worker = _worker(inventory, broker, fault="other")
-    try:
-        name = _ping(inventory, broker)
-        broker.stop()
-        _, err = worker.communicate(timeout=120)  # a bound for a hung worker, not a measure
-    finally:
-        stop_worker_and_broker(worker, broker)
-    assert worker.returncode == 70, err
+    name, code, _, err = _broker_stopped_under(broker, tmp_path, fault="other")
+    assert code == 70, err
     assert "Traceback" not in err and "Unrecoverable" not in err
     assert err.strip().splitlines()[-1] == (
         f"error: site north: worker {name} stopped: Celery failed: RuntimeError: a bug of Celery's "
@@ -168,15 +177,8 @@ def test_an_error_of_celery_s_own_stops_the_worker_as_a_bug_in_one_line(
 
 
 def test_a_broker_gone_for_good_stops_the_worker_in_one_line(broker: Broker, tmp_path: Path) -> None:
-    inventory = _inventory(broker, tmp_path)
-    worker = _worker(inventory, broker, "--broker-retries", "1")
-    try:
-        name = _ping(inventory, broker)
-        broker.stop()
-        out, err = worker.communicate(timeout=120)  # a bound for a hung worker, not a measure
-    finally:
-        stop_worker_and_broker(worker, broker)
-    assert worker.returncode == 1, err
+    name, code, out, err = _broker_stopped_under(broker, tmp_path, "--broker-retries", "1")
+    assert code == 1, err
     assert "Traceback" not in err and "Unrecoverable" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith(
