@@ -650,8 +650,14 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
         return None
     held = contained(view, functools.partial(taken_over, run_path, skip_unreadable=True))
     alive = not held.ended and run_alive(run_path)
-    waiting = [] if held.ended or alive else _not_started(run_path, view)
-    if not held.rows and not waiting:
+    waiting: list[dict[str, str]] = []
+    unknown = ""  # the interrupted run's plan could not be read: what it never began is unknown
+    if not held.ended and not alive:
+        try:
+            waiting = _not_started(run_path, view)
+        except JournalError as exc:
+            unknown = str(exc)
+    if not held.rows and not waiting and not unknown:
         return None
     dead = ("interrupted (no run-end: its process was stopped or died; "
             "isolate apply --resume or isolate restore)")
@@ -664,6 +670,8 @@ def _contained_run(run_path: Path, view: JournalView) -> dict[str, Any] | None:
     }
     if waiting:  # an interrupted run's changes never begun: the containment is not whole
         row["not_started"] = waiting
+    if unknown:
+        row["not_started_unknown"] = unknown
     left = _left_open(view)
     if left:  # --skip-unreachable left these out and no retry has done them since
         row["left_open"] = left

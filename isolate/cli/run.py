@@ -650,6 +650,9 @@ def _print_status(report: dict[str, Any], waiting: list[dict[str, Any]]) -> None
             console.print(f"  {run['reverts']}", markup=False, soft_wrap=True)
         for step in _by_step(run.get("not_started", [])):
             console.print(f"  not started (the run stopped before it): {step}", markup=False, soft_wrap=True)
+        if "not_started_unknown" in run:
+            console.print(f"  what the run never began is unknown: {run['not_started_unknown']}",
+                          markup=False, soft_wrap=True)  # fmt: skip
         if run.get("not_started"):
             console.print(f"  to finish the containment: isolate apply --resume {run['run']} --yes",
                           markup=False, soft_wrap=True)  # fmt: skip

@@ -498,6 +498,15 @@ def test_status_of_an_interrupted_run_names_the_changes_it_never_began(
         f"  to finish the containment: isolate apply --resume {run.name} --yes",
     ]
     assert shown.stdout.startswith(f"run {run.name} (crash-points, incident -, interrupted (no run-end")
+    plan = run / "plan.json"
+    plan.write_bytes(plan.read_bytes().replace(b'"vlan": 999', b'"vlan": 998', 1))
+    shown = _run(state, "status")  # the run is still listed, its plan named as what cannot be read
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1:3] == [
+        "  nothing sent yet",
+        f"  what the run never began is unknown: {plan}: altered since it was journaled (run-start "
+        f"(seq 0) has sha256 {records(run)[0]['data']['plan_sha256'][:12]})",
+    ]
 
     state = tmp_path / "again"
     killed = _apply(lab, playbook, state, crash_at=intents[1])
