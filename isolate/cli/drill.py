@@ -127,7 +127,7 @@ def drill_cmd(
     if as_json:
         typer.echo(json.dumps(to_dict(result), sort_keys=True))
     else:
-        _summary(result, paths, Console(highlight=False))
+        _summary(result, paths, Console(highlight=False, soft_wrap=True))  # a line per line in cron logs
     # sys.exit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of exiting
     sys.exit(result.exit_code)
 

@@ -75,3 +75,8 @@ def test_a_restore_stuck_mid_batch_names_the_line_the_device_is_stuck_on(tmp_pat
         "acc3: 'no vlan 999' got no answer within 5 s (sent in one write with 7 other line(s), "
         "up to 'show vtp status') (then reading the state back failed: "
     ), checks["restore.identical.acc3"]["message"]
+    # the console summary, redirected as in a cron log: each line whole (grep finds it), not cut at 80
+    assert (
+        "✗ restore completed every stage: restore stopped at stage 2: acc3: acc3: 'no vlan 999' got no "
+        "answer within 5 s (sent in one write with 7 other line(s), up to 'show vtp status')"
+    ) in done.stdout, done.stdout
